@@ -1,0 +1,1 @@
+"""Appraisal: metrics from the trail, the scheme, frozen records."""

@@ -1,0 +1,1 @@
+"""The hash-chained trail: append, verify, replay, export."""

@@ -1,0 +1,126 @@
+"""Appending to the hash chain: every event links to the one before it by SHA-256."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workflow.store.models import TrailEvent, TrailHead
+
+GENESIS = "0" * 64
+# The fields an event's hash covers, in the order the contract lists them.
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "case",
+    "actor",
+    "unit",
+    "action",
+    "trigger",
+    "from_state",
+    "to_state",
+    "from_holder",
+    "to_holder",
+    "reason",
+    "data",
+)
+
+
+def format_at(at: dt.datetime) -> str:
+    """UTC, microseconds, 'Z': one spelling for the same instant on every database."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def event_body(ev: TrailEvent) -> dict[str, Any]:
+    """The event as the contract and the export show it, without its hashes."""
+    return {
+        "seq": ev.seq,
+        "at": format_at(ev.at),
+        "case": ev.case_id,
+        "actor": ev.actor,
+        "unit": ev.unit,
+        "action": ev.action,
+        "trigger": ev.trigger,
+        "from_state": ev.from_state,
+        "to_state": ev.to_state,
+        "from_holder": ev.from_holder,
+        "to_holder": ev.to_holder,
+        "reason": ev.reason,
+        "data": ev.data or {},
+    }
+
+
+def event_dict(ev: TrailEvent) -> dict[str, Any]:
+    return {**event_body(ev), "prev_hash": ev.prev_hash, "hash": ev.hash}
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """hash = SHA-256(prev_hash || canonical JSON of the event's fields)."""
+    h = hashlib.sha256(prev_hash.encode("ascii"))
+    h.update(canonical_json({k: body[k] for k in HASHED_FIELDS}))
+    return h.hexdigest()
+
+
+def lock_head(session: Session) -> None:
+    """Take the chain's write lock before anything else in a write transaction.
+
+    The first statement is an UPDATE, so SQLite takes its write lock here (waiting on
+    busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
+    head row until commit: appends are serialised and the chain cannot fork."""
+    session.execute(update(TrailHead).where(TrailHead.id == 1).values(seq=TrailHead.seq))
+
+
+def append(
+    session: Session,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    unit: str | None = None,
+    case_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    from_holder: str | None = None,
+    to_holder: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TrailEvent:
+    """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
+    head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
+    # Store at microsecond precision: what is hashed must be what the database gives back.
+    at = at.astimezone(dt.UTC)
+    ev = TrailEvent(
+        seq=head.seq + 1,
+        at=at,
+        case_id=case_id,
+        actor=actor,
+        unit=unit,
+        action=action,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        from_holder=from_holder,
+        to_holder=to_holder,
+        reason=reason,
+        data=json.loads(canonical_json(data or {})),
+        prev_hash=head.hash,
+        hash="",
+    )
+    ev.hash = chain_hash(head.hash, event_body(ev))
+    session.add(ev)
+    head.seq = ev.seq
+    head.hash = ev.hash
+    session.flush()
+    return ev

@@ -1,0 +1,1 @@
+"""Publishing definitions as content-addressed versions, and reading them back."""

@@ -1,0 +1,264 @@
+"""Published definitions: content-addressed versions in the database, read back as spec objects.
+
+A published version never changes, so parsed specs are cached by their digest; only "which
+version is the latest" is asked of the database each time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain
+from workflow.errors import NotFound
+from workflow.spec.loader import (
+    calendar_from_data,
+    calendar_to_data,
+    item_from_data,
+    record_to_data,
+    route_from_data,
+    route_to_data,
+    unit_from_data,
+)
+from workflow.spec.model import CalendarSpec, Definitions, ItemSpec, RouteSpec, UnitSpec
+from workflow.store.models import DefinitionVersion, Unit
+
+T = TypeVar("T")
+_cache: dict[tuple[str, str], Any] = {}
+_cache_lock = threading.Lock()
+
+
+def digest_of(content: Any) -> str:
+    return hashlib.sha256(chain.canonical_json(content)).hexdigest()
+
+
+def _cached(kind: str, digest: str, build: Callable[[], T]) -> T:
+    key = (kind, digest)
+    hit = _cache.get(key)
+    if hit is None:
+        hit = build()
+        with _cache_lock:
+            _cache[key] = hit
+    return hit  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """The organisation, indexed for holder resolution and scope checks."""
+
+    units: Mapping[str, UnitSpec]
+    # (street code, agency kind) -> agency code
+    agencies: Mapping[tuple[str, str], str]
+
+    @classmethod
+    def build(cls, units: list[UnitSpec]) -> UnitIndex:
+        by_code = {u.code: u for u in units}
+        agencies = {
+            (u.host_street, u.agency_kind): u.code
+            for u in units
+            if u.kind == "dispatched_agency" and u.host_street and u.agency_kind
+        }
+        return cls(by_code, agencies)  # type: ignore[arg-type]
+
+    def get(self, code: str) -> UnitSpec:
+        try:
+            return self.units[code]
+        except KeyError:
+            raise NotFound(f"no unit {code!r}") from None
+
+    def street_of(self, code: str) -> str | None:
+        """The street a unit belongs to: a workstation's parent, an agency's host, a street itself."""
+        u = self.units.get(code)
+        if u is None:
+            return None
+        if u.kind == "street_office":
+            return u.code
+        if u.kind == "workstation":
+            return u.parent
+        if u.kind == "dispatched_agency":
+            return u.host_street
+        return None
+
+
+# ---------------------------------------------------------------- definition contents
+
+
+def definition_contents(defs: Definitions) -> list[tuple[str, str, Any]]:
+    """(kind, name, content) for each published definition of a folder."""
+    out: list[tuple[str, str, Any]] = [
+        ("units", "units", {"units": [record_to_data(u) for u in defs.units]}),
+        ("items", "items", {"items": [record_to_data(i) for i in defs.items]}),
+        ("calendar", "calendar", calendar_to_data(defs.calendar)),
+    ]
+    out += [("route", r.name, route_to_data(r)) for r in defs.routes]
+    if defs.appraisal is not None:
+        out.append(("appraisal", "appraisal", defs.appraisal))
+    return out
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    version: int
+    changed: bool
+
+    def __str__(self) -> str:
+        what = "published" if self.changed else "unchanged"
+        return f"{self.kind} {self.name}: version {self.version} ({what})"
+
+
+def latest_row(session: Session, kind: str, name: str) -> DefinitionVersion | None:
+    return session.execute(
+        select(DefinitionVersion)
+        .where(DefinitionVersion.kind == kind, DefinitionVersion.name == name)
+        .order_by(DefinitionVersion.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def publish_one(
+    session: Session, kind: str, name: str, content: Any, *, actor: str, now: dt.datetime
+) -> Change:
+    """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first."""
+    digest = digest_of(content)
+    latest = latest_row(session, kind, name)
+    if latest is not None and latest.digest == digest:
+        return Change(kind, name, latest.version, False)
+    version = (latest.version if latest else 0) + 1
+    session.add(
+        DefinitionVersion(
+            kind=kind,
+            name=name,
+            version=version,
+            digest=digest,
+            content=content,
+            published_at=now,
+            published_by=actor,
+        )
+    )
+    chain.append(
+        session,
+        at=now,
+        actor=actor,
+        action="definitions.published",
+        data={"kind": kind, "name": name, "version": version, "digest": digest},
+    )
+    if kind == "units":
+        _sync_units(session, [unit_from_data(u) for u in content["units"]])
+    return Change(kind, name, version, True)
+
+
+def publish(
+    session: Session, defs: Definitions, *, actor: str, now: dt.datetime | None = None
+) -> list[Change]:
+    """Publish what changed in DEFS, in the caller's transaction. Running cases keep their version."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    return [
+        publish_one(session, kind, name, content, actor=actor, now=now)
+        for kind, name, content in definition_contents(defs)
+    ]
+
+
+def _sync_units(session: Session, units: list[UnitSpec]) -> None:
+    existing = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    for spec in units:
+        row = existing.get(spec.code) or Unit(code=spec.code)
+        row.name_zh, row.name_en, row.kind = spec.name_zh, spec.name_en, spec.kind
+        row.parent, row.host_street, row.agency_kind = spec.parent, spec.host_street, spec.agency_kind
+        session.add(row)
+    # Units that left the list stay as rows: users and cases still name them.
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def _row(session: Session, kind: str, name: str, version: int | None) -> DefinitionVersion:
+    if version is None:
+        row = latest_row(session, kind, name)
+    else:
+        row = session.execute(
+            select(DefinitionVersion).where(
+                DefinitionVersion.kind == kind,
+                DefinitionVersion.name == name,
+                DefinitionVersion.version == version,
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        what = f"{kind} {name}" + (f" version {version}" if version else "")
+        raise NotFound(f"no published {what}")
+    return row
+
+
+def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:
+    row = _row(session, "route", name, version)
+    spec = _cached("route", row.digest, lambda: route_from_data(row.content))
+    return spec, row.version, row.digest
+
+
+def route_names(session: Session) -> list[str]:
+    return list(
+        session.execute(
+            select(DefinitionVersion.name)
+            .where(DefinitionVersion.kind == "route")
+            .group_by(DefinitionVersion.name)
+            .order_by(DefinitionVersion.name)
+        ).scalars()
+    )
+
+
+def route_versions(session: Session, name: str) -> list[DefinitionVersion]:
+    return list(
+        session.execute(
+            select(DefinitionVersion)
+            .where(DefinitionVersion.kind == "route", DefinitionVersion.name == name)
+            .order_by(DefinitionVersion.version)
+        ).scalars()
+    )
+
+
+def items(session: Session, version: int | None = None) -> tuple[Mapping[str, ItemSpec], int]:
+    row = _row(session, "items", "items", version)
+    specs = _cached(
+        "items", row.digest, lambda: {d["code"]: item_from_data(d) for d in row.content["items"]}
+    )
+    return specs, row.version
+
+
+def item(session: Session, code: str, version: int | None = None) -> tuple[ItemSpec, int]:
+    specs, v = items(session, version)
+    try:
+        return specs[code], v
+    except KeyError:
+        raise NotFound(f"no item {code!r} in the list (version {v})") from None
+
+
+def units(session: Session) -> UnitIndex:
+    row = _row(session, "units", "units", None)
+    return _cached(
+        "units", row.digest, lambda: UnitIndex.build([unit_from_data(u) for u in row.content["units"]])
+    )
+
+
+def calendar(session: Session) -> CalendarSpec:
+    try:
+        row = _row(session, "calendar", "calendar", None)
+    except NotFound:
+        return CalendarSpec()
+    return _cached("calendar", row.digest, lambda: calendar_from_data(row.content))
+
+
+def latest_version(session: Session, kind: str, name: str) -> int:
+    v = session.execute(
+        select(func.max(DefinitionVersion.version)).where(
+            DefinitionVersion.kind == kind, DefinitionVersion.name == name
+        )
+    ).scalar_one()
+    return int(v or 0)

@@ -1,0 +1,1 @@
+"""Machines, the engine (open, fire), holders and the working-day clock."""

@@ -1,0 +1,114 @@
+"""The working-day calendar and deadlines: Chinese official calendar, local overrides, hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from workflow.spec.model import CalendarSpec
+
+log = logging.getLogger(__name__)
+
+
+# Years already warned about: the fallback is said once per process and year.
+_warned_years: set[int] = set()
+
+
+class WorkCalendar:
+    """Which days and hours are working time, in one timezone."""
+
+    def __init__(self, spec: CalendarSpec | None = None, tz: str = "Asia/Shanghai"):
+        self.spec = spec or CalendarSpec()
+        self.tz = ZoneInfo(tz)
+        self._holidays = frozenset(self.spec.holidays)
+        self._workdays = frozenset(self.spec.workdays)
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self._workdays:
+            return True
+        if day in self._holidays:
+            return False
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            if day.year not in _warned_years:
+                _warned_years.add(day.year)
+                msg = (
+                    f"the calendar does not know {day.year}: counting Monday to Friday as working "
+                    "days; add the year's holidays and adjusted working days to calendar.yaml"
+                )
+                log.warning(msg)
+            return day.weekday() < 5
+
+    def local(self, at: dt.datetime) -> dt.datetime:
+        return at.astimezone(self.tz)
+
+    def _intervals(self, day: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        for start, end in self.spec.working_hours:
+            yield (
+                dt.datetime.combine(day, start, self.tz),
+                dt.datetime.combine(day, end, self.tz),
+            )
+
+    def end_of_day(self, day: dt.date) -> dt.datetime:
+        """The end of a working day's last working hour."""
+        return dt.datetime.combine(day, self.spec.working_hours[-1][1], self.tz)
+
+    def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
+        """The deadline of a limit of DAYS working days begun at START: the end of the working
+        hours of the DAYS-th working day after START's day (the day of receipt does not count)."""
+        day = self.local(start).date()
+        counted = 0
+        while counted < days:
+            day += dt.timedelta(days=1)
+            if self.is_workday(day):
+                counted += 1
+        return self.end_of_day(day).astimezone(dt.UTC)
+
+    def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
+        """START plus SECONDS of working time (working hours of working days only)."""
+        at = self.local(start)
+        day = at.date()
+        left = max(0.0, seconds)
+        for _ in range(3660):  # ten years of days: a limit never runs longer
+            if self.is_workday(day):
+                for begin, end in self._intervals(day):
+                    if end <= at:
+                        continue
+                    begin = max(begin, at)
+                    span = (end - begin).total_seconds()
+                    if left <= span:
+                        return (begin + dt.timedelta(seconds=left)).astimezone(dt.UTC)
+                    left -= span
+            day += dt.timedelta(days=1)
+            at = dt.datetime.combine(day, dt.time(0), self.tz)
+        raise ValueError("a limit longer than ten years")
+
+    def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        return self.add_working_seconds(start, hours * 3600)
+
+    def working_seconds_between(self, a: dt.datetime, b: dt.datetime) -> float:
+        """Working time from A to B (negative when B is before A)."""
+        if b < a:
+            return -self.working_seconds_between(b, a)
+        a_l, b_l = self.local(a), self.local(b)
+        total = 0.0
+        day = a_l.date()
+        while day <= b_l.date():
+            if self.is_workday(day):
+                for begin, end in self._intervals(day):
+                    lo, hi = max(begin, a_l), min(end, b_l)
+                    if hi > lo:
+                        total += (hi - lo).total_seconds()
+            day += dt.timedelta(days=1)
+        return total
+
+
+@lru_cache(maxsize=32)
+def calendar_for(spec: CalendarSpec, tz: str) -> WorkCalendar:
+    return WorkCalendar(spec, tz)

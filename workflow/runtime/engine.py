@@ -1,0 +1,213 @@
+"""Opening cases and firing triggers: each change and its trail event in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from transitions import MachineError
+
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
+from workflow.runtime import stages
+from workflow.runtime.clock import WorkCalendar, calendar_for
+from workflow.runtime.holders import resolve_holder
+from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
+from workflow.store.models import Case, TrailEvent
+
+MAX_TEXT = 4000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def work_calendar(session: Session) -> WorkCalendar:
+    return calendar_for(
+        registry.calendar(session), os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai")
+    )
+
+
+def _text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    if value is None or not str(value).strip():
+        if required:
+            raise InvalidInput(f"{name} is required", {name: ["required"]})
+        return ""
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is too long", {name: [f"at most {limit} characters"]})
+    return value
+
+
+def open_case(
+    session: Session,
+    *,
+    item: str,
+    workstation: str,
+    actor: Actor,
+    applicant_name: str,
+    applicant_phone: str,
+    description: str = "",
+    form: dict[str, Any] | None = None,
+    channel: str = "window",
+    now: dt.datetime | None = None,
+) -> Case:
+    """Open a case of ITEM at WORKSTATION on the latest list and route versions.
+
+    The actor is a clerk of that workstation, or an outside channel (role ``applicant``)."""
+    now = now or utcnow()
+    chain.lock_head(session)
+    items, list_version = registry.items(session)
+    spec = items.get(item)
+    if spec is None:
+        raise InvalidInput(f"no item {item!r} in the list", {"item": ["unknown item"]})
+    units = registry.units(session)
+    ws = units.units.get(workstation)
+    if ws is None or ws.kind != "workstation":
+        raise InvalidInput(
+            f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
+        )
+    if actor.role != "applicant" and (actor.role != "clerk" or actor.unit != workstation):
+        raise NotHolder(f"only a clerk of {workstation} opens a case there")
+    _text(applicant_name, "applicant.name", required=True, limit=128)
+    _text(applicant_phone, "applicant.phone", limit=32)
+    _text(description, "description")
+    route, route_version, digest = registry.route(session, spec.route)
+    machine_for(route, digest)  # build (and check) the machine before the case exists
+    first = route.state(route.initial)
+    street = ws.parent or ""
+    calendar = work_calendar(session)
+    case = Case(
+        item=spec.code,
+        list_version=list_version,
+        route_name=route.name,
+        route_version=route_version,
+        workstation=workstation,
+        street=street,
+        state=route.initial,
+        tier=first.tier,
+        holder=resolve_holder(first.tier, workstation=workstation, street=street, item=spec, units=units),
+        channel=channel,
+        applicant_name=applicant_name.strip(),
+        applicant_phone=(applicant_phone or "").strip(),
+        description=description or "",
+        form=form or {},
+        created_at=now,
+        updated_at=now,
+        stage_started_at=now,
+        due_at=calendar.add_working_days(now, stages.case_limit_days(route, spec)),
+    )
+    stages.enter_stage(case, first, spec, calendar, now)
+    session.add(case)
+    session.flush()
+    # Personal data stays out of the trail: it is exported and kept for ever.
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.opened",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        data={
+            "item": spec.code,
+            "route": route.name,
+            "route_version": route_version,
+            "list_version": list_version,
+            "workstation": workstation,
+            "channel": channel,
+            **stages.clock_data(case),
+        },
+    )
+    return case
+
+
+def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+    case = session.get(Case, case_id, populate_existing=True)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def fire(
+    session: Session,
+    case_id: int,
+    trigger: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    target: str | None = None,
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> TrailEvent:
+    """Fire TRIGGER on a case as ACTOR: the case's state, holder and version change and one trail
+    event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
+    reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
+    now = now or utcnow()
+    chain.lock_head(session)
+    case = get_case(session, case_id)
+    route, _, digest = registry.route(session, case.route_name, case.route_version)
+    if trigger not in route.triggers:
+        raise InvalidInput(
+            f"route {route.name} has no trigger {trigger!r}",
+            {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
+        )
+    if expected_version is not None and expected_version != case.version:
+        raise StaleVersion(
+            f"case {case_id} is at version {case.version}, not {expected_version}"
+        )
+    if reason is not None:
+        _text(reason, "reason")
+    item, _ = registry.item(session, case.item, case.list_version)
+    firing = Firing(
+        state=case.state,
+        case=case,
+        actor=actor,
+        route=route,
+        item=item,
+        units=registry.units(session),
+        calendar=work_calendar(session),
+        session=session,
+        now=now,
+        reason=reason.strip() if reason else None,
+        target=target or None,
+        data=data or {},
+    )
+    machine = machine_for(route, digest)
+    try:
+        machine.events[trigger].trigger(firing)
+    except MachineError:
+        raise NotAllowed(
+            f"{trigger!r} is not allowed in state {case.state!r}"
+            f" (allowed: {', '.join(machine.get_triggers(case.state)) or 'none'})"
+        ) from None
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion(f"case {case_id} was changed by someone else") from None
+    assert firing.event is not None
+    return firing.event
+
+
+def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
+    """What ACTOR may fire on CASE now (reasons and targets are asked for on firing)."""
+    route, _, digest = registry.route(session, case.route_name, case.route_version)
+    machine = machine_for(route, digest)
+    out: list[str] = []
+    for trigger in machine.get_triggers(case.state):
+        spec = route.transition(case.state, trigger)
+        if spec is not None and may_fire(spec, actor, case) is None:
+            out.append(trigger)
+    return out
+
+
+def route_of(session: Session, case: Case) -> Any:
+    return registry.route(session, case.route_name, case.route_version)[0]
+
+
+__all__ = ["Actor", "available_triggers", "fire", "get_case", "open_case"]

@@ -1,0 +1,50 @@
+"""Who holds a case: the concrete unit behind a state's tier."""
+
+from __future__ import annotations
+
+from workflow.catalog.registry import UnitIndex
+from workflow.spec.model import ItemSpec
+
+
+def resolve_holder(
+    tier: str | None,
+    *,
+    workstation: str,
+    street: str,
+    item: ItemSpec,
+    units: UnitIndex,
+    target: str | None = None,
+    current_department: str | None = None,
+) -> str | None:
+    """The unit that holds a case in a state of TIER.
+
+    workstation and applicant: the case's workstation (it acts on the applicant's behalf);
+    street_office: the workstation's street; agency: the street's stationed agency of the item's
+    kind, or the street office itself where the item names none (or the street has none);
+    department: a whistle's target, else the department already holding it, else the item's
+    responsible department. A final state has no holder."""
+    if tier is None:
+        return None
+    if tier in ("workstation", "applicant"):
+        return workstation
+    if tier == "street_office":
+        return street
+    if tier == "agency":
+        if item.street_agency:
+            return units.agencies.get((street, item.street_agency), street)
+        return street
+    if tier == "department":
+        return target or current_department or item.department
+    raise ValueError(f"unknown tier {tier!r}")
+
+
+def supervising_units(holder: str, units: UnitIndex) -> tuple[str, str | None]:
+    """Whom a late stage is reported to: workstation -> its street; street office -> the district;
+    agency -> its department (and its host street too); department -> the district."""
+    u = units.get(holder)
+    district = next((c for c, x in units.units.items() if x.kind == "district"), "X-SN")
+    if u.kind == "workstation":
+        return u.parent or district, None
+    if u.kind == "dispatched_agency":
+        return u.parent or district, u.host_street
+    return district, None

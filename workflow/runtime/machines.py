@@ -1,0 +1,216 @@
+"""One transitions.Machine per route version, built once and shared by every case on it.
+
+A case is never added to a machine (that costs tens of KB per model and slows down as models
+pile up). Each firing passes a short-lived Firing object as the model instead: it carries the
+case's state and everything the conditions and callbacks need, and is dropped afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session
+from transitions import EventData, Machine
+
+from workflow.audit import chain
+from workflow.catalog.registry import UnitIndex
+from workflow.errors import InvalidInput, NotHolder
+from workflow.runtime import stages
+from workflow.runtime.clock import WorkCalendar
+from workflow.runtime.holders import resolve_holder
+from workflow.spec.model import ItemSpec, RouteSpec, TransitionSpec
+from workflow.store.models import Case, TrailEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires a trigger: a user (name, unit, role), the resident, or the system (the sweep)."""
+
+    name: str
+    unit: str | None
+    role: str
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+SYSTEM = Actor("system", None, "system")
+
+
+@dataclass
+class Firing:
+    """The model of one firing: transitions reads and sets ``state`` on it."""
+
+    state: str
+    case: Case
+    actor: Actor
+    route: RouteSpec
+    item: ItemSpec
+    units: UnitIndex
+    calendar: WorkCalendar
+    session: Session
+    now: dt.datetime
+    reason: str | None = None
+    target: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    to_holder: str | None = None
+    event: TrailEvent | None = None
+
+
+def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
+    """Why ACTOR may not fire SPEC on CASE, or None when they may."""
+    if actor.role not in spec.roles:
+        allowed = ", ".join(spec.roles)
+        return f"{spec.trigger!r} is fired by {allowed}, not by a {actor.role}"
+    if actor.role in ("system", "applicant"):
+        return None
+    if actor.unit != case.holder:
+        return f"the case is held by {case.holder}, not by {actor.unit}"
+    return None
+
+
+# ---------------------------------------------------------------- conditions and callbacks
+# Conditions raise the engine's exceptions instead of returning False, so that the caller
+# learns why a trigger did not fire.
+
+
+def _holder_may_fire(spec: TransitionSpec, ev: EventData) -> bool:
+    f: Firing = ev.model
+    why = may_fire(spec, f.actor, f.case)
+    if why:
+        raise NotHolder(why)
+    return True
+
+
+def _reason_given(spec: TransitionSpec, ev: EventData) -> bool:
+    f: Firing = ev.model
+    if spec.reason_required and not (f.reason and f.reason.strip()):
+        raise InvalidInput(
+            f"{spec.trigger!r} needs a reason", {"reason": [f"required for {spec.trigger}"]}
+        )
+    return True
+
+
+def _target_allowed(spec: TransitionSpec, ev: EventData) -> bool:
+    f: Firing = ev.model
+    if spec.target == "whistle_to":
+        if not f.target:
+            raise InvalidInput(
+                f"{spec.trigger!r} needs a target department",
+                {"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+            )
+        if f.target not in f.item.whistle_to:
+            raise InvalidInput(
+                f"{f.target!r} is not a whistle target of item {f.item.code}",
+                {"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+            )
+    elif f.target:
+        raise InvalidInput(
+            f"{spec.trigger!r} takes no target", {"target": ["not allowed for this trigger"]}
+        )
+    return True
+
+
+def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
+    f: Firing = ev.model
+    tier = f.route.state(spec.dest).tier
+    current = f.case.holder if f.route.state(spec.source).tier == "department" else None
+    f.to_holder = resolve_holder(
+        tier,
+        workstation=f.case.workstation,
+        street=f.case.street,
+        item=f.item,
+        units=f.units,
+        target=f.target,
+        current_department=current,
+    )
+
+
+def _record(spec: TransitionSpec, ev: EventData) -> None:
+    """Apply the new state to the case row and append its one trail event."""
+    f: Firing = ev.model
+    case = f.case
+    dest = f.route.state(spec.dest)
+    from_state, from_holder = case.state, case.holder
+    left = stages.leave_stage(case, f.now)
+    case.state = f.state
+    case.tier = dest.tier
+    case.holder = f.to_holder
+    if spec.target:
+        case.whistle_target = f.target
+    elif dest.tier != "department":
+        case.whistle_target = None
+    case.updated_at = f.now
+    stages.enter_stage(case, dest, f.item, f.calendar, f.now)
+    data: dict[str, Any] = stages.clock_data(case)
+    if left:
+        data["left"] = left
+    if f.target:
+        data["target"] = f.target
+    if f.data:
+        data["input"] = f.data
+    f.event = chain.append(
+        f.session,
+        at=f.now,
+        actor=f.actor.label,
+        unit=f.actor.unit,
+        action="case.transition",
+        case_id=case.id,
+        trigger=spec.trigger,
+        from_state=from_state,
+        to_state=case.state,
+        from_holder=from_holder,
+        to_holder=case.holder,
+        reason=f.reason,
+        data=data,
+    )
+
+
+def build_machine(route: RouteSpec) -> Machine:
+    transitions = [
+        {
+            "trigger": t.trigger,
+            "source": t.source,
+            "dest": t.dest,
+            "conditions": [
+                partial(_holder_may_fire, t),
+                partial(_reason_given, t),
+                partial(_target_allowed, t),
+            ],
+            "before": [partial(_resolve_holder, t)],
+            "after": [partial(_record, t)],
+        }
+        for t in route.transitions
+    ]
+    return Machine(
+        model=None,
+        states=list(route.state_names),
+        transitions=transitions,
+        initial=route.initial,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+
+
+_machines: dict[str, Machine] = {}
+_lock = threading.Lock()
+
+
+def machine_for(route: RouteSpec, digest: str) -> Machine:
+    """The shared machine of a route version (keyed by its content digest)."""
+    m = _machines.get(digest)
+    if m is None:
+        with _lock:
+            m = _machines.get(digest)
+            if m is None:
+                m = _machines[digest] = build_machine(route)
+    return m
+
+
+def triggers_from(machine: Machine, state: str) -> list[str]:
+    return list(machine.get_triggers(state))

@@ -1,0 +1,114 @@
+"""Stage time limits on a case: set on entering a state, paused while the applicant holds it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from workflow.audit.chain import format_at
+from workflow.runtime.clock import WorkCalendar
+from workflow.spec.model import TIER_LIMIT_FIELD, ItemSpec, RouteSpec, StateSpec
+from workflow.store.models import Case
+
+YELLOW_AT = 0.75
+
+
+def stage_limit_due(
+    state: StateSpec, item: ItemSpec, calendar: WorkCalendar, start: dt.datetime
+) -> dt.datetime | None:
+    """The deadline of a stage of STATE begun at START, from the item's row for its tier."""
+    if state.final or state.tier in (None, "applicant"):
+        return None
+    if state.limit == "response":
+        if item.response_limit_h is None:
+            return None
+        return calendar.add_working_hours(start, item.response_limit_h)
+    days = item.day_limit(state.tier or "")
+    return calendar.add_working_days(start, days) if days else None
+
+
+def case_limit_days(route: RouteSpec, item: ItemSpec) -> int:
+    """The whole case's limit: the day limits of the tiers its route passes through, added."""
+    fields = {TIER_LIMIT_FIELD[t] for t in route.tiers_used()}
+    return sum(getattr(item, f) or 0 for f in fields)
+
+
+def light_of(case: Case, now: dt.datetime, calendar: WorkCalendar) -> str:
+    """green, yellow (75% of the stage's working time used), red (past it), none (no clock)."""
+    if case.stage_due_at is None or case.paused_at is not None or case.tier is None:
+        return "none"
+    if now > case.stage_due_at:
+        return "red"
+    total = calendar.working_seconds_between(case.stage_started_at, case.stage_due_at)
+    used = calendar.working_seconds_between(case.stage_started_at, now)
+    if total > 0 and used >= YELLOW_AT * total:
+        return "yellow"
+    return "green"
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return format_at(at) if at else None
+
+
+def leave_stage(case: Case, now: dt.datetime) -> dict[str, Any] | None:
+    """What the trail says of the stage being left: its limit and whether it was kept."""
+    if case.paused_at is not None or case.tier is None:
+        return None
+    return {
+        "state": case.state,
+        "holder": case.holder,
+        "started_at": _iso(case.stage_started_at),
+        "due_at": _iso(case.stage_due_at),
+        "late": bool(case.stage_due_at and now > case.stage_due_at),
+    }
+
+
+def enter_stage(
+    case: Case,
+    state: StateSpec,
+    item: ItemSpec,
+    calendar: WorkCalendar,
+    now: dt.datetime,
+) -> None:
+    """Set the case's clock for the state it has just entered."""
+    if state.final:
+        case.stage_started_at = now
+        case.stage_due_at = None
+        case.paused_at = None
+        case.stage_left_s = case.case_left_s = None
+        case.closed_at = now
+        case.light = "none"
+        return
+    if state.tier == "applicant":
+        # The clock stops: keep the working time left on the stage and on the whole case.
+        if case.paused_at is None:
+            case.paused_at = now
+            case.stage_left_s = (
+                int(calendar.working_seconds_between(now, case.stage_due_at))
+                if case.stage_due_at
+                else None
+            )
+            case.case_left_s = (
+                int(calendar.working_seconds_between(now, case.due_at)) if case.due_at else None
+            )
+        case.light = "none"
+        return
+    if case.paused_at is not None:
+        # Resumed: the stage goes on with the time it had left, and so does the case.
+        case.stage_started_at = now
+        left = case.stage_left_s
+        case.stage_due_at = (
+            calendar.add_working_seconds(now, max(0, left)) if left is not None else None
+        )
+        if case.case_left_s is not None:
+            case.due_at = calendar.add_working_seconds(now, max(0, case.case_left_s))
+        case.paused_at = None
+        case.stage_left_s = case.case_left_s = None
+    else:
+        case.stage_started_at = now
+        case.stage_due_at = stage_limit_due(state, item, calendar, now)
+    case.light = light_of(case, now, calendar)
+
+
+def clock_data(case: Case) -> dict[str, Any]:
+    return {"stage_due_at": _iso(case.stage_due_at), "due_at": _iso(case.due_at)}

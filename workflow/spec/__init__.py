@@ -1,0 +1,1 @@
+"""Route templates, units and the list: frozen spec objects, schemas, loader and validation."""

@@ -1,0 +1,537 @@
+"""Read a definitions folder, report every problem with its file and place, build spec objects."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import ValidationError
+
+from .model import (
+    TIER_LIMIT_FIELD,
+    TIER_ROLES,
+    CalendarSpec,
+    Definitions,
+    ItemSpec,
+    RouteSpec,
+    TransitionSpec,
+    UnitSpec,
+)
+from .schemas import (
+    ITEM_COLUMNS,
+    UNIT_COLUMNS,
+    CalendarSchema,
+    ItemRowSchema,
+    RouteSchema,
+    UnitRowSchema,
+)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a definition file, said where it is."""
+
+    file: str
+    place: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+
+
+class DefinitionsInvalid(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+def _yaml_lines(text: str) -> dict[str, int]:
+    """Map each place (``transitions[3].dest``) of a YAML document to its 1-based line."""
+    lines: dict[str, int] = {}
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+
+    def walk(node: yaml.Node, path: str) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = f"{path}.{key.value}" if path else str(key.value)
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                walk(value, f"{path}[{i}]")
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _flatten(messages: Any, path: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if key == "_schema":
+                yield from _flatten(value, path)
+                continue
+            if isinstance(key, int):
+                sub = f"{path}[{key}]"
+            elif path:
+                sub = f"{path}.{key}"
+            else:
+                sub = str(key)
+            # marshmallow reports a Dict's key and value problems under "key"/"value".
+            if isinstance(value, Mapping) and set(value) <= {"key", "value"} and value:
+                for part in ("key", "value"):
+                    if part in value:
+                        yield from _flatten(value[part], sub)
+                continue
+            yield from _flatten(value, sub)
+    elif isinstance(messages, list):
+        for m in messages:
+            if isinstance(m, str):
+                yield path, m
+            else:
+                yield from _flatten(m, path)
+    else:
+        yield path, str(messages)
+
+
+def _nearest_line(lines: Mapping[str, int], place: str) -> int | None:
+    while place:
+        if place in lines:
+            return lines[place]
+        cut = max(place.rfind("."), place.rfind("["))
+        place = place[:cut] if cut > 0 else ""
+    return lines.get("")
+
+
+# ---------------------------------------------------------------- routes
+
+
+def load_route_data(
+    data: Any, file: str, lines: Mapping[str, int] | None = None
+) -> tuple[RouteSpec | None, list[Problem]]:
+    """Load one route from already-parsed data (YAML file or JSON body) and check its shape."""
+    lines = lines or {}
+    if not isinstance(data, Mapping):
+        return None, [Problem(file, "", "a route must be a mapping", lines.get(""))]
+    try:
+        route: RouteSpec = RouteSchema().load(data)
+    except ValidationError as exc:
+        return None, [
+            Problem(file, place, msg, _nearest_line(lines, place))
+            for place, msg in _flatten(exc.messages)
+        ]
+    return route, check_route(route, file, lines)
+
+
+def check_route(route: RouteSpec, file: str, lines: Mapping[str, int] | None = None) -> list[Problem]:
+    """The graph rules: known states, reachable, a way out of every working state, firable."""
+    lines = lines or {}
+    problems: list[Problem] = []
+
+    def add(place: str, msg: str) -> None:
+        problems.append(Problem(file, place, msg, _nearest_line(lines, place)))
+
+    names = set(route.state_names)
+    if route.initial not in names:
+        add("initial", f"unknown state {route.initial!r}")
+    for s in route.states:
+        place = f"states.{s.name}"
+        if s.final and s.tier:
+            add(place, "a final state has no tier")
+        if not s.final and not s.tier:
+            add(place, "a working state needs a tier")
+        if s.final and s.on_timeout:
+            add(place, "a final state has no timeout")
+        if s.on_timeout and route.transition(s.name, s.on_timeout) is None:
+            add(f"{place}.on_timeout", f"no transition {s.on_timeout!r} leaves {s.name!r}")
+    seen: set[tuple[str, str]] = set()
+    for i, t in enumerate(route.transitions):
+        place = f"transitions[{i}]"
+        for end in ("source", "dest"):
+            if getattr(t, end) not in names:
+                add(f"{place}.{end}", f"unknown state {getattr(t, end)!r}")
+        if (t.source, t.trigger) in seen:
+            add(place, f"{t.trigger!r} leaves {t.source!r} twice")
+        seen.add((t.source, t.trigger))
+        if t.source in names:
+            src = route.state(t.source)
+            if src.final:
+                add(f"{place}.source", f"final state {t.source!r} cannot be left")
+            elif src.tier and not TIER_ROLES[src.tier] & set(t.roles):
+                add(
+                    f"{place}.roles",
+                    f"no one may fire {t.trigger!r}: roles {list(t.roles)} "
+                    f"do not act in a {src.tier} state",
+                )
+    if route.initial in names:
+        reachable = {route.initial}
+        queue = deque([route.initial])
+        while queue:
+            here = queue.popleft()
+            for t in route.transitions:
+                if t.source == here and t.dest in names and t.dest not in reachable:
+                    reachable.add(t.dest)
+                    queue.append(t.dest)
+        for s in route.states:
+            if s.name not in reachable:
+                add(f"states.{s.name}", "unreachable from the initial state")
+    for s in route.states:
+        if not s.final and not any(t.source == s.name for t in route.transitions):
+            add(f"states.{s.name}", "a working state with no way out")
+    return problems
+
+
+def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        lines = _yaml_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [Problem(rel, "", f"malformed YAML: {getattr(exc, 'problem', exc)}", line)]
+    route, problems = load_route_data(data, rel, lines)
+    if route and route.name != path.stem:
+        problems.append(
+            Problem(rel, "name", f"must match the file name {path.stem!r}", lines.get("name"))
+        )
+    return route, problems
+
+
+# ---------------------------------------------------------------- CSV files
+
+
+def read_csv_rows(
+    text: str, rel: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """Rows with their 1-based line numbers (the header is line 1), or the header's problems."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        return [], [Problem(rel, "", f"malformed CSV: {exc}", reader.line_num)]
+    if not rows:
+        return [], [Problem(rel, "", "empty file: a header row is needed", 1)]
+    header = [h.strip() for h in rows[0]]
+    problems = [
+        Problem(rel, f"column {h!r}", "unknown column", 1) for h in header if h not in columns
+    ]
+    problems += [
+        Problem(rel, f"column {c!r}", "missing column", 1) for c in required if c not in header
+    ]
+    if problems:
+        return [], problems
+    out: list[tuple[int, dict[str, str]]] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(
+                Problem(rel, f"row {n}", f"{len(row)} cells, the header has {len(header)}", n)
+            )
+            continue
+        out.append((n, dict(zip(header, row, strict=True))))
+    return out, problems
+
+
+def load_item_rows(
+    rows: list[tuple[int, dict[str, str]]], rel: str
+) -> tuple[list[tuple[int, ItemSpec]], list[Problem]]:
+    items: list[tuple[int, ItemSpec]] = []
+    problems: list[Problem] = []
+    schema = ItemRowSchema()
+    for n, row in rows:
+        try:
+            items.append((n, schema.load(row)))
+        except ValidationError as exc:
+            problems += [
+                Problem(rel, f"row {n}, column {place}", msg, n)
+                for place, msg in _flatten(exc.messages)
+            ]
+    return items, problems
+
+
+def _read_units(path: Path, rel: str) -> tuple[list[tuple[int, UnitSpec]], list[Problem]]:
+    rows, problems = read_csv_rows(
+        path.read_text(encoding="utf-8-sig"), rel, UNIT_COLUMNS, UNIT_COLUMNS
+    )
+    units: list[tuple[int, UnitSpec]] = []
+    schema = UnitRowSchema()
+    for n, row in rows:
+        try:
+            units.append((n, schema.load(row)))
+        except ValidationError as exc:
+            problems += [
+                Problem(rel, f"row {n}, column {place}", msg, n)
+                for place, msg in _flatten(exc.messages)
+            ]
+    return units, problems
+
+
+def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
+    problems: list[Problem] = []
+    by_code: dict[str, UnitSpec] = {}
+    for n, u in units:
+        if u.code in by_code:
+            problems.append(Problem(rel, f"row {n}, column code", f"{u.code} appears twice", n))
+        by_code[u.code] = u
+    expect_parent = {
+        "department": "district",
+        "street_office": "district",
+        "workstation": "street_office",
+        "dispatched_agency": "department",
+    }
+    for n, u in units:
+        want = expect_parent.get(u.kind)
+        if want:
+            parent = by_code.get(u.parent or "")
+            if parent is None or parent.kind != want:
+                problems.append(
+                    Problem(rel, f"row {n}, column parent", f"must name a {want} unit", n)
+                )
+        if u.kind == "dispatched_agency":
+            host = by_code.get(u.host_street or "")
+            if host is None or host.kind != "street_office":
+                problems.append(
+                    Problem(rel, f"row {n}, column host_street", "must name a street office", n)
+                )
+        elif u.host_street:
+            problems.append(
+                Problem(rel, f"row {n}, column host_street", "only a stationed agency has one", n)
+            )
+    return problems
+
+
+def check_items(
+    items: list[tuple[int, ItemSpec]],
+    rel: str,
+    units: Iterable[UnitSpec],
+    routes: Mapping[str, RouteSpec],
+) -> list[Problem]:
+    """Cross-references of the list: routes, departments, agency kinds, limits, whistle targets."""
+    problems: list[Problem] = []
+    units = list(units)
+    kind_of = {u.code: u.kind for u in units}
+    agency_kinds = {u.agency_kind for u in units if u.agency_kind}
+    seen: set[str] = set()
+
+    def add(n: int, column: str, msg: str) -> None:
+        problems.append(Problem(rel, f"row {n}, column {column}", msg, n))
+
+    for n, item in items:
+        if item.code in seen:
+            add(n, "code", f"{item.code} appears twice")
+        seen.add(item.code)
+        if kind_of.get(item.department) != "department":
+            add(n, "department", f"unknown department {item.department!r}")
+        if item.street_agency and item.street_agency not in agency_kinds:
+            add(n, "street_agency", f"unknown agency kind {item.street_agency!r}")
+        for target in item.whistle_to:
+            if kind_of.get(target) != "department":
+                add(n, "whistle_to", f"whistle target {target!r} is not a department")
+        route = routes.get(item.route)
+        if route is None:
+            add(n, "route", f"unknown route {item.route!r}")
+            continue
+        for state in route.states:
+            if not state.tier or state.tier == "applicant":
+                continue
+            if state.limit == "response":
+                if item.response_limit_h is None and state.name != route.initial:
+                    add(n, "response_limit_h", f"route {route.name} needs it for {state.name}")
+                continue
+            column = TIER_LIMIT_FIELD[state.tier]
+            if item.day_limit(state.tier) is None:
+                add(n, column, f"route {route.name} needs a limit for the {state.tier} tier")
+        if any(t.target == "whistle_to" for t in route.transitions) and not item.whistle_to:
+            add(n, "whistle_to", f"route {route.name} can whistle: name at least one department")
+    # One problem per missing column and item, not one per state of that tier.
+    return sorted(set(problems), key=lambda p: (p.line or 0, p.place, p.message))
+
+
+def _read_calendar(path: Path, rel: str) -> tuple[CalendarSpec | None, list[Problem]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+        lines = _yaml_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(rel, "", f"malformed YAML: {exc}", mark.line + 1 if mark else None)]
+    try:
+        return CalendarSchema().load(data), []
+    except ValidationError as exc:
+        return None, [
+            Problem(rel, p, m, _nearest_line(lines, p)) for p, m in _flatten(exc.messages)
+        ]
+
+
+# ---------------------------------------------------------------- the whole folder
+
+
+def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
+    """Every problem in the folder, or the definitions when there is none."""
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return None, [Problem(str(root), "", "not a definitions folder")]
+
+    units: list[tuple[int, UnitSpec]] = []
+    if (root / "units.csv").is_file():
+        units, p = _read_units(root / "units.csv", "units.csv")
+        problems += p + check_units(units, "units.csv")
+    else:
+        problems.append(Problem("units.csv", "", "missing file"))
+
+    routes: dict[str, RouteSpec] = {}
+    route_dir = root / "routes"
+    files = sorted(route_dir.glob("*.yaml")) if route_dir.is_dir() else []
+    if not files:
+        problems.append(Problem("routes/", "", "no route files (routes/*.yaml)"))
+    for f in files:
+        rel = f"routes/{f.name}"
+        route, p = _read_route_file(f, rel)
+        problems += p
+        if route is not None:
+            routes[route.name] = route
+
+    items: list[tuple[int, ItemSpec]] = []
+    if (root / "items.csv").is_file():
+        rows, p = read_csv_rows(
+            (root / "items.csv").read_text(encoding="utf-8-sig"),
+            "items.csv",
+            ITEM_COLUMNS,
+            ITEM_COLUMNS,
+        )
+        items, p2 = load_item_rows(rows, "items.csv")
+        problems += p + p2 + check_items(items, "items.csv", [u for _, u in units], routes)
+    else:
+        problems.append(Problem("items.csv", "", "missing file"))
+
+    calendar = CalendarSpec()
+    if (root / "calendar.yaml").is_file():
+        cal, p = _read_calendar(root / "calendar.yaml", "calendar.yaml")
+        problems += p
+        calendar = cal or calendar
+
+    appraisal: dict[str, Any] | None = None
+    if (root / "appraisal.yaml").is_file():
+        from workflow.appraisal.scheme import read_scheme  # the scheme knows its own rules
+
+        appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
+        problems += p
+
+    if problems:
+        return None, problems
+    return (
+        Definitions(
+            units=tuple(u for _, u in units),
+            items=tuple(i for _, i in items),
+            routes=tuple(routes[k] for k in sorted(routes)),
+            calendar=calendar,
+            appraisal=appraisal,
+        ),
+        [],
+    )
+
+
+def load_definitions(root: Path) -> Definitions:
+    defs, problems = read_definitions(root)
+    if defs is None:
+        raise DefinitionsInvalid(problems)
+    return defs
+
+
+# ---------------------------------------------------------------- stored form
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def route_to_data(route: RouteSpec) -> dict[str, Any]:
+    """The route as the file and the API write it; RouteSchema loads it back."""
+    states: dict[str, Any] = {}
+    for s in route.states:
+        d: dict[str, Any] = {"final": True} if s.final else {"tier": s.tier}
+        if s.limit != "days":
+            d["limit"] = s.limit
+        if s.on_timeout:
+            d["on_timeout"] = s.on_timeout
+        if s.label_zh:
+            d["label_zh"] = s.label_zh
+        states[s.name] = d
+    transitions = []
+    for t in route.transitions:
+        d = {"trigger": t.trigger, "source": t.source, "dest": t.dest, "roles": list(t.roles)}
+        if t.reason_required:
+            d["reason_required"] = True
+        if t.target:
+            d["target"] = t.target
+        transitions.append(d)
+    return {
+        "name": route.name,
+        "title_zh": route.title_zh,
+        "title_en": route.title_en,
+        "initial": route.initial,
+        "states": states,
+        "transitions": transitions,
+    }
+
+
+def route_from_data(data: Mapping[str, Any]) -> RouteSpec:
+    route: RouteSpec = RouteSchema().load(data)
+    return route
+
+
+def record_to_data(obj: Any) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
+
+
+def item_from_data(d: Mapping[str, Any]) -> ItemSpec:
+    return ItemSpec(**{**d, "whistle_to": tuple(d["whistle_to"]), "materials": tuple(d["materials"])})
+
+
+def unit_from_data(d: Mapping[str, Any]) -> UnitSpec:
+    return UnitSpec(**d)
+
+
+def calendar_to_data(cal: CalendarSpec) -> dict[str, Any]:
+    return {
+        "holidays": _plain(cal.holidays),
+        "workdays": _plain(cal.workdays),
+        "working_hours": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in cal.working_hours],
+    }
+
+
+def calendar_from_data(d: Mapping[str, Any]) -> CalendarSpec:
+    cal: CalendarSpec = CalendarSchema().load(dict(d))
+    return cal
+
+
+__all__ = [
+    "DefinitionsInvalid",
+    "Problem",
+    "TransitionSpec",
+    "check_route",
+    "load_definitions",
+    "load_route_data",
+    "read_definitions",
+]

@@ -1,0 +1,161 @@
+"""Frozen spec objects: what the definition files say, after loading and validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+TIERS = ("workstation", "street_office", "agency", "department", "applicant")
+UNIT_KINDS = ("district", "department", "street_office", "workstation", "dispatched_agency")
+ROLES = ("admin", "clerk", "staff", "auditor")
+# Who may act in a state of each tier. "applicant" is the resident (through an outside
+# channel); "system" is the sweep firing a configured timeout.
+TIER_ROLES: dict[str, frozenset[str]] = {
+    "workstation": frozenset({"clerk", "system"}),
+    "street_office": frozenset({"staff", "admin", "system"}),
+    "agency": frozenset({"staff", "system"}),
+    "department": frozenset({"staff", "system"}),
+    "applicant": frozenset({"applicant", "clerk", "system"}),
+}
+# Which item column holds the day limit of a tier.
+TIER_LIMIT_FIELD = {
+    "workstation": "ws_limit_wd",
+    "street_office": "street_limit_wd",
+    "agency": "street_limit_wd",
+    "department": "dept_limit_wd",
+}
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    tier: str | None = None
+    final: bool = False
+    # "days": the tier's working-day limit from the item; "response": response_limit_h hours.
+    limit: str = "days"
+    on_timeout: str | None = None
+    label_zh: str | None = None
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    trigger: str
+    source: str
+    dest: str
+    roles: tuple[str, ...]
+    reason_required: bool = False
+    # "whistle_to": the caller names a target department from the item's whistle_to.
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    name: str
+    title_zh: str
+    title_en: str
+    initial: str
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+
+    def state(self, name: str) -> StateSpec:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states)
+
+    @property
+    def triggers(self) -> frozenset[str]:
+        return frozenset(t.trigger for t in self.transitions)
+
+    def transition(self, source: str, trigger: str) -> TransitionSpec | None:
+        for t in self.transitions:
+            if t.source == source and t.trigger == trigger:
+                return t
+        return None
+
+    def tiers_used(self) -> frozenset[str]:
+        return frozenset(s.tier for s in self.states if s.tier and s.tier != "applicant")
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    parent: str | None
+    host_street: str | None
+
+    @property
+    def agency_kind(self) -> str | None:
+        """A stationed agency's kind is the last part of its code (A-ZHL-SF -> SF)."""
+        if self.kind != "dispatched_agency":
+            return None
+        return self.code.rsplit("-", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    window: str
+    kind: str
+    route: str
+    department: str
+    ws_limit_wd: int | None
+    street_limit_wd: int | None
+    dept_limit_wd: int | None
+    response_limit_h: int | None
+    street_agency: str | None
+    whistle_to: tuple[str, ...]
+    materials: tuple[str, ...]
+    legal_basis: str
+
+    def day_limit(self, tier: str) -> int | None:
+        name = TIER_LIMIT_FIELD.get(tier)
+        return getattr(self, name) if name else None
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    holidays: tuple[dt.date, ...] = ()
+    workdays: tuple[dt.date, ...] = ()
+    working_hours: tuple[tuple[dt.time, dt.time], ...] = (
+        (dt.time(8, 30), dt.time(12, 0)),
+        (dt.time(13, 30), dt.time(17, 30)),
+    )
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Everything in one definitions folder, validated."""
+
+    units: tuple[UnitSpec, ...]
+    items: tuple[ItemSpec, ...]
+    routes: tuple[RouteSpec, ...]
+    calendar: CalendarSpec = field(default_factory=CalendarSpec)
+    appraisal: dict[str, Any] | None = None
+
+    def unit(self, code: str) -> UnitSpec:
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise KeyError(code)
+
+    def item(self, code: str) -> ItemSpec:
+        for i in self.items:
+            if i.code == code:
+                return i
+        raise KeyError(code)
+
+    def route(self, name: str) -> RouteSpec:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        raise KeyError(name)

@@ -1,0 +1,181 @@
+"""Marshmallow schemas for the definition files; they load into the frozen spec objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate
+
+from .model import (
+    ROLES,
+    TIERS,
+    CalendarSpec,
+    ItemSpec,
+    RouteSpec,
+    StateSpec,
+    TransitionSpec,
+    UnitSpec,
+)
+
+NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be lower_snake_case")
+CODE = validate.Regexp(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$", error="must be a code like D-MZ")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StateSchema(_Strict):
+    tier = fields.String(validate=validate.OneOf(TIERS), load_default=None, allow_none=True)
+    final = fields.Boolean(load_default=False)
+    limit = fields.String(validate=validate.OneOf(("days", "response")), load_default="days")
+    on_timeout = fields.String(load_default=None, allow_none=True)
+    label_zh = fields.String(load_default=None, allow_none=True)
+
+
+class TransitionSchema(_Strict):
+    trigger = fields.String(required=True, validate=NAME)
+    source = fields.String(required=True)
+    dest = fields.String(required=True)
+    roles = fields.List(
+        fields.String(validate=validate.OneOf((*ROLES, "applicant", "system"))),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    reason_required = fields.Boolean(load_default=False)
+    target = fields.String(validate=validate.OneOf(("whistle_to",)), load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> TransitionSpec:
+        data["roles"] = tuple(data["roles"])
+        return TransitionSpec(**data)
+
+
+class RouteSchema(_Strict):
+    name = fields.String(required=True, validate=NAME)
+    title_zh = fields.String(required=True)
+    title_en = fields.String(required=True)
+    initial = fields.String(required=True)
+    states = fields.Dict(
+        keys=fields.String(validate=NAME),
+        values=fields.Nested(StateSchema),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    transitions = fields.List(
+        fields.Nested(TransitionSchema), required=True, validate=validate.Length(min=1)
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> RouteSpec:
+        states = tuple(StateSpec(name=n, **s) for n, s in data["states"].items())
+        return RouteSpec(
+            name=data["name"],
+            title_zh=data["title_zh"],
+            title_en=data["title_en"],
+            initial=data["initial"],
+            states=states,
+            transitions=tuple(data["transitions"]),
+        )
+
+
+def _blank_to_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in data.items()}
+
+
+class UnitRowSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("district", "department", "street_office", "workstation", "dispatched_agency")
+        ),
+    )
+    parent = fields.String(load_default=None, allow_none=True)
+    host_street = fields.String(load_default=None, allow_none=True)
+
+    @pre_load
+    def blanks(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _blank_to_none(data)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> UnitSpec:
+        return UnitSpec(**data)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(p.strip() for p in value.split(";") if p.strip())
+
+
+class ItemRowSchema(_Strict):
+    code = fields.String(required=True, validate=CODE)
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    window = fields.String(required=True)
+    kind = fields.String(required=True)
+    route = fields.String(required=True, validate=NAME)
+    department = fields.String(required=True)
+    ws_limit_wd = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=365)
+    )
+    street_limit_wd = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=365)
+    )
+    dept_limit_wd = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=365)
+    )
+    response_limit_h = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=720)
+    )
+    street_agency = fields.String(load_default=None, allow_none=True)
+    whistle_to = fields.String(load_default=None, allow_none=True)
+    materials = fields.String(load_default=None, allow_none=True)
+    legal_basis = fields.String(required=True)
+
+    @pre_load
+    def blanks(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _blank_to_none(data)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ItemSpec:
+        data["whistle_to"] = _split(data["whistle_to"])
+        data["materials"] = _split(data["materials"])
+        return ItemSpec(**data)
+
+
+ITEM_COLUMNS = tuple(ItemRowSchema().fields)
+UNIT_COLUMNS = tuple(UnitRowSchema().fields)
+
+
+class _Time(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.time:
+        try:
+            return dt.time.fromisoformat(str(value))
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+
+    default_error_messages = {"invalid": "not a time of day like 08:30"}  # noqa: RUF012
+
+
+class CalendarSchema(_Strict):
+    holidays = fields.List(fields.Date(), load_default=list)
+    workdays = fields.List(fields.Date(), load_default=list)
+    working_hours = fields.List(
+        fields.Tuple((_Time(), _Time())), load_default=None, validate=validate.Length(min=1)
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> CalendarSpec:
+        kwargs: dict[str, Any] = {
+            "holidays": tuple(data["holidays"]),
+            "workdays": tuple(data["workdays"]),
+        }
+        if data["working_hours"]:
+            kwargs["working_hours"] = tuple(data["working_hours"])
+        return CalendarSpec(**kwargs)

@@ -1,0 +1,1 @@
+"""Storage: models, the database engine and sessions, migrations."""

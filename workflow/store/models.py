@@ -1,0 +1,316 @@
+"""SQLAlchemy models: the schema that Alembic migrations create."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so migrations can name what they change on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timestamps stored in UTC and always returned timezone-aware, on SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: streetflow stores only aware timestamps")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
+
+
+class DefinitionVersion(Base):
+    """One published version of one definition (a route, the list, the units, ...)."""
+
+    __tablename__ = "definition_versions"
+    __table_args__ = (
+        UniqueConstraint("kind", "name", "version", name="uq_definition_versions_kind_name_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # route | items | units | calendar | appraisal | street_routing
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str] = mapped_column(String(64))
+
+
+class Unit(Base):
+    """The organisation as last published: looked up on every scope check, so kept as rows."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent: Mapped[str | None] = mapped_column(String(32))
+    host_street: Mapped[str | None] = mapped_column(String(32))
+    agency_kind: Mapped[str | None] = mapped_column(String(16))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 only."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiKey(Base):
+    """An Open311 api_key of an outside channel (app, kiosk, hotline), stored hashed."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Case(Base):
+    """One resident's request for one item, pinned to the route version it started on."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_holder_state", "holder", "state"),
+        Index("ix_cases_street_created", "street", "created_at"),
+        Index("ix_cases_workstation_created", "workstation", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item: Mapped[str] = mapped_column(String(32), index=True)
+    list_version: Mapped[int] = mapped_column(Integer)
+    route_name: Mapped[str] = mapped_column(String(64))
+    route_version: Mapped[int] = mapped_column(Integer)
+    workstation: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    street: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    holder: Mapped[str | None] = mapped_column(String(32))
+    whistle_target: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32), default="window")
+    applicant_name: Mapped[str] = mapped_column(String(128))
+    applicant_phone: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    # Time: the current stage's start and limit, the whole case's limit, and the clock
+    # stopped while the case waits on the applicant (seconds of working time left).
+    stage_started_at: Mapped[dt.datetime]
+    stage_due_at: Mapped[dt.datetime | None]
+    due_at: Mapped[dt.datetime | None]
+    light: Mapped[str] = mapped_column(String(8), default="none")
+    paused_at: Mapped[dt.datetime | None]
+    stage_left_s: Mapped[int | None] = mapped_column(BigInteger)
+    case_left_s: Mapped[int | None] = mapped_column(BigInteger)
+    rating_score: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TrailHead(Base):
+    """The chain's last sequence number and hash; locking this row serialises appends."""
+
+    __tablename__ = "trail_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailEvent(Base):
+    """One link of the append-only, hash-chained trail."""
+
+    __tablename__ = "trail_events"
+    __table_args__ = (
+        Index("ix_trail_events_case_seq", "case_id", "seq"),
+        Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
+        Index("ix_trail_events_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime]
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(64))
+    to_state: Mapped[str | None] = mapped_column(String(64))
+    from_holder: Mapped[str | None] = mapped_column(String(32))
+    to_holder: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Checkpoint(Base):
+    """A signed chain head (HMAC with the instance secret, which is not in the database)."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+    signature: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """The first answer to a transition request, returned again for a retry with the same key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(128))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+
+
+class Supervision(Base):
+    """督办: raised once when a stage passes its limit, addressed to the supervising unit."""
+
+    __tablename__ = "supervisions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "stage_seq", name="uq_supervisions_case_stage"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage_seq: Mapped[int] = mapped_column(BigInteger)  # the trail event that began the stage
+    state: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), index=True)  # the supervising unit
+    also_unit: Mapped[str | None] = mapped_column(String(32))  # an agency's host street
+    stage_due_at: Mapped[dt.datetime]
+    raised_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Extension(Base):
+    """延期: a holder's request for more time on a stage, and the supervising unit's decision."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage_seq: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), index=True)  # who decides
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    new_stage_due_at: Mapped[dt.datetime | None]
+
+
+class Assessment(Base):
+    """考核评价: a street's assessment of one of its stationed agencies for a period."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("unit", "period", name="uq_assessments_unit_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    period: Mapped[str] = mapped_column(String(7))
+    score: Mapped[float]
+    comment: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[dt.datetime]
+
+
+class AppraisalRecord(Base):
+    """A unit's measured performance over a period: a draft, then frozen with its inputs' digest."""
+
+    __tablename__ = "appraisal_records"
+    __table_args__ = (
+        UniqueConstraint("period", "unit", "status", name="uq_appraisal_records_period_unit_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # draft | final
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score: Mapped[float]
+    rank: Mapped[int]
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime]
+    finalized_at: Mapped[dt.datetime | None]
