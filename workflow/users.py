@@ -45,7 +45,13 @@ def sha256(text: str) -> str:
 
 
 def add_user(
-    session: Session, *, name: str, unit: str, role: str, password: str, actor: str,
+    session: Session,
+    *,
+    name: str,
+    unit: str,
+    role: str,
+    password: str,
+    actor: str,
     now: dt.datetime | None = None,
 ) -> User:
     """Add a user, in the caller's transaction, with a trail event (the password is not in it)."""
@@ -64,22 +70,34 @@ def add_user(
         raise NotFound(f"no unit {unit!r}; run 'streetflow init' or check the code")
     if u.kind not in ROLE_UNIT_KINDS[role]:
         kinds = ", ".join(sorted(ROLE_UNIT_KINDS[role]))
-        raise InvalidInput(f"a {role} belongs to a {kinds}, not a {u.kind}", {"unit": ["wrong kind"]})
+        raise InvalidInput(
+            f"a {role} belongs to a {kinds}, not a {u.kind}", {"unit": ["wrong kind"]}
+        )
     if session.execute(select(User).where(User.name == name)).scalar_one_or_none():
         raise Conflict(f"user {name!r} exists already")
     user = User(
-        name=name, unit=unit, role=role, password_hash=hash_password(password), disabled=False,
+        name=name,
+        unit=unit,
+        role=role,
+        password_hash=hash_password(password),
+        disabled=False,
         created_at=now,
     )
     session.add(user)
     session.flush()
     chain.append(
-        session, at=now, actor=actor, action="user.added", data={"user": name, "unit": unit, "role": role}
+        session,
+        at=now,
+        actor=actor,
+        action="user.added",
+        data={"user": name, "unit": unit, "role": role},
     )
     return user
 
 
-def disable_user(session: Session, *, name: str, actor: str, now: dt.datetime | None = None) -> User:
+def disable_user(
+    session: Session, *, name: str, actor: str, now: dt.datetime | None = None
+) -> User:
     """Disable a user and revoke every token of theirs at once."""
     now = now or dt.datetime.now(dt.UTC)
     chain.lock_head(session)

@@ -45,7 +45,7 @@ def _cached(kind: str, digest: str, build: Callable[[], T]) -> T:
         hit = build()
         with _cache_lock:
             _cache[key] = hit
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class UnitIndex:
             for u in units
             if u.kind == "dispatched_agency" and u.host_street and u.agency_kind
         }
-        return cls(by_code, agencies)  # type: ignore[arg-type]
+        return cls(by_code, agencies)
 
     def get(self, code: str) -> UnitSpec:
         try:
@@ -172,7 +172,11 @@ def _sync_units(session: Session, units: list[UnitSpec]) -> None:
     for spec in units:
         row = existing.get(spec.code) or Unit(code=spec.code)
         row.name_zh, row.name_en, row.kind = spec.name_zh, spec.name_en, spec.kind
-        row.parent, row.host_street, row.agency_kind = spec.parent, spec.host_street, spec.agency_kind
+        row.parent, row.host_street, row.agency_kind = (
+            spec.parent,
+            spec.host_street,
+            spec.agency_kind,
+        )
         session.add(row)
     # Units that left the list stay as rows: users and cases still name them.
 
@@ -243,7 +247,9 @@ def item(session: Session, code: str, version: int | None = None) -> tuple[ItemS
 def units(session: Session) -> UnitIndex:
     row = _row(session, "units", "units", None)
     return _cached(
-        "units", row.digest, lambda: UnitIndex.build([unit_from_data(u) for u in row.content["units"]])
+        "units",
+        row.digest,
+        lambda: UnitIndex.build([unit_from_data(u) for u in row.content["units"]]),
     )
 
 

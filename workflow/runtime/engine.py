@@ -6,13 +6,15 @@ import datetime as dt
 import os
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
 from workflow.audit import chain
 from workflow.catalog import registry
-from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_for
 from workflow.runtime.holders import resolve_holder
@@ -89,7 +91,9 @@ def open_case(
         street=street,
         state=route.initial,
         tier=first.tier,
-        holder=resolve_holder(first.tier, workstation=workstation, street=street, item=spec, units=units),
+        holder=resolve_holder(
+            first.tier, workstation=workstation, street=street, item=spec, units=units
+        ),
         channel=channel,
         applicant_name=applicant_name.strip(),
         applicant_phone=(applicant_phone or "").strip(),
@@ -158,9 +162,7 @@ def fire(
             {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
         )
     if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(
-            f"case {case_id} is at version {case.version}, not {expected_version}"
-        )
+        raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
     if reason is not None:
         _text(reason, "reason")
     item, _ = registry.item(session, case.item, case.list_version)
@@ -211,3 +213,53 @@ def route_of(session: Session, case: Case) -> Any:
 
 
 __all__ = ["Actor", "available_triggers", "fire", "get_case", "open_case"]
+
+
+RATED_STATES = frozenset({"completed", "closed", "settled", "approved"})
+
+
+def rate(
+    session: Session,
+    case_id: int,
+    actor: Actor,
+    *,
+    score: int,
+    comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> TrailEvent:
+    """The resident's rating (1-5), given once the case is done, entered by its workstation."""
+    now = now or utcnow()
+    chain.lock_head(session)
+    case = get_case(session, case_id)
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise InvalidInput("a rating is a whole number from 1 to 5", {"score": ["1 to 5"]})
+    _text(comment, "comment", limit=1000)
+    if actor.role == "clerk" and actor.unit != case.workstation:
+        raise NotHolder(f"only a clerk of {case.workstation} rates this case")
+    if actor.role not in ("clerk", "applicant"):
+        raise NotHolder("a rating is entered by the case's workstation or the resident")
+    if case.state not in RATED_STATES:
+        raise NotAllowed(
+            f"a case is rated once it is completed, closed or settled, not {case.state}"
+        )
+    if case.rating_score is not None:
+        raise Conflict(f"case {case_id} has been rated already")
+    # A rating is not a transition: a Core UPDATE leaves the case's version alone.
+    session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(rating_score=score, rating_comment=comment or None)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(case, "rating_score", score)
+    set_committed_value(case, "rating_comment", comment or None)
+    return chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.rated",
+        case_id=case_id,
+        to_state=case.state,
+        data={"score": score, "holder": case.holder},
+    )

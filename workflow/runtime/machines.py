@@ -74,12 +74,19 @@ def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
 
 
 # ---------------------------------------------------------------- conditions and callbacks
+
+
+def _firing(ev: EventData) -> Firing:
+    assert isinstance(ev.model, Firing)
+    return ev.model
+
+
 # Conditions raise the engine's exceptions instead of returning False, so that the caller
 # learns why a trigger did not fire.
 
 
 def _holder_may_fire(spec: TransitionSpec, ev: EventData) -> bool:
-    f: Firing = ev.model
+    f = _firing(ev)
     why = may_fire(spec, f.actor, f.case)
     if why:
         raise NotHolder(why)
@@ -87,7 +94,7 @@ def _holder_may_fire(spec: TransitionSpec, ev: EventData) -> bool:
 
 
 def _reason_given(spec: TransitionSpec, ev: EventData) -> bool:
-    f: Firing = ev.model
+    f = _firing(ev)
     if spec.reason_required and not (f.reason and f.reason.strip()):
         raise InvalidInput(
             f"{spec.trigger!r} needs a reason", {"reason": [f"required for {spec.trigger}"]}
@@ -96,7 +103,7 @@ def _reason_given(spec: TransitionSpec, ev: EventData) -> bool:
 
 
 def _target_allowed(spec: TransitionSpec, ev: EventData) -> bool:
-    f: Firing = ev.model
+    f = _firing(ev)
     if spec.target == "whistle_to":
         if not f.target:
             raise InvalidInput(
@@ -116,7 +123,7 @@ def _target_allowed(spec: TransitionSpec, ev: EventData) -> bool:
 
 
 def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
-    f: Firing = ev.model
+    f = _firing(ev)
     tier = f.route.state(spec.dest).tier
     current = f.case.holder if f.route.state(spec.source).tier == "department" else None
     f.to_holder = resolve_holder(
@@ -132,7 +139,7 @@ def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
 
 def _record(spec: TransitionSpec, ev: EventData) -> None:
     """Apply the new state to the case row and append its one trail event."""
-    f: Firing = ev.model
+    f = _firing(ev)
     case = f.case
     dest = f.route.state(spec.dest)
     from_state, from_holder = case.state, case.holder

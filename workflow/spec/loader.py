@@ -46,7 +46,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+        )
 
 
 class DefinitionsInvalid(Exception):
@@ -137,7 +139,9 @@ def load_route_data(
     return route, check_route(route, file, lines)
 
 
-def check_route(route: RouteSpec, file: str, lines: Mapping[str, int] | None = None) -> list[Problem]:
+def check_route(
+    route: RouteSpec, file: str, lines: Mapping[str, int] | None = None
+) -> list[Problem]:
     """The graph rules: known states, reachable, a way out of every working state, firable."""
     lines = lines or {}
     problems: list[Problem] = []
@@ -401,12 +405,15 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
     files = sorted(route_dir.glob("*.yaml")) if route_dir.is_dir() else []
     if not files:
         problems.append(Problem("routes/", "", "no route files (routes/*.yaml)"))
+    broken_routes: set[str] = set()
     for f in files:
         rel = f"routes/{f.name}"
         route, p = _read_route_file(f, rel)
         problems += p
-        if route is not None:
+        if route is not None and not p:
             routes[route.name] = route
+        else:
+            broken_routes.add(f.stem)
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
@@ -417,7 +424,9 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
             ITEM_COLUMNS,
         )
         items, p2 = load_item_rows(rows, "items.csv")
-        problems += p + p2 + check_items(items, "items.csv", [u for _, u in units], routes)
+        # Items on a route whose file is broken are not reported again: the route's file is.
+        checked = [(n, i) for n, i in items if i.route not in broken_routes]
+        problems += p + p2 + check_items(checked, "items.csv", [u for _, u in units], routes)
     else:
         problems.append(Problem("items.csv", "", "missing file"))
 
@@ -506,7 +515,9 @@ def record_to_data(obj: Any) -> dict[str, Any]:
 
 
 def item_from_data(d: Mapping[str, Any]) -> ItemSpec:
-    return ItemSpec(**{**d, "whistle_to": tuple(d["whistle_to"]), "materials": tuple(d["materials"])})
+    return ItemSpec(
+        **{**d, "whistle_to": tuple(d["whistle_to"]), "materials": tuple(d["materials"])}
+    )
 
 
 def unit_from_data(d: Mapping[str, Any]) -> UnitSpec:

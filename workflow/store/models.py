@@ -63,11 +63,15 @@ class DefinitionVersion(Base):
 
     __tablename__ = "definition_versions"
     __table_args__ = (
-        UniqueConstraint("kind", "name", "version", name="uq_definition_versions_kind_name_version"),
+        UniqueConstraint(
+            "kind", "name", "version", name="uq_definition_versions_kind_name_version"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # route | items | units | calendar | appraisal | street_routing
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # route | items | units | calendar | appraisal | street_routing
     name: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))
@@ -240,9 +244,7 @@ class Supervision(Base):
     """督办: raised once when a stage passes its limit, addressed to the supervising unit."""
 
     __tablename__ = "supervisions"
-    __table_args__ = (
-        UniqueConstraint("case_id", "stage_seq", name="uq_supervisions_case_stage"),
-    )
+    __table_args__ = (UniqueConstraint("case_id", "stage_seq", name="uq_supervisions_case_stage"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -299,7 +301,9 @@ class AppraisalRecord(Base):
 
     __tablename__ = "appraisal_records"
     __table_args__ = (
-        UniqueConstraint("period", "unit", "status", name="uq_appraisal_records_period_unit_status"),
+        UniqueConstraint(
+            "period", "unit", "status", name="uq_appraisal_records_period_unit_status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

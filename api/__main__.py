@@ -1,0 +1,5 @@
+"""`python -m api`: the streetflow command."""
+
+from api.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""The `streetflow` command: one group, with the commands of each part of the system."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from api.commands.definitions import definitions
+from api.commands.setup import apikeys, init, serve, users
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="streetflow")
+def main() -> None:
+    """streetflow: the rights-and-duties list as versioned workflows, with cases, time limits,
+    supervision, a verifiable trail and appraisal.
+
+    Settings come from the environment: STREETFLOW_DATABASE_URL, STREETFLOW_SECRET_KEY,
+    STREETFLOW_TIMEZONE, STREETFLOW_DEFINITIONS, STREETFLOW_INSTANCE.
+
+    \b
+    Example:
+      streetflow init --demo && streetflow serve
+    Exit codes: 0 done; 1 refused or a problem found; 2 wrong usage."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+for command in (init, serve, users, apikeys, definitions):
+    main.add_command(command)

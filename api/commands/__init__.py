@@ -1,0 +1,1 @@
+"""The `streetflow` command line, one module per group of commands."""

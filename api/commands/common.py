@@ -1,0 +1,81 @@
+"""What every command shares: the database from the settings, errors as messages and exit codes.
+
+Exit codes: 0 done; 1 refused or found a problem (invalid definitions, a broken trail, a
+refusal by the engine); 2 wrong usage (click's own)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.config import Settings, settings
+from workflow.errors import WorkflowError
+from workflow.store.db import make_engine, make_sessionmaker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """Opened lazily: `--help` and `definitions validate` never touch the database."""
+
+    def __init__(self) -> None:
+        self.settings: Settings = settings()
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            self._sessions = make_sessionmaker(self.engine)
+        return self._sessions
+
+    def require_schema(self) -> None:
+        try:
+            tables = inspect(self.engine).get_table_names()
+        except OperationalError as exc:
+            fail(f"cannot reach the database: {exc.orig}")
+        if "trail_events" not in tables:
+            fail("the database has no schema yet: run 'streetflow init' first")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        self.require_schema()
+        with self.sessions.begin() as session:
+            yield session
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def refusals(fn: F) -> F:
+    """Turn the engine's refusals into a one-line message and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WorkflowError as exc:
+            fail(exc.detail)
+        except OperationalError as exc:
+            fail(f"database error: {exc.orig}")
+
+    return wrapper  # type: ignore[return-value]

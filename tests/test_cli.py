@@ -1,0 +1,138 @@
+"""The command line as an administrator uses it: init, users, api keys, publish, diagrams."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.cli import main
+from workflow.audit.replay import differences
+from workflow.store.models import Case, TrailEvent, User
+from workflow.users import check_password
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=input)
+    return result.exit_code, result.output
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in (
+        ["init"],
+        ["serve"],
+        ["users", "add"],
+        ["users", "disable"],
+        ["apikeys", "add"],
+        ["definitions", "validate"],
+        ["definitions", "publish"],
+        ["definitions", "diagram"],
+    ):
+        code, out = run(*command, "--help")
+        assert code == 0
+        assert "Example:" in out and "Exit codes:" in out, command
+
+
+def test_init_demo_makes_users_and_real_cases(env: Path, sessions: sessionmaker[Session]) -> None:
+    code, out = run("init", "--demo", "--days", "5", "--per-workstation", "2")
+    assert code == 0, out
+    assert "clerk    clerk-demo-2026" in out
+    with sessions() as s:
+        names = set(s.execute(select(User.name)).scalars())
+        assert {"admin", "clerk", "street", "agency", "dept", "auditor"} <= names
+        clerk = s.execute(select(User).where(User.name == "clerk")).scalar_one()
+        assert check_password(clerk, "clerk-demo-2026") and not check_password(clerk, "wrong")
+        assert clerk.password_hash.startswith("$argon2")
+        cases = s.execute(select(func.count(Case.id))).scalar_one()
+        items = s.execute(select(func.count(func.distinct(Case.item)))).scalar_one()
+        workstations = s.execute(select(func.count(func.distinct(Case.workstation)))).scalar_one()
+        moves = s.execute(
+            select(func.count()).where(TrailEvent.action == "case.transition")
+        ).scalar_one()
+        assert cases > 50 and items == 43 and workstations == 50
+        assert moves > cases
+        assert list(differences(s)) == []
+    # Run again: nothing is duplicated.
+    code, out = run("init", "--demo")
+    assert code == 0 and "none added" in out and "0 published" in out
+
+
+def test_users_add_and_its_refusals(env: Path, sessions: sessionmaker[Session]) -> None:
+    code, out = run(
+        "users",
+        "add",
+        "wang",
+        "--unit",
+        "W-ZHL-02",
+        "--role",
+        "clerk",
+        "--password-stdin",
+        input="a long password\n",
+    )
+    assert code == 0, out
+    for args, words in [
+        (["wang", "--unit", "W-ZHL-02", "--role", "clerk"], "exists already"),
+        (["li", "--unit", "W-NOPE", "--role", "clerk"], "no unit"),
+        (["li", "--unit", "D-MZ", "--role", "clerk"], "belongs to a workstation"),
+        (["li", "--unit", "D-MZ", "--role", "staff"], "at least 8"),
+    ]:
+        code, out = run(
+            "users",
+            "add",
+            *args,
+            "--password-stdin",
+            input="short\n" if "staff" in args else "long enough pw\n",
+        )
+        assert code == 1 and words in out, (args, out)
+    code, out = run("users", "add", "li", "--unit", "D-MZ", "--role", "pope", "--password-stdin")
+    assert code == 2
+    with sessions() as s:
+        assert s.execute(select(func.count(User.id))).scalar_one() == 1
+        ev = s.execute(select(TrailEvent).where(TrailEvent.action == "user.added")).scalar_one()
+        assert ev.data == {"user": "wang", "unit": "W-ZHL-02", "role": "clerk"}
+
+
+def test_apikeys_add_prints_a_key_stored_hashed(env: Path, sessions: sessionmaker[Session]) -> None:
+    code, out = run("apikeys", "add", "hotline")
+    key = out.strip()
+    assert code == 0 and len(key) > 30
+    with sessions() as s:
+        stored = s.execute(
+            select(TrailEvent).where(TrailEvent.action == "apikey.issued")
+        ).scalar_one()
+        assert key not in str(stored.data)
+    assert run("apikeys", "add", "hotline")[0] == 1
+
+
+def test_diagram_writes_an_svg_of_the_route(env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "incident.svg"
+    code, text = run("definitions", "diagram", "incident", "-o", str(out))
+    assert code == 0, text
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for state in ("reported", "awaiting_report", "dept_handling", "closed"):
+        assert f">{state}<" in svg
+    assert "whistle*" in svg
+    code, text = run("definitions", "diagram", "nope")
+    assert code == 1 and "no published route nope" in text
+
+
+def test_commands_without_a_schema_say_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("STREETFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    code, out = run("apikeys", "add", "kiosk")
+    assert code == 1 and "run 'streetflow init' first" in out
+
+
+def test_the_console_script_runs(env: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "api", "definitions", "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "valid" in proc.stdout

@@ -1,0 +1,278 @@
+"""Demo data: one user per role and unit kind, and about a month of cases made by the engine itself.
+
+Every demo case is opened and moved with open_case() and fire(), in time order over the whole
+district, so its trail is a real one: escalations, whistles, returns, refusals, pauses for
+materials, some stages late and some cases still open at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow import users
+from workflow.catalog import registry
+from workflow.runtime import engine
+from workflow.runtime.machines import Actor
+from workflow.spec.model import ItemSpec, RouteSpec
+from workflow.store.models import Case, User
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    unit: str
+    role: str
+    password: str
+    what: str
+
+
+DEMO_USERS = (
+    DemoUser(
+        "admin", "S-ZHL", "admin", "admin-demo-2026", "street office administrator, Zhuhai Road"
+    ),
+    DemoUser("clerk", "W-ZHL-01", "clerk", "clerk-demo-2026", "workstation clerk, Zhuhai Road 1"),
+    DemoUser("street", "S-ZHL", "staff", "street-demo-2026", "street office staff, Zhuhai Road"),
+    DemoUser(
+        "agency", "A-ZHL-ZF", "staff", "agency-demo-2026", "enforcement squad staff, Zhuhai Road"
+    ),
+    DemoUser("dept", "D-ZF", "staff", "dept-demo-2026", "department staff, Law Enforcement Bureau"),
+    DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district auditor"),
+)
+
+# What a holder does next in each state: (trigger, weight). Reasons are filled in below.
+CHOICES: dict[str, list[tuple[str, int]]] = {
+    "submitted": [("accept", 92), ("refuse", 8)],
+    "reported": [("accept", 94), ("refuse", 6)],
+    "requested": [("accept", 100)],
+    "processing": [("complete", 80), ("request_materials", 12), ("reject", 8)],
+    "ws_review": [("forward", 82), ("request_materials", 14), ("refuse", 0)],
+    "awaiting_materials": [("resubmit", 100)],
+    "street_review": [("approve", 70), ("forward", 70), ("send_back", 12), ("reject", 6)],
+    "dept_review": [("approve", 84), ("send_back", 10), ("reject", 6)],
+    "dept_processing": [("complete", 86), ("send_back", 8), ("reject", 6)],
+    "delivery": [("deliver", 100)],
+    "ws_handling": [("resolve", 55), ("forward", 45)],
+    "street_handling": [("dispatch", 40), ("whistle", 30), ("resolve", 30)],
+    "agency_handling": [("resolve", 88), ("send_back", 12)],
+    "awaiting_report": [("report", 100)],
+    "dept_handling": [("resolve", 90), ("send_back", 10)],
+    "resolved": [("confirm", 90), ("reopen", 10)],
+    "community_mediation": [("settle", 55), ("forward", 35), ("withdraw", 10)],
+    "street_mediation": [("settle", 65), ("forward", 25), ("withdraw", 10)],
+    "district_mediation": [("settle", 70), ("refer", 25), ("withdraw", 5)],
+}
+REASONS = {
+    "refuse": "不属于本事项受理范围",
+    "reject": "经审核不符合条件",
+    "request_materials": "请补充材料：户口簿复印件",
+    "send_back": "材料不全，退回补正",
+    "whistle": "问题超出街道处置权限，吹哨请相关部门报到",
+    "reopen": "居民反映问题未解决",
+    "refer": "调解不成，引导通过诉讼解决",
+    "withdraw": "当事人撤回申请",
+}
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+# How many cases a workstation gets in a month, by window: incidents are the most common.
+ITEM_WEIGHT_BY_ROUTE = {
+    "incident": 5,
+    "local": 3,
+    "street_approval": 2,
+    "three_tier": 2,
+    "pass_through": 2,
+    "mediation": 1,
+}
+
+
+def add_demo_users(session: Session, *, now: dt.datetime) -> list[DemoUser]:
+    """Add the demo users that are not there yet; return the ones added."""
+    added = []
+    for u in DEMO_USERS:
+        if session.execute(select(User).where(User.name == u.name)).scalar_one_or_none():
+            continue
+        users.add_user(
+            session,
+            name=u.name,
+            unit=u.unit,
+            role=u.role,
+            password=u.password,
+            actor="demo",
+            now=now,
+        )
+        added.append(u)
+    return added
+
+
+def _actor_for(unit: str | None, tier: str | None) -> Actor:
+    role = "clerk" if tier in ("workstation", "applicant") else "staff"
+    return Actor(f"demo:{unit}", unit, role)
+
+
+def _stage_fraction(rng: random.Random) -> float:
+    """How much of a stage's limit the holder uses: mostly well within, some late."""
+    r = rng.random()
+    if r < 0.72:
+        return rng.uniform(0.03, 0.6)
+    if r < 0.9:
+        return rng.uniform(0.6, 1.0)
+    return rng.uniform(1.0, 1.8)
+
+
+def generate_cases(
+    sessions: sessionmaker[Session],
+    *,
+    now: dt.datetime,
+    days: int = 30,
+    per_workstation: int = 24,
+    seed: int = 2017,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Open and move about per_workstation cases at each workstation over the last DAYS days.
+
+    Returns the number of cases opened. Events are fired in time order across the district."""
+    rng = random.Random(seed)
+    start = now - dt.timedelta(days=days)
+    with sessions() as s:
+        items_map, _ = registry.items(s)
+        unit_index = registry.units(s)
+        routes: dict[str, RouteSpec] = {
+            name: registry.route(s, name)[0] for name in registry.route_names(s)
+        }
+        calendar = engine.work_calendar(s)
+    workstations = sorted(c for c, u in unit_index.units.items() if u.kind == "workstation")
+    items: list[ItemSpec] = sorted(items_map.values(), key=lambda i: i.code)
+    weights = [ITEM_WEIGHT_BY_ROUTE.get(i.route, 1) for i in items]
+
+    # Every item at least once; the rest drawn by weight.
+    plan: list[tuple[dt.datetime, str, ItemSpec]] = []
+    total = per_workstation * len(workstations)
+    for n in range(total):
+        ws = workstations[n % len(workstations)]
+        item = items[n] if n < len(items) else rng.choices(items, weights)[0]
+        day = start + dt.timedelta(seconds=rng.uniform(0, days * 86400))
+        at = calendar.add_working_seconds(day, rng.uniform(0, 4 * 3600))
+        if at >= now:  # the last days' cases are opened before now, however the calendar falls
+            at = now - dt.timedelta(minutes=rng.uniform(1, 600))
+        plan.append((at, ws, item))
+    plan.sort(key=lambda p: p[0])
+
+    queue: list[tuple[dt.datetime, int, int]] = []  # (when, tie-breaker, case id)
+    order = 0
+    done = 0
+    steps_total = len(plan)
+    batch = 0
+    session = sessions()
+    session.begin()
+    try:
+        for at, ws, item in plan:
+            # First the moves due before this case is opened, in time order.
+            while queue and queue[0][0] <= at:
+                when, _, cid = heapq.heappop(queue)
+                nxt = _step(session, cid, when, rng, routes, calendar, items_map)
+                if nxt and nxt < now:
+                    order += 1
+                    heapq.heappush(queue, (nxt, order, cid))
+            name = rng.choice(SURNAMES) + "".join(
+                rng.choice(GIVEN) for _ in range(rng.randint(1, 2))
+            )
+            case = engine.open_case(
+                session,
+                item=item.code,
+                workstation=ws,
+                actor=Actor(f"demo:{ws}", ws, "clerk"),
+                applicant_name=name,
+                applicant_phone=f"13{rng.randint(100000000, 999999999)}",
+                description=f"{item.name_zh}（演示数据）",
+                now=at,
+            )
+            nxt = _next_time(case, at, rng, calendar)
+            if nxt < now:
+                order += 1
+                heapq.heappush(queue, (nxt, order, case.id))
+            done += 1
+            batch += 1
+            if batch >= 100:
+                session.commit()
+                session.begin()
+                batch = 0
+                if progress:
+                    progress(done, steps_total)
+        while queue:
+            when, _, cid = heapq.heappop(queue)
+            nxt = _step(session, cid, when, rng, routes, calendar, items_map)
+            if nxt and nxt < now:
+                order += 1
+                heapq.heappush(queue, (nxt, order, cid))
+        session.commit()
+    finally:
+        session.close()
+    if progress:
+        progress(steps_total, steps_total)
+    return done
+
+
+def _next_time(
+    case: Case, at: dt.datetime, rng: random.Random, calendar: engine.WorkCalendar
+) -> dt.datetime:
+    if case.stage_due_at is None:  # waiting on the applicant: a few working days
+        return calendar.add_working_seconds(at, rng.uniform(0.2, 3) * 8 * 3600)
+    limit = max(calendar.working_seconds_between(at, case.stage_due_at), 1800)
+    return calendar.add_working_seconds(at, limit * _stage_fraction(rng))
+
+
+def _step(
+    session: Session,
+    case_id: int,
+    at: dt.datetime,
+    rng: random.Random,
+    routes: dict[str, RouteSpec],
+    calendar: engine.WorkCalendar,
+    items_map: object,
+) -> dt.datetime | None:
+    case = engine.get_case(session, case_id)
+    route = routes[case.route_name]
+    state = route.state(case.state)
+    if state.final:
+        return None
+    allowed = {t.trigger for t in route.transitions if t.source == case.state}
+    options = [(t, w) for t, w in CHOICES.get(case.state, []) if t in allowed and w > 0]
+    if not options:
+        options = [(t, 1) for t in sorted(allowed)]
+    trigger = rng.choices([t for t, _ in options], [w for _, w in options])[0]
+    spec = route.transition(case.state, trigger)
+    assert spec is not None
+    item = registry.item(session, case.item, case.list_version)[0]
+    target = rng.choice(item.whistle_to) if spec.target == "whistle_to" else None
+    actor = _actor_for(case.holder, state.tier)
+    engine.fire(
+        session,
+        case_id,
+        trigger,
+        actor,
+        reason=REASONS.get(trigger, "演示") if spec.reason_required else None,
+        target=target,
+        now=at,
+    )
+    case = engine.get_case(session, case_id)
+    if route.state(case.state).final:
+        if case.state in engine.RATED_STATES and rng.random() < 0.7:
+            score = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+            engine.rate(
+                session,
+                case_id,
+                Actor(f"demo:{case.workstation}", case.workstation, "clerk"),
+                score=score,
+                now=at + dt.timedelta(minutes=rng.randint(5, 600)),
+            )
+        return None
+    return _next_time(case, at, rng, calendar)
+
+
+def has_cases(session: Session) -> bool:
+    return bool(session.execute(select(func.count(Case.id))).scalar_one())
