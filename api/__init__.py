@@ -118,6 +118,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blp in (auth.blp, catalog.blp, routes.blp, cases.blp):
         api.register_blueprint(blp)
     app.register_blueprint(open311.bp)
+    app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
     app.extensions["streetflow.api"] = api
 
