@@ -232,7 +232,9 @@ def _date_arg(name: str) -> dt.datetime | None:
     try:
         at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, f"{name} must be a W3C date-time, e.g. 2026-11-26T10:00:00+08:00")
+        raise Open311Error(
+            400, f"{name} must be a W3C date-time, e.g. 2026-11-26T10:00:00+08:00"
+        ) from None
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 

@@ -13,7 +13,7 @@ from tests.api.conftest import Client
 from workflow import users
 from workflow.store.models import Case, TrailEvent
 
-O = "/open311/v2"
+V2 = "/open311/v2"
 
 
 @pytest.fixture
@@ -44,35 +44,35 @@ def count_cases(sessions: sessionmaker[Session]) -> int:
 
 
 def test_discovery_and_services(anon: Client) -> None:
-    d = anon.get(f"{O}/discovery.json").json()
+    d = anon.get(f"{V2}/discovery.json").json()
     assert d["endpoints"][0]["url"].endswith("/open311/v2")
     assert "application/json" in d["endpoints"][0]["formats"]
-    services = anon.get(f"{O}/services.json").json()
+    services = anon.get(f"{V2}/services.json").json()
     assert len(services) == 43
     ud01 = next(s for s in services if s["service_code"] == "UD-01")
     assert ud01["metadata"] is True and ud01["type"] == "realtime" and ud01["service_name"]
-    xml = ET.fromstring(anon.get(f"{O}/services.xml").content)
+    xml = ET.fromstring(anon.get(f"{V2}/services.xml").content)
     assert xml.tag == "services" and len(xml.findall("service")) == 43
 
 
 def test_service_definition_has_the_workstation_attribute(anon: Client) -> None:
-    r = anon.get(f"{O}/services/UD-01.json")
+    r = anon.get(f"{V2}/services/UD-01.json")
     attrs = r.json()["attributes"]
     assert [a["code"] for a in attrs] == ["workstation"]
     a = attrs[0]
     assert a["required"] is True and a["datatype"] == "singlevaluelist" and a["variable"] is True
     assert len(a["values"]) == 50 and {"key", "name"} <= set(a["values"][0])
-    x = ET.fromstring(anon.get(f"{O}/services/UD-01.xml").content)
+    x = ET.fromstring(anon.get(f"{V2}/services/UD-01.xml").content)
     assert x.find("attributes/attribute/code").text == "workstation"  # type: ignore[union-attr]
     assert len(x.findall("attributes/attribute/values/value")) == 50
-    err = anon.get(f"{O}/services/NOPE.json")
+    err = anon.get(f"{V2}/services/NOPE.json")
     assert err.status_code == 404 and err.json()[0]["code"] == 404
 
 
 def test_file_and_follow_a_request(
     anon: Client, api_key: str, login: Callable[..., Client], sessions: sessionmaker[Session]
 ) -> None:
-    r = anon.post(f"{O}/requests.json", data=filing(api_key))
+    r = anon.post(f"{V2}/requests.json", data=filing(api_key))
     assert r.status_code == 201, r.text
     rid = r.json()[0]["service_request_id"]
     assert r.json()[0]["service_notice"].startswith("expected by")
@@ -89,39 +89,40 @@ def test_file_and_follow_a_request(
         ).scalar_one()
     assert opened.actor == "hotline-12345" and opened.data["channel"] == "hotline-12345"
 
-    one = anon.get(f"{O}/requests/{rid}.json").json()
+    one = anon.get(f"{V2}/requests/{rid}.json").json()
     assert len(one) == 1
     req = one[0]
     assert req["status"] == "open" and req["service_code"] == "UD-01"
     assert req["agency_responsible"] == "香港花园社区工作站"
     assert "reported" in req["status_notes"]
     assert req["lat"] == "36.06" and req["description"] is None
-    assert "13800001111" not in anon.get(f"{O}/requests/{rid}.json").text
+    assert "13800001111" not in anon.get(f"{V2}/requests/{rid}.json").text
 
     # The case moves on: status_notes and agency_responsible follow it.
     for trigger in ("accept", "forward"):
         assert clerk.post(f"/cases/{rid}/transitions", json={"trigger": trigger}).status_code == 200
-    req = anon.get(f"{O}/requests/{rid}.json").json()[0]
+    req = anon.get(f"{V2}/requests/{rid}.json").json()[0]
     assert req["agency_responsible"] == "珠海路街道" and "street_handling" in req["status_notes"]
     street = login("S-ZHL", "staff")
     assert street.post(f"/cases/{rid}/transitions", json={"trigger": "resolve"}).status_code == 200
     assert clerk.post(f"/cases/{rid}/transitions", json={"trigger": "confirm"}).status_code == 200
-    req = anon.get(f"{O}/requests/{rid}.json").json()[0]
+    req = anon.get(f"{V2}/requests/{rid}.json").json()[0]
     assert req["status"] == "closed" and req["agency_responsible"] == "香港花园社区工作站"
 
-    listed = anon.get(f"{O}/requests.json").json()
+    listed = anon.get(f"{V2}/requests.json").json()
     assert [x["service_request_id"] for x in listed] == [rid]
-    assert anon.get(f"{O}/requests.json", params={"status": "open"}).json() == []
+    assert anon.get(f"{V2}/requests.json", params={"status": "open"}).json() == []
     assert (
-        len(anon.get(f"{O}/requests.json", params={"service_request_id": f"{rid},999"}).json()) == 1
+        len(anon.get(f"{V2}/requests.json", params={"service_request_id": f"{rid},999"}).json())
+        == 1
     )
-    xml = ET.fromstring(anon.get(f"{O}/requests/{rid}.xml").content)
+    xml = ET.fromstring(anon.get(f"{V2}/requests/{rid}.xml").content)
     assert xml.tag == "service_requests"
     assert xml.find("request/status").text == "closed"  # type: ignore[union-attr]
 
 
 def test_post_xml_answer(anon: Client, api_key: str) -> None:
-    r = anon.post(f"{O}/requests.xml", data=filing(api_key))
+    r = anon.post(f"{V2}/requests.xml", data=filing(api_key))
     assert r.status_code == 201 and r.headers["Content-Type"].startswith("text/xml")
     x = ET.fromstring(r.content)
     assert x.find("request/service_request_id").text.isdigit()  # type: ignore[union-attr]
@@ -145,25 +146,25 @@ def test_post_xml_answer(anon: Client, api_key: str) -> None:
 def test_post_errors_change_nothing(
     anon: Client, api_key: str, sessions: sessionmaker[Session], change: dict[str, str], status: int
 ) -> None:
-    r = anon.post(f"{O}/requests.json", data={**filing(api_key), **change})
+    r = anon.post(f"{V2}/requests.json", data={**filing(api_key), **change})
     assert r.status_code == status, r.text
     body = r.json()
     assert body[0]["code"] == status and body[0]["description"]
     assert count_cases(sessions) == 0
-    x = anon.post(f"{O}/requests.xml", data={**filing(api_key), **change})
+    x = anon.post(f"{V2}/requests.xml", data={**filing(api_key), **change})
     assert x.status_code == status
     assert ET.fromstring(x.content).find("error/code").text == str(status)  # type: ignore[union-attr]
 
 
 def test_read_errors(anon: Client) -> None:
-    assert anon.get(f"{O}/requests/abc.json").status_code == 404
-    assert anon.get(f"{O}/requests/999.json").json()[0]["code"] == 404
-    r = anon.get(f"{O}/requests.json", params={"start_date": "yesterday"})
+    assert anon.get(f"{V2}/requests/abc.json").status_code == 404
+    assert anon.get(f"{V2}/requests/999.json").json()[0]["code"] == 404
+    r = anon.get(f"{V2}/requests.json", params={"start_date": "yesterday"})
     assert r.status_code == 400 and r.json()[0]["code"] == 400
-    assert anon.get(f"{O}/requests.json", params={"status": "maybe"}).status_code == 400
-    r = anon.get(f"{O}/nothing.json")
+    assert anon.get(f"{V2}/requests.json", params={"status": "maybe"}).status_code == 400
+    r = anon.get(f"{V2}/nothing.json")
     assert r.status_code == 404 and r.json()[0]["code"] == 404
-    r = anon.request("DELETE", f"{O}/services.json")
+    r = anon.request("DELETE", f"{V2}/services.json")
     assert r.status_code == 405 and r.json()[0]["code"] == 405
 
 
@@ -176,4 +177,4 @@ def test_disabled_key_is_refused(
 
     with sessions.begin() as s:
         s.execute(update(ApiKey).values(disabled=True))
-    assert anon.post(f"{O}/requests.json", data=filing(api_key)).status_code == 403
+    assert anon.post(f"{V2}/requests.json", data=filing(api_key)).status_code == 403
