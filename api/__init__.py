@@ -121,6 +121,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
     app.extensions["streetflow.api"] = api
+    from api import console
+
+    console.init_app(app)
 
     @app.before_request
     def _check_body() -> None:

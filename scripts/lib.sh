@@ -13,9 +13,14 @@ ensure_venv() {  # ensure_venv EXTRAS: create .venv and install streetflow (edit
 }
 
 ensure_system_packages() {  # ensure_system_packages COMMAND:DEBIAN_PACKAGE ...
+    # A package with no command of its own (a font) is checked as dpkg:PACKAGE.
     local missing=()
     for pair in "$@"; do
-        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+        if [ "${pair%%:*}" = dpkg ]; then
+            dpkg -s "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+        else
+            command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+        fi
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

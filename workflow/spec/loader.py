@@ -200,7 +200,15 @@ def check_route(
 
 
 def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
-    text = path.read_text(encoding="utf-8")
+    route, problems = read_route_text(path.read_text(encoding="utf-8"), rel)
+    if route and route.name != path.stem:
+        line = _yaml_lines(path.read_text(encoding="utf-8")).get("name")
+        problems.append(Problem(rel, "name", f"must match the file name {path.stem!r}", line))
+    return route, problems
+
+
+def read_route_text(text: str, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
+    """One route from YAML text (a file or an upload), every problem with its line."""
     try:
         data = yaml.safe_load(text)
         lines = _yaml_lines(text)
@@ -208,12 +216,7 @@ def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Probl
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         return None, [Problem(rel, "", f"malformed YAML: {getattr(exc, 'problem', exc)}", line)]
-    route, problems = load_route_data(data, rel, lines)
-    if route and route.name != path.stem:
-        problems.append(
-            Problem(rel, "name", f"must match the file name {path.stem!r}", lines.get("name"))
-        )
-    return route, problems
+    return load_route_data(data, rel, lines)
 
 
 # ---------------------------------------------------------------- CSV files

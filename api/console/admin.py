@@ -1,0 +1,225 @@
+"""The administrator's pages: the rights-and-duties list by window, route versions with their
+diagrams and a readable diff, and uploading a route checked line by line before publishing."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from typing import Any
+
+import yaml
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from api import db
+from api.console.common import bp, caller, now, signed_in
+from workflow.catalog import registry
+from workflow.runtime.diagram import route_svg
+from workflow.spec.loader import read_route_text, route_to_data
+from workflow.spec.model import TIER_LIMIT_FIELD, RouteSpec
+from workflow.store.models import DefinitionVersion
+
+MAX_UPLOAD = 256 * 1024
+
+
+def _route_row(name: str, version: int | None) -> tuple[DefinitionVersion, list[int]]:
+    rows = registry.route_versions(db.session(), name)
+    if not rows:
+        abort(404, _("No route %(name)s.", name=name))
+    row = rows[-1] if version is None else next((r for r in rows if r.version == version), None)
+    if row is None:
+        abort(404, _("Route %(name)s has no version %(v)s.", name=name, v=version))
+    return row, [r.version for r in rows]
+
+
+def _version_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, _("A version is a whole number."))
+
+
+def limits_of(item: Any, route: RouteSpec) -> list[dict[str, Any]]:
+    """The route's tiers in order of first use, each with the item's limit there."""
+    out, seen = [], set()
+    for st in route.states:
+        if st.final or st.tier in (None, "applicant") or st.tier in seen:
+            continue
+        seen.add(st.tier)
+        field = TIER_LIMIT_FIELD.get(st.tier or "")
+        out.append({"tier": st.tier, "days": getattr(item, field) if field else None})
+    return out
+
+
+@bp.get("/admin/items")
+@signed_in("admin")
+def items() -> str:
+    """The list grouped by service window."""
+    s = db.session()
+    catalog, version = registry.items(s)
+    by_window: dict[str, list[Any]] = defaultdict(list)
+    for it in catalog.values():
+        by_window[it.window].append(it)
+    return render_template(
+        "console/items.html",
+        windows=sorted(by_window.items()),
+        version=version,
+        limits={
+            code: limits_of(it, registry.route(s, it.route)[0]) for code, it in catalog.items()
+        },
+    )
+
+
+@bp.get("/admin/items/<code>")
+@signed_in("admin")
+def item(code: str) -> str:
+    s = db.session()
+    catalog, version = registry.items(s)
+    it = catalog.get(code)
+    if it is None:
+        abort(404, _("No item %(code)s.", code=code))
+    route, route_version, _digest = registry.route(s, it.route)
+    return render_template(
+        "console/item.html",
+        item=it,
+        version=version,
+        route=route,
+        route_version=route_version,
+        limits=limits_of(it, route),
+    )
+
+
+@bp.get("/admin/routes")
+@signed_in("admin")
+def routes() -> str:
+    s = db.session()
+    return render_template(
+        "console/routes.html",
+        routes=[registry.route_versions(s, n) for n in registry.route_names(s)],
+    )
+
+
+@bp.get("/admin/routes/<name>")
+@signed_in("admin")
+def route(name: str) -> str:
+    """A route version with its diagram, and a diff against another version."""
+    row, versions = _route_row(name, _version_arg("version"))
+    other = _version_arg("against")
+    diff = None
+    if other is not None:
+        old, _versions = _route_row(name, other)
+        diff = route_diff(old.content, row.content)
+    return render_template(
+        "console/route.html",
+        row=row,
+        versions=versions,
+        against=other,
+        diff=diff,
+        yaml_text=_yaml(row.content),
+    )
+
+
+@bp.get("/admin/routes/<name>/diagram.svg")
+@signed_in("admin", "auditor", "staff", "clerk")
+def diagram(name: str) -> Response:
+    row, _versions = _route_row(name, _version_arg("version"))
+    route, _v, _d = registry.route(db.session(), name, row.version)
+    return Response(route_svg(route), mimetype="image/svg+xml")
+
+
+def _yaml(content: Any) -> str:
+    # Flow style for the leaves: one line per state and per transition, as the files are
+    # written, so the line diff says which transition changed.
+    return yaml.safe_dump(
+        content, allow_unicode=True, sort_keys=False, width=200, default_flow_style=None
+    )
+
+
+def _transition_key(t: dict[str, Any]) -> str:
+    return f"{t['source']} --{t['trigger']}--> {t['dest']}"
+
+
+def route_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What changed between two versions of a route: states and transitions added, removed or
+    changed, and the line diff of their YAML."""
+    old_states, new_states = old.get("states", {}), new.get("states", {})
+    old_t = {_transition_key(t): t for t in old.get("transitions", [])}
+    new_t = {_transition_key(t): t for t in new.get("transitions", [])}
+    lines = list(
+        difflib.unified_diff(
+            _yaml(old).splitlines(), _yaml(new).splitlines(), "old", "new", lineterm="", n=2
+        )
+    )[2:]
+    return {
+        "states_added": sorted(set(new_states) - set(old_states)),
+        "states_removed": sorted(set(old_states) - set(new_states)),
+        "states_changed": sorted(
+            n for n in set(old_states) & set(new_states) if old_states[n] != new_states[n]
+        ),
+        "transitions_added": sorted(set(new_t) - set(old_t)),
+        "transitions_removed": sorted(set(old_t) - set(new_t)),
+        "transitions_changed": sorted(k for k in set(old_t) & set(new_t) if old_t[k] != new_t[k]),
+        "lines": lines,
+    }
+
+
+@bp.route("/admin/upload", methods=["GET", "POST"])
+@signed_in("admin")
+def upload() -> Any:
+    """Check an uploaded route file; publish it only when it has no problem and the
+    administrator confirms (the checked text travels in the confirming form)."""
+    if request.method == "GET":
+        return render_template("console/upload.html", problems=None)
+    text, filename = _uploaded_text()
+    if text is None:
+        return render_template("console/upload.html", problems=None), 400
+    route, problems = read_route_text(text, filename)
+    if route is not None and not problems and request.form.get("publish") == "yes":
+        c = caller()
+        with db.write() as w:
+            change = registry.publish_one(
+                w, "route", route.name, route_to_data(route), actor=c.actor.label, now=now()
+            )
+        if change.changed:
+            flash(
+                _("Route %(name)s published as version %(v)s.", name=route.name, v=change.version),
+                "ok",
+            )
+        else:
+            flash(_("Route %(name)s is unchanged: nothing published.", name=route.name), "ok")
+        return redirect(url_for("console.route", name=route.name))
+    diff = None
+    if route is not None and not problems:
+        rows = registry.route_versions(db.session(), route.name)
+        if rows:
+            diff = route_diff(rows[-1].content, route_to_data(route))
+    return render_template(
+        "console/upload.html",
+        problems=sorted(problems, key=lambda p: (p.line or 0, p.place)),
+        route=route,
+        text=text,
+        filename=filename,
+        source_lines=text.splitlines(),
+        diff=diff,
+    ), (422 if problems else 200)
+
+
+def _uploaded_text() -> tuple[str | None, str]:
+    if "text" in request.form:
+        return request.form["text"], request.form.get("filename", "route.yaml")[:100]
+    f = request.files.get("file")
+    if f is None or not f.filename:
+        flash(_("Choose a route file (.yaml) to upload."), "error")
+        return None, ""
+    raw = f.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        flash(_("The file is larger than %(n)s KiB.", n=MAX_UPLOAD // 1024), "error")
+        return None, ""
+    try:
+        return raw.decode("utf-8"), f.filename[:100]
+    except UnicodeDecodeError:
+        flash(_("The file is not UTF-8 text."), "error")
+        return None, ""

@@ -1,0 +1,259 @@
+"""The case pages: the unit's inbox, the new-case form, a case with its actions and timeline,
+the resident's rating and the whistle queue. Every change goes through the engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from api import db, scope
+from api.console import labels
+from api.console.common import bp, caller, countdown, signed_in
+from api.resources.cases import mask_phone, read_full
+from workflow.catalog import registry
+from workflow.errors import InvalidInput
+from workflow.runtime import engine
+from workflow.runtime.engine import RATED_STATES
+from workflow.store.models import Case, TrailEvent
+
+PER_PAGE = 25
+LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+def _rows(where: list[Any], page: int) -> tuple[list[Case], int]:
+    s = db.session()
+    total = s.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
+    rows = list(
+        s.execute(
+            select(Case)
+            .where(*where)
+            .order_by(Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+        ).scalars()
+    )
+    return rows, total
+
+
+def case_view(case: Case) -> dict[str, Any]:
+    """What a list row shows of a case."""
+    item = registry.items(db.session(), case.list_version)[0].get(case.item)
+    return {
+        "case": case,
+        "item_name": labels.named(item, case.item),
+        "countdown": countdown(case.stage_due_at),
+    }
+
+
+@bp.get("/inbox")
+@signed_in()
+def inbox() -> str:
+    """The cases the user's unit holds now, the most urgent first."""
+    c = caller()
+    where: list[Any] = [Case.holder == c.unit, scope.case_filter(db.session(), c.actor)]
+    light = request.args.get("light")
+    if light in LIGHT_ORDER:
+        where.append(Case.light == light)
+    page = _page()
+    rows, total = _rows(where, page)
+    return render_template(
+        "console/inbox.html",
+        rows=[case_view(r) for r in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        light=light,
+    )
+
+
+@bp.get("/whistles")
+@signed_in("staff", "admin")
+def whistles() -> str:
+    """Whistled cases awaiting a department's report: those addressed to the user's department,
+    or those the user's street blew; each with the working time left to report."""
+    c = caller()
+    s = db.session()
+    where: list[Any] = [
+        Case.state == "awaiting_report",
+        scope.case_filter(s, c.actor),
+    ]
+    kind = registry.units(s).units.get(c.unit)
+    if kind is not None and kind.kind == "street_office":
+        where.append(Case.street == c.unit)
+    else:
+        where.append(Case.holder == c.unit)
+    page = _page()
+    rows, total = _rows(where, page)
+    return render_template(
+        "console/whistles.html",
+        rows=[case_view(r) for r in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+    )
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@signed_in("clerk")
+def new_case() -> Any:
+    """Pick the item by service window, see its materials and legal basis, open the case."""
+    c = caller()
+    s = db.session()
+    items, list_version = registry.items(s)
+    by_window: dict[str, list[Any]] = defaultdict(list)
+    for it in items.values():
+        by_window[it.window].append(it)
+    windows = sorted(by_window)
+    source = request.form if request.method == "POST" else request.args
+    window = source.get("window") or ""
+    code = source.get("item") or ""
+    item = items.get(code)
+    if item is not None:
+        window = item.window
+    values = {k: request.form.get(k, "") for k in ("name", "phone", "description")}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and item is not None:
+        checked = [m for m in item.materials if m in request.form.getlist("materials")]
+        try:
+            with db.write() as w:
+                case = engine.open_case(
+                    w,
+                    item=item.code,
+                    workstation=c.unit,
+                    actor=c.actor,
+                    applicant_name=values["name"],
+                    applicant_phone=values["phone"],
+                    description=values["description"],
+                    form={"materials": checked},
+                    channel="window",
+                )
+                case_id = case.id
+        except InvalidInput as exc:
+            errors = exc.errors or {"_schema": [exc.detail]}
+        else:
+            flash(_("Case %(id)s opened.", id=case_id), "ok")
+            return redirect(url_for("console.case", case_id=case_id))
+    elif request.method == "POST":
+        errors = {"item": [_("Choose an item.")]}
+    route = registry.route(s, item.route)[0] if item is not None else None
+    return render_template(
+        "console/new_case.html",
+        windows=windows,
+        window=window,
+        items=sorted(by_window.get(window, []), key=lambda i: i.code),
+        item=item,
+        route=route,
+        list_version=list_version,
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+def timeline(case_id: int) -> list[TrailEvent]:
+    return list(
+        db.session()
+        .execute(select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq))
+        .scalars()
+    )
+
+
+@bp.get("/cases/<int:case_id>")
+@signed_in()
+def case(case_id: int) -> str:
+    """A case: its record, the actions the user may take now, and its trail."""
+    c = caller()
+    actor = c.actor
+    if c.role == "auditor":
+        # An auditor reads the record without the resident's phone: no personal-data read.
+        case = scope.get_case(db.session(), actor, case_id)
+        phone = mask_phone(case.applicant_phone)
+    else:
+        with db.write() as w:
+            case = scope.get_case(w, actor, case_id)
+            phone = read_full(w, case, actor)["applicant"]["phone"]
+    s = db.session()
+    case = engine.get_case(s, case_id)
+    route = engine.route_of(s, case)
+    item = registry.item(s, case.item, case.list_version)[0]
+    actions = []
+    for trigger in engine.available_triggers(s, case, actor):
+        spec = route.transition(case.state, trigger)
+        assert spec is not None
+        actions.append(
+            {
+                "trigger": trigger,
+                "reason_required": spec.reason_required,
+                "targets": list(item.whistle_to) if spec.target == "whistle_to" else None,
+                "dest": spec.dest,
+            }
+        )
+    may_rate = (
+        c.role == "clerk"
+        and c.unit == case.workstation
+        and case.state in RATED_STATES
+        and case.rating_score is None
+    )
+    return render_template(
+        "console/case.html",
+        case=case,
+        phone=phone,
+        item=item,
+        item_name=labels.named(item, case.item),
+        route=route,
+        actions=actions,
+        may_rate=may_rate,
+        countdown=countdown(case.stage_due_at),
+        events=timeline(case_id),
+    )
+
+
+@bp.post("/cases/<int:case_id>/fire")
+@signed_in()
+def fire(case_id: int) -> Any:
+    """Fire one trigger; the page's version guards against a change made meanwhile."""
+    c = caller()
+    trigger = request.form.get("trigger", "")
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    with db.write() as w:
+        scope.get_case(w, c.actor, case_id)
+        engine.fire(
+            w,
+            case_id,
+            trigger,
+            c.actor,
+            reason=request.form.get("reason") or None,
+            target=request.form.get("target") or None,
+            expected_version=expected,
+        )
+    flash(_("Done: %(action)s.", action=labels.label("trigger", trigger)), "ok")
+    return redirect(url_for("console.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/rating")
+@signed_in("clerk")
+def rate(case_id: int) -> Any:
+    """The resident's rating, entered at the window on their behalf."""
+    c = caller()
+    try:
+        score = int(request.form.get("score", ""))
+    except ValueError:
+        raise InvalidInput(_("Choose a score from 1 to 5."), {"score": ["1-5"]}) from None
+    with db.write() as w:
+        scope.get_case(w, c.actor, case_id)
+        engine.rate(w, case_id, c.actor, score=score, comment=request.form.get("comment") or None)
+    flash(_("Rating saved."), "ok")
+    return redirect(url_for("console.case", case_id=case_id))

@@ -1,0 +1,130 @@
+"""The console's blueprint, its signed-in user (a session cookie), and what every page uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
+
+from api import db
+from api.auth import Caller
+from api.console import labels
+from workflow.catalog import registry
+from workflow.runtime import engine
+from workflow.store.models import User
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_caller() -> Caller | None:
+    """The signed-in user, checked against the database on every request (a disabled user is
+    signed out at once); None when nobody is signed in."""
+    if "caller" in g:
+        caller: Caller = g.caller
+        return caller
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = db.session().execute(select(User).where(User.id == uid)).scalar_one_or_none()
+    if user is None or user.disabled:
+        session.pop("uid", None)
+        return None
+    # The API's own Caller: its scope rules and helpers work on it unchanged.
+    g.caller = Caller(user.id, user.name, user.unit, user.role)
+    return g.caller
+
+
+def signed_in(*roles: str) -> Callable[[F], F]:
+    """A page for signed-in users (of ROLES, when given); others go to the login page."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            caller = current_caller()
+            if caller is None:
+                return redirect(url_for("console.login", next=request.full_path))
+            if roles and caller.role not in roles:
+                raise Forbidden(_("This page is for: %(roles)s", roles=", ".join(roles)))
+            return view(*args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def caller() -> Caller:
+    c = current_caller()
+    assert c is not None
+    return c
+
+
+def now() -> dt.datetime:
+    return engine.utcnow()
+
+
+def when(at: dt.datetime | None) -> str:
+    """A timestamp in the instance's time zone, to the minute."""
+    if at is None:
+        return "—"
+    return format_datetime(at, "yyyy-MM-dd HH:mm")
+
+
+def unit_name(code: str | None) -> str:
+    if not code:
+        return "—"
+    u = registry.units(db.session()).units.get(code)
+    return labels.named(u, code)
+
+
+def countdown(due: dt.datetime | None) -> dict[str, Any] | None:
+    """Working time left until DUE (negative: overdue), as hours and minutes."""
+    if due is None:
+        return None
+    cal = engine.work_calendar(db.session())
+    t = now()
+    if due >= t:
+        seconds = cal.working_seconds_between(t, due)
+    else:
+        seconds = -cal.working_seconds_between(due, t)
+    minutes = int(abs(seconds) // 60)
+    return {"overdue": seconds < 0, "hours": minutes // 60, "minutes": minutes % 60}
+
+
+def home_for(role: str) -> str:
+    return {
+        "admin": "console.items",
+        "auditor": "console.trail",
+    }.get(role, "console.inbox")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path of this console: never an open redirect."""
+    if target and target.startswith("/console/") and not target.startswith("//"):
+        return target
+    return None
+
+
+def template_globals() -> dict[str, Any]:
+    return {
+        "caller": current_caller(),
+        "label": labels.label,
+        "unit_name": unit_name,
+        "when": when,
+        "is_zh": labels.is_zh(),
+        "app_timezone": current_app.config["TIMEZONE"],
+    }

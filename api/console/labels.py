@@ -1,0 +1,121 @@
+"""The words of routes and the trail in the user's language (state, trigger, action, light)."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+
+STATES = {
+    "reported": ("已登记", "Reported"),
+    "ws_handling": ("社区办理中", "At the workstation"),
+    "ws_review": ("社区初审", "Workstation review"),
+    "street_handling": ("街道办理中", "At the street office"),
+    "street_review": ("街道审核", "Street office review"),
+    "street_mediation": ("街道调解", "Street mediation"),
+    "community_mediation": ("社区调解", "Community mediation"),
+    "district_mediation": ("区级调解", "District mediation"),
+    "agency_handling": ("派驻机构办理中", "At the stationed agency"),
+    "awaiting_report": ("待报到", "Awaiting report"),
+    "dept_handling": ("部门办理中", "At the department"),
+    "dept_processing": ("部门办理中", "Department processing"),
+    "dept_review": ("部门审批", "Department review"),
+    "processing": ("办理中", "Processing"),
+    "submitted": ("已提交", "Submitted"),
+    "requested": ("已申请", "Requested"),
+    "awaiting_materials": ("待补正材料", "Awaiting materials"),
+    "delivery": ("送达中", "Delivery"),
+    "referred": ("已转办", "Referred"),
+    "resolved": ("已办结待确认", "Resolved"),
+    "completed": ("已办结", "Completed"),
+    "approved": ("已批准", "Approved"),
+    "settled": ("已调解", "Settled"),
+    "closed": ("已关闭", "Closed"),
+    "refused": ("不予受理", "Refused"),
+    "rejected": ("不予批准", "Rejected"),
+    "withdrawn": ("已撤回", "Withdrawn"),
+}
+
+TRIGGERS = {
+    "accept": ("受理", "Accept"),
+    "approve": ("批准", "Approve"),
+    "complete": ("办结", "Complete"),
+    "confirm": ("确认办结", "Confirm"),
+    "deliver": ("送达", "Deliver"),
+    "dispatch": ("派单", "Dispatch"),
+    "forward": ("上报", "Forward"),
+    "refer": ("转办", "Refer"),
+    "refuse": ("不予受理", "Refuse"),
+    "reject": ("不予批准", "Reject"),
+    "reopen": ("重新办理", "Reopen"),
+    "report": ("报到", "Report"),
+    "request_materials": ("要求补正材料", "Request materials"),
+    "resolve": ("办结", "Resolve"),
+    "resubmit": ("补正后重新提交", "Resubmit"),
+    "send_back": ("退回", "Send back"),
+    "settle": ("调解成功", "Settle"),
+    "whistle": ("吹哨", "Whistle"),
+    "withdraw": ("撤回", "Withdraw"),
+}
+
+ACTIONS = {
+    "case.opened": ("登记", "Opened"),
+    "case.transition": ("流转", "Transition"),
+    "case.rated": ("评价", "Rated"),
+    "case.personal_data_read": ("查阅个人信息", "Personal data read"),
+    "definitions.published": ("发布定义", "Definitions published"),
+    "user.added": ("添加用户", "User added"),
+    "user.disabled": ("停用用户", "User disabled"),
+    "apikey.issued": ("签发接口密钥", "API key issued"),
+}
+
+LIGHTS = {
+    "green": ("绿灯", "Green"),
+    "yellow": ("黄灯", "Yellow"),
+    "red": ("红灯", "Red"),
+    "none": ("无", "None"),
+}
+
+TIERS = {
+    "workstation": ("社区工作站", "Workstation"),
+    "street_office": ("街道办事处", "Street office"),
+    "agency": ("派驻机构", "Stationed agency"),
+    "department": ("区职能部门", "Department"),
+    "applicant": ("群众", "Applicant"),
+}
+
+ROLES = {
+    "clerk": ("窗口人员", "Window clerk"),
+    "staff": ("工作人员", "Staff"),
+    "admin": ("管理员", "Administrator"),
+    "auditor": ("审计员", "Auditor"),
+}
+
+TABLES = {
+    "state": STATES,
+    "trigger": TRIGGERS,
+    "action": ACTIONS,
+    "light": LIGHTS,
+    "tier": TIERS,
+    "role": ROLES,
+}
+
+
+def is_zh() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == "zh"
+
+
+def label(table: str, key: str | None) -> str:
+    """KEY's word in TABLE in the user's language; the key itself when there is none."""
+    if key is None:
+        return ""
+    pair = TABLES[table].get(key)
+    if pair is None:
+        return key
+    return pair[0] if is_zh() else pair[1]
+
+
+def named(record: object | None, fallback: str | None = "") -> str:
+    """A unit's or item's name (name_zh / name_en) in the user's language."""
+    if record is None:
+        return fallback or ""
+    return str(getattr(record, "name_zh" if is_zh() else "name_en"))

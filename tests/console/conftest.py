@@ -1,0 +1,93 @@
+"""A headless Chromium (Debian's, never a downloaded one) driven by Playwright, shared by every
+console test of the session, against the app served on a real port (the API's live server)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The live server, its users and cases: the same fixtures as the API's tests.
+from tests.api.conftest import (  # noqa: F401
+    PASSWORD,
+    add_user,
+    app,
+    cheap_password_hashing,
+    make_case,
+    server,
+)
+
+CHROMIUM = os.environ.get("STREETFLOW_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: scripts/test installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
+    """A fresh browser context (no cookies) at laptop size, its base URL the live server."""
+    context = browser.new_context(viewport=LAPTOP, base_url=server, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def shot() -> Callable[[Any, str], None]:
+    """shot(page, name): a full-page screenshot in test-output/screenshots/NAME.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(pg: Any, name: str) -> None:
+        pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def sign_in(add_user: Callable[..., str]) -> Callable[..., str]:  # noqa: F811
+    """sign_in(page, unit, role): a fresh user signs in through the login form."""
+
+    def do(pg: Any, unit: str, role: str) -> str:
+        name = add_user(unit, role)
+        pg.goto("/console/login")
+        pg.get_by_label("用户名").fill(name)
+        pg.get_by_label("密码").fill(PASSWORD)
+        pg.get_by_role("button", name="登录").click()
+        pg.wait_for_load_state()
+        return name
+
+    return do
+
+
+def fits(pg: Any) -> bool:
+    """The page needs no sideways scrolling (wide tables scroll inside their own box)."""
+    return bool(pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))

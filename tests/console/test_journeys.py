@@ -1,0 +1,275 @@
+"""The console's journeys in a real browser, clicking as each kind of user would."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.console.conftest import ROOT, TABLET, fits
+from workflow.store.models import Case, DefinitionVersion, TrailEvent
+
+pytestmark = pytest.mark.browser
+
+
+def test_clerk_opens_moves_and_rates_a_case(
+    page: Any, sign_in: Callable[..., str], shot: Any, sessions: sessionmaker[Session]
+) -> None:
+    sign_in(page, "W-ZHL-01", "clerk")
+    # Chinese by default: the inbox of the workstation.
+    expect(page.get_by_role("heading", name=re.compile("待办"))).to_be_visible()
+    shot(page, "clerk-1-inbox")
+
+    with page.expect_navigation():  # the page and its script loaded before choosing
+        page.get_by_role("link", name="登记新案件").first.click()
+    # Each choice reloads the form (JavaScript; without it, the Show button does).
+    with page.expect_navigation():
+        page.get_by_label("服务窗口").select_option("综合管理")
+    with page.expect_navigation():
+        page.get_by_label("事项").select_option("GA-03")
+    # The item's materials checklist and legal basis.
+    expect(page.get_by_text("山东省流动人口服务管理条例")).to_be_visible()
+    for material in ("房产证", "出租人身份证", "租赁合同"):
+        expect(page.get_by_label(material)).to_be_visible()
+    page.get_by_label("房产证").check()
+    page.get_by_label("租赁合同").check()
+    page.get_by_label("申请人姓名").fill("王芳")
+    page.get_by_label("联系电话").fill("13800001234")
+    page.get_by_label("诉求描述").fill("出租房屋信息登记")
+    shot(page, "clerk-2-new-case")
+    page.get_by_role("button", name="登记案件").click()
+
+    expect(page.get_by_text(re.compile(r"案件 \d+ 已登记"))).to_be_visible()
+    case_id = int(re.search(r"/cases/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    expect(page.locator("dd.state")).to_have_text("已提交")
+    assert page.get_by_text("13800001234").is_visible()  # the holder sees the phone
+    shot(page, "clerk-3-case-submitted")
+
+    # Refusing would need a reason; accepting does not.
+    refuse = page.locator("form.action", has=page.get_by_role("button", name="不予受理"))
+    assert refuse.get_by_label("理由（必填）").get_attribute("required") is not None
+    page.get_by_role("button", name="受理", exact=True).click()
+    expect(page.locator("dd.state")).to_have_text("办理中")
+    page.get_by_role("button", name="办结", exact=True).click()
+    expect(page.locator("dd.state")).to_have_text("已办结")
+
+    # The resident's rating, entered at the window.
+    page.get_by_label("★★★★★", exact=True).check()
+    page.get_by_label("评语").fill("办事很快")
+    page.get_by_role("button", name="保存评价").click()
+    expect(page.get_by_text("评价已保存。")).to_be_visible()
+    timeline = page.locator("ol.timeline").inner_text()
+    for word in ("登记", "受理", "办结", "评价"):
+        assert word in timeline
+    shot(page, "clerk-4-case-rated")
+
+    with sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        assert (case.state, case.rating_score, case.rating_comment) == ("completed", 5, "办事很快")
+        assert case.form == {"materials": ["房产证", "租赁合同"]}
+
+    # At tablet width the case page needs no sideways scrolling.
+    page.set_viewport_size(TABLET)
+    page.reload()
+    assert fits(page)
+    shot(page, "clerk-5-case-tablet")
+    page.get_by_role("link", name="待办").click()
+    assert fits(page)
+    shot(page, "clerk-6-inbox-tablet")
+
+    # The English switch, kept across pages.
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name=re.compile("Inbox"))).to_be_visible()
+    page.get_by_role("link", name="New case").first.click()
+    expect(page.get_by_label("Service window")).to_be_visible()
+    shot(page, "clerk-7-english")
+    page.get_by_role("link", name="中文").click()
+    expect(page.get_by_label("服务窗口")).to_be_visible()
+
+
+def test_street_whistles_and_the_department_reports(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    case_id = make_case("PS-03", "accept", "forward")
+    sign_in(page, "S-ZHL", "staff")
+    expect(page.get_by_role("link", name=f"#{case_id}")).to_be_visible()
+    shot(page, "street-1-inbox")
+    page.get_by_role("link", name=f"#{case_id}").click()
+
+    # The whistle names a target department and needs a reason.
+    whistle = page.locator("form.action", has=page.get_by_role("button", name="吹哨"))
+    options = whistle.get_by_label("吹哨至").locator("option").all_inner_texts()
+    assert options[1:] == ["区应急管理局", "区综合行政执法局"]
+    whistle.get_by_label("吹哨至").select_option("D-ZF")
+    whistle.get_by_label("理由（必填）").fill("占道经营反复出现，需执法部门到场")
+    shot(page, "street-2-whistle-form")
+    whistle.get_by_role("button", name="吹哨").click()
+    expect(page.locator("dd.state")).to_have_text("待报到")
+    assert "区综合行政执法局" in page.locator("ol.timeline").inner_text()
+
+    # The street's whistle queue shows it, with the time left to report.
+    page.get_by_role("link", name="吹哨报到").click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"#{case_id}"))
+    assert re.search(r"剩余 \d+ 小时 \d+ 分", row.inner_text())
+    shot(page, "street-3-whistle-queue")
+    page.get_by_role("button", name="退出").click()
+
+    # The department: the same queue, addressed to it; it reports for duty.
+    sign_in(page, "D-ZF", "staff")
+    page.get_by_role("link", name="吹哨报到").click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"#{case_id}"))
+    assert "区综合行政执法局" in row.inner_text()
+    shot(page, "dept-1-whistle-queue")
+    row.get_by_role("link", name=f"#{case_id}").click()
+    page.get_by_role("button", name="报到", exact=True).click()
+    expect(page.locator("dd.state")).to_have_text("部门办理中")
+    page.get_by_role("link", name="待办").click()
+    expect(page.get_by_role("link", name=f"#{case_id}")).to_be_visible()
+    shot(page, "dept-2-inbox")
+
+    with sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and (case.state, case.holder) == ("dept_handling", "D-ZF")
+
+
+def drawn(page: Any) -> None:
+    """Every picture on the page has loaded and has a size (a broken SVG has none)."""
+    page.wait_for_function(
+        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)", timeout=10_000
+    )
+
+
+BAD_ROUTE = """\
+name: local
+title_zh: 社区受理并办结
+title_en: Received and decided at the community workstation
+initial: submitted
+states:
+  submitted: {tier: workstation, limit: response}
+  processing: {tier: workstation}
+  completed: {final: true}
+transitions:
+  - {trigger: accept, source: submitted, dest: processing, roles: [clerk]}
+  - {trigger: complete, source: processing, dest: finished, roles: [clerk]}
+"""
+
+
+def test_admin_reads_the_list_and_publishes_a_route(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    sessions: sessionmaker[Session],
+    tmp_path: Any,
+) -> None:
+    sign_in(page, "S-ZHL", "admin")
+    # The list by window; each item with its tiers, limits and route diagram.
+    expect(page.get_by_role("heading", name="公共安全")).to_be_visible()
+    shot(page, "admin-1-list")
+    page.get_by_role("link", name="PS-03").click()
+    expect(page.get_by_text("街道办事处: 2 个工作日")).to_be_visible()
+    expect(page.get_by_text("响应时限：2 个工作小时")).to_be_visible()
+    drawn(page)
+    expect(page.get_by_role("img", name="incident")).to_be_visible()
+    shot(page, "admin-2-item")
+
+    # A broken route: every problem with its line, and nothing published.
+    bad = tmp_path / "local.yaml"
+    bad.write_text(BAD_ROUTE, encoding="utf-8")
+    page.get_by_role("link", name="上传").click()
+    page.get_by_label("流程文件（YAML）").set_input_files(str(bad))
+    page.get_by_role("button", name="检查").click()
+    expect(page.get_by_role("heading", name=re.compile("问题：未发布"))).to_be_visible()
+    rows = page.locator("table.problems tbody tr").all_inner_texts()
+    assert any(r.startswith("11") and "finished" in r for r in rows), rows
+    shot(page, "admin-3-upload-problems")
+    with sessions() as s:
+        versions = s.execute(
+            select(DefinitionVersion.version).where(
+                DefinitionVersion.kind == "route", DefinitionVersion.name == "local"
+            )
+        ).scalars()
+        assert list(versions) == [1]
+
+    # A good one: checked, its changes shown, then published as version 2.
+    good = (tmp_path / "local.yaml").with_name("local-v2.yaml")
+    text = (
+        (ROOT / "definitions" / "routes" / "local.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "  - {trigger: resubmit,",
+            "  - {trigger: withdraw, source: awaiting_materials, dest: refused, roles: [clerk],"
+            " reason_required: true}\n  - {trigger: resubmit,",
+        )
+    )
+    good.write_text(text, encoding="utf-8")
+    page.get_by_label("流程文件（YAML）").set_input_files(str(good))
+    page.get_by_role("button", name="检查").click()
+    expect(page.get_by_text("awaiting_materials --withdraw--> refused")).to_be_visible()
+    shot(page, "admin-4-upload-valid")
+    page.get_by_role("button", name="发布").click()
+    expect(page.get_by_text("流程 local 已发布为第 2 版。")).to_be_visible()
+
+    # The route's versions, a diagram of each, and the diff between them.
+    page.get_by_label("将 v2 与以下版本比较").select_option("1")
+    page.get_by_role("button", name="比较").click()
+    expect(page.get_by_role("heading", name="v1 至 v2 的变化")).to_be_visible()
+    assert (
+        page.locator(".diff li.add")
+        .inner_text()
+        .endswith("awaiting_materials --withdraw--> refused")
+    )
+    drawn(page)
+    expect(page.get_by_role("img", name="local v2")).to_be_visible()
+    shot(page, "admin-5-route-diff")
+
+
+def test_auditor_browses_the_trail_and_a_case_timeline(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    first = make_case("PS-03", "accept", "forward")
+    other = make_case("GA-03", "accept")
+    sign_in(page, "X-SN", "auditor")
+    expect(page.get_by_role("heading", name=re.compile("留痕"))).to_be_visible()
+    shot(page, "auditor-1-trail")
+
+    page.get_by_label("案件").fill(str(first))
+    page.locator("select[name=action]").select_option("case.transition")
+    page.get_by_role("button", name="筛选").click()
+    rows = page.locator("table.trail tbody tr").all_inner_texts()
+    assert len(rows) == 2 and all(f"#{first}" in r for r in rows)
+    assert not any(f"#{other}" in r for r in rows)
+    assert "上报" in rows[0] and "受理" in rows[1]  # newest first
+    shot(page, "auditor-2-trail-filtered")
+
+    page.get_by_role("link", name=f"#{first}").first.click()
+    timeline = page.locator("ol.timeline li").all_inner_texts()
+    assert [t for t in ("登记", "受理", "上报") if any(t in x for x in timeline)] == [
+        "登记",
+        "受理",
+        "上报",
+    ]
+    # An auditor reads without the resident's phone, and can change nothing.
+    expect(page.get_by_text("138****1234")).to_be_visible()
+    expect(page.get_by_text("您目前对此案件没有可办操作。")).to_be_visible()
+    shot(page, "auditor-3-case-timeline")
+    with sessions() as s:
+        reads = s.execute(
+            select(TrailEvent).where(
+                TrailEvent.case_id == first, TrailEvent.action == "case.personal_data_read"
+            )
+        ).all()
+        assert reads == []
