@@ -1,0 +1,222 @@
+"""The console's pages without a browser: CSRF, sign-in, scope, bad input, the translation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.console.conftest import PASSWORD, ROOT
+from workflow import users
+from workflow.store.models import Case
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browserless:
+    """A signed-in Flask test client that sends the form's CSRF token like a browser."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+        self.token = ""
+
+    def get(self, path: str, **kw: Any) -> Any:
+        r = self.client.get(path, **kw)
+        m = TOKEN.search(r.get_data(as_text=True))
+        if m:
+            self.token = m.group(1)
+        return r
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        data = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(path, data=data, **kw)
+
+
+@pytest.fixture
+def sign_in_client(app: Flask, add_user: Callable[..., str]) -> Callable[..., Browserless]:
+    def do(unit: str, role: str) -> Browserless:
+        c = Browserless(app.test_client())
+        name = add_user(unit, role)
+        c.get("/console/login")
+        r = c.post("/console/login", {"username": name, "password": PASSWORD})
+        assert r.status_code == 302, r.get_data(as_text=True)
+        c.get("/console/inbox")
+        c.name = name  # type: ignore[attr-defined]
+        return c
+
+    return do
+
+
+def state_of(sessions: sessionmaker[Session], case_id: int) -> tuple[str, int]:
+    with sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        return case.state, case.version
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(
+    sign_in_client: Callable[..., Browserless],
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    case_id = make_case("GA-03")
+    clerk = sign_in_client("W-ZHL-01", "clerk")
+    r = clerk.client.post(
+        f"/console/cases/{case_id}/fire", data={"trigger": "accept", "version": "1"}
+    )
+    assert r.status_code == 400 and "表单已过期" in r.get_data(as_text=True)
+    r = clerk.client.post(
+        f"/console/cases/{case_id}/fire",
+        data={"trigger": "accept", "version": "1", "csrf_token": "forged"},
+    )
+    assert r.status_code == 400
+    assert state_of(sessions, case_id) == ("submitted", 1)
+    # With the page's token it goes through.
+    clerk.get(f"/console/cases/{case_id}")
+    r = clerk.post(f"/console/cases/{case_id}/fire", {"trigger": "accept", "version": "1"})
+    assert r.status_code == 302
+    assert state_of(sessions, case_id) == ("processing", 2)
+
+
+def test_sign_in_refuses_a_wrong_password_and_a_disabled_user_is_signed_out(
+    app: Flask,
+    add_user: Callable[..., str],
+    sign_in_client: Callable[..., Browserless],
+    sessions: sessionmaker[Session],
+) -> None:
+    c = Browserless(app.test_client())
+    name = add_user("W-ZHL-01", "clerk")
+    c.get("/console/login")
+    r = c.post("/console/login", {"username": name, "password": "wrong-password"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
+    assert c.client.get("/console/inbox").status_code == 302  # still signed out
+    # Failed sign-ins count against the name, as on the API: then even the right one waits.
+    for _ in range(4):
+        c.post("/console/login", {"username": name, "password": "wrong-password"})
+    r = c.post("/console/login", {"username": name, "password": PASSWORD})
+    assert r.status_code == 429 and "<html" in r.get_data(as_text=True)
+
+    clerk = sign_in_client("W-ZHL-01", "clerk")
+    assert clerk.get("/console/inbox").status_code == 200
+    with sessions.begin() as s:
+        users.disable_user(s, name=clerk.name, actor="test")  # type: ignore[attr-defined]
+    r = clerk.get("/console/inbox")
+    assert r.status_code == 302 and r.location.startswith("/console/login")
+
+
+def test_an_open_redirect_is_not_followed(app: Flask, add_user: Callable[..., str]) -> None:
+    c = Browserless(app.test_client())
+    name = add_user("W-ZHL-01", "clerk")
+    c.get("/console/login")
+    r = c.post(
+        "/console/login",
+        {"username": name, "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert r.location == "/console/inbox"
+    r = c.client.get("/console/lang/en?next=//evil.example/")
+    assert r.location == "/console/inbox"
+
+
+def test_scope_and_roles(
+    sign_in_client: Callable[..., Browserless], make_case: Callable[..., int]
+) -> None:
+    case_id = make_case("GA-03")
+    other = sign_in_client("W-ZHL-02", "clerk")
+    r = other.get(f"/console/cases/{case_id}")
+    # Outside scope: the same page as no such case.
+    assert r.status_code == 404
+    assert f"no case {case_id}" in r.get_data(as_text=True)
+    assert "no case 999999" in other.get("/console/cases/999999").get_data(as_text=True)
+    assert other.get("/console/admin/items").status_code == 403
+    assert other.get("/console/trail").status_code == 403
+    auditor = sign_in_client("X-SN", "auditor")
+    assert auditor.get(f"/console/cases/{case_id}").status_code == 200
+    assert auditor.get("/console/whistles").status_code == 403
+
+
+def test_bad_input_gets_a_clear_page_never_a_crash(
+    sign_in_client: Callable[..., Browserless],
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    case_id = make_case("GA-03")
+    clerk = sign_in_client("W-ZHL-01", "clerk")
+    clerk.get(f"/console/cases/{case_id}")
+    referer = {"Referer": f"http://localhost/console/cases/{case_id}"}
+    answers = [
+        clerk.post(f"/console/cases/{case_id}/fire", {"trigger": "accept", "version": "x"}),
+        clerk.post(f"/console/cases/{case_id}/fire", {"trigger": "fly", "version": "1"}),
+        clerk.post(f"/console/cases/{case_id}/fire", {"trigger": "refuse", "version": "1"}),
+        clerk.post(f"/console/cases/{case_id}/rating", {"score": "five"}),
+        clerk.post("/console/cases/new", {"item": "NO-SUCH"}),
+        clerk.post("/console/cases/new", {"item": "GA-03", "name": ""}),
+        clerk.get("/console/cases/new?window=nowhere&item=%00"),
+        clerk.get("/console/inbox?page=-3&light=purple"),
+        clerk.get("/console/cases/99999999999"),
+    ]
+    statuses = [r.status_code for r in answers]
+    assert all(s < 500 for s in statuses), statuses
+    assert statuses[0] == 400 and statuses[4] == 422 and statuses[5] == 422
+    # An engine refusal on a form comes back to the case page with its reason said.
+    r = clerk.post(
+        f"/console/cases/{case_id}/fire", {"trigger": "refuse", "version": "1"}, headers=referer
+    )
+    assert r.status_code == 302 and r.location == f"/console/cases/{case_id}"
+    page = clerk.get(r.location).get_data(as_text=True)
+    assert "reason" in page and 'class="flash error"' in page
+    # A stale page: someone else moved the case meanwhile.
+    r = clerk.post(
+        f"/console/cases/{case_id}/fire",
+        {"trigger": "accept", "version": "7"},
+        headers=referer,
+    )
+    assert r.status_code == 302
+    assert state_of(sessions, case_id) == ("submitted", 1)
+
+
+def test_admin_bad_uploads(sign_in_client: Callable[..., Browserless]) -> None:
+    admin = sign_in_client("S-ZHL", "admin")
+    admin.get("/console/admin/upload")
+    r = admin.post("/console/admin/upload", {"text": "states: [unclosed", "filename": "x.yaml"})
+    assert r.status_code == 422 and "malformed YAML" in r.get_data(as_text=True)
+    r = admin.post("/console/admin/upload", {"text": "- a list", "publish": "yes"})
+    assert r.status_code == 422
+    r = admin.post(
+        "/console/admin/upload",
+        {"file": (__import__("io").BytesIO(b"\xff\xfe"), "r.yaml")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "UTF-8" in r.get_data(as_text=True)
+    assert admin.get("/console/admin/routes/local?version=abc").status_code == 400
+    assert admin.get("/console/admin/routes/local?version=9").status_code == 404
+    assert admin.get("/console/admin/routes/nothing/diagram.svg").status_code == 404
+    assert admin.get("/console/admin/items/NOPE").status_code == 404
+
+
+def test_every_console_text_has_its_chinese() -> None:
+    """No English left in the Chinese console, and the compiled catalogue is the current one."""
+    console = ROOT / "api" / "console"
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    found = {
+        msg if isinstance(msg, str) else msg[0]
+        for _f, _l, msg, *_rest in extract_from_dir(
+            str(console), method_map, keywords={"_": None, "gettext": None}
+        )
+    }
+    po_path = Path(console, "translations/zh/LC_MESSAGES/messages.po")
+    with po_path.open("rb") as f:
+        po = read_po(f)
+    with po_path.with_suffix(".mo").open("rb") as f:
+        mo = read_mo(f)
+    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+    assert sorted(found - set(translated)) == []
+    assert {m.id: m.string for m in mo if m.id} == translated
