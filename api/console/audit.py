@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from api import db
 from api.console.cases import _page
@@ -39,10 +39,19 @@ def trail() -> tuple[str, int]:
             where.append(TrailEvent.case_id == int(case_raw))
         else:
             errors.append(_("A case number is a whole number."))
-    for name, column in (("actor", TrailEvent.actor), ("unit", TrailEvent.unit)):
-        value = args.get(name, "").strip()[:64]
-        if value:
-            where.append(column == value)
+    actor = args.get("actor", "").strip()[:64]
+    if actor:
+        where.append(TrailEvent.actor == actor)
+    unit = args.get("unit", "").strip()[:32]
+    if unit:
+        # The acting unit, or the holder before or after (as the audit API filters).
+        where.append(
+            or_(
+                TrailEvent.unit == unit,
+                TrailEvent.from_holder == unit,
+                TrailEvent.to_holder == unit,
+            )
+        )
     action = args.get("action", "").strip()[:48]
     if action:
         where.append(TrailEvent.action == action)

@@ -18,11 +18,23 @@ pytestmark = pytest.mark.browser
 
 
 def test_clerk_opens_moves_and_rates_a_case(
-    page: Any, sign_in: Callable[..., str], shot: Any, sessions: sessionmaker[Session]
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
 ) -> None:
+    waiting = [make_case("PS-03"), make_case("GA-05")]
     sign_in(page, "W-ZHL-01", "clerk")
-    # Chinese by default: the inbox of the workstation.
+    # Chinese by default: the inbox of the workstation, with its lights and deadlines.
     expect(page.get_by_role("heading", name=re.compile("待办"))).to_be_visible()
+    report = page.locator("tr", has=page.get_by_role("link", name=f"#{waiting[0]}"))
+    expect(report).to_contain_text("绿灯")
+    expect(report).to_contain_text(re.compile(r"剩余 \d+ 小时 \d+ 分"))
+    # An item without a response limit has no stage deadline yet: no light.
+    expect(page.locator("tr", has=page.get_by_role("link", name=f"#{waiting[1]}"))).to_contain_text(
+        "无"
+    )
     shot(page, "clerk-1-inbox")
 
     with page.expect_navigation():  # the page and its script loaded before choosing
