@@ -241,9 +241,7 @@ def whistle_report_rate(w: Window) -> Select[Any]:
         not_(_flag(rp, "left", "late")),
         # the report answers this whistle, not a later one
         ~exists()
-        .where(
-            w2.case_id == wh.case_id, w2.trigger == "whistle", w2.seq > wh.seq, w2.seq < rp.seq
-        )
+        .where(w2.case_id == wh.case_id, w2.trigger == "whistle", w2.seq > wh.seq, w2.seq < rp.seq)
         .correlate(wh, rp),
     )
     base = (
