@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.schemas import PageArgs, page_of, page_schema
 from workflow.appraisal import records as appraisal
 from workflow.appraisal.scheme import KINDS
 from workflow.audit.chain import format_at
@@ -34,7 +35,7 @@ class ComputeSchema(ma.Schema):
     )
 
 
-class ListArgs(ma.Schema):
+class ListArgs(PageArgs):
     period = ma.fields.String(validate=PERIOD)
     kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
 
@@ -62,6 +63,9 @@ class RecordSchema(ma.Schema):
     finalized_at = ma.fields.String(allow_none=True, required=True)
 
 
+RecordPage = page_schema(RecordSchema, "AppraisalPage")
+
+
 class AssessmentInSchema(ma.Schema):
     unit = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
     period = ma.fields.String(required=True, validate=PERIOD)
@@ -80,13 +84,20 @@ class AssessmentSchema(AssessmentInSchema):
 @blp.route("")
 class Appraisals(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, RecordSchema(many=True))
+    @blp.response(200, RecordPage)
     @blp.alt_response(403, description="Not an administrator or auditor")
-    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        """Records with their metrics, score and rank; a finalized period shows its final ones"""
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Records with their metrics, score and rank, by period, kind and rank, paged; a
+        finalized period shows its final records only"""
         require_roles(*READERS)
+        offset, limit = page_of(args)
         recs = appraisal.records(db.session(), args.get("period"), args.get("kind"))
-        return [appraisal.record_dict(r) for r in recs]
+        return {
+            "items": [appraisal.record_dict(r) for r in recs[offset : offset + limit]],
+            "page": args["page"],
+            "per_page": limit,
+            "total": len(recs),
+        }
 
     @blp.arguments(ComputeSchema)
     @blp.response(201, RecordSchema(many=True))

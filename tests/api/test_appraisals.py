@@ -21,8 +21,11 @@ def test_compute_list_and_drill_down_into_a_month(
 
     r = admin.get("/appraisals", params={"period": "2026-11", "kind": "workstation"})
     assert r.status_code == 200
-    listed = r.json()
-    assert len(listed) == 50
+    page = r.json()
+    assert (page["total"], page["per_page"], len(page["items"])) == (50, 20, 20)
+    listed = page["items"]
+    second = admin.get("/appraisals", params={"period": "2026-11", "page": 6}).json()
+    assert (second["total"], len(second["items"])) == (114, 14)
     top = listed[0]
     assert (top["unit"], top["score"], top["rank"]) == ("W-ZHL-01", 69.25, 1)
     assert top["metrics"]["response_rate"] == {"value": 0.75, "numerator": 3, "denominator": 4}
