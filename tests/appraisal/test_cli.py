@@ -11,7 +11,6 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import main
-from api.commands.common import Context
 from tests.appraisal.month import build_november
 from tests.appraisal.test_records import AFTER_NOVEMBER
 from workflow.appraisal import records as appraisal
@@ -20,13 +19,7 @@ from workflow.users import add_user
 
 
 def run(*args: str) -> tuple[int, str]:
-    # Our own Context, so that its database connections are closed after the command.
-    ctx = Context()
-    try:
-        result = CliRunner().invoke(main, list(args), obj=ctx)
-    finally:
-        if ctx._engine is not None:
-            ctx._engine.dispose()
+    result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.output
 
 
