@@ -605,10 +605,12 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="streetflow-bench-", dir=args.dir))
     try:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"streetflow bench/engine.py: Python {platform.python_version()}, SQLite "
-            f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs, databases in {workdir}"
+            f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average {load}"
         )
+        print(f"engine: {Path(engine.__file__).parents[2]}; databases in {workdir}")
         tallies = compare(workdir, args.compare, args.rounds)
         print_compare(tallies)
         points = memory(workdir, args.cases, args.transitions, args.batch)
