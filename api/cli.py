@@ -7,6 +7,9 @@ import logging
 import click
 
 from api.commands.definitions import definitions
+from api.commands.list import list_
+from api.commands.routes import routes
+from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
 
 
@@ -28,3 +31,6 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions):
     main.add_command(command)
+main.add_command(list_)  # list admin (issue 9)
+main.add_command(routing)  # list admin (issue 9)
+main.add_command(routes)  # list admin (issue 9)
