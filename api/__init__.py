@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from flask import Flask, Response, request
 from flask_smorest import Api as SmorestApi
 from sqlalchemy import text
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from api import db, problems
 from workflow.config import settings
@@ -78,6 +79,28 @@ def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
     return cfg
 
 
+def _reject(value: str) -> Any:
+    raise ValueError(f"{value} is not JSON")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return number
+
+
+def _strict_json(data: bytes) -> None:
+    """Refuse, with a 400, what Python's json accepts but JSON (and the databases) do not: NaN,
+    Infinity, numbers out of range, invalid UTF-8, nesting deep enough to exhaust the stack."""
+    try:
+        json.loads(data, parse_constant=_reject, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"malformed JSON body: {str(exc)[:200]}") from None
+    if b"\\u0000" in data:
+        raise BadRequest("text may not contain NUL characters")
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application: settings from STREETFLOW_* (workflow.config), overridden by TEST_CONFIG
     (any key, e.g. DATABASE_URL)."""
@@ -87,26 +110,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import catalog
+    from api.resources import cases, catalog, routes
 
     api = Api(app)
     problems.init_app(app, open311_errors=open311.error_response)
     auth.limiter.init_app(app)
-    for blp in (auth.blp, catalog.blp):
+    for blp in (auth.blp, catalog.blp, routes.blp, cases.blp):
         api.register_blueprint(blp)
     app.register_blueprint(open311.bp)
+    app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
     app.extensions["streetflow.api"] = api
 
     @app.before_request
     def _check_body() -> None:
         length = request.content_length
+        texts = [*request.args.values(), *(request.view_args or {}).values(), request.path]
+        texts += [v for k, v in request.headers.items() if k.lower() != "authorization"]
+        if any("\x00" in str(t) for t in texts):
+            raise BadRequest("text may not contain NUL characters")
         if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
             raise RequestEntityTooLarge(f"a request body is at most {MAX_BODY} bytes")
         if request.method in ("POST", "PUT", "PATCH") and request.path.startswith(API_PREFIX):
             has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
             if has_body and not (request.mimetype == "application/json" or request.is_json):
                 raise UnsupportedMediaType("send the body as application/json")
+            if has_body:
+                _strict_json(request.get_data(cache=True))
 
     @app.after_request
     def _headers(resp: Response) -> Response:

@@ -137,7 +137,7 @@ def init_app(app: Flask, *, open311_errors: Any = None) -> None:
     def render(resp: Response, exc: Exception | None = None) -> Response:
         if open311_errors is not None and request.path.startswith("/open311/"):
             body = json.loads(resp.get_data())
-            out: Response = open311_errors(body["status"], body["detail"])
+            out: Response = open311_errors(body["status"], body["detail"] or body["title"])
             for k, v in resp.headers.items():
                 if k.lower() in ("allow", "retry-after"):
                     out.headers[k] = v
