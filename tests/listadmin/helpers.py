@@ -32,7 +32,9 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def rows_of(items: Sequence[ItemSpec], *, chinese: bool, english_names: bool = True) -> list[list[Any]]:
+def rows_of(
+    items: Sequence[ItemSpec], *, chinese: bool, english_names: bool = True
+) -> list[list[Any]]:
     """The list as spreadsheet rows, header first, as an office would keep it."""
     columns = [c for c in ITEM_COLUMNS if english_names or c != "name_en"]
     header = [HEADER_OF[c] if chinese else c for c in columns]

@@ -65,9 +65,7 @@ def test_a_yearly_revision_is_imported_diffed_published_and_its_cases_moved(
         at_dept = open_case(s, "SW-02")
         walk(s, at_dept, ("accept", CLERK), ("forward", CLERK), ("forward", STREET))
         done = open_case(s, "SW-02")
-        walk(
-            s, done, ("accept", CLERK), ("forward", CLERK), ("forward", STREET), ("approve", dept)
-        )
+        walk(s, done, ("accept", CLERK), ("forward", CLERK), ("forward", STREET), ("approve", dept))
         sw01 = open_case(s, "SW-01")
         old_due = walk(s, sw01, ("accept", CLERK), ("forward", CLERK)).stage_due_at
         sheet = write_xlsx(
@@ -101,7 +99,9 @@ def test_a_yearly_revision_is_imported_diffed_published_and_its_cases_moved(
         assert last.actor == "district-admin"
         assert last.data["kind"] == "items" and last.data["version"] == 2
         items, v = registry.items(s)
-        assert v == 2 and items["PS-07"].name_en == "夜间施工噪音投诉"  # a new item: its Chinese name
+        assert (
+            v == 2 and items["PS-07"].name_en == "夜间施工噪音投诉"
+        )  # a new item: its Chinese name
         assert items["SW-01"].name_en == "Old-age allowance application"  # kept from version 1
         case = s.get(Case, sw01)
         assert case is not None and case.list_version == 1 and case.stage_due_at == old_due
@@ -161,7 +161,11 @@ def test_a_yearly_revision_is_imported_diffed_published_and_its_cases_moved(
     with sessions.begin() as s:
         c = s.get(Case, at_street)
         assert c is not None
-        assert (c.route_name, c.list_version, c.version) == ("three_tier", 1, versions[at_street] + 2)
+        assert (c.route_name, c.list_version, c.version) == (
+            "three_tier",
+            1,
+            versions[at_street] + 2,
+        )
         assert walk(s, at_street, ("forward", STREET)).holder == "D-MZ"
     with sessions() as s:
         assert list(differences(s)) == [] and trail_is_intact(s)
