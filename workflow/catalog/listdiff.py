@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -167,14 +167,6 @@ def diff_lists(
         changed=tuple(ItemChange(c, n, f, tuple(running[c])) for c, n, f in changed),
         order_changed=common_old != common_new or len(added) > 0,
     )
-
-
-@dataclass
-class ImportResult:
-    diff: ListDiff
-    version: int
-    published: bool
-    notes: list[str] = field(default_factory=list)
 
 
 def publish_list(

@@ -181,8 +181,9 @@ def plan(
     to_route: str | None = None,
     list_version: int | None = None,
     item: str | None = None,
+    street: str | None = None,
 ) -> Plan:
-    """The dry run: every running case on ROUTE version FROM_VERSION (of ITEM, if given) and
+    """The dry run: every running case on ROUTE version FROM_VERSION (of ITEM, of STREET, if given) and
     where it would go on TO_ROUTE (default ROUTE) version TO_VERSION. Raises NotFound for an
     unknown route or version, InvalidInput for a mapping naming a state ROUTE does not have."""
     plan_, _ = _plan(
@@ -194,6 +195,7 @@ def plan(
         to_route=to_route,
         list_version=list_version,
         item=item,
+        street=street,
     )
     return plan_
 
@@ -208,6 +210,7 @@ def _plan(
     to_route: str | None,
     list_version: int | None,
     item: str | None,
+    street: str | None = None,
 ) -> tuple[Plan, dict[int, tuple[Case, ItemSpec]]]:
     to_route = to_route or route
     source, _, _ = registry.route(session, route, from_version)
@@ -234,6 +237,8 @@ def _plan(
     )
     if item:
         query = query.where(Case.item == item)
+    if street:
+        query = query.where(Case.street == street)
     result = Plan(route, from_version, to_route, to_version, lv)
     ready: dict[int, tuple[Case, ItemSpec]] = {}
     for case in session.execute(query).scalars():
@@ -256,6 +261,7 @@ def apply(
     to_route: str | None = None,
     list_version: int | None = None,
     item: str | None = None,
+    street: str | None = None,
     reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Plan:
@@ -272,6 +278,7 @@ def apply(
         to_route=to_route,
         list_version=list_version,
         item=item,
+        street=street,
     )
     target, _, _ = registry.route(session, result.to_route, to_version)
     calendar = work_calendar(session)
