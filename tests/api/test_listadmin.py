@@ -72,7 +72,9 @@ def test_bad_rows_are_a_422_naming_row_and_column(
     r = admin.post("/list/import", json={"filename": "a.xlsx", "content_base64": xlsx_b64(rows)})
     assert r.status_code == 422
     assert r.headers["Content-Type"].startswith("application/problem+json")
-    assert r.json()["errors"] == {"row 4, column 部门时限 (dept_limit_wd)": ["Not a valid integer."]}
+    assert r.json()["errors"] == {
+        "row 4, column 部门时限 (dept_limit_wd)": ["Not a valid integer."]
+    }
     for bad in (
         {"filename": "a.xlsx", "content_base64": "%%%"},
         {"filename": "a.ods", "content_base64": ""},
@@ -134,7 +136,10 @@ def test_migration_dry_run_and_apply_over_http(
     assert events[-1]["action"] == "case.migrated"
     bad = admin.post("/routes/three_tier/migrations", json={**body, "map": {"x": "y"}})
     assert bad.status_code == 422
-    assert admin.post("/routes/three_tier/migrations", json={**body, "to_version": 9}).status_code == 404
+    assert (
+        admin.post("/routes/three_tier/migrations", json={**body, "to_version": 9}).status_code
+        == 404
+    )
 
 
 def test_the_endpoints_are_in_the_openapi_document(anon: Client) -> None:

@@ -124,14 +124,10 @@ ENDPOINTS: list[Row] = [
 
 @pytest.fixture
 def clients(login: Callable[..., Client], anon: Client) -> dict[str, Client]:
-    return {
-        role: (login(*who) if who else anon) for role, who in ROLES.items()
-    }
+    return {role: (login(*who) if who else anon) for role, who in ROLES.items()}
 
 
-def test_authorization_matrix(
-    clients: dict[str, Client], make_case: Callable[..., int]
-) -> None:
+def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..., int]) -> None:
     route = clients["clerk"].get("/routes/incident").json()["definition"]
 
     def places() -> dict[str, int]:
