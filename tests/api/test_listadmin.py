@@ -148,3 +148,33 @@ def test_the_endpoints_are_in_the_openapi_document(anon: Client) -> None:
     assert {"get"} <= set(paths["/api/v1/list/export"])
     assert {"get", "put"} <= set(paths["/api/v1/streets/{code}/routing"])
     assert {"post"} <= set(paths["/api/v1/routes/{name}/migrations"])
+
+
+def test_malformed_admin_requests_are_refused_not_crashed(login: Callable[..., Client]) -> None:
+    admin = login("S-ZHL", "admin")
+    garbage = base64.b64encode(bytes(range(256)) * 4).decode()
+    cases = [
+        ("POST", "/list/import", {"filename": "..", "content_base64": ""}, 422),
+        ("POST", "/list/import", {"filename": "a.csv", "content_base64": garbage}, 422),
+        ("POST", "/list/import", {"filename": "a.xlsx", "content_base64": garbage}, 422),
+        ("POST", "/list/import", {"filename": "a.csv", "content_base64": ""}, 422),
+        ("POST", "/list/import", {"filename": "a.csv"}, 422),
+        ("PUT", "/streets/S-ZHL/routing", {"items": {"UD-01": {"agency": 5}}}, 422),
+        ("PUT", "/streets/S-ZHL/routing", {"items": {"UD-01": "A-ZHL-PCS"}}, 422),
+        ("PUT", "/streets/S-ZHL/routing", {"items": {"UD-01": {"street_limit_wd": "2"}}}, 422),
+        ("PUT", "/streets/S-ZHL/routing", {"items": {"UD-01": {"street_limit_wd": 2.5}}}, 422),
+        ("PUT", "/streets/S-ZHL/routing", {"items": [], "extra": 1}, 422),
+        ("PUT", "/streets/S-XGZ/routing", {"items": {}}, 403),
+        ("POST", "/routes/nope/migrations", {"from_version": 1, "to_version": 2}, 404),
+        ("POST", "/routes/incident/migrations", {"from_version": 1, "to_version": 1}, 422),
+        ("POST", "/routes/incident/migrations", {"from_version": "a", "to_version": 1}, 422),
+        ("POST", "/routes/incident/migrations", {"from_version": 1, "map": []}, 422),
+    ]
+    wrong = []
+    for method, path, body, want in cases:
+        r = admin.request(method, path, json=body)
+        if r.status_code != want or not r.headers["Content-Type"].startswith("application/problem"):
+            wrong.append(f"{method} {path} {body}: {r.status_code} {r.text[:200]}")
+    assert not wrong, "\n".join(wrong)
+    assert admin.get("/list/export", params={"format": "ods"}).status_code == 422
+    assert admin.get("/list/export", params={"version": 99}).status_code == 404

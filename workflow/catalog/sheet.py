@@ -68,19 +68,19 @@ def _cell(value: Any) -> str:
 
 def _xlsx_text(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
     """The first sheet of a workbook as CSV text, row for row, so row numbers stay Excel's."""
-    import zipfile
-
     from openpyxl import load_workbook
 
+    # An uploaded workbook is untrusted: a broken zip, missing parts or bad XML raise many
+    # kinds of error from openpyxl, and every one of them means the same to the user.
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        try:
+            sheet = book.worksheets[0]
+            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
+        finally:
+            book.close()
+    except Exception as exc:
         return None, [Problem(rel, "", f"not a readable XLSX workbook: {exc}")]
-    try:
-        sheet = book.worksheets[0]
-        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
-    finally:
-        book.close()
     if not rows:
         return "", []
     width = len(rows[0])
@@ -167,8 +167,11 @@ def read_sheet(
         text = _csv_text(data)
     else:
         return SheetList((), (Problem(rel, "", "not a list file: use .xlsx or .csv"),))
-    text, shown = _english_header(text)
-    dup = _duplicate_columns(text, rel)
+    try:
+        text, shown = _english_header(text)
+        dup = _duplicate_columns(text, rel)
+    except csv.Error as exc:
+        return SheetList((), (Problem(rel, "", f"malformed CSV: {exc}"),))
     if dup:
         return SheetList((), tuple(dup))
     rows, problems = read_csv_rows(text, rel, ITEM_COLUMNS, REQUIRED)
