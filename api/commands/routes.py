@@ -11,6 +11,12 @@ from workflow.runtime import migration
 from .common import Context, fail, pass_ctx, refusals
 
 
+def _progress(phase: str, done: int, total: int) -> None:
+    """Every 500 cases, and at the end, on stderr (stdout stays the plan)."""
+    if total >= 500 and (done % 500 == 0 or done == total):
+        click.echo(f"{phase}: {done}/{total} cases", err=True)
+
+
 @click.group()
 def routes() -> None:
     """Route versions and the running cases on them."""
@@ -76,6 +82,7 @@ def migrate(
             item=item,
             actor=actor,
             reason=reason,
+            progress=_progress,
         )
     if as_json:
         click.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))

@@ -16,7 +16,7 @@ into one."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,9 @@ from workflow.runtime.engine import utcnow, work_calendar
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case, TrailEvent
+
+# progress(phase, done, total): called after each case, for a command's progress display.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def plan(
     list_version: int | None = None,
     item: str | None = None,
     street: str | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """The dry run: every running case on ROUTE version FROM_VERSION (of ITEM, of STREET, if given) and
     where it would go on TO_ROUTE (default ROUTE) version TO_VERSION. Raises NotFound for an
@@ -196,6 +200,7 @@ def plan(
         list_version=list_version,
         item=item,
         street=street,
+        progress=progress,
     )
     return plan_
 
@@ -211,6 +216,7 @@ def _plan(
     list_version: int | None,
     item: str | None,
     street: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Plan, dict[int, tuple[Case, ItemSpec]]]:
     to_route = to_route or route
     source, _, _ = registry.route(session, route, from_version)
@@ -241,11 +247,14 @@ def _plan(
         query = query.where(Case.street == street)
     result = Plan(route, from_version, to_route, to_version, lv)
     ready: dict[int, tuple[Case, ItemSpec]] = {}
-    for case in session.execute(query).scalars():
+    cases = list(session.execute(query).scalars())
+    for n, case in enumerate(cases, start=1):
         move, spec = _plan_one(session, case, target, mapping, items, lv)
         result.moves.append(move)
         if spec is not None:
             ready[case.id] = (case, spec)
+        if progress:
+            progress("checking", n, len(cases))
     return result, ready
 
 
@@ -264,6 +273,7 @@ def apply(
     street: str | None = None,
     reason: str | None = None,
     now: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Move every case that can move, one ``case.migrated`` event each, in the caller's
     transaction; the others stay as they are (listed in the plan with why)."""
@@ -279,12 +289,16 @@ def apply(
         list_version=list_version,
         item=item,
         street=street,
+        progress=progress,
     )
     target, _, _ = registry.route(session, result.to_route, to_version)
     calendar = work_calendar(session)
-    for move in result.movable:
+    movable = result.movable
+    for n, move in enumerate(movable, start=1):
         case, spec = ready[move.case_id]
         _move(session, case, move, target, spec, result, calendar, actor, unit, reason, now)
+        if progress:
+            progress("moving", n, len(movable))
     try:
         session.flush()
     except StaleDataError:
