@@ -8,6 +8,9 @@ import click
 
 from api.commands.appraisal import appraisal_group
 from api.commands.definitions import definitions
+from api.commands.list import list_
+from api.commands.routes import routes
+from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
 
 
@@ -29,3 +32,6 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions, appraisal_group):
     main.add_command(command)
+main.add_command(list_)  # list admin (issue 9)
+main.add_command(routing)  # list admin (issue 9)
+main.add_command(routes)  # list admin (issue 9)

@@ -220,6 +220,20 @@ def _content(session: Session, kind: str, name: str, version: int) -> Any:
     ).scalar_one()
 
 
+def cached_definition(
+    session: Session,
+    kind: str,
+    name: str,
+    version: int | None,
+    build: Callable[[int, Any], T],
+) -> tuple[T, int]:
+    """A published definition built into a spec object by BUILD(version, content), cached by
+    digest and version; NotFound when there is none."""
+    v, digest = _pointer(session, kind, name, version)
+    # The same content may come back as a later version: the version is part of the key.
+    return _cached(f"{kind}:{v}", digest, lambda: build(v, _content(session, kind, name, v))), v
+
+
 def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:
     v, digest = _pointer(session, "route", name, version)
     spec = _cached("route", digest, lambda: route_from_data(_content(session, "route", name, v)))
