@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -285,3 +286,55 @@ def test_auditor_browses_the_trail_and_a_case_timeline(
             )
         ).all()
         assert reads == []
+
+
+def test_auditor_reads_the_appraisal_dashboard(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    import datetime as dt
+
+    rated = make_case("GA-03", "accept", "complete")
+    make_case("PS-03", "accept", "forward")
+    with sessions.begin() as s:
+        from workflow.runtime import engine as wf
+        from workflow.runtime.machines import Actor
+
+        wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    sign_in(page, "X-SN", "auditor")
+    page.get_by_role("link", name="考核").click()
+    page.get_by_label("考核期").fill(month)
+    page.get_by_role("button", name="显示").click()
+    page.get_by_role("button", name=f"计算 {month} 的草稿").click()
+    expect(page.get_by_text(re.compile(r"已计算 \d+ 条考核记录"))).to_be_visible()
+
+    # The period's table with scores and ranks, best first.
+    rows = page.locator("table.appraisal tbody tr")
+    expect(rows.first.locator("td").first).to_have_text("1")
+    assert rows.count() == 50  # every workstation
+    # Charts drawn on the server, with Chinese labels as text.
+    bar = page.locator("figure.chart svg").first
+    expect(bar).to_contain_text("香港花园社区工作站")
+    expect(page.locator("figure.chart svg").nth(1)).to_contain_text(month)
+    shot(page, "auditor-6-appraisal")
+
+    # Drill down: the workstation's record and the cases behind its metrics.
+    page.locator("table.appraisal").get_by_role("link", name="香港花园社区工作站").click()
+    expect(page.get_by_role("heading", name=re.compile("香港花园社区工作站"))).to_be_visible()
+    shot(page, "auditor-7-appraisal-record")
+    page.get_by_role("link", name=f"#{rated}").first.click()
+    expect(page.locator("dd.rating")).to_contain_text("★★★★★")
+
+    page.go_back()
+    page.go_back()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("考核期,单位代码,单位名称") and "香港花园社区工作站" in text
+    page.set_viewport_size(TABLET)
+    assert fits(page)
+    shot(page, "auditor-8-appraisal-tablet")
