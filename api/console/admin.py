@@ -3,8 +3,11 @@ diagrams and a readable diff, and uploading a route checked line by line before 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,12 +17,15 @@ from flask_babel import gettext as _
 from api import db
 from api.console.common import bp, caller, now, signed_in
 from workflow.catalog import registry
+from workflow.catalog.listdiff import diff_lists, publish_list
+from workflow.catalog.sheet import read_sheet
 from workflow.runtime.diagram import route_svg
 from workflow.spec.loader import read_route_text, route_to_data
 from workflow.spec.model import TIER_LIMIT_FIELD, RouteSpec
 from workflow.store.models import DefinitionVersion
 
-MAX_UPLOAD = 256 * 1024
+MAX_UPLOAD = 512 * 1024
+SHEETS = (".xlsx", ".csv")
 
 
 def _route_row(name: str, version: int | None) -> tuple[DefinitionVersion, list[int]]:
@@ -169,12 +175,19 @@ def route_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/admin/upload", methods=["GET", "POST"])
 @signed_in("admin")
 def upload() -> Any:
-    """Check an uploaded route file; publish it only when it has no problem and the
-    administrator confirms (the checked text travels in the confirming form)."""
+    """Check an uploaded route (YAML) or list (XLSX or CSV); publish it only when it has no
+    problem and the administrator confirms (the checked file travels in the confirming form)."""
     if request.method == "GET":
         return render_template("console/upload.html", problems=None)
-    text, filename = _uploaded_text()
-    if text is None:
+    data, filename = _uploaded()
+    if data is None:
+        return render_template("console/upload.html", problems=None), 400
+    if filename.lower().endswith(SHEETS):
+        return _upload_list(data, filename)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        flash(_("The file is not UTF-8 text."), "error")
         return render_template("console/upload.html", problems=None), 400
     route, problems = read_route_text(text, filename)
     if route is not None and not problems and request.form.get("publish") == "yes":
@@ -199,27 +212,59 @@ def upload() -> Any:
     return render_template(
         "console/upload.html",
         problems=sorted(problems, key=lambda p: (p.line or 0, p.place)),
+        what="route",
         route=route,
-        text=text,
+        content=base64.b64encode(data).decode(),
         filename=filename,
         source_lines=text.splitlines(),
         diff=diff,
     ), (422 if problems else 200)
 
 
-def _uploaded_text() -> tuple[str | None, str]:
-    if "text" in request.form:
-        return request.form["text"], request.form.get("filename", "route.yaml")[:100]
+def _upload_list(data: bytes, filename: str) -> Any:
+    """The rights-and-duties list from a spreadsheet: every bad row said, or the changes
+    against the published list (with the running cases they touch), then publish."""
+    if request.form.get("publish") == "yes":
+        c = caller()
+        with db.write() as w:
+            sheet = read_sheet(data, filename, session=w)
+            if not sheet.problems:
+                change = publish_list(w, sheet.items, actor=c.actor.label, now=now())
+        if not sheet.problems:
+            if change.changed:
+                flash(_("The list published as version %(v)s.", v=change.version), "ok")
+            else:
+                flash(_("The list is unchanged: nothing published."), "ok")
+            return redirect(url_for("console.items"))
+    s = db.session()
+    sheet = read_sheet(data, filename, session=s)
+    diff = None if sheet.problems else diff_lists(s, sheet.items)
+    return render_template(
+        "console/upload.html",
+        problems=sorted(sheet.problems, key=lambda p: (p.line or 0, p.place)),
+        what="list",
+        content=base64.b64encode(data).decode(),
+        filename=filename,
+        source_lines=[],
+        list_diff=diff,
+        items_count=len(sheet.items),
+    ), (422 if sheet.problems else 200)
+
+
+def _uploaded() -> tuple[bytes | None, str]:
+    """The file's bytes and name: from the file input, or from the confirming form."""
+    if "content" in request.form:
+        try:
+            data = base64.b64decode(request.form["content"], validate=True)
+        except (binascii.Error, ValueError):
+            abort(400, _("The form was damaged; upload the file again."))
+        return data, Path(request.form.get("filename", "route.yaml")).name[:100]
     f = request.files.get("file")
     if f is None or not f.filename:
-        flash(_("Choose a route file (.yaml) to upload."), "error")
+        flash(_("Choose a route file (.yaml) or a list spreadsheet (.xlsx, .csv)."), "error")
         return None, ""
     raw = f.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
         flash(_("The file is larger than %(n)s KiB.", n=MAX_UPLOAD // 1024), "error")
         return None, ""
-    try:
-        return raw.decode("utf-8"), f.filename[:100]
-    except UnicodeDecodeError:
-        flash(_("The file is not UTF-8 text."), "error")
-        return None, ""
+    return raw, Path(f.filename).name[:100]

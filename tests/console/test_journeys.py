@@ -199,7 +199,7 @@ def test_admin_reads_the_list_and_publishes_a_route(
     bad = tmp_path / "local.yaml"
     bad.write_text(BAD_ROUTE, encoding="utf-8")
     page.get_by_role("link", name="上传").click()
-    page.get_by_label("流程文件（YAML）").set_input_files(str(bad))
+    page.get_by_label("流程（YAML）或权责清单（XLSX、CSV）").set_input_files(str(bad))
     page.get_by_role("button", name="检查").click()
     expect(page.get_by_role("heading", name=re.compile("问题：未发布"))).to_be_visible()
     rows = page.locator("table.problems tbody tr").all_inner_texts()
@@ -225,7 +225,7 @@ def test_admin_reads_the_list_and_publishes_a_route(
         )
     )
     good.write_text(text, encoding="utf-8")
-    page.get_by_label("流程文件（YAML）").set_input_files(str(good))
+    page.get_by_label("流程（YAML）或权责清单（XLSX、CSV）").set_input_files(str(good))
     page.get_by_role("button", name="检查").click()
     expect(page.get_by_text("awaiting_materials --withdraw--> refused")).to_be_visible()
     shot(page, "admin-4-upload-valid")
@@ -244,6 +244,37 @@ def test_admin_reads_the_list_and_publishes_a_route(
     drawn(page)
     expect(page.get_by_role("img", name="local v2")).to_be_visible()
     shot(page, "admin-5-route-diff")
+
+    # The list as a spreadsheet: a bad row is said with its row and column, nothing published.
+    rows = (ROOT / "definitions" / "items.csv").read_text(encoding="utf-8").splitlines()
+    ga03 = next(i for i, r in enumerate(rows) if r.startswith("GA-03,"))
+    bad_rows = list(rows)
+    bad_rows[ga03] = rows[ga03].replace(",local,D-GA,3,", ",local,D-GA,three,")
+    sheet = tmp_path / "items.csv"
+    sheet.write_text("\n".join(bad_rows) + "\n", encoding="utf-8")
+    page.get_by_role("link", name="上传").click()
+    page.get_by_label("流程（YAML）或权责清单（XLSX、CSV）").set_input_files(str(sheet))
+    page.get_by_role("button", name="检查").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("items.csv 有 1 处问题：未发布"))
+    ).to_be_visible()
+    problem = page.locator("table.problems tbody tr").first
+    expect(problem).to_contain_text(str(ga03 + 1))
+    expect(problem).to_contain_text("ws_limit_wd")
+    shot(page, "admin-6-list-problems")
+
+    # Fixed, with the workstation's limit shortened: the change is shown, then published.
+    good_rows = list(rows)
+    good_rows[ga03] = rows[ga03].replace(",local,D-GA,3,", ",local,D-GA,2,")
+    sheet.write_text("\n".join(good_rows) + "\n", encoding="utf-8")
+    page.get_by_label("流程（YAML）或权责清单（XLSX、CSV）").set_input_files(str(sheet))
+    page.get_by_role("button", name="检查").click()
+    expect(page.locator("pre.list-diff")).to_contain_text("~ GA-03 出租房屋信息登记")
+    expect(page.locator("pre.list-diff")).to_contain_text("ws_limit_wd: 3 -> 2")
+    shot(page, "admin-7-list-valid")
+    page.get_by_role("button", name="发布").click()
+    expect(page.get_by_text("权责清单已发布为第 2 版。")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("第 2 版"))).to_be_visible()
 
 
 def test_auditor_browses_the_trail_and_a_case_timeline(

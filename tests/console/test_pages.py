@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -186,10 +187,23 @@ def test_bad_input_gets_a_clear_page_never_a_crash(
 def test_admin_bad_uploads(sign_in_client: Callable[..., Browserless]) -> None:
     admin = sign_in_client("S-ZHL", "admin")
     admin.get("/console/admin/upload")
-    r = admin.post("/console/admin/upload", {"text": "states: [unclosed", "filename": "x.yaml"})
+
+    def content(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    r = admin.post(
+        "/console/admin/upload", {"content": content("states: [unclosed"), "filename": "x.yaml"}
+    )
     assert r.status_code == 422 and "malformed YAML" in r.get_data(as_text=True)
-    r = admin.post("/console/admin/upload", {"text": "- a list", "publish": "yes"})
+    r = admin.post("/console/admin/upload", {"content": content("- a list"), "publish": "yes"})
     assert r.status_code == 422
+    r = admin.post("/console/admin/upload", {"content": "not base64!", "publish": "yes"})
+    assert r.status_code == 400
+    r = admin.post(
+        "/console/admin/upload",
+        {"content": content("not,a,list\n1,2,3\n"), "filename": "items.csv", "publish": "yes"},
+    )
+    assert r.status_code == 422 and "未发布" in r.get_data(as_text=True)
     r = admin.post(
         "/console/admin/upload",
         {"file": (__import__("io").BytesIO(b"\xff\xfe"), "r.yaml")},
