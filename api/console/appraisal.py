@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -26,6 +27,10 @@ from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
 from workflow.appraisal.scheme import ASSESSMENT, KINDS
 from workflow.catalog import registry
 from workflow.store.models import AppraisalRecord
+
+# pygal appends a legacy import hook to sys.meta_path for its map plugins (unused here); it makes
+# every failed import anywhere in the process raise an ImportWarning, so take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ != "pygal"]
 
 READERS = ("admin", "auditor")
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

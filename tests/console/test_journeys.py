@@ -114,9 +114,18 @@ def test_street_whistles_and_the_department_reports(
     sessions: sessionmaker[Session],
 ) -> None:
     case_id = make_case("PS-03", "accept", "forward")
+    food = make_case("PS-05", "accept", "forward")
     sign_in(page, "S-ZHL", "staff")
     expect(page.get_by_role("link", name=f"#{case_id}")).to_be_visible()
     shot(page, "street-1-inbox")
+
+    # A food complaint goes to the street's stationed market supervision office.
+    page.get_by_role("link", name=f"#{food}").click()
+    page.get_by_role("button", name="派单", exact=True).click()
+    expect(page.locator("dd.state")).to_have_text("派驻机构办理中")
+    page.get_by_role("link", name="待办").click()
+    expect(page.get_by_role("link", name=f"#{case_id}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"#{food}")).to_have_count(0)
     page.get_by_role("link", name=f"#{case_id}").click()
 
     # The whistle names a target department and needs a reason.
@@ -153,6 +162,13 @@ def test_street_whistles_and_the_department_reports(
     with sessions() as s:
         case = s.get(Case, case_id)
         assert case is not None and (case.state, case.holder) == ("dept_handling", "D-ZF")
+
+    # The agency: the same inbox for its unit.
+    page.get_by_role("button", name="退出").click()
+    sign_in(page, "A-ZHL-SJ", "staff")
+    expect(page.get_by_role("link", name=f"#{food}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"#{case_id}")).to_have_count(0)
+    shot(page, "agency-1-inbox")
 
 
 def drawn(page: Any) -> None:
