@@ -84,11 +84,18 @@ def when(at: dt.datetime | None) -> str:
     return format_datetime(at, "yyyy-MM-dd HH:mm")
 
 
+def units() -> registry.UnitIndex:
+    """The published units, looked up once per request (a page names many)."""
+    if "console_units" not in g:
+        g.console_units = registry.units(db.session())
+    index: registry.UnitIndex = g.console_units
+    return index
+
+
 def unit_name(code: str | None) -> str:
     if not code:
         return "—"
-    u = registry.units(db.session()).units.get(code)
-    return labels.named(u, code)
+    return labels.named(units().units.get(code), code)
 
 
 def countdown(due: dt.datetime | None) -> dict[str, Any] | None:

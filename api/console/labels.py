@@ -65,6 +65,14 @@ ACTIONS = {
     "user.added": ("添加用户", "User added"),
     "user.disabled": ("停用用户", "User disabled"),
     "apikey.issued": ("签发接口密钥", "API key issued"),
+    "case.migrated": ("迁移流程版本", "Moved to another route version"),
+    "appraisal.finalized": ("考核定稿", "Appraisal finalized"),
+    "appraisal.assessment_entered": ("录入街道考核评价", "Street assessment entered"),
+    "supervision.raised": ("督办", "Supervision raised"),
+    "supervision.acknowledged": ("签收督办", "Supervision acknowledged"),
+    "extension.requested": ("申请延期", "Extension requested"),
+    "extension.approved": ("批准延期", "Extension approved"),
+    "extension.refused": ("驳回延期", "Extension refused"),
 }
 
 LIGHTS = {
