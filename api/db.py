@@ -36,13 +36,15 @@ def session() -> Session:
 
 
 @contextmanager
-def write() -> Iterator[Session]:
+def write(*, lock: bool = True) -> Iterator[Session]:
     """A write transaction that starts with the trail's lock (the house rule), so SQLite takes
     its write lock first instead of failing to upgrade a read snapshot, and PostgreSQL
-    serialises writers. Whatever this request read before is ended first."""
+    serialises writers. Whatever this request read before is ended first. lock=False only
+    where the first statement is an engine call that takes the lock itself (engine.fire)."""
     s = session()
     if s.in_transaction():
         s.commit()  # only reads so far: ends the read snapshot
     with s.begin():
-        chain.lock_head(s)
+        if lock:
+            chain.lock_head(s)
         yield s
