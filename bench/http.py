@@ -152,17 +152,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--requests", type=int, default=1500)
+    ap.add_argument("--requests", type=int, default=1500, help="transitions per target")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="alternate the targets in this many batches"
+    )
     args = ap.parse_args()
     warm = 50
+    per_round = args.requests // args.rounds
     tmp = Path(tempfile.mkdtemp(prefix="sf-bench-http-"))
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         template = tmp / "template.db"
-        print(f"preparing {args.requests + warm} cases ...", file=sys.stderr)
-        prepare(template, args.requests + warm)
-        results = {}
+        print(f"preparing {per_round * args.rounds + warm} cases ...", file=sys.stderr)
+        prepare(template, per_round * args.rounds + warm)
+        targets = {}
         for name, app in (
             ("streetflow API", "api:create_app()"),
             ("bare Flask", "bench.bare_flask:create()"),
@@ -170,35 +175,40 @@ def main() -> None:
             db = tmp / f"{name.split()[0]}.db"
             shutil.copyfile(template, db)
             proc, base = start(app, db, args.workers, tmp)
-            try:
-                headers: dict[str, str] = {}
-                if app.startswith("api"):
-                    r = requests.post(
-                        f"{base}/api/v1/auth/token",
-                        json={"username": "clerk", "password": PASSWORD},
-                        timeout=30,
-                    )
-                    r.raise_for_status()
-                    headers["Authorization"] = f"Bearer {r.json()['token']}"
-                    path = base + "/api/v1/cases/{}/transitions"
-                else:
-                    path = base + "/bare/cases/{}/transitions"
-                ids = range(1, args.requests + warm + 1)
-                load([path.format(i) for i in ids[:warm]], headers, args.clients)
-                secs, lat, errors = load(
-                    [path.format(i) for i in ids[warm:]], headers, args.clients
+            procs.append(proc)
+            headers: dict[str, str] = {}
+            if app.startswith("api"):
+                r = requests.post(
+                    f"{base}/api/v1/auth/token",
+                    json={"username": "clerk", "password": PASSWORD},
+                    timeout=30,
                 )
-                results[name] = (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors)
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                r.raise_for_status()
+                headers["Authorization"] = f"Bearer {r.json()['token']}"
+                path = base + "/api/v1/cases/{}/transitions"
+            else:
+                path = base + "/bare/cases/{}/transitions"
+            load([path.format(i) for i in range(1, warm + 1)], headers, args.clients)
+            targets[name] = (path, headers)
+        # Alternate the targets batch by batch, so a change in the machine's load while the
+        # benchmark runs weighs on both alike.
+        totals = {name: [0.0, [], 0] for name in targets}
+        for r in range(args.rounds):
+            ids = range(warm + 1 + r * per_round, warm + 1 + (r + 1) * per_round)
+            for name, (path, headers) in targets.items():
+                secs, lat, errors = load([path.format(i) for i in ids], headers, args.clients)
+                totals[name][0] += secs  # type: ignore[operator]
+                totals[name][1] += lat  # type: ignore[operator]
+                totals[name][2] += errors  # type: ignore[operator]
+        results = {
+            name: (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors)
+            for name, (secs, lat, errors) in totals.items()
+        }
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(
-            f"\n{args.requests} transitions, {args.clients} clients, gunicorn -w {args.workers}, "
-            f"SQLite (WAL, synchronous=FULL), {when}"
+            f"\n{per_round * args.rounds} transitions per target in {args.rounds} alternating "
+            f"batches, {args.clients} clients, gunicorn -w {args.workers}, SQLite (WAL, "
+            f"synchronous=FULL), {when}"
         )
         print(f"{'target':<16} {'transitions/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for name, (tps, p50, p99, errors) in results.items():
@@ -206,6 +216,12 @@ def main() -> None:
         ratio = results["streetflow API"][0] / results["bare Flask"][0]
         print(f"API / bare: {ratio:.2f} (target >= 0.5)")
     finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
