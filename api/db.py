@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import IO, Any
@@ -38,6 +39,7 @@ class WriterLock:
         with self.threads:
             if self.file is None:
                 self.file = open(self.path, "a+")  # noqa: SIM115 (kept open for the process)
+                weakref.finalize(self, self.file.close)
             fcntl.flock(self.file, fcntl.LOCK_EX)
             try:
                 yield
