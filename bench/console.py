@@ -90,11 +90,26 @@ def main() -> None:
         admin = signed_in(app, "admin", users["admin"])
         pairs = [
             ("clerk's inbox", clerk, "/console/inbox", "/api/v1/cases?holder=W-ZHL-01&per_page=25"),
-            ("case page + timeline", clerk, f"/console/cases/{case_id}", f"/api/v1/cases/{case_id}"),
+            (
+                "case page + timeline",
+                clerk,
+                f"/console/cases/{case_id}",
+                f"/api/v1/cases/{case_id}",
+            ),
             ("trail browser (50)", auditor, "/console/trail", "/api/v1/cases?per_page=50"),
-            ("appraisal dashboard", auditor, f"/console/appraisal?period={period}", f"/api/v1/appraisals?period={period}&per_page=100"),
+            (
+                "appraisal dashboard",
+                auditor,
+                f"/console/appraisal?period={period}",
+                f"/api/v1/appraisals?period={period}&per_page=100",
+            ),
             ("item page + diagram", admin, "/console/admin/items/PS-03", "/api/v1/items/PS-03"),
-            ("route diagram (SVG)", admin, "/console/admin/routes/incident/diagram.svg", "/api/v1/routes/incident/diagram.svg"),
+            (
+                "route diagram (SVG)",
+                admin,
+                "/console/admin/routes/incident/diagram.svg",
+                "/api/v1/routes/incident/diagram.svg",
+            ),
         ]
         print(f"{n} demo cases, {args.requests} requests each (median / p95 ms)\n")
         print(f"{'page':<24} {'console':>16} {'JSON API':>16} {'console/API':>12}  API baseline")
