@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# Python puts this script's folder first on the path, where bench/http.py would shadow the
+# standard library's http (which Flask needs): the repository instead.
+sys.path[:] = [str(REPO)] + [
+    p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
+]
 
 from sqlalchemy import select  # noqa: E402
 
