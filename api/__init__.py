@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask
 
+from api.sweeper import start_sweeper
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
@@ -16,4 +18,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    start_sweeper(app)  # the SLA sweep every SWEEP_EVERY seconds; off when unset
     return app

@@ -8,6 +8,7 @@ import click
 
 from api.commands.definitions import definitions
 from api.commands.setup import apikeys, init, serve, users
+from api.commands.sla import sla
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,3 +29,4 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions):
     main.add_command(command)
+main.add_command(sla)

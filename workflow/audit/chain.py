@@ -81,6 +81,14 @@ def lock_head(session: Session) -> None:
     session.execute(update(TrailHead).where(TrailHead.id == 1).values(seq=TrailHead.seq))
 
 
+def next_seq(session: Session) -> int:
+    """The sequence number the next append gets (under lock_head, nobody else can take it)."""
+    # No autoflush: flushing a half-changed case here would bump its version twice.
+    with session.no_autoflush:
+        seq: int = session.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
+    return seq + 1
+
+
 def append(
     session: Session,
     *,
