@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy import Engine
 
 from workflow.config import settings
 from workflow.runtime import sla
@@ -22,10 +23,12 @@ class Sweeper:
     thread: threading.Thread
     stopping: threading.Event
     every: float
+    engine: Engine
 
     def stop(self, timeout: float = 30) -> None:
         self.stopping.set()
         self.thread.join(timeout)
+        self.engine.dispose()
 
 
 def start_sweeper(app: Flask) -> Sweeper | None:
@@ -40,7 +43,8 @@ def start_sweeper(app: Flask) -> Sweeper | None:
     if running is not None:
         return running
     url = app.config.get("DATABASE_URL") or settings().database_url
-    sessions = make_sessionmaker(make_engine(url))
+    db = make_engine(url)
+    sessions = make_sessionmaker(db)
     stopping = threading.Event()
 
     def run() -> None:
@@ -61,7 +65,7 @@ def start_sweeper(app: Flask) -> Sweeper | None:
             stopping.wait(every)
 
     thread = threading.Thread(target=run, name="streetflow-sweeper", daemon=True)
-    sweeper = Sweeper(thread, stopping, every)
+    sweeper = Sweeper(thread, stopping, every, db)
     app.extensions["streetflow_sweeper"] = sweeper
     thread.start()
     return sweeper
