@@ -112,12 +112,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from api import auth, docs, open311
     from api.resources import cases, catalog, routes
+    from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
     problems.init_app(app, open311_errors=open311.error_response)
     auth.limiter.init_app(app)
     for blp in (auth.blp, catalog.blp, routes.blp, cases.blp):
         api.register_blueprint(blp)
+    api.register_blueprint(time_limits.blp)
     app.register_blueprint(open311.bp)
     app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
