@@ -7,12 +7,13 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
 from workflow.runtime import engine, sla
 from workflow.runtime.machines import Actor
-from workflow.store.models import ApiToken, User
+from workflow.store.models import ApiToken, Supervision, User
 from workflow.users import sha256
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -73,6 +74,22 @@ def cases_with_supervisions(sessions: sessionmaker[Session]) -> tuple[int, int]:
             engine.fire(s, agency, trigger, actor, now=PAST)
     sla.sweep(sessions, now=SWEPT)
     return ws, agency
+
+
+def time_places(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Placeholders of the authorization matrix (tests/api/test_matrix.py), at W-ZHL-01:
+    {sup} an open supervision of a late stage (addressed to S-ZHL), {ext} a pending extension
+    of a stage (decided by S-ZHL)."""
+    with sessions.begin() as s:
+        late = _open(s, "SW-11", PAST)
+        engine.fire(s, late, "accept", CLERK, now=PAST)
+        live = _open(s, "SW-11", None)
+        engine.fire(s, live, "accept", CLERK)
+        ext = sla.request_extension(s, case_id=live, actor=CLERK, reason="需上门核实", days=2)
+    sla.sweep(sessions, now=SWEPT)
+    with sessions() as s:
+        sup = s.execute(select(Supervision.id).where(Supervision.case_id == late)).scalar_one()
+    return {"sup": sup, "ext": ext.id}
 
 
 # (unit, role) -> the cases whose supervisions they see in GET /supervisions
