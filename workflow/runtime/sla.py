@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +19,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.audit import chain
 from workflow.catalog import registry
+from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import supervising_units
 from workflow.runtime.machines import SYSTEM, Actor
-from workflow.spec.model import TIER_ROLES
+from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.store.models import Case, Extension, Supervision
 
 log = logging.getLogger(__name__)
@@ -86,27 +88,37 @@ def pending_count(session: Session, *, now: dt.datetime) -> int:
     return n
 
 
-def _set_light(session: Session, case: Case, light: str) -> None:
-    session.execute(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(light=light)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(case, "light", light)
-
-
-def raise_supervision(session: Session, case: Case, *, now: dt.datetime) -> Supervision | None:
-    """The one supervision of the case's current overdue stage, or None when it exists already."""
-    assert case.stage_seq is not None and case.stage_due_at is not None and case.holder
-    found = session.execute(
-        select(Supervision.id).where(
-            Supervision.case_id == case.id, Supervision.stage_seq == case.stage_seq
+def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
+    """One UPDATE per light: not a transition, so the cases' versions stay."""
+    for light, ids in lights.items():
+        session.execute(
+            update(Case)
+            .where(Case.id.in_(ids))
+            .values(light=light)
+            .execution_options(synchronize_session=False)
         )
-    ).first()
-    if found:
-        return None
-    unit, also = supervising_units(case.holder, registry.units(session))
+
+
+def raise_supervision(
+    session: Session,
+    case: Case,
+    *,
+    now: dt.datetime,
+    units: UnitIndex | None = None,
+    checked: bool = False,
+) -> Supervision | None:
+    """The one supervision of the case's current overdue stage, or None when it exists already
+    (CHECKED: the caller knows it does not)."""
+    assert case.stage_seq is not None and case.stage_due_at is not None and case.holder
+    if not checked:
+        found = session.execute(
+            select(Supervision.id).where(
+                Supervision.case_id == case.id, Supervision.stage_seq == case.stage_seq
+            )
+        ).first()
+        if found:
+            return None
+    unit, also = supervising_units(case.holder, units or registry.units(session))
     sup = Supervision(
         case_id=case.id,
         stage_seq=case.stage_seq,
@@ -140,11 +152,9 @@ def raise_supervision(session: Session, case: Case, *, now: dt.datetime) -> Supe
     return sup
 
 
-def _fire_timeout(session: Session, case: Case, result: SweepResult, *, now: dt.datetime) -> None:
-    route = engine.route_of(session, case)
-    trigger = route.state(case.state).on_timeout
-    if not trigger:
-        return
+def _fire_timeout(
+    session: Session, case: Case, trigger: str, result: SweepResult, *, now: dt.datetime
+) -> None:
     try:
         # Conditions refuse before anything changes, so a refusal leaves the batch intact.
         engine.fire(
@@ -184,25 +194,50 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     )
     if not ids:
         return result
-    cases = session.execute(
-        select(Case)
-        .where(Case.id.in_(ids))
-        .order_by(Case.id)
-        .execution_options(populate_existing=True)
-    ).scalars()
+    cases = list(
+        session.execute(
+            select(Case)
+            .where(Case.id.in_(ids))
+            .order_by(Case.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    supervised = set(
+        session.execute(
+            select(Supervision.case_id)
+            .join(
+                Case,
+                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
+            )
+            .where(Case.id.in_(ids))
+        ).scalars()
+    )
+    lights: dict[str, list[int]] = defaultdict(list)
+    late: list[Case] = []
     for case in cases:
         result.checked += 1
         result.case_ids.add(case.id)
         light = stages.light_of(case, now)
         if light != case.light:
-            _set_light(session, case, light)
-            if light == "yellow":
-                result.yellow += 1
-            elif light == "red":
-                result.red += 1
-        if light == "red" and raise_supervision(session, case, now=now) is not None:
-            result.supervisions += 1
-            _fire_timeout(session, case, result, now=now)
+            lights[light].append(case.id)
+            set_committed_value(case, "light", light)
+            result.yellow += light == "yellow"
+            result.red += light == "red"
+        if light == "red" and case.id not in supervised:
+            late.append(case)
+    # Lights first: a timeout fired below sets its new stage's light itself.
+    _set_lights(session, lights)
+    units = registry.units(session)
+    routes: dict[tuple[str, int], RouteSpec] = {}
+    for case in late:
+        raise_supervision(session, case, now=now, units=units, checked=True)
+        result.supervisions += 1
+        key = (case.route_name, case.route_version)
+        if key not in routes:
+            routes[key] = registry.route(session, *key)[0]
+        trigger = routes[key].state(case.state).on_timeout
+        if trigger:
+            _fire_timeout(session, case, trigger, result, now=now)
     return result
 
 
@@ -453,5 +488,6 @@ def _extend(session: Session, case: Case, days: int, *, now: dt.datetime) -> dt.
         set_committed_value(case, k, v)
     light = stages.light_of(case, now)
     if light != case.light:
-        _set_light(session, case, light)
+        _set_lights(session, {light: [case.id]})
+        set_committed_value(case, "light", light)
     return new_due if case.paused_at is None else None
