@@ -84,7 +84,9 @@ def test_the_server_sweeps_in_the_background_only_when_asked(
 ) -> None:
     # The background sweep runs at the real time: a case due in January 2026 is overdue then.
     [cid] = overdue_cases(sessions, 1, sh(2026, 1, 5))
-    assert "streetflow_sweeper" not in create_app().extensions  # off by default
+    idle = create_app()
+    assert "streetflow_sweeper" not in idle.extensions  # off by default
+    idle.extensions["streetflow.engine"].dispose()
     app = create_app({"SWEEP_EVERY": 0.2, "DATABASE_URL": db_url})
     sweeper = app.extensions["streetflow_sweeper"]
     try:
@@ -98,6 +100,7 @@ def test_the_server_sweeps_in_the_background_only_when_asked(
             raise AssertionError("the background sweep raised no supervision in 20 s")
     finally:
         sweeper.stop()
+        app.extensions["streetflow.engine"].dispose()
     assert not sweeper.thread.is_alive()
     with sessions() as s:
         assert s.execute(select(Case.light).where(Case.id == cid)).scalar_one() == "red"
