@@ -342,6 +342,8 @@ def test_extension_refusals_are_typed_and_change_nothing(sessions: sessionmaker[
         engine.fire(s, cid, "complete", CLERK, now=before)
     with sessions.begin() as s, pytest.raises(NotAllowed):
         sla.decide_extension(s, extension_id=ext2.id, actor=STREET, approve=True, now=before)
+    with sessions.begin() as s, pytest.raises(NotAllowed, match="completed"):
+        sla.request_extension(s, case_id=cid, actor=CLERK, reason="再要", days=1, now=before)
 
 
 def test_the_clock_stopped_refuses_a_request_and_a_decision_adds_to_the_time_left(

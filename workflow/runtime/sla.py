@@ -342,7 +342,9 @@ def request_extension(
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
     n = _days(days)
-    roles = TIER_ROLES.get(case.tier or "", frozenset()) - {"system", "applicant"}
+    if case.tier is None:
+        raise NotAllowed(f"case {case_id} is {case.state}: it has no time limit any more")
+    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
     if actor.unit != case.holder or actor.role not in roles:
         raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case_id}")
     if case.paused_at is not None:
