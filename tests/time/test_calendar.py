@@ -83,7 +83,7 @@ def test_the_clock_stops_while_materials_are_awaited_over_a_weekend(
         ev = engine.fire(
             s, case.id, "request_materials", CLERK, reason="缺户口簿", now=sh(2026, 11, 27, 10)
         )
-        assert ev.data["left"]["paused"] is True
+        assert ev.data["paused"] is True and ev.data["left"]["limit"] == "days"
         assert (case.light, case.paused_at) == ("none", sh(2026, 11, 27, 10))
     # The resident brings the papers on Monday at 10:00: Friday 10:00 to Monday 10:00 held
     # 7.5 working hours (one working day), so both limits move one working day later.

@@ -65,12 +65,13 @@ class WorkCalendar:
         self._holidays = frozenset(self.spec.holidays)
         self._workdays = frozenset(self.spec.workdays)
         self._override_years = frozenset(d.year for d in self._holidays | self._workdays)
-        self._days: dict[dt.date, bool] = {}
+        # Asked many times a firing; chinese_calendar scans its whole table on every call.
+        self._known: dict[dt.date, bool] = {}
 
     def is_workday(self, day: dt.date) -> bool:
-        known = self._days.get(day)
+        known = self._known.get(day)
         if known is None:
-            known = self._days[day] = self._is_workday(day)
+            known = self._known[day] = self._is_workday(day)
         return known
 
     def _is_workday(self, day: dt.date) -> bool:
