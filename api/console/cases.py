@@ -16,7 +16,7 @@ from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
-from workflow.runtime import engine
+from workflow.runtime import engine, sla
 from workflow.runtime.engine import RATED_STATES
 from workflow.store.models import Case, TrailEvent
 
@@ -198,6 +198,14 @@ def case(case_id: int) -> str:
                 "dest": spec.dest,
             }
         )
+    # The holder may ask for more time on a running stage with a limit (the engine decides).
+    may_extend = (
+        c.unit == case.holder
+        and c.role in ("clerk", "staff", "admin")
+        and case.stage_due_at is not None
+        and case.paused_at is None
+        and case.stage_due_at > engine.utcnow()
+    )
     may_rate = (
         c.role == "clerk"
         and c.unit == case.workstation
@@ -213,6 +221,8 @@ def case(case_id: int) -> str:
         route=route,
         actions=actions,
         may_rate=may_rate,
+        may_extend=may_extend,
+        max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at),
         events=timeline(case_id),
     )

@@ -385,3 +385,64 @@ def test_auditor_reads_the_appraisal_dashboard(
     page.set_viewport_size(TABLET)
     assert fits(page)
     shot(page, "auditor-8-appraisal-tablet")
+
+
+def test_an_extension_is_asked_and_granted_and_a_supervision_acknowledged(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    import datetime as dt
+
+    from workflow.runtime import sla
+    from workflow.store.models import Extension, Supervision
+
+    asked = make_case("PS-03", "accept")
+    with sessions() as s:
+        case = s.get(Case, asked)
+        assert case is not None and case.stage_due_at is not None
+        due_before = case.stage_due_at
+
+    # The workstation holds the case and asks its street for two more working days.
+    sign_in(page, "W-ZHL-01", "clerk")
+    page.get_by_role("link", name=f"#{asked}").click()
+    form = page.locator("form.extension-form")
+    form.get_by_label("工作日").fill("2")
+    form.get_by_label("理由（必填）").fill("需现场复核，等待物业配合")
+    shot(page, "clerk-8-extension-form")
+    form.get_by_role("button", name="申请").click()
+    expect(page.get_by_text("已申请延期。")).to_be_visible()
+    expect(page.locator("ol.timeline")).to_contain_text("申请延期")
+    page.get_by_role("button", name="退出").click()
+
+    # The street decides it on its extensions page.
+    sign_in(page, "S-ZHL", "staff")
+    page.get_by_role("link", name="延期").click()
+    row = page.locator("table.extensions tr", has=page.get_by_role("link", name=f"#{asked}"))
+    expect(row).to_contain_text("需现场复核")
+    shot(page, "street-4-extensions")
+    row.get_by_role("button", name="批准").click()
+    expect(page.get_by_text("已批准延期。")).to_be_visible()
+    expect(row).to_contain_text("已批准")
+    with sessions() as s:
+        ext = s.execute(select(Extension).where(Extension.case_id == asked)).scalar_one()
+        case = s.get(Case, asked)
+        assert ext.status == "approved" and ext.days == 2
+        assert case is not None and case.stage_due_at is not None
+        assert case.stage_due_at > due_before
+
+    # A month later the sweep finds the stage late: the street is told, and acknowledges.
+    late = make_case("PS-03")
+    sla.sweep(sessions, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    page.get_by_role("link", name="督办").click()
+    row = page.locator("table.supervisions tr", has=page.get_by_role("link", name=f"#{late}"))
+    expect(row).to_contain_text("已登记")
+    shot(page, "street-5-supervisions")
+    row.get_by_role("button", name="签收").click()
+    expect(page.get_by_text(re.compile(r"督办 \d+ 已签收。"))).to_be_visible()
+    expect(page.get_by_role("link", name=f"#{late}")).to_have_count(0)  # no longer open
+    with sessions() as s:
+        sup = s.execute(select(Supervision).where(Supervision.case_id == late)).scalar_one()
+        assert sup.acknowledged_at is not None and sup.unit == "S-ZHL"
