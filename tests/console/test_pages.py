@@ -14,6 +14,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.console.conftest import PASSWORD, ROOT
@@ -234,3 +235,41 @@ def test_every_console_text_has_its_chinese() -> None:
     translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
     assert sorted(found - set(translated)) == []
     assert {m.id: m.string for m in mo if m.id} == translated
+
+
+def test_oversight_pages_keep_to_their_units(
+    sign_in_client: Callable[..., Browserless],
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
+    import datetime as dt
+
+    from workflow.runtime import sla
+    from workflow.store.models import Supervision
+
+    late = make_case("PS-03")
+    sla.sweep(sessions, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    with sessions() as s:
+        sup = s.execute(select(Supervision).where(Supervision.case_id == late)).scalar_one()
+    clerk = sign_in_client("W-ZHL-01", "clerk")
+    assert clerk.get("/console/supervisions").status_code == 403
+    assert clerk.get("/console/appraisal").status_code == 403
+    assert clerk.get("/console/extensions").status_code == 200
+    other = sign_in_client("S-BDX", "staff")
+    assert f"#{late}" not in other.get("/console/supervisions?show=all").get_data(as_text=True)
+    # Acknowledging another street's supervision: as if there were none, and nothing changes.
+    assert other.post(f"/console/supervisions/{sup.id}/acknowledge").status_code == 404
+    assert (
+        other.post("/console/extensions/99999/decide", {"decision": "approve"}).status_code == 404
+    )
+    r = other.post(f"/console/cases/{late}/extension", {"days": "2", "reason": "x"})
+    assert r.status_code == 404
+    with sessions() as s:
+        again = s.get(Supervision, sup.id)
+        assert again is not None and again.acknowledged_at is None
+    street = sign_in_client("S-ZHL", "staff")
+    page = street.get("/console/supervisions").get_data(as_text=True)
+    assert f"#{late}" in page
+    assert street.post(f"/console/supervisions/{sup.id}/acknowledge").status_code == 302
+    # Twice: the engine says it was acknowledged already.
+    assert street.post(f"/console/supervisions/{sup.id}/acknowledge").status_code == 409
