@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.setup import apikeys, init, serve, users
 
@@ -28,3 +29,4 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions):
     main.add_command(command)
+main.add_command(audit)

@@ -72,6 +72,10 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+class ChainNotLocked(RuntimeError):
+    """append() was called in a transaction that did not call lock_head() first: a bug."""
+
+
 def lock_head(session: Session) -> None:
     """Take the chain's write lock before anything else in a write transaction.
 
@@ -79,6 +83,11 @@ def lock_head(session: Session) -> None:
     busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
     head row until commit: appends are serialised and the chain cannot fork."""
     session.execute(update(TrailHead).where(TrailHead.id == 1).values(seq=TrailHead.seq))
+    # Remember which transaction holds the lock, so append() can refuse to run without it.
+    session.info[_LOCKED] = session.get_transaction()
+
+
+_LOCKED = "streetflow.trail_locked"
 
 
 def append(
@@ -98,11 +107,23 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> TrailEvent:
     """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
-    head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
+    if (
+        session.get_transaction() is None
+        or session.info.get(_LOCKED) is not session.get_transaction()
+    ):
+        # Without the lock two writers could both read the same head and fork the chain.
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    # Core, not an ORM entity: a TrailHead kept in the identity map from an earlier transaction
+    # of the same session (expire_on_commit=False) would hand out a stale head and fork the chain.
+    head_seq, head_hash = session.execute(
+        select(TrailHead.seq, TrailHead.hash).where(TrailHead.id == 1)
+    ).one()
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
     # Store at microsecond precision: what is hashed must be what the database gives back.
     at = at.astimezone(dt.UTC)
     ev = TrailEvent(
-        seq=head.seq + 1,
+        seq=head_seq + 1,
         at=at,
         case_id=case_id,
         actor=actor,
@@ -115,12 +136,16 @@ def append(
         to_holder=to_holder,
         reason=reason,
         data=json.loads(canonical_json(data or {})),
-        prev_hash=head.hash,
+        prev_hash=head_hash,
         hash="",
     )
-    ev.hash = chain_hash(head.hash, event_body(ev))
+    ev.hash = chain_hash(head_hash, event_body(ev))
     session.add(ev)
-    head.seq = ev.seq
-    head.hash = ev.hash
     session.flush()
+    session.execute(
+        update(TrailHead)
+        .where(TrailHead.id == 1, TrailHead.seq == head_seq)
+        .values(seq=ev.seq, hash=ev.hash)
+        .execution_options(synchronize_session=False)
+    )
     return ev
