@@ -2,18 +2,160 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
+from flask_smorest import Api as SmorestApi
+from sqlalchemy import text
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from api import db, problems
+from workflow.config import settings
+
+log = logging.getLogger("streetflow.api")
+API_PREFIX = "/api/v1"
+# Bodies are small JSON documents; a route is the largest thing anyone posts.
+MAX_BODY = 1024 * 1024
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api with errors documented (and returned) as application/problem+json."""
+
+    ERROR_SCHEMA = problems.ProblemSchema
+
+    def _register_responses(self) -> None:
+        from http import HTTPStatus
+
+        from flask_smorest.utils import prepare_response
+
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, problems.PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, problems.PROBLEM)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_error_handlers(self) -> None:
+        """problems.init_app registers the handlers instead."""
+
+
+def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
+    s = settings()
+    cfg: dict[str, Any] = {
+        "DATABASE_URL": s.database_url,
+        "TIMEZONE": s.timezone,
+        "DEFINITIONS": str(s.definitions),
+        "MAX_CONTENT_LENGTH": MAX_BODY,
+        "TOKEN_TTL": 12 * 3600,  # seconds a token lives
+        "LOGIN_LIMIT": "5 per 5 minutes",  # failed logins per user name and process
+        "PER_PAGE_MAX": 100,
+        "SWEEP_EVERY": 0,  # seconds between background SLA sweeps (0: off)
+        "API_TITLE": "streetflow",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": API_PREFIX,
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Served from the swagger-ui-bundle package: the page works with no internet.
+        "OPENAPI_SWAGGER_UI_URL": f"{API_PREFIX}/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "Cases, routes and the rights-and-duties list of streetflow. "
+                "Get a token with POST /api/v1/auth/token, then send "
+                "`Authorization: Bearer TOKEN`. Errors are application/problem+json."
+            },
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    }
+    cfg.update(test_config or {})
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = s.secret_key
+    return cfg
+
+
+def _reject(value: str) -> Any:
+    raise ValueError(f"{value} is not JSON")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return number
+
+
+def _strict_json(data: bytes) -> None:
+    """Refuse, with a 400, what Python's json accepts but JSON (and the databases) do not: NaN,
+    Infinity, numbers out of range, invalid UTF-8, nesting deep enough to exhaust the stack."""
+    try:
+        json.loads(data, parse_constant=_reject, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"malformed JSON body: {str(exc)[:200]}") from None
+    if b"\\u0000" in data:
+        raise BadRequest("text may not contain NUL characters")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The application: settings from STREETFLOW_* (workflow.config), overridden by TEST_CONFIG
+    (any key, e.g. DATABASE_URL)."""
     app = Flask(__name__, instance_relative_config=True)
-    if test_config:
-        app.config.update(test_config)
+    app.config.update(_config(test_config))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    db.init_app(app)
+
+    from api import auth, docs, open311
+    from api.resources import cases, catalog, routes
+
+    api = Api(app)
+    problems.init_app(app, open311_errors=open311.error_response)
+    auth.limiter.init_app(app)
+    for blp in (auth.blp, catalog.blp, routes.blp, cases.blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(open311.bp)
+    app.register_error_handler(open311.Open311Error, open311.on_error)
+    docs.init_app(app)
+    app.extensions["streetflow.api"] = api
+
+    @app.before_request
+    def _check_body() -> None:
+        length = request.content_length
+        texts = [*request.args.values(), *(request.view_args or {}).values(), request.path]
+        texts += [v for k, v in request.headers.items() if k.lower() != "authorization"]
+        if any("\x00" in str(t) for t in texts):
+            raise BadRequest("text may not contain NUL characters")
+        if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
+            raise RequestEntityTooLarge(f"a request body is at most {MAX_BODY} bytes")
+        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith(API_PREFIX):
+            has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
+            if has_body and not (request.mimetype == "application/json" or request.is_json):
+                raise UnsupportedMediaType("send the body as application/json")
+            if has_body:
+                _strict_json(request.get_data(cache=True))
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return resp
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        """The process is up."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> Response | dict[str, str]:
+        """The database answers."""
+        try:
+            db.session().execute(text("SELECT 1"))
+        except Exception as exc:
+            log.error("not ready: %s", exc)
+            return problems.problem(503, "the database does not answer")
+        return {"status": "ready"}
 
     return app

@@ -1,0 +1,412 @@
+"""Cases: open, list, read (a trail event per full read), fire triggers, rate, read the trail."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api import db, scope
+from api.auth import current_caller, require_roles
+from api.schemas import PageArgs, page_of, page_schema
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.errors import InvalidInput, StaleVersion
+from workflow.runtime import engine
+from workflow.runtime.machines import Actor
+from workflow.store.models import Case, IdempotencyKey, TrailEvent
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
+LIGHTS = ("green", "yellow", "red", "none")
+TEXT = 4000
+
+
+# ---------------------------------------------------------------- schemas
+
+
+class ApplicantSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    phone = ma.fields.String(load_default="", validate=ma.validate.Length(max=32))
+
+
+class OpenCaseSchema(ma.Schema):
+    item = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    workstation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    applicant = ma.fields.Nested(ApplicantSchema, required=True)
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
+    form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+
+
+class RouteRefSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+
+
+class HolderSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    name_en = ma.fields.String()
+    kind = ma.fields.String(required=True)
+
+
+class CaseSchema(ma.Schema):
+    """A case as every endpoint returns it; the applicant's phone is masked unless the caller's
+    unit holds the case and reads the full record."""
+
+    id = ma.fields.Integer(required=True)
+    item = ma.fields.String(required=True)
+    route = ma.fields.Nested(RouteRefSchema, required=True)
+    state = ma.fields.String(required=True)
+    tier = ma.fields.String(allow_none=True, required=True)
+    holder = ma.fields.Nested(HolderSchema, allow_none=True, required=True)
+    workstation = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    created_at = ma.fields.String(required=True)
+    stage_due_at = ma.fields.String(allow_none=True, required=True)
+    due_at = ma.fields.String(allow_none=True, required=True)
+    light = ma.fields.String(required=True, validate=ma.validate.OneOf(LIGHTS))
+    available_triggers = ma.fields.List(ma.fields.String(), required=True)
+    channel = ma.fields.String()
+    applicant = ma.fields.Nested(ApplicantSchema)
+
+
+class CaseDetailSchema(CaseSchema):
+    """The full record: with the description, the form, the rating."""
+
+    description = ma.fields.String()
+    form = ma.fields.Dict()
+    updated_at = ma.fields.String()
+    closed_at = ma.fields.String(allow_none=True)
+    rating = ma.fields.Dict(allow_none=True)
+
+
+class CaseListArgs(PageArgs):
+    state = ma.fields.String(validate=ma.validate.Length(max=64))
+    holder = ma.fields.String(validate=ma.validate.Length(max=32))
+    item = ma.fields.String(validate=ma.validate.Length(max=32))
+    light = ma.fields.String(validate=ma.validate.OneOf(LIGHTS))
+
+
+CasePage = page_schema(CaseSchema, "CasePage")
+
+
+class TransitionSchema(ma.Schema):
+    trigger = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT))
+    target = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
+    data = ma.fields.Dict(keys=ma.fields.String(), allow_none=True)
+
+
+class TransitionHeaders(ma.Schema):
+    if_match = ma.fields.String(
+        data_key="If-Match",
+        metadata={"description": "the case's ETag; 412 when the case changed since"},
+    )
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "a retry with the same key returns the first answer"},
+    )
+
+
+class RatingSchema(ma.Schema):
+    score = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
+    comment = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
+
+
+class TrailEventSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    at = ma.fields.String(required=True)
+    case = ma.fields.Integer(allow_none=True)
+    actor = ma.fields.String(required=True)
+    unit = ma.fields.String(allow_none=True)
+    action = ma.fields.String(required=True)
+    trigger = ma.fields.String(allow_none=True)
+    from_state = ma.fields.String(allow_none=True)
+    to_state = ma.fields.String(allow_none=True)
+    from_holder = ma.fields.String(allow_none=True)
+    to_holder = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict()
+    prev_hash = ma.fields.String(required=True)
+    hash = ma.fields.String(required=True)
+
+
+# ---------------------------------------------------------------- the case as JSON
+
+
+def mask_phone(phone: str) -> str:
+    """13800001234 -> 138****1234: enough to recognise, not enough to call."""
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    keep = 3 if len(phone) >= 8 else 0
+    return phone[:keep] + "*" * (len(phone) - keep - 4) + phone[-4:]
+
+
+def _iso(at: Any) -> str | None:
+    return chain.format_at(at) if at is not None else None
+
+
+def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False) -> dict[str, Any]:
+    units = registry.units(session)
+    holder = None
+    if case.holder:
+        u = units.units.get(case.holder)
+        holder = {
+            "code": case.holder,
+            "name": u.name_zh if u else case.holder,
+            "name_en": u.name_en if u else case.holder,
+            "kind": u.kind if u else "unknown",
+        }
+    shows_phone = full and actor.unit is not None and actor.unit == case.holder
+    out: dict[str, Any] = {
+        "id": case.id,
+        "item": case.item,
+        "route": {"name": case.route_name, "version": case.route_version},
+        "state": case.state,
+        "tier": case.tier,
+        "holder": holder,
+        "workstation": case.workstation,
+        "version": case.version,
+        "created_at": _iso(case.created_at),
+        "stage_due_at": _iso(case.stage_due_at),
+        "due_at": _iso(case.due_at),
+        "light": case.light,
+        "available_triggers": engine.available_triggers(session, case, actor),
+        "channel": case.channel,
+        "applicant": {
+            "name": case.applicant_name,
+            "phone": case.applicant_phone if shows_phone else mask_phone(case.applicant_phone),
+        },
+    }
+    if full:
+        out.update(
+            description=case.description,
+            form=case.form or {},
+            updated_at=_iso(case.updated_at),
+            closed_at=_iso(case.closed_at),
+            rating=(
+                {"score": case.rating_score, "comment": case.rating_comment}
+                if case.rating_score is not None
+                else None
+            ),
+        )
+    return out
+
+
+def etag_of(case: Case) -> str:
+    return f'"{case.version}"'
+
+
+def with_etag(body: dict[str, Any], status: int = 200) -> Response:
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.headers["ETag"] = f'"{body["version"]}"'
+    return resp
+
+
+def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
+    """The full record, with its read recorded on the trail (in the caller's transaction)."""
+    body = case_json(session, case, actor, full=True)
+    chain.append(
+        session,
+        at=engine.utcnow(),
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.personal_data_read",
+        case_id=case.id,
+        data={"phone": "shown" if "*" not in body["applicant"]["phone"] else "masked"},
+    )
+    return body
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+@blp.route("")
+class Cases(MethodView):
+    @blp.arguments(CaseListArgs, location="query")
+    @blp.response(200, CasePage)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The cases the caller may see, newest first, paged and filtered"""
+        actor = current_caller().actor
+        s = db.session()
+        offset, limit = page_of(args)
+        where = [scope.case_filter(s, actor)]
+        for name in ("state", "holder", "item", "light"):
+            if args.get(name):
+                where.append(getattr(Case, name) == args[name])
+        total = s.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
+        rows = s.execute(
+            select(Case).where(*where).order_by(Case.id.desc()).offset(offset).limit(limit)
+        ).scalars()
+        return {
+            "items": [case_json(s, c, actor) for c in rows],
+            "page": args["page"],
+            "per_page": limit,
+            "total": total,
+        }
+
+    @blp.arguments(OpenCaseSchema)
+    @blp.response(201, CaseDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(403, description="Not a clerk of that workstation")
+    def post(self, body: dict[str, Any]) -> Response:
+        """Open a case at a workstation (its clerk)"""
+        actor = require_roles("clerk")
+        with db.write() as s:
+            case = engine.open_case(
+                s,
+                item=body["item"],
+                workstation=body["workstation"],
+                actor=actor,
+                applicant_name=body["applicant"]["name"],
+                applicant_phone=body["applicant"]["phone"],
+                description=body["description"],
+                form=body["form"],
+                channel="window",
+            )
+            out = case_json(s, case, actor, full=True)
+        return with_etag(out, 201)
+
+
+@blp.route("/<int:case_id>")
+class CaseResource(MethodView):
+    @blp.response(200, CaseDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(404, description="No such case in the caller's scope")
+    def get(self, case_id: int) -> Response:
+        """The full record of a case (each read is a trail event)"""
+        actor = current_caller().actor
+        with db.write() as s:
+            case = scope.get_case(s, actor, case_id)
+            out = read_full(s, case, actor)
+        return with_etag(out)
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def expected_version(if_match: str | None, current: int) -> int | None:
+    """The version If-Match asks for; None for no header or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = [int(m.group(1)) for p in if_match.split(",") if (m := _ETAG.match(p))]
+    if not versions:
+        raise StaleVersion(f"If-Match {if_match!r} does not match the case's ETag")
+    return current if current in versions else versions[0]
+
+
+def request_digest(case_id: int, body: dict[str, Any]) -> str:
+    return hashlib.sha256(chain.canonical_json({"case": case_id, **body})).hexdigest()
+
+
+@blp.route("/<int:case_id>/transitions")
+class Transitions(MethodView):
+    @blp.arguments(TransitionHeaders, location="headers")
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(403, description="The caller's unit does not hold the case")
+    @blp.alt_response(404, description="No such case in the caller's scope")
+    @blp.alt_response(409, description="The trigger is not allowed in the case's state")
+    @blp.alt_response(412, description="If-Match is stale")
+    def post(self, headers: dict[str, Any], body: dict[str, Any], case_id: int) -> Response:
+        """Fire a trigger on a case (its holder)"""
+        caller = current_caller()
+        actor = caller.actor
+        key = headers.get("idempotency_key")
+        digest = request_digest(case_id, body)
+        try:
+            with db.write() as s:
+                if key:
+                    stored = _stored_answer(s, caller.user_id, key, digest)
+                    if stored is not None:
+                        return stored
+                case = scope.get_case(s, actor, case_id)
+                engine.fire(
+                    s,
+                    case_id,
+                    body["trigger"],
+                    actor,
+                    reason=body.get("reason"),
+                    target=body.get("target"),
+                    data=body.get("data"),
+                    expected_version=expected_version(headers.get("if_match"), case.version),
+                )
+                out = case_json(s, case, actor)
+                if key:
+                    # The key commits with the change: a retry finds it, and never fires twice.
+                    s.add(
+                        IdempotencyKey(
+                            user_id=caller.user_id,
+                            key=key,
+                            request_digest=digest,
+                            status=200,
+                            body=out,
+                            created_at=engine.utcnow(),
+                        )
+                    )
+                    s.flush()
+        except IntegrityError:
+            # Another process stored the same key first (the chain's lock makes this rare).
+            db.session().rollback()
+            with db.write() as s:
+                stored = _stored_answer(s, caller.user_id, key or "", digest)
+            if stored is None:
+                raise
+            return stored
+        return with_etag(out)
+
+
+def _stored_answer(s: Session, user_id: int, key: str, digest: str) -> Response | None:
+    row = s.execute(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.request_digest != digest:
+        raise InvalidInput(
+            "this Idempotency-Key was used for a different request",
+            {"Idempotency-Key": ["used for a different request"]},
+        )
+    resp = with_etag(row.body, row.status)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+@blp.route("/<int:case_id>/rating")
+class Rating(MethodView):
+    @blp.arguments(RatingSchema)
+    @blp.response(201, CaseSchema)
+    @blp.alt_response(403, description="Not a clerk of the case's workstation")
+    @blp.alt_response(404, description="No such case in the caller's scope")
+    @blp.alt_response(409, description="Not done yet, or rated already")
+    def post(self, body: dict[str, Any], case_id: int) -> Response:
+        """Enter the resident's rating of a completed, closed or settled case"""
+        actor = current_caller().actor
+        with db.write() as s:
+            case = scope.get_case(s, actor, case_id)
+            engine.rate(s, case_id, actor, score=body["score"], comment=body.get("comment"))
+            out = case_json(s, case, actor)
+        return with_etag(out, 201)
+
+
+@blp.route("/<int:case_id>/trail")
+class Trail(MethodView):
+    @blp.response(200, TrailEventSchema(many=True))
+    @blp.alt_response(404, description="No such case in the caller's scope")
+    def get(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's trail, oldest first"""
+        actor = current_caller().actor
+        s = db.session()
+        scope.get_case(s, actor, case_id)
+        events = s.execute(
+            select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq)
+        ).scalars()
+        return [chain.event_dict(e) for e in events]

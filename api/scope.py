@@ -1,0 +1,59 @@
+"""Which cases a caller may see. Outside scope is 404 (the case's existence is not told);
+inside scope but not permitted is 403 (the engine's NotHolder).
+
+- a clerk: the cases of their workstation;
+- street office staff and administrators: every case of their street (its workstations and its
+  stationed agencies); a district administrator: every case;
+- agency and department staff: the cases they hold or have held (per the trail);
+- an auditor: every case (and changes nothing: no route lets an auditor fire)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.orm import Session
+
+from workflow.catalog import registry
+from workflow.errors import NotFound
+from workflow.runtime import engine
+from workflow.runtime.machines import Actor
+from workflow.store.models import Case, TrailEvent
+
+# Integer ids beyond this are not ours (and would overflow PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
+
+def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause selecting the cases ACTOR may see."""
+    unit = actor.unit or ""
+    if actor.role == "auditor":
+        return true()
+    kind = registry.units(session).units.get(unit)
+    kind_name = kind.kind if kind else None
+    if actor.role == "admin" and kind_name == "district":
+        return true()
+    if actor.role == "clerk":
+        return Case.workstation == unit
+    if kind_name == "street_office" and actor.role in ("staff", "admin"):
+        return Case.street == unit
+    if actor.role == "staff":
+        held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
+        return or_(Case.holder == unit, Case.id.in_(held))
+    return Case.id.is_(None)  # nothing
+
+
+def in_scope(session: Session, actor: Actor, case: Case) -> bool:
+    return bool(
+        session.execute(
+            select(exists().where(Case.id == case.id, case_filter(session, actor)))
+        ).scalar()
+    )
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case when ACTOR may see it; NotFound (404) otherwise, the same as no such case."""
+    if not 1 <= case_id <= MAX_ID:
+        raise NotFound(f"no case {case_id}")
+    case = engine.get_case(session, case_id)
+    if not in_scope(session, actor, case):
+        raise NotFound(f"no case {case_id}")
+    return case

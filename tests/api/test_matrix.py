@@ -1,0 +1,147 @@
+"""The authorization matrix: every endpoint × every role × in and out of scope → status code.
+
+Add a row to ENDPOINTS for a new endpoint: the method, the path (placeholders below), the body,
+and the expected status per role (`expect`), with `default` for roles not named. Placeholders
+are cases of workstation W-ZHL-01 (Zhuhai Road); a row that changes things (`fresh=True`) gets
+new cases for every role, so one role's success does not change the next one's answer.
+
+  {case}  an incident case just reported (held by W-ZHL-01)
+  {done}  a local case completed (can be rated)
+  {held}  an incident case dispatched to the enforcement squad A-ZHL-ZF
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Client
+
+ROLES: dict[str, tuple[str, str] | None] = {
+    "anonymous": None,
+    "clerk": ("W-ZHL-01", "clerk"),  # the case's workstation
+    "clerk_other": ("W-ZHL-02", "clerk"),  # same street, other workstation
+    "street_staff": ("S-ZHL", "staff"),
+    "street_admin": ("S-ZHL", "admin"),
+    "other_street_staff": ("S-XGZ", "staff"),
+    "other_street_admin": ("S-XGZ", "admin"),
+    "agency": ("A-ZHL-ZF", "staff"),
+    "department": ("D-ZF", "staff"),
+    "auditor": ("X-SN", "auditor"),
+    "district_admin": ("X-SN", "admin"),
+}
+SEES_CASE = {"clerk", "street_staff", "street_admin", "auditor", "district_admin"}
+SEES_HELD = SEES_CASE | {"agency"}
+ADMINS = {"street_admin", "other_street_admin", "district_admin"}
+
+
+def scoped(ok: int, in_scope_not_allowed: int, sees: set[str], allowed: set[str]) -> dict[str, int]:
+    """allowed -> ok; others who see the case -> 403 (or given); the rest -> 404."""
+    out = {r: 404 for r in ROLES if r != "anonymous"}
+    out.update({r: in_scope_not_allowed for r in sees})
+    out.update({r: ok for r in allowed})
+    return out
+
+
+@dataclass
+class Row:
+    method: str
+    path: str
+    expect: dict[str, int] = field(default_factory=dict)
+    default: int = 200
+    body: Any = None
+    fresh: bool = False
+
+
+NEW_CASE = {
+    "item": "UD-01",
+    "workstation": "W-ZHL-01",
+    "applicant": {"name": "张三", "phone": "13700000000"},
+}
+
+ENDPOINTS: list[Row] = [
+    Row("GET", "/units"),
+    Row("GET", "/items"),
+    Row("GET", "/items/UD-01"),
+    Row("GET", "/routes"),
+    Row("GET", "/routes/incident"),
+    Row("GET", "/routes/incident/versions/1"),
+    Row("GET", "/routes/incident/diagram.svg"),
+    Row("POST", "/routes/validate", {r: 200 for r in ADMINS}, 403, body="{route}"),
+    Row("POST", "/routes", {r: 200 for r in ADMINS}, 403, body="{route}"),  # unchanged: 200
+    Row("POST", "/cases", {"clerk": 201}, 403, body=NEW_CASE),
+    Row("GET", "/cases"),
+    Row("GET", "/cases/{case}", scoped(200, 200, SEES_CASE, set())),
+    Row("GET", "/cases/{case}/trail", scoped(200, 200, SEES_CASE, set())),
+    Row(
+        "POST",
+        "/cases/{case}/transitions",
+        scoped(200, 403, SEES_CASE, {"clerk"}),
+        body={"trigger": "accept"},
+        fresh=True,
+    ),
+    Row(
+        "POST",
+        "/cases/{done}/rating",
+        scoped(201, 403, SEES_CASE, {"clerk"}),
+        body={"score": 5},
+        fresh=True,
+    ),
+    Row("GET", "/cases/{held}", scoped(200, 200, SEES_HELD, set())),
+    Row(
+        "POST",
+        "/cases/{held}/transitions",
+        scoped(200, 403, SEES_HELD, {"agency"}),
+        body={"trigger": "resolve"},
+        fresh=True,
+    ),
+]
+
+
+@pytest.fixture
+def clients(login: Callable[..., Client], anon: Client) -> dict[str, Client]:
+    return {
+        role: (login(*who) if who else anon) for role, who in ROLES.items()
+    }
+
+
+def test_authorization_matrix(
+    clients: dict[str, Client], make_case: Callable[..., int]
+) -> None:
+    route = clients["clerk"].get("/routes/incident").json()["definition"]
+
+    def places() -> dict[str, int]:
+        return {
+            "case": make_case("UD-01"),
+            "done": make_case("GA-02", "accept", "complete"),
+            "held": make_case("UD-01", "accept", "forward", "dispatch"),
+        }
+
+    shared = places()
+    wrong: list[str] = []
+    for row in ENDPOINTS:
+        for role, client in clients.items():
+            ids = places() if row.fresh else shared
+            path = row.path.format(**ids)
+            body = route if row.body == "{route}" else row.body
+            want = 401 if role == "anonymous" else row.expect.get(role, row.default)
+            r = client.request(row.method, path, json=body)
+            if r.status_code != want:
+                wrong.append(f"{row.method} {row.path} as {role}: {r.status_code}, want {want}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_lists_show_only_the_scope(
+    clients: dict[str, Client], make_case: Callable[..., int]
+) -> None:
+    case, held = make_case("UD-01"), make_case("UD-01", "accept", "forward", "dispatch")
+    for role, client in clients.items():
+        if role == "anonymous":
+            continue
+        seen = {c["id"] for c in client.get("/cases", params={"per_page": 100}).json()["items"]}
+        want = {case} if role in SEES_CASE else set()
+        want |= {held} if role in SEES_HELD else set()
+        assert seen == want, role
