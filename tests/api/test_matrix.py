@@ -76,6 +76,9 @@ ENDPOINTS: list[Row] = [
     Row("GET", "/cases"),
     Row("GET", "/cases/{case}", scoped(200, 200, SEES_CASE, set())),
     Row("GET", "/cases/{case}/trail", scoped(200, 200, SEES_CASE, set())),
+    Row("GET", "/audit/events", {"auditor": 200}, 403),
+    Row("GET", "/audit/events?case={case}&after=1", {"auditor": 200}, 403),
+    Row("GET", "/audit/verify", {"auditor": 200}, 403),
     Row(
         "POST",
         "/cases/{case}/transitions",
@@ -103,14 +106,10 @@ ENDPOINTS: list[Row] = [
 
 @pytest.fixture
 def clients(login: Callable[..., Client], anon: Client) -> dict[str, Client]:
-    return {
-        role: (login(*who) if who else anon) for role, who in ROLES.items()
-    }
+    return {role: (login(*who) if who else anon) for role, who in ROLES.items()}
 
 
-def test_authorization_matrix(
-    clients: dict[str, Client], make_case: Callable[..., int]
-) -> None:
+def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..., int]) -> None:
     route = clients["clerk"].get("/routes/incident").json()["definition"]
 
     def places() -> dict[str, int]:
