@@ -16,7 +16,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import os
+import platform
 import random
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -174,7 +177,11 @@ def main() -> None:
                     )
                     prev = ev.hash
 
-        print(f"SQLite {engine.dialect.server_version_info}, same file, same run:")
+        load = os.getloadavg()[0]
+        print(
+            f"SQLite {sqlite3.sqlite_version}, Python {platform.python_version()}, "
+            f"{os.cpu_count()} CPUs, load average {load:.1f}; same file, same run:"
+        )
         timed("verify", args.events, run_verify)
         timed("hashlib", args.events, run_hashlib)
         timed("orm", args.naive_events, run_orm)

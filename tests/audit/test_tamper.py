@@ -20,7 +20,7 @@ from tests.audit.helpers import (
 )
 from tests.conftest import T0
 from workflow.audit import chain
-from workflow.audit.checkpoints import Anchor, checkpoint
+from workflow.audit.checkpoints import Anchor, checkpoint, checkpoint_if_due
 from workflow.audit.verify import Report, verify
 
 SECRET = "the-instance-secret"
@@ -57,17 +57,20 @@ def trail(sessions: sessionmaker[Session]) -> int:
 def test_the_database_refuses_update_and_delete_while_the_triggers_stand(
     engine: Engine, sessions: sessionmaker[Session], trail: int
 ) -> None:
+    sign_head(sessions)
     statements = [
         "UPDATE trail_events SET reason = 'x' WHERE seq = 3",
         "DELETE FROM trail_events WHERE seq = 3",
+        "UPDATE checkpoints SET seq = 1",
+        "DELETE FROM checkpoints",
     ]
     if engine.dialect.name == "postgresql":
-        statements.append("TRUNCATE trail_events")
+        statements += ["TRUNCATE trail_events", "TRUNCATE checkpoints"]
     for sql in statements:
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(sql))
-    assert check(sessions).ok
-    assert check(sessions).events_checked == trail
+    report = check(sessions)
+    assert report.ok and report.events_checked == trail and report.checkpoints_checked == 1
 
 
 def test_modified_content(engine: Engine, sessions: sessionmaker[Session], trail: int) -> None:
@@ -244,3 +247,41 @@ def test_checkpoints_hold_on_an_intact_trail(sessions: sessionmaker[Session], tr
     with sessions() as s:
         other = verify(s, "another secret")
     assert {p.kind for p in other.problems} == {"forged_checkpoint"}
+
+
+def test_garbage_in_a_column_is_named_not_a_crash(
+    engine: Engine, sessions: sessionmaker[Session], trail: int
+) -> None:
+    if engine.dialect.name == "sqlite":  # PostgreSQL's types refuse it at the door
+        intrude(engine, "UPDATE trail_events SET at = 'yesterday' WHERE seq = 4")
+    else:
+        intrude(engine, "UPDATE trail_events SET at = at + interval '1 second' WHERE seq = 4")
+    assert first_bad(sessions) == (4, "modified")
+
+
+def test_a_deleted_head_is_reported_and_the_trail_still_checked(
+    engine: Engine, sessions: sessionmaker[Session], trail: int
+) -> None:
+    intrude(engine, "DELETE FROM trail_head")
+    report = check(sessions)
+    assert report.events_checked == trail
+    assert [(p.seq, p.kind) for p in report.problems] == [(0, "missing")]
+
+
+def test_checkpoint_if_due_signs_the_head_when_it_is_time_and_the_trail_grew(
+    sessions: sessionmaker[Session], trail: int
+) -> None:
+    hour = dt.timedelta(hours=1)
+    with sessions.begin() as s:
+        first = checkpoint_if_due(s, T0, every=hour, secret=SECRET)
+    assert first is not None and first.seq == trail
+    with sessions.begin() as s:  # too soon
+        assert checkpoint_if_due(s, T0 + hour / 2, every=hour, secret=SECRET) is None
+    with sessions.begin() as s:  # time, but nothing new to sign
+        assert checkpoint_if_due(s, T0 + 2 * hour, every=hour, secret=SECRET) is None
+    make_cases(sessions, 1)
+    with sessions.begin() as s:
+        second = checkpoint_if_due(s, T0 + 2 * hour, every=hour, secret=SECRET)
+    assert second is not None and second.seq == trail + 3
+    report = check(sessions)
+    assert report.ok and report.checkpoints_checked == 2

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -148,10 +148,14 @@ class _Trail:
         self.s = session
 
     def body(self, seq: int, as_seq: int | None = None) -> dict[str, Any] | None:
-        ev = self.s.get(TrailEvent, seq)
-        if ev is None:
+        """The event as append() hashed it; None if absent or unreadable (garbage in a column)."""
+        try:
+            ev = self.s.get(TrailEvent, seq)
+            if ev is None:
+                return None
+            b = chain.event_body(ev)
+        except (ValueError, TypeError, AttributeError):
             return None
-        b = chain.event_body(ev)
         if as_seq is not None:
             b["seq"] = as_seq
         return b
@@ -174,10 +178,9 @@ class _Trail:
     def moved_from(self, row: Sequence[Any], upto: int) -> int | None:
         """The seq under which ROW's content verifies, when it is not its own (nearest first)."""
         k = row[0]
-        ev = self.s.get(TrailEvent, k)
-        if ev is None:
+        body = self.body(k)
+        if body is None:
             return None
-        body = chain.event_body(ev)
         prefix = row[13].encode("ascii") if isinstance(row[13], str) else b""
         for d in range(1, upto + 2):
             for cand in (k - d, k + d):
@@ -258,9 +261,12 @@ def verify(
 ) -> Report:
     """Check the whole trail, its head and every checkpoint (and ANCHORS kept outside)."""
     report = Report()
-    head_seq, head_hash = session.execute(
+    head = session.execute(
         select(TrailHead.seq, TrailHead.hash).where(TrailHead.id == 1)
-    ).one()
+    ).one_or_none()
+    if head is None:  # someone deleted it: check the trail by itself, and say so
+        report.problems.append(Problem(0, "missing", "the trail's head row is gone"))
+    head_seq, head_hash = head if head is not None else (0, chain.GENESIS)
     signed: list[Anchor] = []
     for a in [*_checkpoints(session), *anchors]:
         report.checkpoints_checked += 1
@@ -276,6 +282,8 @@ def verify(
     due = [a for a in signed if a.seq > 0]
     di, good_upto = 0, 0
     upto = max([head_seq, *(a.seq for a in signed)])
+    if head is None:
+        upto = max(upto, session.execute(select(func.max(TrailEvent.seq))).scalar() or 0)
 
     trail = _Trail(session)
     conn = session.connection()
@@ -361,11 +369,11 @@ def verify(
                 f"({chain.format_at(a.at)})",
             )
         )
-    elif head_seq > last:
+    elif head is not None and head_seq > last:
         report.problems.append(
             Problem(last + 1, "truncated", f"the trail ends at {last} but its head says {head_seq}")
         )
-    elif head_seq == last and head_hash != running and last > 0:
+    elif head is not None and head_seq == last and head_hash != running and last > 0:
         report.problems.append(
             Problem(last, "modified", "the head records another hash for it: changed and re-hashed")
         )
@@ -375,8 +383,10 @@ def verify(
         select(TrailEvent.seq).where(TrailEvent.seq > upto).order_by(TrailEvent.seq).limit(1)
     ).scalar_one_or_none()
     if extra is not None:
-        now_head = session.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
-        if extra > now_head:
+        now_head = session.execute(
+            select(TrailHead.seq).where(TrailHead.id == 1)
+        ).scalar_one_or_none()
+        if now_head is not None and extra > now_head:
             report.problems.append(
                 Problem(extra, "inserted", f"event {extra} lies beyond the head ({now_head})")
             )
