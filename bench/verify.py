@@ -4,7 +4,8 @@ Generates a realistic trail of N events (case openings and transitions with Chin
 clock data, written as the engine writes them: canonical JSON data, chained hashes) into a fresh
 migrated SQLite file, then times, over the same rows:
 
-  verify      workflow.audit.verify.verify(): the command's own code path
+  verify      workflow.audit.verify.verify(): the command's own code path (and with --jobs N,
+              N = the number of CPUs: parts checked in parallel processes)
   hashlib     the floor: fetch the same rows raw and only SHA-256 the stored bytes, no checks
   orm         a naive verify: ORM TrailEvent objects, chain.event_body + chain_hash per row
 
@@ -132,7 +133,7 @@ def timed(label: str, n: int, fn) -> float:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     fn()
     s = time.perf_counter() - t
-    print(f"{label:<10} {n:>10,} events {s:8.2f} s {n / s:>12,.0f} events/s")
+    print(f"{label:<12} {n:>10,} events {s:8.2f} s {n / s:>12,.0f} events/s")
     return n / s
 
 
@@ -149,9 +150,9 @@ def main() -> None:
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
 
-        def run_verify() -> None:
+        def run_verify(jobs: int = 1) -> None:
             with sessions() as s:
-                report = verify(s, "bench-secret")
+                report = verify(s, "bench-secret", jobs=jobs)
             assert report.ok and report.events_checked == args.events, report.problems
 
         def run_hashlib() -> None:
@@ -183,6 +184,9 @@ def main() -> None:
             f"{os.cpu_count()} CPUs, load average {load:.1f}; same file, same run:"
         )
         timed("verify", args.events, run_verify)
+        jobs = os.cpu_count() or 1
+        if jobs > 1:
+            timed(f"verify -j{jobs}", args.events, lambda: run_verify(jobs))
         timed("hashlib", args.events, run_hashlib)
         timed("orm", args.naive_events, run_orm)
         with engine.connect() as conn:

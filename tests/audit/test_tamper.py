@@ -285,3 +285,22 @@ def test_checkpoint_if_due_signs_the_head_when_it_is_time_and_the_trail_grew(
     assert second is not None and second.seq == trail + 3
     report = check(sessions)
     assert report.ok and report.checkpoints_checked == 2
+
+
+def test_parallel_verify_agrees_with_the_sequential_one(
+    engine: Engine, sessions: sessionmaker[Session], trail: int
+) -> None:
+    sign_head(sessions)
+    with sessions() as s:
+        report = verify(s, SECRET, jobs=3)
+    assert report.ok and report.events_checked == trail and report.checkpoints_checked == 1
+    intrude(engine, "UPDATE trail_events SET reason = 'x' WHERE seq = 9")
+    rehash_from(engine, 9)
+    with sessions() as s:
+        report = verify(s, SECRET, jobs=3)
+    assert [(p.seq, p.kind) for p in report.problems] == [(1, "rebuilt")]
+    # A break in the walk is named where it is: the walk does not reach the checkpoint.
+    intrude(engine, "DELETE FROM trail_events WHERE seq = 20")
+    with sessions() as s:
+        bad = verify(s, SECRET, jobs=3).first_bad
+    assert bad is not None and (bad.seq, bad.kind) == (20, "missing")
