@@ -277,18 +277,23 @@ class _Trail:
     def moved_from(self, row: Sequence[Any], upto: int) -> int | None:
         """The seq under which ROW's content verifies, when it is not its own (nearest first)."""
         k = row[0]
-        body = self.body(k)
-        if body is None:
+        body = self.body(k, 0)
+        if body is None or not isinstance(row[13], str):
             return None
-        prefix = row[13].encode("ascii") if isinstance(row[13], str) else b""
+        # Only the seq changes between candidates: hash prefix + before + seq + after. The
+        # top-level "seq" is the last one in the canonical JSON (only strings follow it).
+        before, marker, after = chain.canonical_json(body).rpartition(b'"seq":0,')
+        if not marker:
+            return None
+        start = hashlib.sha256(row[13].encode("ascii", "replace") + before + b'"seq":')
+        tail = b"," + after
         for d in range(1, upto + 2):
             for cand in (k - d, k + d):
-                if cand < 1 or cand > upto + 1:
-                    continue
-                body["seq"] = cand
-                h = hashlib.sha256(prefix + chain.canonical_json(body)).hexdigest()
-                if h == row[14]:
-                    return cand
+                if 1 <= cand <= upto + 1:
+                    h = start.copy()
+                    h.update(str(cand).encode() + tail)
+                    if h.hexdigest() == row[14]:
+                        return cand
         return None
 
 
