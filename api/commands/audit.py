@@ -47,9 +47,17 @@ def _read_anchors(path: Path) -> list[Anchor]:
 @click.option(
     "--json", "as_json", is_flag=True, help='Print {"ok", "events_checked", "first_bad"}.'
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Check a SQLite trail in this many processes (a break is then named by one walk).",
+)
 @pass_ctx
 @refusals
-def verify(ctx: Context, anchors: Path | None, as_json: bool) -> None:
+def verify(ctx: Context, anchors: Path | None, as_json: bool, jobs: int) -> None:
     """Recheck every link of the trail in seq order, its head, and every signed checkpoint.
 
     On a break, names the first bad event and what is wrong with it: modified, missing,
@@ -58,7 +66,7 @@ def verify(ctx: Context, anchors: Path | None, as_json: bool) -> None:
 
     \b
     Example:
-      streetflow audit verify --anchors /safe/place/anchors.jsonl
+      streetflow audit verify --anchors /safe/place/anchors.jsonl --jobs 4
     Exit codes: 0 intact, 1 a problem found (named on stdout)."""
     outside = _read_anchors(anchors) if anchors else []
     ctx.require_schema()
@@ -72,7 +80,9 @@ def verify(ctx: Context, anchors: Path | None, as_json: bool) -> None:
             click.echo(f"verified {done:,} of {total:,} events", err=True)
 
     with ctx.sessions() as session:
-        report = verify_trail(session, ctx.settings.secret_key, anchors=outside, progress=progress)
+        report = verify_trail(
+            session, ctx.settings.secret_key, anchors=outside, progress=progress, jobs=jobs
+        )
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     elif report.ok:

@@ -38,13 +38,15 @@ def test_verify_names_the_first_bad_event(
     n = head(sessions)
     code, out, _ = run("audit", "verify")
     assert code == 0 and f"trail intact: {n} events" in out
-    code, out, _ = run("audit", "verify", "--json")
+    code, out, _ = run("audit", "verify", "--json", "--jobs", "2")
     assert code == 0 and json.loads(out) == {"ok": True, "events_checked": n, "first_bad": None}
 
     intrude(engine, "UPDATE trail_events SET actor = 'nobody' WHERE seq = 6")
     code, out, _ = run("audit", "verify")
     assert code == 1
     assert out.startswith("trail BROKEN at seq 6: modified:")
+    code, out, _ = run("audit", "verify", "--jobs", "2")
+    assert code == 1 and out.startswith("trail BROKEN at seq 6: modified:")
     code, out, _ = run("audit", "verify", "--json")
     report = json.loads(out)
     assert code == 1 and report["ok"] is False and report["events_checked"] == 5
