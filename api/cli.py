@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from api.commands.appraisal import appraisal_group
 from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.setup import apikeys, init, serve, users
@@ -27,6 +28,6 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 
 
-for command in (init, serve, users, apikeys, definitions):
+for command in (init, serve, users, apikeys, definitions, appraisal_group):
     main.add_command(command)
 main.add_command(audit)

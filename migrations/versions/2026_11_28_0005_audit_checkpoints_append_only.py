@@ -1,7 +1,7 @@
 """checkpoints are append-only, like the trail
 
 Revision ID: 0005_audit
-Revises: 0001
+Revises: 0006_appraisal
 Create Date: 2026-11-28 01:05:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0005_audit"
-down_revision: str | None = "0001"
+down_revision: str | None = "0006_appraisal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

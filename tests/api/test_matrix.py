@@ -94,6 +94,24 @@ ENDPOINTS: list[Row] = [
         fresh=True,
     ),
     Row("GET", "/cases/{held}", scoped(200, 200, SEES_HELD, set())),
+    # -- appraisal (issue 6): {appraisal} is a final record of 2026-09
+    Row("GET", "/appraisals?period=2026-09", {r: 200 for r in (*ADMINS, "auditor")}, 403),
+    Row("GET", "/appraisals/{appraisal}", {r: 200 for r in (*ADMINS, "auditor")}, 403),
+    Row(
+        "POST",
+        "/appraisals",
+        {r: 201 for r in (*ADMINS, "auditor")},
+        403,
+        body={"period": "2026-10"},
+    ),
+    Row(
+        "POST",
+        "/appraisals/assessments",
+        {"street_admin": 201},
+        403,
+        body={"unit": "A-ZHL-SF", "period": "2026-10", "score": 88, "comment": "好"},
+    ),
+    # -- end appraisal
     Row(
         "POST",
         "/cases/{held}/transitions",
@@ -120,6 +138,8 @@ def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..
         }
 
     shared = places()
+    final = {"period": "2026-09", "finalize": True}  # appraisal (issue 6)
+    shared["appraisal"] = clients["auditor"].post("/appraisals", json=final).json()[0]["id"]
     wrong: list[str] = []
     for row in ENDPOINTS:
         for role, client in clients.items():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store.models import TrailEvent, TrailHead
@@ -82,12 +82,18 @@ def lock_head(session: Session) -> None:
     The first statement is an UPDATE, so SQLite takes its write lock here (waiting on
     busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
     head row until commit: appends are serialised and the chain cannot fork."""
-    session.execute(update(TrailHead).where(TrailHead.id == 1).values(seq=TrailHead.seq))
+    session.execute(_LOCK_HEAD)
     # Remember which transaction holds the lock, so append() can refuse to run without it.
     session.info[_LOCKED] = session.get_transaction()
 
 
 _LOCKED = "streetflow.trail_locked"
+# Core statements built once: the same SQL, without the ORM's bulk-update bookkeeping. The head
+# is read as plain columns, never as an ORM entity: a TrailHead kept in the identity map from an
+# earlier transaction of the same session (expire_on_commit=False) would be a stale head.
+_head = cast(Table, TrailHead.__table__)
+_LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
+_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
 
 
 def append(
@@ -113,13 +119,12 @@ def append(
     ):
         # Without the lock two writers could both read the same head and fork the chain.
         raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
-    # Core, not an ORM entity: a TrailHead kept in the identity map from an earlier transaction
-    # of the same session (expire_on_commit=False) would hand out a stale head and fork the chain.
-    head_seq, head_hash = session.execute(
-        select(TrailHead.seq, TrailHead.hash).where(TrailHead.id == 1)
-    ).one()
     if at.tzinfo is None:
         raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    # No autoflush here: the caller's pending changes go out in the one flush below (a flush
+    # costs as much as the rest of a firing).
+    with session.no_autoflush:
+        head_seq, head_hash = session.execute(_HEAD).one()
     # Store at microsecond precision: what is hashed must be what the database gives back.
     at = at.astimezone(dt.UTC)
     ev = TrailEvent(
@@ -143,9 +148,8 @@ def append(
     session.add(ev)
     session.flush()
     session.execute(
-        update(TrailHead)
-        .where(TrailHead.id == 1, TrailHead.seq == head_seq)
+        update(_head)
+        .where(_head.c.id == 1, _head.c.seq == head_seq)
         .values(seq=ev.seq, hash=ev.hash)
-        .execution_options(synchronize_session=False)
     )
     return ev

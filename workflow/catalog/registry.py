@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -184,27 +184,46 @@ def _sync_units(session: Session, units: list[UnitSpec]) -> None:
 # ---------------------------------------------------------------- reading back
 
 
-def _row(session: Session, kind: str, name: str, version: int | None) -> DefinitionVersion:
+# Built once: building a statement costs more than running it, and every firing asks four times.
+_dv = DefinitionVersion.__table__.c
+_LATEST = (
+    select(_dv.version, _dv.digest)
+    .where(_dv.kind == bindparam("kind"), _dv.name == bindparam("name"))
+    .order_by(_dv.version.desc())
+    .limit(1)
+)
+_PINNED = select(_dv.version, _dv.digest).where(
+    _dv.kind == bindparam("kind"), _dv.name == bindparam("name"), _dv.version == bindparam("v")
+)
+
+
+def _pointer(session: Session, kind: str, name: str, version: int | None) -> tuple[int, str]:
+    """(version, digest) of a published definition: the content is read only on a cache miss
+    (decoding it on every firing cost more than everything else fire() did)."""
     if version is None:
-        row = latest_row(session, kind, name)
+        row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
-        row = session.execute(
-            select(DefinitionVersion).where(
-                DefinitionVersion.kind == kind,
-                DefinitionVersion.name == name,
-                DefinitionVersion.version == version,
-            )
-        ).scalar_one_or_none()
+        row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
     if row is None:
         what = f"{kind} {name}" + (f" version {version}" if version else "")
         raise NotFound(f"no published {what}")
-    return row
+    return row[0], row[1]
+
+
+def _content(session: Session, kind: str, name: str, version: int) -> Any:
+    return session.execute(
+        select(DefinitionVersion.content).where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == name,
+            DefinitionVersion.version == version,
+        )
+    ).scalar_one()
 
 
 def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:
-    row = _row(session, "route", name, version)
-    spec = _cached("route", row.digest, lambda: route_from_data(row.content))
-    return spec, row.version, row.digest
+    v, digest = _pointer(session, "route", name, version)
+    spec = _cached("route", digest, lambda: route_from_data(_content(session, "route", name, v)))
+    return spec, v, digest
 
 
 def route_names(session: Session) -> list[str]:
@@ -229,11 +248,15 @@ def route_versions(session: Session, name: str) -> list[DefinitionVersion]:
 
 
 def items(session: Session, version: int | None = None) -> tuple[Mapping[str, ItemSpec], int]:
-    row = _row(session, "items", "items", version)
+    v, digest = _pointer(session, "items", "items", version)
     specs = _cached(
-        "items", row.digest, lambda: {d["code"]: item_from_data(d) for d in row.content["items"]}
+        "items",
+        digest,
+        lambda: {
+            d["code"]: item_from_data(d) for d in _content(session, "items", "items", v)["items"]
+        },
     )
-    return specs, row.version
+    return specs, v
 
 
 def item(session: Session, code: str, version: int | None = None) -> tuple[ItemSpec, int]:
@@ -245,20 +268,24 @@ def item(session: Session, code: str, version: int | None = None) -> tuple[ItemS
 
 
 def units(session: Session) -> UnitIndex:
-    row = _row(session, "units", "units", None)
+    v, digest = _pointer(session, "units", "units", None)
     return _cached(
         "units",
-        row.digest,
-        lambda: UnitIndex.build([unit_from_data(u) for u in row.content["units"]]),
+        digest,
+        lambda: UnitIndex.build(
+            [unit_from_data(u) for u in _content(session, "units", "units", v)["units"]]
+        ),
     )
 
 
 def calendar(session: Session) -> CalendarSpec:
     try:
-        row = _row(session, "calendar", "calendar", None)
+        v, digest = _pointer(session, "calendar", "calendar", None)
     except NotFound:
         return CalendarSpec()
-    return _cached("calendar", row.digest, lambda: calendar_from_data(row.content))
+    return _cached(
+        "calendar", digest, lambda: calendar_from_data(_content(session, "calendar", "calendar", v))
+    )
 
 
 def latest_version(session: Session, kind: str, name: str) -> int:

@@ -156,6 +156,13 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     data: dict[str, Any] = stages.clock_data(case)
     if left:
         data["left"] = left
+    # -- appraisal facts (issue 6): the kind of limit of the stage left ("response" or "days"),
+    # and "paused" when the case now waits on the applicant: its stage is paused, not ended.
+    if left:
+        left["limit"] = f.route.state(from_state).limit
+    if dest.tier == "applicant":
+        data["paused"] = True
+    # -- end of appraisal facts
     if f.target:
         data["target"] = f.target
     if f.data:

@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -318,3 +320,16 @@ class AppraisalRecord(Base):
     digest: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[dt.datetime]
     finalized_at: Mapped[dt.datetime | None]
+
+
+# -- appraisal (issue 6): a finalized record is immutable; migration 0006 adds the same rule in
+# the database for changes that bypass the ORM.
+@event.listens_for(AppraisalRecord, "before_update")
+@event.listens_for(AppraisalRecord, "before_delete")
+def _final_records_are_frozen(_mapper: Any, _connection: Any, target: AppraisalRecord) -> None:
+    history = inspect(target).attrs.status.history
+    was = history.deleted[0] if history.deleted else target.status
+    if was == "final":
+        from workflow.errors import Conflict
+
+        raise Conflict(f"appraisal record {target.id} is finalized: it cannot be changed")
