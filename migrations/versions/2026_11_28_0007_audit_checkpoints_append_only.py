@@ -1,6 +1,6 @@
 """checkpoints are append-only, like the trail
 
-Revision ID: 0005_audit
+Revision ID: 0007_audit
 Revises: 0006_appraisal
 Create Date: 2026-11-28 01:05:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005_audit"
+revision: str = "0007_audit"
 down_revision: str | None = "0006_appraisal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
