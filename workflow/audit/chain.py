@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store.models import TrailEvent, TrailHead
@@ -147,9 +147,13 @@ def append(
     ev.hash = chain_hash(head_hash, event_body(ev))
     session.add(ev)
     session.flush()
-    session.execute(
+    moved = session.execute(
         update(_head)
         .where(_head.c.id == 1, _head.c.seq == head_seq)
         .values(seq=ev.seq, hash=ev.hash)
     )
+    if (
+        cast(CursorResult[Any], moved).rowcount != 1
+    ):  # cannot happen under the lock; never leave a head behind its chain
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {head_seq})")
     return ev
