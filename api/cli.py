@@ -9,6 +9,9 @@ import click
 from api.commands.appraisal import appraisal_group
 from api.commands.audit import audit
 from api.commands.definitions import definitions
+from api.commands.list import list_
+from api.commands.routes import routes
+from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
 
 
@@ -30,4 +33,7 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions, appraisal_group):
     main.add_command(command)
+main.add_command(list_)  # list admin (issue 9)
+main.add_command(routing)  # list admin (issue 9)
+main.add_command(routes)  # list admin (issue 9)
 main.add_command(audit)

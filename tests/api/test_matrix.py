@@ -12,6 +12,7 @@ new cases for every role, so one role's success does not change the next one's a
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Client
+from workflow.config import DEFAULT_DEFINITIONS
 
 ROLES: dict[str, tuple[str, str] | None] = {
     "anonymous": None,
@@ -60,6 +62,13 @@ NEW_CASE = {
     "item": "UD-01",
     "workstation": "W-ZHL-01",
     "applicant": {"name": "张三", "phone": "13700000000"},
+}
+
+# The shipped list as a CSV upload, checked but not published (dry run).
+LIST_DRY_RUN = {
+    "filename": "items.csv",
+    "content_base64": base64.b64encode((DEFAULT_DEFINITIONS / "items.csv").read_bytes()).decode(),
+    "dry_run": True,
 }
 
 ENDPOINTS: list[Row] = [
@@ -118,6 +127,18 @@ ENDPOINTS: list[Row] = [
         scoped(200, 403, SEES_HELD, {"agency"}),
         body={"trigger": "resolve"},
         fresh=True,
+    ),
+    # List admin (issue 9): the list as a spreadsheet, street routing tables, moving cases.
+    Row("POST", "/list/import", {r: 200 for r in ADMINS}, 403, body=LIST_DRY_RUN),
+    Row("GET", "/list/export", {r: 200 for r in ADMINS}, 403),
+    Row("GET", "/streets/S-ZHL/routing"),
+    Row("PUT", "/streets/S-ZHL/routing", {"street_admin": 201}, 403, body={"items": {}}),
+    Row(
+        "POST",
+        "/routes/incident/migrations",
+        {r: 200 for r in ADMINS},
+        403,
+        body={"from_version": 1, "to_version": 1, "to_route": "mediation", "dry_run": True},
     ),
 ]
 

@@ -108,8 +108,15 @@ class Change:
     name: str
     version: int
     changed: bool
+    # The content was published before, and something newer has been published since.
+    superseded: bool = False
 
     def __str__(self) -> str:
+        if self.superseded:
+            return (
+                f"{self.kind} {self.name}: version {self.version} kept (the folder holds an "
+                "older version; a newer one was published since)"
+            )
         what = "published" if self.changed else "unchanged"
         return f"{self.kind} {self.name}: version {self.version} ({what})"
 
@@ -124,13 +131,33 @@ def latest_row(session: Session, kind: str, name: str) -> DefinitionVersion | No
 
 
 def publish_one(
-    session: Session, kind: str, name: str, content: Any, *, actor: str, now: dt.datetime
+    session: Session,
+    kind: str,
+    name: str,
+    content: Any,
+    *,
+    actor: str,
+    now: dt.datetime,
+    keep_newer: bool = False,
 ) -> Change:
-    """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first."""
+    """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first.
+
+    With KEEP_NEWER, content equal to an older version is not published again: `init` reads
+    the shipped folder, which must not undo a list imported or a route published since."""
     digest = digest_of(content)
     latest = latest_row(session, kind, name)
     if latest is not None and latest.digest == digest:
         return Change(kind, name, latest.version, False)
+    if keep_newer and latest is not None:
+        known = session.execute(
+            select(DefinitionVersion.version).where(
+                DefinitionVersion.kind == kind,
+                DefinitionVersion.name == name,
+                DefinitionVersion.digest == digest,
+            )
+        ).first()
+        if known is not None:
+            return Change(kind, name, latest.version, False, superseded=True)
     version = (latest.version if latest else 0) + 1
     session.add(
         DefinitionVersion(
@@ -156,13 +183,18 @@ def publish_one(
 
 
 def publish(
-    session: Session, defs: Definitions, *, actor: str, now: dt.datetime | None = None
+    session: Session,
+    defs: Definitions,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+    keep_newer: bool = False,
 ) -> list[Change]:
     """Publish what changed in DEFS, in the caller's transaction. Running cases keep their version."""
     now = now or dt.datetime.now(dt.UTC)
     chain.lock_head(session)
     return [
-        publish_one(session, kind, name, content, actor=actor, now=now)
+        publish_one(session, kind, name, content, actor=actor, now=now, keep_newer=keep_newer)
         for kind, name, content in definition_contents(defs)
     ]
 
@@ -218,6 +250,20 @@ def _content(session: Session, kind: str, name: str, version: int) -> Any:
             DefinitionVersion.version == version,
         )
     ).scalar_one()
+
+
+def cached_definition(
+    session: Session,
+    kind: str,
+    name: str,
+    version: int | None,
+    build: Callable[[int, Any], T],
+) -> tuple[T, int]:
+    """A published definition built into a spec object by BUILD(version, content), cached by
+    digest and version; NotFound when there is none."""
+    v, digest = _pointer(session, kind, name, version)
+    # The same content may come back as a later version: the version is part of the key.
+    return _cached(f"{kind}:{v}", digest, lambda: build(v, _content(session, kind, name, v))), v
 
 
 def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:

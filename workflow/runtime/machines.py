@@ -59,6 +59,8 @@ class Firing:
     data: dict[str, Any] = field(default_factory=dict)
     to_holder: str | None = None
     event: TrailEvent | None = None
+    # The street's routing table for this case's item: tier -> unit (empty: the default).
+    street_holders: dict[str, str] = field(default_factory=dict)
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -134,6 +136,7 @@ def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
         units=f.units,
         target=f.target,
         current_department=current,
+        street_holders=f.street_holders,
     )
 
 

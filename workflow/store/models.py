@@ -148,6 +148,8 @@ class Case(Base):
     list_version: Mapped[int] = mapped_column(Integer)
     route_name: Mapped[str] = mapped_column(String(64))
     route_version: Mapped[int] = mapped_column(Integer)
+    # The version of the street's routing table in force when opened (None: there was none).
+    routing_version: Mapped[int | None] = mapped_column(Integer)
     workstation: Mapped[str] = mapped_column(ForeignKey("units.code"))
     street: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(64))

@@ -1,7 +1,7 @@
 """checkpoints are append-only, like the trail
 
-Revision ID: 0007_audit
-Revises: 0006_appraisal
+Revision ID: 0010_audit
+Revises: 0009_routing
 Create Date: 2026-11-28 01:05:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_audit"
-down_revision: str | None = "0006_appraisal"
+revision: str = "0010_audit"
+down_revision: str | None = "0009_routing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
