@@ -1,6 +1,6 @@
 """checkpoints are append-only, like the trail
 
-Revision ID: 0010_audit
+Revision ID: 0005_audit
 Revises: 0004_time
 Create Date: 2026-11-28 01:05:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010_audit"
+revision: str = "0005_audit"
 down_revision: str | None = "0004_time"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
