@@ -4,15 +4,18 @@ page, open to auditors)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
-from flask import render_template, request
+from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from api import db
 from api.console.cases import _page
 from api.console.common import bp, signed_in
+from workflow.audit.export import export_lines
+from workflow.audit.verify import Report, verify
 from workflow.runtime import engine
 from workflow.store.models import TrailEvent
 
@@ -30,6 +33,35 @@ def _day(raw: str | None) -> dt.date | None:
 @signed_in("auditor", "admin")
 def trail() -> tuple[str, int]:
     """Trail events, newest first, filtered by case, actor, unit, action and days."""
+    return trail_page()
+
+
+@bp.post("/trail/verify")
+@signed_in("auditor")
+def verify_trail() -> tuple[str, int]:
+    """Check the whole trail and its signed checkpoints (as `streetflow audit verify`)."""
+    report = verify(db.session(), str(current_app.config["SECRET_KEY"]))
+    return trail_page(report)
+
+
+@bp.get("/trail/export.jsonl")
+@signed_in("auditor")
+def export_trail() -> Response:
+    """The whole trail as JSON Lines, streamed (as `streetflow audit export`)."""
+
+    def lines() -> Iterator[bytes]:
+        s = current_app.extensions["streetflow.sessions"]()
+        try:
+            yield from export_lines(s)
+        finally:
+            s.close()
+
+    resp = Response(stream_with_context(lines()), mimetype="application/jsonl")
+    resp.headers["Content-Disposition"] = 'attachment; filename="trail.jsonl"'
+    return resp
+
+
+def trail_page(report: Report | None = None) -> tuple[str, int]:
     args = request.args
     where: list[Any] = []
     errors: list[str] = []
@@ -88,4 +120,5 @@ def trail() -> tuple[str, int]:
         actions=actions,
         errors=errors,
         args=args,
+        report=report,
     ), (422 if errors else 200)

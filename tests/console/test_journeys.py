@@ -446,3 +446,35 @@ def test_an_extension_is_asked_and_granted_and_a_supervision_acknowledged(
     with sessions() as s:
         sup = s.execute(select(Supervision).where(Supervision.case_id == late)).scalar_one()
         assert sup.acknowledged_at is not None and sup.unit == "S-ZHL"
+
+
+def test_auditor_verifies_the_trail_and_sees_where_it_breaks(
+    page: Any,
+    sign_in: Callable[..., str],
+    shot: Any,
+    make_case: Callable[..., int],
+    engine: Any,
+) -> None:
+    from tests.audit.helpers import intrude
+
+    case_id = make_case("PS-03", "accept", "forward")
+    sign_in(page, "X-SN", "auditor")
+    page.get_by_role("button", name="校验留痕").click()
+    expect(page.get_by_role("heading", name="留痕完整")).to_be_visible()
+    shot(page, "auditor-4-verify-ok")
+
+    # Someone edits a reason behind the engine's back: the next check names that event.
+    with engine.connect() as conn:
+        seq = conn.exec_driver_sql(
+            f"SELECT max(seq) FROM trail_events WHERE case_id = {case_id}"
+        ).scalar_one()
+    intrude(engine, f"UPDATE trail_events SET reason = 'changed' WHERE seq = {seq}")
+    page.get_by_role("button", name="校验留痕").click()
+    expect(page.get_by_role("heading", name="留痕已被破坏")).to_be_visible()
+    expect(page.locator("section.verify")).to_contain_text(f"#{seq}")
+    shot(page, "auditor-5-verify-broken")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出（JSON Lines）").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= seq and '"reason":"changed"' in lines[seq - 1]
