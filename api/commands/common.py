@@ -35,6 +35,8 @@ class Context:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
+            # Close the pool when the command ends, not when the garbage collector gets to it.
+            click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
     @property

@@ -1,0 +1,25 @@
+"""Storage: migrations match the models on both databases, and SQLite is durable by default."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+
+from workflow.store.models import Base
+
+
+def test_the_migrations_create_exactly_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_is_in_wal_mode_with_full_sync(engine: Engine, db_kind: str) -> None:
+    if db_kind != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
