@@ -12,9 +12,10 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.trail import trail_problems
 from workflow.store.models import Case, TrailEvent
 
-from .conftest import Server, trail_problems
+from .conftest import Server
 
 REASON = "材料不全"
 
