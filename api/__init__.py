@@ -110,12 +110,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import cases, catalog, routes
+    from api.resources import appraisals, cases, catalog, listadmin, routes
 
     api = Api(app)
     problems.init_app(app, open311_errors=open311.error_response)
     auth.limiter.init_app(app)
-    for blp in (auth.blp, catalog.blp, routes.blp, cases.blp):
+    for blp in (auth.blp, catalog.blp, routes.blp, cases.blp, appraisals.blp, listadmin.blp):
         api.register_blueprint(blp)
     app.register_blueprint(open311.bp)
     app.register_error_handler(open311.Open311Error, open311.on_error)

@@ -6,7 +6,11 @@ import logging
 
 import click
 
+from api.commands.appraisal import appraisal_group
 from api.commands.definitions import definitions
+from api.commands.list import list_
+from api.commands.routes import routes
+from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
 
 
@@ -26,5 +30,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 
 
-for command in (init, serve, users, apikeys, definitions):
+for command in (init, serve, users, apikeys, definitions, appraisal_group):
     main.add_command(command)
+main.add_command(list_)  # list admin (issue 9)
+main.add_command(routing)  # list admin (issue 9)
+main.add_command(routes)  # list admin (issue 9)

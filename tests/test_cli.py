@@ -136,3 +136,34 @@ def test_the_console_script_runs(env: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "valid" in proc.stdout
+
+
+def test_init_again_keeps_what_was_published_since(
+    env: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A restart (scripts/run runs init each time) must not undo a newer published list or route."""
+    import shutil
+
+    from workflow.catalog import registry
+    from workflow.config import DEFAULT_DEFINITIONS
+
+    folder = tmp_path / "newer"
+    shutil.copytree(DEFAULT_DEFINITIONS, folder)
+    items = folder / "items.csv"
+    items.write_text(
+        items.read_text(encoding="utf-8").replace(
+            "street_approval,D-MZ,3,12", "street_approval,D-MZ,3,8", 1
+        ),
+        encoding="utf-8",
+    )
+    code, out = run("definitions", "publish", str(folder))
+    assert code == 0 and "items items: version 2 (published)" in out
+    code, out = run("init")
+    assert code == 0, out
+    assert "items items: version 2 kept" in out
+    with sessions() as s:
+        assert registry.latest_version(s, "items", "items") == 2
+        assert registry.item(s, "SW-01")[0].street_limit_wd == 8
+    # An explicit publish of the shipped folder is the administrator's choice: it goes back.
+    code, out = run("definitions", "publish")
+    assert code == 0 and "items items: version 3 (published)" in out

@@ -27,8 +27,10 @@ from .common import Context, fail, pass_ctx, refusals
 def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None:
     """Create or upgrade the schema and publish the definitions; --demo adds demo data.
 
-    Safe to run again: the schema is upgraded, unchanged definitions keep their version, demo
-    users that exist are kept and demo cases are only made in an instance without cases.
+    Safe to run again: the schema is upgraded, unchanged definitions keep their version, a
+    definition whose folder content is older than what was published since (a list imported,
+    a route published over the API) is kept as it is, demo users that exist are kept and demo
+    cases are only made in an instance without cases.
 
     \b
     Example:
@@ -45,11 +47,14 @@ def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None
         fail(f"{len(problems)} problem(s) in {s.definitions}: nothing published")
     assert defs is not None
     with ctx.sessions.begin() as session:
-        changes = registry.publish(session, defs, actor="init")
+        changes = registry.publish(session, defs, actor="init", keep_newer=True)
     published = [c for c in changes if c.changed]
     click.echo(
         f"definitions: {len(published)} published, {len(changes) - len(published)} unchanged"
     )
+    for c in changes:
+        if c.superseded or c.changed:
+            click.echo(f"  {c}")
     if not with_demo:
         return
     now = dt.datetime.now(dt.UTC)

@@ -12,6 +12,7 @@ new cases for every role, so one role's success does not change the next one's a
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Client
+from workflow.config import DEFAULT_DEFINITIONS
 
 ROLES: dict[str, tuple[str, str] | None] = {
     "anonymous": None,
@@ -62,6 +64,13 @@ NEW_CASE = {
     "applicant": {"name": "张三", "phone": "13700000000"},
 }
 
+# The shipped list as a CSV upload, checked but not published (dry run).
+LIST_DRY_RUN = {
+    "filename": "items.csv",
+    "content_base64": base64.b64encode((DEFAULT_DEFINITIONS / "items.csv").read_bytes()).decode(),
+    "dry_run": True,
+}
+
 ENDPOINTS: list[Row] = [
     Row("GET", "/units"),
     Row("GET", "/items"),
@@ -91,12 +100,42 @@ ENDPOINTS: list[Row] = [
         fresh=True,
     ),
     Row("GET", "/cases/{held}", scoped(200, 200, SEES_HELD, set())),
+    # -- appraisal (issue 6): {appraisal} is a final record of 2026-09
+    Row("GET", "/appraisals?period=2026-09", {r: 200 for r in (*ADMINS, "auditor")}, 403),
+    Row("GET", "/appraisals/{appraisal}", {r: 200 for r in (*ADMINS, "auditor")}, 403),
+    Row(
+        "POST",
+        "/appraisals",
+        {r: 201 for r in (*ADMINS, "auditor")},
+        403,
+        body={"period": "2026-10"},
+    ),
+    Row(
+        "POST",
+        "/appraisals/assessments",
+        {"street_admin": 201},
+        403,
+        body={"unit": "A-ZHL-SF", "period": "2026-10", "score": 88, "comment": "好"},
+    ),
+    # -- end appraisal
     Row(
         "POST",
         "/cases/{held}/transitions",
         scoped(200, 403, SEES_HELD, {"agency"}),
         body={"trigger": "resolve"},
         fresh=True,
+    ),
+    # List admin (issue 9): the list as a spreadsheet, street routing tables, moving cases.
+    Row("POST", "/list/import", {r: 200 for r in ADMINS}, 403, body=LIST_DRY_RUN),
+    Row("GET", "/list/export", {r: 200 for r in ADMINS}, 403),
+    Row("GET", "/streets/S-ZHL/routing"),
+    Row("PUT", "/streets/S-ZHL/routing", {"street_admin": 201}, 403, body={"items": {}}),
+    Row(
+        "POST",
+        "/routes/incident/migrations",
+        {r: 200 for r in ADMINS},
+        403,
+        body={"from_version": 1, "to_version": 1, "to_route": "mediation", "dry_run": True},
     ),
 ]
 
@@ -117,6 +156,8 @@ def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..
         }
 
     shared = places()
+    final = {"period": "2026-09", "finalize": True}  # appraisal (issue 6)
+    shared["appraisal"] = clients["auditor"].post("/appraisals", json=final).json()[0]["id"]
     wrong: list[str] = []
     for row in ENDPOINTS:
         for role, client in clients.items():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store.models import TrailEvent, TrailHead
@@ -78,7 +78,13 @@ def lock_head(session: Session) -> None:
     The first statement is an UPDATE, so SQLite takes its write lock here (waiting on
     busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
     head row until commit: appends are serialised and the chain cannot fork."""
-    session.execute(update(TrailHead).where(TrailHead.id == 1).values(seq=TrailHead.seq))
+    session.execute(_LOCK_HEAD)
+
+
+# A Core statement built once: the same SQL, without the ORM's bulk-update bookkeeping.
+_head = cast(Table, TrailHead.__table__)
+_LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
+_HEAD = select(TrailHead).where(TrailHead.id == 1)
 
 
 def append(
@@ -98,7 +104,10 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> TrailEvent:
     """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
-    head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
+    # No autoflush here: the caller's pending changes go out in the one flush below (a flush
+    # costs as much as the rest of a firing).
+    with session.no_autoflush:
+        head = session.execute(_HEAD).scalar_one()
     # Store at microsecond precision: what is hashed must be what the database gives back.
     at = at.astimezone(dt.UTC)
     ev = TrailEvent(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -108,8 +108,15 @@ class Change:
     name: str
     version: int
     changed: bool
+    # The content was published before, and something newer has been published since.
+    superseded: bool = False
 
     def __str__(self) -> str:
+        if self.superseded:
+            return (
+                f"{self.kind} {self.name}: version {self.version} kept (the folder holds an "
+                "older version; a newer one was published since)"
+            )
         what = "published" if self.changed else "unchanged"
         return f"{self.kind} {self.name}: version {self.version} ({what})"
 
@@ -124,13 +131,33 @@ def latest_row(session: Session, kind: str, name: str) -> DefinitionVersion | No
 
 
 def publish_one(
-    session: Session, kind: str, name: str, content: Any, *, actor: str, now: dt.datetime
+    session: Session,
+    kind: str,
+    name: str,
+    content: Any,
+    *,
+    actor: str,
+    now: dt.datetime,
+    keep_newer: bool = False,
 ) -> Change:
-    """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first."""
+    """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first.
+
+    With KEEP_NEWER, content equal to an older version is not published again: `init` reads
+    the shipped folder, which must not undo a list imported or a route published since."""
     digest = digest_of(content)
     latest = latest_row(session, kind, name)
     if latest is not None and latest.digest == digest:
         return Change(kind, name, latest.version, False)
+    if keep_newer and latest is not None:
+        known = session.execute(
+            select(DefinitionVersion.version).where(
+                DefinitionVersion.kind == kind,
+                DefinitionVersion.name == name,
+                DefinitionVersion.digest == digest,
+            )
+        ).first()
+        if known is not None:
+            return Change(kind, name, latest.version, False, superseded=True)
     version = (latest.version if latest else 0) + 1
     session.add(
         DefinitionVersion(
@@ -156,13 +183,18 @@ def publish_one(
 
 
 def publish(
-    session: Session, defs: Definitions, *, actor: str, now: dt.datetime | None = None
+    session: Session,
+    defs: Definitions,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+    keep_newer: bool = False,
 ) -> list[Change]:
     """Publish what changed in DEFS, in the caller's transaction. Running cases keep their version."""
     now = now or dt.datetime.now(dt.UTC)
     chain.lock_head(session)
     return [
-        publish_one(session, kind, name, content, actor=actor, now=now)
+        publish_one(session, kind, name, content, actor=actor, now=now, keep_newer=keep_newer)
         for kind, name, content in definition_contents(defs)
     ]
 
@@ -184,27 +216,60 @@ def _sync_units(session: Session, units: list[UnitSpec]) -> None:
 # ---------------------------------------------------------------- reading back
 
 
-def _row(session: Session, kind: str, name: str, version: int | None) -> DefinitionVersion:
+# Built once: building a statement costs more than running it, and every firing asks four times.
+_dv = DefinitionVersion.__table__.c
+_LATEST = (
+    select(_dv.version, _dv.digest)
+    .where(_dv.kind == bindparam("kind"), _dv.name == bindparam("name"))
+    .order_by(_dv.version.desc())
+    .limit(1)
+)
+_PINNED = select(_dv.version, _dv.digest).where(
+    _dv.kind == bindparam("kind"), _dv.name == bindparam("name"), _dv.version == bindparam("v")
+)
+
+
+def _pointer(session: Session, kind: str, name: str, version: int | None) -> tuple[int, str]:
+    """(version, digest) of a published definition: the content is read only on a cache miss
+    (decoding it on every firing cost more than everything else fire() did)."""
     if version is None:
-        row = latest_row(session, kind, name)
+        row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
-        row = session.execute(
-            select(DefinitionVersion).where(
-                DefinitionVersion.kind == kind,
-                DefinitionVersion.name == name,
-                DefinitionVersion.version == version,
-            )
-        ).scalar_one_or_none()
+        row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
     if row is None:
         what = f"{kind} {name}" + (f" version {version}" if version else "")
         raise NotFound(f"no published {what}")
-    return row
+    return row[0], row[1]
+
+
+def _content(session: Session, kind: str, name: str, version: int) -> Any:
+    return session.execute(
+        select(DefinitionVersion.content).where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == name,
+            DefinitionVersion.version == version,
+        )
+    ).scalar_one()
+
+
+def cached_definition(
+    session: Session,
+    kind: str,
+    name: str,
+    version: int | None,
+    build: Callable[[int, Any], T],
+) -> tuple[T, int]:
+    """A published definition built into a spec object by BUILD(version, content), cached by
+    digest and version; NotFound when there is none."""
+    v, digest = _pointer(session, kind, name, version)
+    # The same content may come back as a later version: the version is part of the key.
+    return _cached(f"{kind}:{v}", digest, lambda: build(v, _content(session, kind, name, v))), v
 
 
 def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:
-    row = _row(session, "route", name, version)
-    spec = _cached("route", row.digest, lambda: route_from_data(row.content))
-    return spec, row.version, row.digest
+    v, digest = _pointer(session, "route", name, version)
+    spec = _cached("route", digest, lambda: route_from_data(_content(session, "route", name, v)))
+    return spec, v, digest
 
 
 def route_names(session: Session) -> list[str]:
@@ -229,11 +294,15 @@ def route_versions(session: Session, name: str) -> list[DefinitionVersion]:
 
 
 def items(session: Session, version: int | None = None) -> tuple[Mapping[str, ItemSpec], int]:
-    row = _row(session, "items", "items", version)
+    v, digest = _pointer(session, "items", "items", version)
     specs = _cached(
-        "items", row.digest, lambda: {d["code"]: item_from_data(d) for d in row.content["items"]}
+        "items",
+        digest,
+        lambda: {
+            d["code"]: item_from_data(d) for d in _content(session, "items", "items", v)["items"]
+        },
     )
-    return specs, row.version
+    return specs, v
 
 
 def item(session: Session, code: str, version: int | None = None) -> tuple[ItemSpec, int]:
@@ -245,20 +314,24 @@ def item(session: Session, code: str, version: int | None = None) -> tuple[ItemS
 
 
 def units(session: Session) -> UnitIndex:
-    row = _row(session, "units", "units", None)
+    v, digest = _pointer(session, "units", "units", None)
     return _cached(
         "units",
-        row.digest,
-        lambda: UnitIndex.build([unit_from_data(u) for u in row.content["units"]]),
+        digest,
+        lambda: UnitIndex.build(
+            [unit_from_data(u) for u in _content(session, "units", "units", v)["units"]]
+        ),
     )
 
 
 def calendar(session: Session) -> CalendarSpec:
     try:
-        row = _row(session, "calendar", "calendar", None)
+        v, digest = _pointer(session, "calendar", "calendar", None)
     except NotFound:
         return CalendarSpec()
-    return _cached("calendar", row.digest, lambda: calendar_from_data(row.content))
+    return _cached(
+        "calendar", digest, lambda: calendar_from_data(_content(session, "calendar", "calendar", v))
+    )
 
 
 def latest_version(session: Session, kind: str, name: str) -> int:

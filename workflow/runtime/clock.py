@@ -27,8 +27,16 @@ class WorkCalendar:
         self.tz = ZoneInfo(tz)
         self._holidays = frozenset(self.spec.holidays)
         self._workdays = frozenset(self.spec.workdays)
+        # Asked many times a firing; chinese_calendar scans its whole table on every call.
+        self._known: dict[dt.date, bool] = {}
 
     def is_workday(self, day: dt.date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self._workdays:
             return True
         if day in self._holidays:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
 from workflow.audit import chain
-from workflow.catalog import registry
+from workflow.catalog import registry, street_routing
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_for
@@ -82,6 +82,10 @@ def open_case(
     first = route.state(route.initial)
     street = ws.parent or ""
     calendar = work_calendar(session)
+    # The street's routing table in force now: its holders and shorter limits, pinned.
+    routing = street_routing.table(session, street)
+    if routing is not None:
+        spec = routing.apply(spec)
     case = Case(
         item=spec.code,
         list_version=list_version,
@@ -92,8 +96,14 @@ def open_case(
         state=route.initial,
         tier=first.tier,
         holder=resolve_holder(
-            first.tier, workstation=workstation, street=street, item=spec, units=units
+            first.tier,
+            workstation=workstation,
+            street=street,
+            item=spec,
+            units=units,
+            street_holders=routing.holders(spec.code) if routing else None,
         ),
+        routing_version=routing.version if routing else None,
         channel=channel,
         applicant_name=applicant_name.strip(),
         applicant_phone=(applicant_phone or "").strip(),
@@ -122,6 +132,7 @@ def open_case(
             "route": route.name,
             "route_version": route_version,
             "list_version": list_version,
+            **({"routing_version": routing.version} if routing else {}),
             "workstation": workstation,
             "channel": channel,
             **stages.clock_data(case),
@@ -166,6 +177,9 @@ def fire(
     if reason is not None:
         _text(reason, "reason")
     item, _ = registry.item(session, case.item, case.list_version)
+    routing = street_routing.for_case(session, case.street, case.routing_version)
+    if routing is not None:
+        item = routing.apply(item)
     firing = Firing(
         state=case.state,
         case=case,
@@ -179,6 +193,7 @@ def fire(
         reason=reason.strip() if reason else None,
         target=target or None,
         data=data or {},
+        street_holders=routing.holders(case.item) if routing else {},
     )
     machine = machine_for(route, digest)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from workflow.catalog.registry import UnitIndex
 from workflow.spec.model import ItemSpec
 
@@ -15,6 +17,7 @@ def resolve_holder(
     units: UnitIndex,
     target: str | None = None,
     current_department: str | None = None,
+    street_holders: Mapping[str, str] | None = None,
 ) -> str | None:
     """The unit that holds a case in a state of TIER.
 
@@ -22,9 +25,12 @@ def resolve_holder(
     street_office: the workstation's street; agency: the street's stationed agency of the item's
     kind, or the street office itself where the item names none (or the street has none);
     department: a whistle's target, else the department already holding it, else the item's
-    responsible department. A final state has no holder."""
+    responsible department. A final state has no holder. STREET_HOLDERS (tier -> unit), from
+    the street's routing table, overrides the street_office and agency tiers."""
     if tier is None:
         return None
+    if street_holders and tier in street_holders:
+        return street_holders[tier]
     if tier in ("workstation", "applicant"):
         return workstation
     if tier == "street_office":

@@ -59,6 +59,8 @@ class Firing:
     data: dict[str, Any] = field(default_factory=dict)
     to_holder: str | None = None
     event: TrailEvent | None = None
+    # The street's routing table for this case's item: tier -> unit (empty: the default).
+    street_holders: dict[str, str] = field(default_factory=dict)
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -134,6 +136,7 @@ def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
         units=f.units,
         target=f.target,
         current_department=current,
+        street_holders=f.street_holders,
     )
 
 
@@ -156,6 +159,13 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     data: dict[str, Any] = stages.clock_data(case)
     if left:
         data["left"] = left
+    # -- appraisal facts (issue 6): the kind of limit of the stage left ("response" or "days"),
+    # and "paused" when the case now waits on the applicant: its stage is paused, not ended.
+    if left:
+        left["limit"] = f.route.state(from_state).limit
+    if dest.tier == "applicant":
+        data["paused"] = True
+    # -- end of appraisal facts
     if f.target:
         data["target"] = f.target
     if f.data:

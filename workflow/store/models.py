@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -146,6 +148,8 @@ class Case(Base):
     list_version: Mapped[int] = mapped_column(Integer)
     route_name: Mapped[str] = mapped_column(String(64))
     route_version: Mapped[int] = mapped_column(Integer)
+    # The version of the street's routing table in force when opened (None: there was none).
+    routing_version: Mapped[int | None] = mapped_column(Integer)
     workstation: Mapped[str] = mapped_column(ForeignKey("units.code"))
     street: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(64))
@@ -318,3 +322,16 @@ class AppraisalRecord(Base):
     digest: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[dt.datetime]
     finalized_at: Mapped[dt.datetime | None]
+
+
+# -- appraisal (issue 6): a finalized record is immutable; migration 0006 adds the same rule in
+# the database for changes that bypass the ORM.
+@event.listens_for(AppraisalRecord, "before_update")
+@event.listens_for(AppraisalRecord, "before_delete")
+def _final_records_are_frozen(_mapper: Any, _connection: Any, target: AppraisalRecord) -> None:
+    history = inspect(target).attrs.status.history
+    was = history.deleted[0] if history.deleted else target.status
+    if was == "final":
+        from workflow.errors import Conflict
+
+        raise Conflict(f"appraisal record {target.id} is finalized: it cannot be changed")

@@ -1,0 +1,36 @@
+"""bench/engine.py still runs and prints its tables (tiny sizes: this checks the script, not speed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from workflow.config import REPO
+
+
+def test_engine_bench_prints_its_tables() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "engine.py"),
+            "--compare=8",
+            "--rounds=1",
+            "--cases=4",
+            "--transitions=40",
+            "--batch=3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for row in ("plain sqlite3 ", "engine.fire() ", "SpiffWorkflow 3."):
+        assert row in out
+    assert out.count("wal/FULL") == 3
+    assert "engine.fire() / plain sqlite3" in out
+    assert "engine.fire() / SpiffWorkflow" in out
+    assert "Resident memory of fire() over 4 cases (3 transitions a transaction)" in out
+    assert "         40 " in out  # the last checkpoint: all 40 transitions ran
+    assert "memory: 40/40 transitions" in run.stderr

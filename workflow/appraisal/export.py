@@ -1,0 +1,105 @@
+"""A period's appraisal records as a table with Chinese headers: CSV or an XLSX workbook."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflow.appraisal import records as appraisal
+from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
+from workflow.appraisal.scheme import ASSESSMENT
+from workflow.catalog import registry
+from workflow.errors import InvalidInput, NotFound
+
+KIND_ZH = {
+    "workstation": "社区工作站",
+    "street_office": "街道办事处",
+    "dispatched_agency": "派驻机构",
+    "department": "区职能部门",
+}
+STATUS_ZH = {"draft": "草稿", "final": "已定稿"}
+METRIC_ZH = {
+    "response_rate": "响应率",
+    "on_time_rate": "按时办结率",
+    "resolution_rate": "解决率",
+    "satisfaction_rate": "满意率",
+    "send_back_rate": "退回率",
+    "whistle_report_rate": "吹哨报到率",
+    "open_overdue": "期末超期未办结(件)",
+    "received": "受理(件)",
+    "completed": "办结(件)",
+    ASSESSMENT: "街道考核评价",
+}
+HEADERS = [
+    "考核期",
+    "单位代码",
+    "单位名称",
+    "单位类别",
+    "状态",
+    *(METRIC_ZH[m] for m in (*RATE_METRICS, *COUNT_METRICS, ASSESSMENT)),
+    "得分",
+    "类别内排名",
+    "输入摘要",
+]
+
+
+def rows(session: Session, period: str) -> list[list[Any]]:
+    """One row per record of PERIOD (final records in place of drafts), by kind and rank.
+    Rates are fractions (0.75); empty where a rate does not apply."""
+    recs = appraisal.records(session, period)
+    if not recs:
+        raise NotFound(f"no appraisal records for {period}: run 'appraisal compute' first")
+    names = registry.units(session).units
+    out: list[list[Any]] = []
+    for r in sorted(recs, key=lambda r: (list(KIND_ZH).index(r.kind), r.rank, r.unit)):
+        unit = names.get(r.unit)
+        assessment = r.metrics.get(ASSESSMENT, {}).get("value")
+        out.append(
+            [
+                r.period,
+                r.unit,
+                unit.name_zh if unit else "",
+                KIND_ZH.get(r.kind, r.kind),
+                STATUS_ZH.get(r.status, r.status),
+                *(r.metrics[m]["value"] for m in (*RATE_METRICS, *COUNT_METRICS)),
+                assessment,
+                r.score,
+                r.rank,
+                r.digest,
+            ]
+        )
+    return out
+
+
+def write(session: Session, period: str, path: Path) -> int:
+    """Write PERIOD's records to PATH (.csv or .xlsx); the number of rows written."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidInput(f"write a .csv or .xlsx file, not {path.name!r}", {"file": [suffix]})
+    table = rows(session, period)
+    if suffix == ".csv":
+        # utf-8-sig: Excel opens the Chinese headers correctly.
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(HEADERS)
+            w.writerows([["" if v is None else v for v in row] for row in table])
+        return len(table)
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = f"考核{period}"
+    ws.append(HEADERS)
+    for row in table:
+        ws.append(row)
+    rate_columns = range(6, 6 + len(RATE_METRICS))
+    for col in rate_columns:
+        for cell in next(ws.iter_cols(min_col=col, max_col=col, min_row=2)):
+            cell.number_format = "0.00%"
+    ws.freeze_panes = "F2"
+    wb.save(path)
+    return len(table)

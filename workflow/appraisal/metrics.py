@@ -1,0 +1,385 @@
+"""Appraisal metrics per unit and period, aggregated in SQL from the trail alone.
+
+Every metric is one aggregate query over trail events: the database counts and lists the case
+ids; Python only puts the rows together. Which events count for a period: those with
+``seq <= last_seq`` (the trail as it stood when the record was computed) and ``at`` in
+[start, end) of the period in STREETFLOW_TIMEZONE. The README defines each metric."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
+
+from workflow.audit.chain import format_at
+from workflow.errors import InvalidInput
+from workflow.store.models import TrailEvent
+
+# The metrics of a record, in the order the README, the export and the API show them.
+RATE_METRICS = (
+    "response_rate",
+    "on_time_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "send_back_rate",
+    "whistle_report_rate",
+)
+COUNT_METRICS = ("open_overdue", "received", "completed")
+ALL_METRICS = (*RATE_METRICS, *COUNT_METRICS)
+
+# Triggers that hand a case on to another unit (what a send-back undoes).
+HAND_ON = ("forward", "dispatch", "whistle")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The trail events that count for a period."""
+
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    last_seq: int
+
+
+def period_bounds(period: str, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a YYYY-MM period in TIMEZONE, as UTC instants."""
+    try:
+        year, month = (int(p) for p in period.split("-"))
+        if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
+            raise ValueError
+    except ValueError:
+        raise InvalidInput(
+            f"a period is a month like 2026-11, not {period!r}", {"period": ["YYYY-MM"]}
+        ) from None
+    tz = ZoneInfo(timezone)
+    start = dt.datetime(year, month, 1, tzinfo=tz)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+# ---------------------------------------------------------------- JSON fields of an event
+
+
+def _text(ev: Any, *path: str) -> ColumnElement[str]:
+    return ev.data[path].as_string()
+
+
+def _flag(ev: Any, *path: str) -> ColumnElement[bool]:
+    return ev.data[path].as_boolean()
+
+
+def _counted(ev: Any, w: Window) -> ColumnElement[bool]:
+    return and_(ev.seq <= w.last_seq, ev.at >= w.start, ev.at < w.end)
+
+
+def _known_by_end(ev: Any, w: Window) -> ColumnElement[bool]:
+    """A later event that had happened by the period's end (for outcomes of counted events)."""
+    return and_(ev.seq <= w.last_seq, ev.at < w.end)
+
+
+def _ids(expr: ColumnElement[Any]) -> ColumnElement[str]:
+    return func.aggregate_strings(cast(expr, String), ",")
+
+
+def _rate(base: Any, ok: ColumnElement[bool] | Any) -> Select[Any]:
+    """Per unit: denominator, numerator and the case ids of each, from a subquery of
+    (unit, case_id, ok) rows."""
+    return select(
+        base.c.unit,
+        func.count().label("den"),
+        func.sum(case((ok, 1), else_=0)).label("num"),
+        _ids(base.c.case_id).label("den_ids"),
+        _ids(case((ok, base.c.case_id))).label("num_ids"),
+    ).group_by(base.c.unit)
+
+
+def _left_stage(w: Window, limit: str) -> Select[Any]:
+    """Stage exits in the window of stages with a limit of LIMIT kind; ok = not late."""
+    e = aliased(TrailEvent)
+    base = (
+        select(
+            _text(e, "left", "holder").label("unit"),
+            e.case_id.label("case_id"),
+            not_(_flag(e, "left", "late")).label("ok"),
+        )
+        .where(
+            e.action == "case.transition",
+            _counted(e, w),
+            _text(e, "left", "limit") == limit,
+            _text(e, "left", "due_at").is_not(None),
+            # Pausing for the applicant does not end the stage: it goes on with its time left.
+            _flag(e, "paused").is_(None),
+        )
+        .subquery()
+    )
+    return _rate(base, base.c.ok)
+
+
+def response_rate(w: Window) -> Select[Any]:
+    return _left_stage(w, "response")
+
+
+def on_time_rate(w: Window) -> Select[Any]:
+    return _left_stage(w, "days")
+
+
+def resolution_rate(w: Window) -> Select[Any]:
+    """Outcomes of resolutions (confirm or reopen leaving `resolved`) in the window, attributed
+    to the unit whose `resolve` came last before the outcome; ok = confirmed."""
+    o, r = aliased(TrailEvent), aliased(TrailEvent)
+    resolver = (
+        select(r.from_holder)
+        .where(r.case_id == o.case_id, r.trigger == "resolve", r.seq < o.seq)
+        .order_by(r.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    base = (
+        select(
+            resolver.label("unit"),
+            o.case_id.label("case_id"),
+            (o.trigger == "confirm").label("ok"),
+        )
+        .where(
+            o.action == "case.transition",
+            o.from_state == "resolved",
+            o.trigger.in_(("confirm", "reopen")),
+            _counted(o, w),
+        )
+        .subquery()
+    )
+    return _rate(base, base.c.ok)
+
+
+def satisfaction_rate(w: Window) -> Select[Any]:
+    """Ratings in the window, counted for every unit that held a stage of the rated case;
+    ok = a score of 4 or 5."""
+    rt, t = aliased(TrailEvent), aliased(TrailEvent)
+    holders = (
+        select(t.case_id, t.from_holder)
+        .where(
+            t.action == "case.transition",
+            t.from_holder.is_not(None),
+            t.seq <= w.last_seq,
+        )
+        .distinct()
+        .subquery()
+    )
+    base = (
+        select(
+            holders.c.from_holder.label("unit"),
+            rt.case_id.label("case_id"),
+            (rt.data["score"].as_integer() >= 4).label("ok"),
+        )
+        .join(holders, holders.c.case_id == rt.case_id)
+        .where(rt.action == "case.rated", _counted(rt, w))
+        .subquery()
+    )
+    return _rate(base, base.c.ok)
+
+
+def send_back_rate(w: Window) -> Select[Any]:
+    """Cases a unit handed on (forward, dispatch, whistle) in the window; ok (which here means
+    counted against it) = the case was sent back to that unit afterwards, by the period's end."""
+    f, s = aliased(TrailEvent), aliased(TrailEvent)
+    sent_back = exists().where(
+        s.case_id == f.case_id,
+        s.trigger == "send_back",
+        s.to_holder == f.from_holder,
+        s.seq > f.seq,
+        _known_by_end(s, w),
+    )
+    per_event = (
+        select(
+            f.from_holder.label("unit"),
+            f.case_id.label("case_id"),
+            case((sent_back, 1), else_=0).label("back"),
+        )
+        .where(f.action == "case.transition", f.trigger.in_(HAND_ON), _counted(f, w))
+        .subquery()
+    )
+    # One row per (unit, case): a case forwarded twice by the same unit is one case.
+    base = (
+        select(
+            per_event.c.unit,
+            per_event.c.case_id,
+            func.max(per_event.c.back).label("back"),
+        )
+        .group_by(per_event.c.unit, per_event.c.case_id)
+        .subquery()
+    )
+    return _rate(base, base.c.back == 1)
+
+
+def whistle_report_rate(w: Window) -> Select[Any]:
+    """Whistles received by a department in the window; ok = its report followed within the
+    response limit, by the period's end."""
+    wh, rp, w2 = aliased(TrailEvent), aliased(TrailEvent), aliased(TrailEvent)
+    reported_in_time = exists().where(
+        rp.case_id == wh.case_id,
+        rp.trigger == "report",
+        rp.from_state == "awaiting_report",
+        rp.seq > wh.seq,
+        _known_by_end(rp, w),
+        not_(_flag(rp, "left", "late")),
+        # the report answers this whistle, not a later one
+        ~exists()
+        .where(w2.case_id == wh.case_id, w2.trigger == "whistle", w2.seq > wh.seq, w2.seq < rp.seq)
+        .correlate(wh, rp),
+    )
+    base = (
+        select(
+            wh.to_holder.label("unit"),
+            wh.case_id.label("case_id"),
+            case((reported_in_time, 1), else_=0).label("ok"),
+        )
+        .where(wh.action == "case.transition", wh.trigger == "whistle", _counted(wh, w))
+        .subquery()
+    )
+    return _rate(base, base.c.ok == 1)
+
+
+def _count(rows: Any) -> Select[Any]:
+    """Per unit: the number of distinct cases and their ids (SQLite's group_concat takes no
+    DISTINCT with a separator, so the rows are made distinct first)."""
+    base = select(rows.c.unit, rows.c.case_id).distinct().subquery()
+    return select(
+        base.c.unit,
+        func.count().label("num"),
+        _ids(base.c.case_id).label("num_ids"),
+    ).group_by(base.c.unit)
+
+
+def open_overdue(w: Window) -> Select[Any]:
+    """Cases whose last state at the period's end is a working stage past its limit (not paused
+    for the applicant), counted for the stage's holder."""
+    e = aliased(TrailEvent)
+    last = (
+        select(e.case_id, func.max(e.seq).label("seq"))
+        .where(
+            e.action.in_(("case.opened", "case.transition")),
+            _known_by_end(e, w),
+        )
+        .group_by(e.case_id)
+        .subquery()
+    )
+    cur = aliased(TrailEvent)
+    due = _text(cur, "stage_due_at")
+    base = (
+        select(cur.to_holder.label("unit"), cur.case_id.label("case_id"))
+        .join(last, last.c.seq == cur.seq)
+        .where(
+            cur.to_holder.is_not(None),
+            due.is_not(None),
+            due < format_at(w.end),
+            _flag(cur, "paused").is_(None),
+        )
+        .subquery()
+    )
+    return _count(base)
+
+
+def received(w: Window) -> Select[Any]:
+    """Cases that came into a unit's hands from elsewhere (opened there, or handed to it)."""
+    e = aliased(TrailEvent)
+    base = (
+        select(e.to_holder.label("unit"), e.case_id.label("case_id"))
+        .where(
+            e.action.in_(("case.opened", "case.transition")),
+            _counted(e, w),
+            e.to_holder.is_not(None),
+            or_(e.from_holder.is_(None), e.from_holder != e.to_holder),
+        )
+        .subquery()
+    )
+    return _count(base)
+
+
+def completed(w: Window) -> Select[Any]:
+    """Cases a unit brought to a final state (completed, approved, closed, settled, refused, ...)."""
+    e = aliased(TrailEvent)
+    base = (
+        select(e.from_holder.label("unit"), e.case_id.label("case_id"))
+        .where(
+            e.action == "case.transition",
+            _counted(e, w),
+            e.to_holder.is_(None),
+            e.from_holder.is_not(None),
+        )
+        .subquery()
+    )
+    return _count(base)
+
+
+QUERIES = {
+    "response_rate": response_rate,
+    "on_time_rate": on_time_rate,
+    "resolution_rate": resolution_rate,
+    "satisfaction_rate": satisfaction_rate,
+    "send_back_rate": send_back_rate,
+    "whistle_report_rate": whistle_report_rate,
+    "open_overdue": open_overdue,
+    "received": received,
+    "completed": completed,
+}
+
+
+def _split(ids: str | None) -> list[int]:
+    return sorted(int(x) for x in ids.split(",")) if ids else []
+
+
+def empty_metric(name: str) -> dict[str, Any]:
+    if name in COUNT_METRICS:
+        return {"value": 0, "numerator": 0, "numerator_cases": []}
+    return {
+        "value": None,
+        "numerator": 0,
+        "denominator": 0,
+        "numerator_cases": [],
+        "denominator_cases": [],
+    }
+
+
+def measure(session: Session, w: Window, units: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """unit -> metric -> {value, numerator, denominator, numerator_cases, denominator_cases}."""
+    wanted = set(units)
+    out: dict[str, dict[str, Any]] = {u: {m: empty_metric(m) for m in ALL_METRICS} for u in wanted}
+    for name, query in QUERIES.items():
+        for row in session.execute(query(w)).mappings():
+            unit = row["unit"]
+            if unit not in wanted:
+                continue
+            num = int(row["num"] or 0)
+            if name in COUNT_METRICS:
+                out[unit][name] = {
+                    "value": num,
+                    "numerator": num,
+                    "numerator_cases": _split(row["num_ids"]),
+                }
+                continue
+            den = int(row["den"])
+            out[unit][name] = {
+                "value": round(num / den, 6) if den else None,
+                "numerator": num,
+                "denominator": den,
+                "numerator_cases": _split(row["num_ids"]),
+                "denominator_cases": _split(row["den_ids"]),
+            }
+    return out

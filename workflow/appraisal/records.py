@@ -1,0 +1,415 @@
+"""Appraisal records: computed as drafts, finalized (frozen, digested, in the trail), verified.
+
+A record's inputs are everything its numbers depend on: the period's bounds, the trail up to
+``last_seq`` (whose chain hash ``last_hash`` commits to every earlier event), the versions of the
+appraisal scheme and of the units, and the street assessments entered by then. Recomputing from
+the same inputs gives the same record, whatever happened since."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflow.appraisal.metrics import ALL_METRICS, Window, measure, period_bounds
+from workflow.appraisal.scheme import ASSESSMENT, LOWER_IS_BETTER
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
+from workflow.runtime.machines import Actor
+from workflow.store.models import (
+    AppraisalRecord,
+    Assessment,
+    DefinitionVersion,
+    TrailEvent,
+    TrailHead,
+)
+
+ASSESSMENT_ENTERED = "appraisal.assessment_entered"
+FINALIZED = "appraisal.finalized"
+MAX_COMMENT = 2000
+
+
+def timezone() -> str:
+    return os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _parse_at(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def digest_of(value: Any) -> str:
+    return hashlib.sha256(chain.canonical_json(value)).hexdigest()
+
+
+def _definition(session: Session, kind: str, version: int) -> dict[str, Any]:
+    row = session.execute(
+        select(DefinitionVersion).where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == kind,
+            DefinitionVersion.version == version,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no published {kind} definition version {version}")
+    return row.content
+
+
+# ---------------------------------------------------------------- inputs and calculation
+
+
+def gather_inputs(session: Session, period: str) -> dict[str, Any]:
+    """The inputs of a computation now: the trail so far, the latest definitions."""
+    start, end = period_bounds(period, timezone())
+    head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
+    scheme_version = registry.latest_version(session, "appraisal", "appraisal")
+    if not scheme_version:
+        raise NotFound("no appraisal scheme is published: add definitions/appraisal.yaml")
+    ev = TrailEvent
+    rows = session.execute(
+        select(ev.data["unit"].as_string(), ev.data["score"].as_float()).where(
+            ev.action == ASSESSMENT_ENTERED,
+            ev.data["period"].as_string() == period,
+            ev.seq <= head.seq,
+        )
+    ).all()
+    return {
+        "period": period,
+        "timezone": timezone(),
+        "from": chain.format_at(start),
+        "to": chain.format_at(end),
+        "last_seq": head.seq,
+        "last_hash": head.hash,
+        "definitions": {
+            "appraisal": scheme_version,
+            "units": registry.latest_version(session, "units", "units"),
+        },
+        "assessments": {unit: score for unit, score in sorted(rows)},
+    }
+
+
+def score_of(weights: dict[str, float], metrics: dict[str, Any], penalty: float) -> float:
+    """Weighted rates on 100 points, over the rates that apply this period; minus the penalty
+    per open overdue case; never below 0."""
+    got = used = 0.0
+    for name, weight in weights.items():
+        value = metrics[name]["value"]
+        if value is None:
+            continue
+        if name == ASSESSMENT:
+            value = value / 100
+        elif name in LOWER_IS_BETTER:
+            value = 1 - value
+        got += weight * value
+        used += weight
+    base = 100 * got / used if used else 0.0
+    return round(max(0.0, base - penalty * metrics["open_overdue"]["value"]), 2)
+
+
+def calculate(session: Session, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every appraised unit's record (unit, kind, metrics, score, rank) from INPUTS."""
+    scheme = _definition(session, "appraisal", inputs["definitions"]["appraisal"])
+    units = _definition(session, "units", inputs["definitions"]["units"])["units"]
+    kinds = scheme["kinds"]
+    appraised = sorted((u["code"], u["kind"]) for u in units if u["kind"] in kinds)
+    window = Window(
+        inputs["period"], _parse_at(inputs["from"]), _parse_at(inputs["to"]), inputs["last_seq"]
+    )
+    measured = measure(session, window, [code for code, _ in appraised])
+    out: list[dict[str, Any]] = []
+    for code, kind in appraised:
+        metrics = measured[code]
+        if kind == "dispatched_agency":
+            metrics[ASSESSMENT] = {"value": inputs["assessments"].get(code)}
+        weights = kinds[kind]["weights"]
+        score = score_of(weights, metrics, scheme["open_overdue_penalty"])
+        out.append({"unit": code, "kind": kind, "metrics": metrics, "score": score})
+    # Ranking within each kind: equal scores share a rank (1, 2, 2, 4).
+    for kind in kinds:
+        scores = sorted((r["score"] for r in out if r["kind"] == kind), reverse=True)
+        for r in out:
+            if r["kind"] == kind:
+                r["rank"] = scores.index(r["score"]) + 1
+    return out
+
+
+# ---------------------------------------------------------------- drafts and finals
+
+
+def _records(session: Session, period: str, status: str) -> list[AppraisalRecord]:
+    return list(
+        session.execute(
+            select(AppraisalRecord)
+            .where(AppraisalRecord.period == period, AppraisalRecord.status == status)
+            .order_by(AppraisalRecord.kind, AppraisalRecord.rank, AppraisalRecord.unit)
+        ).scalars()
+    )
+
+
+def is_finalized(session: Session, period: str) -> bool:
+    return (
+        session.execute(
+            select(AppraisalRecord.id)
+            .where(AppraisalRecord.period == period, AppraisalRecord.status == "final")
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _store(
+    session: Session,
+    inputs: dict[str, Any],
+    rows: list[dict[str, Any]],
+    status: str,
+    now: dt.datetime,
+) -> list[AppraisalRecord]:
+    period = inputs["period"]
+    session.execute(
+        delete(AppraisalRecord).where(
+            AppraisalRecord.period == period, AppraisalRecord.status == "draft"
+        )
+    )
+    digest = digest_of(inputs)
+    records = [
+        AppraisalRecord(
+            period=period,
+            unit=r["unit"],
+            kind=r["kind"],
+            status=status,
+            metrics=r["metrics"],
+            score=r["score"],
+            rank=r["rank"],
+            inputs=inputs,
+            digest=digest,
+            computed_at=now,
+            finalized_at=now if status == "final" else None,
+        )
+        for r in rows
+    ]
+    session.add_all(records)
+    session.flush()
+    return records
+
+
+def compute(
+    session: Session, period: str, *, now: dt.datetime | None = None
+) -> list[AppraisalRecord]:
+    """Compute the period's records as drafts, replacing earlier drafts."""
+    now = now or _utcnow()
+    chain.lock_head(session)
+    period_bounds(period, timezone())
+    if is_finalized(session, period):
+        raise Conflict(f"the records of {period} are finalized: verify them instead")
+    inputs = gather_inputs(session, period)
+    return _store(session, inputs, calculate(session, inputs), "draft", now)
+
+
+def _content(records: list[AppraisalRecord]) -> list[Any]:
+    return sorted([r.unit, r.kind, r.metrics, r.score, r.rank] for r in records)
+
+
+def finalize(
+    session: Session, period: str, *, actor: str, now: dt.datetime | None = None
+) -> list[AppraisalRecord]:
+    """Compute and freeze the period's records; the trail records their inputs and digest."""
+    now = now or _utcnow()
+    chain.lock_head(session)
+    _, end = period_bounds(period, timezone())
+    if is_finalized(session, period):
+        raise Conflict(f"the records of {period} are finalized already")
+    if now < end:
+        raise NotAllowed(f"{period} has not ended yet: its records can be drafts only")
+    inputs = gather_inputs(session, period)
+    records = _store(session, inputs, calculate(session, inputs), "final", now)
+    chain.append(
+        session,
+        at=now,
+        actor=actor,
+        action=FINALIZED,
+        data={
+            "period": period,
+            "inputs": inputs,
+            "digest": digest_of(inputs),
+            "records": len(records),
+            "content_digest": digest_of(_content(records)),
+        },
+    )
+    return records
+
+
+def records(
+    session: Session, period: str | None = None, kind: str | None = None
+) -> list[AppraisalRecord]:
+    """Stored records, the final ones of a period in place of its drafts."""
+    q = select(AppraisalRecord)
+    if period:
+        q = q.where(AppraisalRecord.period == period)
+    if kind:
+        q = q.where(AppraisalRecord.kind == kind)
+    rows = list(
+        session.execute(
+            q.order_by(
+                AppraisalRecord.period,
+                AppraisalRecord.kind,
+                AppraisalRecord.rank,
+                AppraisalRecord.unit,
+            )
+        ).scalars()
+    )
+    final_periods = {r.period for r in rows if r.status == "final"}
+    return [r for r in rows if r.status == "final" or r.period not in final_periods]
+
+
+def verify(session: Session, period: str) -> tuple[int, list[str]]:
+    """Recompute the period's records from their inputs and compare: (records checked, every
+    difference, naming the record). Final records take their inputs from the trail."""
+    period_bounds(period, timezone())
+    stored = _records(session, period, "final")
+    finalized_event = None
+    if stored:
+        finalized_event = session.execute(
+            select(TrailEvent)
+            .where(TrailEvent.action == FINALIZED, TrailEvent.data["period"].as_string() == period)
+            .order_by(TrailEvent.seq.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    else:
+        stored = _records(session, period, "draft")
+    if not stored:
+        raise NotFound(f"no appraisal records for {period}")
+    problems: list[str] = []
+    if finalized_event is not None:
+        inputs = finalized_event.data["inputs"]
+        if digest_of(_content(stored)) != finalized_event.data["content_digest"]:
+            problems.append(
+                f"the records of {period} differ from what trail event {finalized_event.seq} froze"
+            )
+    elif stored[0].status == "final":
+        inputs = stored[0].inputs
+        problems.append(f"no {FINALIZED} event in the trail for {period}")
+    else:
+        inputs = stored[0].inputs
+    expected = {r["unit"]: r for r in calculate(session, inputs)}
+    digest = digest_of(inputs)
+    for rec in stored:
+        name = f"record {rec.id} ({rec.unit}, {rec.period}, {rec.status})"
+        want = expected.pop(rec.unit, None)
+        if want is None:
+            problems.append(f"{name}: no such unit is appraised by the scheme")
+            continue
+        if rec.inputs != inputs or rec.digest != digest:
+            problems.append(f"{name}: inputs or digest differ")
+        for field in ("kind", "score", "rank"):
+            if getattr(rec, field) != want[field]:
+                problems.append(
+                    f"{name}: {field} is {getattr(rec, field)!r}, recomputed {want[field]!r}"
+                )
+        for metric in sorted(set(rec.metrics) | set(want["metrics"])):
+            if rec.metrics.get(metric) != want["metrics"].get(metric):
+                problems.append(f"{name}: metric {metric} differs from the recomputed one")
+    for unit in sorted(expected):
+        problems.append(f"{period}: no record for {unit}")
+    return len(stored), problems
+
+
+# ---------------------------------------------------------------- the street's assessment
+
+
+def enter_assessment(
+    session: Session,
+    *,
+    actor: Actor,
+    unit: str,
+    period: str,
+    score: Any,
+    comment: Any,
+    now: dt.datetime | None = None,
+) -> Assessment:
+    """考核评价: the host street's administrator assesses a stationed agency, once a period."""
+    now = now or _utcnow()
+    chain.lock_head(session)
+    period_bounds(period, timezone())
+    agency = registry.units(session).units.get(unit)
+    if agency is None or agency.kind != "dispatched_agency":
+        raise InvalidInput(f"{unit!r} is not a stationed agency", {"unit": ["not an agency"]})
+    if actor.role != "admin" or actor.unit != agency.host_street:
+        raise NotHolder(f"only an administrator of {agency.host_street} assesses {unit}")
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int | float)
+        or score != score
+        or not 0 <= score <= 100
+    ):
+        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
+    if is_finalized(session, period):
+        raise Conflict(f"the records of {period} are finalized: no more assessments")
+    exists = session.execute(
+        select(Assessment.id).where(Assessment.unit == unit, Assessment.period == period)
+    ).first()
+    if exists:
+        raise Conflict(f"{unit} has been assessed for {period} already")
+    row = Assessment(
+        unit=unit,
+        period=period,
+        score=float(score),
+        comment=comment.strip(),
+        entered_by=actor.name,
+        entered_at=now,
+    )
+    session.add(row)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action=ASSESSMENT_ENTERED,
+        data={"unit": unit, "period": period, "score": float(score), "comment": row.comment},
+    )
+    return row
+
+
+def record_dict(rec: AppraisalRecord, *, cases: bool = False) -> dict[str, Any]:
+    """A record as the API and the export show it; CASES adds the case ids behind each metric."""
+    metrics = {}
+    for name, m in rec.metrics.items():
+        shown = {k: v for k, v in m.items() if cases or not k.endswith("_cases")}
+        metrics[name] = shown
+    return {
+        "id": rec.id,
+        "period": rec.period,
+        "unit": rec.unit,
+        "kind": rec.kind,
+        "status": rec.status,
+        "score": rec.score,
+        "rank": rec.rank,
+        "metrics": metrics,
+        "digest": rec.digest,
+        "inputs": rec.inputs,
+        "computed_at": chain.format_at(rec.computed_at),
+        "finalized_at": chain.format_at(rec.finalized_at) if rec.finalized_at else None,
+    }
+
+
+__all__ = [
+    "ALL_METRICS",
+    "compute",
+    "enter_assessment",
+    "finalize",
+    "record_dict",
+    "records",
+    "verify",
+]

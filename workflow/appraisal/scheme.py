@@ -1,0 +1,106 @@
+"""The appraisal scheme (definitions/appraisal.yaml): metrics and weights per unit kind."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from workflow.spec.loader import Problem, _flatten, _nearest_line, _yaml_lines
+
+# The unit kinds that are appraised, and the rates a scheme may weigh.
+KINDS = ("workstation", "street_office", "dispatched_agency", "department")
+RATES = (
+    "response_rate",
+    "on_time_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "send_back_rate",
+    "whistle_report_rate",
+)
+# The street's own assessment (考核评价) weighs only for stationed agencies.
+ASSESSMENT = "street_assessment"
+METRICS = (*RATES, ASSESSMENT)
+# Rates where lower is better: they count as (1 - rate).
+LOWER_IS_BETTER = frozenset({"send_back_rate"})
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class KindSchema(_Strict):
+    weights = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(METRICS, error="unknown metric {input!r}")),
+        values=fields.Float(validate=validate.Range(min=0, max=100), allow_nan=False),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class SchemeSchema(_Strict):
+    title_zh = fields.String(load_default="")
+    kinds = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(KINDS, error="unknown unit kind {input!r}")),
+        values=fields.Nested(KindSchema),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    open_overdue_penalty = fields.Float(
+        load_default=0.0, validate=validate.Range(min=0, max=100), allow_nan=False
+    )
+
+    @validates_schema
+    def weights_add_up(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, Any] = {}
+        for kind, spec in data.get("kinds", {}).items():
+            weights = spec["weights"]
+            total = sum(weights.values())
+            if not math.isclose(total, 100.0, abs_tol=1e-9):
+                errors[kind] = {"weights": [f"weights add up to {total:g}, not 100"]}
+            elif ASSESSMENT in weights and kind != "dispatched_agency":
+                errors[kind] = {"weights": [f"{ASSESSMENT} weighs only for dispatched_agency"]}
+        if errors:
+            raise ValidationError({"kinds": errors})
+
+
+def load_scheme_data(
+    data: Any, file: str, lines: dict[str, int] | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Check parsed scheme data; the scheme as plain JSON-serialisable data, or the problems."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        return None, [Problem(file, "", "the appraisal scheme must be a mapping", lines.get(""))]
+    try:
+        scheme: dict[str, Any] = SchemeSchema().load(data)
+    except ValidationError as exc:
+        return None, [
+            Problem(file, place, msg, _nearest_line(lines, place))
+            for place, msg in _flatten(exc.messages)
+        ]
+    # Plain, sorted data: it is published as a definition and hashed.
+    return {
+        "title_zh": scheme["title_zh"],
+        "open_overdue_penalty": scheme["open_overdue_penalty"],
+        "kinds": {
+            kind: {"weights": {m: float(w) for m, w in sorted(spec["weights"].items())}}
+            for kind, spec in sorted(scheme["kinds"].items())
+        },
+    }, []
+
+
+def read_scheme(path: Path, rel: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read and check appraisal.yaml: every problem with its file, line and place."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        lines = _yaml_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [Problem(rel, "", f"malformed YAML: {getattr(exc, 'problem', exc)}", line)]
+    return load_scheme_data(data, rel, lines)

@@ -1,0 +1,244 @@
+"""The rights-and-duties list as a spreadsheet (XLSX or CSV, Chinese or English headers): read,
+check against the published organisation and routes, and write back."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflow.catalog import registry
+from workflow.errors import NotFound
+from workflow.spec.loader import Problem, check_items, load_item_rows, read_csv_rows
+from workflow.spec.model import ItemSpec
+from workflow.spec.schemas import ITEM_COLUMNS
+
+# The usual headers of the list as district offices keep it, and the column each one fills.
+# 英文名称 is not among them: a Chinese sheet usually has no English name (see name_en below).
+CHINESE_HEADERS: dict[str, str] = {
+    "事项编码": "code",
+    "事项名称": "name_zh",
+    "英文名称": "name_en",
+    "服务窗口": "window",
+    "事项类型": "kind",
+    "流程": "route",
+    "责任部门": "department",
+    "社区时限": "ws_limit_wd",
+    "街道时限": "street_limit_wd",
+    "部门时限": "dept_limit_wd",
+    "响应时限": "response_limit_h",
+    "街道承办机构": "street_agency",
+    "吹哨部门": "whistle_to",
+    "申请材料": "materials",
+    "实施依据": "legal_basis",
+}
+HEADER_OF: dict[str, str] = {v: k for k, v in CHINESE_HEADERS.items()}
+# name_en may be missing; every other column must be there.
+REQUIRED = tuple(c for c in ITEM_COLUMNS if c != "name_en")
+SUFFIXES = (".xlsx", ".csv")
+
+
+@dataclass(frozen=True)
+class SheetList:
+    """A list read from a spreadsheet: the items in file order, or the problems."""
+
+    items: tuple[ItemSpec, ...]
+    problems: tuple[Problem, ...]
+    # The sheet had no English names (each item keeps its published one) ...
+    names_missing: bool = False
+    # ... and these new items took their Chinese name as their English one.
+    names_filled: tuple[str, ...] = ()
+
+
+def _cell(value: Any) -> str:
+    """A spreadsheet cell as the text the CSV reader would see (3.0 -> "3", None -> "")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_text(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
+    """The first sheet of a workbook as CSV text, row for row, so row numbers stay Excel's."""
+    from openpyxl import load_workbook
+
+    # An uploaded workbook is untrusted: a broken zip, missing parts or bad XML raise many
+    # kinds of error from openpyxl, and every one of them means the same to the user.
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
+        finally:
+            book.close()
+    except Exception as exc:
+        return None, [Problem(rel, "", f"not a readable XLSX workbook: {exc}")]
+    if not rows:
+        return "", []
+    width = len(rows[0])
+    while width and not rows[0][width - 1].strip():
+        width -= 1
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        # Cells past the header's last column count only when something is in them.
+        extra = row[width:]
+        row = row[:width] + [""] * (width - len(row))
+        writer.writerow(row + extra if any(c.strip() for c in extra) else row)
+    return out.getvalue(), []
+
+
+def _csv_text(data: bytes) -> str:
+    """UTF-8 (with or without Excel's BOM), else GB18030 as a Chinese Excel saves CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _english_header(text: str) -> tuple[str, dict[str, str]]:
+    """TEXT with its header row's Chinese names replaced by the English columns, and the map back."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return text, {}
+    shown: dict[str, str] = {}
+    header: list[str] = []
+    for h in rows[0]:
+        name = CHINESE_HEADERS.get(h.strip(), h.strip())
+        if name != h.strip():
+            shown[name] = h.strip()
+        header.append(name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows[1:])
+    return out.getvalue(), shown
+
+
+def _duplicate_columns(text: str, rel: str) -> list[Problem]:
+    rows = list(csv.reader(io.StringIO(text)))
+    seen: set[str] = set()
+    problems = []
+    for h in rows[0] if rows else []:
+        if h in seen:
+            problems.append(
+                Problem(rel, f"column {h!r}", "appears twice (in Chinese and English?)", 1)
+            )
+        seen.add(h)
+    return problems
+
+
+def _say_column(p: Problem, shown: Mapping[str, str]) -> Problem:
+    """Name a column as the sheet's header does: 'column 街道时限 (street_limit_wd)'."""
+    head, sep, column = p.place.partition("column ")
+    name = column.strip("'")
+    # A sheet with Chinese headers hears of a missing column by its Chinese name too.
+    header = shown.get(name) or (HEADER_OF.get(name) if shown else None)
+    if sep and header:
+        return Problem(p.file, f"{head}column {header} ({name})", p.message, p.line)
+    return p
+
+
+def read_sheet(
+    data: bytes,
+    rel: str,
+    *,
+    session: Session,
+) -> SheetList:
+    """Read and check a list: every bad row with its row number and column, or the items.
+
+    Checked against the published units and the latest version of each published route. A
+    sheet without English names takes each item's name_en from the published list, and the
+    Chinese name for an item the published list does not have."""
+    suffix = Path(rel).suffix.lower()
+    if suffix == ".xlsx":
+        text, problems = _xlsx_text(data, rel)
+        if text is None:
+            return SheetList((), tuple(problems))
+    elif suffix == ".csv":
+        text = _csv_text(data)
+    else:
+        return SheetList((), (Problem(rel, "", "not a list file: use .xlsx or .csv"),))
+    try:
+        text, shown = _english_header(text)
+        dup = _duplicate_columns(text, rel)
+    except csv.Error as exc:
+        return SheetList((), (Problem(rel, "", f"malformed CSV: {exc}"),))
+    if dup:
+        return SheetList((), tuple(dup))
+    rows, problems = read_csv_rows(text, rel, ITEM_COLUMNS, REQUIRED)
+    filled: list[str] = []
+    had_en = bool(rows) and "name_en" in rows[0][1]
+    if rows and not had_en:
+        try:
+            published, _ = registry.items(session)
+        except NotFound:
+            published = {}
+        for _, row in rows:
+            code = row.get("code", "").strip()
+            known = published.get(code)
+            row["name_en"] = known.name_en if known else row.get("name_zh", "")
+            if known is None:
+                filled.append(code)
+    items, p2 = load_item_rows(rows, rel)
+    problems += p2
+    if not rows and not problems:
+        problems.append(Problem(rel, "", "no items: the list would be empty", 1))
+    units = registry.units(session)
+    routes = {name: registry.route(session, name)[0] for name in registry.route_names(session)}
+    problems += check_items(items, rel, units.units.values(), routes)
+    problems = sorted(
+        {_say_column(p, shown) for p in problems},
+        key=lambda p: (p.line or 0, p.place, p.message),
+    )
+    if problems:
+        return SheetList((), tuple(problems))
+    return SheetList(tuple(i for _, i in items), (), bool(rows) and not had_en, tuple(filled))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def item_row(item: ItemSpec) -> list[Any]:
+    """One item as a row of ITEM_COLUMNS: numbers stay numbers, lists are joined with ';'."""
+    out: list[Any] = []
+    for column in ITEM_COLUMNS:
+        value = getattr(item, column)
+        if isinstance(value, tuple):
+            value = ";".join(value)
+        out.append(value)
+    return out
+
+
+def write_sheet(items: list[ItemSpec], path: Path, *, chinese: bool = False) -> None:
+    """Write the list to PATH (.xlsx or .csv) so that read_sheet gives the same items back."""
+    header = [HEADER_OF[c] if chinese else c for c in ITEM_COLUMNS]
+    rows = [item_row(i) for i in items]
+    if path.suffix.lower() == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(["" if v is None else v for v in r] for r in rows)
+        return
+    if path.suffix.lower() != ".xlsx":
+        raise ValueError(f"{path.name}: write .xlsx or .csv")
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "权责清单"
+    sheet.append(header)
+    for r in rows:
+        # Text cells are stored as text: a code like "0101" must not become the number 101.
+        sheet.append(r)
+    sheet.freeze_panes = "A2"
+    book.save(path)
