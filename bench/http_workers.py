@@ -237,7 +237,7 @@ def print_table(rows: list[Row], clients: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
-        "--cases", type=int, default=1000, help="cases per row, two transitions each (default 1000)"
+        "--cases", type=int, default=300, help="cases per row, two transitions each (default 300)"
     )
     p.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
     p.add_argument(
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
         print(
             f"streetflow bench/http_workers.py: Python {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs{server}, gunicorn sync workers on 127.0.0.1"
+            f"{os.cpu_count()} CPUs{server}, gunicorn sync workers on 127.0.0.1, "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
         )
         rows = [run(kind, w, args, workdir) for kind in kinds for w in worker_counts]
         print_table(rows, args.clients)
