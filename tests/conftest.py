@@ -63,7 +63,7 @@ class _PgCopies:
     together share one. Each copy still serves exactly one test and is never reused."""
 
     SPARE = 2  # copies made ahead
-    DROPPERS = 4  # drops at once share a checkpoint
+    DROPPERS = 8  # drops at once share a checkpoint
     current: _PgCopies | None = None
 
     def __init__(self, template: str):
