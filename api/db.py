@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from typing import IO, Any
 
 from flask import Flask, current_app, g
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.audit import chain
@@ -14,10 +18,51 @@ from workflow.store.db import make_engine, make_sessionmaker
 EXT = "streetflow.sessions"
 
 
+class WriterLock:
+    """Queues this app's writers to one SQLite file, across threads and worker processes.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    100 ms each) while they wait; under gunicorn with several workers that idles the database
+    most of the time. A blocking flock() on a file beside the database wakes the next writer as
+    soon as the lock is free. Writers that do not take it (the CLI) still wait on SQLite's own
+    lock, so this changes speed, not safety."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.threads = threading.Lock()
+        self.file: IO[str] | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        import fcntl
+
+        with self.threads:
+            if self.file is None:
+                self.file = open(self.path, "a+")  # noqa: SIM115 (kept open for the process)
+                weakref.finalize(self, self.file.close)
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self.file, fcntl.LOCK_UN)
+
+
+def _writer_lock(url: str) -> WriterLock | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    try:
+        import fcntl  # noqa: F401 (POSIX only; elsewhere SQLite's own waiting is used)
+    except ImportError:
+        return None
+    return WriterLock(u.database + ".writers")
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions[EXT] = make_sessionmaker(engine)
     app.extensions["streetflow.engine"] = engine
+    app.extensions["streetflow.writer_lock"] = _writer_lock(app.config["DATABASE_URL"])
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -36,13 +81,17 @@ def session() -> Session:
 
 
 @contextmanager
-def write() -> Iterator[Session]:
+def write(*, lock: bool = True) -> Iterator[Session]:
     """A write transaction that starts with the trail's lock (the house rule), so SQLite takes
     its write lock first instead of failing to upgrade a read snapshot, and PostgreSQL
-    serialises writers. Whatever this request read before is ended first."""
+    serialises writers. Whatever this request read before is ended first. lock=False only
+    where the first statement is an engine call that takes the lock itself (engine.fire)."""
     s = session()
     if s.in_transaction():
         s.commit()  # only reads so far: ends the read snapshot
-    with s.begin():
-        chain.lock_head(s)
+    writers: WriterLock | None = current_app.extensions["streetflow.writer_lock"]
+    queue: Any = writers.held() if writers is not None else nullcontext()
+    with queue, s.begin():
+        if lock:
+            chain.lock_head(s)
         yield s

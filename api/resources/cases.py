@@ -19,7 +19,7 @@ from api.auth import current_caller, require_roles
 from api.schemas import PageArgs, page_of, page_schema
 from workflow.audit import chain
 from workflow.catalog import registry
-from workflow.errors import InvalidInput, StaleVersion
+from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.store.models import Case, IdempotencyKey, TrailEvent
@@ -293,13 +293,17 @@ class CaseResource(MethodView):
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def expected_version(if_match: str | None, current: int) -> int | None:
+def expected_version(s: Session, case_id: int, if_match: str | None) -> int | None:
     """The version If-Match asks for; None for no header or `*`."""
     if if_match is None or if_match.strip() == "*":
         return None
     versions = [int(m.group(1)) for p in if_match.split(",") if (m := _ETAG.match(p))]
     if not versions:
         raise StaleVersion(f"If-Match {if_match!r} does not match the case's ETag")
+    if len(versions) == 1:
+        return versions[0]
+    chain.lock_head(s)  # the first statement: reading the version comes after the lock
+    current = s.execute(select(Case.version).where(Case.id == case_id)).scalar_one_or_none()
     return current if current in versions else versions[0]
 
 
@@ -322,23 +326,32 @@ class Transitions(MethodView):
         actor = caller.actor
         key = headers.get("idempotency_key")
         digest = request_digest(case_id, body)
+        if not 1 <= case_id <= scope.MAX_ID:
+            raise NotFound(f"no case {case_id}")
         try:
-            with db.write() as s:
+            # Without a key the engine's own lock_head is the transaction's first statement.
+            with db.write(lock=bool(key)) as s:
                 if key:
                     stored = _stored_answer(s, caller.user_id, key, digest)
                     if stored is not None:
                         return stored
-                case = scope.get_case(s, actor, case_id)
-                engine.fire(
-                    s,
-                    case_id,
-                    body["trigger"],
-                    actor,
-                    reason=body.get("reason"),
-                    target=body.get("target"),
-                    data=body.get("data"),
-                    expected_version=expected_version(headers.get("if_match"), case.version),
-                )
+                try:
+                    engine.fire(
+                        s,
+                        case_id,
+                        body["trigger"],
+                        actor,
+                        reason=body.get("reason"),
+                        target=body.get("target"),
+                        data=body.get("data"),
+                        expected_version=expected_version(s, case_id, headers.get("if_match")),
+                    )
+                except WorkflowError:
+                    # Outside the caller's scope every refusal is a 404: nothing is told.
+                    scope.get_case(s, actor, case_id)
+                    raise
+                # Whoever may fire is in scope (a holder, or the applicant's channel).
+                case = engine.get_case(s, case_id)
                 out = case_json(s, case, actor)
                 if key:
                     # The key commits with the change: a retry finds it, and never fires twice.

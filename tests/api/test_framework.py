@@ -160,3 +160,15 @@ def test_token_count_unchanged_by_failures(
     anon.post("/auth/token", json={"username": name, "password": "wrong"})
     with sessions() as s:
         assert s.execute(select(func.count()).select_from(ApiToken)).scalar_one() == 0
+
+
+def test_cli_users_disable_stops_tokens_at_once(login: Callable[..., Client], env: object) -> None:
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    me = login("W-ZHL-01", "clerk")
+    assert me.get("/units").status_code == 200
+    result = CliRunner().invoke(main, ["users", "disable", me.name])
+    assert result.exit_code == 0, result.output
+    assert_problem(me.get("/units"), 401)

@@ -168,32 +168,32 @@ def test_sql_in_filters_finds_nothing(
     assert clerk.get("/cases").json()["total"] == 1
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [
-        "Bearer forged-token",
-        "Bearer " + "a" * 5000,
-        "Bearer",
-        "Basic Y2xlcms6Y2xlcmstZGVtby0yMDI2",
-        "forged-token",
-        "Bearer ' OR '1'='1",
-        "Bearer \u00e9\u00e9",
-    ],
-)
+FORGED = [
+    "Bearer forged-token",
+    "Bearer " + "a" * 5000,
+    "Bearer",
+    "Basic Y2xlcms6Y2xlcmstZGVtby0yMDI2",
+    "forged-token",
+    "Bearer ' OR '1'='1",
+    "Bearer \u00e9\u00e9",
+]
+
+
 def test_forged_tokens(
-    anon: Client, make_case: Callable[..., int], sessions: sessionmaker[Session], authorization: str
+    anon: Client, make_case: Callable[..., int], sessions: sessionmaker[Session]
 ) -> None:
     case_id = make_case("UD-01")
     before = snapshot(sessions)
-    headers = {"Authorization": authorization.encode("utf-8")}
-    for method, path, body in (
-        ("GET", "/cases", None),
-        ("GET", f"/cases/{case_id}", None),
-        ("POST", f"/cases/{case_id}/transitions", {"trigger": "accept"}),
-        ("POST", "/cases", GOOD),
-    ):
-        r = anon.request(method, path, json=body, headers=headers)
-        assert_problem(r, 401, f"{authorization[:20]} {method} {path}")
+    for authorization in FORGED:
+        headers = {"Authorization": authorization.encode("utf-8")}
+        for method, path, body in (
+            ("GET", "/cases", None),
+            ("GET", f"/cases/{case_id}", None),
+            ("POST", f"/cases/{case_id}/transitions", {"trigger": "accept"}),
+            ("POST", "/cases", GOOD),
+        ):
+            r = anon.request(method, path, json=body, headers=headers)
+            assert_problem(r, 401, f"{authorization[:20]} {method} {path}")
     assert snapshot(sessions) == before
 
 

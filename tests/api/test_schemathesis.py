@@ -36,26 +36,31 @@ def clerk_token(login: Callable[..., Client], make_case: Callable[..., int]) -> 
     return str(login("W-ZHL-01", "clerk").http.headers["Authorization"])
 
 
-@pytest.mark.parametrize(("method", "path"), _operations())
-def test_operation_conforms(server: str, clerk_token: str, method: str, path: str) -> None:
+def test_every_operation_conforms(server: str, clerk_token: str) -> None:
     schema = schemathesis.openapi.from_url(f"{server}/api/v1/openapi.json")
-    operation = schema[path][method]
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+    failures: list[str] = []
+    for method, path in _operations():
+        operation = schema[path][method]
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: schemathesis.Case) -> None:
-            case.call_and_validate(
-                base_url=server,
-                headers={"Authorization": clerk_token},
-                excluded_checks=[positive_data_acceptance],
-                timeout=30,
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
             )
+            def run(case: schemathesis.Case) -> None:
+                case.call_and_validate(
+                    base_url=server,
+                    headers={"Authorization": clerk_token},
+                    excluded_checks=[positive_data_acceptance],
+                    timeout=30,
+                )
 
-        run()
+            try:
+                run()
+            except Exception as exc:  # report every operation, not just the first
+                failures.append(f"{method} {path} ({mode.value}):\n{exc}")
+    assert not failures, "\n\n".join(failures)
