@@ -13,36 +13,42 @@ Progress goes to stderr, the table to stdout."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
-import queue
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-import psycopg
-import requests
+# bench/http.py is beside this file: keep this folder off sys.path so `import http` means the
+# stdlib's (as bench/http.py does).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
-from workflow.audit import chain
-from workflow.catalog import registry
-from workflow.config import DEFAULT_DEFINITIONS
-from workflow.runtime import engine
-from workflow.runtime.machines import Actor
-from workflow.spec.loader import load_definitions
-from workflow.store.db import make_engine, make_sessionmaker
-from workflow.store.migrate import upgrade
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import queue  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+
+from workflow.audit import chain  # noqa: E402
+from workflow.catalog import registry  # noqa: E402
+from workflow.config import DEFAULT_DEFINITIONS  # noqa: E402
+from workflow.runtime import engine  # noqa: E402
+from workflow.runtime.machines import Actor  # noqa: E402
+from workflow.spec.loader import load_definitions  # noqa: E402
+from workflow.store.db import make_engine, make_sessionmaker  # noqa: E402
+from workflow.store.migrate import upgrade  # noqa: E402
 
 ITEM = "SW-10"  # 失业登记: route local, decided at the workstation
 WORKSTATION = "W-ZHL-01"
