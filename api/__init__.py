@@ -12,6 +12,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from api import db, problems
+from api.sweeper import start_sweeper
 from workflow.config import settings
 
 log = logging.getLogger("streetflow.api")
@@ -111,12 +112,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from api import auth, docs, open311
     from api.resources import appraisals, cases, catalog, listadmin, routes
+    from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
     problems.init_app(app, open311_errors=open311.error_response)
     auth.limiter.init_app(app)
     for blp in (auth.blp, catalog.blp, routes.blp, cases.blp, appraisals.blp, listadmin.blp):
         api.register_blueprint(blp)
+    api.register_blueprint(time_limits.blp)
     app.register_blueprint(open311.bp)
     app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
@@ -158,4 +161,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             return problems.problem(503, "the database does not answer")
         return {"status": "ready"}
 
+    start_sweeper(app)  # the SLA sweep every SWEEP_EVERY seconds; off when unset
     return app

@@ -12,6 +12,7 @@ from api.commands.list import list_
 from api.commands.routes import routes
 from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
+from api.commands.sla import sla
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,3 +36,4 @@ for command in (init, serve, users, apikeys, definitions, appraisal_group):
 main.add_command(list_)  # list admin (issue 9)
 main.add_command(routing)  # list admin (issue 9)
 main.add_command(routes)  # list admin (issue 9)
+main.add_command(sla)

@@ -8,6 +8,8 @@ new cases for every role, so one role's success does not change the next one's a
   {case}  an incident case just reported (held by W-ZHL-01)
   {done}  a local case completed (can be rated)
   {held}  an incident case dispatched to the enforcement squad A-ZHL-ZF
+  {sup}   an open supervision of a late stage held by W-ZHL-01 (addressed to S-ZHL)
+  {ext}   a pending extension of a stage held by W-ZHL-01 (decided by S-ZHL)
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from tests.api.test_supervisions import time_places
 from workflow.config import DEFAULT_DEFINITIONS
 
 ROLES: dict[str, tuple[str, str] | None] = {
@@ -125,6 +129,29 @@ ENDPOINTS: list[Row] = [
         body={"trigger": "resolve"},
         fresh=True,
     ),
+    # Time limits: supervisions and extensions.
+    Row("GET", "/supervisions"),
+    Row(
+        "POST",
+        "/supervisions/{sup}/acknowledgement",
+        scoped(200, 403, SEES_CASE, {"street_staff", "street_admin"}),
+        fresh=True,
+    ),
+    Row("GET", "/extensions"),
+    Row(
+        "POST",
+        "/cases/{case}/extensions",
+        scoped(201, 403, SEES_CASE, {"clerk"}),
+        body={"reason": "需上门核实", "days": 2},
+        fresh=True,
+    ),
+    Row(
+        "POST",
+        "/extensions/{ext}/decision",
+        scoped(200, 403, SEES_CASE, {"street_staff", "street_admin"}),
+        body={"approve": True},
+        fresh=True,
+    ),
     # List admin (issue 9): the list as a spreadsheet, street routing tables, moving cases.
     Row("POST", "/list/import", {r: 200 for r in ADMINS}, 403, body=LIST_DRY_RUN),
     Row("GET", "/list/export", {r: 200 for r in ADMINS}, 403),
@@ -145,7 +172,11 @@ def clients(login: Callable[..., Client], anon: Client) -> dict[str, Client]:
     return {role: (login(*who) if who else anon) for role, who in ROLES.items()}
 
 
-def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..., int]) -> None:
+def test_authorization_matrix(
+    clients: dict[str, Client],
+    make_case: Callable[..., int],
+    sessions: sessionmaker[Session],
+) -> None:
     route = clients["clerk"].get("/routes/incident").json()["definition"]
 
     def places() -> dict[str, int]:
@@ -153,6 +184,7 @@ def test_authorization_matrix(clients: dict[str, Client], make_case: Callable[..
             "case": make_case("UD-01"),
             "done": make_case("GA-02", "accept", "complete"),
             "held": make_case("UD-01", "accept", "forward", "dispatch"),
+            **time_places(sessions),
         }
 
     shared = places()

@@ -87,6 +87,14 @@ _LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
 _HEAD = select(TrailHead).where(TrailHead.id == 1)
 
 
+def next_seq(session: Session) -> int:
+    """The sequence number the next append gets (under lock_head, nobody else can take it)."""
+    # No autoflush: flushing a half-changed case here would bump its version twice.
+    with session.no_autoflush:
+        seq: int = session.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
+    return seq + 1
+
+
 def append(
     session: Session,
     *,

@@ -2,31 +2,69 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from workflow.spec.model import CalendarSpec
+from workflow.spec.model import CalendarSpec, check_working_hours
 
 log = logging.getLogger(__name__)
 
+# Working hours from the environment win over calendar.yaml: one instance may keep other hours
+# than the published definitions (e.g. a winter timetable) without publishing a new calendar.
+WORKING_HOURS_ENV = "STREETFLOW_WORKING_HOURS"
 
 # Years already warned about: the fallback is said once per process and year.
 _warned_years: set[int] = set()
 
 
+def parse_working_hours(text: str) -> tuple[tuple[dt.time, dt.time], ...]:
+    """'08:30-12:00,13:30-17:30' as intervals; ValueError with the reason when malformed."""
+    hours: list[tuple[dt.time, dt.time]] = []
+    for part in text.split(","):
+        start, sep, end = part.strip().partition("-")
+        try:
+            if not sep:
+                raise ValueError
+            hours.append((dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())))
+        except ValueError:
+            raise ValueError(
+                f"{WORKING_HOURS_ENV}: {part.strip()!r} is not an interval like 08:30-12:00"
+            ) from None
+    why = check_working_hours(hours)
+    if why:
+        raise ValueError(f"{WORKING_HOURS_ENV}: {why}")
+    return tuple(hours)
+
+
+def with_env_hours(spec: CalendarSpec) -> CalendarSpec:
+    """SPEC with the working hours of STREETFLOW_WORKING_HOURS, when that is set."""
+    text = os.environ.get(WORKING_HOURS_ENV, "").strip()
+    if not text:
+        return spec
+    return dataclasses.replace(spec, working_hours=parse_working_hours(text))
+
+
 class WorkCalendar:
-    """Which days and hours are working time, in one timezone."""
+    """Which days and hours are working time, in one timezone.
+
+    A day is a working day when calendar.yaml says so (its `workdays` and `holidays` win), else
+    when the chinese-calendar package says so; for a year the package does not know, Monday to
+    Friday, with a warning once per year unless calendar.yaml lists days of that year (then the
+    file is taken as the year's holidays and adjusted working days)."""
 
     def __init__(self, spec: CalendarSpec | None = None, tz: str = "Asia/Shanghai"):
         self.spec = spec or CalendarSpec()
         self.tz = ZoneInfo(tz)
         self._holidays = frozenset(self.spec.holidays)
         self._workdays = frozenset(self.spec.workdays)
+        self._override_years = frozenset(d.year for d in self._holidays | self._workdays)
         # Asked many times a firing; chinese_calendar scans its whole table on every call.
         self._known: dict[dt.date, bool] = {}
 
@@ -44,13 +82,13 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            if day.year not in _warned_years:
+            if day.year not in _warned_years and day.year not in self._override_years:
                 _warned_years.add(day.year)
-                msg = (
-                    f"the calendar does not know {day.year}: counting Monday to Friday as working "
-                    "days; add the year's holidays and adjusted working days to calendar.yaml"
+                log.warning(
+                    "the calendar does not know %s: counting Monday to Friday as working days; "
+                    "add the year's holidays and adjusted working days to calendar.yaml",
+                    day.year,
                 )
-                log.warning(msg)
             return day.weekday() < 5
 
     def local(self, at: dt.datetime) -> dt.datetime:
@@ -69,7 +107,8 @@ class WorkCalendar:
 
     def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
         """The deadline of a limit of DAYS working days begun at START: the end of the working
-        hours of the DAYS-th working day after START's day (the day of receipt does not count)."""
+        hours of the DAYS-th working day after START's day (the day of receipt does not count,
+        whatever the hour, as with 自受理之日起N个工作日). 0 days: the end of START's day."""
         day = self.local(start).date()
         counted = 0
         while counted < days:
@@ -79,7 +118,10 @@ class WorkCalendar:
         return self.end_of_day(day).astimezone(dt.UTC)
 
     def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
-        """START plus SECONDS of working time (working hours of working days only)."""
+        """START plus SECONDS of working time (working hours of working days only).
+
+        0 seconds outside working hours is the start of the next working hour: a stage resumed
+        with no time left is due as soon as work starts again."""
         at = self.local(start)
         day = at.date()
         left = max(0.0, seconds)

@@ -16,7 +16,7 @@ from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import stages
-from workflow.runtime.clock import WorkCalendar, calendar_for
+from workflow.runtime.clock import WorkCalendar, calendar_for, with_env_hours
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
 from workflow.store.models import Case, TrailEvent
@@ -29,8 +29,10 @@ def utcnow() -> dt.datetime:
 
 
 def work_calendar(session: Session) -> WorkCalendar:
+    """The published calendar, with STREETFLOW_WORKING_HOURS over its hours when set."""
     return calendar_for(
-        registry.calendar(session), os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai")
+        with_env_hours(registry.calendar(session)),
+        os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
     )
 
 
@@ -114,7 +116,7 @@ def open_case(
         stage_started_at=now,
         due_at=calendar.add_working_days(now, stages.case_limit_days(route, spec)),
     )
-    stages.enter_stage(case, first, spec, calendar, now)
+    stages.enter_stage(case, first, spec, calendar, now, seq=chain.next_seq(session))
     session.add(case)
     session.flush()
     # Personal data stays out of the trail: it is exported and kept for ever.

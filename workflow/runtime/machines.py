@@ -145,7 +145,9 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     f = _firing(ev)
     case = f.case
     dest = f.route.state(spec.dest)
+    source = f.route.state(spec.source)
     from_state, from_holder = case.state, case.holder
+    seq = chain.next_seq(f.session)  # the event appended below, which begins the new stage
     left = stages.leave_stage(case, f.now)
     case.state = f.state
     case.tier = dest.tier
@@ -155,10 +157,14 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     elif dest.tier != "department":
         case.whistle_target = None
     case.updated_at = f.now
-    stages.enter_stage(case, dest, f.item, f.calendar, f.now)
+    stages.enter_stage(case, dest, f.item, f.calendar, f.now, seq=seq)
     data: dict[str, Any] = stages.clock_data(case)
     if left:
         data["left"] = left
+        if source.limit == "response" and left["due_at"] is not None:
+            # Leaving a response state is the response (accepting a report, reporting for
+            # duty after a whistle): appraisal's response rate counts these.
+            data["response_late"] = left["late"]
     # -- appraisal facts (issue 6): the kind of limit of the stage left ("response" or "days"),
     # and "paused" when the case now waits on the applicant: its stage is paused, not ended.
     if left:

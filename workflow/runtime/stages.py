@@ -33,15 +33,26 @@ def case_limit_days(route: RouteSpec, item: ItemSpec) -> int:
     return sum(getattr(item, f) or 0 for f in fields)
 
 
-def light_of(case: Case, now: dt.datetime, calendar: WorkCalendar) -> str:
+def yellow_at(
+    calendar: WorkCalendar, now: dt.datetime, left_s: float, limit_s: float
+) -> dt.datetime:
+    """When a stage with LEFT_S working seconds to go at NOW, out of LIMIT_S, turns yellow."""
+    before_yellow = left_s - (1 - YELLOW_AT) * limit_s
+    return now if before_yellow <= 0 else calendar.add_working_seconds(now, before_yellow)
+
+
+def light_of(case: Case, now: dt.datetime, calendar: WorkCalendar | None = None) -> str:
     """green, yellow (75% of the stage's working time used), red (past it), none (no clock)."""
     if case.stage_due_at is None or case.paused_at is not None or case.tier is None:
         return "none"
     if now > case.stage_due_at:
         return "red"
-    total = calendar.working_seconds_between(case.stage_started_at, case.stage_due_at)
-    used = calendar.working_seconds_between(case.stage_started_at, now)
-    if total > 0 and used >= YELLOW_AT * total:
+    if case.stage_yellow_at is None and calendar is not None:
+        # A row from before stage_yellow_at existed: measure it the long way.
+        total = calendar.working_seconds_between(case.stage_started_at, case.stage_due_at)
+        used = calendar.working_seconds_between(case.stage_started_at, now)
+        return "yellow" if total > 0 and used >= YELLOW_AT * total else "green"
+    if case.stage_yellow_at is not None and now >= case.stage_yellow_at:
         return "yellow"
     return "green"
 
@@ -69,11 +80,16 @@ def enter_stage(
     item: ItemSpec,
     calendar: WorkCalendar,
     now: dt.datetime,
+    *,
+    seq: int | None = None,
 ) -> None:
-    """Set the case's clock for the state it has just entered."""
+    """Set the case's clock for the state it has just entered; SEQ is the trail event that
+    enters it. A pause (an applicant state) keeps the stage: its sequence, start and limit."""
     if state.final:
         case.stage_started_at = now
-        case.stage_due_at = None
+        case.stage_seq = seq
+        case.stage_due_at = case.stage_yellow_at = None
+        case.stage_limit_s = None
         case.paused_at = None
         case.stage_left_s = case.case_left_s = None
         case.closed_at = now
@@ -94,19 +110,30 @@ def enter_stage(
         case.light = "none"
         return
     if case.paused_at is not None:
-        # Resumed: the stage goes on with the time it had left, and so does the case.
-        case.stage_started_at = now
+        # Resumed: the same stage goes on with the time it had left, and so does the case.
         left = case.stage_left_s
-        case.stage_due_at = (
-            calendar.add_working_seconds(now, max(0, left)) if left is not None else None
-        )
+        if left is not None:
+            case.stage_due_at = calendar.add_working_seconds(now, max(0, left))
+            limit = case.stage_limit_s if case.stage_limit_s is not None else max(0, left)
+            case.stage_yellow_at = yellow_at(calendar, now, left, limit)
+        else:
+            case.stage_due_at = case.stage_yellow_at = None
         if case.case_left_s is not None:
             case.due_at = calendar.add_working_seconds(now, max(0, case.case_left_s))
         case.paused_at = None
         case.stage_left_s = case.case_left_s = None
     else:
         case.stage_started_at = now
-        case.stage_due_at = stage_limit_due(state, item, calendar, now)
+        case.stage_seq = seq
+        due = stage_limit_due(state, item, calendar, now)
+        case.stage_due_at = due
+        if due is None:
+            case.stage_limit_s = None
+            case.stage_yellow_at = None
+        else:
+            limit = int(calendar.working_seconds_between(now, due))
+            case.stage_limit_s = limit
+            case.stage_yellow_at = yellow_at(calendar, now, limit, limit)
     case.light = light_of(case, now, calendar)
 
 

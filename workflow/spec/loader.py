@@ -160,8 +160,13 @@ def check_route(
             add(place, "a working state needs a tier")
         if s.final and s.on_timeout:
             add(place, "a final state has no timeout")
-        if s.on_timeout and route.transition(s.name, s.on_timeout) is None:
-            add(f"{place}.on_timeout", f"no transition {s.on_timeout!r} leaves {s.name!r}")
+        if s.on_timeout:
+            timeout = route.transition(s.name, s.on_timeout)
+            if timeout is None:
+                add(f"{place}.on_timeout", f"no transition {s.on_timeout!r} leaves {s.name!r}")
+            elif "system" not in timeout.roles:
+                # The sweep fires it as the system actor.
+                add(f"{place}.on_timeout", f"{s.on_timeout!r} must list the role 'system'")
     seen: set[tuple[str, str]] = set()
     for i, t in enumerate(route.transitions):
         place = f"transitions[{i}]"

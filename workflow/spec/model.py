@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,20 @@ class ItemSpec:
     def day_limit(self, tier: str) -> int | None:
         name = TIER_LIMIT_FIELD.get(tier)
         return getattr(self, name) if name else None
+
+
+def check_working_hours(hours: Sequence[tuple[dt.time, dt.time]]) -> str | None:
+    """Why HOURS are not usable working hours (ordered, non-empty, non-overlapping), or None."""
+    if not hours:
+        return "at least one interval of working hours"
+    last: dt.time | None = None
+    for start, end in hours:
+        if end <= start:
+            return f"{start:%H:%M}-{end:%H:%M} ends before it starts"
+        if last is not None and start < last:
+            return f"{start:%H:%M}-{end:%H:%M} overlaps or precedes the interval before it"
+        last = end
+    return None
 
 
 @dataclass(frozen=True)

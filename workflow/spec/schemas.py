@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from .model import (
     ROLES,
@@ -16,6 +25,7 @@ from .model import (
     StateSpec,
     TransitionSpec,
     UnitSpec,
+    check_working_hours,
 )
 
 NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be lower_snake_case")
@@ -169,6 +179,12 @@ class CalendarSchema(_Strict):
     working_hours = fields.List(
         fields.Tuple((_Time(), _Time())), load_default=None, validate=validate.Length(min=1)
     )
+
+    @validates_schema
+    def hours_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        why = data.get("working_hours") and check_working_hours(data["working_hours"])
+        if why:
+            raise ValidationError(why, "working_hours")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> CalendarSpec:

@@ -141,6 +141,9 @@ class Case(Base):
         Index("ix_cases_holder_state", "holder", "state"),
         Index("ix_cases_street_created", "street", "created_at"),
         Index("ix_cases_workstation_created", "workstation", "created_at"),
+        Index("ix_cases_stage_yellow_at", "stage_yellow_at"),
+        Index("ix_cases_stage_due_at", "stage_due_at"),
+        Index("ix_cases_light", "light"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,6 +177,11 @@ class Case(Base):
     paused_at: Mapped[dt.datetime | None]
     stage_left_s: Mapped[int | None] = mapped_column(BigInteger)
     case_left_s: Mapped[int | None] = mapped_column(BigInteger)
+    # The trail event that began the stage (kept across a pause), the stage's whole limit in
+    # working seconds (kept across a pause, grown by an extension) and when it turns yellow.
+    stage_seq: Mapped[int | None] = mapped_column(BigInteger)
+    stage_limit_s: Mapped[int | None] = mapped_column(BigInteger)
+    stage_yellow_at: Mapped[dt.datetime | None]
     rating_score: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
 
@@ -267,6 +275,7 @@ class Extension(Base):
     """延期: a holder's request for more time on a stage, and the supervising unit's decision."""
 
     __tablename__ = "extensions"
+    __table_args__ = (Index("ix_extensions_case_status", "case_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -1,0 +1,71 @@
+"""The SLA sweep in a background thread of the server (`streetflow serve --sweep-every N`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from workflow.config import settings
+from workflow.runtime import sla
+from workflow.store.db import make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sweeper:
+    """A running background sweep; stop() ends it after the batch in hand."""
+
+    thread: threading.Thread
+    stopping: threading.Event
+    every: float
+    engine: Engine
+
+    def stop(self, timeout: float = 30) -> None:
+        self.stopping.set()
+        self.thread.join(timeout)
+        self.engine.dispose()
+
+
+def start_sweeper(app: Flask) -> Sweeper | None:
+    """Start sweeping every SWEEP_EVERY seconds (0 or unset: off, as in tests), once per app.
+
+    The database is DATABASE_URL from the app's config, else STREETFLOW_DATABASE_URL. A failed
+    sweep is logged and tried again next time: a sweep is idempotent."""
+    every = float(app.config.get("SWEEP_EVERY") or 0)
+    if every <= 0:
+        return None
+    running: Sweeper | None = app.extensions.get("streetflow_sweeper")
+    if running is not None:
+        return running
+    url = app.config.get("DATABASE_URL") or settings().database_url
+    db = make_engine(url)
+    sessions = make_sessionmaker(db)
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.is_set():
+            try:
+                result = sla.sweep(sessions, batch=200)
+                if result.checked:
+                    log.info(
+                        "sweep: %s cases, %s supervisions, %s timeouts",
+                        result.checked,
+                        result.supervisions,
+                        result.timeouts,
+                    )
+                for problem in result.problems:
+                    log.warning("sweep: %s", problem)
+            except Exception:  # the next sweep tries again; the server must keep serving
+                log.exception("sweep failed")
+            stopping.wait(every)
+
+    thread = threading.Thread(target=run, name="streetflow-sweeper", daemon=True)
+    sweeper = Sweeper(thread, stopping, every, db)
+    app.extensions["streetflow_sweeper"] = sweeper
+    thread.start()
+    return sweeper

@@ -1,0 +1,495 @@
+"""Time limits at work: the sweep (lights, supervisions, timeouts) and extensions (延期).
+
+Every function here writes in the caller's transaction and starts with the trail lock, like the
+engine's. Lights, supervisions and extensions are not transitions: they change a case's row with
+a Core UPDATE, so its optimistic-lock version keeps counting transitions only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.catalog.registry import UnitIndex
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
+from workflow.runtime import engine, stages
+from workflow.runtime.holders import supervising_units
+from workflow.runtime.machines import SYSTEM, Actor
+from workflow.spec.model import TIER_ROLES, RouteSpec
+from workflow.store.models import Case, Extension, Supervision
+
+log = logging.getLogger(__name__)
+
+MAX_EXTENSION_DAYS = 60
+# Who decides on an extension or acknowledges a supervision at the supervising unit.
+SUPERVISOR_ROLES = frozenset({"staff", "admin"})
+TIMEOUT_REASON = "the time limit passed"
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepResult:
+    """What one sweep (or one batch of it) did."""
+
+    checked: int = 0
+    yellow: int = 0
+    red: int = 0
+    supervisions: int = 0
+    timeouts: int = 0
+    batches: int = 0
+    problems: list[str] = field(default_factory=list)
+    # The cases of one batch (not added up: a sweep keeps its own set).
+    case_ids: set[int] = field(default_factory=set)
+
+    def add(self, other: SweepResult) -> None:
+        self.checked += other.checked
+        self.yellow += other.yellow
+        self.red += other.red
+        self.supervisions += other.supervisions
+        self.timeouts += other.timeouts
+        self.batches += other.batches
+        self.problems += other.problems
+
+
+def _unsupervised() -> ColumnElement[bool]:
+    return ~exists().where(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq)
+
+
+def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
+    """Cases whose light or supervision is behind NOW: green past yellow, or overdue and not
+    yet red or not yet supervised. Everything else is up to date, so a sweep that finds nothing
+    is done, and a case the sweep has handled no longer matches (the loop always ends)."""
+    return and_(
+        Case.paused_at.is_(None),
+        Case.tier.is_not(None),
+        Case.stage_seq.is_not(None),
+        Case.stage_due_at.is_not(None),
+        or_(
+            and_(Case.light == "green", Case.stage_yellow_at <= now),
+            and_(Case.stage_due_at < now, or_(Case.light != "red", _unsupervised())),
+        ),
+    )
+
+
+def pending_count(session: Session, *, now: dt.datetime) -> int:
+    """How many cases a sweep at NOW has to look at (for progress; not locked)."""
+    n: int = session.execute(select(func.count(Case.id)).where(_due_for_sweep(now))).scalar_one()
+    return n
+
+
+def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
+    """One UPDATE per light: not a transition, so the cases' versions stay."""
+    for light, ids in lights.items():
+        session.execute(
+            update(Case)
+            .where(Case.id.in_(ids))
+            .values(light=light)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def raise_supervision(
+    session: Session,
+    case: Case,
+    *,
+    now: dt.datetime,
+    units: UnitIndex | None = None,
+    checked: bool = False,
+) -> Supervision | None:
+    """The one supervision of the case's current overdue stage, or None when it exists already
+    (CHECKED: the caller knows it does not)."""
+    assert case.stage_seq is not None and case.stage_due_at is not None and case.holder
+    if not checked:
+        found = session.execute(
+            select(Supervision.id).where(
+                Supervision.case_id == case.id, Supervision.stage_seq == case.stage_seq
+            )
+        ).first()
+        if found:
+            return None
+    unit, also = supervising_units(case.holder, units or registry.units(session))
+    sup = Supervision(
+        case_id=case.id,
+        stage_seq=case.stage_seq,
+        state=case.state,
+        holder=case.holder,
+        unit=unit,
+        also_unit=also,
+        stage_due_at=case.stage_due_at,
+        raised_at=now,
+    )
+    session.add(sup)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=SYSTEM.label,
+        action="supervision.raised",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        data={
+            "supervision": sup.id,
+            "stage_seq": case.stage_seq,
+            "state": case.state,
+            "holder": case.holder,
+            "unit": unit,
+            "also_unit": also,
+            "stage_due_at": chain.format_at(case.stage_due_at),
+        },
+    )
+    return sup
+
+
+def _fire_timeout(
+    session: Session, case: Case, trigger: str, result: SweepResult, *, now: dt.datetime
+) -> None:
+    try:
+        # Conditions refuse before anything changes, so a refusal leaves the batch intact.
+        engine.fire(
+            session,
+            case.id,
+            trigger,
+            SYSTEM,
+            reason=TIMEOUT_REASON,
+            data={"timeout": True},
+            now=now,
+        )
+    except WorkflowError as exc:
+        result.problems.append(f"case {case.id}: timeout {trigger!r} not fired: {exc.detail}")
+        log.warning("case %s: timeout %r not fired: %s", case.id, trigger, exc.detail)
+    else:
+        result.timeouts += 1
+
+
+def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> SweepResult:
+    """Bring up to LIMIT cases up to date at NOW, in the caller's transaction: mark their
+    lights, raise one supervision per overdue stage, fire the route's timeout if it names one.
+
+    The candidates are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so another sweep takes the
+    next ones); on SQLite the trail lock taken first serialises the sweeps."""
+    chain.lock_head(session)
+    result = SweepResult(batches=1)
+    ids = (
+        session.execute(
+            select(Case.id)
+            .where(_due_for_sweep(now))
+            .order_by(Case.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return result
+    cases = list(
+        session.execute(
+            select(Case)
+            .where(Case.id.in_(ids))
+            .order_by(Case.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    supervised = set(
+        session.execute(
+            select(Supervision.case_id)
+            .join(
+                Case,
+                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
+            )
+            .where(Case.id.in_(ids))
+        ).scalars()
+    )
+    lights: dict[str, list[int]] = defaultdict(list)
+    late: list[Case] = []
+    for case in cases:
+        result.checked += 1
+        result.case_ids.add(case.id)
+        light = stages.light_of(case, now)
+        if light != case.light:
+            lights[light].append(case.id)
+            set_committed_value(case, "light", light)
+            result.yellow += light == "yellow"
+            result.red += light == "red"
+        if light == "red" and case.id not in supervised:
+            late.append(case)
+    # Lights first: a timeout fired below sets its new stage's light itself.
+    _set_lights(session, lights)
+    units = registry.units(session)
+    routes: dict[tuple[str, int], RouteSpec] = {}
+    for case in late:
+        raise_supervision(session, case, now=now, units=units, checked=True)
+        result.supervisions += 1
+        key = (case.route_name, case.route_version)
+        if key not in routes:
+            routes[key] = registry.route(session, *key)[0]
+        trigger = routes[key].state(case.state).on_timeout
+        if trigger:
+            _fire_timeout(session, case, trigger, result, now=now)
+    return result
+
+
+def sweep(
+    sessions: sessionmaker[Session],
+    *,
+    now: dt.datetime | None = None,
+    batch: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
+    for long; idempotent, and safe while other sweeps and users write."""
+    now = now or engine.utcnow()
+    with sessions() as s:
+        total = pending_count(s, now=now)
+    result = SweepResult()
+    seen: set[int] = set()
+    while True:
+        with sessions.begin() as s:
+            part = sweep_batch(s, now=now, limit=batch)
+        result.add(part)
+        if progress:
+            progress(result.checked, max(total, result.checked))
+        if not part.case_ids:
+            return result
+        # A case still due after being handled would make the sweep loop for ever: stop instead.
+        if part.case_ids <= seen:
+            result.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
+            return result
+        seen |= part.case_ids
+
+
+# ---------------------------------------------------------------- supervisions
+
+
+def acknowledge_supervision(
+    session: Session, *, supervision_id: int, actor: Actor, now: dt.datetime | None = None
+) -> Supervision:
+    """The supervising unit has seen the supervision: who and when, once; a trail event."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    sup = session.get(Supervision, supervision_id, populate_existing=True)
+    if sup is None:
+        raise NotFound(f"no supervision {supervision_id}")
+    if actor.unit not in (sup.unit, sup.also_unit) or actor.role not in SUPERVISOR_ROLES:
+        raise NotHolder(f"supervision {supervision_id} is addressed to {sup.unit}")
+    if sup.acknowledged_at is not None:
+        raise Conflict(f"supervision {supervision_id} was acknowledged by {sup.acknowledged_by}")
+    sup.acknowledged_at = now
+    sup.acknowledged_by = actor.label
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="supervision.acknowledged",
+        case_id=sup.case_id,
+        to_state=sup.state,
+        to_holder=sup.holder,
+        data={"supervision": sup.id, "stage_seq": sup.stage_seq},
+    )
+    return sup
+
+
+# ---------------------------------------------------------------- extensions
+
+
+def _days(days: Any) -> int:
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise InvalidInput(
+            f"an extension is 1 to {MAX_EXTENSION_DAYS} working days",
+            {"days": [f"a whole number from 1 to {MAX_EXTENSION_DAYS}"]},
+        )
+    return days
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    if reason is None or not reason.strip():
+        if required:
+            raise InvalidInput("a reason is required", {"reason": ["required"]})
+        return None
+    if len(reason) > engine.MAX_TEXT:
+        raise InvalidInput("the reason is too long", {"reason": [f"at most {engine.MAX_TEXT}"]})
+    return reason.strip()
+
+
+def request_extension(
+    session: Session,
+    *,
+    case_id: int,
+    actor: Actor,
+    reason: str,
+    days: int,
+    now: dt.datetime | None = None,
+) -> Extension:
+    """The holder asks for DAYS more working days on the current stage, before its limit.
+
+    Raises InvalidInput (reason, days), NotHolder, NotAllowed (no limit, clock stopped, limit
+    passed), Conflict (a request of this stage is pending), NotFound."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    case = engine.get_case(session, case_id)
+    reason_text = _reason(reason, required=True)
+    n = _days(days)
+    if case.tier is None:
+        raise NotAllowed(f"case {case_id} is {case.state}: it has no time limit any more")
+    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
+    if actor.unit != case.holder or actor.role not in roles:
+        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case_id}")
+    if case.paused_at is not None:
+        raise NotAllowed("the clock is stopped while the case waits on the applicant")
+    if case.stage_due_at is None or case.stage_seq is None:
+        raise NotAllowed(f"the stage {case.state!r} has no time limit")
+    if now > case.stage_due_at:
+        raise NotAllowed(
+            f"an extension is asked before the stage's limit "
+            f"({chain.format_at(case.stage_due_at)}), not after"
+        )
+    pending = session.execute(
+        select(Extension.id).where(
+            Extension.case_id == case_id,
+            Extension.stage_seq == case.stage_seq,
+            Extension.status == "pending",
+        )
+    ).first()
+    if pending:
+        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
+    assert case.holder is not None and reason_text is not None
+    unit, _ = supervising_units(case.holder, registry.units(session))
+    ext = Extension(
+        case_id=case_id,
+        stage_seq=case.stage_seq,
+        state=case.state,
+        holder=case.holder,
+        unit=unit,
+        requested_by=actor.label,
+        requested_at=now,
+        reason=reason_text,
+        days=n,
+        status="pending",
+    )
+    session.add(ext)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="extension.requested",
+        case_id=case_id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=reason_text,
+        data={
+            "extension": ext.id,
+            "days": n,
+            "stage_seq": case.stage_seq,
+            "unit": unit,
+            "stage_due_at": chain.format_at(case.stage_due_at),
+        },
+    )
+    return ext
+
+
+def decide_extension(
+    session: Session,
+    *,
+    extension_id: int,
+    actor: Actor,
+    approve: bool,
+    reason: str | None = None,
+    days: int | None = None,
+    now: dt.datetime | None = None,
+) -> Extension:
+    """The supervising unit approves (DAYS working days, by default those asked for, added to
+    the stage's limit and to the case's) or refuses (with a reason). Either way a trail event.
+
+    Raises InvalidInput, NotHolder (not a supervising unit), Conflict (decided already),
+    NotAllowed (the stage has ended), NotFound."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    ext = session.get(Extension, extension_id, populate_existing=True)
+    if ext is None:
+        raise NotFound(f"no extension {extension_id}")
+    reason_text = _reason(reason, required=not approve)
+    granted = _days(ext.days if days is None else days) if approve else None
+    if actor.role not in SUPERVISOR_ROLES or actor.unit not in supervising_units(
+        ext.holder, registry.units(session)
+    ):
+        raise NotHolder(f"extension {extension_id} is decided by {ext.unit}")
+    if ext.status != "pending":
+        raise Conflict(f"extension {extension_id} was {ext.status} already")
+    case = engine.get_case(session, ext.case_id)
+    if case.stage_seq != ext.stage_seq or case.tier is None:
+        raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+    ext.decided_by = actor.label
+    ext.decided_at = now
+    ext.decision_reason = reason_text
+    data: dict[str, Any] = {"extension": ext.id, "stage_seq": ext.stage_seq}
+    if granted is None:
+        ext.status = "refused"
+    else:
+        ext.status = "approved"
+        ext.days = granted
+        ext.new_stage_due_at = _extend(session, case, granted, now=now)
+        data.update(days=granted, **stages.clock_data(case))
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action=f"extension.{ext.status}",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=reason_text,
+        data=data,
+    )
+    return ext
+
+
+def _extend(session: Session, case: Case, days: int, *, now: dt.datetime) -> dt.datetime | None:
+    """Move the stage's limit DAYS working days later, and the case's by as much working time;
+    while the clock is stopped, add that time to what is left. Not a transition: Core UPDATE."""
+    calendar = engine.work_calendar(session)
+    assert case.stage_due_at is not None
+    old_due = case.stage_due_at
+    new_due = calendar.add_working_days(old_due, days)
+    added = int(calendar.working_seconds_between(old_due, new_due))
+    values: dict[str, Any] = {"stage_limit_s": (case.stage_limit_s or 0) + added}
+    if case.paused_at is not None:
+        if case.stage_left_s is not None:
+            values["stage_left_s"] = case.stage_left_s + added
+        if case.case_left_s is not None:
+            values["case_left_s"] = case.case_left_s + added
+        new_due = old_due  # moved when the clock starts again
+    else:
+        values["stage_due_at"] = new_due
+        if case.due_at is not None:
+            values["due_at"] = calendar.add_working_seconds(case.due_at, added)
+        left = calendar.working_seconds_between(now, new_due)
+        values["stage_yellow_at"] = stages.yellow_at(calendar, now, left, values["stage_limit_s"])
+    session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for k, v in values.items():
+        set_committed_value(case, k, v)
+    light = stages.light_of(case, now)
+    if light != case.light:
+        _set_lights(session, {light: [case.id]})
+        set_committed_value(case, "light", light)
+    return new_due if case.paused_at is None else None
