@@ -329,3 +329,29 @@ def test_only_the_host_streets_admin_assesses_an_agency_once_a_period(
             "S-ZHL",
             {"unit": "A-ZHL-SF", "period": NOV, "score": 75.0, "comment": "尚可"},
         )
+
+
+def test_an_approved_extension_keeps_a_case_out_of_the_open_overdue_count(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Open overdue at the period's end reads the stage's limit as extended, not as first set."""
+    from workflow.runtime import sla
+
+    with sessions.begin() as s:
+        extended, late = open_case(s, "SW-10", nov(2, 9)), open_case(s, "SW-10", nov(2, 9))
+        for cid in (extended, late):
+            fire(s, cid, "accept", CLERK, nov(2, 10))  # one working day: due 3 Nov 17:30
+        ext = sla.request_extension(
+            session=s, case_id=extended, actor=CLERK, reason="等待上级答复", days=30, now=nov(3, 9)
+        )
+        sla.decide_extension(
+            session=s,
+            extension_id=ext.id,
+            actor=Actor("street", "S-ZHL", "staff"),
+            approve=True,
+            now=nov(3, 11),
+        )
+    with sessions.begin() as s:
+        recs = by_unit(appraisal.compute(s, NOV, now=AFTER_NOVEMBER))
+        overdue = recs["W-ZHL-01"].metrics["open_overdue"]
+        assert overdue["numerator_cases"] == [late]

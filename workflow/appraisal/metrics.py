@@ -267,6 +267,9 @@ def _count(rows: Any) -> Select[Any]:
     ).group_by(base.c.unit)
 
 
+CLOCK_ACTIONS = ("case.opened", "case.transition", "case.migrated", "extension.approved")
+
+
 def open_overdue(w: Window) -> Select[Any]:
     """Cases whose last state at the period's end is a working stage past its limit (not paused
     for the applicant), counted for the stage's holder."""
@@ -274,7 +277,9 @@ def open_overdue(w: Window) -> Select[Any]:
     last = (
         select(e.case_id, func.max(e.seq).label("seq"))
         .where(
-            e.action.in_(("case.opened", "case.transition")),
+            # Every event that sets a stage's limit: an approved extension or a move to another
+            # route version sets it anew without a transition.
+            e.action.in_(CLOCK_ACTIONS),
             _known_by_end(e, w),
         )
         .group_by(e.case_id)
