@@ -111,13 +111,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import appraisals, cases, catalog, listadmin, routes
+    from api.resources import appraisals, audit, cases, catalog, listadmin, routes
     from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
     problems.init_app(app, open311_errors=open311.error_response)
     auth.limiter.init_app(app)
-    for blp in (auth.blp, catalog.blp, routes.blp, cases.blp, appraisals.blp, listadmin.blp):
+    for blp in (
+        auth.blp,
+        catalog.blp,
+        routes.blp,
+        cases.blp,
+        appraisals.blp,
+        listadmin.blp,
+        audit.blp,
+    ):
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)
     app.register_blueprint(open311.bp)

@@ -7,6 +7,7 @@ import logging
 import click
 
 from api.commands.appraisal import appraisal_group
+from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.list import list_
 from api.commands.routes import routes
@@ -37,3 +38,4 @@ main.add_command(list_)  # list admin (issue 9)
 main.add_command(routing)  # list admin (issue 9)
 main.add_command(routes)  # list admin (issue 9)
 main.add_command(sla)
+main.add_command(audit)

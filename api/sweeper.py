@@ -46,11 +46,12 @@ def start_sweeper(app: Flask) -> Sweeper | None:
     db = make_engine(url)
     sessions = make_sessionmaker(db)
     stopping = threading.Event()
+    secret = app.config["SECRET_KEY"]  # signs the periodic checkpoints of the trail
 
     def run() -> None:
         while not stopping.is_set():
             try:
-                result = sla.sweep(sessions, batch=200)
+                result = sla.sweep(sessions, batch=200, checkpoint_secret=secret)
                 if result.checked:
                     log.info(
                         "sweep: %s cases, %s supervisions, %s timeouts",

@@ -61,7 +61,13 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
         click.echo(f"\r  swept {done}/{total} cases", nl=False, err=True)
 
     try:
-        result = sla_service.sweep(ctx.sessions, now=now, batch=batch, progress=progress)
+        result = sla_service.sweep(
+            ctx.sessions,
+            now=now,
+            batch=batch,
+            progress=progress,
+            checkpoint_secret=ctx.settings.secret_key,
+        )
     except ValueError as exc:  # e.g. malformed STREETFLOW_WORKING_HOURS
         fail(str(exc))
         return
@@ -70,6 +76,8 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
         f"checked {result.checked} cases: {result.yellow} turned yellow, {result.red} turned red, "
         f"{result.supervisions} supervision(s) raised, {result.timeouts} timeout(s) fired"
     )
+    if result.checkpoint_seq is not None:
+        click.echo(f"signed a checkpoint of the trail at seq {result.checkpoint_seq}")
     for problem in result.problems:
         click.echo(f"problem: {problem}", err=True)
     if result.problems:

@@ -1,7 +1,7 @@
 """time: the stage's sequence, limit and yellow instant on each case, for the sweep
 
 Revision ID: 0004_time
-Revises: 0009_routing
+Revises: 0003_routing
 Create Date: 2026-11-28 01:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_time"
-down_revision: str | None = "0009_routing"
+down_revision: str | None = "0003_routing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

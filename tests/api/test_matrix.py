@@ -89,6 +89,9 @@ ENDPOINTS: list[Row] = [
     Row("GET", "/cases"),
     Row("GET", "/cases/{case}", scoped(200, 200, SEES_CASE, set())),
     Row("GET", "/cases/{case}/trail", scoped(200, 200, SEES_CASE, set())),
+    Row("GET", "/audit/events", {"auditor": 200}, 403),
+    Row("GET", "/audit/events?case={case}&after=1", {"auditor": 200}, 403),
+    Row("GET", "/audit/verify", {"auditor": 200}, 403),
     Row(
         "POST",
         "/cases/{case}/transitions",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, staff_of
 from tests.listadmin.helpers import CLERK, STREET, open_case, trail_is_intact, walk
+from workflow.audit import chain
 from workflow.audit.replay import differences
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
@@ -35,6 +36,7 @@ def publish_v2(s: Session) -> None:
         dataclasses.replace(t, source=rename(t.source), dest=rename(t.dest)) for t in v1.transitions
     )
     v2 = dataclasses.replace(v1, states=states, transitions=transitions)
+    chain.lock_head(s)  # publish_one appends to the trail: the house rule's lock comes first
     registry.publish_one(s, "route", "three_tier", route_to_data(v2), actor="admin", now=T0)
 
 

@@ -55,6 +55,24 @@ def test_sweep_marks_raises_and_is_idempotent(env: Path, sessions: sessionmaker[
         assert sorted(s.execute(select(Supervision.case_id)).scalars()) == ids
 
 
+def test_the_sweep_signs_a_checkpoint_of_the_trail_when_one_is_due(
+    env: Path, sessions: sessionmaker[Session]
+) -> None:
+    from workflow.store.models import Checkpoint, TrailHead
+
+    overdue_cases(sessions, 1)
+    code, out, _ = run("sla", "sweep", "--now", "2026-12-02T01:00:00Z")
+    assert code == 0 and "signed a checkpoint of the trail at seq" in out
+    with sessions() as s:
+        head = s.execute(select(TrailHead.seq)).scalar_one()
+        assert s.execute(select(Checkpoint.seq)).scalars().all() == [head]
+    # Not due again within the hour.
+    code, out, _ = run("sla", "sweep", "--now", "2026-12-02T01:00:00Z")
+    assert code == 0 and "checkpoint" not in out
+    code, out, _ = run("audit", "verify")
+    assert code == 0, out
+
+
 def test_sweep_refuses_a_bad_instant_and_changes_nothing(
     env: Path, sessions: sessionmaker[Session]
 ) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store.models import TrailEvent, TrailHead
@@ -72,6 +72,10 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+class ChainNotLocked(RuntimeError):
+    """append() was called in a transaction that did not call lock_head() first: a bug."""
+
+
 def lock_head(session: Session) -> None:
     """Take the chain's write lock before anything else in a write transaction.
 
@@ -79,12 +83,17 @@ def lock_head(session: Session) -> None:
     busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
     head row until commit: appends are serialised and the chain cannot fork."""
     session.execute(_LOCK_HEAD)
+    # Remember which transaction holds the lock, so append() can refuse to run without it.
+    session.info[_LOCKED] = session.get_transaction()
 
 
-# A Core statement built once: the same SQL, without the ORM's bulk-update bookkeeping.
+_LOCKED = "streetflow.trail_locked"
+# Core statements built once: the same SQL, without the ORM's bulk-update bookkeeping. The head
+# is read as plain columns, never as an ORM entity: a TrailHead kept in the identity map from an
+# earlier transaction of the same session (expire_on_commit=False) would be a stale head.
 _head = cast(Table, TrailHead.__table__)
 _LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
-_HEAD = select(TrailHead).where(TrailHead.id == 1)
+_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
 
 
 def next_seq(session: Session) -> int:
@@ -112,14 +121,22 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> TrailEvent:
     """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
+    if (
+        session.get_transaction() is None
+        or session.info.get(_LOCKED) is not session.get_transaction()
+    ):
+        # Without the lock two writers could both read the same head and fork the chain.
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
     # No autoflush here: the caller's pending changes go out in the one flush below (a flush
     # costs as much as the rest of a firing).
     with session.no_autoflush:
-        head = session.execute(_HEAD).scalar_one()
+        head_seq, head_hash = session.execute(_HEAD).one()
     # Store at microsecond precision: what is hashed must be what the database gives back.
     at = at.astimezone(dt.UTC)
     ev = TrailEvent(
-        seq=head.seq + 1,
+        seq=head_seq + 1,
         at=at,
         case_id=case_id,
         actor=actor,
@@ -132,12 +149,19 @@ def append(
         to_holder=to_holder,
         reason=reason,
         data=json.loads(canonical_json(data or {})),
-        prev_hash=head.hash,
+        prev_hash=head_hash,
         hash="",
     )
-    ev.hash = chain_hash(head.hash, event_body(ev))
+    ev.hash = chain_hash(head_hash, event_body(ev))
     session.add(ev)
-    head.seq = ev.seq
-    head.hash = ev.hash
     session.flush()
+    moved = session.execute(
+        update(_head)
+        .where(_head.c.id == 1, _head.c.seq == head_seq)
+        .values(seq=ev.seq, hash=ev.hash)
+    )
+    if (
+        cast(CursorResult[Any], moved).rowcount != 1
+    ):  # cannot happen under the lock; never leave a head behind its chain
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {head_seq})")
     return ev

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.audit import chain
+from workflow.audit.checkpoints import checkpoint_if_due
 from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
@@ -49,6 +50,8 @@ class SweepResult:
     timeouts: int = 0
     batches: int = 0
     problems: list[str] = field(default_factory=list)
+    # The seq of the chain head signed at the end of the sweep, when a checkpoint was due.
+    checkpoint_seq: int | None = None
     # The cases of one batch (not added up: a sweep keeps its own set).
     case_ids: set[int] = field(default_factory=set)
 
@@ -247,9 +250,11 @@ def sweep(
     now: dt.datetime | None = None,
     batch: int = 200,
     progress: Callable[[int, int], None] | None = None,
+    checkpoint_secret: str | None = None,
 ) -> SweepResult:
     """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
-    for long; idempotent, and safe while other sweeps and users write."""
+    for long; idempotent, and safe while other sweeps and users write. With CHECKPOINT_SECRET
+    (the instance secret), the sweep then signs the chain head when a checkpoint is due."""
     now = now or engine.utcnow()
     with sessions() as s:
         total = pending_count(s, now=now)
@@ -262,6 +267,10 @@ def sweep(
         if progress:
             progress(result.checked, max(total, result.checked))
         if not part.case_ids:
+            if checkpoint_secret:
+                with sessions.begin() as s:
+                    anchor = checkpoint_if_due(s, engine.utcnow(), secret=checkpoint_secret)
+                result.checkpoint_seq = anchor.seq if anchor else None
             return result
         # A case still due after being handled would make the sweep loop for ever: stop instead.
         if part.case_ids <= seen:

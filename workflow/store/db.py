@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine
     """An engine for URL. SQLite runs in WAL mode with synchronous=FULL: a commit survives a
     power cut. PostgreSQL is used as it comes (psycopg 3)."""
     u = make_url(url)
+    # JSON columns hold canonical JSON (sorted keys, no spaces, UTF-8): a trail event's data is
+    # stored as the very bytes its hash covers, so verify can hash them without re-encoding.
+    kwargs.setdefault("json_serializer", _canonical_json)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +36,10 @@ def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

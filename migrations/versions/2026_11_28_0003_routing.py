@@ -1,7 +1,7 @@
 """cases pinned to their street's routing table version
 
-Revision ID: 0009_routing
-Revises: 0001
+Revision ID: 0003_routing
+Revises: 0002_appraisal
 Create Date: 2026-11-28 01:05:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_routing"
-down_revision: str | None = "0006_appraisal"
+revision: str = "0003_routing"
+down_revision: str | None = "0002_appraisal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

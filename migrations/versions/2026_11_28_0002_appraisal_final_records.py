@@ -1,6 +1,6 @@
 """appraisal: finalized records are immutable in the database too
 
-Revision ID: 0006_appraisal
+Revision ID: 0002_appraisal
 Revises: 0001
 Create Date: 2026-11-28 01:10:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_appraisal"
+revision: str = "0002_appraisal"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,112 @@
+"""The auditor's view of the trail: events with filters, paged by seq, and a full verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, or_, select
+
+from api import db
+from api.auth import require_roles
+from api.resources.cases import TrailEventSchema
+from workflow.audit import chain
+from workflow.audit.verify import verify
+from workflow.store.models import TrailEvent
+
+blp = Blueprint(
+    "audit", __name__, url_prefix="/api/v1/audit", description="The trail, for auditors"
+)
+
+
+class EventArgs(ma.Schema):
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    case = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    unit = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
+    actor = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    from_ = ma.fields.AwareDateTime(data_key="from", format="iso")
+    to = ma.fields.AwareDateTime(format="iso")
+    per_page = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1))
+
+
+class EventPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TrailEventSchema), required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True, metadata={"description": "events matching, all pages"})
+    next_after = ma.fields.Integer(
+        allow_none=True, metadata={"description": "pass as `after` for the next page; null: last"}
+    )
+
+
+class TrailProblemSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    detail = ma.fields.String(required=True)
+
+
+class TrailVerifySchema(ma.Schema):
+    ok = ma.fields.Boolean(required=True)
+    events_checked = ma.fields.Integer(required=True)
+    first_bad = ma.fields.Nested(TrailProblemSchema, allow_none=True)
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.arguments(EventArgs, location="query")
+    @blp.response(200, EventPageSchema)
+    @blp.alt_response(403, description="Not an auditor")
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The trail, oldest first, after a seq; filtered by case, unit, actor and time
+
+        `unit` matches the acting unit and the holder before or after the event; `from` is
+        inclusive, `to` exclusive (ISO-8601 with an offset). Page on with `after=next_after`."""
+        require_roles("auditor")
+        per_page = min(args["per_page"], int(current_app.config["PER_PAGE_MAX"]))
+        where = []
+        if "case" in args:
+            where.append(TrailEvent.case_id == args["case"])
+        if "unit" in args:
+            u = args["unit"]
+            where.append(
+                or_(TrailEvent.unit == u, TrailEvent.from_holder == u, TrailEvent.to_holder == u)
+            )
+        if "actor" in args:
+            where.append(TrailEvent.actor == args["actor"])
+        if "from_" in args:
+            where.append(TrailEvent.at >= args["from_"])
+        if "to" in args:
+            where.append(TrailEvent.at < args["to"])
+        s = db.session()
+        total = s.execute(select(func.count()).select_from(TrailEvent).where(*where)).scalar_one()
+        events = (
+            s.execute(
+                select(TrailEvent)
+                .where(TrailEvent.seq > args["after"], *where)
+                .order_by(TrailEvent.seq)
+                .limit(per_page + 1)
+            )
+            .scalars()
+            .all()
+        )
+        more = len(events) > per_page
+        items = [chain.event_dict(e) for e in events[:per_page]]
+        return {
+            "items": items,
+            "per_page": per_page,
+            "total": total,
+            "next_after": items[-1]["seq"] if more else None,
+        }
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.response(200, TrailVerifySchema)
+    @blp.alt_response(403, description="Not an auditor")
+    def get(self) -> dict[str, Any]:
+        """Verify the whole trail and its signed checkpoints, as `streetflow audit verify` does"""
+        require_roles("auditor")
+        report = verify(db.session(), str(current_app.config["SECRET_KEY"]))
+        return report.as_dict()
