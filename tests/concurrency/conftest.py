@@ -18,6 +18,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.trail import SECRET
 from workflow import users
 from workflow.audit import chain
 from workflow.runtime import engine as wf
@@ -44,7 +45,7 @@ class Server:
         env = {
             **os.environ,
             "STREETFLOW_DATABASE_URL": self.db_url,
-            "STREETFLOW_SECRET_KEY": "concurrency-" + uuid.uuid4().hex,
+            "STREETFLOW_SECRET_KEY": SECRET,
             "STREETFLOW_INSTANCE": str(self.log.parent / "instance"),
         }
         with self.log.open("ab") as out:

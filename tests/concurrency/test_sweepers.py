@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
-from tests.trail import trail_problems
+from tests.trail import SECRET, trail_problems
 from workflow.audit import chain
 from workflow.runtime import engine as wf
 from workflow.runtime.machines import Actor
@@ -46,7 +46,7 @@ def test_several_sweeper_processes_at_once_raise_each_supervision_once(
             wf.fire(s, case.id, "accept", clerk, now=T0)
             ids.append(case.id)
 
-    env = {**os.environ, "STREETFLOW_DATABASE_URL": db_url, "STREETFLOW_SECRET_KEY": "sweep"}
+    env = {**os.environ, "STREETFLOW_DATABASE_URL": db_url, "STREETFLOW_SECRET_KEY": SECRET}
     command = [sys.executable, "-m", "api", "sla", "sweep", "--now", LATE, "--batch", "2"]
     # The test holds the trail's lock while the sweepers start, so that they all wait for it
     # and then race for the batches. On PostgreSQL they share the work (SKIP LOCKED); on SQLite
