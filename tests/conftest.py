@@ -2,13 +2,17 @@
 schema migrated and the shipped definitions published; actors; the Flask app and clients.
 
 The database of each test is a copy of a template made once per run: a file copy on SQLite,
-CREATE DATABASE ... TEMPLATE on PostgreSQL (each run creates and drops its own databases)."""
+CREATE DATABASE ... TEMPLATE on PostgreSQL (each run creates and drops its own databases; the
+copies are made ahead and dropped behind in background threads, see _PgCopies)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +56,77 @@ def _pg_exec(sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
+class _PgCopies:
+    """Fresh copies of the PostgreSQL template for the tests, made and dropped off the tests'
+    path: a copy is made while the test before runs, and dropped while the tests after run, by
+    several threads because each DROP DATABASE waits for a checkpoint and drops requested
+    together share one. Each copy still serves exactly one test and is never reused."""
+
+    SPARE = 2  # copies made ahead
+    DROPPERS = 8  # drops at once share a checkpoint
+    current: _PgCopies | None = None
+
+    def __init__(self, template: str):
+        self.template = template
+        self.ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.SPARE)
+        self.doomed: queue.Queue[str | None] = queue.Queue()
+        self.closing = threading.Event()
+        self.maker = threading.Thread(target=self._make, name="pg-copies-make", daemon=True)
+        self.droppers = [
+            threading.Thread(target=self._drop, name="pg-copies-drop", daemon=True)
+            for _ in range(self.DROPPERS)
+        ]
+        self.maker.start()
+        for t in self.droppers:
+            t.start()
+
+    def _make(self) -> None:
+        while not self.closing.is_set():
+            name = f"sf_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+            try:
+                _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                item: str | BaseException = name
+            except Exception as exc:  # handed to the test that takes it
+                item = exc
+            while True:
+                try:
+                    self.ready.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    if self.closing.is_set():
+                        if isinstance(item, str):
+                            self.doomed.put(item)
+                        return
+
+    def _drop(self) -> None:
+        while (name := self.doomed.get()) is not None:
+            with contextlib.suppress(Exception):  # close() reports what is left
+                _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def take(self) -> str:
+        item = self.ready.get(timeout=120)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def discard(self, name: str) -> None:
+        self.doomed.put(name)
+
+    def close(self) -> None:
+        """Stop making copies; drop the spare ones and wait for every drop."""
+        self.closing.set()
+        self.maker.join(120)
+        while not self.ready.empty():
+            item = self.ready.get()
+            if isinstance(item, str):
+                self.doomed.put(item)
+        for _ in self.droppers:
+            self.doomed.put(None)
+        for t in self.droppers:
+            t.join(600)
+        _PgCopies.current = None
+
+
 @pytest.fixture(scope="session")
 def db_kind(pytestconfig: pytest.Config) -> str:
     return str(pytestconfig.getoption("--db"))
@@ -73,8 +148,15 @@ def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with make_sessionmaker(engine).begin() as s:
         registry.publish(s, defs, actor="test", now=T0 - dt.timedelta(days=60))
     engine.dispose()
-    yield url if db_kind == "sqlite" else name
-    if db_kind == "postgresql":
+    if db_kind == "sqlite":
+        yield url
+        return
+    copies = _PgCopies(name)
+    _PgCopies.current = copies
+    try:
+        yield name
+    finally:
+        copies.close()
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -86,10 +168,13 @@ def db_url(db_kind: str, template_db: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template_db.removeprefix("sqlite:///"), path)
         yield f"sqlite:///{path}"
         return
-    name = f"sf_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    copies = _PgCopies.current
+    assert copies is not None and copies.template == template_db
+    name = copies.take()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        copies.discard(name)
 
 
 @pytest.fixture

@@ -167,3 +167,15 @@ def test_init_again_keeps_what_was_published_since(
     # An explicit publish of the shipped folder is the administrator's choice: it goes back.
     code, out = run("definitions", "publish")
     assert code == 0 and "items items: version 3 (published)" in out
+
+
+def test_init_on_a_schema_it_does_not_know_says_so(
+    env: Path, sessions: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import text
+
+    with sessions.begin() as s:
+        s.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    code, out = run("init")
+    assert code == 1
+    assert "cannot upgrade the schema" in out and "9999_future" in out

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 
 import click
+from alembic.util import CommandError
 
 from workflow import demo
 from workflow import users as users_service
@@ -38,7 +39,10 @@ def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None
     Exit codes: 0 done, 1 invalid definitions or the database refused."""
     s = ctx.settings
     click.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
-    upgrade(ctx.engine)
+    try:
+        upgrade(ctx.engine)
+    except CommandError as exc:  # e.g. a schema revision this streetflow does not know
+        fail(f"cannot upgrade the schema: {exc}; is this database from another streetflow version?")
     click.echo("schema: up to date")
     defs, problems = read_definitions(s.definitions)
     if defs is None:
