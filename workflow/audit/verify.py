@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,99 +121,125 @@ class _Quoted(dict[Any, str]):
         return v
 
 
-def _check_range(path: str, after: int, upto: int, due: tuple[int, ...]) -> tuple[Any, ...]:
-    """In a worker process: do the events after..upto hold together by themselves? Returns
-    (ok, prev_hash of the first, hash of the last, {checkpoint seq: hash})."""
-    import sqlite3
+# SQLite spells each event's hashed bytes itself: prev_hash followed by the canonical JSON of the
+# event, keys in sorted order (json_object escapes strings as json.dumps(ensure_ascii=False) does;
+# tests/audit/test_fast_spelling.py holds the two to the same bytes). `data` is stored as
+# canonical JSON text, so it is spliced in as read rather than parsed: json_object is split
+# around it (the first part ends with the `case` number or null, the second starts with a key,
+# so trimming one brace is exact). Python only chains the SHA-256 over the 4 columns fetched.
+_SQLITE_FAST = (
+    "SELECT seq, prev_hash, hash, CAST(ifnull(prev_hash, '') || rtrim(json_object("
+    "'action', action, 'actor', actor, 'at', replace(at, ' ', 'T') || 'Z', 'case', case_id), '}')"
+    " || ',\"data\":' || ifnull(data, '') || ',' || ltrim(json_object("
+    "'from_holder', from_holder, 'from_state', from_state, 'reason', reason, 'seq', seq, "
+    "'to_holder', to_holder, 'to_state', to_state, 'trigger', \"trigger\", 'unit', unit), '{')"
+    " AS BLOB) FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
+)
+_Scan = tuple[bool, str | None, str | None, dict[int, str]]
 
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    sha256, body, enc, quoted = hashlib.sha256, _BODY, _enc, _Quoted()
-    k, running, first_prev, at_due = after + 1, None, None, {}
+
+def _scan(
+    dbapi: Any,
+    after: int,
+    upto: int,
+    due: tuple[int, ...],
+    exact: Callable[[int, str, str], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> _Scan:
+    """Do the events after..upto hold together by themselves, read through _SQLITE_FAST?
+    Returns (ok, prev_hash of the first, hash of the last, {checkpoint seq: hash}). A row whose
+    SQL spelling does not give its hash is checked by EXACT (the Python canonical JSON); without
+    it, or when that fails too, the scan gives up (not ok) and the exact walk names the fault."""
+    sha256 = hashlib.sha256
+    k, at_due = after + 1, {}
+    running = first_prev = chain.GENESIS if after == 0 else None
+    # Rows where the loop stops to look: the checkpoints' seqs, and every BATCH rows for progress.
+    marks = sorted(d for d in set(due) if after < d <= upto)
+    mi, next_due = 0, marks[0] if marks else -1
+    next_tick = k + BATCH
+    stop = min(next_tick, next_due) if next_due > 0 else next_tick
+    cur = dbapi.cursor()
     try:
-        cur = conn.execute(_SQLITE_SELECT, (after, upto))
-        while batch := cur.fetchmany(BATCH):
-            for (
-                seq,
-                at,
-                case,
-                actor,
-                unit,
-                action,
-                trig,
-                fs,
-                ts,
-                fh,
-                th,
-                reason,
-                data,
-                prev,
-                h,
-            ) in batch:
-                if running is None:
+        cur.execute(_SQLITE_FAST, (after, upto))
+        # The hot loop, iterating the cursor itself (no batch lists): one SHA-256 per row, the
+        # exact spelling only on a mismatch.
+        for seq, prev, h, payload in cur:
+            if seq != k or prev != running:
+                if running is None and seq == k:
                     first_prev = running = prev
-                if (
-                    seq != k
-                    or prev != running
-                    or sha256(
-                        (
-                            prev
-                            + body
-                            % (
-                                quoted[action],
-                                quoted[actor],
-                                at,
-                                "null" if case is None else case,
-                                data,
-                                quoted[fh],
-                                quoted[fs],
-                                "null" if reason is None else enc(reason),
-                                seq,
-                                quoted[th],
-                                quoted[ts],
-                                quoted[trig],
-                                quoted[unit],
-                            )
-                        ).encode("utf-8")
-                    ).hexdigest()
-                    != h
-                ):
+                else:
                     return (False, None, None, {})
-                running = h
-                k += 1
-        for d in due:
-            if after < d <= upto:
-                at_due[d] = conn.execute(
-                    "SELECT hash FROM trail_events WHERE seq = ?", (d,)
-                ).fetchone()[0]
+            if sha256(payload).hexdigest() != h and (exact is None or not exact(seq, prev, h)):
+                return (False, None, None, {})
+            running = h
+            if seq == stop:
+                if seq == next_due:
+                    at_due[seq] = h
+                    mi += 1
+                    next_due = marks[mi] if mi < len(marks) else -1
+                if seq == next_tick:
+                    next_tick += BATCH
+                    if progress:
+                        progress(seq, upto)
+                stop = min(next_tick, next_due) if next_due > 0 else next_tick
+            k += 1
+    except (sqlite3.Error, TypeError):  # garbage in a column (a blob, say): the exact walk copes
+        return (False, None, None, {})
     finally:
-        conn.close()
+        cur.close()
+    if progress:
+        progress(k - 1, upto)
     return (k == upto + 1, first_prev, running, at_due)
 
 
-def _parallel(
-    session: Session, upto: int, due: list[Anchor], jobs: int
-) -> tuple[str, dict[int, str]] | None:
-    """Check 1..UPTO in JOBS processes (SQLite files only). The last hash and the hashes at the
-    checkpoints when every part holds and the parts link up; None when anything does not (the
-    sequential pass then finds and names it)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _check_range(path: str, after: int, upto: int, due: tuple[int, ...]) -> _Scan:
+    """In a worker process: _scan over a read-only connection of its own."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _scan(conn, after, upto, due)
+    finally:
+        conn.close()
 
-    url = session.get_bind().engine.url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+
+def _fast(
+    session: Session,
+    upto: int,
+    due: list[Anchor],
+    jobs: int,
+    exact: Callable[[int, str, str], bool],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[str, dict[int, str]] | None:
+    """Check 1..UPTO of a SQLite trail through _scan: in this process, or over JOBS processes
+    (a SQLite file only). The last hash and the hashes at the checkpoints when every part holds
+    and the parts link up; None when anything does not, or on PostgreSQL (the exact walk then
+    checks, and finds and names what is wrong)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
         return None
-    step = -(-upto // jobs)
-    bounds = [(a, min(a + step, upto)) for a in range(0, upto, step)]
     seqs = tuple(a.seq for a in due)
-    with ProcessPoolExecutor(len(bounds), mp_context=multiprocessing.get_context("fork")) as pool:
-        parts = list(
-            pool.map(
-                _check_range, *zip(*[(url.database, a, b, seqs) for a, b in bounds], strict=True)
+    url = conn.engine.url
+    if jobs > 1 and url.database and url.database != ":memory:" and upto >= jobs:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        step = -(-upto // jobs)
+        bounds = [(a, min(a + step, upto)) for a in range(0, upto, step)]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(len(bounds), mp_context=ctx) as pool:
+            parts = list(
+                pool.map(
+                    _check_range,
+                    *zip(*[(url.database, a, b, seqs) for a, b in bounds], strict=True),
+                )
             )
-        )
+        if progress:
+            progress(upto, upto)
+    else:
+        dbapi = conn.connection.driver_connection
+        parts = [_scan(dbapi, 0, upto, seqs, exact, progress)]
     running, hashes = chain.GENESIS, {}
     for ok, first_prev, last, at_due in parts:
-        if not ok or first_prev != running:
+        if not ok or first_prev != running or last is None:
             return None
         running = last
         hashes.update(at_due)
@@ -261,12 +288,17 @@ class _Trail:
 
     def verifies(self, row: Sequence[Any], as_seq: int) -> bool:
         """Does the stored row, read through the ORM, give its stored hash under AS_SEQ?"""
-        b = self.body(row[0], as_seq)
+        return self.verifies_as(as_seq, row[13], row[14], row[0])
+
+    def verifies_as(self, as_seq: int, prev_hash: str, h: str, seq: int | None = None) -> bool:
+        """Does event SEQ (default AS_SEQ), spelled exactly as append() spelled it, give hash H
+        under AS_SEQ after PREV_HASH?"""
+        b = self.body(as_seq if seq is None else seq, as_seq)
         if b is None:
             return False
         try:
-            return bool(chain.chain_hash(row[13], b) == row[14])
-        except (TypeError, ValueError):
+            return bool(chain.chain_hash(prev_hash, b) == h)
+        except (TypeError, ValueError, AttributeError):
             return False
 
     def seq_of_hash(self, h: str) -> int | None:
@@ -401,7 +433,7 @@ def verify(
     rebuilt: Problem | None = None
     pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
     next_due = due[0].seq if due else -1
-    fast = _parallel(session, upto, due, jobs) if jobs > 1 and upto > 0 else None
+    fast = _fast(session, upto, due, jobs, trail.verifies_as, progress) if upto > 0 else None
     if fast is not None:
         running, hashes = fast
         for a in due:
@@ -416,8 +448,6 @@ def verify(
                     f"events {good_upto + 1}..{a.seq}",
                 )
         k = upto + 1
-        if progress:
-            progress(upto, upto)
     for batch in _raw_rows(conn, 0, upto) if fast is None else ():
         for row in batch:
             if pending is not None:
