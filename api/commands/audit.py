@@ -51,13 +51,13 @@ def _read_anchors(path: Path) -> list[Anchor]:
     "-j",
     "--jobs",
     type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Check a SQLite trail in this many processes (a break is then named by one walk).",
+    default=None,
+    help="Check a SQLite trail in this many processes (a break is then named by one walk). "
+    "Default: one per CPU (at most 8) for a trail of 200,000 events or more, else 1.",
 )
 @pass_ctx
 @refusals
-def verify(ctx: Context, anchors: Path | None, as_json: bool, jobs: int) -> None:
+def verify(ctx: Context, anchors: Path | None, as_json: bool, jobs: int | None) -> None:
     """Recheck every link of the trail in seq order, its head, and every signed checkpoint.
 
     On a break, names the first bad event and what is wrong with it: modified, missing,

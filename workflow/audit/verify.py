@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from workflow.audit.checkpoints import Anchor, signature_ok
 from workflow.store.models import Checkpoint, TrailEvent, TrailHead
 
 BATCH = 20_000
+AUTO_PARALLEL = 200_000
 
 KINDS = (
     "modified",
@@ -394,12 +396,14 @@ def verify(
     *,
     anchors: Iterable[Anchor] = (),
     progress: Callable[[int, int], None] | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> Report:
     """Check the whole trail, its head and every checkpoint (and ANCHORS kept outside).
 
     JOBS > 1 checks parts of a SQLite trail in that many processes first; only when something
-    is wrong does the sequential pass run, to name the first bad event exactly."""
+    is wrong does the sequential pass run, to name the first bad event exactly. JOBS None: one
+    process per CPU (at most 8) for a trail of AUTO_PARALLEL events or more, else 1 (starting
+    processes costs more than a small trail takes)."""
     report = Report()
     head = session.execute(
         select(TrailHead.seq, TrailHead.hash).where(TrailHead.id == 1)
@@ -433,6 +437,8 @@ def verify(
     rebuilt: Problem | None = None
     pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
     next_due = due[0].seq if due else -1
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 8) if upto >= AUTO_PARALLEL else 1
     fast = _fast(session, upto, due, jobs, trail.verifies_as, progress) if upto > 0 else None
     if fast is not None:
         running, hashes = fast
