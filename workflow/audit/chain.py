@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store.models import TrailEvent, TrailHead
@@ -76,15 +76,23 @@ class ChainNotLocked(RuntimeError):
     """append() was called in a transaction that did not call lock_head() first: a bug."""
 
 
-def lock_head(session: Session) -> None:
-    """Take the chain's write lock before anything else in a write transaction.
+def lock_head(session: Session) -> tuple[int, str]:
+    """Take the chain's write lock before anything else in a write transaction; the head as it
+    is now (seq, hash).
 
     The first statement is an UPDATE, so SQLite takes its write lock here (waiting on
     busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
     head row until commit: appends are serialised and the chain cannot fork."""
-    session.execute(_LOCK_HEAD)
+    bind = session.get_bind()
+    if bind.dialect.update_returning:
+        # One statement locks and reads the head (SQLite >= 3.35, PostgreSQL).
+        seq, hash_ = session.connection().execute(_LOCK_HEAD_RETURNING).one()
+    else:
+        session.execute(_LOCK_HEAD)
+        seq, hash_ = session.execute(_HEAD).one()
     # Remember which transaction holds the lock, so append() can refuse to run without it.
     session.info[_LOCKED] = session.get_transaction()
+    return seq, hash_
 
 
 _LOCKED = "streetflow.trail_locked"
@@ -93,6 +101,7 @@ _LOCKED = "streetflow.trail_locked"
 # earlier transaction of the same session (expire_on_commit=False) would be a stale head.
 _head = cast(Table, TrailHead.__table__)
 _LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
+_LOCK_HEAD_RETURNING = _LOCK_HEAD.returning(_head.c.seq, _head.c.hash)
 _HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
 
 
@@ -164,4 +173,89 @@ def append(
         cast(CursorResult[Any], moved).rowcount != 1
     ):  # cannot happen under the lock; never leave a head behind its chain
         raise ChainNotLocked(f"the chain head moved under a locked append (seq {head_seq})")
+    return ev
+
+
+# ---------------------------------------------------------------- the firing's fast path
+_event = cast(Table, TrailEvent.__table__)
+_INSERT_EVENT = insert(_event)
+_new_event = TrailEvent.__mapper__.class_manager.new_instance
+_MOVE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1, _head.c.seq == bindparam("old_seq"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def append_at_head(
+    session: Session,
+    head: tuple[int, str],
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    unit: str | None = None,
+    case_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    from_holder: str | None = None,
+    to_holder: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TrailEvent:
+    """append() for a caller that has the head from its lock_head() and appended nothing since:
+    the same event and hash, written with Core statements built once (no ORM flush). The event
+    returned is a plain object, not added to the session."""
+    if (
+        session.get_transaction() is None
+        or session.info.get(_LOCKED) is not session.get_transaction()
+    ):
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    head_seq, head_hash = head
+    at = at.astimezone(dt.UTC)
+    row = {
+        "seq": head_seq + 1,
+        "at": at,
+        "case_id": case_id,
+        "actor": actor,
+        "unit": unit,
+        "action": action,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "from_holder": from_holder,
+        "to_holder": to_holder,
+        "reason": reason,
+        "data": json.loads(canonical_json(data or {})),
+        "prev_hash": head_hash,
+    }
+    body = {
+        "seq": row["seq"],
+        "at": format_at(at),
+        "case": case_id,
+        "actor": actor,
+        "unit": unit,
+        "action": action,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "from_holder": from_holder,
+        "to_holder": to_holder,
+        "reason": reason,
+        "data": row["data"],
+    }
+    row["hash"] = chain_hash(head_hash, body)
+    conn = session.connection()
+    conn.execute(_INSERT_EVENT, row)
+    moved = conn.execute(
+        _MOVE_HEAD, {"old_seq": head_seq, "new_seq": row["seq"], "new_hash": row["hash"]}
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        # The head moved since lock_head() read it: something appended in between. Never fork.
+        raise ChainNotLocked(f"the chain head moved after lock_head (seq {head_seq})")
+    ev = _new_event()
+    ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
     return ev

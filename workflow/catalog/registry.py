@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -159,6 +160,7 @@ def publish_one(
         if known is not None:
             return Change(kind, name, latest.version, False, superseded=True)
     version = (latest.version if latest else 0) + 1
+    session.info[_PUBLISHING] = session.get_transaction()
     session.add(
         DefinitionVersion(
             kind=kind,
@@ -229,13 +231,34 @@ _PINNED = select(_dv.version, _dv.digest).where(
 )
 
 
+# (kind, name, version) -> (version, digest) of pinned lookups, per database (a published
+# version never changes). Keyed by the SQLAlchemy Engine: another database is another Engine.
+_pinned: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[int, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+# Set by publish_one to the transaction that publishes: a version read back in that transaction
+# is not cached, since a rollback would free its number for other content.
+_PUBLISHING = "streetflow.publishing"
+
+
 def _pointer(session: Session, kind: str, name: str, version: int | None) -> tuple[int, str]:
     """(version, digest) of a published definition: the content is read only on a cache miss
-    (decoding it on every firing cost more than everything else fire() did)."""
+    (decoding it on every firing cost more than everything else fire() did). A pinned version
+    is asked of the database once per Engine."""
     if version is None:
         row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
+        bind = session.get_bind().engine
+        known = _pinned.get(bind)
+        key = (kind, name, version)
+        if known is not None:
+            hit = known.get(key)
+            if hit is not None:
+                return hit
         row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
+        if row is not None and session.info.get(_PUBLISHING) is not session.get_transaction():
+            with _cache_lock:
+                _pinned.setdefault(bind, {})[key] = (row[0], row[1])
     if row is None:
         what = f"{kind} {name}" + (f" version {version}" if version else "")
         raise NotFound(f"no published {what}")
@@ -313,15 +336,15 @@ def item(session: Session, code: str, version: int | None = None) -> tuple[ItemS
         raise NotFound(f"no item {code!r} in the list (version {v})") from None
 
 
+def _units_from(session: Session, v: int) -> UnitIndex:
+    return UnitIndex.build(
+        [unit_from_data(u) for u in _content(session, "units", "units", v)["units"]]
+    )
+
+
 def units(session: Session) -> UnitIndex:
     v, digest = _pointer(session, "units", "units", None)
-    return _cached(
-        "units",
-        digest,
-        lambda: UnitIndex.build(
-            [unit_from_data(u) for u in _content(session, "units", "units", v)["units"]]
-        ),
-    )
+    return _cached("units", digest, lambda: _units_from(session, v))
 
 
 def calendar(session: Session) -> CalendarSpec:
@@ -332,6 +355,34 @@ def calendar(session: Session) -> CalendarSpec:
     return _cached(
         "calendar", digest, lambda: calendar_from_data(_content(session, "calendar", "calendar", v))
     )
+
+
+def _latest_digest(kind: str) -> Any:
+    return (
+        select(_dv.digest)
+        .where(_dv.kind == kind, _dv.name == kind)
+        .order_by(_dv.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_UNITS_AND_CALENDAR = select(_latest_digest("units"), _latest_digest("calendar"))
+
+
+def units_and_calendar(session: Session) -> tuple[UnitIndex, CalendarSpec, str]:
+    """units() and calendar() in one statement (a firing needs both), and the calendar's digest
+    ("" when none is published)."""
+    units_digest, calendar_digest = session.execute(_UNITS_AND_CALENDAR).one()
+    index = _cache.get(("units", units_digest)) if units_digest else None
+    if index is None:
+        index = units(session)
+    if calendar_digest is None:
+        return index, calendar(session), ""
+    spec = _cache.get(("calendar", calendar_digest))
+    if spec is None:
+        spec = calendar(session)
+    return index, spec, calendar_digest
 
 
 def latest_version(session: Session, kind: str, name: str) -> int:

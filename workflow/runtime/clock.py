@@ -67,6 +67,8 @@ class WorkCalendar:
         self._override_years = frozenset(d.year for d in self._holidays | self._workdays)
         # Asked many times a firing; chinese_calendar scans its whole table on every call.
         self._known: dict[dt.date, bool] = {}
+        # A day's working intervals (begin, end, seconds), empty on a day off: built once a day.
+        self._days: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime, float], ...]] = {}
 
     def is_workday(self, day: dt.date) -> bool:
         known = self._known.get(day)
@@ -101,6 +103,16 @@ class WorkCalendar:
                 dt.datetime.combine(day, end, self.tz),
             )
 
+    def _working(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime, float], ...]:
+        spans = self._days.get(day)
+        if spans is None:
+            spans = self._days[day] = (
+                tuple((b, e, (e - b).total_seconds()) for b, e in self._intervals(day))
+                if self.is_workday(day)
+                else ()
+            )
+        return spans
+
     def end_of_day(self, day: dt.date) -> dt.datetime:
         """The end of a working day's last working hour."""
         return dt.datetime.combine(day, self.spec.working_hours[-1][1], self.tz)
@@ -126,15 +138,13 @@ class WorkCalendar:
         day = at.date()
         left = max(0.0, seconds)
         for _ in range(3660):  # ten years of days: a limit never runs longer
-            if self.is_workday(day):
-                for begin, end in self._intervals(day):
-                    if end <= at:
-                        continue
-                    begin = max(begin, at)
-                    span = (end - begin).total_seconds()
-                    if left <= span:
-                        return (begin + dt.timedelta(seconds=left)).astimezone(dt.UTC)
-                    left -= span
+            for begin, end, whole in self._working(day):
+                if end <= at:
+                    continue
+                span = whole if begin >= at else (end - at).total_seconds()
+                if left <= span:
+                    return (max(begin, at) + dt.timedelta(seconds=left)).astimezone(dt.UTC)
+                left -= span
             day += dt.timedelta(days=1)
             at = dt.datetime.combine(day, dt.time(0), self.tz)
         raise ValueError("a limit longer than ten years")
@@ -148,13 +158,16 @@ class WorkCalendar:
             return -self.working_seconds_between(b, a)
         a_l, b_l = self.local(a), self.local(b)
         total = 0.0
-        day = a_l.date()
-        while day <= b_l.date():
-            if self.is_workday(day):
-                for begin, end in self._intervals(day):
+        day, last = a_l.date(), b_l.date()
+        while day <= last:
+            if day == last or day == a_l.date():
+                for begin, end, _ in self._working(day):
                     lo, hi = max(begin, a_l), min(end, b_l)
                     if hi > lo:
                         total += (hi - lo).total_seconds()
+            else:  # a whole day between A and B: each interval counts in full
+                for _, _, whole in self._working(day):
+                    total += whole
             day += dt.timedelta(days=1)
         return total
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
 from workflow.audit import chain
@@ -19,6 +18,7 @@ from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_for, with_env_hours
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
+from workflow.spec.model import CalendarSpec
 from workflow.store.models import Case, TrailEvent
 
 MAX_TEXT = 4000
@@ -28,10 +28,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def work_calendar(session: Session) -> WorkCalendar:
-    """The published calendar, with STREETFLOW_WORKING_HOURS over its hours when set."""
+def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCalendar:
+    """The published calendar (SPEC when the caller has read it), with STREETFLOW_WORKING_HOURS
+    over its hours when set."""
     return calendar_for(
-        with_env_hours(registry.calendar(session)),
+        with_env_hours(spec if spec is not None else registry.calendar(session)),
         os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
     )
 
@@ -150,6 +151,79 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     return case
 
 
+# ---------------------------------------------------------------- fire(): the hot path
+# A firing reads the case and writes the case row, its trail event and the chain head with Core
+# statements built once: the ORM's load and unit of work cost more than all the rest of fire().
+_cases = cast(Table, Case.__table__)
+_CASE_COLUMNS = tuple(c.key for c in _cases.columns)
+_READ_CASE = select(_cases).where(_cases.c.id == bindparam("case_id"))
+# The columns a transition may change (stages.enter_stage, machines._record); the version is
+# checked and bumped as the ORM's version_id_col did.
+_MOVED = (
+    "state",
+    "tier",
+    "holder",
+    "whistle_target",
+    "updated_at",
+    "due_at",
+    "closed_at",
+    "stage_started_at",
+    "stage_seq",
+    "stage_due_at",
+    "stage_yellow_at",
+    "stage_limit_s",
+    "paused_at",
+    "stage_left_s",
+    "case_left_s",
+    "light",
+)
+_WRITE_CASE = (
+    update(_cases)
+    .where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("old_version"))
+    .values({name: bindparam(name) for name in (*_MOVED, "version")})
+)
+_case_key = Case.__mapper__.identity_key_from_primary_key
+_new_case = Case.__mapper__.class_manager.new_instance
+
+
+def _read_case(session: Session, case_id: int) -> tuple[Case, dict[str, Any]]:
+    """The case's row, as a Case that is not in the session (a plain holder of its values)."""
+    # Core statements go to the connection directly: the session's execute() adds nothing here.
+    row = session.connection().execute(_READ_CASE, {"case_id": case_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    values = dict(row)
+    # Filled as a load would, without an attribute event per column (the constructor's cost).
+    case = _new_case()
+    case.__dict__.update(values)
+    return case, values
+
+
+def _write_case(session: Session, case: Case, before: dict[str, Any]) -> None:
+    """Write what the firing changed, with the version checked and bumped; then the session's
+    own Case of this id, if it holds one, shows the row as written (as a flush would)."""
+    after = {name: getattr(case, name) for name in _CASE_COLUMNS}
+    after["version"] = before["version"] + 1
+    other = [
+        n for n in _CASE_COLUMNS if n not in _MOVED and n != "version" and after[n] != before[n]
+    ]
+    params = {name: after[name] for name in _MOVED}
+    params.update(case_id=before["id"], old_version=before["version"], version=after["version"])
+    if other:  # not a transition's change: the general statement
+        stmt = _WRITE_CASE.values({n: bindparam(n) for n in other})
+        params.update({n: after[n] for n in other})
+        result = session.connection().execute(stmt, params)
+    else:
+        result = session.connection().execute(_WRITE_CASE, params)
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise StaleVersion(f"case {before['id']} was changed by someone else")
+    held = session.identity_map.get(_case_key((before["id"],)))
+    if held is not None:
+        for name in _CASE_COLUMNS:
+            set_committed_value(held, name, after[name])
+    case.version = after["version"]
+
+
 def fire(
     session: Session,
     case_id: int,
@@ -166,8 +240,8 @@ def fire(
     event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
     reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
     now = now or utcnow()
-    chain.lock_head(session)
-    case = get_case(session, case_id)
+    head = chain.lock_head(session)
+    case, before = _read_case(session, case_id)
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     if trigger not in route.triggers:
         raise InvalidInput(
@@ -182,20 +256,22 @@ def fire(
     routing = street_routing.for_case(session, case.street, case.routing_version)
     if routing is not None:
         item = routing.apply(item)
+    units, calendar_spec, _ = registry.units_and_calendar(session)
     firing = Firing(
         state=case.state,
         case=case,
         actor=actor,
         route=route,
         item=item,
-        units=registry.units(session),
-        calendar=work_calendar(session),
+        units=units,
+        calendar=work_calendar(session, calendar_spec),
         session=session,
         now=now,
         reason=reason.strip() if reason else None,
         target=target or None,
         data=data or {},
         street_holders=routing.holders(case.item) if routing else {},
+        head=head,
     )
     machine = machine_for(route, digest)
     try:
@@ -205,10 +281,7 @@ def fire(
             f"{trigger!r} is not allowed in state {case.state!r}"
             f" (allowed: {', '.join(machine.get_triggers(case.state)) or 'none'})"
         ) from None
-    try:
-        session.flush()
-    except StaleDataError:
-        raise StaleVersion(f"case {case_id} was changed by someone else") from None
+    _write_case(session, case, before)
     assert firing.event is not None
     return firing.event
 

@@ -61,6 +61,8 @@ class Firing:
     event: TrailEvent | None = None
     # The street's routing table for this case's item: tier -> unit (empty: the default).
     street_holders: dict[str, str] = field(default_factory=dict)
+    # The chain head read by fire()'s lock_head: the event is appended right after it.
+    head: tuple[int, str] | None = None
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -147,7 +149,8 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     dest = f.route.state(spec.dest)
     source = f.route.state(spec.source)
     from_state, from_holder = case.state, case.holder
-    seq = chain.next_seq(f.session)  # the event appended below, which begins the new stage
+    # The event appended below, which begins the new stage.
+    seq = f.head[0] + 1 if f.head is not None else chain.next_seq(f.session)
     left = stages.leave_stage(case, f.now)
     case.state = f.state
     case.tier = dest.tier
@@ -176,8 +179,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         data["target"] = f.target
     if f.data:
         data["input"] = f.data
-    f.event = chain.append(
-        f.session,
+    fields: dict[str, Any] = dict(
         at=f.now,
         actor=f.actor.label,
         unit=f.actor.unit,
@@ -191,6 +193,10 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         reason=f.reason,
         data=data,
     )
+    if f.head is not None:
+        f.event = chain.append_at_head(f.session, f.head, **fields)
+    else:
+        f.event = chain.append(f.session, **fields)
 
 
 def build_machine(route: RouteSpec) -> Machine:
