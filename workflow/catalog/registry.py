@@ -367,22 +367,31 @@ def _latest_digest(kind: str) -> Any:
     )
 
 
-_UNITS_AND_CALENDAR = select(_latest_digest("units"), _latest_digest("calendar"))
+# The latest units and calendar digests, as columns another statement can select along.
+UNITS_DIGEST = _latest_digest("units").label("units_digest")
+CALENDAR_DIGEST = _latest_digest("calendar").label("calendar_digest")
+_UNITS_AND_CALENDAR = select(UNITS_DIGEST, CALENDAR_DIGEST)
 
 
-def units_and_calendar(session: Session) -> tuple[UnitIndex, CalendarSpec, str]:
-    """units() and calendar() in one statement (a firing needs both), and the calendar's digest
-    ("" when none is published)."""
+def units_and_calendar(session: Session) -> tuple[UnitIndex, CalendarSpec]:
+    """units() and calendar() in one statement (a firing needs both)."""
     units_digest, calendar_digest = session.execute(_UNITS_AND_CALENDAR).one()
+    return units_and_calendar_of(session, units_digest, calendar_digest)
+
+
+def units_and_calendar_of(
+    session: Session, units_digest: str | None, calendar_digest: str | None
+) -> tuple[UnitIndex, CalendarSpec]:
+    """units() and calendar() from the digests of UNITS_DIGEST and CALENDAR_DIGEST."""
     index = _cache.get(("units", units_digest)) if units_digest else None
     if index is None:
         index = units(session)
     if calendar_digest is None:
-        return index, calendar(session), ""
+        return index, calendar(session)
     spec = _cache.get(("calendar", calendar_digest))
     if spec is None:
         spec = calendar(session)
-    return index, spec, calendar_digest
+    return index, spec
 
 
 def latest_version(session: Session, kind: str, name: str) -> int:

@@ -158,9 +158,10 @@ class WorkCalendar:
             return -self.working_seconds_between(b, a)
         a_l, b_l = self.local(a), self.local(b)
         total = 0.0
-        day, last = a_l.date(), b_l.date()
+        first = day = a_l.date()
+        last = b_l.date()
         while day <= last:
-            if day == last or day == a_l.date():
+            if day in (first, last):
                 for begin, end, _ in self._working(day):
                     lo, hi = max(begin, a_l), min(end, b_l)
                     if hi > lo:

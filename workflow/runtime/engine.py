@@ -13,6 +13,7 @@ from transitions import MachineError
 
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
+from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_for, with_env_hours
@@ -156,7 +157,10 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
 # statements built once: the ORM's load and unit of work cost more than all the rest of fire().
 _cases = cast(Table, Case.__table__)
 _CASE_COLUMNS = tuple(c.key for c in _cases.columns)
-_READ_CASE = select(_cases).where(_cases.c.id == bindparam("case_id"))
+# The case's row, and the latest units and calendar digests along (one statement, not two).
+_READ_CASE = select(_cases, registry.UNITS_DIGEST, registry.CALENDAR_DIGEST).where(
+    _cases.c.id == bindparam("case_id")
+)
 # The columns a transition may change (stages.enter_stage, machines._record); the version is
 # checked and bumped as the ORM's version_id_col did.
 _MOVED = (
@@ -186,17 +190,23 @@ _case_key = Case.__mapper__.identity_key_from_primary_key
 _new_case = Case.__mapper__.class_manager.new_instance
 
 
-def _read_case(session: Session, case_id: int) -> tuple[Case, dict[str, Any]]:
-    """The case's row, as a Case that is not in the session (a plain holder of its values)."""
+def _read_case(
+    session: Session, case_id: int
+) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec]]:
+    """The case's row, as a Case that is not in the session (a plain holder of its values),
+    and the latest units and calendar."""
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     row = session.connection().execute(_READ_CASE, {"case_id": case_id}).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no case {case_id}")
     values = dict(row)
+    latest = registry.units_and_calendar_of(
+        session, values.pop("units_digest"), values.pop("calendar_digest")
+    )
     # Filled as a load would, without an attribute event per column (the constructor's cost).
     case = _new_case()
     case.__dict__.update(values)
-    return case, values
+    return case, values, latest
 
 
 def _write_case(session: Session, case: Case, before: dict[str, Any]) -> None:
@@ -241,7 +251,7 @@ def fire(
     reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
     now = now or utcnow()
     head = chain.lock_head(session)
-    case, before = _read_case(session, case_id)
+    case, before, (units, calendar_spec) = _read_case(session, case_id)
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     if trigger not in route.triggers:
         raise InvalidInput(
@@ -256,7 +266,6 @@ def fire(
     routing = street_routing.for_case(session, case.street, case.routing_version)
     if routing is not None:
         item = routing.apply(item)
-    units, calendar_spec, _ = registry.units_and_calendar(session)
     firing = Firing(
         state=case.state,
         case=case,
