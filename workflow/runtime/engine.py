@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
@@ -161,42 +161,32 @@ _CASE_COLUMNS = tuple(c.key for c in _cases.columns)
 _READ_CASE = select(_cases, registry.UNITS_DIGEST, registry.CALENDAR_DIGEST).where(
     _cases.c.id == bindparam("case_id")
 )
-# The columns a transition may change (stages.enter_stage, machines._record); the version is
-# checked and bumped as the ORM's version_id_col did.
-_MOVED = (
-    "state",
-    "tier",
-    "holder",
-    "whistle_target",
-    "updated_at",
-    "due_at",
-    "closed_at",
-    "stage_started_at",
-    "stage_seq",
-    "stage_due_at",
-    "stage_yellow_at",
-    "stage_limit_s",
-    "paused_at",
-    "stage_left_s",
-    "case_left_s",
-    "light",
-)
-_WRITE_CASE = (
-    update(_cases)
-    .where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("old_version"))
-    .values({name: bindparam(name) for name in (*_MOVED, "version")})
-)
+# UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
+# version_id_col check), built once for each set of changed columns.
+_writes: dict[tuple[str, ...], Any] = {}
+
+
+def _write_statement(changed: tuple[str, ...]) -> Any:
+    stmt = _writes.get(changed)
+    if stmt is None:
+        stmt = _writes[changed] = (
+            update(_cases)
+            .where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("old"))
+            .values({name: bindparam(name) for name in (*changed, "version")})
+        )
+    return stmt
+
+
 _case_key = Case.__mapper__.identity_key_from_primary_key
 _new_case = Case.__mapper__.class_manager.new_instance
 
 
 def _read_case(
-    session: Session, case_id: int
+    conn: Connection, session: Session, case_id: int
 ) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec]]:
     """The case's row, as a Case that is not in the session (a plain holder of its values),
     and the latest units and calendar."""
-    # Core statements go to the connection directly: the session's execute() adds nothing here.
-    row = session.connection().execute(_READ_CASE, {"case_id": case_id}).mappings().one_or_none()
+    row = conn.execute(_READ_CASE, {"case_id": case_id}).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no case {case_id}")
     values = dict(row)
@@ -209,29 +199,22 @@ def _read_case(
     return case, values, latest
 
 
-def _write_case(session: Session, case: Case, before: dict[str, Any]) -> None:
-    """Write what the firing changed, with the version checked and bumped; then the session's
-    own Case of this id, if it holds one, shows the row as written (as a flush would)."""
-    after = {name: getattr(case, name) for name in _CASE_COLUMNS}
-    after["version"] = before["version"] + 1
-    other = [
-        n for n in _CASE_COLUMNS if n not in _MOVED and n != "version" and after[n] != before[n]
-    ]
-    params = {name: after[name] for name in _MOVED}
-    params.update(case_id=before["id"], old_version=before["version"], version=after["version"])
-    if other:  # not a transition's change: the general statement
-        stmt = _WRITE_CASE.values({n: bindparam(n) for n in other})
-        params.update({n: after[n] for n in other})
-        result = session.connection().execute(stmt, params)
-    else:
-        result = session.connection().execute(_WRITE_CASE, params)
+def _write_case(conn: Connection, session: Session, case: Case, before: dict[str, Any]) -> None:
+    """Write what the firing changed, with the version checked and bumped (as a flush would);
+    then the session's own Case of this id, if it holds one, shows the row as written."""
+    now = case.__dict__  # every column is there: read in full, then set by the firing
+    changed = tuple(n for n in _CASE_COLUMNS if now[n] != before[n])
+    params = {n: now[n] for n in changed}
+    version = before["version"] + 1
+    params.update(case_id=before["id"], old=before["version"], version=version)
+    result = conn.execute(_write_statement(changed), params)
     if cast(CursorResult[Any], result).rowcount != 1:
         raise StaleVersion(f"case {before['id']} was changed by someone else")
+    case.version = version
     held = session.identity_map.get(_case_key((before["id"],)))
     if held is not None:
         for name in _CASE_COLUMNS:
-            set_committed_value(held, name, after[name])
-    case.version = after["version"]
+            set_committed_value(held, name, now[name])
 
 
 def fire(
@@ -251,7 +234,9 @@ def fire(
     reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
     now = now or utcnow()
     head = chain.lock_head(session)
-    case, before, (units, calendar_spec) = _read_case(session, case_id)
+    # Core statements go to the connection directly: the session's execute() adds nothing here.
+    conn = session.connection()
+    case, before, (units, calendar_spec) = _read_case(conn, session, case_id)
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     if trigger not in route.triggers:
         raise InvalidInput(
@@ -290,7 +275,7 @@ def fire(
             f"{trigger!r} is not allowed in state {case.state!r}"
             f" (allowed: {', '.join(machine.get_triggers(case.state)) or 'none'})"
         ) from None
-    _write_case(session, case, before)
+    _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
 
