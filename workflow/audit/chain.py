@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflow.store import direct
 from workflow.store.models import TrailEvent, TrailHead
 
 GENESIS = "0" * 64
@@ -86,7 +87,9 @@ def lock_head(session: Session) -> tuple[int, str]:
     bind = session.get_bind()
     if bind.dialect.update_returning:
         # One statement locks and reads the head (SQLite >= 3.35, PostgreSQL).
-        seq, hash_ = session.connection().execute(_LOCK_HEAD_RETURNING).one()
+        head = _LOCK_HEAD_RETURNING.run(session.connection()).one_or_none()
+        assert head is not None, "the chain head row is missing"
+        seq, hash_ = head["seq"], head["hash"]
     else:
         session.execute(_LOCK_HEAD)
         seq, hash_ = session.execute(_HEAD).one()
@@ -101,7 +104,7 @@ _LOCKED = "streetflow.trail_locked"
 # earlier transaction of the same session (expire_on_commit=False) would be a stale head.
 _head = cast(Table, TrailHead.__table__)
 _LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
-_LOCK_HEAD_RETURNING = _LOCK_HEAD.returning(_head.c.seq, _head.c.hash)
+_LOCK_HEAD_RETURNING = direct.Statement(_LOCK_HEAD.returning(_head.c.seq, _head.c.hash))
 _HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
 
 
@@ -178,9 +181,9 @@ def append(
 
 # ---------------------------------------------------------------- the firing's fast path
 _event = cast(Table, TrailEvent.__table__)
-_INSERT_EVENT = insert(_event)
+_INSERT_EVENT = direct.Statement(insert(_event))
 _new_event = TrailEvent.__mapper__.class_manager.new_instance
-_MOVE_HEAD = (
+_MOVE_HEAD = direct.Statement(
     update(_head)
     .where(_head.c.id == 1, _head.c.seq == bindparam("old_seq"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
@@ -249,11 +252,11 @@ def append_at_head(
     }
     row["hash"] = chain_hash(head_hash, body)
     conn = session.connection()
-    conn.execute(_INSERT_EVENT, row)
-    moved = conn.execute(
-        _MOVE_HEAD, {"old_seq": head_seq, "new_seq": row["seq"], "new_hash": row["hash"]}
+    _INSERT_EVENT.run(conn, row)
+    moved = _MOVE_HEAD.run(
+        conn, {"old_seq": head_seq, "new_seq": row["seq"], "new_hash": row["hash"]}
     )
-    if cast(CursorResult[Any], moved).rowcount != 1:
+    if moved.rowcount != 1:
         # The head moved since lock_head() read it: something appended in between. Never fork.
         raise ChainNotLocked(f"the chain head moved after lock_head (seq {head_seq})")
     ev = _new_event()

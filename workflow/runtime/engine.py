@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
@@ -20,6 +20,7 @@ from workflow.runtime.clock import WorkCalendar, calendar_for, with_env_hours
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
 from workflow.spec.model import CalendarSpec
+from workflow.store import direct
 from workflow.store.models import Case, TrailEvent
 
 MAX_TEXT = 4000
@@ -158,18 +159,20 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
 _cases = cast(Table, Case.__table__)
 _CASE_COLUMNS = tuple(c.key for c in _cases.columns)
 # The case's row, and the latest units and calendar digests along (one statement, not two).
-_READ_CASE = select(_cases, registry.UNITS_DIGEST, registry.CALENDAR_DIGEST).where(
-    _cases.c.id == bindparam("case_id")
+_READ_CASE = direct.Statement(
+    select(_cases, registry.UNITS_DIGEST, registry.CALENDAR_DIGEST).where(
+        _cases.c.id == bindparam("case_id")
+    )
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
 # version_id_col check), built once for each set of changed columns.
-_writes: dict[tuple[str, ...], Any] = {}
+_writes: dict[tuple[str, ...], direct.Statement] = {}
 
 
-def _write_statement(changed: tuple[str, ...]) -> Any:
+def _write_statement(changed: tuple[str, ...]) -> direct.Statement:
     stmt = _writes.get(changed)
     if stmt is None:
-        stmt = _writes[changed] = (
+        stmt = _writes[changed] = direct.Statement(
             update(_cases)
             .where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("old"))
             .values({name: bindparam(name) for name in (*changed, "version")})
@@ -186,10 +189,9 @@ def _read_case(
 ) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec]]:
     """The case's row, as a Case that is not in the session (a plain holder of its values),
     and the latest units and calendar."""
-    row = conn.execute(_READ_CASE, {"case_id": case_id}).mappings().one_or_none()
-    if row is None:
+    values = _READ_CASE.run(conn, {"case_id": case_id}).one_or_none()
+    if values is None:
         raise NotFound(f"no case {case_id}")
-    values = dict(row)
     latest = registry.units_and_calendar_of(
         session, values.pop("units_digest"), values.pop("calendar_digest")
     )
@@ -207,8 +209,7 @@ def _write_case(conn: Connection, session: Session, case: Case, before: dict[str
     params = {n: now[n] for n in changed}
     version = before["version"] + 1
     params.update(case_id=before["id"], old=before["version"], version=version)
-    result = conn.execute(_write_statement(changed), params)
-    if cast(CursorResult[Any], result).rowcount != 1:
+    if _write_statement(changed).run(conn, params).rowcount != 1:
         raise StaleVersion(f"case {before['id']} was changed by someone else")
     case.version = version
     held = session.identity_map.get(_case_key((before["id"],)))

@@ -1,0 +1,100 @@
+"""Core statements run on SQLite's own cursor, for fire()'s hot path: compiled once per dialect.
+
+SQLAlchemy's execute() costs several times what SQLite itself spends on a small statement
+(parameters, result set-up, events). A firing runs five; on SQLite they go to the driver with the
+SQL and the type conversions SQLAlchemy compiled for them (the same strings, the same values).
+Elsewhere (PostgreSQL) they run through Connection.execute() as any Core statement."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, CursorResult
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # (name, value given at build time or None, bind processor) in the order of the '?'s
+    binds: tuple[tuple[str, Any, Processor], ...]
+    # (key, result processor) of each column a SELECT or RETURNING gives back
+    columns: tuple[tuple[str, Processor], ...]
+
+
+class Statement:
+    """A Core statement: on SQLite run on the DBAPI cursor, elsewhere by Connection.execute()."""
+
+    def __init__(self, stmt: Executable) -> None:
+        self.stmt = stmt
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        done = self._by_dialect.get(dialect)
+        if done is None:
+            compiled = cast(SQLCompiler, cast(Any, self.stmt).compile(dialect=dialect))
+            assert compiled.positiontup is not None  # SQLite's paramstyle is positional
+            binds = []
+            for name in compiled.positiontup:
+                bind = compiled.binds[name]
+                value = None if bind.callable is not None or bind.required else bind.value
+                binds.append((name, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+            columns = tuple(
+                (col.key, col.type.dialect_impl(dialect).result_processor(dialect, None))
+                for col in getattr(self.stmt, "exported_columns", ())
+            )
+            done = self._by_dialect[dialect] = _Compiled(compiled.string, tuple(binds), columns)
+        return done
+
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Result:
+        """Execute in the connection's transaction; SQLite begins it on the first write."""
+        if conn.dialect.name != "sqlite":
+            return Result(conn.execute(self.stmt, dict(params or {})), None)
+        c = self._compiled(conn.dialect)
+        given = params or {}
+        values = []
+        for name, default, process in c.binds:
+            v = given.get(name, default)
+            values.append(process(v) if process is not None else v)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(c.sql, values)
+        return Result(cursor, c.columns)
+
+
+class Result:
+    """What a Statement gave: rowcount, and its rows as dicts by column key."""
+
+    def __init__(self, source: Any, columns: Sequence[tuple[str, Processor]] | None) -> None:
+        self._source = source
+        self._columns = columns
+
+    @property
+    def rowcount(self) -> int:
+        if self._columns is None:
+            return int(cast(CursorResult[Any], self._source).rowcount)
+        return int(self._source.rowcount)
+
+    def one_or_none(self) -> dict[str, Any] | None:
+        if self._columns is None:
+            row = self._source.mappings().one_or_none()
+            return None if row is None else dict(row)
+        raw = self._source.fetchone()
+        if raw is None:
+            return None
+        more = self._source.fetchone()
+        self._source.close()
+        if more is not None:
+            raise ValueError("more than one row")
+        return {
+            key: (p(v) if p is not None else v)
+            for (key, p), v in zip(self._columns, raw, strict=True)
+        }
