@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -66,7 +67,15 @@ class Statement:
             v = given.get(name, default)
             values.append(process(v) if process is not None else v)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(c.sql, values)
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            cursor.execute(c.sql, values)
+        except dbapi.Error as err:
+            # As SQLAlchemy raises it (OperationalError for a lock timeout, IntegrityError, ...):
+            # callers catch SQLAlchemy's exceptions, not the driver's.
+            raise DBAPIError.instance(
+                c.sql, values, err, dbapi.Error, dialect=conn.dialect
+            ) from err
         return Result(cursor, c.columns)
 
 
