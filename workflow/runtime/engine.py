@@ -181,7 +181,14 @@ def _write_statement(changed: tuple[str, ...]) -> direct.Statement:
 
 
 _case_key = Case.__mapper__.identity_key_from_primary_key
-_new_case = Case.__mapper__.class_manager.new_instance
+
+
+class _CaseRow:
+    """A case's row as plain attributes, what a firing reads and sets in place of a Case: an
+    ORM instance pays an attribute event on every set, and this one is never added anyway."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def _read_case(
@@ -195,16 +202,13 @@ def _read_case(
     latest = registry.units_and_calendar_of(
         session, values.pop("units_digest"), values.pop("calendar_digest")
     )
-    # Filled as a load would, without an attribute event per column (the constructor's cost).
-    case = _new_case()
-    case.__dict__.update(values)
-    return case, values, latest
+    return cast(Case, _CaseRow(values)), values, latest
 
 
 def _write_case(conn: Connection, session: Session, case: Case, before: dict[str, Any]) -> None:
     """Write what the firing changed, with the version checked and bumped (as a flush would);
     then the session's own Case of this id, if it holds one, shows the row as written."""
-    now = case.__dict__  # every column is there: read in full, then set by the firing
+    now = vars(case)  # every column is there: read in full, then set by the firing
     changed = tuple(n for n in _CASE_COLUMNS if now[n] != before[n])
     params = {n: now[n] for n in changed}
     version = before["version"] + 1
@@ -239,7 +243,8 @@ def fire(
     conn = session.connection()
     case, before, (units, calendar_spec) = _read_case(conn, session, case_id)
     route, _, digest = registry.route(session, case.route_name, case.route_version)
-    if trigger not in route.triggers:
+    machine = machine_for(route, digest)
+    if trigger not in machine.events:  # the route's triggers, without building their set
         raise InvalidInput(
             f"route {route.name} has no trigger {trigger!r}",
             {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
@@ -268,7 +273,6 @@ def fire(
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
     )
-    machine = machine_for(route, digest)
     try:
         machine.events[trigger].trigger(firing)
     except MachineError:
