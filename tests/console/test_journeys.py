@@ -130,6 +130,8 @@ def test_street_whistles_and_the_department_reports(
 
     # The whistle names a target department and needs a reason.
     whistle = page.locator("form.action", has=page.get_by_role("button", name="吹哨"))
+    # all_inner_texts() does not wait: wait for the case page's whistle form first.
+    expect(whistle.get_by_label("吹哨至").locator("option")).to_have_count(3)
     options = whistle.get_by_label("吹哨至").locator("option").all_inner_texts()
     assert options[1:] == ["区应急管理局", "区综合行政执法局"]
     whistle.get_by_label("吹哨至").select_option("D-ZF")
@@ -309,6 +311,7 @@ def test_auditor_browses_the_trail_and_a_case_timeline(
     page.get_by_label("案件").fill(str(first))
     page.locator("select[name=action]").select_option("case.transition")
     page.get_by_role("button", name="筛选").click()
+    expect(page.locator("table.trail tbody tr")).to_have_count(2)  # the filtered page is there
     rows = page.locator("table.trail tbody tr").all_inner_texts()
     assert len(rows) == 2 and all(f"#{first}" in r for r in rows)
     assert not any(f"#{other}" in r for r in rows)
@@ -316,6 +319,7 @@ def test_auditor_browses_the_trail_and_a_case_timeline(
     shot(page, "auditor-2-trail-filtered")
 
     page.get_by_role("link", name=f"#{first}").first.click()
+    expect(page.locator("ol.timeline li").first).to_be_visible()
     timeline = page.locator("ol.timeline li").all_inner_texts()
     assert [t for t in ("登记", "受理", "上报") if any(t in x for x in timeline)] == [
         "登记",
