@@ -116,6 +116,18 @@ def next_seq(session: Session) -> int:
     return seq + 1
 
 
+def _check_append(session: Session, at: dt.datetime) -> None:
+    """Refuse an append outside a transaction that took lock_head(), or with a naive time."""
+    if (
+        session.get_transaction() is None
+        or session.info.get(_LOCKED) is not session.get_transaction()
+    ):
+        # Without the lock two writers could both read the same head and fork the chain.
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+
+
 def append(
     session: Session,
     *,
@@ -133,14 +145,7 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> TrailEvent:
     """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
-    if (
-        session.get_transaction() is None
-        or session.info.get(_LOCKED) is not session.get_transaction()
-    ):
-        # Without the lock two writers could both read the same head and fork the chain.
-        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    _check_append(session, at)
     # No autoflush here: the caller's pending changes go out in the one flush below (a flush
     # costs as much as the rest of a firing).
     with session.no_autoflush:
@@ -210,13 +215,7 @@ def append_at_head(
     """append() for a caller that has the head from its lock_head() and appended nothing since:
     the same event and hash, written with Core statements built once (no ORM flush). The event
     returned is a plain object, not added to the session."""
-    if (
-        session.get_transaction() is None
-        or session.info.get(_LOCKED) is not session.get_transaction()
-    ):
-        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    _check_append(session, at)
     head_seq, head_hash = head
     at = at.astimezone(dt.UTC)
     row = {
