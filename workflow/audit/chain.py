@@ -234,21 +234,9 @@ def append_at_head(
         "data": json.loads(canonical_json(data or {})),
         "prev_hash": head_hash,
     }
-    body = {
-        "seq": row["seq"],
-        "at": format_at(at),
-        "case": case_id,
-        "actor": actor,
-        "unit": unit,
-        "action": action,
-        "trigger": trigger,
-        "from_state": from_state,
-        "to_state": to_state,
-        "from_holder": from_holder,
-        "to_holder": to_holder,
-        "reason": reason,
-        "data": row["data"],
-    }
+    # The hashed body is the row under the contract's names: `case` for case_id, `at` spelled.
+    body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case")}
+    body.update(at=format_at(at), case=case_id)
     row["hash"] = chain_hash(head_hash, body)
     conn = session.connection()
     _INSERT_EVENT.run(conn, row)
