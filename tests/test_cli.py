@@ -179,3 +179,11 @@ def test_init_on_a_schema_it_does_not_know_says_so(
     code, out = run("init")
     assert code == 1
     assert "cannot upgrade the schema" in out and "9999_future" in out
+
+
+def test_a_malformed_database_url_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for url in ("not a url", "nosuchdb://x/y"):
+        monkeypatch.setenv("STREETFLOW_DATABASE_URL", url)
+        code, out = run("audit", "verify")
+        assert code == 1, out
+        assert "STREETFLOW_DATABASE_URL is not a database URL" in out

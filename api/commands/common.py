@@ -9,11 +9,11 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.config import Settings, settings
@@ -34,7 +34,10 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
+            try:
+                self._engine = make_engine(self.settings.database_url)
+            except (ArgumentError, NoSuchModuleError) as exc:
+                fail(f"STREETFLOW_DATABASE_URL is not a database URL this can use: {exc}")
             # Close the pool when the command ends, not when the garbage collector gets to it.
             click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
@@ -63,7 +66,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
