@@ -62,9 +62,9 @@ def chain_intact(s: Session) -> bool:
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The once-per-year fallback warning, as in a new process."""
     monkeypatch.setattr(clock, "_warned_years", set())
-    clock.calendar_for.cache_clear()
+    clock.clear_caches()
     yield
-    clock.calendar_for.cache_clear()
+    clock.clear_caches()
 
 
 def write(path: Path, text: str) -> Path:

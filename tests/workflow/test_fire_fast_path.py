@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
 from workflow.audit import chain
-from workflow.errors import StaleVersion
+from workflow.audit.verify import verify
+from workflow.errors import InvalidInput, StaleVersion
 from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.store.db import make_engine, make_sessionmaker
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, TrailEvent, UTCDateTime
 
 
 def open_incident(s: Session, clerk: Actor) -> int:
@@ -90,3 +97,86 @@ def test_a_locked_sqlite_database_is_sqlalchemys_operational_error(
         other.rollback()
         other.close()
         quick.dispose()
+
+
+def test_input_data_of_any_json_shape_is_stored_as_hashed(
+    sessions: sessionmaker[Session], clerk: Actor
+) -> None:
+    """A firing's data is encoded once, for the row and for the hash: odd input (tuples, numeric
+    keys, every kind of character) is stored as JSON gives it back, and the trail verifies."""
+    with sessions.begin() as s:
+        cid = open_incident(s, clerk)
+    data = {
+        "photos": ("a.jpg", "b.jpg"),
+        "floors": {2: "two", 10: "ten"},
+        "note": 'quote " 街道 「急」 \u2028 🚧 \x01',
+        "n": [0.1, -2.5e-08, 2**53 + 1, None, True],
+    }
+    with sessions.begin() as s:
+        ev = engine.fire(s, cid, "accept", clerk, data=data, now=T0)
+    expected = {
+        "photos": ["a.jpg", "b.jpg"],
+        "floors": {"2": "two", "10": "ten"},
+        "note": data["note"],
+        "n": data["n"],
+    }
+    assert ev.data["input"] == expected
+    with sessions() as s:
+        stored = s.get(TrailEvent, ev.seq)
+        assert stored is not None and stored.data == ev.data
+        assert chain.chain_hash(stored.prev_hash, chain.event_body(stored)) == stored.hash
+        assert verify(s, "secret").ok
+
+
+def test_data_that_is_not_json_is_refused_and_changes_nothing(
+    sessions: sessionmaker[Session], clerk: Actor
+) -> None:
+    with sessions.begin() as s:
+        cid = open_incident(s, clerk)
+    with sessions.begin() as s, pytest.raises(InvalidInput):
+        engine.fire(s, cid, "accept", clerk, data={"x": float("nan")}, now=T0)
+    with sessions.begin() as s, pytest.raises(InvalidInput):
+        engine.fire(s, cid, "accept", clerk, data={"when": T0}, now=T0)
+    with sessions.begin() as s:
+        assert s.get(Case, cid).state == "reported"  # type: ignore[union-attr]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    body=st.fixed_dictionaries({k: json_values for k in chain.HASHED_FIELDS if k != "data"}),
+    data=st.dictionaries(st.text(), json_values, max_size=4),
+)
+def test_the_spliced_body_is_the_canonical_json_of_the_whole(
+    body: dict[str, Any], data: dict[str, Any]
+) -> None:
+    assert chain.body_json(body, chain.canonical_text(data)) == chain.canonical_text(
+        {**body, "data": data}
+    )
+
+
+@given(
+    at=st.datetimes(
+        min_value=dt.datetime(1970, 1, 2),
+        max_value=dt.datetime(9998, 12, 30),
+        timezones=st.sampled_from(
+            [dt.UTC, ZoneInfo("Asia/Shanghai"), dt.timezone(-dt.timedelta(hours=3, minutes=30))]
+        ),
+    )
+)
+def test_fast_spellings_of_a_time_are_the_slow_ones(at: dt.datetime) -> None:
+    """format_at() and the SQLite bind of UTCDateTime are the spellings they replace."""
+    assert chain.format_at(at) == at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    dialect = sqlite.dialect()
+    slow = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert slow is not None
+    assert UTCDateTime.sqlite_bind(at) == slow(at)

@@ -176,3 +176,28 @@ class WorkCalendar:
 @lru_cache(maxsize=32)
 def calendar_for(spec: CalendarSpec, tz: str) -> WorkCalendar:
     return WorkCalendar(spec, tz)
+
+
+# calendar_of()'s cache: (id of the spec, hours from the environment, tz) -> (spec, calendar).
+# The spec is kept so that its id is not reused while the entry lives.
+_of_spec: dict[tuple[int, str, str], tuple[CalendarSpec, WorkCalendar]] = {}
+
+
+def calendar_of(spec: CalendarSpec, tz: str) -> WorkCalendar:
+    """calendar_for(with_env_hours(SPEC), TZ), found by the spec object's identity: hashing a
+    spec (every holiday of the file) on each firing cost more than the calendar's own work."""
+    key = (id(spec), os.environ.get(WORKING_HOURS_ENV, ""), tz)
+    hit = _of_spec.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    calendar = calendar_for(with_env_hours(spec), tz)
+    if len(_of_spec) >= 64:  # specs come from the registry's cache: a handful per process
+        _of_spec.clear()
+    _of_spec[key] = (spec, calendar)
+    return calendar
+
+
+def clear_caches() -> None:
+    """Forget every calendar built (tests: a new process's first look at a year)."""
+    calendar_for.cache_clear()
+    _of_spec.clear()

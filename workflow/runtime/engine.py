@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from typing import Any, cast
 
@@ -16,7 +17,7 @@ from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import stages
-from workflow.runtime.clock import WorkCalendar, calendar_for, with_env_hours
+from workflow.runtime.clock import WorkCalendar, calendar_of
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
 from workflow.spec.model import CalendarSpec
@@ -33,8 +34,8 @@ def utcnow() -> dt.datetime:
 def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCalendar:
     """The published calendar (SPEC when the caller has read it), with STREETFLOW_WORKING_HOURS
     over its hours when set."""
-    return calendar_for(
-        with_env_hours(spec if spec is not None else registry.calendar(session)),
+    return calendar_of(
+        spec if spec is not None else registry.calendar(session),
         os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
     )
 
@@ -269,9 +270,10 @@ def fire(
         now=now,
         reason=reason.strip() if reason else None,
         target=target or None,
-        data=data or {},
+        data=_plain_json(data) if data else {},
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
+        conn=conn,
     )
     try:
         machine.events[trigger].trigger(firing)
@@ -283,6 +285,19 @@ def fire(
     _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
+
+
+def _plain_json(data: dict[str, Any]) -> dict[str, Any]:
+    """DATA as JSON gives it back (string keys, lists): what the trail stores and hashes."""
+    try:
+        value = json.loads(chain.canonical_text(data))
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(
+            f"data is not JSON: {err}", {"data": ["must be a JSON object"]}
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInput("data is not a JSON object", {"data": ["must be a JSON object"]})
+    return value
 
 
 def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from transitions import EventData, Machine
 
@@ -63,6 +64,8 @@ class Firing:
     street_holders: dict[str, str] = field(default_factory=dict)
     # The chain head read by fire()'s lock_head: the event is appended right after it.
     head: tuple[int, str] | None = None
+    # The session's connection, where fire() runs its statements.
+    conn: Connection | None = None
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -194,7 +197,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         data=data,
     )
     if f.head is not None:
-        f.event = chain.append_at_head(f.session, f.head, **fields)
+        f.event = chain.append_at_head(f.session, f.head, conn=f.conn, **fields)
     else:
         f.event = chain.append(f.session, **fields)
 

@@ -48,7 +48,7 @@ class Statement:
             for name in compiled.positiontup:
                 bind = compiled.binds[name]
                 value = None if bind.callable is not None or bind.required else bind.value
-                binds.append((name, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+                binds.append((name, value, _bind_processor(bind.type, dialect)))
             columns = tuple(
                 (col.key, col.type.dialect_impl(dialect).result_processor(dialect, None))
                 for col in getattr(self.stmt, "exported_columns", ())
@@ -56,27 +56,46 @@ class Statement:
             done = self._by_dialect[dialect] = _Compiled(compiled.string, tuple(binds), columns)
         return done
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Result:
-        """Execute in the connection's transaction; SQLite begins it on the first write."""
-        if conn.dialect.name != "sqlite":
+    def run(
+        self,
+        conn: Connection,
+        params: Mapping[str, Any] | None = None,
+        *,
+        encoded: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Execute in the connection's transaction; SQLite begins it on the first write.
+        ENCODED: values already as the driver takes them (on SQLite only; elsewhere PARAMS)."""
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
             return Result(conn.execute(self.stmt, dict(params or {})), None)
-        c = self._compiled(conn.dialect)
+        c = self._compiled(dialect)
         given = params or {}
         values = []
         for name, default, process in c.binds:
+            if encoded is not None and name in encoded:
+                values.append(encoded[name])
+                continue
             v = given.get(name, default)
             values.append(process(v) if process is not None else v)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        dbapi = conn.dialect.loaded_dbapi
         try:
             cursor.execute(c.sql, values)
-        except dbapi.Error as err:
+        except dialect.loaded_dbapi.Error as err:
             # As SQLAlchemy raises it (OperationalError for a lock timeout, IntegrityError, ...):
             # callers catch SQLAlchemy's exceptions, not the driver's.
             raise DBAPIError.instance(
-                c.sql, values, err, dbapi.Error, dialect=conn.dialect
+                c.sql, values, err, dialect.loaded_dbapi.Error, dialect=dialect
             ) from err
         return Result(cursor, c.columns)
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
+    """The type's bind processor on DIALECT; a type may offer a faster one of its own for SQLite
+    (`sqlite_bind`, giving the same values)."""
+    fast = getattr(type_, "sqlite_bind", None)
+    if fast is not None:
+        return cast(Processor, fast)
+    return cast(Processor, type_.dialect_impl(dialect).bind_processor(dialect))
 
 
 class Result:

@@ -47,6 +47,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    @staticmethod
+    def sqlite_bind(value: dt.datetime | None) -> str | None:
+        """What process_bind_param and SQLite's DATETIME give together (the text SQLite stores),
+        in one step: for store.direct's hot path."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: streetflow stores only aware timestamps")
+        if value.tzinfo is not dt.UTC:
+            value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
