@@ -174,9 +174,14 @@ def test_the_spliced_body_is_the_canonical_json_of_the_whole(
     )
 )
 def test_fast_spellings_of_a_time_are_the_slow_ones(at: dt.datetime) -> None:
-    """format_at() and the SQLite bind of UTCDateTime are the spellings they replace."""
+    """format_at() and UTCDateTime's SQLite bind and result are the spellings they replace."""
     assert chain.format_at(at) == at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     dialect = sqlite.dialect()
     slow = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert slow is not None
     assert UTCDateTime.sqlite_bind(at) == slow(at)
+    stored = slow(at)
+    back = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert back is not None
+    assert UTCDateTime.sqlite_result(stored) == back(stored) == at
+    assert UTCDateTime.sqlite_result(stored[:19]) == back(stored[:19])  # written without µs

@@ -248,7 +248,7 @@ def _pointer(session: Session, kind: str, name: str, version: int | None) -> tup
     if version is None:
         row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
-        bind = session.get_bind().engine
+        bind = (session.bind or session.get_bind()).engine
         known = _pinned.get(bind)
         key = (kind, name, version)
         if known is not None:

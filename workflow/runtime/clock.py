@@ -69,6 +69,10 @@ class WorkCalendar:
         self._known: dict[dt.date, bool] = {}
         # A day's working intervals (begin, end, seconds), empty on a day off: built once a day.
         self._days: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime, float], ...]] = {}
+        # A firing asks the same few questions again and again: answers that depend on days only.
+        self._day_seconds: dict[dt.date, float] = {}
+        self._deadlines: dict[tuple[dt.date, int], dt.datetime] = {}
+        self._between: dict[tuple[dt.date, dt.date], float] = {}
 
     def is_workday(self, day: dt.date) -> bool:
         known = self._known.get(day)
@@ -113,6 +117,25 @@ class WorkCalendar:
             )
         return spans
 
+    def _whole(self, day: dt.date) -> float:
+        """A day's working seconds."""
+        total = self._day_seconds.get(day)
+        if total is None:
+            total = self._day_seconds[day] = sum(whole for _, _, whole in self._working(day))
+        return total
+
+    def _whole_between(self, first: dt.date, last: dt.date) -> float:
+        """The working seconds of the days after FIRST and before LAST."""
+        key = (first, last)
+        total = self._between.get(key)
+        if total is None:
+            total, day = 0.0, first + dt.timedelta(days=1)
+            while day < last:
+                total += self._whole(day)  # whole seconds: exact in any order
+                day += dt.timedelta(days=1)
+            self._between[key] = total
+        return total
+
     def end_of_day(self, day: dt.date) -> dt.datetime:
         """The end of a working day's last working hour."""
         return dt.datetime.combine(day, self.spec.working_hours[-1][1], self.tz)
@@ -121,13 +144,16 @@ class WorkCalendar:
         """The deadline of a limit of DAYS working days begun at START: the end of the working
         hours of the DAYS-th working day after START's day (the day of receipt does not count,
         whatever the hour, as with 自受理之日起N个工作日). 0 days: the end of START's day."""
-        day = self.local(start).date()
-        counted = 0
-        while counted < days:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                counted += 1
-        return self.end_of_day(day).astimezone(dt.UTC)
+        first = self.local(start).date()
+        due = self._deadlines.get((first, days))
+        if due is None:
+            day, counted = first, 0
+            while counted < days:
+                day += dt.timedelta(days=1)
+                if self.is_workday(day):
+                    counted += 1
+            due = self._deadlines[(first, days)] = self.end_of_day(day).astimezone(dt.UTC)
+        return due
 
     def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
         """START plus SECONDS of working time (working hours of working days only).
@@ -158,18 +184,16 @@ class WorkCalendar:
             return -self.working_seconds_between(b, a)
         a_l, b_l = self.local(a), self.local(b)
         total = 0.0
-        first = day = a_l.date()
+        first = a_l.date()
         last = b_l.date()
-        while day <= last:
-            if day in (first, last):
-                for begin, end, _ in self._working(day):
-                    lo, hi = max(begin, a_l), min(end, b_l)
-                    if hi > lo:
-                        total += (hi - lo).total_seconds()
-            else:  # a whole day between A and B: each interval counts in full
-                for _, _, whole in self._working(day):
-                    total += whole
-            day += dt.timedelta(days=1)
+        for day in (first, last) if last > first else (first,):
+            for begin, end, _ in self._working(day):
+                lo, hi = max(begin, a_l), min(end, b_l)
+                if hi > lo:
+                    total += (hi - lo).total_seconds()
+        if last > first:
+            # The days between count in full (whole seconds: the same sum in any order).
+            total += self._whole_between(first, last)
         return total
 
 

@@ -158,12 +158,18 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
 # A firing reads the case and writes the case row, its trail event and the chain head with Core
 # statements built once: the ORM's load and unit of work cost more than all the rest of fire().
 _cases = cast(Table, Case.__table__)
-_CASE_COLUMNS = tuple(c.key for c in _cases.columns)
+# What a firing reads and may change: not the applicant's details, the form or the rating (the
+# form is JSON, decoded on every read).
+_NOT_READ = frozenset(
+    ("channel", "applicant_name", "applicant_phone", "description", "form", "created_at")
+    + ("rating_score", "rating_comment")
+)
+_CASE_COLUMNS = tuple(c.key for c in _cases.columns if c.key not in _NOT_READ)
 # The case's row, and the latest units and calendar digests along (one statement, not two).
 _READ_CASE = direct.Statement(
-    select(_cases, registry.UNITS_DIGEST, registry.CALENDAR_DIGEST).where(
-        _cases.c.id == bindparam("case_id")
-    )
+    select(
+        *(_cases.c[name] for name in _CASE_COLUMNS), registry.UNITS_DIGEST, registry.CALENDAR_DIGEST
+    ).where(_cases.c.id == bindparam("case_id"))
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
 # version_id_col check), built once for each set of changed columns.
@@ -186,7 +192,8 @@ _case_key = Case.__mapper__.identity_key_from_primary_key
 
 class _CaseRow:
     """A case's row as plain attributes, what a firing reads and sets in place of a Case: an
-    ORM instance pays an attribute event on every set, and this one is never added anyway."""
+    ORM instance pays an attribute event on every set, and this one is never added anyway.
+    It has the columns of _CASE_COLUMNS only: a callback reading another one fails loudly."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)

@@ -50,7 +50,7 @@ class Statement:
                 value = None if bind.callable is not None or bind.required else bind.value
                 binds.append((name, value, _bind_processor(bind.type, dialect)))
             columns = tuple(
-                (col.key, col.type.dialect_impl(dialect).result_processor(dialect, None))
+                (col.key, _result_processor(col.type, dialect))
                 for col in getattr(self.stmt, "exported_columns", ())
             )
             done = self._by_dialect[dialect] = _Compiled(compiled.string, tuple(binds), columns)
@@ -96,6 +96,14 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
     if fast is not None:
         return cast(Processor, fast)
     return cast(Processor, type_.dialect_impl(dialect).bind_processor(dialect))
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+    """As _bind_processor, for what a column gives back (`sqlite_result`)."""
+    fast = getattr(type_, "sqlite_result", None)
+    if fast is not None:
+        return cast(Processor, fast)
+    return cast(Processor, type_.dialect_impl(dialect).result_processor(dialect, None))
 
 
 class Result:

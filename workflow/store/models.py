@@ -59,6 +59,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
+    @staticmethod
+    def sqlite_result(value: str | None) -> dt.datetime | None:
+        """What SQLite's DATETIME and process_result_value give together, in one step."""
+        if value is None:
+            return None
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
