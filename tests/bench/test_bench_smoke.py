@@ -26,9 +26,9 @@ def test_engine_bench_prints_its_tables() -> None:
     )
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    for row in ("plain sqlite3 ", "engine.fire() ", "SpiffWorkflow 3."):
+    for row in ("plain sqlite3 ", "engine.fire() ", "SpiffWorkflow 3.", ", linear "):
         assert row in out
-    assert out.count("wal/FULL") == 3
+    assert out.count("wal/FULL") == 4
     assert "engine.fire() / plain sqlite3" in out
     assert "engine.fire() / SpiffWorkflow" in out
     assert "Resident memory of fire() over 4 cases (3 transitions a transaction)" in out
