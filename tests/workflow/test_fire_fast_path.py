@@ -183,5 +183,6 @@ def test_fast_spellings_of_a_time_are_the_slow_ones(at: dt.datetime) -> None:
     stored = slow(at)
     back = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
     assert back is not None
-    assert UTCDateTime.sqlite_result(stored) == back(stored) == at
+    assert UTCDateTime.sqlite_result(stored) == back(stored)
+    assert back(stored).timestamp() == at.timestamp()  # (== says False in a DST fold)
     assert UTCDateTime.sqlite_result(stored[:19]) == back(stored[:19])  # written without µs

@@ -111,6 +111,23 @@ def lock_head(session: Session) -> tuple[int, str]:
 
 
 _LOCKED = "streetflow.trail_locked"
+
+
+def lock_for_read(session: Session, conn: Connection) -> bool:
+    """lock_head() without reading the head, where that saves a statement: on SQLite with no
+    transaction open yet, BEGIN IMMEDIATE takes the database's write lock (waiting on
+    busy_timeout as the UPDATE would), and the caller reads the head with its own first SELECT
+    (HEAD_SEQ and HEAD_HASH). False elsewhere: call lock_head()."""
+    if conn.dialect.name != "sqlite":
+        return False
+    driver = conn.connection.driver_connection
+    if driver is None or driver.in_transaction:
+        return False
+    direct.run_sql(conn, "BEGIN IMMEDIATE")
+    session.info[_LOCKED] = session.get_transaction()
+    return True
+
+
 # Core statements built once: the same SQL, without the ORM's bulk-update bookkeeping. The head
 # is read as plain columns, never as an ORM entity: a TrailHead kept in the identity map from an
 # earlier transaction of the same session (expire_on_commit=False) would be a stale head.
@@ -118,6 +135,9 @@ _head = cast(Table, TrailHead.__table__)
 _LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
 _LOCK_HEAD_RETURNING = direct.Statement(_LOCK_HEAD.returning(_head.c.seq, _head.c.hash))
 _HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
+# The head as two columns of another SELECT, for a caller of lock_for_read().
+HEAD_SEQ = select(_head.c.seq).where(_head.c.id == 1).scalar_subquery().label("head_seq")
+HEAD_HASH = select(_head.c.hash).where(_head.c.id == 1).scalar_subquery().label("head_hash")
 
 
 def next_seq(session: Session) -> int:

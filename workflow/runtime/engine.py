@@ -161,15 +161,24 @@ _cases = cast(Table, Case.__table__)
 # What a firing reads and may change: not the applicant's details, the form or the rating (the
 # form is JSON, decoded on every read).
 _NOT_READ = frozenset(
-    ("channel", "applicant_name", "applicant_phone", "description", "form", "created_at")
-    + ("rating_score", "rating_comment")
+    {"channel", "applicant_name", "applicant_phone", "description", "form", "created_at"}
+    | {"rating_score", "rating_comment"}
 )
 _CASE_COLUMNS = tuple(c.key for c in _cases.columns if c.key not in _NOT_READ)
-# The case's row, and the latest units and calendar digests along (one statement, not two).
+# The case's row, and the latest units and calendar digests along (one statement, not two);
+# with the chain's head too where lock_for_read() took the lock without reading it.
+_read_case_columns = (
+    *(_cases.c[name] for name in _CASE_COLUMNS),
+    registry.UNITS_DIGEST,
+    registry.CALENDAR_DIGEST,
+)
 _READ_CASE = direct.Statement(
-    select(
-        *(_cases.c[name] for name in _CASE_COLUMNS), registry.UNITS_DIGEST, registry.CALENDAR_DIGEST
-    ).where(_cases.c.id == bindparam("case_id"))
+    select(*_read_case_columns).where(_cases.c.id == bindparam("case_id"))
+)
+_READ_CASE_AND_HEAD = direct.Statement(
+    select(*_read_case_columns, chain.HEAD_SEQ, chain.HEAD_HASH).where(
+        _cases.c.id == bindparam("case_id")
+    )
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
 # version_id_col check), built once for each set of changed columns.
@@ -201,16 +210,23 @@ class _CaseRow:
 
 def _read_case(
     conn: Connection, session: Session, case_id: int
-) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec]]:
-    """The case's row, as a Case that is not in the session (a plain holder of its values),
-    and the latest units and calendar."""
-    values = _READ_CASE.run(conn, {"case_id": case_id}).one_or_none()
-    if values is None:
-        raise NotFound(f"no case {case_id}")
+) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec], tuple[int, str]]:
+    """Take the chain's lock; the case's row, as a Case that is not in the session (a plain
+    holder of its values), the latest units and calendar, and the chain's head."""
+    if chain.lock_for_read(session, conn):
+        values = _READ_CASE_AND_HEAD.run(conn, {"case_id": case_id}).one_or_none()
+        if values is None:
+            raise NotFound(f"no case {case_id}")
+        head = (values.pop("head_seq"), values.pop("head_hash"))
+    else:
+        head = chain.lock_head(session)
+        values = _READ_CASE.run(conn, {"case_id": case_id}).one_or_none()
+        if values is None:
+            raise NotFound(f"no case {case_id}")
     latest = registry.units_and_calendar_of(
         session, values.pop("units_digest"), values.pop("calendar_digest")
     )
-    return cast(Case, _CaseRow(values)), values, latest
+    return cast(Case, _CaseRow(values)), values, latest, head
 
 
 def _write_case(conn: Connection, session: Session, case: Case, before: dict[str, Any]) -> None:
@@ -246,10 +262,9 @@ def fire(
     event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
     reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
     now = now or utcnow()
-    head = chain.lock_head(session)
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
-    case, before, (units, calendar_spec) = _read_case(conn, session, case_id)
+    case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set

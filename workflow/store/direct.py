@@ -77,16 +77,21 @@ class Statement:
                 continue
             v = given.get(name, default)
             values.append(process(v) if process is not None else v)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(c.sql, values)
-        except dialect.loaded_dbapi.Error as err:
-            # As SQLAlchemy raises it (OperationalError for a lock timeout, IntegrityError, ...):
-            # callers catch SQLAlchemy's exceptions, not the driver's.
-            raise DBAPIError.instance(
-                c.sql, values, err, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from err
-        return Result(cursor, c.columns)
+        return Result(run_sql(conn, c.sql, values), c.columns)
+
+
+def run_sql(conn: Connection, sql: str, values: Sequence[Any] = ()) -> Any:
+    """SQL on the connection's DBAPI cursor (SQLite); the cursor."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, values)
+    except conn.dialect.loaded_dbapi.Error as err:
+        # As SQLAlchemy raises it (OperationalError for a lock timeout, IntegrityError, ...):
+        # callers catch SQLAlchemy's exceptions, not the driver's.
+        raise DBAPIError.instance(
+            sql, values, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from err
+    return cursor
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
