@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
@@ -190,3 +192,53 @@ def test_calendar_spec_hours_are_replaceable() -> None:
     other = dataclasses.replace(spec, working_hours=parse_working_hours("09:00-17:00"))
     assert other.holidays == spec.holidays
     assert WorkCalendar(other).end_of_day(dt.date(2026, 11, 26)) == sh(2026, 11, 26, 17)
+
+
+def _day_by_day_add(cal: WorkCalendar, start: dt.datetime, seconds: float) -> dt.datetime:
+    """add_working_seconds as first written: every interval of every day, in turn."""
+    at, left = cal.local(start), max(0.0, seconds)
+    day = at.date()
+    while True:
+        for begin, end in cal._intervals(day) if cal.is_workday(day) else ():
+            if end <= at:
+                continue
+            span = (end - max(begin, at)).total_seconds()
+            if left <= span:
+                return (max(begin, at) + dt.timedelta(seconds=left)).astimezone(dt.UTC)
+            left -= span
+        day += dt.timedelta(days=1)
+        at = dt.datetime.combine(day, dt.time(0), cal.tz)
+
+
+def _day_by_day_between(cal: WorkCalendar, a: dt.datetime, b: dt.datetime) -> float:
+    a_l, b_l, total = cal.local(a), cal.local(b), 0.0
+    day = a_l.date()
+    while day <= b_l.date():
+        for begin, end in cal._intervals(day) if cal.is_workday(day) else ():
+            lo, hi = max(begin, a_l), min(end, b_l)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        day += dt.timedelta(days=1)
+    return total
+
+
+@given(
+    start=st.datetimes(min_value=dt.datetime(2025, 12, 20), max_value=dt.datetime(2026, 12, 10)),
+    seconds=st.floats(min_value=0, max_value=40 * 8 * 3600) | st.integers(0, 40 * 8 * 3600),
+    days=st.integers(0, 25),
+)
+@example(start=dt.datetime(2026, 11, 26, 18, 0), seconds=27000.0, days=1)  # a whole Friday
+@example(start=dt.datetime(2026, 9, 29, 23, 0), seconds=27000.0 * 2 + 0.5, days=3)  # holidays
+@settings(max_examples=300)
+def test_the_kept_answers_are_those_of_the_day_by_day_count(
+    start: dt.datetime, seconds: float, days: int
+) -> None:
+    """The calendar keeps what depends on days only and skips whole days at once: the same
+    instants and seconds as counting day by day, across the Spring Festival and National Day."""
+    cal = WorkCalendar()
+    at = start.replace(tzinfo=cal.tz)
+    for _ in range(2):  # the first call fills what is kept, the second reads it
+        assert cal.add_working_seconds(at, seconds) == _day_by_day_add(cal, at, seconds)
+        due = cal.add_working_days(at, days)
+        assert int(cal.working_seconds_between(at, due)) == int(_day_by_day_between(cal, at, due))
+        assert abs(cal.working_seconds_between(at, due) - _day_by_day_between(cal, at, due)) < 1e-6

@@ -121,7 +121,7 @@ class WorkCalendar:
         """A day's working seconds."""
         total = self._day_seconds.get(day)
         if total is None:
-            total = self._day_seconds[day] = sum(whole for _, _, whole in self._working(day))
+            total = self._day_seconds[day] = float(sum(whole for _, _, whole in self._working(day)))
         return total
 
     def _whole_between(self, first: dt.date, last: dt.date) -> float:
@@ -164,6 +164,15 @@ class WorkCalendar:
         day = at.date()
         left = max(0.0, seconds)
         for _ in range(3660):  # ten years of days: a limit never runs longer
+            if at.hour == at.minute == at.second == at.microsecond == 0:
+                # A whole day ahead: skipped at once when the time left runs past it. Whole
+                # seconds come off a float exactly, so this is the loop below, day by day.
+                whole_day = self._whole(day)
+                if left > whole_day and whole_day.is_integer():
+                    left -= whole_day
+                    day += dt.timedelta(days=1)
+                    at = dt.datetime.combine(day, dt.time(0), self.tz)
+                    continue
             for begin, end, whole in self._working(day):
                 if end <= at:
                     continue
