@@ -42,7 +42,7 @@ class Actor:
 SYSTEM = Actor("system", None, "system")
 
 
-@dataclass
+@dataclass(slots=True)
 class Firing:
     """The model of one firing: transitions reads and sets ``state`` on it."""
 
@@ -92,25 +92,26 @@ def _firing(ev: EventData) -> Firing:
 # learns why a trigger did not fire.
 
 
-def _holder_may_fire(spec: TransitionSpec, ev: EventData) -> bool:
+def _may_fire(spec: TransitionSpec, ev: EventData) -> bool:
+    """The transition's condition: the actor holds the case with a role allowed to fire it, a
+    reason is given where the route asks for one, the target (a whistle's) is allowed."""
     f = _firing(ev)
     why = may_fire(spec, f.actor, f.case)
     if why:
         raise NotHolder(why)
+    _reason_given(spec, f)
+    _target_allowed(spec, f)
     return True
 
 
-def _reason_given(spec: TransitionSpec, ev: EventData) -> bool:
-    f = _firing(ev)
+def _reason_given(spec: TransitionSpec, f: Firing) -> None:
     if spec.reason_required and not (f.reason and f.reason.strip()):
         raise InvalidInput(
             f"{spec.trigger!r} needs a reason", {"reason": [f"required for {spec.trigger}"]}
         )
-    return True
 
 
-def _target_allowed(spec: TransitionSpec, ev: EventData) -> bool:
-    f = _firing(ev)
+def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
     if spec.target == "whistle_to":
         if not f.target:
             raise InvalidInput(
@@ -126,7 +127,6 @@ def _target_allowed(spec: TransitionSpec, ev: EventData) -> bool:
         raise InvalidInput(
             f"{spec.trigger!r} takes no target", {"target": ["not allowed for this trigger"]}
         )
-    return True
 
 
 def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
@@ -208,11 +208,7 @@ def build_machine(route: RouteSpec) -> Machine:
             "trigger": t.trigger,
             "source": t.source,
             "dest": t.dest,
-            "conditions": [
-                partial(_holder_may_fire, t),
-                partial(_reason_given, t),
-                partial(_target_allowed, t),
-            ],
+            "conditions": [partial(_may_fire, t)],
             "before": [partial(_resolve_holder, t)],
             "after": [partial(_record, t)],
         }

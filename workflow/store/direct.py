@@ -26,8 +26,15 @@ class _Compiled:
     sql: str
     # (name, value given at build time or None, bind processor) in the order of the '?'s
     binds: tuple[tuple[str, Any, Processor], ...]
-    # (key, result processor) of each column a SELECT or RETURNING gives back
-    columns: tuple[tuple[str, Processor], ...]
+    # The columns a SELECT or RETURNING gives back
+    columns: Columns
+
+
+@dataclass(frozen=True)
+class Columns:
+    keys: tuple[str, ...]
+    # (position, key, result processor) of the columns that have one
+    processed: tuple[tuple[int, str, Callable[[Any], Any]], ...]
 
 
 class Statement:
@@ -49,9 +56,15 @@ class Statement:
                 bind = compiled.binds[name]
                 value = None if bind.callable is not None or bind.required else bind.value
                 binds.append((name, value, _bind_processor(bind.type, dialect)))
-            columns = tuple(
-                (col.key, _result_processor(col.type, dialect))
-                for col in getattr(self.stmt, "exported_columns", ())
+            exported = getattr(self.stmt, "exported_columns", ())
+            processors = [_result_processor(col.type, dialect) for col in exported]
+            columns = Columns(
+                tuple(col.key for col in exported),
+                tuple(
+                    (i, col.key, p)
+                    for i, (col, p) in enumerate(zip(exported, processors, strict=True))
+                    if p is not None
+                ),
             )
             done = self._by_dialect[dialect] = _Compiled(compiled.string, tuple(binds), columns)
         return done
@@ -114,7 +127,7 @@ def _result_processor(type_: Any, dialect: Dialect) -> Processor:
 class Result:
     """What a Statement gave: rowcount, and its rows as dicts by column key."""
 
-    def __init__(self, source: Any, columns: Sequence[tuple[str, Processor]] | None) -> None:
+    def __init__(self, source: Any, columns: Columns | None) -> None:
         self._source = source
         self._columns = columns
 
@@ -135,7 +148,7 @@ class Result:
         self._source.close()
         if more is not None:
             raise ValueError("more than one row")
-        return {
-            key: (p(v) if p is not None else v)
-            for (key, p), v in zip(self._columns, raw, strict=True)
-        }
+        values = dict(zip(self._columns.keys, raw, strict=True))
+        for i, key, process in self._columns.processed:
+            values[key] = process(raw[i])
+        return values
