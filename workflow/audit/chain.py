@@ -225,17 +225,35 @@ _MOVE_HEAD = direct.Statement(
 )
 
 
-# The canonical JSON of an event's body is spliced around its data's: the data is encoded once,
-# as stored and as hashed. Sorted keys put `data` between these two groups.
-_BEFORE_DATA = tuple(k for k in sorted(HASHED_FIELDS) if k < "data")
-_AFTER_DATA = tuple(k for k in sorted(HASHED_FIELDS) if k > "data")
+# The canonical JSON of an event's body is written around its data's: the data is encoded once,
+# as stored and as hashed, and the other fields (strings, integers, nulls) one by one in sorted
+# order, which is what the encoder does for them, without building and sorting a dict.
+_BODY_KEYS = tuple(sorted(HASHED_FIELDS))
+_BODY_PREFIXES = tuple(
+    ("{" if i == 0 else ",") + _CANONICAL.encode(key) + ":" for i, key in enumerate(_BODY_KEYS)
+)
+_encode_str = json.encoder.encode_basestring  # the encoder's own for ensure_ascii=False
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    return _CANONICAL.encode(value)
 
 
 def body_json(body: dict[str, Any], data_text: str) -> str:
     """canonical_text(body) for a body whose `data` is already encoded as DATA_TEXT."""
-    before = _CANONICAL.encode({k: body[k] for k in _BEFORE_DATA})
-    after = _CANONICAL.encode({k: body[k] for k in _AFTER_DATA})
-    return f'{before[:-1]},"data":{data_text},{after[1:]}'
+    parts = []
+    for prefix, key in zip(_BODY_PREFIXES, _BODY_KEYS, strict=True):
+        parts.append(prefix)
+        parts.append(data_text if key == "data" else _json_value(body[key]))
+    parts.append("}")
+    return "".join(parts)
 
 
 def append_at_head(
@@ -283,8 +301,8 @@ def append_at_head(
         "prev_hash": head_hash,
     }
     # The hashed body is the row under the contract's names: `case` for case_id, `at` spelled.
-    body = {k: row[k] for k in _AFTER_DATA}
-    body.update(action=action, actor=actor, at=format_at(at), case=case_id)
+    body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
+    body.update(at=format_at(at), case=case_id)
     h = hashlib.sha256(head_hash.encode("ascii"))
     h.update(body_json(body, data_text).encode("utf-8"))
     row["hash"] = h.hexdigest()
