@@ -24,10 +24,13 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    # (name, value given at build time or None, bind processor) in the order of the '?'s
-    binds: tuple[tuple[str, Any, Processor], ...]
+    # (name, value given at build time or None) in the order of the '?'s
+    binds: tuple[tuple[str, Any], ...]
+    # (position, name, bind processor) of the parameters that have one
+    processed: tuple[tuple[int, str, Callable[[Any], Any]], ...]
     # The columns a SELECT or RETURNING gives back
     columns: Columns
+    processed_names: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -45,17 +48,25 @@ class Statement:
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
             weakref.WeakKeyDictionary()
         )
+        # The last dialect asked for and its compiled form: one engine in most processes.
+        self._last: tuple[Dialect | None, _Compiled | None] = (None, None)
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
+        last_dialect, last = self._last
+        if last_dialect is dialect and last is not None:
+            return last
         done = self._by_dialect.get(dialect)
         if done is None:
             compiled = cast(SQLCompiler, cast(Any, self.stmt).compile(dialect=dialect))
             assert compiled.positiontup is not None  # SQLite's paramstyle is positional
-            binds = []
-            for name in compiled.positiontup:
+            binds, processed = [], []
+            for i, name in enumerate(compiled.positiontup):
                 bind = compiled.binds[name]
                 value = None if bind.callable is not None or bind.required else bind.value
-                binds.append((name, value, _bind_processor(bind.type, dialect)))
+                binds.append((name, value))
+                process = _bind_processor(bind.type, dialect)
+                if process is not None:
+                    processed.append((i, name, process))
             exported = getattr(self.stmt, "exported_columns", ())
             processors = [_result_processor(col.type, dialect) for col in exported]
             columns = Columns(
@@ -66,7 +77,14 @@ class Statement:
                     if p is not None
                 ),
             )
-            done = self._by_dialect[dialect] = _Compiled(compiled.string, tuple(binds), columns)
+            done = self._by_dialect[dialect] = _Compiled(
+                compiled.string,
+                tuple(binds),
+                tuple(processed),
+                columns,
+                frozenset(name for _, name, _ in processed),
+            )
+        self._last = (dialect, done)
         return done
 
     def run(
@@ -77,19 +95,21 @@ class Statement:
         encoded: Mapping[str, Any] | None = None,
     ) -> Result:
         """Execute in the connection's transaction; SQLite begins it on the first write.
-        ENCODED: values already as the driver takes them (on SQLite only; elsewhere PARAMS)."""
+        ENCODED: values of parameters that have a bind processor (JSON, times), already as the
+        driver takes them (on SQLite only; elsewhere PARAMS)."""
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return Result(conn.execute(self.stmt, dict(params or {})), None)
         c = self._compiled(dialect)
+        if encoded is not None and not encoded.keys() <= c.processed_names:
+            raise ValueError(f"only a parameter with a bind processor is given encoded: {encoded}")
         given = params or {}
-        values = []
-        for name, default, process in c.binds:
+        values = [given.get(name, default) for name, default in c.binds]
+        for i, name, process in c.processed:
             if encoded is not None and name in encoded:
-                values.append(encoded[name])
-                continue
-            v = given.get(name, default)
-            values.append(process(v) if process is not None else v)
+                values[i] = encoded[name]
+            else:
+                values[i] = process(values[i])
         return Result(run_sql(conn, c.sql, values), c.columns)
 
 
