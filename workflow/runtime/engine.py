@@ -240,7 +240,8 @@ def _write_case(conn: Connection, session: Session, case: Case, before: dict[str
     if _write_statement(changed).run(conn, params).rowcount != 1:
         raise StaleVersion(f"case {before['id']} was changed by someone else")
     case.version = version
-    held = session.identity_map.get(_case_key((before["id"],)))
+    # (An empty identity map, as in most firings, is not asked.)
+    held = session.identity_map.get(_case_key((before["id"],))) if session.identity_map else None
     if held is not None:
         for name in _CASE_COLUMNS:
             set_committed_value(held, name, now[name])
