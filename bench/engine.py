@@ -533,18 +533,18 @@ def print_compare(tallies: Tallies) -> None:
         return f"(target >= {target:.2f}: {'met' if value >= target else 'NOT met'})"
 
     print(
-        f"engine.fire() / plain sqlite3         = {ratio(fire, plain):5.2f}  "
+        f"engine.fire() / plain sqlite3         = {ratio(fire, plain):6.3f}  "
         f"{verdict(ratio(fire, plain), 0.5)}"
     )
     print(
-        f"engine.fire() / SpiffWorkflow         = {ratio(fire, spiff):5.2f}  "
+        f"engine.fire() / SpiffWorkflow         = {ratio(fire, spiff):6.3f}  "
         f"{verdict(ratio(fire, spiff), 3.0)}"
     )
     # For reference: against the linear cut, and the most any engine paying one commit per
     # transition could reach against SpiffWorkflow.
-    print(f"engine.fire() / SpiffWorkflow, linear = {ratio(fire, linear):5.2f}  (reference only)")
+    print(f"engine.fire() / SpiffWorkflow, linear = {ratio(fire, linear):6.3f}  (reference only)")
     print(
-        f"plain sqlite3 / SpiffWorkflow         = {ratio(plain, spiff):5.2f}  "
+        f"plain sqlite3 / SpiffWorkflow         = {ratio(plain, spiff):6.3f}  "
         "(the ceiling of the second line)"
     )
 
