@@ -160,21 +160,30 @@ class EngineContender:
     def __init__(self, path: Path) -> None:
         self.db: Engine = make_engine(sqlite_url(path))
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.db)
+        # As the API holds it (api/db.py): a worker's session, kept from request to request.
+        self.session = self.sessions()
         with self.db.connect() as conn:
             self.mode = durability(conn.connection.dbapi_connection)
 
     def fire(self, case: BenchCase, step: Step) -> None:
+        """One firing request: a transaction of its own, then the session closed as the API's
+        request teardown closes it."""
         trigger, who, reason = step
-        with self.sessions.begin() as s:
+        s = self.session
+        with s.begin():
             engine.fire(s, case.id, trigger, case.actor(who), reason=reason)
+        s.close()
 
     def fire_many(self, moves: Sequence[tuple[BenchCase, Step]]) -> None:
         """Several transitions in one transaction (the memory run's --batch)."""
-        with self.sessions.begin() as s:
+        s = self.session
+        with s.begin():
             for case, (trigger, who, reason) in moves:
                 engine.fire(s, case.id, trigger, case.actor(who), reason=reason)
+        s.close()
 
     def close(self) -> None:
+        self.session.close()
         self.db.dispose()
 
 
