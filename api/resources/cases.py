@@ -79,8 +79,12 @@ class CaseSchema(ma.Schema):
 
 
 class CaseDetailSchema(CaseSchema):
-    """The full record: with the description, the form, the rating."""
+    """The full record: with the description, the form, the rating, and the versions of the list
+    and of the street's routing table the case is pinned to (null: opened before its street had
+    a table)."""
 
+    list_version = ma.fields.Integer()
+    routing_version = ma.fields.Integer(allow_none=True)
     description = ma.fields.String()
     form = ma.fields.Dict()
     updated_at = ma.fields.String()
@@ -189,6 +193,8 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
     }
     if full:
         out.update(
+            list_version=case.list_version,
+            routing_version=case.routing_version,
             description=case.description,
             form=case.form or {},
             updated_at=_iso(case.updated_at),

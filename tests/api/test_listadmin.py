@@ -85,8 +85,11 @@ def test_bad_rows_are_a_422_naming_row_and_column(
         assert registry.latest_version(s, "items", "items") == 1
 
 
-def test_street_routing_table_over_http(login: Callable[..., Client]) -> None:
+def test_street_routing_table_over_http(
+    login: Callable[..., Client], make_case: Callable[..., int]
+) -> None:
     admin = login("S-ZHL", "admin")
+    before = make_case("UD-01")
     table = {"items": {"UD-01": {"agency": "A-ZHL-PCS", "street_limit_wd": 2}}}
     assert admin.get("/streets/S-ZHL/routing").json() == {
         "street": "S-ZHL",
@@ -107,6 +110,12 @@ def test_street_routing_table_over_http(login: Callable[..., Client]) -> None:
     assert admin.get("/streets/S-NOPE/routing").status_code == 404
     clerk = login("W-ZHL-01", "clerk")
     assert clerk.get("/streets/S-ZHL/routing").json()["version"] == 1
+    # A case shows the table it is pinned to: none before the table, version 1 after.
+    after = make_case("UD-01")
+    pinned = {cid: clerk.get(f"/cases/{cid}").json() for cid in (before, after)}
+    assert pinned[before]["routing_version"] is None
+    assert pinned[after]["routing_version"] == 1
+    assert pinned[before]["list_version"] == pinned[after]["list_version"] == 1
 
 
 def test_migration_dry_run_and_apply_over_http(
