@@ -80,8 +80,13 @@ def event_dict(ev: TrailEvent) -> dict[str, Any]:
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     """hash = SHA-256(prev_hash || canonical JSON of the event's fields)."""
+    return link_hash(prev_hash, canonical_json({k: body[k] for k in HASHED_FIELDS}))
+
+
+def link_hash(prev_hash: str, body_bytes: bytes) -> str:
+    """SHA-256(prev_hash || BODY_BYTES), BODY_BYTES the event's canonical JSON already encoded."""
     h = hashlib.sha256(prev_hash.encode("ascii"))
-    h.update(canonical_json({k: body[k] for k in HASHED_FIELDS}))
+    h.update(body_bytes)
     return h.hexdigest()
 
 
@@ -303,9 +308,7 @@ def append_at_head(
     # The hashed body is the row under the contract's names: `case` for case_id, `at` spelled.
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
     body.update(at=format_at(at), case=case_id)
-    h = hashlib.sha256(head_hash.encode("ascii"))
-    h.update(body_json(body, data_text).encode("utf-8"))
-    row["hash"] = h.hexdigest()
+    row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
     if conn is None:
         conn = session.connection()
     # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.

@@ -213,16 +213,13 @@ def _read_case(
 ) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec], tuple[int, str]]:
     """Take the chain's lock; the case's row, as a Case that is not in the session (a plain
     holder of its values), the latest units and calendar, and the chain's head."""
-    if chain.lock_for_read(session, conn):
-        values = _READ_CASE_AND_HEAD.run(conn, {"case_id": case_id}).one_or_none()
-        if values is None:
-            raise NotFound(f"no case {case_id}")
+    head = None if chain.lock_for_read(session, conn) else chain.lock_head(session)
+    read = _READ_CASE_AND_HEAD if head is None else _READ_CASE
+    values = read.run(conn, {"case_id": case_id}).one_or_none()
+    if values is None:
+        raise NotFound(f"no case {case_id}")
+    if head is None:
         head = (values.pop("head_seq"), values.pop("head_hash"))
-    else:
-        head = chain.lock_head(session)
-        values = _READ_CASE.run(conn, {"case_id": case_id}).one_or_none()
-        if values is None:
-            raise NotFound(f"no case {case_id}")
     latest = registry.units_and_calendar_of(
         session, values.pop("units_digest"), values.pop("calendar_digest")
     )
