@@ -5,6 +5,7 @@ refusal by the engine); 2 wrong usage (click's own)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable, Iterator
@@ -69,6 +70,19 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def parse_instant(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO-8601 instant with its UTC offset, as UTC; a message and exit 1 otherwise."""
+    if value is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO-8601 instant like 2026-10-12T09:00:00+08:00")
+    if at.tzinfo is None:
+        fail(f"{option}: {value!r} has no UTC offset; add one, e.g. +08:00 or Z")
+    return at.astimezone(dt.UTC)
 
 
 def refusals(fn: F) -> F:

@@ -14,7 +14,7 @@ from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
 from workflow.store.migrate import upgrade
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import Context, fail, parse_instant, pass_ctx, refusals
 
 
 @click.command()
@@ -23,9 +23,17 @@ from .common import Context, fail, pass_ctx, refusals
 @click.option(
     "--per-workstation", default=24, show_default=True, help="Demo cases per workstation."
 )
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-8601",
+    help="Make the demo cases as of this instant (default: now); the same instant, the same demo.",
+)
 @pass_ctx
 @refusals
-def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None:
+def init(
+    ctx: Context, with_demo: bool, days: int, per_workstation: int, now_text: str | None
+) -> None:
     """Create or upgrade the schema and publish the definitions; --demo adds demo data.
 
     Safe to run again: the schema is upgraded, unchanged definitions keep their version, a
@@ -36,8 +44,10 @@ def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None
     \b
     Example:
       streetflow init --demo
-    Exit codes: 0 done, 1 invalid definitions or the database refused."""
+      streetflow init --demo --now 2026-11-25T10:00:00+08:00
+    Exit codes: 0 done, 1 invalid definitions, a bad --now or the database refused."""
     s = ctx.settings
+    now = parse_instant(now_text, "--now") or dt.datetime.now(dt.UTC)
     click.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
     try:
         upgrade(ctx.engine)
@@ -61,7 +71,6 @@ def init(ctx: Context, with_demo: bool, days: int, per_workstation: int) -> None
             click.echo(f"  {c}")
     if not with_demo:
         return
-    now = dt.datetime.now(dt.UTC)
     with ctx.sessions.begin() as session:
         added = demo.add_demo_users(session, now=now)
         has_cases = demo.has_cases(session)

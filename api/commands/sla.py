@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
 from workflow.runtime import sla as sla_service
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import Context, fail, parse_instant, pass_ctx, refusals
 
 
 @click.group()
 def sla() -> None:
     """Time limits: lights, supervision records (督办) and timeouts."""
-
-
-def _instant(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        at = dt.datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--now: {value!r} is not an ISO-8601 instant like 2026-10-12T09:00:00+08:00")
-        raise  # not reached: fail exits
-    if at.tzinfo is None:
-        fail(f"--now: {value!r} has no UTC offset; add one, e.g. +08:00 or Z")
-    return at.astimezone(dt.UTC)
 
 
 @sla.command()
@@ -54,7 +39,7 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
       streetflow sla sweep
       streetflow sla sweep --now 2026-10-12T09:00:00+08:00
     Exit codes: 0 swept; 1 a bad --now, a database error or a timeout that could not fire."""
-    now = _instant(now_text)
+    now = parse_instant(now_text, "--now")
     ctx.require_schema()
 
     def progress(done: int, total: int) -> None:
