@@ -34,8 +34,8 @@ def main() -> None:
 
 for command in (init, serve, users, apikeys, definitions, appraisal_group):
     main.add_command(command)
-main.add_command(list_)  # list admin (issue 9)
-main.add_command(routing)  # list admin (issue 9)
-main.add_command(routes)  # list admin (issue 9)
+main.add_command(list_)
+main.add_command(routing)
+main.add_command(routes)
 main.add_command(sla)
 main.add_command(audit)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -355,7 +356,8 @@ def test_auditor_reads_the_appraisal_dashboard(
         from workflow.runtime.machines import Actor
 
         wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
-    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    # The month the case was rated in, in the instance's time zone (not UTC's month).
+    month = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     sign_in(page, "X-SN", "auditor")
     page.get_by_role("link", name="考核").click()
     page.get_by_label("考核期").fill(month)

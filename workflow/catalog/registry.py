@@ -370,13 +370,6 @@ def _latest_digest(kind: str) -> Any:
 # The latest units and calendar digests, as columns another statement can select along.
 UNITS_DIGEST = _latest_digest("units").label("units_digest")
 CALENDAR_DIGEST = _latest_digest("calendar").label("calendar_digest")
-_UNITS_AND_CALENDAR = select(UNITS_DIGEST, CALENDAR_DIGEST)
-
-
-def units_and_calendar(session: Session) -> tuple[UnitIndex, CalendarSpec]:
-    """units() and calendar() in one statement (a firing needs both)."""
-    units_digest, calendar_digest = session.execute(_UNITS_AND_CALENDAR).one()
-    return units_and_calendar_of(session, units_digest, calendar_digest)
 
 
 def units_and_calendar_of(

@@ -147,7 +147,7 @@ def open_case(
     return case
 
 
-def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id, populate_existing=True)
     if case is None:
         raise NotFound(f"no case {case_id}")
@@ -334,9 +334,6 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
 
 def route_of(session: Session, case: Case) -> Any:
     return registry.route(session, case.route_name, case.route_version)[0]
-
-
-__all__ = ["Actor", "available_triggers", "fire", "get_case", "open_case"]
 
 
 RATED_STATES = frozenset({"completed", "closed", "settled", "approved"})

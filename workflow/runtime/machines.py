@@ -171,13 +171,12 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
             # Leaving a response state is the response (accepting a report, reporting for
             # duty after a whistle): appraisal's response rate counts these.
             data["response_late"] = left["late"]
-    # -- appraisal facts (issue 6): the kind of limit of the stage left ("response" or "days"),
-    # and "paused" when the case now waits on the applicant: its stage is paused, not ended.
+    # Appraisal facts: the kind of limit of the stage left ("response" or "days"), and
+    # "paused" when the case now waits on the applicant: its stage is paused, not ended.
     if left:
         left["limit"] = f.route.state(from_state).limit
     if dest.tier == "applicant":
         data["paused"] = True
-    # -- end of appraisal facts
     if f.target:
         data["target"] = f.target
     if f.data:
@@ -238,7 +237,3 @@ def machine_for(route: RouteSpec, digest: str) -> Machine:
             if m is None:
                 m = _machines[digest] = build_machine(route)
     return m
-
-
-def triggers_from(machine: Machine, state: str) -> list[str]:
-    return list(machine.get_triggers(state))

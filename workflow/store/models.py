@@ -352,8 +352,8 @@ class AppraisalRecord(Base):
     finalized_at: Mapped[dt.datetime | None]
 
 
-# -- appraisal (issue 6): a finalized record is immutable; migration 0006 adds the same rule in
-# the database for changes that bypass the ORM.
+# A finalized appraisal record is immutable; a migration adds the same rule in the database
+# (triggers) for changes that bypass the ORM.
 @event.listens_for(AppraisalRecord, "before_update")
 @event.listens_for(AppraisalRecord, "before_delete")
 def _final_records_are_frozen(_mapper: Any, _connection: Any, target: AppraisalRecord) -> None:
