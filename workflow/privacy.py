@@ -5,7 +5,7 @@ they cannot disagree.
 The trail is read by auditors. An auditor at the district reads all of it; an auditor at a street
 office or a department reads their unit's part: every event of the cases their unit may see (a
 street: the cases of its workstations; a department: the cases it holds or has held) and the
-events their unit acted without a case (definitions it published, users it added). Everyone else
+events their unit acted without a case (a street's assessments). Everyone else
 (administrators included) reads no part through the trail browser; they read the timeline of each
 case in their scope on its case page."""
 
