@@ -3,7 +3,9 @@
 Reads need no key; POST requests.{fmt} needs an `api_key` (`streetflow apikeys add NAME`). A
 request filed here opens a case exactly like one at the window (engine.open_case), at the
 workstation named by the service's required `workstation` attribute, with an `applicant` actor
-and channel = the key's name. Errors are [{"code", "description"}] with 400, 403 or 404."""
+and channel = the key's name. Only requests filed here are published (listed, and readable by
+id); a case opened at a window is 404 here. Errors are [{"code", "description"}] with 400, 403
+or 404."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import db
+from workflow import privacy
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.runtime import engine
@@ -242,7 +245,8 @@ def _date_arg(name: str) -> dt.datetime | None:
 def requests_list(fmt: str) -> Response:
     s = db.session()
     items, _ = registry.items(s)
-    q = select(Case)
+    # Only what was filed through Open311 is published: window cases are not a public record.
+    q = select(Case).where(privacy.open311_published())
     ids = request.args.get("service_request_id")
     if ids:
         wanted = [p.strip() for p in ids.split(",") if p.strip()]
@@ -277,7 +281,7 @@ def request_one(request_id: str, fmt: str) -> Response:
     if not request_id.isdigit() or len(request_id) > 9:
         raise Open311Error(404, f"no service request {request_id!r}")
     case = s.get(Case, int(request_id))
-    if case is None:
+    if case is None or not privacy.is_open311_published(case):
         raise Open311Error(404, f"no service request {request_id}")
     items, _ = registry.items(s)
     return render([_request_json(s, case, items)], fmt, "service_requests", "request")

@@ -5,13 +5,15 @@ inside scope but not permitted is 403 (the engine's NotHolder).
 - street office staff and administrators: every case of their street (its workstations and its
   stationed agencies); a district administrator: every case;
 - agency and department staff: the cases they hold or have held (per the trail);
-- an auditor: every case (and changes nothing: no route lets an auditor fire)."""
+- an auditor: at the district every case, elsewhere their unit's cases, the part of the trail
+  they read (workflow.privacy); an auditor changes nothing: no route lets an auditor fire."""
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow import privacy
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.runtime import engine
@@ -26,7 +28,7 @@ def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause selecting the cases ACTOR may see."""
     unit = actor.unit or ""
     if actor.role == "auditor":
-        return true()
+        return privacy.auditor_cases(session, actor)
     kind = registry.units(session).units.get(unit)
     kind_name = kind.kind if kind else None
     if actor.role == "admin" and kind_name == "district":

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import privacy
 from workflow.audit import chain
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.spec.model import ROLES
@@ -118,6 +119,12 @@ def add_api_key(
     now = now or dt.datetime.now(dt.UTC)
     if not NAME.match(name or ""):
         raise InvalidInput("a key name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
+    if name.lower() == privacy.WINDOW:
+        # A channel named so would be taken for the window, and its requests not published.
+        raise InvalidInput(
+            f"{privacy.WINDOW!r} is the channel of cases opened at a window; choose another name",
+            {"name": ["reserved"]},
+        )
     chain.lock_head(session)
     if session.execute(select(ApiKey).where(ApiKey.name == name)).scalar_one_or_none():
         raise Conflict(f"api key {name!r} exists already")

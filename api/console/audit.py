@@ -1,5 +1,5 @@
 """The auditor's pages: the trail browser with filters (a case's full timeline is its case
-page, open to auditors)."""
+page, open to auditors). What each auditor reads is workflow.privacy's rule, as on the API."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from werkzeug.exceptions import Forbidden
 
 from api import db
 from api.console.cases import _page
-from api.console.common import bp, signed_in
+from api.console.common import bp, caller, signed_in
+from workflow import privacy
 from workflow.audit.export import export_lines
 from workflow.audit.verify import Report, verify
 from workflow.runtime import engine
@@ -30,7 +32,7 @@ def _day(raw: str | None) -> dt.date | None:
 
 
 @bp.get("/trail")
-@signed_in("auditor", "admin")
+@signed_in("auditor")
 def trail() -> tuple[str, int]:
     """Trail events, newest first, filtered by case, actor, unit, action and days."""
     return trail_page()
@@ -47,7 +49,10 @@ def verify_trail() -> tuple[str, int]:
 @bp.get("/trail/export.jsonl")
 @signed_in("auditor")
 def export_trail() -> Response:
-    """The whole trail as JSON Lines, streamed (as `streetflow audit export`)."""
+    """The whole trail as JSON Lines, streamed (as `streetflow audit export`): for the auditors
+    who read all of it (a part would not verify as a chain)."""
+    if not privacy.reads_whole_trail(db.session(), caller().actor):
+        raise Forbidden(_("The whole trail is exported by the district's auditors."))
 
     def lines() -> Iterator[bytes]:
         s = current_app.extensions["streetflow.sessions"]()
@@ -63,7 +68,10 @@ def export_trail() -> Response:
 
 def trail_page(report: Report | None = None) -> tuple[str, int]:
     args = request.args
-    where: list[Any] = []
+    part = privacy.trail_part(db.session(), caller().actor)
+    if part is None:
+        raise Forbidden(_("The trail is read by auditors."))
+    where: list[Any] = [part]
     errors: list[str] = []
     case_raw = args.get("case", "").strip()
     if case_raw:
@@ -110,7 +118,9 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
             .limit(PER_PAGE)
         ).scalars()
     )
-    actions = list(s.execute(select(TrailEvent.action).distinct().order_by("action")).scalars())
+    actions = list(
+        s.execute(select(TrailEvent.action).where(part).distinct().order_by("action")).scalars()
+    )
     return render_template(
         "console/trail.html",
         events=events,
@@ -121,4 +131,5 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
         errors=errors,
         args=args,
         report=report,
+        may_export=privacy.reads_whole_trail(s, caller().actor),
     ), (422 if errors else 200)

@@ -16,9 +16,10 @@ from werkzeug.exceptions import Forbidden
 from api import db
 from api.auth import Caller
 from api.console import labels
+from workflow import privacy
 from workflow.catalog import registry
 from workflow.runtime import engine
-from workflow.store.models import User
+from workflow.store.models import Case, User
 
 bp = Blueprint(
     "console",
@@ -126,9 +127,18 @@ def safe_next(target: str | None) -> str | None:
     return None
 
 
+def applicant(case: Case) -> str:
+    """The applicant's name as the signed-in user reads it (masked for an auditor)."""
+    c = current_caller()
+    if c is None:
+        return privacy.mask_name(case.applicant_name)
+    return privacy.applicant_name(c.actor, case.applicant_name)
+
+
 def template_globals() -> dict[str, Any]:
     return {
         "caller": current_caller(),
+        "applicant": applicant,
         "label": labels.label,
         "unit_name": unit_name,
         "when": when,

@@ -7,12 +7,13 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select
+from flask_smorest import Blueprint, abort
+from sqlalchemy import ColumnElement, func, or_, select
 
 from api import db
-from api.auth import require_roles
+from api.auth import current_actor, require_roles
 from api.resources.cases import TrailEventSchema
+from workflow import privacy
 from workflow.audit import chain
 from workflow.audit.verify import verify
 from workflow.store.models import TrailEvent
@@ -61,11 +62,19 @@ class Events(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The trail, oldest first, after a seq; filtered by case, unit, actor and time
 
-        `unit` matches the acting unit and the holder before or after the event; `from` is
-        inclusive, `to` exclusive (ISO-8601 with an offset). Page on with `after=next_after`."""
-        require_roles("auditor")
+        An auditor at the district reads every event; one at a street office or department
+        reads their unit's part (the events of the cases their unit may see, and what their unit
+        did without a case). `unit` matches the acting unit and the holder before or after the
+        event; `from` is inclusive, `to` exclusive (ISO-8601 with an offset). Page on with
+        `after=next_after`."""
+        s = db.session()
+        part = privacy.trail_part(s, current_actor())
+        where: list[ColumnElement[bool]] = []
+        if part is None:
+            abort(403, message="the trail is read by auditors")
+        else:
+            where.append(part)
         per_page = min(args["per_page"], int(current_app.config["PER_PAGE_MAX"]))
-        where = []
         if "case" in args:
             where.append(TrailEvent.case_id == args["case"])
         if "unit" in args:
@@ -79,7 +88,6 @@ class Events(MethodView):
             where.append(TrailEvent.at >= args["from_"])
         if "to" in args:
             where.append(TrailEvent.at < args["to"])
-        s = db.session()
         total = s.execute(select(func.count()).select_from(TrailEvent).where(*where)).scalar_one()
         events = (
             s.execute(

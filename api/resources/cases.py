@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api import db, scope
 from api.auth import current_caller, require_roles
 from api.schemas import PageArgs, page_of, page_schema
+from workflow import privacy
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
@@ -59,7 +60,7 @@ class HolderSchema(ma.Schema):
 
 class CaseSchema(ma.Schema):
     """A case as every endpoint returns it; the applicant's phone is masked unless the caller's
-    unit holds the case and reads the full record."""
+    unit holds the case and reads the full record; for an auditor the name is masked too."""
 
     id = ma.fields.Integer(required=True)
     item = ma.fields.String(required=True)
@@ -170,7 +171,9 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
             "name_en": u.name_en if u else case.holder,
             "kind": u.kind if u else "unknown",
         }
-    shows_phone = full and actor.unit is not None and actor.unit == case.holder
+    shows_phone = (
+        full and privacy.shows_names(actor) and actor.unit is not None and actor.unit == case.holder
+    )
     out: dict[str, Any] = {
         "id": case.id,
         "item": case.item,
@@ -187,7 +190,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "available_triggers": engine.available_triggers(session, case, actor),
         "channel": case.channel,
         "applicant": {
-            "name": case.applicant_name,
+            "name": privacy.applicant_name(actor, case.applicant_name),
             "phone": case.applicant_phone if shows_phone else mask_phone(case.applicant_phone),
         },
     }
@@ -196,7 +199,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
             list_version=case.list_version,
             routing_version=case.routing_version,
             description=case.description,
-            form=case.form or {},
+            form=privacy.form_for(actor, case.form or {}),
             updated_at=_iso(case.updated_at),
             closed_at=_iso(case.closed_at),
             rating=(
@@ -220,8 +223,11 @@ def with_etag(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
-    """The full record, with its read recorded on the trail (in the caller's transaction)."""
+    """The full record, with its read recorded on the trail (in the caller's transaction); an
+    auditor's read shows no personal data (name and phone masked), so it is not recorded."""
     body = case_json(session, case, actor, full=True)
+    if not privacy.shows_names(actor):
+        return body
     chain.append(
         session,
         at=engine.utcnow(),
@@ -288,7 +294,10 @@ class CaseResource(MethodView):
     @blp.response(200, CaseDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.alt_response(404, description="No such case in the caller's scope")
     def get(self, case_id: int) -> Response:
-        """The full record of a case (each read is a trail event)"""
+        """The full record of a case (each read is a trail event, but an auditor's)
+
+        An auditor reads the applicant's name and phone masked, and that read is not a
+        personal-data read."""
         actor = current_caller().actor
         with db.write() as s:
             case = scope.get_case(s, actor, case_id)

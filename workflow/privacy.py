@@ -1,0 +1,110 @@
+"""Who reads what: the part of the trail each reader may read, the applicant's name as an auditor
+sees it, and which requests Open311 publishes. The API and the console both ask here, so that
+they cannot disagree.
+
+The trail is read by auditors. An auditor at the district reads all of it; an auditor at a street
+office or a department reads their unit's part: every event of the cases their unit may see (a
+street: the cases of its workstations; a department: the cases it holds or has held) and the
+events their unit acted without a case (a street's assessments). Everyone else
+(administrators included) reads no part through the trail browser; they read the timeline of each
+case in their scope on its case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from workflow.catalog import registry
+from workflow.runtime.machines import Actor
+from workflow.store.models import Case, TrailEvent
+
+# The channel of a case opened at a workstation's window (console or API), never published.
+WINDOW = "window"
+
+
+def _kind(session: Session, unit: str | None) -> str | None:
+    u = registry.units(session).units.get(unit or "")
+    return u.kind if u else None
+
+
+def unit_cases(unit: str, kind: str | None) -> ColumnElement[bool]:
+    """The cases a unit works on: a street's, a workstation's, or those a unit holds or held."""
+    if kind == "district":
+        return true()
+    if kind == "street_office":
+        return Case.street == unit
+    if kind == "workstation":
+        return Case.workstation == unit
+    if kind is None:
+        return false()
+    held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
+    return or_(Case.holder == unit, Case.id.in_(held))
+
+
+def auditor_cases(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """The cases an auditor may read: those of their unit's part of the trail."""
+    return unit_cases(actor.unit or "", _kind(session, actor.unit))
+
+
+def reads_whole_trail(session: Session, actor: Actor) -> bool:
+    """Only an auditor at the district reads (verifies piece by piece, exports) every event."""
+    return actor.role == "auditor" and _kind(session, actor.unit) == "district"
+
+
+def trail_part(session: Session, actor: Actor) -> ColumnElement[bool] | None:
+    """A WHERE clause on trail events selecting what ACTOR may read; None: no part at all."""
+    if actor.role != "auditor":
+        return None
+    kind = _kind(session, actor.unit)
+    if kind == "district":
+        return true()
+    unit = actor.unit or ""
+    cases = select(Case.id).where(unit_cases(unit, kind))
+    return or_(
+        TrailEvent.case_id.in_(cases),
+        and_(TrailEvent.case_id.is_(None), TrailEvent.unit == unit),
+    )
+
+
+def shows_names(actor: Actor) -> bool:
+    """Auditors read cases with the applicant's name masked: their work needs no names, so
+    their reads are not personal-data reads."""
+    return actor.role != "auditor"
+
+
+def mask_name(name: str) -> str:
+    """王小明 -> 王**, John Smith -> J*********: the surname's first character, no more."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)
+
+
+def applicant_name(actor: Actor, name: str) -> str:
+    """The applicant's name as ACTOR reads it."""
+    return name if shows_names(actor) else mask_name(name)
+
+
+# What an Open311 request carries about the resident beyond the name and phone.
+OPEN311_CONTACT = ("email", "device_id", "account_id")
+
+
+def form_for(actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
+    """A case's form as ACTOR reads it: for an auditor without the resident's contact details."""
+    o311 = form.get("open311")
+    if shows_names(actor) or not isinstance(o311, dict):
+        return form
+    masked = {k: ("***" if k in OPEN311_CONTACT else v) for k, v in o311.items()}
+    return {**form, "open311": masked}
+
+
+def open311_published() -> ColumnElement[bool]:
+    """The requests Open311 publishes: those filed through Open311 (any key's channel), as
+    civic Open311 servers do; a case opened at a window is not published."""
+    return Case.channel != WINDOW
+
+
+def is_open311_published(case: Case) -> bool:
+    return case.channel != WINDOW
