@@ -66,6 +66,9 @@ def test_init_demo_makes_users_and_real_cases(env: Path, sessions: sessionmaker[
         ).scalar_one()
         assert cases > 50 and items == 43 and workstations == 50
         assert moves > cases
+        # Some incidents came through the residents' app: the public Open311 list shows them.
+        channels = set(s.execute(select(Case.channel)).scalars())
+        assert channels == {"window", "app-shinan"}
         assert list(differences(s)) == []
     # Run again: nothing is duplicated.
     code, out = run("init", "--demo")

@@ -45,6 +45,9 @@ DEMO_USERS = (
     DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district auditor"),
 )
 
+# The Open311 channel of the demo's residents' app (an api_key's name).
+APP_CHANNEL = "app-shinan"
+
 # What a holder does next in each state: (trigger, weight). Reasons are filled in below.
 CHOICES: dict[str, list[tuple[str, int]]] = {
     "submitted": [("accept", 92), ("refuse", 8)],
@@ -181,14 +184,21 @@ def generate_cases(
             name = rng.choice(SURNAMES) + "".join(
                 rng.choice(GIVEN) for _ in range(rng.randint(1, 2))
             )
+            # A quarter of the incidents come from a residents' app through Open311 (so the
+            # public Open311 list has requests to show); the rest at the window.
+            by_app = item.route == "incident" and rng.random() < 0.25
             case = engine.open_case(
                 session,
                 item=item.code,
                 workstation=ws,
-                actor=Actor(f"demo:{ws}", ws, "clerk"),
+                actor=Actor(APP_CHANNEL, None, "applicant")
+                if by_app
+                else Actor(f"demo:{ws}", ws, "clerk"),
                 applicant_name=name,
                 applicant_phone=f"13{rng.randint(100000000, 999999999)}",
                 description=f"{item.name_zh}（演示数据）",
+                form={"open311": {"address_string": f"{ws} 辖区（演示地址）"}} if by_app else None,
+                channel=APP_CHANNEL if by_app else "window",
                 now=at,
             )
             nxt = _next_time(case, at, rng, calendar)
