@@ -43,6 +43,13 @@ DEMO_USERS = (
     ),
     DemoUser("dept", "D-ZF", "staff", "dept-demo-2026", "department staff, Law Enforcement Bureau"),
     DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district auditor"),
+    DemoUser(
+        "district",
+        "X-SN",
+        "admin",
+        "district-demo-2026",
+        "district administrator: publishes the routes and the list",
+    ),
 )
 
 # What a holder does next in each state: (trigger, weight). Reasons are filled in below.

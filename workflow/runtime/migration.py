@@ -225,6 +225,16 @@ def _plan(
         raise InvalidInput(
             "a case moves to another version", {"to_version": ["same as from_version"]}
         )
+    # A street's variant is for that street's cases only.
+    variant_of = registry.route_street(session, to_route, to_version)
+    if variant_of is not None:
+        if street is not None and street != variant_of:
+            raise InvalidInput(
+                f"{to_route} version {to_version} is the variant of {variant_of}: "
+                f"only {variant_of}'s cases move to it",
+                {"to_version": [f"a variant of {variant_of}"]},
+            )
+        street = variant_of
     unknown = sorted(set(mapping) - set(source.state_names))
     if unknown:
         raise InvalidInput(
