@@ -137,3 +137,22 @@ def test_the_openapi_document_has_the_variant_endpoints(anon: Client) -> None:
     assert {"get", "post"} <= set(paths["/api/v1/routes/{name}/streets/{street}"])
     assert "get" in paths["/api/v1/routes/{name}/streets"]
     assert "403" in paths["/api/v1/routes"]["post"]["responses"]
+
+
+def test_cases_move_to_a_streets_variant_only_within_that_street(
+    login: Callable[..., Client], make_case: Callable[..., int]
+) -> None:
+    zhl, xgz = login("S-ZHL", "admin"), login("S-XGZ", "admin")
+    case = make_case("UD-01")
+    district_version = zhl.get("/routes/incident").json()["version"]
+    v = zhl.post("/routes/incident/streets/S-ZHL", json=variant_json()).json()["version"]
+    body = {"from_version": district_version, "to_version": v, "dry_run": False}
+    r = xgz.post("/routes/incident/migrations", json=body)
+    assert r.status_code == 422 and "variant of S-ZHL" in r.json()["detail"]
+    r = zhl.post("/routes/incident/migrations", json=body)
+    assert r.status_code == 200 and r.json()["movable"] == 1, r.text
+    assert zhl.get(f"/cases/{case}").json()["route"] == {
+        "name": "incident",
+        "version": v,
+        "street": "S-ZHL",
+    }

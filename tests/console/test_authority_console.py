@@ -38,6 +38,7 @@ def _rows(sessions: sessionmaker[Session]) -> list[tuple[str, int, str | None]]:
 def test_a_street_administrator_is_offered_and_allowed_their_streets_variant_only(
     sign_in_client: Callable[..., Browserless],  # noqa: F811
     sessions: sessionmaker[Session],
+    make_case: Callable[..., int],
 ) -> None:
     admin = sign_in_client("S-ZHL", "admin")
     admin.get("/console/admin/upload")
@@ -76,6 +77,10 @@ def test_a_street_administrator_is_offered_and_allowed_their_streets_variant_onl
     assert "珠海路街道 的街道版本" in page
     routes = admin.get("/console/admin/routes").get_data(as_text=True)
     assert f"珠海路街道 v{version}" in routes
+    # A case opened there now says, on its page, that it is on the variant.
+    case = make_case("UD-01")
+    page = admin.get(f"/console/cases/{case}").get_data(as_text=True)
+    assert f"v{version} · 珠海路街道 的街道版本" in page
     # Uploaded again: diffed against the street's variant in force.
     r = admin.post("/console/admin/upload", {"content": CONTENT, "filename": "incident.yaml"})
     assert f"与 珠海路街道 现行街道版本 v{version} 相比的变化" in r.get_data(as_text=True)
