@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workflow.catalog import authority
 from workflow.runtime import migration
@@ -67,11 +68,7 @@ def publish(ctx: Context, file: Path, street: str | None, user: str, dry_run: bo
         fail(f"{len(problems)} problem(s): nothing published")
     assert route is not None
     with ctx.transaction() as session:
-        row = session.execute(select(User).where(User.name == user)).scalar_one_or_none()
-        if row is None or row.disabled:
-            fail(f"no active user {user!r}")
-        assert row is not None
-        actor = Actor(row.name, row.unit, row.role)
+        actor = _administrator(session, user)
         authority.require_publisher(session, actor, street)
         if dry_run:
             if street is not None:
@@ -82,6 +79,38 @@ def publish(ctx: Context, file: Path, street: str | None, user: str, dry_run: bo
             return
         change = authority.publish_route(session, route, actor=actor, street=street)
     click.echo(str(change))
+
+
+@routes.command()
+@click.argument("route")
+@click.option("--street", required=True, help="The street whose variant is withdrawn.")
+@click.option(
+    "--as", "user", required=True, help="The administrator withdrawing it (a user of the service)."
+)
+@pass_ctx
+@refusals
+def withdraw(ctx: Context, route: str, street: str, user: str) -> None:
+    """Withdraw STREET's variant of ROUTE: its cases opened from now on follow the district's
+    version again; cases on the variant keep it (move them with `routes migrate`).
+
+    \b
+    Example:
+      streetflow routes withdraw incident --street S-ZHL --as admin
+    Exit codes: 0 withdrawn, 1 no variant in force, unknown user or street, or not permitted."""
+    with ctx.transaction() as session:
+        actor = _administrator(session, user)
+        change = authority.withdraw_variant(session, route, street, actor=actor)
+    click.echo(
+        f"route {route} for {street}: variant withdrawn (recorded as version {change.version})"
+    )
+
+
+def _administrator(session: Session, user: str) -> Actor:
+    row = session.execute(select(User).where(User.name == user)).scalar_one_or_none()
+    if row is None or row.disabled:
+        fail(f"no active user {user!r}")
+    assert row is not None
+    return Actor(row.name, row.unit, row.role)
 
 
 @routes.command()

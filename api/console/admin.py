@@ -147,10 +147,31 @@ def route(name: str) -> str:
         versions=versions,
         streets={r.version: r.street for r in rows},
         variants=registry.route_variants(db.session(), name),
+        may=publishing(),
         against=other,
         diff=diff,
         yaml_text=_yaml(row.content),
     )
+
+
+@bp.post("/admin/routes/<name>/withdraw")
+@signed_in("admin")
+def withdraw(name: str) -> Any:
+    """Withdraw a street's variant: the street's new cases follow the district's version again."""
+    street = request.form.get("street", "")
+    _refuse_unless_may(publishing(), street)
+    if street not in registry.route_variants(db.session(), name):
+        abort(404, _("%(street)s has no variant of route %(name)s.", street=street, name=name))
+    with db.write() as w:
+        authority.withdraw_variant(w, name, street, actor=caller().actor, now=now())
+    flash(
+        _(
+            "The variant of %(street)s is withdrawn: its new cases follow the district's version.",
+            street=street,
+        ),
+        "ok",
+    )
+    return redirect(url_for("console.route", name=name))
 
 
 @bp.get("/admin/routes/<name>/diagram.svg")

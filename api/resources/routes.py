@@ -257,6 +257,20 @@ class RouteForStreet(MethodView):
             )
         return _publish(body, street)
 
+    @blp.response(200, RouteVersionSchema)
+    @blp.alt_response(403, description="Not an administrator of this street or the district")
+    @blp.alt_response(404, description="No such street office, or it has no variant in force")
+    def delete(self, name: str, street: str) -> dict[str, Any]:
+        """Withdraw the street's variant (that street's administrators, or the district's): its
+        cases opened afterwards follow the district's version again, which is returned; cases
+        on the variant keep it"""
+        actor = require_roles("admin")
+        authority.require_publisher(db.session(), actor, street)
+        _street_office(street)
+        with db.write() as s:
+            authority.withdraw_variant(s, name, street, actor=actor, now=_now())
+        return _version(name, None, street)
+
 
 def _street_office(code: str) -> None:
     u = registry.units(db.session()).units.get(code)

@@ -156,3 +156,28 @@ def test_cases_move_to_a_streets_variant_only_within_that_street(
         "version": v,
         "street": "S-ZHL",
     }
+
+
+def test_a_street_administrator_withdraws_their_streets_variant(
+    login: Callable[..., Client], make_case: Callable[..., int]
+) -> None:
+    zhl, xgz = login("S-ZHL", "admin"), login("S-XGZ", "admin")
+    district_version = zhl.get("/routes/incident").json()["version"]
+    v = zhl.post("/routes/incident/streets/S-ZHL", json=variant_json()).json()["version"]
+    on_variant = make_case("UD-01")
+    _problem(xgz.request("DELETE", "/routes/incident/streets/S-ZHL"), 403)
+    r = zhl.request("DELETE", "/routes/incident/streets/S-ZHL")
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["street"], r.json()["variants"]) == (
+        district_version,
+        None,
+        [],
+    )
+    _problem(zhl.request("DELETE", "/routes/incident/streets/S-ZHL"), 404)
+    assert zhl.get(f"/cases/{on_variant}").json()["route"]["version"] == v
+    assert make_case("UD-01") != on_variant
+    assert zhl.get(f"/cases/{make_case('UD-01')}").json()["route"] == {
+        "name": "incident",
+        "version": district_version,
+        "street": None,
+    }

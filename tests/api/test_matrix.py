@@ -177,6 +177,13 @@ ENDPOINTS: list[Row] = [
         fresh=True,
     ),
     # List admin (issue 9): the list as a spreadsheet, street routing tables, moving cases.
+    # Withdrawn by its street's administrator; then there is none left for the district's (404).
+    Row(
+        "DELETE",
+        "/routes/incident/streets/S-ZHL",
+        {"street_admin": 200, "district_admin": 404},
+        403,
+    ),
     Row("POST", "/list/import", {r: 200 for r in ADMINS}, 403, body=LIST_DRY_RUN),
     Row("POST", "/list/import", {"district_admin": 200}, 403, body=LIST_PUBLISH),
     Row("GET", "/list/export", {r: 200 for r in ADMINS}, 403),

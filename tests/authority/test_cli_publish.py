@@ -85,3 +85,22 @@ def test_routes_publish_explains_itself() -> None:
     code, out = run("routes", "publish", "--help")
     assert code == 0 and "Example:" in out and "Exit codes:" in out
     assert "--street" in out and "--as" in out
+
+
+def test_routes_withdraw(env: Path, sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    add = _add(sessions)
+    add("zhl-admin", "S-ZHL", "admin")
+    add("xgz-admin", "S-XGZ", "admin")
+    file = tmp_path / "zhl-incident.yaml"
+    file.write_text(VARIANT_YAML, encoding="utf-8")
+    code, out = run("routes", "withdraw", "incident", "--street", "S-ZHL", "--as", "zhl-admin")
+    assert code == 1 and "no variant" in out
+    assert run("routes", "publish", str(file), "--street", "S-ZHL", "--as", "zhl-admin")[0] == 0
+    code, out = run("routes", "withdraw", "incident", "--street", "S-ZHL", "--as", "xgz-admin")
+    assert code == 1 and "only an administrator of S-ZHL" in out
+    code, out = run("routes", "withdraw", "incident", "--street", "S-ZHL", "--as", "zhl-admin")
+    assert code == 0 and "variant withdrawn" in out
+    with sessions() as s:
+        assert registry.route_variants(s, "incident") == {}
+    code, out = run("routes", "withdraw", "--help")
+    assert code == 0 and "Example:" in out and "Exit codes:" in out

@@ -11,7 +11,7 @@ from tests.authority.helpers import variant
 from tests.conftest import T0
 from tests.listadmin.helpers import CLERK, open_case, trail_is_intact, walk
 from workflow.catalog import authority, registry
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, NotFound
 from workflow.runtime import engine, migration
 from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
@@ -136,3 +136,35 @@ def test_who_may_publish(sessions: sessionmaker[Session]) -> None:
             authority.publish_route(s, orphan, actor=ZHL_ADMIN, street="S-ZHL", now=T0)
         assert authority.publish_route(s, route, actor=DISTRICT, street="S-XGZ", now=T0).changed
         assert registry.route_variants(s, "incident").keys() == {"S-XGZ"}
+
+
+def test_a_withdrawn_variant_puts_the_streets_new_cases_back_on_the_districts_version(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        district_version = registry.route(s, "incident")[1]
+        v = authority.publish_route(s, variant(), actor=ZHL_ADMIN, street="S-ZHL", now=T0)
+        on_variant = open_case(s, "UD-01")
+        with pytest.raises(authority.NotPermitted):
+            authority.withdraw_variant(s, "incident", "S-ZHL", actor=XGZ_ADMIN, now=T0)
+        w = authority.withdraw_variant(s, "incident", "S-ZHL", actor=ZHL_ADMIN, now=T0)
+        assert w.version > v.version
+        with pytest.raises(NotFound, match="no variant"):
+            authority.withdraw_variant(s, "incident", "S-ZHL", actor=DISTRICT, now=T0)
+        after = open_case(s, "UD-01")
+        assert registry.route_variants(s, "incident") == {}
+        assert w.version not in [r.version for r in registry.route_versions(s, "incident")]
+        with pytest.raises(NotFound):
+            registry.route(s, "incident", w.version)
+        withdrawn = s.execute(
+            select(TrailEvent.data).where(TrailEvent.action == "definitions.variant_withdrawn")
+        ).scalar_one()
+        assert withdrawn["street"] == "S-ZHL" and withdrawn["version"] == w.version
+        # Published again afterwards: in force again, with a newer number.
+        again = authority.publish_route(s, variant(), actor=ZHL_ADMIN, street="S-ZHL", now=T0)
+        assert again.changed and again.version > w.version
+        third = open_case(s, "UD-01")
+    with sessions.begin() as s:
+        assert engine.get_case(s, on_variant).route_version == v.version
+        assert engine.get_case(s, after).route_version == district_version
+        assert engine.get_case(s, third).route_version == again.version

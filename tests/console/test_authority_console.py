@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.authority.helpers import VARIANT_YAML
 from tests.console.test_pages import Browserless, sign_in_client  # noqa: F401
+from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.store.models import DefinitionVersion
 
@@ -108,3 +109,32 @@ def test_a_district_administrator_publishes_district_wide_and_for_streets(
         ("route", None),
         ("items", None),
     ]
+
+
+def test_a_street_administrator_withdraws_their_variant_on_its_page(
+    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sessions: sessionmaker[Session],
+) -> None:
+    admin = sign_in_client("S-ZHL", "admin")
+    other = sign_in_client("S-XGZ", "admin")
+    admin.get("/console/admin/upload")
+    form = {"content": CONTENT, "filename": "incident.yaml", "publish": "yes", "street": "S-ZHL"}
+    where = admin.post("/console/admin/upload", form).headers["Location"]
+    assert "撤销此街道版本" in admin.get(where).get_data(as_text=True)
+    # Not to the other street's administrator, whose forged form is refused.
+    assert "撤销此街道版本" not in other.get(where).get_data(as_text=True)
+    r = other.post("/console/admin/routes/incident/withdraw", {"street": "S-ZHL"})
+    assert r.status_code == 403
+    with sessions() as s:
+        assert list(registry.route_variants(s, "incident")) == ["S-ZHL"]
+    admin.get(where)
+    r = admin.post("/console/admin/routes/incident/withdraw", {"street": "S-ZHL"})
+    assert r.status_code == 302
+    assert (
+        "珠海路街道"
+        not in admin.get("/console/admin/routes").get_data(as_text=True).split("现行街道版本")[1]
+    )
+    with sessions() as s:
+        assert registry.route_variants(s, "incident") == {}
+    r = admin.post("/console/admin/routes/incident/withdraw", {"street": "S-ZHL"})
+    assert r.status_code == 404

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain
 from workflow.catalog import registry
-from workflow.errors import InvalidInput, NotHolder
+from workflow.errors import InvalidInput, NotFound, NotHolder
 from workflow.runtime.machines import Actor
 from workflow.spec.loader import route_to_data
 from workflow.spec.model import RouteSpec
@@ -99,4 +99,28 @@ def publish_route(
         actor=actor.label,
         now=now,
         street=street,
+    )
+
+
+def withdraw_variant(
+    session: Session, name: str, street: str, *, actor: Actor, now: dt.datetime | None = None
+) -> registry.Change:
+    """Withdraw STREET's variant of route NAME: the street's cases opened afterwards follow
+    the district's version again; cases on the variant keep it. Raises NotPermitted,
+    InvalidInput (not a street), NotFound (no variant in force)."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    require_publisher(session, actor, street)
+    check_street(session, street)
+    if street not in registry.route_variants(session, name):
+        raise NotFound(f"{street} has no variant of route {name!r} in force")
+    return registry.publish_one(
+        session,
+        "route",
+        name,
+        registry.WITHDRAWN,
+        actor=actor.label,
+        now=now,
+        street=street,
+        action="definitions.variant_withdrawn",
     )

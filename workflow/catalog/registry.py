@@ -39,6 +39,12 @@ def digest_of(content: Any) -> str:
     return hashlib.sha256(chain.canonical_json(content)).hexdigest()
 
 
+# A street's variant withdrawn: a version of the route's name with this content, for that street,
+# puts its new cases back on the district's version. No case is ever pinned to it.
+WITHDRAWN: dict[str, Any] = {"withdrawn": True}
+WITHDRAWN_DIGEST = digest_of(WITHDRAWN)
+
+
 def _cached(kind: str, digest: str, build: Callable[[], T]) -> T:
     key = (kind, digest)
     hit = _cache.get(key)
@@ -153,6 +159,7 @@ def publish_one(
     now: dt.datetime,
     keep_newer: bool = False,
     street: str | None = None,
+    action: str = "definitions.published",
 ) -> Change:
     """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first.
 
@@ -194,7 +201,7 @@ def publish_one(
         session,
         at=now,
         actor=actor,
-        action="definitions.published",
+        action=action,
         data={
             "kind": kind,
             "name": name,
@@ -294,6 +301,8 @@ def _pointer3(
         row = session.execute(
             _LATEST_FOR_STREET, {"kind": kind, "name": name, "street": street}
         ).one_or_none()
+        if row is not None and row[1] == WITHDRAWN_DIGEST:
+            row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     elif version is None:
         row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
@@ -305,6 +314,8 @@ def _pointer3(
             if hit is not None:
                 return hit
         row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
+        if row is not None and row[1] == WITHDRAWN_DIGEST:
+            raise NotFound(f"{kind} {name} version {version} withdraws a street's variant")
         if row is not None and session.info.get(_PUBLISHING) is not session.get_transaction():
             with _cache_lock:
                 _pinned.setdefault(bind, {})[key] = (row[0], row[1], row[2])
@@ -360,18 +371,26 @@ def route_in_force(
     no STREET, the district's latest."""
     if street is not None:
         mine = latest_row(session, "route", name, street)
-        if mine is not None:
+        if mine is not None and mine.digest != WITHDRAWN_DIGEST:
             return mine
     return latest_row(session, "route", name)
 
 
 def route_variants(session: Session, name: str) -> dict[str, DefinitionVersion]:
-    """Street -> that street's variant of the route now in force (its latest)."""
-    out: dict[str, DefinitionVersion] = {}
-    for row in route_versions(session, name):
-        if row.street is not None:
-            out[row.street] = row
-    return dict(sorted(out.items()))
+    """Street -> that street's variant of the route now in force (its latest, not withdrawn)."""
+    latest: dict[str, DefinitionVersion] = {}
+    for row in session.execute(
+        select(DefinitionVersion)
+        .where(
+            DefinitionVersion.kind == "route",
+            DefinitionVersion.name == name,
+            DefinitionVersion.street.is_not(None),
+        )
+        .order_by(DefinitionVersion.version)
+    ).scalars():
+        assert row.street is not None
+        latest[row.street] = row
+    return {k: v for k, v in sorted(latest.items()) if v.digest != WITHDRAWN_DIGEST}
 
 
 def route_names(session: Session) -> list[str]:
@@ -387,10 +406,15 @@ def route_names(session: Session) -> list[str]:
 
 
 def route_versions(session: Session, name: str) -> list[DefinitionVersion]:
+    """Every version of a route, the district's and the streets' variants (not withdrawals)."""
     return list(
         session.execute(
             select(DefinitionVersion)
-            .where(DefinitionVersion.kind == "route", DefinitionVersion.name == name)
+            .where(
+                DefinitionVersion.kind == "route",
+                DefinitionVersion.name == name,
+                DefinitionVersion.digest != WITHDRAWN_DIGEST,
+            )
             .order_by(DefinitionVersion.version)
         ).scalars()
     )
