@@ -73,12 +73,18 @@ def test_routes_publish_for_a_street_and_its_refusals(
         assert row is not None and row.published_by == "zhl-admin"
     code, out = run("routes", "publish", str(file), "--street", "S-ZHL", "--as", "district")
     assert code == 0 and "(unchanged)" in out
+    # The district's administrator publishes for the whole district.
+    district = tmp_path / "incident.yaml"
+    district.write_text(VARIANT_YAML.replace("title_en: ", "title_en: New "), encoding="utf-8")
+    code, out = run("routes", "publish", str(district), "--as", "district")
+    assert code == 0 and out.startswith("route incident: version"), out
+    assert _variants(sessions)[-1] == (version + 1, None)
     # A broken file: every problem, nothing published.
     bad = tmp_path / "bad.yaml"
     bad.write_text(VARIANT_YAML.replace("initial: reported", "initial: nowhere"), encoding="utf-8")
     code, out = run("routes", "publish", str(bad), "--street", "S-ZHL", "--as", "zhl-admin")
     assert code == 1 and "nothing published" in out
-    assert _variants(sessions)[-1] == (version, "S-ZHL")
+    assert _variants(sessions)[-1] == (version + 1, None)
 
 
 def test_routes_publish_explains_itself() -> None:

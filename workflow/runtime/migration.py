@@ -11,7 +11,7 @@ holder. What stays: the street routing table it is pinned to, the whole case's d
 stage's deadline is recomputed from its start with the target's limit, so a shortened limit
 applies at once (the stage may turn red). A case waiting on the applicant (clock stopped)
 keeps its clock: it may move only to another applicant state, and a working case may not move
-into one."""
+into one. A street's variant of a route is a target for that street's cases only."""
 
 from __future__ import annotations
 
