@@ -43,6 +43,13 @@ DEMO_USERS = (
     ),
     DemoUser("dept", "D-ZF", "staff", "dept-demo-2026", "department staff, Law Enforcement Bureau"),
     DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district auditor"),
+    DemoUser(
+        "district",
+        "X-SN",
+        "admin",
+        "district-demo-2026",
+        "district administrator: publishes the routes and the list",
+    ),
 )
 
 # The Open311 channel of the demo's residents' app (an api_key's name).

@@ -1,12 +1,20 @@
-"""`streetflow routes`: move running cases from one route version to another."""
+"""`streetflow routes`: publish a route as an administrator (a street's variant, or the
+district's version); move running cases from one route version to another."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from workflow.catalog import authority
 from workflow.runtime import migration
+from workflow.runtime.machines import Actor
+from workflow.spec.loader import read_route_text
+from workflow.store.models import User
 
 from .common import Context, fail, pass_ctx, refusals
 
@@ -20,6 +28,89 @@ def _progress(phase: str, done: int, total: int) -> None:
 @click.group()
 def routes() -> None:
     """Route versions and the running cases on them."""
+
+
+@routes.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--street",
+    help="Publish the street's variant (its new cases follow it); without: the district's version.",
+)
+@click.option(
+    "--as", "user", required=True, help="The administrator publishing (a user of the service)."
+)
+@click.option("--dry-run", is_flag=True, help="Only check the route and the right to publish it.")
+@pass_ctx
+@refusals
+def publish(ctx: Context, file: Path, street: str | None, user: str, dry_run: bool) -> None:
+    """Publish the route in FILE (YAML, as routes/*.yaml) as a new version, as an administrator.
+
+    With --street, it is that street's variant: the cases its workstations open from now on
+    follow it, while running cases and other streets keep their version. A street's
+    administrator publishes for their own street only; the district's administrators for any
+    street, and without --street for the whole district. Unchanged content keeps its version.
+    (`definitions publish` is the operator's command for a whole definitions folder.)
+
+    \b
+    Example:
+      streetflow routes publish zhl-incident.yaml --street S-ZHL --as admin
+      streetflow routes publish incident.yaml --as district --dry-run
+    Exit codes: 0 published (or unchanged, or valid on --dry-run), 1 invalid route, unknown
+    user or street, or not permitted."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file.name}: not UTF-8 text")
+    route, problems = read_route_text(text, file.name)
+    for p in problems:
+        click.echo(str(p))
+    if route is None or problems:
+        fail(f"{len(problems)} problem(s): nothing published")
+    assert route is not None
+    with ctx.transaction() as session:
+        actor = _administrator(session, user)
+        authority.require_publisher(session, actor, street)
+        if dry_run:
+            if street is not None:
+                authority.check_street(session, street)
+            where = f"for {street}" if street else "for the whole district"
+            click.echo(f"{file.name}: route {route.name} valid; {user} may publish it {where}")
+            click.echo("dry run: nothing published")
+            return
+        change = authority.publish_route(session, route, actor=actor, street=street)
+    click.echo(str(change))
+
+
+@routes.command()
+@click.argument("route")
+@click.option("--street", required=True, help="The street whose variant is withdrawn.")
+@click.option(
+    "--as", "user", required=True, help="The administrator withdrawing it (a user of the service)."
+)
+@pass_ctx
+@refusals
+def withdraw(ctx: Context, route: str, street: str, user: str) -> None:
+    """Withdraw STREET's variant of ROUTE: its cases opened from now on follow the district's
+    version again; cases on the variant keep it (move them with `routes migrate`).
+
+    \b
+    Example:
+      streetflow routes withdraw incident --street S-ZHL --as admin
+    Exit codes: 0 withdrawn, 1 no variant in force, unknown user or street, or not permitted."""
+    with ctx.transaction() as session:
+        actor = _administrator(session, user)
+        change = authority.withdraw_variant(session, route, street, actor=actor)
+    click.echo(
+        f"route {route} for {street}: variant withdrawn (recorded as version {change.version})"
+    )
+
+
+def _administrator(session: Session, user: str) -> Actor:
+    row = session.execute(select(User).where(User.name == user)).scalar_one_or_none()
+    if row is None or row.disabled:
+        fail(f"no active user {user!r}")
+    assert row is not None
+    return Actor(row.name, row.unit, row.role)
 
 
 @routes.command()

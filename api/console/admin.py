@@ -1,5 +1,8 @@
 """The administrator's pages: the rights-and-duties list by window, route versions with their
-diagrams and a readable diff, and uploading a route checked line by line before publishing."""
+diagrams and a readable diff, and uploading a route checked line by line before publishing.
+
+District administrators publish for the whole district (routes, the list); a street's
+administrators publish their street's variant of a route only."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from flask_babel import gettext as _
 
 from api import db
 from api.console.common import bp, caller, now, signed_in
-from workflow.catalog import registry
+from workflow.catalog import authority, registry
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet
 from workflow.runtime.diagram import route_svg
@@ -98,13 +101,32 @@ def item(code: str) -> str:
     )
 
 
+def publishing() -> dict[str, Any]:
+    """What the signed-in administrator may publish: district-wide, and for which streets."""
+    s = db.session()
+    actor = caller().actor
+    district = authority.is_district_admin(s, actor)
+    own = authority.street_of_admin(s, actor)
+    if district:
+        streets = [u.code for u in registry.units(s).units.values() if u.kind == "street_office"]
+    else:
+        streets = [own] if own else []
+    return {"district": district, "streets": sorted(streets)}
+
+
 @bp.get("/admin/routes")
 @signed_in("admin")
 def routes() -> str:
     s = db.session()
     return render_template(
         "console/routes.html",
-        routes=[registry.route_versions(s, n) for n in registry.route_names(s)],
+        routes=[
+            (
+                [r for r in registry.route_versions(s, n) if r.street is None],
+                registry.route_variants(s, n),
+            )
+            for n in registry.route_names(s)
+        ],
     )
 
 
@@ -118,14 +140,38 @@ def route(name: str) -> str:
     if other is not None:
         old, _versions = _route_row(name, other)
         diff = route_diff(old.content, row.content)
+    rows = registry.route_versions(db.session(), name)
     return render_template(
         "console/route.html",
         row=row,
         versions=versions,
+        streets={r.version: r.street for r in rows},
+        variants=registry.route_variants(db.session(), name),
+        may=publishing(),
         against=other,
         diff=diff,
         yaml_text=_yaml(row.content),
     )
+
+
+@bp.post("/admin/routes/<name>/withdraw")
+@signed_in("admin")
+def withdraw(name: str) -> Any:
+    """Withdraw a street's variant: the street's new cases follow the district's version again."""
+    street = request.form.get("street", "")
+    _refuse_unless_may(publishing(), street)
+    if street not in registry.route_variants(db.session(), name):
+        abort(404, _("%(street)s has no variant of route %(name)s.", street=street, name=name))
+    with db.write() as w:
+        authority.withdraw_variant(w, name, street, actor=caller().actor, now=now())
+    flash(
+        _(
+            "The variant of %(street)s is withdrawn: its new cases follow the district's version.",
+            street=street,
+        ),
+        "ok",
+    )
+    return redirect(url_for("console.route", name=name))
 
 
 @bp.get("/admin/routes/<name>/diagram.svg")
@@ -190,25 +236,41 @@ def upload() -> Any:
         flash(_("The file is not UTF-8 text."), "error")
         return render_template("console/upload.html", problems=None), 400
     route, problems = read_route_text(text, filename)
+    may = publishing()
     if route is not None and not problems and request.form.get("publish") == "yes":
+        street = request.form.get("street") or None
+        _refuse_unless_may(may, street)
         c = caller()
         with db.write() as w:
-            change = registry.publish_one(
-                w, "route", route.name, route_to_data(route), actor=c.actor.label, now=now()
+            change = authority.publish_route(w, route, actor=c.actor, street=street, now=now())
+        if change.changed and street:
+            flash(
+                _(
+                    "Route %(name)s published for %(street)s as version %(v)s.",
+                    name=route.name,
+                    street=street,
+                    v=change.version,
+                ),
+                "ok",
             )
-        if change.changed:
+        elif change.changed:
             flash(
                 _("Route %(name)s published as version %(v)s.", name=route.name, v=change.version),
                 "ok",
             )
         else:
             flash(_("Route %(name)s is unchanged: nothing published.", name=route.name), "ok")
-        return redirect(url_for("console.route", name=route.name))
+        return redirect(url_for("console.route", name=route.name, version=change.version))
     diff = None
+    in_force = None
     if route is not None and not problems:
-        rows = registry.route_versions(db.session(), route.name)
-        if rows:
-            diff = route_diff(rows[-1].content, route_to_data(route))
+        # Against what is in force where this administrator would publish: a street
+        # administrator's street (its variant, else the district's), or the district.
+        street = None if may["district"] or not may["streets"] else may["streets"][0]
+        current = registry.route_in_force(db.session(), route.name, street)
+        if current is not None:
+            in_force = current
+            diff = route_diff(current.content, route_to_data(route))
     return render_template(
         "console/upload.html",
         problems=sorted(problems, key=lambda p: (p.line or 0, p.place)),
@@ -218,13 +280,31 @@ def upload() -> Any:
         filename=filename,
         source_lines=text.splitlines(),
         diff=diff,
+        in_force=in_force,
+        may=may,
     ), (422 if problems else 200)
+
+
+def _refuse_unless_may(may: dict[str, Any], street: str | None) -> None:
+    """403 unless the signed-in administrator may publish for STREET (None: district-wide)."""
+    if street is None and not may["district"]:
+        abort(403, _("Only a district administrator publishes for the whole district."))
+    if street is not None and street not in may["streets"]:
+        abort(
+            403,
+            _(
+                "Only an administrator of %(street)s or of the district publishes for it.",
+                street=street,
+            ),
+        )
 
 
 def _upload_list(data: bytes, filename: str) -> Any:
     """The rights-and-duties list from a spreadsheet: every bad row said, or the changes
     against the published list (with the running cases they touch), then publish."""
+    may = publishing()
     if request.form.get("publish") == "yes":
+        _refuse_unless_may(may, None)
         c = caller()
         with db.write() as w:
             sheet = read_sheet(data, filename, session=w)
@@ -248,6 +328,7 @@ def _upload_list(data: bytes, filename: str) -> Any:
         source_lines=[],
         list_diff=diff,
         items_count=len(sheet.items),
+        may=may,
     ), (422 if sheet.problems else 200)
 
 

@@ -219,6 +219,7 @@ def case(case_id: int) -> str:
         item=item,
         item_name=labels.named(item, case.item),
         route=route,
+        route_street=registry.route_street(s, case.route_name, case.route_version),
         actions=actions,
         may_rate=may_rate,
         may_extend=may_extend,

@@ -62,6 +62,7 @@ ACTIONS = {
     "case.rated": ("评价", "Rated"),
     "case.personal_data_read": ("查阅个人信息", "Personal data read"),
     "definitions.published": ("发布定义", "Definitions published"),
+    "definitions.variant_withdrawn": ("撤销街道版本", "Street variant withdrawn"),
     "user.added": ("添加用户", "User added"),
     "user.disabled": ("停用用户", "User disabled"),
     "apikey.issued": ("签发接口密钥", "API key issued"),

@@ -49,6 +49,10 @@ class OpenCaseSchema(ma.Schema):
 class RouteRefSchema(ma.Schema):
     name = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
+    street = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the street whose variant the case is on; null: the district's"},
+    )
 
 
 class HolderSchema(ma.Schema):
@@ -177,7 +181,11 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
     out: dict[str, Any] = {
         "id": case.id,
         "item": case.item,
-        "route": {"name": case.route_name, "version": case.route_version},
+        "route": {
+            "name": case.route_name,
+            "version": case.route_version,
+            "street": registry.route_street(session, case.route_name, case.route_version),
+        },
         "state": case.state,
         "tier": case.tier,
         "holder": holder,

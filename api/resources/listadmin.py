@@ -17,7 +17,7 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
-from workflow.catalog import registry, street_routing
+from workflow.catalog import authority, registry, street_routing
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet, write_sheet
 from workflow.errors import InvalidInput
@@ -170,12 +170,15 @@ class PlanSchema(ma.Schema):
 class ListImport(MethodView):
     @blp.arguments(ImportSchema)
     @blp.response(200, ImportResultSchema)
-    @blp.alt_response(403, description="Not an administrator")
+    @blp.alt_response(403, description="Not an administrator; publishing: not the district's")
     @blp.alt_response(422, description="A bad row: errors name each row and column")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Check a list spreadsheet (XLSX or CSV, base64), diff it against the published list,
-        and publish it unless dry_run (administrators)"""
+        and publish it unless dry_run (any administrator checks; a district administrator
+        publishes: the list binds the whole district)"""
         actor = require_roles("admin")
+        if not body["dry_run"]:
+            authority.require_publisher(db.session(), actor)
         try:
             data = base64.b64decode(body["content_base64"], validate=True)
         except (binascii.Error, ValueError):

@@ -74,6 +74,8 @@ LIST_DRY_RUN = {
     "content_base64": base64.b64encode((DEFAULT_DEFINITIONS / "items.csv").read_bytes()).decode(),
     "dry_run": True,
 }
+# The same, published: the list binds the whole district (unchanged content: 200).
+LIST_PUBLISH = {**LIST_DRY_RUN, "dry_run": False}
 
 ENDPOINTS: list[Row] = [
     Row("GET", "/units"),
@@ -84,7 +86,26 @@ ENDPOINTS: list[Row] = [
     Row("GET", "/routes/incident/versions/1"),
     Row("GET", "/routes/incident/diagram.svg"),
     Row("POST", "/routes/validate", {r: 200 for r in ADMINS}, 403, body="{route}"),
-    Row("POST", "/routes", {r: 200 for r in ADMINS}, 403, body="{route}"),  # unchanged: 200
+    # A district-wide route: district administrators only (unchanged: 200).
+    Row("POST", "/routes", {"district_admin": 200}, 403, body="{route}"),
+    # A street's variant: its own administrators (the first publishes it: 201) or the
+    # district's (the same content again: 200); the other street's administrator is refused.
+    Row("GET", "/routes/incident/streets"),
+    Row("GET", "/routes/incident/streets/S-ZHL"),
+    Row(
+        "POST",
+        "/routes/incident/streets/S-ZHL",
+        {"street_admin": 201, "district_admin": 200},
+        403,
+        body="{route}",
+    ),
+    Row(
+        "POST",
+        "/routes/incident/streets/S-XGZ",
+        {"other_street_admin": 201, "district_admin": 200},
+        403,
+        body="{route}",
+    ),
     Row("POST", "/cases", {"clerk": 201}, 403, body=NEW_CASE),
     Row("GET", "/cases"),
     Row("GET", "/cases/{case}", scoped(200, 200, SEES_CASE, set())),
@@ -156,9 +177,18 @@ ENDPOINTS: list[Row] = [
         fresh=True,
     ),
     # List admin (issue 9): the list as a spreadsheet, street routing tables, moving cases.
+    # Withdrawn by its street's administrator; then there is none left for the district's (404).
+    Row(
+        "DELETE",
+        "/routes/incident/streets/S-ZHL",
+        {"street_admin": 200, "district_admin": 404},
+        403,
+    ),
     Row("POST", "/list/import", {r: 200 for r in ADMINS}, 403, body=LIST_DRY_RUN),
+    Row("POST", "/list/import", {"district_admin": 200}, 403, body=LIST_PUBLISH),
     Row("GET", "/list/export", {r: 200 for r in ADMINS}, 403),
     Row("GET", "/streets/S-ZHL/routing"),
+    # A routing table: that street's administrators only (not the district's, not another's).
     Row("PUT", "/streets/S-ZHL/routing", {"street_admin": 201}, 403, body={"items": {}}),
     Row(
         "POST",

@@ -203,7 +203,9 @@ def test_admin_reads_the_list_and_publishes_a_route(
     sessions: sessionmaker[Session],
     tmp_path: Any,
 ) -> None:
-    sign_in(page, "S-ZHL", "admin")
+    sign_in(
+        page, "X-SN", "admin"
+    )  # a district administrator: routes and the list bind the district
     # The list by window; each item with its tiers, limits and route diagram.
     expect(page.get_by_role("heading", name="公共安全")).to_be_visible()
     shot(page, "admin-1-list")
@@ -248,7 +250,7 @@ def test_admin_reads_the_list_and_publishes_a_route(
     page.get_by_role("button", name="检查").click()
     expect(page.get_by_text("awaiting_materials --withdraw--> refused")).to_be_visible()
     shot(page, "admin-4-upload-valid")
-    page.get_by_role("button", name="发布").click()
+    page.get_by_role("button", name="发布", exact=True).click()
     expect(page.get_by_text("流程 local 已发布为第 2 版。")).to_be_visible()
 
     # The route's versions, a diagram of each, and the diff between them.
@@ -291,7 +293,7 @@ def test_admin_reads_the_list_and_publishes_a_route(
     expect(page.locator("pre.list-diff")).to_contain_text("~ GA-03 出租房屋信息登记")
     expect(page.locator("pre.list-diff")).to_contain_text("ws_limit_wd: 3 -> 2")
     shot(page, "admin-7-list-valid")
-    page.get_by_role("button", name="发布").click()
+    page.get_by_role("button", name="发布", exact=True).click()
     expect(page.get_by_text("权责清单已发布为第 2 版。")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("第 2 版"))).to_be_visible()
 

@@ -186,7 +186,7 @@ def test_bad_input_gets_a_clear_page_never_a_crash(
 
 
 def test_admin_bad_uploads(sign_in_client: Callable[..., Browserless]) -> None:
-    admin = sign_in_client("S-ZHL", "admin")
+    admin = sign_in_client("X-SN", "admin")
     admin.get("/console/admin/upload")
 
     def content(text: str) -> str:

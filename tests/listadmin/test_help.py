@@ -12,6 +12,7 @@ def test_every_list_admin_command_has_help_with_an_example() -> None:
         ["routing", "show"],
         ["routing", "set"],
         ["routes", "migrate"],
+        ["routes", "publish"],
     ):
         code, out = run(*command, "--help")
         assert code == 0

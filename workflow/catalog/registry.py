@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -37,6 +37,12 @@ _cache_lock = threading.Lock()
 
 def digest_of(content: Any) -> str:
     return hashlib.sha256(chain.canonical_json(content)).hexdigest()
+
+
+# A street's variant withdrawn: a version of the route's name with this content, for that street,
+# puts its new cases back on the district's version. No case is ever pinned to it.
+WITHDRAWN: dict[str, Any] = {"withdrawn": True}
+WITHDRAWN_DIGEST = digest_of(WITHDRAWN)
 
 
 def _cached(kind: str, digest: str, build: Callable[[], T]) -> T:
@@ -111,21 +117,33 @@ class Change:
     changed: bool
     # The content was published before, and something newer has been published since.
     superseded: bool = False
+    # The street whose variant this is (None: the district's own version).
+    street: str | None = None
 
     def __str__(self) -> str:
+        what = f"{self.kind} {self.name}" + (f" for {self.street}" if self.street else "")
         if self.superseded:
             return (
-                f"{self.kind} {self.name}: version {self.version} kept (the folder holds an "
+                f"{what}: version {self.version} kept (the folder holds an "
                 "older version; a newer one was published since)"
             )
-        what = "published" if self.changed else "unchanged"
-        return f"{self.kind} {self.name}: version {self.version} ({what})"
+        done = "published" if self.changed else "unchanged"
+        return f"{what}: version {self.version} ({done})"
 
 
-def latest_row(session: Session, kind: str, name: str) -> DefinitionVersion | None:
+def latest_row(
+    session: Session, kind: str, name: str, street: str | None = None
+) -> DefinitionVersion | None:
+    """The latest district version (or STREET's latest variant) of a definition."""
     return session.execute(
         select(DefinitionVersion)
-        .where(DefinitionVersion.kind == kind, DefinitionVersion.name == name)
+        .where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == name,
+            DefinitionVersion.street.is_(None)
+            if street is None
+            else DefinitionVersion.street == street,
+        )
         .order_by(DefinitionVersion.version.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -140,26 +158,32 @@ def publish_one(
     actor: str,
     now: dt.datetime,
     keep_newer: bool = False,
+    street: str | None = None,
+    action: str = "definitions.published",
 ) -> Change:
     """Store CONTENT as a new version unless it equals the latest one. Call chain.lock_head first.
 
     With KEEP_NEWER, content equal to an older version is not published again: `init` reads
-    the shipped folder, which must not undo a list imported or a route published since."""
+    the shipped folder, which must not undo a list imported or a route published since.
+    With STREET, the version is that street's variant, compared with the street's latest
+    variant; its number follows every version of the name, the district's and the streets',
+    so a case's (name, version) names one content and one street."""
     digest = digest_of(content)
-    latest = latest_row(session, kind, name)
+    latest = latest_row(session, kind, name, street)
     if latest is not None and latest.digest == digest:
-        return Change(kind, name, latest.version, False)
+        return Change(kind, name, latest.version, False, street=street)
     if keep_newer and latest is not None:
         known = session.execute(
             select(DefinitionVersion.version).where(
                 DefinitionVersion.kind == kind,
                 DefinitionVersion.name == name,
                 DefinitionVersion.digest == digest,
+                DefinitionVersion.street.is_(None),
             )
         ).first()
         if known is not None:
             return Change(kind, name, latest.version, False, superseded=True)
-    version = (latest.version if latest else 0) + 1
+    version = latest_version(session, kind, name) + 1
     session.info[_PUBLISHING] = session.get_transaction()
     session.add(
         DefinitionVersion(
@@ -170,18 +194,25 @@ def publish_one(
             content=content,
             published_at=now,
             published_by=actor,
+            street=street,
         )
     )
     chain.append(
         session,
         at=now,
         actor=actor,
-        action="definitions.published",
-        data={"kind": kind, "name": name, "version": version, "digest": digest},
+        action=action,
+        data={
+            "kind": kind,
+            "name": name,
+            "version": version,
+            "digest": digest,
+            **({"street": street} if street else {}),
+        },
     )
     if kind == "units":
         _sync_units(session, [unit_from_data(u) for u in content["units"]])
-    return Change(kind, name, version, True)
+    return Change(kind, name, version, True, street=street)
 
 
 def publish(
@@ -221,19 +252,31 @@ def _sync_units(session: Session, units: list[UnitSpec]) -> None:
 # Built once: building a statement costs more than running it, and every firing asks four times.
 _dv = DefinitionVersion.__table__.c
 _LATEST = (
-    select(_dv.version, _dv.digest)
-    .where(_dv.kind == bindparam("kind"), _dv.name == bindparam("name"))
+    select(_dv.version, _dv.digest, _dv.street)
+    .where(_dv.kind == bindparam("kind"), _dv.name == bindparam("name"), _dv.street.is_(None))
     .order_by(_dv.version.desc())
     .limit(1)
 )
-_PINNED = select(_dv.version, _dv.digest).where(
+# A street's latest variant of a route, else the district's latest version.
+_LATEST_FOR_STREET = (
+    select(_dv.version, _dv.digest, _dv.street)
+    .where(
+        _dv.kind == bindparam("kind"),
+        _dv.name == bindparam("name"),
+        or_(_dv.street.is_(None), _dv.street == bindparam("street")),
+    )
+    .order_by(_dv.street.is_(None), _dv.version.desc())
+    .limit(1)
+)
+_PINNED = select(_dv.version, _dv.digest, _dv.street).where(
     _dv.kind == bindparam("kind"), _dv.name == bindparam("name"), _dv.version == bindparam("v")
 )
 
+Pointer = tuple[int, str, str | None]  # version, digest, street (None: the district's)
 
-# (kind, name, version) -> (version, digest) of pinned lookups, per database (a published
-# version never changes). Keyed by the SQLAlchemy Engine: another database is another Engine.
-_pinned: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[int, str]]] = (
+# (kind, name, version) -> Pointer of pinned lookups, per database (a published version never
+# changes). Keyed by the SQLAlchemy Engine: another database is another Engine.
+_pinned: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], Pointer]] = (
     weakref.WeakKeyDictionary()
 )
 # Set by publish_one to the transaction that publishes: a version read back in that transaction
@@ -245,7 +288,22 @@ def _pointer(session: Session, kind: str, name: str, version: int | None) -> tup
     """(version, digest) of a published definition: the content is read only on a cache miss
     (decoding it on every firing cost more than everything else fire() did). A pinned version
     is asked of the database once per Engine."""
-    if version is None:
+    v, digest, _street = _pointer3(session, kind, name, version)
+    return v, digest
+
+
+def _pointer3(
+    session: Session, kind: str, name: str, version: int | None, street: str | None = None
+) -> Pointer:
+    """_pointer() with the street of the version; with STREET and no VERSION, that street's
+    latest variant when it has one."""
+    if version is None and street is not None:
+        row = session.execute(
+            _LATEST_FOR_STREET, {"kind": kind, "name": name, "street": street}
+        ).one_or_none()
+        if row is not None and row[1] == WITHDRAWN_DIGEST:
+            row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
+    elif version is None:
         row = session.execute(_LATEST, {"kind": kind, "name": name}).one_or_none()
     else:
         bind = (session.bind or session.get_bind()).engine
@@ -256,13 +314,15 @@ def _pointer(session: Session, kind: str, name: str, version: int | None) -> tup
             if hit is not None:
                 return hit
         row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
+        if row is not None and row[1] == WITHDRAWN_DIGEST:
+            raise NotFound(f"{kind} {name} version {version} withdraws a street's variant")
         if row is not None and session.info.get(_PUBLISHING) is not session.get_transaction():
             with _cache_lock:
-                _pinned.setdefault(bind, {})[key] = (row[0], row[1])
+                _pinned.setdefault(bind, {})[key] = (row[0], row[1], row[2])
     if row is None:
         what = f"{kind} {name}" + (f" version {version}" if version else "")
         raise NotFound(f"no published {what}")
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 def _content(session: Session, kind: str, name: str, version: int) -> Any:
@@ -289,17 +349,56 @@ def cached_definition(
     return _cached(f"{kind}:{v}", digest, lambda: build(v, _content(session, kind, name, v))), v
 
 
-def route(session: Session, name: str, version: int | None = None) -> tuple[RouteSpec, int, str]:
-    v, digest = _pointer(session, "route", name, version)
+def route(
+    session: Session, name: str, version: int | None = None, *, street: str | None = None
+) -> tuple[RouteSpec, int, str]:
+    """A route version (the district's latest by default; with STREET and no VERSION, the one
+    in force for that street's new cases: its variant if it has one, else the district's)."""
+    v, digest, _ = _pointer3(session, "route", name, version, street)
     spec = _cached("route", digest, lambda: route_from_data(_content(session, "route", name, v)))
     return spec, v, digest
 
 
+def route_street(session: Session, name: str, version: int) -> str | None:
+    """The street a route version is the variant of (None: the district's own version)."""
+    return _pointer3(session, "route", name, version)[2]
+
+
+def route_in_force(
+    session: Session, name: str, street: str | None = None
+) -> DefinitionVersion | None:
+    """The version a street's new cases get (its variant, else the district's latest); with
+    no STREET, the district's latest."""
+    if street is not None:
+        mine = latest_row(session, "route", name, street)
+        if mine is not None and mine.digest != WITHDRAWN_DIGEST:
+            return mine
+    return latest_row(session, "route", name)
+
+
+def route_variants(session: Session, name: str) -> dict[str, DefinitionVersion]:
+    """Street -> that street's variant of the route now in force (its latest, not withdrawn)."""
+    latest: dict[str, DefinitionVersion] = {}
+    for row in session.execute(
+        select(DefinitionVersion)
+        .where(
+            DefinitionVersion.kind == "route",
+            DefinitionVersion.name == name,
+            DefinitionVersion.street.is_not(None),
+        )
+        .order_by(DefinitionVersion.version)
+    ).scalars():
+        assert row.street is not None
+        latest[row.street] = row
+    return {k: v for k, v in sorted(latest.items()) if v.digest != WITHDRAWN_DIGEST}
+
+
 def route_names(session: Session) -> list[str]:
+    """The district's routes (a street's variant is of one of them)."""
     return list(
         session.execute(
             select(DefinitionVersion.name)
-            .where(DefinitionVersion.kind == "route")
+            .where(DefinitionVersion.kind == "route", DefinitionVersion.street.is_(None))
             .group_by(DefinitionVersion.name)
             .order_by(DefinitionVersion.name)
         ).scalars()
@@ -307,10 +406,15 @@ def route_names(session: Session) -> list[str]:
 
 
 def route_versions(session: Session, name: str) -> list[DefinitionVersion]:
+    """Every version of a route, the district's and the streets' variants (not withdrawals)."""
     return list(
         session.execute(
             select(DefinitionVersion)
-            .where(DefinitionVersion.kind == "route", DefinitionVersion.name == name)
+            .where(
+                DefinitionVersion.kind == "route",
+                DefinitionVersion.name == name,
+                DefinitionVersion.digest != WITHDRAWN_DIGEST,
+            )
             .order_by(DefinitionVersion.version)
         ).scalars()
     )

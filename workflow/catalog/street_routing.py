@@ -96,7 +96,7 @@ def check_table(
         if item is None:
             problems.append(Problem(file, place, f"no item {code} in list version {list_version}"))
             continue
-        route, _, _ = registry.route(session, item.route)
+        route, _, _ = registry.route(session, item.route, street=street)
         tiers = {s.tier for s in route.states if s.tier}
         kept: dict[str, Any] = {}
         for tier in HOLDER_TIERS:

@@ -83,10 +83,11 @@ def open_case(
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
     _text(description, "description")
-    route, route_version, digest = registry.route(session, spec.route)
+    street = ws.parent or ""
+    # The street's variant of the route when it has one, else the district's version.
+    route, route_version, digest = registry.route(session, spec.route, street=street or None)
     machine_for(route, digest)  # build (and check) the machine before the case exists
     first = route.state(route.initial)
-    street = ws.parent or ""
     calendar = work_calendar(session)
     # The street's routing table in force now: its holders and shorter limits, pinned.
     routing = street_routing.table(session, street)
@@ -137,6 +138,7 @@ def open_case(
             "item": spec.code,
             "route": route.name,
             "route_version": route_version,
+            **({"route_street": street} if _is_variant(session, route.name, route_version) else {}),
             "list_version": list_version,
             **({"routing_version": routing.version} if routing else {}),
             "workstation": workstation,
@@ -145,6 +147,10 @@ def open_case(
         },
     )
     return case
+
+
+def _is_variant(session: Session, route: str, version: int) -> bool:
+    return registry.route_street(session, route, version) is not None
 
 
 def get_case(session: Session, case_id: int) -> Case:

@@ -11,7 +11,7 @@ holder. What stays: the street routing table it is pinned to, the whole case's d
 stage's deadline is recomputed from its start with the target's limit, so a shortened limit
 applies at once (the stage may turn red). A case waiting on the applicant (clock stopped)
 keeps its clock: it may move only to another applicant state, and a working case may not move
-into one."""
+into one. A street's variant of a route is a target for that street's cases only."""
 
 from __future__ import annotations
 
@@ -225,6 +225,16 @@ def _plan(
         raise InvalidInput(
             "a case moves to another version", {"to_version": ["same as from_version"]}
         )
+    # A street's variant is for that street's cases only.
+    variant_of = registry.route_street(session, to_route, to_version)
+    if variant_of is not None:
+        if street is not None and street != variant_of:
+            raise InvalidInput(
+                f"{to_route} version {to_version} is the variant of {variant_of}: "
+                f"only {variant_of}'s cases move to it",
+                {"to_version": [f"a variant of {variant_of}"]},
+            )
+        street = variant_of
     unknown = sorted(set(mapping) - set(source.state_names))
     if unknown:
         raise InvalidInput(

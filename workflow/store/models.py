@@ -99,6 +99,9 @@ class DefinitionVersion(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     published_at: Mapped[dt.datetime]
     published_by: Mapped[str] = mapped_column(String(64))
+    # A street's variant of a district route: it applies to that street's new cases only.
+    # None: the district's own version, in force wherever a street has no variant.
+    street: Mapped[str | None] = mapped_column(String(32))
 
 
 class Unit(Base):

@@ -1,0 +1,126 @@
+"""Who may publish which definition: one rule for the API, the console and the CLI.
+
+Definitions that bind the whole district (routes, the list, units, calendar, appraisal scheme)
+are published by district administrators: role ``admin`` at the district's own unit (kind
+``district``). A street office's administrators publish for their own street only: its routing
+table and its variants of routes. A district administrator may publish a variant for any
+street. Operator commands that read a definitions folder (``init``, ``definitions publish``)
+run with the database's own rights and are not asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.errors import InvalidInput, NotFound, NotHolder
+from workflow.runtime.machines import Actor
+from workflow.spec.loader import route_to_data
+from workflow.spec.model import RouteSpec
+
+
+class NotPermitted(NotHolder):
+    """The actor may not publish this definition (403 on HTTP)."""
+
+    title = "Not permitted"
+
+
+def is_district_admin(session: Session, actor: Actor) -> bool:
+    unit = registry.units(session).units.get(actor.unit or "")
+    return actor.role == "admin" and unit is not None and unit.kind == "district"
+
+
+def street_of_admin(session: Session, actor: Actor) -> str | None:
+    """The street office an administrator belongs to (None: not a street's administrator)."""
+    unit = registry.units(session).units.get(actor.unit or "")
+    if actor.role != "admin" or unit is None or unit.kind != "street_office":
+        return None
+    return unit.code
+
+
+def check_street(session: Session, street: str) -> None:
+    """InvalidInput unless STREET is a street office."""
+    unit = registry.units(session).units.get(street)
+    if unit is None or unit.kind != "street_office":
+        raise InvalidInput(
+            f"{street!r} is not a street office", {"street": ["not a street office"]}
+        )
+
+
+def may_publish(session: Session, actor: Actor, street: str | None = None) -> str | None:
+    """Why ACTOR may not publish a district-wide definition (STREET None) or a definition
+    of STREET; None when they may."""
+    if is_district_admin(session, actor):
+        return None
+    if street is None:
+        return "definitions that bind the whole district are published by a district administrator"
+    if street_of_admin(session, actor) == street:
+        return None
+    return f"only an administrator of {street} or of the district publishes for {street}"
+
+
+def require_publisher(session: Session, actor: Actor, street: str | None = None) -> None:
+    """NotPermitted unless ACTOR may publish for STREET (None: district-wide)."""
+    why = may_publish(session, actor, street)
+    if why is not None:
+        raise NotPermitted(why)
+
+
+def publish_route(
+    session: Session,
+    route: RouteSpec,
+    *,
+    actor: Actor,
+    street: str | None = None,
+    now: dt.datetime | None = None,
+) -> registry.Change:
+    """Publish ROUTE as the district's new version (STREET None) or as STREET's variant, as
+    ACTOR, in the caller's transaction; unchanged content keeps its version. A variant applies
+    to the street's cases opened afterwards; running cases keep the version they are on.
+    Raises NotPermitted, InvalidInput (not a street; no district route of that name)."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    require_publisher(session, actor, street)
+    if street is not None:
+        check_street(session, street)
+        if registry.latest_row(session, "route", route.name) is None:
+            raise InvalidInput(
+                f"the district has no route {route.name!r}: a street's variant varies one of "
+                "the district's routes",
+                {"name": [f"no district route {route.name!r}"]},
+            )
+    return registry.publish_one(
+        session,
+        "route",
+        route.name,
+        route_to_data(route),
+        actor=actor.label,
+        now=now,
+        street=street,
+    )
+
+
+def withdraw_variant(
+    session: Session, name: str, street: str, *, actor: Actor, now: dt.datetime | None = None
+) -> registry.Change:
+    """Withdraw STREET's variant of route NAME: the street's cases opened afterwards follow
+    the district's version again; cases on the variant keep it. Raises NotPermitted,
+    InvalidInput (not a street), NotFound (no variant in force)."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    require_publisher(session, actor, street)
+    check_street(session, street)
+    if street not in registry.route_variants(session, name):
+        raise NotFound(f"{street} has no variant of route {name!r} in force")
+    return registry.publish_one(
+        session,
+        "route",
+        name,
+        registry.WITHDRAWN,
+        actor=actor.label,
+        now=now,
+        street=street,
+        action="definitions.variant_withdrawn",
+    )
