@@ -247,3 +247,16 @@ def test_an_assessment_of_a_month_not_begun_is_refused(
     # The month under way can be assessed.
     r = admin.post("/appraisals/assessments", json={**body, "period": "2026-11"})
     assert r.status_code == 201, r.text
+
+
+def test_cli_versions_and_instants_out_of_range(env: Path) -> None:
+    for args, message in (
+        (["routes", "migrate", "incident", "--from", str(HUGE), "--to", "1"], "--from"),
+        (["routes", "migrate", "incident", "--from", "1", "--to", "1", "--list-version", "-1"], ""),
+        (["sla", "sweep", "--now", "9999-12-31T23:59:59-12:00"], "between 1900-01-01"),
+        (["sla", "sweep", "--now", "0001-01-01T00:00:00+14:00"], "between 1900-01-01"),
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+        assert message in result.output, (args, result.output)
