@@ -5,6 +5,7 @@ no request gets a 500, and the public Open311 XML stays well-formed."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from typing import Any
@@ -289,3 +290,23 @@ def test_open311_xml_survives_text_stored_before_the_policy(
     root = ET.fromstring(anon.get(f"{V2}/requests.xml").content)
     address = root.find("request/address")
     assert address is not None and address.text == "珠海路\ufffd\ufffd1 号"
+
+
+def test_a_list_spreadsheet_with_a_control_character_is_refused(
+    login: Callable[..., Client], sessions: sessionmaker[Session]
+) -> None:
+    """The list's names reach every page and the Open311 XML: a cell with a control character
+    is a bad row, named, and nothing is published."""
+    admin = login("X-SN", "admin")  # the district publishes the list
+    sheet = admin.get("/list/export", params={"format": "csv"})
+    assert sheet.status_code == 200
+    lines = sheet.content.decode("utf-8").splitlines()
+    lines[1] = lines[1].replace(",", ",\x01", 2)
+    bad = "\n".join(lines).encode("utf-8")
+    body = {"filename": "list.csv", "content_base64": base64.b64encode(bad).decode()}
+    before = stored(sessions)
+    for dry_run in (True, False):
+        r = admin.post("/list/import", json={**body, "dry_run": dry_run})
+        assert_problem(r, 422, "a control character in a list cell")
+        assert any("control character" in m for ms in r.json()["errors"].values() for m in ms)
+    assert stored(sessions) == before
