@@ -6,19 +6,31 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api as SmorestApi
 from sqlalchemy import text
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
 
 from api import db, problems
 from api.sweeper import start_sweeper
 from workflow.config import settings
+from workflow.inputs import INT32, describe, text_errors
 
 log = logging.getLogger("streetflow.api")
 API_PREFIX = "/api/v1"
 # Bodies are small JSON documents; a route is the largest thing anyone posts.
 MAX_BODY = 1024 * 1024
+# Request headers the API reads and may store: their text follows the text policy.
+TEXT_HEADERS = ("Idempotency-Key", "If-Match")
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in every URL: a number beyond the database's INTEGER matches no page (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT32)
+        super().__init__(map, *args, **kwargs)
 
 
 class Api(SmorestApi):
@@ -91,21 +103,31 @@ def _finite(value: str) -> float:
     return number
 
 
-def _strict_json(data: bytes) -> None:
+def _strict_json(data: bytes) -> Any:
     """Refuse, with a 400, what Python's json accepts but JSON (and the databases) do not: NaN,
     Infinity, numbers out of range, invalid UTF-8, nesting deep enough to exhaust the stack."""
     try:
-        json.loads(data, parse_constant=_reject, parse_float=_finite)
+        return json.loads(data, parse_constant=_reject, parse_float=_finite)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"malformed JSON body: {str(exc)[:200]}") from None
-    if b"\\u0000" in data:
-        raise BadRequest("text may not contain NUL characters")
+
+
+def _body_of_unknown_length() -> None:
+    """A body sent without Content-Length (chunked): read up to the limit, and refuse with 413
+    what reaches it, rather than let a parser see a body cut short."""
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length is not None or not chunked:
+        return
+    if len(request.get_data(cache=True)) >= limit:
+        raise RequestEntityTooLarge(f"a request body is less than {limit} bytes")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application: settings from STREETFLOW_* (workflow.config), overridden by TEST_CONFIG
     (any key, e.g. DATABASE_URL)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(_config(test_config))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
@@ -137,20 +159,32 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)
 
     @app.before_request
-    def _check_body() -> None:
+    def _check_body() -> Response | None:
         length = request.content_length
-        texts = [*request.args.values(), *(request.view_args or {}).values(), request.path]
+        texts = [*(request.view_args or {}).values(), request.path]
         texts += [v for k, v in request.headers.items() if k.lower() != "authorization"]
         if any("\x00" in str(t) for t in texts):
             raise BadRequest("text may not contain NUL characters")
         if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
             raise RequestEntityTooLarge(f"a request body is at most {MAX_BODY} bytes")
-        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith(API_PREFIX):
+        _body_of_unknown_length()
+        if not request.path.startswith(API_PREFIX):
+            return None  # the console and Open311 check their own fields
+        # The text policy, for every query parameter, read header and JSON field at any depth.
+        args = request.args.to_dict(flat=False)
+        errors = text_errors({k: v[0] if len(v) == 1 else v for k, v in args.items()})
+        for name in TEXT_HEADERS:
+            if name in request.headers:
+                errors.update(text_errors(request.headers[name], name))
+        if request.method in ("POST", "PUT", "PATCH"):
             has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
             if has_body and not (request.mimetype == "application/json" or request.is_json):
                 raise UnsupportedMediaType("send the body as application/json")
             if has_body:
-                _strict_json(request.get_data(cache=True))
+                errors.update(text_errors(_strict_json(request.get_data(cache=True))))
+        if errors:
+            return problems.problem(422, describe(errors), errors=errors)
+        return None
 
     @app.after_request
     def _headers(resp: Response) -> Response:

@@ -10,6 +10,7 @@ or 404."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -21,6 +22,7 @@ from api import db
 from workflow import privacy
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, WorkflowError
+from workflow.inputs import date_range_text, in_range, text_errors
 from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec
@@ -31,6 +33,28 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = "<any(json, xml):fmt>"
 MAX_REQUESTS = 1000
 WINDOW = dt.timedelta(days=90)
+# Longest value of each parameter, in characters. GeoReport v2 limits description to 4,000;
+# the others follow what they hold (an e-mail address is at most 254, RFC 5321; a URL 2,048 as
+# browsers and servers accept them; names and phone as the case's columns).
+LIMITS = {
+    "description": 4000,
+    "email": 254,
+    "media_url": 2048,
+    "address_string": 500,
+    "address_id": 64,
+    "first_name": 60,
+    "last_name": 60,
+    "phone": 32,
+    "device_id": 128,
+    "account_id": 128,
+    "api_key": 128,
+    "service_code": 32,
+    "jurisdiction_id": 64,
+    "lat": 32,
+    "service_request_id": 2000,
+    "long": 32,
+}
+OTHER_LIMIT = 200  # any other parameter, attribute[...] included
 # Lists in XML: the element name of each member.
 MEMBER = {
     "endpoints": "endpoint",
@@ -39,6 +63,9 @@ MEMBER = {
     "values": "value",
     "keywords": "keyword",
 }
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class Open311Error(Exception):
@@ -58,7 +85,8 @@ def _xml_into(parent: ET.Element, value: Any, tag: str) -> None:
     elif isinstance(value, bool):
         el.text = "true" if value else "false"
     elif value is not None:
-        el.text = str(value)
+        # Text stored before the text policy may hold what XML 1.0 cannot: shown as U+FFFD.
+        el.text = _XML_ILLEGAL.sub("\ufffd", str(value))
 
 
 def render(value: Any, fmt: str, root: str, member: str, status: int = 200) -> Response:
@@ -99,6 +127,23 @@ def error_response(status: int, description: str, fmt: str | None = None) -> Res
 
 def on_error(exc: Open311Error) -> Response:
     return error_response(exc.status, exc.description)
+
+
+@bp.before_request
+def _check_params() -> None:
+    """The text policy and a length for every parameter (query, form or JSON body): a 400
+    naming the first offending field."""
+    values = _params()
+    for key in request.args:
+        values.setdefault(key, request.args[key])
+    errors = text_errors(values)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise Open311Error(400, f"{field}: {' '.join(messages)}")
+    for key, value in values.items():
+        limit = LIMITS.get(key, OTHER_LIMIT)
+        if len(value) > limit:
+            raise Open311Error(400, f"{key[:64]}: at most {limit} characters")
 
 
 def _w3c(at: dt.datetime | None) -> str | None:
@@ -238,6 +283,8 @@ def _date_arg(name: str) -> dt.datetime | None:
         raise Open311Error(
             400, f"{name} must be a W3C date-time, e.g. 2026-11-26T10:00:00+08:00"
         ) from None
+    if not in_range(at):
+        raise Open311Error(400, f"{name} must lie {date_range_text()}")
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
@@ -292,7 +339,12 @@ def _params() -> dict[str, str]:
     if request.is_json:
         body = request.get_json(silent=True)
         if isinstance(body, dict):
-            values.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
+            values.update(
+                {
+                    str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                    for k, v in body.items()
+                }
+            )
     return values
 
 

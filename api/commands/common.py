@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.config import Settings, settings
 from workflow.errors import WorkflowError
+from workflow.inputs import INT32, date_range_text, in_range
 from workflow.store.db import make_engine, make_sessionmaker
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A version number, as the database's INTEGER holds it.
+VERSION = click.IntRange(1, INT32)
 
 
 class Context:
@@ -82,6 +85,8 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
         fail(f"{option}: {value!r} is not an ISO-8601 instant like 2026-10-12T09:00:00+08:00")
     if at.tzinfo is None:
         fail(f"{option}: {value!r} has no UTC offset; add one, e.g. +08:00 or Z")
+    if not in_range(at):
+        fail(f"{option}: {value!r} is not {date_range_text()}")
     return at.astimezone(dt.UTC)
 
 

@@ -10,7 +10,7 @@ import click
 from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import VERSION, Context, fail, pass_ctx, refusals
 
 
 @click.group()
@@ -71,7 +71,7 @@ def publish(ctx: Context, path: Path | None, actor: str) -> None:
 
 @definitions.command()
 @click.argument("route")
-@click.option("--version", type=int, help="Route version (default: the latest).")
+@click.option("--version", type=VERSION, help="Route version (default: the latest).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="SVG file (default: stdout).")
 @pass_ctx
 @refusals

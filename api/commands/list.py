@@ -11,7 +11,7 @@ from workflow.catalog import registry
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import SUFFIXES, read_sheet, write_sheet
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import VERSION, Context, fail, pass_ctx, refusals
 
 
 @click.group("list")
@@ -70,7 +70,7 @@ def import_(ctx: Context, file: Path, dry_run: bool, actor: str) -> None:
 
 @list_.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--version", type=int, help="List version (default: the latest).")
+@click.option("--version", type=VERSION, help="List version (default: the latest).")
 @click.option("--chinese", is_flag=True, help="Chinese headers (with 英文名称 for name_en).")
 @pass_ctx
 @refusals

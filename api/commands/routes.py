@@ -16,7 +16,7 @@ from workflow.runtime.machines import Actor
 from workflow.spec.loader import read_route_text
 from workflow.store.models import User
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import VERSION, Context, fail, pass_ctx, refusals
 
 
 def _progress(phase: str, done: int, total: int) -> None:
@@ -115,8 +115,8 @@ def _administrator(session: Session, user: str) -> Actor:
 
 @routes.command()
 @click.argument("route")
-@click.option("--from", "from_version", type=int, required=True, help="Version cases are on.")
-@click.option("--to", "to_version", type=int, required=True, help="Version to move them to.")
+@click.option("--from", "from_version", type=VERSION, required=True, help="Version cases are on.")
+@click.option("--to", "to_version", type=VERSION, required=True, help="Version to move them to.")
 @click.option(
     "--map",
     "pairs",
@@ -126,7 +126,7 @@ def _administrator(session: Session, user: str) -> Actor:
 )
 @click.option("--to-route", help="Move to another route (an item moved route in the list).")
 @click.option("--item", help="Only the cases of this item.")
-@click.option("--list-version", type=int, help="List version to pin them to (default: latest).")
+@click.option("--list-version", type=VERSION, help="List version to pin them to (default: latest).")
 @click.option("--reason", help="Recorded in each case's trail event.")
 @click.option("--dry-run", is_flag=True, help="Only say which cases can move and which cannot.")
 @click.option("--json", "as_json", is_flag=True, help="The plan as JSON.")

@@ -9,7 +9,7 @@ import yaml
 
 from workflow.catalog import street_routing
 
-from .common import Context, fail, pass_ctx, refusals
+from .common import VERSION, Context, fail, pass_ctx, refusals
 
 
 @click.group()
@@ -20,7 +20,7 @@ def routing() -> None:
 
 @routing.command()
 @click.argument("street")
-@click.option("--version", type=int, help="Table version (default: the latest).")
+@click.option("--version", type=VERSION, help="Table version (default: the latest).")
 @pass_ctx
 @refusals
 def show(ctx: Context, street: str, version: int | None) -> None:

@@ -22,6 +22,7 @@ from api.console.common import bp, caller, now, signed_in
 from workflow.catalog import authority, registry
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet
+from workflow.inputs import INT32
 from workflow.runtime.diagram import route_svg
 from workflow.spec.loader import read_route_text, route_to_data
 from workflow.spec.model import TIER_LIMIT_FIELD, RouteSpec
@@ -46,9 +47,12 @@ def _version_arg(name: str) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        version = int(raw)
     except ValueError:
         abort(400, _("A version is a whole number."))
+    if not 1 <= version <= INT32:
+        abort(404, _("No version %(v)s.", v=raw[:20]))
+    return version
 
 
 def limits_of(item: Any, route: RouteSpec) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from workflow.appraisal import records as appraisal
 from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
 from workflow.appraisal.scheme import ASSESSMENT, KINDS
 from workflow.catalog import registry
+from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.store.models import AppraisalRecord
 
 # pygal appends a legacy import hook to sys.meta_path for its map plugins (unused here); it makes
@@ -69,6 +70,15 @@ def _period_arg() -> str | None:
         return None
     if not PERIOD.match(raw):
         abort(400, _("A period is a month written YYYY-MM."))
+    if not FIRST_PERIOD_YEAR <= int(raw[:4]) <= LAST_YEAR:
+        abort(
+            400,
+            _(
+                "A period is a month from %(first)s to %(last)s.",
+                first=f"{FIRST_PERIOD_YEAR}-01",
+                last=f"{LAST_YEAR}-12",
+            ),
+        )
     return raw
 
 

@@ -18,10 +18,12 @@ from api.console.common import bp, caller, signed_in
 from workflow import privacy
 from workflow.audit.export import export_lines
 from workflow.audit.verify import Report, verify
+from workflow.inputs import FIRST_YEAR, LAST_YEAR, in_range
 from workflow.runtime import engine
 from workflow.store.models import TrailEvent
 
 PER_PAGE = 50
+FIRST_DAY, LAST_DAY = f"{FIRST_YEAR}-01-01", f"{LAST_YEAR}-12-31"
 
 
 def _day(raw: str | None) -> dt.date | None:
@@ -29,6 +31,10 @@ def _day(raw: str | None) -> dt.date | None:
         return dt.date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+
+
+def _in_range(day: dt.date | None) -> bool:
+    return day is None or in_range(day)
 
 
 @bp.get("/trail")
@@ -100,6 +106,11 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
         day = _day(args.get(name))
         if args.get(name) and day is None:
             errors.append(_("A day is written YYYY-MM-DD."))
+        elif not _in_range(day):
+            errors.append(
+                _("A day lies between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY)
+            )
+            day = None
         if day is not None:
             if op == "lt":
                 day += dt.timedelta(days=1)

@@ -18,6 +18,8 @@ from api.auth import Caller
 from api.console import labels
 from workflow import privacy
 from workflow.catalog import registry
+from workflow.errors import InvalidInput
+from workflow.inputs import text_errors
 from workflow.runtime import engine
 from workflow.store.models import Case, User
 
@@ -30,6 +32,25 @@ bp = Blueprint(
     static_url_path="/static",
 )
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@bp.before_request
+def _text_policy() -> None:
+    """Every form field and query parameter of the console follows the one text policy
+    (workflow.inputs): refused, with the fields named, before any page reads it."""
+    fields: dict[str, Any] = {}
+    for source in (request.args, request.form):
+        for key, values in source.to_dict(flat=False).items():
+            fields[key] = values[0] if len(values) == 1 else values
+    errors = text_errors(fields)
+    if errors:
+        raise InvalidInput(
+            _(
+                "These fields hold characters that are not allowed: %(fields)s",
+                fields=", ".join(errors),
+            ),
+            errors,
+        )
 
 
 def current_caller() -> Caller | None:
@@ -122,7 +143,14 @@ def home_for(role: str) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """Only a path of this console: never an open redirect."""
-    if target and target.startswith("/console/") and not target.startswith("//"):
+    if (
+        target
+        and target.startswith("/console/")
+        and not target.startswith("//")
+        # No control characters (CR/LF would split the Location header) and no backslashes.
+        and target.isprintable()
+        and "\\" not in target
+    ):
         return target
     return None
 

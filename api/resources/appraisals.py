@@ -11,7 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
-from api.schemas import PageArgs, page_of, page_schema
+from api.schemas import PageArgs, Period, page_of, page_schema
 from workflow.appraisal import records as appraisal
 from workflow.appraisal.scheme import KINDS
 from workflow.audit.chain import format_at
@@ -22,13 +22,12 @@ from workflow.store.models import AppraisalRecord
 blp = Blueprint(
     "appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisal records"
 )
-PERIOD = ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month like 2026-11")
 READERS = ("admin", "auditor")
 MAX_ID = 2**31 - 1
 
 
 class ComputeSchema(ma.Schema):
-    period = ma.fields.String(required=True, validate=PERIOD)
+    period = Period(required=True)
     finalize = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "freeze the records (auditors and district administrators)"},
@@ -36,7 +35,7 @@ class ComputeSchema(ma.Schema):
 
 
 class ListArgs(PageArgs):
-    period = ma.fields.String(validate=PERIOD)
+    period = Period()
     kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
 
 
@@ -68,7 +67,7 @@ RecordPage = page_schema(RecordSchema, "AppraisalPage")
 
 class AssessmentInSchema(ma.Schema):
     unit = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    period = ma.fields.String(required=True, validate=PERIOD)
+    period = Period(required=True)
     score = ma.fields.Float(
         required=True, allow_nan=False, validate=ma.validate.Range(min=0, max=100)
     )

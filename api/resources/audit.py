@@ -13,9 +13,11 @@ from sqlalchemy import ColumnElement, func, or_, select
 from api import db
 from api.auth import current_actor, require_roles
 from api.resources.cases import TrailEventSchema
+from api.schemas import Instant, Int
 from workflow import privacy
 from workflow.audit import chain
 from workflow.audit.verify import verify
+from workflow.inputs import INT64
 from workflow.store.models import TrailEvent
 
 blp = Blueprint(
@@ -24,13 +26,13 @@ blp = Blueprint(
 
 
 class EventArgs(ma.Schema):
-    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
-    case = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    after = Int(load_default=0, min=0, max=INT64)
+    case = Int()
     unit = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
     actor = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
-    from_ = ma.fields.AwareDateTime(data_key="from", format="iso")
-    to = ma.fields.AwareDateTime(format="iso")
-    per_page = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1))
+    from_ = Instant(data_key="from")
+    to = Instant()
+    per_page = Int(load_default=100)
 
 
 class EventPageSchema(ma.Schema):

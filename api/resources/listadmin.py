@@ -17,6 +17,7 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.schemas import Int
 from workflow.catalog import authority, registry, street_routing
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet, write_sheet
@@ -93,7 +94,7 @@ class ImportResultSchema(ma.Schema):
 class ExportArgs(ma.Schema):
     format = ma.fields.String(load_default="xlsx", validate=ma.validate.OneOf(("xlsx", "csv")))
     chinese = ma.fields.Boolean(load_default=False)
-    version = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000))
+    version = Int()
 
 
 class RoutingEntrySchema(ma.Schema):
@@ -125,8 +126,8 @@ class RoutingSchema(ma.Schema):
 
 
 class MigrationSchema(ma.Schema):
-    from_version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    to_version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    from_version = Int(required=True)
+    to_version = Int(required=True)
     map = ma.fields.Dict(
         keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
         values=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
@@ -135,7 +136,7 @@ class MigrationSchema(ma.Schema):
     )
     to_route = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     item = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
-    list_version = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    list_version = Int()
     reason = ma.fields.String(validate=ma.validate.Length(max=4000))
     dry_run = ma.fields.Boolean(load_default=True)
 

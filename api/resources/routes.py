@@ -14,6 +14,7 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.schemas import Int
 from workflow.catalog import authority, registry
 from workflow.errors import InvalidInput
 from workflow.runtime.diagram import route_svg
@@ -89,7 +90,7 @@ class PublishedSchema(ma.Schema):
 
 
 class DiagramArgs(ma.Schema):
-    version = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000))
+    version = Int()
 
 
 def _row_json(row: DefinitionVersion, versions: list[int] | None = None) -> dict[str, Any]:

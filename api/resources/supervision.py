@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api import db, scope
 from api.auth import current_actor
-from api.schemas import PageArgs, page_of, page_schema
+from api.schemas import Int, PageArgs, page_of, page_schema
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import NotFound
@@ -58,7 +58,7 @@ class SupervisionArgs(PageArgs):
     open = ma.fields.Boolean(
         metadata={"description": "true: not acknowledged; false: acknowledged"}
     )
-    case = ma.fields.Integer(validate=ma.validate.Range(min=1, max=scope.MAX_ID))
+    case = Int(max=scope.MAX_ID)
 
 
 class ExtensionSchema(ma.Schema):
@@ -84,7 +84,7 @@ class ExtensionSchema(ma.Schema):
 class ExtensionArgs(PageArgs):
     unit = ma.fields.String(validate=ma.validate.Length(max=32))
     status = ma.fields.String(validate=ma.validate.OneOf(("pending", "approved", "refused")))
-    case = ma.fields.Integer(validate=ma.validate.Range(min=1, max=scope.MAX_ID))
+    case = Int(max=scope.MAX_ID)
 
 
 class ExtensionRequestSchema(ma.Schema):

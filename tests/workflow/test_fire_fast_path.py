@@ -109,7 +109,7 @@ def test_input_data_of_any_json_shape_is_stored_as_hashed(
     data = {
         "photos": ("a.jpg", "b.jpg"),
         "floors": {2: "two", 10: "ten"},
-        "note": 'quote " 街道 「急」 \u2028 🚧 \x01',
+        "note": 'quote " 街道 「急」 \u2028 🚧 \t\r\n',
         "n": [0.1, -2.5e-08, 2**53 + 1, None, True],
     }
     with sessions.begin() as s:
@@ -137,6 +137,9 @@ def test_data_that_is_not_json_is_refused_and_changes_nothing(
         engine.fire(s, cid, "accept", clerk, data={"x": float("nan")}, now=T0)
     with sessions.begin() as s, pytest.raises(InvalidInput):
         engine.fire(s, cid, "accept", clerk, data={"when": T0}, now=T0)
+    with sessions.begin() as s, pytest.raises(InvalidInput):
+        # The text policy: no control characters (but tab, newline, CR), even nested.
+        engine.fire(s, cid, "accept", clerk, data={"notes": ["ok", "\x01"]}, now=T0)
     with sessions.begin() as s:
         assert s.get(Case, cid).state == "reported"  # type: ignore[union-attr]
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflow.audit.chain import format_at
 from workflow.errors import InvalidInput
+from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.store.models import TrailEvent
 
 # The metrics of a record, in the order the README, the export and the API show them.
@@ -62,12 +63,17 @@ def period_bounds(period: str, timezone: str) -> tuple[dt.datetime, dt.datetime]
     """[start, end) of a YYYY-MM period in TIMEZONE, as UTC instants."""
     try:
         year, month = (int(p) for p in period.split("-"))
-        if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
+        if len(period) != 7 or not 1 <= month <= 12:
             raise ValueError
     except ValueError:
         raise InvalidInput(
             f"a period is a month like 2026-11, not {period!r}", {"period": ["YYYY-MM"]}
         ) from None
+    if not FIRST_PERIOD_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(
+            f"a period lies in the years {FIRST_PERIOD_YEAR} to {LAST_YEAR}, not {period!r}",
+            {"period": [f"a month of {FIRST_PERIOD_YEAR}-01 to {LAST_YEAR}-12"]},
+        )
     tz = ZoneInfo(timezone)
     start = dt.datetime(year, month, 1, tzinfo=tz)
     end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)

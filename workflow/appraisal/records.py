@@ -20,6 +20,7 @@ from workflow.appraisal.scheme import ASSESSMENT, LOWER_IS_BETTER
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
+from workflow.inputs import check_text
 from workflow.runtime.machines import Actor
 from workflow.store.models import (
     AppraisalRecord,
@@ -337,7 +338,13 @@ def enter_assessment(
     """考核评价: the host street's administrator assesses a stationed agency, once a period."""
     now = now or _utcnow()
     chain.lock_head(session)
-    period_bounds(period, timezone())
+    start, _ = period_bounds(period, timezone())
+    if now < start:
+        # An assessment is of work done: one entered early would block the real one.
+        raise InvalidInput(
+            f"{period} has not begun: a period is assessed once it has started",
+            {"period": ["not begun yet"]},
+        )
     agency = registry.units(session).units.get(unit)
     if agency is None or agency.kind != "dispatched_agency":
         raise InvalidInput(f"{unit!r} is not a stationed agency", {"unit": ["not an agency"]})
@@ -354,6 +361,7 @@ def enter_assessment(
         raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
     if len(comment) > MAX_COMMENT:
         raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
+    check_text(comment=comment)
     if is_finalized(session, period):
         raise Conflict(f"the records of {period} are finalized: no more assessments")
     exists = session.execute(

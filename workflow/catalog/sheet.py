@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from workflow.catalog import registry
 from workflow.errors import NotFound
+from workflow.inputs import text_problem
 from workflow.spec.loader import Problem, check_items, load_item_rows, read_csv_rows
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
@@ -175,6 +176,12 @@ def read_sheet(
     if dup:
         return SheetList((), tuple(dup))
     rows, problems = read_csv_rows(text, rel, ITEM_COLUMNS, REQUIRED)
+    for line, row in rows:
+        # The text policy: the list's names reach the console, the API and the Open311 XML.
+        for column, value in row.items():
+            why = text_problem(value) if isinstance(value, str) else None
+            if why:
+                problems.append(Problem(rel, f"row {line} column {column}", why, line))
     filled: list[str] = []
     had_en = bool(rows) and "name_en" in rows[0][1]
     if rows and not had_en:

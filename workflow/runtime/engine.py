@@ -16,6 +16,7 @@ from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
+from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_of
 from workflow.runtime.holders import resolve_holder
@@ -47,6 +48,7 @@ def _text(value: str | None, name: str, *, required: bool = False, limit: int = 
         return ""
     if len(value) > limit:
         raise InvalidInput(f"{name} is too long", {name: [f"at most {limit} characters"]})
+    check_text(**{name: value})
     return value
 
 
@@ -83,6 +85,7 @@ def open_case(
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
     _text(description, "description")
+    form = _plain_json(form, "form") if form else {}
     street = ws.parent or ""
     # The street's variant of the route when it has one, else the district's version.
     route, route_version, digest = registry.route(session, spec.route, street=street or None)
@@ -296,7 +299,7 @@ def fire(
         now=now,
         reason=reason.strip() if reason else None,
         target=target or None,
-        data=_plain_json(data) if data else {},
+        data=_plain_json(data, "data") if data else {},
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
         conn=conn,
@@ -313,16 +316,25 @@ def fire(
     return firing.event
 
 
-def _plain_json(data: dict[str, Any]) -> dict[str, Any]:
-    """DATA as JSON gives it back (string keys, lists): what the trail stores and hashes."""
+def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """DATA as JSON gives it back (string keys, lists): what the trail stores and hashes. Its
+    text follows the text policy and it is at most MAX_DATA_BYTES: the trail keeps it for ever."""
+    check_text(**{name: data})
     try:
-        value = json.loads(chain.canonical_text(data))
+        text = chain.canonical_text(data)
+        value = json.loads(text)
     except (TypeError, ValueError) as err:
         raise InvalidInput(
-            f"data is not JSON: {err}", {"data": ["must be a JSON object"]}
+            f"{name} is not JSON: {err}", {name: ["must be a JSON object"]}
         ) from None
     if not isinstance(value, dict):
-        raise InvalidInput("data is not a JSON object", {"data": ["must be a JSON object"]})
+        raise InvalidInput(f"{name} is not a JSON object", {name: ["must be a JSON object"]})
+    size = len(text.encode("utf-8"))
+    if size > MAX_DATA_BYTES:
+        raise InvalidInput(
+            f"{name} is too large: {size} bytes as JSON",
+            {name: [f"at most {MAX_DATA_BYTES} bytes as JSON"]},
+        )
     return value
 
 

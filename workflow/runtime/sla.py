@@ -22,6 +22,7 @@ from workflow.audit.checkpoints import checkpoint_if_due
 from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
+from workflow.inputs import check_text
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import supervising_units
 from workflow.runtime.machines import SYSTEM, Actor
@@ -330,6 +331,7 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
         return None
     if len(reason) > engine.MAX_TEXT:
         raise InvalidInput("the reason is too long", {"reason": [f"at most {engine.MAX_TEXT}"]})
+    check_text(reason=reason)
     return reason.strip()
 
 
