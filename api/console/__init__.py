@@ -82,7 +82,9 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[str, int]:
+def _http_error(exc: HTTPException) -> Any:
+    if exc.response is not None:  # a page made for the case already (too many sign-ins)
+        return exc.response
     status = exc.code or 500
     return render_template("console/error.html", status=status, detail=exc.description), status
 
