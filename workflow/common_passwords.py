@@ -12,7 +12,7 @@ COMMON_PASSWORDS = frozenset(
     abcd12345 abcd123456 abcdefgh abcdefg123 1234abcd 12345abc 123456abc 123456aa 123456qq
     qq123456 qq5201314 asd12345 asd123456 zxc12345 zxc123456 qwe12345 qwe123456 qwer1234
     qwerty12 qwerty123 qwerty1234 qwertyui qwertyuiop 1qaz2wsx 1qaz2wsx3edc 1q2w3e4r
-    1q2w3e4r5t 1q2w3e4r5t6y q1w2e3r4 q1w2e3r4t5 zaq12wsx zxcvbnm zxcvbnm123 asdfghjk
+    1q2w3e4r5t 1q2w3e4r5t6y q1w2e3r4 q1w2e3r4t5 zaq12wsx zxcvbnm123 asdfghjk
     asdfghjkl asdf1234 qweasdzxc 123qweasd qazwsxedc qazwsx123 1qazxsw2 password password1
     password12 password123 password1234 passw0rd p@ssw0rd p@ssword pa$$word passwort
     iloveyou iloveyou1 iloveyou2 princess1 sunshine sunshine1 football football1 baseball
@@ -21,10 +21,10 @@ COMMON_PASSWORDS = frozenset(
     jennifer charlie1 computer internet 11111111a changeme changeme1 default1 secret123
     admin123 admin1234 admin12345 admin123456 admin888 admin8888 administrator root1234
     test1234 test12345 test123456 testtest guest123 user1234 demo1234 login123
-    china123 china1234 zhongguo beijing123 shanghai wangyang zhangwei liuyang wang1234
+    china123 china1234 zhongguo beijing123 shanghai wangyang zhangwei liuyang123 wang1234
     wang123456 zhang123 zhang123456 li123456 aini1314 woaiwojia 31415926 3.1415926
     88888888a 8888888888 666666666 1234qwer 1234567a 12345678a 123456789a 1234567890a
-    abc@123 abc@1234 admin@123 admin@1234 qwe@1234 p@ssw0rd1 password! password@123
+    abc@1234 admin@123 admin@1234 qwe@1234 p@ssw0rd1 password! password@123
     streetflow streetflow1 streetflow123
     """.split()  # noqa: SIM905  (a word list reads better than a list of strings)
 )

@@ -16,7 +16,7 @@ from workflow.audit import chain
 from workflow.common_passwords import COMMON_PASSWORDS
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.spec.model import ROLES
-from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User
+from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User, normalise_name
 
 _hasher = PasswordHasher()
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -28,12 +28,6 @@ ROLE_UNIT_KINDS = {
     "auditor": {"district", "street_office", "department"},
 }
 MIN_PASSWORD = 8
-
-
-def normalise_name(name: str) -> str:
-    """A user name as every sign-in, lookup and count of failed sign-ins compares it: without
-    surrounding spaces, case-folded. ' Admin', 'admin ' and 'ADMIN' are one user, one count."""
-    return name.strip().casefold()
 
 
 def find_user(session: Session, name: str) -> User | None:

@@ -22,9 +22,11 @@ def refused(page: Any) -> Iterator[list[str]]:
     seen: list[str] = []
     page.on(
         "console",
-        lambda msg: seen.append(msg.text)
-        if "Content Security Policy" in msg.text or "Refused" in msg.text
-        else None,
+        lambda msg: (
+            seen.append(msg.text)
+            if "Content Security Policy" in msg.text or "Refused" in msg.text
+            else None
+        ),
     )
     yield seen
 

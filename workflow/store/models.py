@@ -115,6 +115,16 @@ class Unit(Base):
     agency_kind: Mapped[str | None] = mapped_column(String(16))
 
 
+def normalise_name(name: str) -> str:
+    """A user name as every sign-in, lookup and count of failed sign-ins compares it: without
+    surrounding spaces, case-folded. ' Admin', 'admin ' and 'ADMIN' are one user, one count."""
+    return name.strip().casefold()
+
+
+def _name_key(context: Any) -> str:
+    return normalise_name(context.get_current_parameters()["name"])
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -122,7 +132,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     # The name as sign-in and every lookup compare it (workflow.users.normalise_name): unique,
     # so 'Wang' and 'wang' cannot be two people, nor two counts of failed sign-ins.
-    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True, default=_name_key)
     unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
