@@ -6,7 +6,8 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api as SmorestApi
 from sqlalchemy import text
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
@@ -57,6 +58,32 @@ class Api(SmorestApi):
         """problems.init_app registers the handlers instead."""
 
 
+# On every response: no MIME sniffing, never inside another site's frame (clickjacking).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+NO_FRAMES = "frame-ancestors 'none'"
+# The console loads only its own console.css and console.js; charts are inline SVG, whose
+# <style> needs 'unsafe-inline' for styles (never for scripts); forms post only to itself.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked Secure when SESSION_COOKIE_SECURE says so or when
+    the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+
 def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
     s = settings()
     cfg: dict[str, Any] = {
@@ -66,6 +93,10 @@ def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": MAX_BODY,
         "TOKEN_TTL": 12 * 3600,  # seconds a token lives
         "LOGIN_LIMIT": "5 per 5 minutes",  # failed logins per user name and process
+        "SESSION_TTL": 12 * 3600,  # seconds a console sign-in lives, at most (a working day)
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": s.secure_cookies,
         "PER_PAGE_MAX": 100,
         "SWEEP_EVERY": 0,  # seconds between background SLA sweeps (0: off)
         "API_TITLE": "streetflow",
@@ -87,6 +118,8 @@ def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
         },
     }
     cfg.update(test_config or {})
+    # The signed cookie itself dies with the server-side session, never 31 days later.
+    cfg.setdefault("PERMANENT_SESSION_LIFETIME", int(cfg["SESSION_TTL"]))
     if "SECRET_KEY" not in cfg:
         cfg["SECRET_KEY"] = s.secret_key
     return cfg
@@ -186,9 +219,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             return problems.problem(422, describe(errors), errors=errors)
         return None
 
+    app.session_interface = SessionCookies()
+
     @app.after_request
     def _headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for header, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(header, value)
+        console = request.path.startswith("/console/") or request.path == "/"
+        resp.headers.setdefault("Content-Security-Policy", CONSOLE_CSP if console else NO_FRAMES)
         return resp
 
     @app.get("/healthz")

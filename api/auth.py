@@ -18,21 +18,48 @@ from sqlalchemy import select
 from api import db
 from workflow.runtime.machines import Actor
 from workflow.store.models import ApiToken, User
-from workflow.users import check_password, hash_password, sha256
+from workflow.users import check_password, find_user, hash_password, normalise_name, sha256
 
 log = logging.getLogger("streetflow.auth")
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens")
 
 
-def _login_name() -> str:
-    body = request.get_json(silent=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    return f"login:{name}" if isinstance(name, str) else "login:?"
+def login_key() -> str:
+    """The failed-login count a sign-in attempt belongs to: its user name as the lookup reads it
+    (normalise_name), whether it came as the API's JSON or the console's form."""
+    body = request.get_json(silent=True) if request.is_json else None
+    name = body.get("username") if isinstance(body, dict) else request.form.get("username")
+    return f"login:{normalise_name(name)}" if isinstance(name, str) else "login:?"
+
+
+def login_failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
 
 
 # Failed logins are counted per user name (Flask-Limiter, in this process's memory): after
-# LOGIN_LIMIT failures the next attempts are refused with 429 until the window passes.
-limiter = Limiter(key_func=_login_name, storage_uri="memory://", headers_enabled=True)
+# LOGIN_LIMIT failures the next attempts are refused with 429 until the window passes. The API
+# and the console share one count per name: both limits have the scope LOGIN_SCOPE.
+limiter = Limiter(key_func=login_key, storage_uri="memory://", headers_enabled=True)
+LOGIN_SCOPE = "login"
+
+
+def login_limit(**kw: Any) -> Any:
+    """The shared limit on failed logins, for a view that signs people in."""
+    return limiter.shared_limit(
+        lambda: current_app.config["LOGIN_LIMIT"],
+        scope=LOGIN_SCOPE,
+        key_func=login_key,
+        methods=["POST"],
+        deduct_when=login_failed,
+        **kw,
+    )
+
+
+def still_valid(s: Any, user_id: int, password_hash: str) -> bool:
+    """Inside the write that issues a token or session: the user is still enabled and has the
+    password just checked (a new password or a disable that committed meanwhile wins)."""
+    row = s.execute(select(User.password_hash, User.disabled).where(User.id == user_id)).one()
+    return bool(row.password_hash == password_hash and not row.disabled)
 
 
 class Caller:
@@ -103,10 +130,6 @@ class TokenSchema(ma.Schema):
     expires_at = ma.fields.DateTime(required=True)
 
 
-def _failed(response: Any) -> bool:
-    return bool(response.status_code == 401)
-
-
 @blp.route("/token")
 class TokenResource(MethodView):
     @blp.doc(security=[])
@@ -114,24 +137,27 @@ class TokenResource(MethodView):
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="Wrong user name or password")
     @blp.alt_response(429, description="Too many failed logins for this user; wait")
-    @limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], deduct_when=_failed)
+    @login_limit()
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """Exchange a user name and password for a bearer token"""
         name, password = body["username"], body["password"]
-        user = db.session().execute(select(User).where(User.name == name)).scalar_one_or_none()
+        user = find_user(db.session(), name)
         # Check a password even for an unknown user, so timing does not tell who exists.
         ok = check_password(user, password) if user is not None else _dummy_check(password)
         if user is None or not ok or user.disabled:
             log.warning("failed login for %r from %s", name, request.remote_addr)
             _unauthorized("wrong user name or password")
         assert user is not None
+        user_id, checked_hash = user.id, user.password_hash
         token = secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
         expires = now + dt.timedelta(seconds=int(current_app.config["TOKEN_TTL"]))
         with db.write() as s:
+            if not still_valid(s, user_id, checked_hash):
+                _unauthorized("wrong user name or password")
             s.add(
                 ApiToken(
-                    user_id=user.id,
+                    user_id=user_id,
                     token_hash=sha256(token),
                     created_at=now,
                     expires_at=expires,

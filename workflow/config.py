@@ -17,6 +17,8 @@ class Settings:
     database_url: str
     definitions: Path
     timezone: str
+    # Session cookies only over HTTPS: for an instance behind a TLS-terminating proxy.
+    secure_cookies: bool = False
 
     @property
     def secret_key(self) -> str:
@@ -41,4 +43,13 @@ def settings() -> Settings:
         database_url=url,
         definitions=Path(os.environ.get("STREETFLOW_DEFINITIONS", DEFAULT_DEFINITIONS)),
         timezone=os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
+        secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
     )
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"STREETFLOW_SECURE_COOKIES is {value!r}: say 1 or 0")

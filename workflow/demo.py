@@ -20,7 +20,7 @@ from workflow.catalog import registry
 from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec, RouteSpec
-from workflow.store.models import Case, User
+from workflow.store.models import Case
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def add_demo_users(session: Session, *, now: dt.datetime) -> list[DemoUser]:
     """Add the demo users that are not there yet; return the ones added."""
     added = []
     for u in DEMO_USERS:
-        if session.execute(select(User).where(User.name == u.name)).scalar_one_or_none():
+        if users.find_user(session, u.name) is not None:
             continue
         users.add_user(
             session,

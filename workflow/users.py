@@ -9,14 +9,15 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from workflow import privacy
 from workflow.audit import chain
+from workflow.common_passwords import COMMON_PASSWORDS
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.spec.model import ROLES
-from workflow.store.models import ApiKey, ApiToken, Unit, User
+from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User, normalise_name
 
 _hasher = PasswordHasher()
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -28,6 +29,35 @@ ROLE_UNIT_KINDS = {
     "auditor": {"district", "street_office", "department"},
 }
 MIN_PASSWORD = 8
+
+
+def find_user(session: Session, name: str) -> User | None:
+    """The user a typed NAME means (see normalise_name), or None."""
+    return session.execute(
+        select(User).where(User.name_key == normalise_name(name))
+    ).scalar_one_or_none()
+
+
+def password_problem(password: str, name: str = "") -> str | None:
+    """Why PASSWORD is too weak to use (for user NAME), or None when it will do."""
+    if len(password) < MIN_PASSWORD:
+        return f"a password has at least {MIN_PASSWORD} characters"
+    if not password.strip():
+        return "a password cannot be only spaces"
+    if len(set(password)) == 1:
+        return "a password cannot be one character repeated"
+    folded = password.casefold()
+    if folded in COMMON_PASSWORDS:
+        return "this password is one of the most common ones; guessers try it first"
+    if name and normalise_name(name) == folded:
+        return "a password cannot be the user name"
+    return None
+
+
+def _check_password_strength(password: str, name: str) -> None:
+    problem = password_problem(password or "", name)
+    if problem:
+        raise InvalidInput(problem, {"password": [problem]})
 
 
 def hash_password(password: str) -> str:
@@ -57,14 +87,12 @@ def add_user(
 ) -> User:
     """Add a user, in the caller's transaction, with a trail event (the password is not in it)."""
     now = now or dt.datetime.now(dt.UTC)
-    if not NAME.match(name or ""):
+    name = (name or "").strip()
+    if not NAME.match(name):
         raise InvalidInput("a user name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(
-            f"a password has at least {MIN_PASSWORD} characters", {"password": ["too short"]}
-        )
+    _check_password_strength(password, name)
     chain.lock_head(session)
     u = session.get(Unit, unit)
     if u is None:
@@ -74,10 +102,13 @@ def add_user(
         raise InvalidInput(
             f"a {role} belongs to a {kinds}, not a {u.kind}", {"unit": ["wrong kind"]}
         )
-    if session.execute(select(User).where(User.name == name)).scalar_one_or_none():
-        raise Conflict(f"user {name!r} exists already")
+    same = find_user(session, name)
+    if same is not None:
+        taken = "" if same.name == name else f" as {same.name!r} (names ignore case)"
+        raise Conflict(f"user {name!r} exists already{taken}")
     user = User(
         name=name,
+        name_key=normalise_name(name),
         unit=unit,
         role=role,
         password_hash=hash_password(password),
@@ -96,20 +127,67 @@ def add_user(
     return user
 
 
+def _user(session: Session, name: str) -> User:
+    user = find_user(session, name)
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every console session and bearer token of USER, in the caller's transaction."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+        .values(revoked=True)
+    )
+
+
 def disable_user(
     session: Session, *, name: str, actor: str, now: dt.datetime | None = None
 ) -> User:
-    """Disable a user and revoke every token of theirs at once."""
+    """Disable a user and end their console sessions and tokens at once."""
     now = now or dt.datetime.now(dt.UTC)
     chain.lock_head(session)
-    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"no user {name!r}")
+    user = _user(session, name)
     user.disabled = True
-    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
-        token.revoked = True
-    chain.append(session, at=now, actor=actor, action="user.disabled", data={"user": name})
+    end_sessions(session, user)
+    chain.append(session, at=now, actor=actor, action="user.disabled", data={"user": user.name})
     return user
+
+
+def enable_user(session: Session, *, name: str, actor: str, now: dt.datetime | None = None) -> User:
+    """Let a disabled user sign in again (their old tokens stay revoked)."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    user = _user(session, name)
+    if not user.disabled:
+        raise Conflict(f"user {user.name!r} is enabled already")
+    user.disabled = False
+    chain.append(session, at=now, actor=actor, action="user.enabled", data={"user": user.name})
+    return user
+
+
+def set_password(
+    session: Session, *, name: str, password: str, actor: str, now: dt.datetime | None = None
+) -> User:
+    """Give a user a new password and end their console sessions and tokens: whoever held the
+    old one is out. The trail records the change, never the password."""
+    now = now or dt.datetime.now(dt.UTC)
+    chain.lock_head(session)
+    user = _user(session, name)
+    _check_password_strength(password, user.name)
+    user.password_hash = hash_password(password)
+    end_sessions(session, user)
+    chain.append(
+        session, at=now, actor=actor, action="user.password_changed", data={"user": user.name}
+    )
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.name_key)).scalars())
 
 
 def add_api_key(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from workflow.appraisal import export as appraisal_export
 from workflow.appraisal import records as appraisal
 from workflow.runtime.machines import Actor
-from workflow.store.models import User
+from workflow.users import find_user
 
 from .common import Context, fail, pass_ctx, refusals
 
@@ -111,7 +110,7 @@ def assess(ctx: Context, unit: str, period: str, score: float, comment: str, use
       streetflow appraisal assess A-ZHL-ZF --period 2026-11 --score 85 --comment 配合积极 --as admin
     Exit codes: 0 entered, 1 refused (not that street's administrator, assessed already, ...)."""
     with ctx.transaction() as session:
-        row = session.execute(select(User).where(User.name == user)).scalar_one_or_none()
+        row = find_user(session, user)
         if row is None or row.disabled:
             fail(f"no active user {user!r}")
         assert row is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import click
@@ -52,7 +53,8 @@ def init(
     try:
         upgrade(ctx.engine)
     except CommandError as exc:  # e.g. a schema revision this streetflow does not know
-        fail(f"cannot upgrade the schema: {exc}; is this database from another streetflow version?")
+        hint = "; is this database from another streetflow version?"
+        fail(f"cannot upgrade the schema: {exc}" + (hint if "revision" in str(exc) else ""))
     click.echo("schema: up to date")
     defs, problems = read_definitions(s.definitions)
     if defs is None:
@@ -117,7 +119,7 @@ def serve(host: str, port: int, sweep_every: int) -> None:
 
 @click.group()
 def users() -> None:
-    """Add and disable the people who use streetflow."""
+    """Add, list, disable and enable the people who use streetflow, and set their passwords."""
 
 
 @users.command("add")
@@ -130,16 +132,21 @@ def users() -> None:
 def users_add(ctx: Context, name: str, unit: str, role: str, password_stdin: bool) -> None:
     """Add a user; the password is read from standard input and stored as an Argon2 hash.
 
+    User names ignore case and surrounding spaces: 'Wang' and 'wang' are the same user.
+    Weak passwords are refused with the reason: under 8 characters, only spaces, one
+    character repeated, the user name, or one of the most common passwords.
+
     \b
     Example:
       printf '%s' 'a long password' | streetflow users add wang --unit W-ZHL-02 --role clerk --password-stdin
-    Exit codes: 0 added, 1 refused (unknown unit, wrong role for the unit, name taken, short password)."""
-    password = sys.stdin.readline().rstrip("\r\n")
+    Exit codes: 0 added, 1 refused (unknown unit, wrong role for the unit, name taken, weak password)."""
+    password = _read_password()
     with ctx.transaction() as session:
-        users_service.add_user(
+        user = users_service.add_user(
             session, name=name, unit=unit, role=role, password=password, actor="cli"
         )
-    click.echo(f"added {name} ({role} at {unit})")
+        shown = user.name
+    click.echo(f"added {shown} ({role} at {unit})")
 
 
 @users.command("disable")
@@ -147,15 +154,88 @@ def users_add(ctx: Context, name: str, unit: str, role: str, password_stdin: boo
 @pass_ctx
 @refusals
 def users_disable(ctx: Context, name: str) -> None:
-    """Disable a user and revoke all their tokens at once.
+    """Disable a user: their console sessions and API tokens end at once.
 
     \b
     Example:
       streetflow users disable wang
     Exit codes: 0 disabled, 1 no such user."""
     with ctx.transaction() as session:
-        users_service.disable_user(session, name=name, actor="cli")
-    click.echo(f"disabled {name}; their tokens no longer work")
+        user = users_service.disable_user(session, name=name, actor="cli")
+        shown = user.name
+    click.echo(f"disabled {shown}; their console sessions and tokens no longer work")
+
+
+@users.command("enable")
+@click.argument("name")
+@pass_ctx
+@refusals
+def users_enable(ctx: Context, name: str) -> None:
+    """Let a disabled user sign in again; tokens revoked when they were disabled stay revoked.
+
+    \b
+    Example:
+      streetflow users enable wang
+    Exit codes: 0 enabled, 1 no such user or not disabled."""
+    with ctx.transaction() as session:
+        user = users_service.enable_user(session, name=name, actor="cli")
+        shown = user.name
+    click.echo(f"enabled {shown}; they sign in again with their password")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@pass_ctx
+@refusals
+def users_passwd(ctx: Context, name: str, password_stdin: bool) -> None:
+    """Set a user's password, read from standard input; their console sessions and API tokens
+    end at once, so whoever knew the old password is out.
+
+    Weak passwords are refused with the reason, as for `users add`.
+
+    \b
+    Example:
+      printf '%s' 'a new long password' | streetflow users passwd wang --password-stdin
+    Exit codes: 0 changed, 1 refused (no such user, weak password)."""
+    password = _read_password()
+    with ctx.transaction() as session:
+        user = users_service.set_password(session, name=name, password=password, actor="cli")
+        shown = user.name
+    click.echo(f"changed the password of {shown}; their sessions and tokens were ended")
+
+
+@users.command("list")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per user instead of a table."
+)
+@pass_ctx
+@refusals
+def users_list(ctx: Context, as_json: bool) -> None:
+    """List the users: name, unit, role and whether they are enabled (never a password hash).
+
+    \b
+    Example:
+      streetflow users list
+      streetflow users list --json
+    Exit codes: 0 listed, 1 no schema yet."""
+    with ctx.transaction() as session:
+        rows = [
+            {"name": u.name, "unit": u.unit, "role": u.role, "enabled": not u.disabled}
+            for u in users_service.list_users(session)
+        ]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(f"{'name':<24} {'unit':<12} {'role':<8} enabled")
+    for row in rows:
+        enabled = "yes" if row["enabled"] else "no"
+        click.echo(f"{row['name']:<24} {row['unit']:<12} {row['role']:<8} {enabled}")
+
+
+def _read_password() -> str:
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @click.group()

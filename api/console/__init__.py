@@ -3,6 +3,9 @@ Chinese by default with an English switch, signed in with a session cookie and C
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +23,19 @@ from flask import (
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy import select
+from sqlalchemy import delete
 from werkzeug.exceptions import HTTPException
 
 from api import db
-from api.auth import _dummy_check, limiter
+from api.auth import _dummy_check, login_limit, still_valid
 from api.console import admin, appraisal, audit, cases, oversight  # noqa: F401  (they add their pages to bp)
 from api.console.common import bp, current_caller, home_for, safe_next, template_globals
 from api.problems import WORKFLOW_STATUS
 from workflow.errors import WorkflowError
-from workflow.store.models import User
-from workflow.users import check_password
+from workflow.store.models import ConsoleSession
+from workflow.users import check_password, find_user, sha256
 
+log = logging.getLogger("streetflow.auth")
 LANGUAGES = ("zh", "en")
 csrf = CSRFProtect()
 
@@ -50,8 +54,6 @@ def init_app(app: Flask) -> None:
     # The API is authenticated by bearer tokens, not cookies: only console forms need a token.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session lives
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     Babel(app, locale_selector=locale)
     csrf.init_app(app)
     app.register_blueprint(bp)
@@ -80,7 +82,9 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[str, int]:
+def _http_error(exc: HTTPException) -> Any:
+    if exc.response is not None:  # a page made for the case already (too many sign-ins)
+        return exc.response
     status = exc.code or 500
     return render_template("console/error.html", status=status, detail=exc.description), status
 
@@ -107,43 +111,67 @@ def _path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _login_key() -> str:
-    return f"login:{request.form.get('username', '?')}"
-
-
-def _failed(response: Response) -> bool:
-    return bool(response.status_code == 401)
+def _too_many(limit: Any) -> Response:
+    """The login page again, saying why, instead of a bare error page."""
+    flash(_("Too many failed sign-ins for this user name; wait a few minutes."), "error")
+    page = render_template("console/login.html", next=request.form.get("next", ""))
+    return Response(page, status=429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT"],
-    key_func=_login_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
+@login_limit(on_breach=_too_many)
 def login() -> Any:
-    """Sign in with a user name and password (the same users as the API)."""
+    """Sign in with a user name and password (the same users, and the same count of failed
+    sign-ins, as the API)."""
     if request.method == "GET":
         return render_template("console/login.html", next=request.args.get("next", ""))
-    name = request.form.get("username", "").strip()
+    name = request.form.get("username", "")
     password = request.form.get("password", "")
-    user = db.session().execute(select(User).where(User.name == name)).scalar_one_or_none()
+    user = find_user(db.session(), name)
     ok = check_password(user, password) if user is not None else _dummy_check(password)
     if user is None or not ok or user.disabled:
-        flash(_("Wrong user name or password."), "error")
-        return render_template("console/login.html", next=request.form.get("next", "")), 401
+        log.warning("failed console sign-in for %r from %s", name, request.remote_addr)
+        return _wrong_password()
+    assert user is not None
+    user_id, role, checked_hash = user.id, user.role, user.password_hash
+    sid = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    ttl = dt.timedelta(seconds=int(current_app.config["SESSION_TTL"]))
+    with db.write() as s:
+        if not still_valid(s, user_id, checked_hash):
+            return _wrong_password()
+        # Sessions of this user that ran out are of no use to anyone: drop them on the way.
+        s.execute(
+            delete(ConsoleSession).where(
+                ConsoleSession.user_id == user_id, ConsoleSession.expires_at <= now
+            )
+        )
+        s.add(
+            ConsoleSession(
+                user_id=user_id, sid_hash=sha256(sid), created_at=now, expires_at=now + ttl
+            )
+        )
     lang = session.get("lang")
     session.clear()  # a fresh session on sign-in: nothing carried over from before
     if lang:
         session["lang"] = lang
-    session["uid"] = user.id
+    session["sid"] = sid
     session.permanent = False
-    return redirect(safe_next(request.form.get("next")) or url_for(home_for(user.role)))
+    return redirect(safe_next(request.form.get("next")) or url_for(home_for(role)))
+
+
+def _wrong_password() -> Any:
+    flash(_("Wrong user name or password."), "error")
+    return render_template("console/login.html", next=request.form.get("next", "")), 401
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Sign out: the session ends on the server, so a copy of the cookie is worthless too."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with db.write() as s:
+            s.execute(delete(ConsoleSession).where(ConsoleSession.sid_hash == sha256(sid)))
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -91,7 +91,10 @@ def _periods() -> list[str]:
 
 
 def _svg(chart: Any) -> Markup:
-    return Markup(chart.render(is_unicode=True))
+    # pygal writes an inline <script> with its tooltip settings even without the tooltip
+    # script; the console's CSP would refuse it, so it is left out.
+    svg = re.sub(r"<script\b.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
+    return Markup(svg)
 
 
 def bar_chart(recs: list[AppraisalRecord], title: str) -> Markup:

@@ -21,7 +21,8 @@ from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.inputs import text_errors
 from workflow.runtime import engine
-from workflow.store.models import Case, User
+from workflow.store.models import Case, ConsoleSession, User
+from workflow.users import sha256
 
 bp = Blueprint(
     "console",
@@ -54,20 +55,33 @@ def _text_policy() -> None:
 
 
 def current_caller() -> Caller | None:
-    """The signed-in user, checked against the database on every request (a disabled user is
-    signed out at once); None when nobody is signed in."""
+    """The signed-in user, checked against the database on every request: the session must
+    still be on the server (not signed out, not ended by a disable or a new password, not run
+    out) and the user enabled; None when nobody is signed in."""
     if "caller" in g:
         caller: Caller = g.caller
         return caller
-    uid = session.get("uid")
-    if not isinstance(uid, int):
+    sid = session.get("sid")
+    if not isinstance(sid, str):
         return None
-    user = db.session().execute(select(User).where(User.id == uid)).scalar_one_or_none()
-    if user is None or user.disabled:
-        session.pop("uid", None)
+    row = (
+        db.session()
+        .execute(
+            select(User.id, User.name, User.unit, User.role)
+            .join(ConsoleSession, ConsoleSession.user_id == User.id)
+            .where(
+                ConsoleSession.sid_hash == sha256(sid),
+                ConsoleSession.expires_at > dt.datetime.now(dt.UTC),
+                User.disabled.is_(False),
+            )
+        )
+        .one_or_none()
+    )
+    if row is None:
+        session.pop("sid", None)
         return None
     # The API's own Caller: its scope rules and helpers work on it unchanged.
-    g.caller = Caller(user.id, user.name, user.unit, user.role)
+    g.caller = Caller(row.id, row.name, row.unit, row.role)
     return g.caller
 
 

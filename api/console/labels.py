@@ -65,6 +65,8 @@ ACTIONS = {
     "definitions.variant_withdrawn": ("撤销街道版本", "Street variant withdrawn"),
     "user.added": ("添加用户", "User added"),
     "user.disabled": ("停用用户", "User disabled"),
+    "user.enabled": ("启用用户", "User enabled"),
+    "user.password_changed": ("修改用户密码", "User password changed"),
     "apikey.issued": ("签发接口密钥", "API key issued"),
     "case.migrated": ("迁移流程版本", "Moved to another route version"),
     "appraisal.finalized": ("考核定稿", "Appraisal finalized"),

@@ -118,16 +118,42 @@ class Unit(Base):
     agency_kind: Mapped[str | None] = mapped_column(String(16))
 
 
+def normalise_name(name: str) -> str:
+    """A user name as every sign-in, lookup and count of failed sign-ins compares it: without
+    surrounding spaces, case-folded. ' Admin', 'admin ' and 'ADMIN' are one user, one count."""
+    return name.strip().casefold()
+
+
+def _name_key(context: Any) -> str:
+    return normalise_name(context.get_current_parameters()["name"])
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The name as sign-in and every lookup compare it (workflow.users.normalise_name): unique,
+    # so 'Wang' and 'wang' cannot be two people, nor two counts of failed sign-ins.
+    name_key: Mapped[str] = mapped_column(String(64), unique=True, default=_name_key)
     unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
+
+
+class ConsoleSession(Base):
+    """A signed-in console session: the cookie carries a random id, the database its SHA-256.
+    Sign-out, disabling the user and a new password delete the rows, so a copied cookie dies."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
 
 
 class ApiToken(Base):

@@ -1,6 +1,6 @@
 """street variants of routes: a route version may be published for one street
 
-Revision ID: 2026_11_29_authority
+Revision ID: 0006_street_variants
 Revises: 0005_audit
 Create Date: 2026-11-29 06:10:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "2026_11_29_authority"
+revision: str = "0006_street_variants"
 down_revision: str | None = "0005_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
