@@ -8,6 +8,7 @@ import click
 import yaml
 
 from workflow.catalog import street_routing
+from workflow.spec.files import read_yaml
 
 from .common import Context, fail, pass_ctx, refusals
 
@@ -64,9 +65,15 @@ def set_(ctx: Context, street: str, file: Path, dry_run: bool, actor: str) -> No
       streetflow routing set S-ZHL zhl-routing.yaml
     Exit codes: 0 published (or unchanged, or valid on --dry-run), 1 the table is invalid."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file.name}: not readable YAML: {exc}")
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{file.name}: not UTF-8 text: {exc}")
+    data, _, problems = read_yaml(text, file.name)
+    if problems:
+        for p in problems:
+            click.echo(str(p))
+        fail(f"{file.name}: not readable YAML")
+    data = data or {}
     with ctx.transaction() as session:
         if dry_run:
             content, problems = street_routing.check_table(session, street, data, file.name)
