@@ -220,6 +220,16 @@ def _zip_problem(data: bytes) -> str | None:
     return None
 
 
+def _why(exc: BaseException) -> str:
+    """The reason openpyxl gives, in one line; the XML guard's refusal said plainly."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__module__.startswith("defusedxml"):
+            return "it declares XML entities (a DTD), which no spreadsheet program writes"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def xlsx_table(data: bytes, rel: str) -> tuple[list[list[str]] | None, list[Problem]]:
     """The first sheet of a workbook, row for row (so row numbers stay Excel's), each cell as
     text. Cells past the header's last column count only when something is in them."""
@@ -245,7 +255,7 @@ def xlsx_table(data: bytes, rel: str) -> tuple[list[list[str]] | None, list[Prob
         finally:
             book.close()
     except Exception as exc:
-        return None, [Problem(rel, "", f"not a readable XLSX workbook: {exc}")]
+        return None, [Problem(rel, "", f"not a readable XLSX workbook: {_why(exc)}")]
     if not rows:
         return [], []
     width = len(rows[0])
@@ -358,7 +368,8 @@ def write_table(
     text gets a leading apostrophe (csv_cell). NUMBER_FORMATS: 1-based column -> format."""
     if path.suffix.lower() == ".csv":
         with path.open("w", encoding=encoding, newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
+            # CRLF as RFC 4180 and Excel have it; it also makes the writer quote a CR in a cell.
+            writer = csv.writer(f, lineterminator="\r\n")
             writer.writerow([csv_cell(h) for h in header])
             writer.writerows([csv_cell(v) for v in row] for row in rows)
         return
