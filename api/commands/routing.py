@@ -8,7 +8,7 @@ import click
 import yaml
 
 from workflow.catalog import street_routing
-from workflow.spec.files import read_yaml
+from workflow.spec.files import read_yaml_file
 
 from .common import Context, fail, pass_ctx, refusals
 
@@ -64,11 +64,7 @@ def set_(ctx: Context, street: str, file: Path, dry_run: bool, actor: str) -> No
     Example:
       streetflow routing set S-ZHL zhl-routing.yaml
     Exit codes: 0 published (or unchanged, or valid on --dry-run), 1 the table is invalid."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        fail(f"{file.name}: not UTF-8 text: {exc}")
-    data, _, problems = read_yaml(text, file.name)
+    data, _, problems = read_yaml_file(file, file.name)
     if problems:
         for p in problems:
             click.echo(str(p))

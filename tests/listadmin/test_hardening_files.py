@@ -279,3 +279,14 @@ def test_an_appraisal_export_has_no_formula(
     assert [c for row in table for c in row if c.startswith(FORMULA_START)] == []
     names = {row[1]: row[2] for row in table}
     assert names["W-ZHL-01"] == "'" + FORMULAS["name_zh"] and names["W-ZHL-02"] == "'-第三社区"
+
+
+def test_a_definition_file_that_is_not_utf8_or_too_large_is_a_problem_not_a_crash(
+    env: Path, folder: Path
+) -> None:
+    (folder / "routes" / "latin.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    (folder / "calendar.yaml").write_text("holidays: []\n" + "#" * (1024 * 1024), encoding="utf-8")
+    code, out = run("definitions", "validate", str(folder))
+    assert code == 1
+    assert "routes/latin.yaml: not UTF-8 text: invalid continuation byte at byte 9" in out
+    assert "calendar.yaml: larger than 1024 KiB" in out

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from workflow.spec.files import Problem, flatten, nearest_line, read_yaml
+from workflow.spec.files import Problem, flatten, nearest_line, read_yaml_file
 
 # The unit kinds that are appraised, and the rates a scheme may weigh.
 KINDS = ("workstation", "street_office", "dispatched_agency", "department")
@@ -94,7 +94,7 @@ def load_scheme_data(
 
 def read_scheme(path: Path, rel: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read and check appraisal.yaml: every problem with its file, line and place."""
-    data, lines, problems = read_yaml(path.read_text(encoding="utf-8"), rel)
+    data, lines, problems = read_yaml_file(path, rel)
     if problems:
         return None, problems
     return load_scheme_data(data, rel, lines)

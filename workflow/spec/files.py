@@ -27,6 +27,7 @@ import yaml
 from marshmallow import Schema, ValidationError
 
 MAX_YAML_BYTES = 1024 * 1024
+MAX_CSV_BYTES = 16 * 1024 * 1024
 MAX_YAML_DEPTH = 32
 MAX_ROWS = 10_000
 MAX_COLUMNS = 64
@@ -169,6 +170,37 @@ def read_yaml(text: str, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
     finally:
         loader.dispose()
     return data, _node_lines(root), []
+
+
+def file_text(path: Path, rel: str, limit: int) -> tuple[str | None, list[Problem]]:
+    """A definition file's text (UTF-8, with or without a BOM), or why it cannot be read: too
+    large (checked before reading it), not UTF-8."""
+    try:
+        if path.stat().st_size > limit:
+            return None, [Problem(rel, "", f"larger than {limit // 1024} KiB")]
+        return path.read_bytes().decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        return None, [Problem(rel, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+    except OSError as exc:
+        return None, [Problem(rel, "", f"cannot be read: {exc.strerror}")]
+
+
+def read_yaml_file(path: Path, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """read_yaml of a file."""
+    text, problems = file_text(path, rel, MAX_YAML_BYTES)
+    if text is None:
+        return None, {}, problems
+    return read_yaml(text, rel)
+
+
+def read_csv_file(
+    path: Path, rel: str, columns: Sequence[str], required: Sequence[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """read_csv_rows of a file."""
+    text, problems = file_text(path, rel, MAX_CSV_BYTES)
+    if text is None:
+        return [], problems
+    return read_csv_rows(text, rel, columns, required)
 
 
 # ---------------------------------------------------------------- tables in

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from .files import Problem, load_rows, read_csv_rows, read_yaml
+from .files import Problem, load_rows, read_csv_file, read_yaml, read_yaml_file
 from .files import flatten as _flatten
 from .files import nearest_line as _nearest_line
 from .model import (
@@ -126,7 +126,7 @@ def check_route(
 
 
 def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
-    data, lines, problems = read_yaml(path.read_text(encoding="utf-8"), rel)
+    data, lines, problems = read_yaml_file(path, rel)
     if problems:
         return None, problems
     route, problems = load_route_data(data, rel, lines)
@@ -155,9 +155,7 @@ def load_item_rows(
 
 
 def _read_units(path: Path, rel: str) -> tuple[list[tuple[int, UnitSpec]], list[Problem]]:
-    rows, problems = read_csv_rows(
-        path.read_text(encoding="utf-8-sig"), rel, UNIT_COLUMNS, UNIT_COLUMNS
-    )
+    rows, problems = read_csv_file(path, rel, UNIT_COLUMNS, UNIT_COLUMNS)
     units, more = load_rows(rows, rel, UnitRowSchema())
     return units, problems + more
 
@@ -244,7 +242,7 @@ def check_items(
 
 
 def _read_calendar(path: Path, rel: str) -> tuple[CalendarSpec | None, list[Problem]]:
-    data, lines, problems = read_yaml(path.read_text(encoding="utf-8"), rel)
+    data, lines, problems = read_yaml_file(path, rel)
     if problems:
         return None, problems
     try:
@@ -289,12 +287,7 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
-        rows, p = read_csv_rows(
-            (root / "items.csv").read_text(encoding="utf-8-sig"),
-            "items.csv",
-            ITEM_COLUMNS,
-            ITEM_COLUMNS,
-        )
+        rows, p = read_csv_file(root / "items.csv", "items.csv", ITEM_COLUMNS, ITEM_COLUMNS)
         items, p2 = load_item_rows(rows, "items.csv")
         # Items on a route whose file is broken are not reported again: the route's file is.
         checked = [(n, i) for n, i in items if i.route not in broken_routes]
