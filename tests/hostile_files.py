@@ -3,6 +3,7 @@ bombs, and list cells that a spreadsheet program would run as formulas."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -10,6 +11,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.catalog import registry
+from workflow.catalog.listdiff import publish_list
+from workflow.store.models import DefinitionVersion, TrailEvent
 
 # "Billion laughs": 452 bytes whose aliases expand to 9**9 (387 million) strings.
 BOMB = (
@@ -40,6 +47,36 @@ FORMULAS = {
     "window": "@SUM(A1)",
     "materials": "=1+1;'=already quoted",
 }
+
+
+def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    """Trail events and definition versions: a refused file changes neither."""
+    with sessions() as s:
+        return (
+            s.scalar(select(func.count()).select_from(TrailEvent)) or 0,
+            s.scalar(select(func.count()).select_from(DefinitionVersion)) or 0,
+        )
+
+
+def publish_hostile_list(sessions: sessionmaker[Session]) -> None:
+    """Publish the list (as version 2) with text cells that a spreadsheet would run, and cells
+    that start with an apostrophe of their own."""
+    with sessions.begin() as s:
+        items = list(registry.items(s)[0].values())
+        items[0] = dataclasses.replace(
+            items[0],
+            name_zh=FORMULAS["name_zh"],
+            name_en=FORMULAS["name_en"],
+            legal_basis=FORMULAS["legal_basis"],
+            window=FORMULAS["window"],
+            materials=tuple(FORMULAS["materials"].split(";")),
+        )
+        items[1] = dataclasses.replace(
+            items[1], name_en="\tindented", legal_basis="\r依据", window="'=quoted by hand"
+        )
+        items[2] = dataclasses.replace(items[2], name_en="'kept apostrophe", window="''two")
+        publish_list(s, items, actor="test")
+        assert registry.latest_version(s, "items", "items") == 2
 
 
 def workbook(rows: Sequence[Sequence[Any]]) -> bytes:

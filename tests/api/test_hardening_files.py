@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import csv
-import dataclasses
 import io
 from collections.abc import Callable
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
@@ -19,23 +17,13 @@ from tests.hostile_files import (
     BOMB,
     FORMULAS,
     claims_a_million_rows,
+    counts,
+    publish_hostile_list,
     unpacking_to,
     with_entities,
     with_row_at,
 )
-from tests.listadmin.helpers import published
-from workflow.catalog import registry
-from workflow.catalog.listdiff import publish_list
 from workflow.spec.files import FORMULA_START
-from workflow.store.models import DefinitionVersion, TrailEvent
-
-
-def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
-    with sessions() as s:
-        return (
-            s.scalar(select(func.count()).select_from(TrailEvent)) or 0,
-            s.scalar(select(func.count()).select_from(DefinitionVersion)) or 0,
-        )
 
 
 def exported(admin: Client, fmt: str = "xlsx", chinese: bool = False) -> bytes:
@@ -87,19 +75,7 @@ def test_spreadsheet_bombs_are_a_422_and_publish_nothing(
 
 @pytest.fixture
 def hostile_list(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as s:
-        items = published(s)
-        items[0] = dataclasses.replace(
-            items[0],
-            name_zh=FORMULAS["name_zh"],
-            name_en=FORMULAS["name_en"],
-            legal_basis=FORMULAS["legal_basis"],
-            window=FORMULAS["window"],
-            materials=tuple(FORMULAS["materials"].split(";")),
-        )
-        items[1] = dataclasses.replace(items[1], name_en="\tindented", window="'=by hand")
-        publish_list(s, items, actor="test")
-        assert registry.latest_version(s, "items", "items") == 2
+    publish_hostile_list(sessions)
 
 
 @pytest.mark.parametrize("chinese", [False, True])
@@ -119,7 +95,7 @@ def test_the_exported_list_runs_no_formula_and_imports_back_exactly(
     text = exported(admin, "csv", chinese).decode("utf-8")
     table = list(csv.reader(io.StringIO(text)))
     assert [c for row in table for c in row if c.startswith(FORMULA_START)] == []
-    assert {"'" + FORMULAS["name_zh"], "'-第三条", "'\tindented", "''=by hand"} <= {
+    assert {"'" + FORMULAS["name_zh"], "'-第三条", "'\tindented", "''=quoted by hand"} <= {
         c for row in table for c in row
     }
     out = send(admin, text.encode(), "l.csv", dry_run=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.console.test_pages import Browserless, sign_in_client  # noqa: F401
@@ -21,6 +20,7 @@ from tests.hostile_files import (
     DEEP,
     FORMULAS,
     claims_a_million_rows,
+    counts,
     unpacking_to,
     with_row_at,
 )
@@ -30,15 +30,6 @@ from workflow.catalog import registry
 from workflow.catalog.sheet import write_sheet
 from workflow.spec.files import FORMULA_START
 from workflow.spec.loader import record_to_data
-from workflow.store.models import DefinitionVersion, TrailEvent
-
-
-def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
-    with sessions() as s:
-        return (
-            s.scalar(select(func.count()).select_from(TrailEvent)) or 0,
-            s.scalar(select(func.count()).select_from(DefinitionVersion)) or 0,
-        )
 
 
 def upload(admin: Browserless, data: bytes, name: str) -> tuple[int, str]:

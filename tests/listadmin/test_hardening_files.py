@@ -5,14 +5,12 @@ imported back exactly."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.hostile_files import (
@@ -21,24 +19,16 @@ from tests.hostile_files import (
     DEEP,
     FORMULAS,
     claims_a_million_rows,
+    counts,
+    publish_hostile_list,
     unpacking_to,
     with_entities,
     with_row_at,
 )
 from tests.listadmin.helpers import published, rows_of, run, write_csv
-from workflow.catalog import registry
-from workflow.catalog.listdiff import publish_list
 from workflow.spec.files import FORMULA_START
-from workflow.store.models import DefinitionVersion, TrailEvent
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
-
-
-def counts(s: Session) -> tuple[int, int]:
-    return (
-        s.scalar(select(func.count()).select_from(TrailEvent)) or 0,
-        s.scalar(select(func.count()).select_from(DefinitionVersion)) or 0,
-    )
 
 
 @pytest.fixture
@@ -81,16 +71,14 @@ def test_definitions_refuse_yaml_bombs_with_file_and_line(
     message: str,
 ) -> None:
     (folder / file).write_text(text, encoding="utf-8")
-    with sessions() as s:
-        before = counts(s)
+    before = counts(sessions)
     code, out = run("definitions", "validate", str(folder))
     assert code == 1
     where = f"{file}:{line}" if line else file
     assert f"{where}: malformed YAML: {message}" in out
     code, out = run("definitions", "publish", str(folder))
     assert code == 1 and "nothing published" in out
-    with sessions() as s:
-        assert counts(s) == before
+    assert counts(sessions) == before
 
 
 def test_routing_set_refuses_a_yaml_bomb(
@@ -98,8 +86,7 @@ def test_routing_set_refuses_a_yaml_bomb(
 ) -> None:
     bomb = tmp_path / "zhl.yaml"
     bomb.write_text(BOMB.replace("transitions:", "items:"), encoding="utf-8")
-    with sessions() as s:
-        before = counts(s)
+    before = counts(sessions)
     for dry in ([], ["--dry-run"]):
         code, out = run("routing", "set", "S-ZHL", str(bomb), *dry)
         assert code == 1
@@ -108,8 +95,7 @@ def test_routing_set_refuses_a_yaml_bomb(
     deep.write_text(DEEP, encoding="utf-8")
     code, out = run("routing", "set", "S-ZHL", str(deep))
     assert code == 1 and "deep.yaml:2: malformed YAML: nested deeper than 32 levels" in out
-    with sessions() as s:
-        assert counts(s) == before
+    assert counts(sessions) == before
 
 
 # ---------------------------------------------------------------- spreadsheet bombs
@@ -151,13 +137,11 @@ def test_spreadsheet_bombs_are_refused_before_they_are_read(
 ) -> None:
     path = exported(tmp_path)
     path.write_bytes(spoil(path.read_bytes()))
-    with sessions() as s:
-        before = counts(s)
+    before = counts(sessions)
     code, out = run("list", "import", str(path))
     assert code == 1
     assert message in out and "nothing published" in out
-    with sessions() as s:
-        assert counts(s) == before
+    assert counts(sessions) == before
 
 
 def test_a_csv_of_more_than_ten_thousand_rows_is_refused(
@@ -177,31 +161,13 @@ def test_a_csv_of_more_than_ten_thousand_rows_is_refused(
 
 
 @pytest.fixture
-def hostile_list(sessions: sessionmaker[Session]) -> list[object]:
-    """The published list with text cells that a spreadsheet would run, published (version 2)."""
-    with sessions.begin() as s:
-        items = published(s)
-        first = dataclasses.replace(
-            items[0],
-            name_zh=FORMULAS["name_zh"],
-            name_en=FORMULAS["name_en"],
-            legal_basis=FORMULAS["legal_basis"],
-            window=FORMULAS["window"],
-            materials=tuple(FORMULAS["materials"].split(";")),
-        )
-        second = dataclasses.replace(
-            items[1], name_en="\tindented", legal_basis="\r依据", window="'=quoted by hand"
-        )
-        third = dataclasses.replace(items[2], name_en="'kept apostrophe", window="''two")
-        items[:3] = [first, second, third]
-        publish_list(s, items, actor="test")
-        assert registry.latest_version(s, "items", "items") == 2
-        return list(items)
+def hostile_list(sessions: sessionmaker[Session]) -> None:
+    publish_hostile_list(sessions)
 
 
 @pytest.mark.parametrize("chinese", [[], ["--chinese"]])
 def test_an_exported_xlsx_has_no_formula_and_imports_back_exactly(
-    env: Path, hostile_list: list[object], tmp_path: Path, chinese: list[str]
+    env: Path, hostile_list: None, tmp_path: Path, chinese: list[str]
 ) -> None:
     path = tmp_path / "list.xlsx"
     code, out = run("list", "export", str(path), *chinese)
@@ -221,7 +187,7 @@ def test_an_exported_xlsx_has_no_formula_and_imports_back_exactly(
 
 @pytest.mark.parametrize("chinese", [[], ["--chinese"]])
 def test_an_exported_csv_starts_no_cell_with_a_formula_and_imports_back_exactly(
-    env: Path, hostile_list: list[object], tmp_path: Path, chinese: list[str]
+    env: Path, hostile_list: None, tmp_path: Path, chinese: list[str]
 ) -> None:
     path = tmp_path / "list.csv"
     code, out = run("list", "export", str(path), *chinese)
