@@ -8,6 +8,7 @@ import click
 import yaml
 
 from workflow.catalog import street_routing
+from workflow.spec.files import read_yaml_file
 
 from .common import VERSION, Context, fail, pass_ctx, refusals
 
@@ -63,10 +64,12 @@ def set_(ctx: Context, street: str, file: Path, dry_run: bool, actor: str) -> No
     Example:
       streetflow routing set S-ZHL zhl-routing.yaml
     Exit codes: 0 published (or unchanged, or valid on --dry-run), 1 the table is invalid."""
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file.name}: not readable YAML: {exc}")
+    data, _, problems = read_yaml_file(file, file.name)
+    if problems:
+        for p in problems:
+            click.echo(str(p))
+        fail(f"{file.name}: not readable YAML")
+    data = data or {}
     with ctx.transaction() as session:
         if dry_run:
             content, problems = street_routing.check_table(session, street, data, file.name)

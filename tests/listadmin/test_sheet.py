@@ -87,7 +87,7 @@ def test_a_bad_header_or_file_is_refused(
     broken = tmp_path / "broken.csv"
     broken.write_bytes(b"code,name_zh\rSW-01,\x00\r\n")
     code, out = run("list", "import", str(broken))
-    assert code == 1 and "broken.csv: malformed CSV" in out
+    assert code == 1 and "broken.csv:1: malformed CSV" in out
     other = tmp_path / "list.ods"
     other.write_bytes(b"x")
     code, out = run("list", "import", str(other))

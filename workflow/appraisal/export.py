@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
 from workflow.appraisal.scheme import ASSESSMENT
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
+from workflow.spec.files import write_table
 
 KIND_ZH = {
     "workstation": "社区工作站",
@@ -80,26 +80,15 @@ def write(session: Session, period: str, path: Path) -> int:
     if suffix not in (".csv", ".xlsx"):
         raise InvalidInput(f"write a .csv or .xlsx file, not {path.name!r}", {"file": [suffix]})
     table = rows(session, period)
-    if suffix == ".csv":
-        # utf-8-sig: Excel opens the Chinese headers correctly.
-        with path.open("w", encoding="utf-8-sig", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(HEADERS)
-            w.writerows([["" if v is None else v for v in row] for row in table])
-        return len(table)
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = f"考核{period}"
-    ws.append(HEADERS)
-    for row in table:
-        ws.append(row)
     rate_columns = range(6, 6 + len(RATE_METRICS))
-    for col in rate_columns:
-        for cell in next(ws.iter_cols(min_col=col, max_col=col, min_row=2)):
-            cell.number_format = "0.00%"
-    ws.freeze_panes = "F2"
-    wb.save(path)
+    write_table(
+        path,
+        HEADERS,
+        table,
+        sheet_title=f"考核{period}",
+        freeze="F2",
+        # utf-8-sig: Excel opens the Chinese headers correctly.
+        encoding="utf-8-sig",
+        number_formats=dict.fromkeys(rate_columns, "0.00%"),
+    )
     return len(table)

@@ -6,10 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from workflow.spec.loader import Problem, _flatten, _nearest_line, _yaml_lines
+from workflow.spec.files import Problem, flatten, nearest_line, read_yaml_file
 
 # The unit kinds that are appraised, and the rates a scheme may weigh.
 KINDS = ("workstation", "street_office", "dispatched_agency", "department")
@@ -79,8 +78,8 @@ def load_scheme_data(
         scheme: dict[str, Any] = SchemeSchema().load(data)
     except ValidationError as exc:
         return None, [
-            Problem(file, place, msg, _nearest_line(lines, place))
-            for place, msg in _flatten(exc.messages)
+            Problem(file, place, msg, nearest_line(lines, place))
+            for place, msg in flatten(exc.messages)
         ]
     # Plain, sorted data: it is published as a definition and hashed.
     return {
@@ -95,12 +94,7 @@ def load_scheme_data(
 
 def read_scheme(path: Path, rel: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read and check appraisal.yaml: every problem with its file, line and place."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        lines = _yaml_lines(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return None, [Problem(rel, "", f"malformed YAML: {getattr(exc, 'problem', exc)}", line)]
+    data, lines, problems = read_yaml_file(path, rel)
+    if problems:
+        return None, problems
     return load_scheme_data(data, rel, lines)

@@ -3,8 +3,6 @@ check against the published organisation and routes, and write back."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,8 @@ from sqlalchemy.orm import Session
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.inputs import text_problem
-from workflow.spec.loader import Problem, check_items, load_item_rows, read_csv_rows
+from workflow.spec.files import Problem, csv_table, table_rows, write_table, xlsx_table
+from workflow.spec.loader import check_items, load_item_rows
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
 
@@ -56,47 +55,6 @@ class SheetList:
     names_filled: tuple[str, ...] = ()
 
 
-def _cell(value: Any) -> str:
-    """A spreadsheet cell as the text the CSV reader would see (3.0 -> "3", None -> "")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _xlsx_text(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
-    """The first sheet of a workbook as CSV text, row for row, so row numbers stay Excel's."""
-    from openpyxl import load_workbook
-
-    # An uploaded workbook is untrusted: a broken zip, missing parts or bad XML raise many
-    # kinds of error from openpyxl, and every one of them means the same to the user.
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
-        finally:
-            book.close()
-    except Exception as exc:
-        return None, [Problem(rel, "", f"not a readable XLSX workbook: {exc}")]
-    if not rows:
-        return "", []
-    width = len(rows[0])
-    while width and not rows[0][width - 1].strip():
-        width -= 1
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        # Cells past the header's last column count only when something is in them.
-        extra = row[width:]
-        row = row[:width] + [""] * (width - len(row))
-        writer.writerow(row + extra if any(c.strip() for c in extra) else row)
-    return out.getvalue(), []
-
-
 def _csv_text(data: bytes) -> str:
     """UTF-8 (with or without Excel's BOM), else GB18030 as a Chinese Excel saves CSV."""
     try:
@@ -105,30 +63,25 @@ def _csv_text(data: bytes) -> str:
         return data.decode("gb18030", errors="replace")
 
 
-def _english_header(text: str) -> tuple[str, dict[str, str]]:
-    """TEXT with its header row's Chinese names replaced by the English columns, and the map back."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return text, {}
+def _english_header(table: list[list[str]]) -> tuple[list[list[str]], dict[str, str]]:
+    """TABLE with its header row's Chinese names replaced by the English columns, and the map
+    back."""
+    if not table:
+        return table, {}
     shown: dict[str, str] = {}
     header: list[str] = []
-    for h in rows[0]:
+    for h in table[0]:
         name = CHINESE_HEADERS.get(h.strip(), h.strip())
         if name != h.strip():
             shown[name] = h.strip()
         header.append(name)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows[1:])
-    return out.getvalue(), shown
+    return [header, *table[1:]], shown
 
 
-def _duplicate_columns(text: str, rel: str) -> list[Problem]:
-    rows = list(csv.reader(io.StringIO(text)))
+def _duplicate_columns(table: list[list[str]], rel: str) -> list[Problem]:
     seen: set[str] = set()
     problems = []
-    for h in rows[0] if rows else []:
+    for h in table[0] if table else []:
         if h in seen:
             problems.append(
                 Problem(rel, f"column {h!r}", "appears twice (in Chinese and English?)", 1)
@@ -161,21 +114,18 @@ def read_sheet(
     Chinese name for an item the published list does not have."""
     suffix = Path(rel).suffix.lower()
     if suffix == ".xlsx":
-        text, problems = _xlsx_text(data, rel)
-        if text is None:
-            return SheetList((), tuple(problems))
+        table, problems = xlsx_table(data, rel)
     elif suffix == ".csv":
-        text = _csv_text(data)
+        table, problems = csv_table(_csv_text(data), rel)
     else:
         return SheetList((), (Problem(rel, "", "not a list file: use .xlsx or .csv"),))
-    try:
-        text, shown = _english_header(text)
-        dup = _duplicate_columns(text, rel)
-    except csv.Error as exc:
-        return SheetList((), (Problem(rel, "", f"malformed CSV: {exc}"),))
+    if table is None:
+        return SheetList((), tuple(problems))
+    table, shown = _english_header(table)
+    dup = _duplicate_columns(table, rel)
     if dup:
         return SheetList((), tuple(dup))
-    rows, problems = read_csv_rows(text, rel, ITEM_COLUMNS, REQUIRED)
+    rows, problems = table_rows(table, rel, ITEM_COLUMNS, REQUIRED)
     for line, row in rows:
         # The text policy: the list's names reach the console, the API and the Open311 XML.
         for column, value in row.items():
@@ -226,26 +176,9 @@ def item_row(item: ItemSpec) -> list[Any]:
 
 
 def write_sheet(items: list[ItemSpec], path: Path, *, chinese: bool = False) -> None:
-    """Write the list to PATH (.xlsx or .csv) so that read_sheet gives the same items back."""
-    header = [HEADER_OF[c] if chinese else c for c in ITEM_COLUMNS]
-    rows = [item_row(i) for i in items]
-    if path.suffix.lower() == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(["" if v is None else v for v in r] for r in rows)
-        return
-    if path.suffix.lower() != ".xlsx":
-        raise ValueError(f"{path.name}: write .xlsx or .csv")
-    from openpyxl import Workbook
+    """Write the list to PATH (.xlsx or .csv) so that read_sheet gives the same items back.
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "权责清单"
-    sheet.append(header)
-    for r in rows:
-        # Text cells are stored as text: a code like "0101" must not become the number 101.
-        sheet.append(r)
-    sheet.freeze_panes = "A2"
-    book.save(path)
+    Text cells stay text: a code like "0101" does not become the number 101, and a legal basis
+    like "-第三条" or a name like "=..." is not taken for a formula (see files.write_table)."""
+    header = [HEADER_OF[c] if chinese else c for c in ITEM_COLUMNS]
+    write_table(path, header, [item_row(i) for i in items], sheet_title="权责清单")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
-from workflow.spec.loader import Problem, _flatten
+from workflow.spec.files import Problem, flatten
 from workflow.spec.model import ItemSpec
 
 KIND = "street_routing"
@@ -82,7 +82,7 @@ def check_table(
     try:
         loaded = _TableSchema().load(data if isinstance(data, Mapping) else {"": data})
     except ValidationError as exc:
-        return None, [Problem(file, place, msg) for place, msg in _flatten(exc.messages)]
+        return None, [Problem(file, place, msg) for place, msg in flatten(exc.messages)]
     units = registry.units(session)
     if street not in units.units or units.units[street].kind != "street_office":
         return None, [Problem(file, "street", f"{street!r} is not a street office")]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError
 
+from .files import Problem, load_rows, read_csv_file, read_yaml, read_yaml_file
+from .files import flatten as _flatten
+from .files import nearest_line as _nearest_line
 from .model import (
     TIER_LIMIT_FIELD,
     TIER_ROLES,
@@ -35,88 +34,10 @@ from .schemas import (
 )
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with a definition file, said where it is."""
-
-    file: str
-    place: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return (
-            f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
-        )
-
-
 class DefinitionsInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-
-def _yaml_lines(text: str) -> dict[str, int]:
-    """Map each place (``transitions[3].dest``) of a YAML document to its 1-based line."""
-    lines: dict[str, int] = {}
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-
-    def walk(node: yaml.Node, path: str) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = f"{path}.{key.value}" if path else str(key.value)
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, f"{path}[{i}]")
-
-    if root is not None:
-        walk(root, "")
-    return lines
-
-
-def _flatten(messages: Any, path: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if key == "_schema":
-                yield from _flatten(value, path)
-                continue
-            if isinstance(key, int):
-                sub = f"{path}[{key}]"
-            elif path:
-                sub = f"{path}.{key}"
-            else:
-                sub = str(key)
-            # marshmallow reports a Dict's key and value problems under "key"/"value".
-            if isinstance(value, Mapping) and set(value) <= {"key", "value"} and value:
-                for part in ("key", "value"):
-                    if part in value:
-                        yield from _flatten(value[part], sub)
-                continue
-            yield from _flatten(value, sub)
-    elif isinstance(messages, list):
-        for m in messages:
-            if isinstance(m, str):
-                yield path, m
-            else:
-                yield from _flatten(m, path)
-    else:
-        yield path, str(messages)
-
-
-def _nearest_line(lines: Mapping[str, int], place: str) -> int | None:
-    while place:
-        if place in lines:
-            return lines[place]
-        cut = max(place.rfind("."), place.rfind("["))
-        place = place[:cut] if cut > 0 else ""
-    return lines.get("")
 
 
 # ---------------------------------------------------------------- routes
@@ -205,93 +126,38 @@ def check_route(
 
 
 def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
-    route, problems = read_route_text(path.read_text(encoding="utf-8"), rel)
+    data, lines, problems = read_yaml_file(path, rel)
+    if problems:
+        return None, problems
+    route, problems = load_route_data(data, rel, lines)
     if route and route.name != path.stem:
-        line = _yaml_lines(path.read_text(encoding="utf-8")).get("name")
-        problems.append(Problem(rel, "name", f"must match the file name {path.stem!r}", line))
+        problems.append(
+            Problem(rel, "name", f"must match the file name {path.stem!r}", lines.get("name"))
+        )
     return route, problems
 
 
 def read_route_text(text: str, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
     """One route from YAML text (a file or an upload), every problem with its line."""
-    try:
-        data = yaml.safe_load(text)
-        lines = _yaml_lines(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return None, [Problem(rel, "", f"malformed YAML: {getattr(exc, 'problem', exc)}", line)]
+    data, lines, problems = read_yaml(text, rel)
+    if problems:
+        return None, problems
     return load_route_data(data, rel, lines)
 
 
 # ---------------------------------------------------------------- CSV files
 
 
-def read_csv_rows(
-    text: str, rel: str, columns: tuple[str, ...], required: tuple[str, ...]
-) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
-    """Rows with their 1-based line numbers (the header is line 1), or the header's problems."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        return [], [Problem(rel, "", f"malformed CSV: {exc}", reader.line_num)]
-    if not rows:
-        return [], [Problem(rel, "", "empty file: a header row is needed", 1)]
-    header = [h.strip() for h in rows[0]]
-    problems = [
-        Problem(rel, f"column {h!r}", "unknown column", 1) for h in header if h not in columns
-    ]
-    problems += [
-        Problem(rel, f"column {c!r}", "missing column", 1) for c in required if c not in header
-    ]
-    if problems:
-        return [], problems
-    out: list[tuple[int, dict[str, str]]] = []
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            problems.append(
-                Problem(rel, f"row {n}", f"{len(row)} cells, the header has {len(header)}", n)
-            )
-            continue
-        out.append((n, dict(zip(header, row, strict=True))))
-    return out, problems
-
-
 def load_item_rows(
     rows: list[tuple[int, dict[str, str]]], rel: str
 ) -> tuple[list[tuple[int, ItemSpec]], list[Problem]]:
-    items: list[tuple[int, ItemSpec]] = []
-    problems: list[Problem] = []
-    schema = ItemRowSchema()
-    for n, row in rows:
-        try:
-            items.append((n, schema.load(row)))
-        except ValidationError as exc:
-            problems += [
-                Problem(rel, f"row {n}, column {place}", msg, n)
-                for place, msg in _flatten(exc.messages)
-            ]
-    return items, problems
+    return load_rows(rows, rel, ItemRowSchema())
 
 
 def _read_units(path: Path, rel: str) -> tuple[list[tuple[int, UnitSpec]], list[Problem]]:
-    rows, problems = read_csv_rows(
-        path.read_text(encoding="utf-8-sig"), rel, UNIT_COLUMNS, UNIT_COLUMNS
-    )
-    units: list[tuple[int, UnitSpec]] = []
-    schema = UnitRowSchema()
-    for n, row in rows:
-        try:
-            units.append((n, schema.load(row)))
-        except ValidationError as exc:
-            problems += [
-                Problem(rel, f"row {n}, column {place}", msg, n)
-                for place, msg in _flatten(exc.messages)
-            ]
-    return units, problems
+    rows, problems = read_csv_file(path, rel, UNIT_COLUMNS, UNIT_COLUMNS)
+    units, more = load_rows(rows, rel, UnitRowSchema())
+    return units, problems + more
 
 
 def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
@@ -376,15 +242,11 @@ def check_items(
 
 
 def _read_calendar(path: Path, rel: str) -> tuple[CalendarSpec | None, list[Problem]]:
-    text = path.read_text(encoding="utf-8")
+    data, lines, problems = read_yaml_file(path, rel)
+    if problems:
+        return None, problems
     try:
-        data = yaml.safe_load(text) or {}
-        lines = _yaml_lines(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(rel, "", f"malformed YAML: {exc}", mark.line + 1 if mark else None)]
-    try:
-        return CalendarSchema().load(data), []
+        return CalendarSchema().load(data or {}), []
     except ValidationError as exc:
         return None, [
             Problem(rel, p, m, _nearest_line(lines, p)) for p, m in _flatten(exc.messages)
@@ -425,12 +287,7 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
-        rows, p = read_csv_rows(
-            (root / "items.csv").read_text(encoding="utf-8-sig"),
-            "items.csv",
-            ITEM_COLUMNS,
-            ITEM_COLUMNS,
-        )
+        rows, p = read_csv_file(root / "items.csv", "items.csv", ITEM_COLUMNS, ITEM_COLUMNS)
         items, p2 = load_item_rows(rows, "items.csv")
         # Items on a route whose file is broken are not reported again: the route's file is.
         checked = [(n, i) for n, i in items if i.route not in broken_routes]
