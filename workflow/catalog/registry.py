@@ -113,13 +113,15 @@ class Change:
     superseded: bool = False
 
     def __str__(self) -> str:
+        # The list, the units, the calendar and the scheme are each the only one of their kind.
+        what = self.kind if self.kind == self.name else f"{self.kind} {self.name}"
         if self.superseded:
             return (
-                f"{self.kind} {self.name}: version {self.version} kept (the folder holds an "
+                f"{what}: version {self.version} kept (the folder holds an "
                 "older version; a newer one was published since)"
             )
-        what = "published" if self.changed else "unchanged"
-        return f"{self.kind} {self.name}: version {self.version} ({what})"
+        status = "published" if self.changed else "unchanged"
+        return f"{what}: version {self.version} ({status})"
 
 
 def latest_row(session: Session, kind: str, name: str) -> DefinitionVersion | None:
