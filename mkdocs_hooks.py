@@ -18,6 +18,8 @@ from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent
 SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+# Removed when the build process ends.
+_scratch = tempfile.TemporaryDirectory(prefix="streetflow-docs-")
 
 
 def openapi_document() -> dict[str, Any]:
@@ -35,7 +37,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for path in [bench / "README.md", *sorted(bench.glob("*.bpmn"))]:
         files.append(File.generated(config, f"bench/{path.name}", abs_src_path=str(path)))
     # Written to a file: the i18n plugin expects every file to have a source path.
-    document = Path(tempfile.mkdtemp(prefix="streetflow-docs-"), "openapi.json")
+    document = Path(_scratch.name, "openapi.json")
     document.write_text(json.dumps(openapi_document(), ensure_ascii=False, indent=1), "utf-8")
     files.append(File.generated(config, "api/openapi.json", abs_src_path=str(document)))
     from swagger_ui_bundle import swagger_ui_path
