@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from api.commands import progress
 from api.commands.appraisal import appraisal_group
 from api.commands.audit import audit
 from api.commands.definitions import definitions
@@ -29,7 +30,9 @@ def main() -> None:
     Example:
       streetflow init --demo && streetflow serve
     Exit codes: 0 done; 1 refused or a problem found; 2 wrong usage."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s: %(message)s", handlers=[progress.LogHandler()]
+    )
 
 
 for command in (init, serve, users, apikeys, definitions, appraisal_group):

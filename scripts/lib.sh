@@ -9,7 +9,9 @@ ensure_venv() {  # ensure_venv EXTRAS: create .venv and install streetflow (edit
         "$PYTHON" -m venv .venv
     fi
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extras}"
+    # setuptools says "Editable installation... be careful with folders named as your package"
+    # on every editable install: the folders here are the packages, so it only says noise.
+    .venv/bin/python -W "ignore:Editable installation:UserWarning" -m pip install --quiet -e ".${extras}"
 }
 
 ensure_system_packages() {  # ensure_system_packages COMMAND:DEBIAN_PACKAGE ...

@@ -171,16 +171,16 @@ def test_init_again_keeps_what_was_published_since(
         encoding="utf-8",
     )
     code, out = run("definitions", "publish", str(folder))
-    assert code == 0 and "items items: version 2 (published)" in out
+    assert code == 0 and "items: version 2 (published)" in out
     code, out = run("init")
     assert code == 0, out
-    assert "items items: version 2 kept" in out
+    assert "items: version 2 kept" in out
     with sessions() as s:
         assert registry.latest_version(s, "items", "items") == 2
         assert registry.item(s, "SW-01")[0].street_limit_wd == 8
     # An explicit publish of the shipped folder is the administrator's choice: it goes back.
     code, out = run("definitions", "publish")
-    assert code == 0 and "items items: version 3 (published)" in out
+    assert code == 0 and "items: version 3 (published)" in out
 
 
 def test_init_on_a_schema_it_does_not_know_says_so(

@@ -153,8 +153,8 @@ def export(ctx: Context, since: int) -> None:
     """Write the trail as JSON Lines on stdout: one event a line, in seq order, canonical JSON.
 
     Each line has seq, at, case, actor, unit, action, trigger, from_state, to_state,
-    from_holder, to_holder, reason, data, prev_hash and hash; the README shows how to re-hash
-    it with Python's standard library alone.
+    from_holder, to_holder, reason, data, prev_hash and hash; docs/auditors/verify.md shows how
+    to re-hash it with Python's standard library alone.
 
     \b
     Example:

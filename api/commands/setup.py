@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sys
 
 import click
@@ -15,6 +16,7 @@ from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
 from workflow.store.migrate import upgrade
 
+from . import progress
 from .common import Context, fail, parse_instant, pass_ctx, refusals
 
 
@@ -84,12 +86,13 @@ def init(
         click.echo("demo cases: the instance has cases already; none added")
         return
 
-    def progress(done: int, total: int) -> None:
-        click.echo(f"\r  demo cases: {done}/{total}", nl=done >= total, err=True)
+    def show(done: int, total: int) -> None:
+        progress.show(f"  demo cases: {done}/{total}")
 
     n = demo.generate_cases(
-        ctx.sessions, now=now, days=days, per_workstation=per_workstation, progress=progress
+        ctx.sessions, now=now, days=days, per_workstation=per_workstation, progress=show
     )
+    progress.end(None)  # the line below says it all
     click.echo(f"demo cases: {n} opened over the last {days} days")
 
 
@@ -114,6 +117,14 @@ def serve(host: str, port: int, sweep_every: int) -> None:
     from api import create_app
 
     app = create_app({"SWEEP_EVERY": sweep_every} if sweep_every else None)
+    # The server's own lines (its address, each request, its development-server warning) as it
+    # writes them, not under the command's "LEVEL:" prefix ("INFO: WARNING: ...").
+    server_log = logging.getLogger("werkzeug")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    server_log.addHandler(handler)
+    server_log.setLevel(logging.INFO)
+    server_log.propagate = False
     app.run(host=host, port=port, threaded=True)
 
 

@@ -6,6 +6,7 @@ import click
 
 from workflow.runtime import sla as sla_service
 
+from . import progress
 from .common import Context, fail, parse_instant, pass_ctx, refusals
 
 
@@ -42,21 +43,25 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
     now = parse_instant(now_text, "--now")
     ctx.require_schema()
 
-    def progress(done: int, total: int) -> None:
-        click.echo(f"\r  swept {done}/{total} cases", nl=False, err=True)
+    swept = [0, 0]
+
+    def show(done: int, total: int) -> None:
+        swept[:] = [done, total]
+        progress.show(f"  swept {done}/{total} cases")
 
     try:
         result = sla_service.sweep(
             ctx.sessions,
             now=now,
             batch=batch,
-            progress=progress,
+            progress=show,
             checkpoint_secret=ctx.settings.secret_key,
         )
     except ValueError as exc:  # e.g. malformed STREETFLOW_WORKING_HOURS
+        progress.end(None)
         fail(str(exc))
         return
-    click.echo("", err=True)
+    progress.end(f"  swept {swept[0]}/{swept[1]} cases" if swept[1] else None)
     click.echo(
         f"checked {result.checked} cases: {result.yellow} turned yellow, {result.red} turned red, "
         f"{result.supervisions} supervision(s) raised, {result.timeouts} timeout(s) fired"

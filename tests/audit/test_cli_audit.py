@@ -16,7 +16,8 @@ from api.cli import main
 from tests.audit.helpers import head, intrude, make_cases
 from workflow.store.models import Case
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+# The auditors' page of the documentation site carries the snippet they copy.
+VERIFY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "auditors" / "verify.md"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -99,15 +100,15 @@ def test_replay_finds_a_case_row_edited_by_hand(
 
 
 def auditor_snippet(tmp_path: Path) -> Path:
-    text = README.read_text(encoding="utf-8")
+    text = VERIFY_PAGE.read_text(encoding="utf-8")
     m = re.search(r"<!-- auditor-snippet -->\n```python\n(.*?)```", text, re.S)
-    assert m, "the README's auditor snippet is gone"
+    assert m, "the auditors' snippet is gone from docs/auditors/verify.md"
     path = tmp_path / "verify_export.py"
     path.write_text(m.group(1), encoding="utf-8")
     return path
 
 
-def test_the_readme_snippet_verifies_an_export_and_catches_a_modified_line(
+def test_the_documented_snippet_verifies_an_export_and_catches_a_modified_line(
     env: Path, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     make_cases(sessions)

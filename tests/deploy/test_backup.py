@@ -1,4 +1,4 @@
-"""Backups as the README's Deployment section takes them, restored into a new database that
+"""Backups as docs/deployment.md takes them, restored into a new database that
 verifies and replays: pg_dump/pg_restore on PostgreSQL, `.backup` and VACUUM INTO on SQLite."""
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def test_an_exported_list_reads_back_unchanged(
     code, out = run("list", "import", str(path))
     assert code == 0, out
     assert "0 added, 0 removed, 0 changed" in out
-    assert "items items: version 1 (unchanged)" in out
+    assert "items: version 1 (unchanged)" in out
 
 
 def test_a_csv_saved_by_a_chinese_excel_reads_too(

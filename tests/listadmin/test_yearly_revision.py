@@ -93,7 +93,7 @@ def test_a_yearly_revision_is_imported_diffed_published_and_its_cases_moved(
     # 2. Published: list version 2, in the trail; running cases keep their list version.
     code, out = run("list", "import", str(sheet), "--by", "district-admin")
     assert code == 0, out
-    assert "items items: version 2 (published)" in out
+    assert "items: version 2 (published)" in out
     with sessions() as s:
         last = events(s, "definitions.published")[-1]
         assert last.actor == "district-admin"

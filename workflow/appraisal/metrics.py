@@ -3,7 +3,7 @@
 Every metric is one aggregate query over trail events: the database counts and lists the case
 ids; Python only puts the rows together. Which events count for a period: those with
 ``seq <= last_seq`` (the trail as it stood when the record was computed) and ``at`` in
-[start, end) of the period in STREETFLOW_TIMEZONE. The README defines each metric."""
+[start, end) of the period in STREETFLOW_TIMEZONE. docs/auditors/appraisal.md defines each metric."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from workflow.errors import InvalidInput
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.store.models import TrailEvent
 
-# The metrics of a record, in the order the README, the export and the API show them.
+# The metrics of a record, in the order the documentation, the export and the API show them.
 RATE_METRICS = (
     "response_rate",
     "on_time_rate",

@@ -121,14 +121,16 @@ class Change:
     street: str | None = None
 
     def __str__(self) -> str:
-        what = f"{self.kind} {self.name}" + (f" for {self.street}" if self.street else "")
+        # The list, the units, the calendar and the scheme are each the only one of their kind.
+        what = self.kind if self.kind == self.name else f"{self.kind} {self.name}"
+        what += f" for {self.street}" if self.street else ""
         if self.superseded:
             return (
                 f"{what}: version {self.version} kept (the folder holds an "
                 "older version; a newer one was published since)"
             )
-        done = "published" if self.changed else "unchanged"
-        return f"{what}: version {self.version} ({done})"
+        status = "published" if self.changed else "unchanged"
+        return f"{what}: version {self.version} ({status})"
 
 
 def latest_row(
