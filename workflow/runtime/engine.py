@@ -122,7 +122,7 @@ def open_case(
         created_at=now,
         updated_at=now,
         stage_started_at=now,
-        due_at=calendar.add_working_days(now, stages.case_limit_days(route, spec)),
+        due_at=stages.case_due(route, spec, calendar, now),
     )
     stages.enter_stage(case, first, spec, calendar, now, seq=chain.next_seq(session))
     session.add(case)
