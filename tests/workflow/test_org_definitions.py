@@ -97,7 +97,11 @@ def test_a_community_has_one_party_committee(folder: Path) -> None:
 
 
 def test_an_unknown_item_type_is_refused(folder: Path) -> None:
-    edit(folder / "items.csv", "社会福利,行政给付,street_approval", "社会福利,行政福利,street_approval")
+    edit(
+        folder / "items.csv",
+        "社会福利,行政给付,street_approval",
+        "社会福利,行政福利,street_approval",
+    )
     code, out = validate(folder)
     assert code == 1
     assert "items.csv:2: row 2, column kind: Must be one of: 行政许可" in out

@@ -1,4 +1,4 @@
-"""The rights-and-duties list as a spreadsheet (XLSX or CSV, Chinese or English headers): read,
+"""The list of powers and responsibilities as a spreadsheet (XLSX or CSV, Chinese or English headers): read,
 check against the published organisation and routes, and write back."""
 
 from __future__ import annotations

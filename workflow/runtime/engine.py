@@ -89,19 +89,23 @@ def open_case(
     route, route_version, digest = registry.route(session, spec.route, street=street or None)
     machine_for(route, digest)  # build (and check) the machine before the case exists
     first = route.state(route.initial)
-    if actor.role != "applicant" and (actor.role != "clerk" or actor.unit != workstation):
-        # The community's committees receive their own items (两委一站): the party committee's
-        # staff open a party application, the mediation committee's a mediation request.
-        if not (
-            actor.role == "staff"
-            and actor.unit is not None
-            and units.community_of(actor.unit) == workstation
-            and units.body(workstation, first.tier or "") == actor.unit
-        ):
-            raise NotHolder(
-                f"only a clerk of {workstation}, or the staff of the community body that "
-                "receives the item, opens a case there"
-            )
+    # The community's committees receive their own items (两委一站): the party committee's
+    # staff open a party application, the mediation committee's a mediation request.
+    receiving_body = (
+        actor.role == "staff"
+        and actor.unit is not None
+        and units.community_of(actor.unit) == workstation
+        and units.body(workstation, first.tier or "") == actor.unit
+    )
+    if (
+        actor.role != "applicant"
+        and (actor.role != "clerk" or actor.unit != workstation)
+        and not receiving_body
+    ):
+        raise NotHolder(
+            f"only a clerk of {workstation}, or the staff of the community body that "
+            "receives the item, opens a case there"
+        )
     calendar = work_calendar(session)
     # The street's routing table in force now: its holders and shorter limits, pinned.
     routing = street_routing.table(session, street)

@@ -184,8 +184,8 @@ def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
         "service_centre": "street_office",
     }
     # One of each per community (workstation), residents' committee or street.
-    single = ("party_committee", "residents_committee", "mediation_committee")
-    single += ("street_party_committee", "service_centre")
+    single = {"party_committee", "residents_committee", "mediation_committee"}
+    single |= {"street_party_committee", "service_centre"}
     taken: dict[tuple[str, str], str] = {}
     for n, u in units:
         want = expect_parent.get(u.kind)
