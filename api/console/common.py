@@ -145,19 +145,22 @@ def community(workstation: str | None) -> list[dict[str, str]]:
     for kind in ("party_committee", "residents_committee", "mediation_committee", "workstation"):
         code = workstation if kind == "workstation" else index.body(workstation, kind)
         if code:
-            out.append({"code": code, "kind": labels.label("kind", kind), "name": unit_name(code)})
+            out.append(
+                {"code": code, "kind": labels.label("unit_kind", kind), "name": unit_name(code)}
+            )
     return out
 
 
-def holder_label(code: str | None) -> str:
-    """A holder's name, with the kind of body it is where its name does not say so."""
+def holder_label(code: str | None, tier: str | None = None) -> str:
+    """A holder's name with the kind of body it is (a committee of the community, the street's
+    party working committee, ...), else with the tier it holds the case in, when given."""
     if not code:
         return "—"
     u = units().units.get(code)
     name = unit_name(code)
-    if u is None or u.kind in ("district", "department", "street_office", "workstation"):
-        return name
-    return f"{name} · {labels.label('kind', u.kind)}"
+    if u is not None and u.kind not in ("district", "department", "street_office", "workstation"):
+        return f"{name} · {labels.label('unit_kind', u.kind)}"
+    return f"{name} ({labels.label('tier', tier)})" if tier else name
 
 
 def countdown(due: dt.datetime | None) -> dict[str, Any] | None:

@@ -134,7 +134,7 @@ TABLES = {
     "light": LIGHTS,
     "tier": TIERS,
     "role": ROLES,
-    "kind": KINDS,
+    "unit_kind": KINDS,
     "limit_unit": LIMIT_UNITS,
 }
 
