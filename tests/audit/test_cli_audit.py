@@ -39,7 +39,13 @@ def test_verify_names_the_first_bad_event(
     code, out, _ = run("audit", "verify")
     assert code == 0 and f"trail intact: {n} events" in out
     code, out, _ = run("audit", "verify", "--json", "--jobs", "2")
-    assert code == 0 and json.loads(out) == {"ok": True, "events_checked": n, "first_bad": None}
+    assert code == 0 and json.loads(out) == {
+        "ok": True,
+        "events_checked": n,
+        "first_bad": None,
+        "warnings": [],
+        "warnings_total": 0,
+    }
 
     intrude(engine, "UPDATE trail_events SET actor = 'nobody' WHERE seq = 6")
     code, out, _ = run("audit", "verify")
