@@ -13,11 +13,16 @@ PostgreSQL it is a timestamptz, which has no spelling, read through to_char."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 from workflow.audit import chain
+
+BATCH = 20_000
 
 # The moment of the write may trail the event's time by clock skew between the application and
 # the database; beyond this, an event is reported as dated after it was written.
@@ -174,3 +179,35 @@ def hashed_bytes(row: Sequence[Any]) -> bytes | None:
         return (row[PREV] + body(row)).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError):
         return None
+
+
+def raw_rows(conn: Connection, after: int, upto: int) -> Iterator[list[Any]]:
+    """Batches of raw rows (SEQ ..) of the events after..upto: the DBAPI cursor on SQLite (no
+    Row objects), a server-side cursor on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        cur = dbapi.cursor()
+        try:
+            cur.execute(SQLITE_SELECT, (after, upto))
+            while batch := cur.fetchmany(BATCH):
+                yield batch
+        finally:
+            cur.close()
+        return
+    result = conn.execute(
+        text(PG_SELECT).execution_options(yield_per=BATCH), {"after": after, "upto": upto}
+    )
+    for part in result.partitions():
+        yield [tuple(r) for r in part]
+
+
+def stored_digest(conn: Connection, upto: int) -> str:
+    """SHA-256 over the stored text of events 1..UPTO, as verify reads it: what a computation
+    over those rows read, whether or not their hashes still hold (a row that holds what
+    append() never writes is taken as the driver gives it)."""
+    h = hashlib.sha256()
+    for batch in raw_rows(conn, 0, upto):
+        for row in batch:
+            h.update(hashed_bytes(row) or repr(tuple(row)).encode("utf-8", "replace"))
+    return h.hexdigest()

@@ -37,11 +37,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain, spelling
@@ -49,7 +49,7 @@ from workflow.audit.checkpoints import Anchor, signature_ok
 from workflow.audit.spelling import AT, HASH, LATE, PREV
 from workflow.store.models import Checkpoint, TrailEvent, TrailHead
 
-BATCH = 20_000
+BATCH = spelling.BATCH
 AUTO_PARALLEL = 200_000
 # Warnings named one by one; beyond this many they are only counted.
 MAX_WARNINGS = 100
@@ -272,28 +272,6 @@ def _fast(
 # ---------------------------------------------------------------- the exact walk
 
 
-def _raw_rows(conn: Connection, after: int, upto: int) -> Iterator[list[Any]]:
-    """Batches of raw rows (spelling.SEQ ..): the DBAPI cursor on SQLite (no Row objects), a
-    server-side cursor on PostgreSQL."""
-    if conn.dialect.name == "sqlite":
-        dbapi = conn.connection.driver_connection
-        assert dbapi is not None
-        cur = dbapi.cursor()
-        try:
-            cur.execute(spelling.SQLITE_SELECT, (after, upto))
-            while batch := cur.fetchmany(BATCH):
-                yield batch
-        finally:
-            cur.close()
-        return
-    result = conn.execute(
-        text(spelling.PG_SELECT).execution_options(yield_per=BATCH),
-        {"after": after, "upto": upto},
-    )
-    for part in result.partitions():
-        yield [tuple(r) for r in part]
-
-
 def _walk(
     session: Session,
     trail: _Trail,
@@ -308,7 +286,7 @@ def _walk(
     pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
     broken: Problem | None = None
     digest = _digest
-    for batch in _raw_rows(session.connection(), 0, upto):
+    for batch in spelling.raw_rows(session.connection(), 0, upto):
         for row in batch:
             if pending is not None:
                 broken = _diagnose(trail, k, running, pending, row, upto)
@@ -341,7 +319,7 @@ class _Trail:
         self.s = session
 
     def row(self, seq: int) -> Sequence[Any] | None:
-        for batch in _raw_rows(self.s.connection(), seq - 1, seq):
+        for batch in spelling.raw_rows(self.s.connection(), seq - 1, seq):
             return batch[0] if batch else None
         return None
 

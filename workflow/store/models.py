@@ -219,7 +219,7 @@ class TrailHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class write_time(FunctionElement[dt.datetime]):  # noqa: N801 (an SQL function's name)
+class write_time(FunctionElement[dt.datetime]):
     """The database's clock at the moment a row is written: not the application's, and not
     the transaction's start."""
 
