@@ -29,8 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from workflow.audit import chain
-from workflow.audit import spelling
+from workflow.audit import chain, spelling
 from workflow.audit.verify import verify
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade

@@ -33,10 +33,8 @@ SEQ, PREV, HASH, LATE = 0, 1, 2, 3
 FIRST_FIELD = 4
 AT = FIRST_FIELD + [f.key for f in chain.SORTED_FIELDS].index("at")
 
-_SQLITE_AT = (
-    "CASE WHEN typeof(at) = 'text' AND substr(at, 11, 1) = ' ' "
-    "THEN replace(at, ' ', 'T') || 'Z' END"
-)
+# (A blob's ' ' is not the text ' ', and no number has a space: only text passes.)
+_SQLITE_AT = "CASE WHEN substr(at, 11, 1) = ' ' THEN replace(at, ' ', 'T') || 'Z' END"
 _SQLITE_EXPR = {
     "int": '"{c}"',
     "name": '"{c}"',
@@ -51,11 +49,10 @@ _PG_EXPR = {
     "at": 'to_char("{c}" AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')',
     "json": '"{c}"::text',
 }
-_SQLITE_LATE = (
-    f"written_at IS NOT NULL AND at > strftime('%Y-%m-%d %H:%M:%f', written_at, "
-    f"'+{WRITE_SKEW_S} seconds')"
-)
-_PG_LATE = f"written_at IS NOT NULL AND at > written_at + interval '{WRITE_SKEW_S} seconds'"
+# LATE: how many seconds an event is dated after the database wrote it, when it is (else NULL:
+# written before its date, or written before written_at was kept). Computed only for those rows.
+_SQLITE_LATE = "CASE WHEN at > written_at THEN (julianday(at) - julianday(written_at)) * 86400 END"
+_PG_LATE = "CASE WHEN at > written_at THEN extract(epoch FROM at - written_at) END"
 
 
 def _expr(f: chain.Field, exprs: dict[str, str]) -> str:
@@ -95,12 +92,14 @@ def _sqlite_fast() -> str:
         "AS BLOB)"
     )
     return (
-        f"SELECT seq, prev_hash, hash, {_SQLITE_LATE}, {_SQLITE_AT}, {payload} "
+        f"SELECT seq, prev_hash, hash, {_SQLITE_LATE}, at, {payload} "
         "FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
     )
 
 
-# Rows (seq, prev_hash, hash, late, at, the hashed bytes): Python only chains SHA-256 over them.
+# Rows (seq, prev_hash, hash, late, at as stored, the hashed bytes): Python only chains SHA-256
+# over them (and compares `at` with the one before: a stored `at` that gives its hash is in the
+# one spelling, which sorts as time does).
 SQLITE_FAST = _sqlite_fast()
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring

@@ -125,23 +125,33 @@ class _Part:
     times: list[Problem] = field(default_factory=list)
     times_total: int = 0
 
-    def time_warning(self, seq: int, at: str, before: str, late: Any) -> None:
-        """Event SEQ dated AT: after the event before it, dated BEFORE? written before AT?"""
+    def time_warning(self, seq: int, at: str, before: str, late: float | None) -> None:
+        """Event SEQ dated AT: before the event before it, dated BEFORE? dated LATE seconds
+        after the database wrote it?"""
         found = []
-        if late:
+        if late is not None and late > spelling.WRITE_SKEW_S:
             found.append(
                 Problem(
                     seq,
                     "dated_after_write",
-                    f"dated {at}, more than {spelling.WRITE_SKEW_S} s after the database wrote it",
+                    f"dated {_spelled(at)}, {float(late):,.0f} s after the database wrote it",
                 )
             )
         if at < before:
             found.append(
-                Problem(seq, "time_backwards", f"dated {at}, before event {seq - 1} ({before})")
+                Problem(
+                    seq,
+                    "time_backwards",
+                    f"dated {_spelled(at)}, before event {seq - 1} ({_spelled(before)})",
+                )
             )
         self.times_total += len(found)
         self.times.extend(found[: max(0, MAX_WARNINGS - len(self.times))])
+
+
+def _spelled(at: str) -> str:
+    """An `at` as the trail spells it (the fast pass reads SQLite's stored spelling)."""
+    return at if at.endswith("Z") else at.replace(" ", "T") + "Z"
 
 
 def _digest(row: Sequence[Any]) -> str | None:
@@ -186,7 +196,7 @@ def _scan(
                     return part
             if sha256(payload).hexdigest() != h and (exact is None or not exact(seq, prev, h)):
                 return part
-            if late or at < last_at:
+            if late is not None or at < last_at:
                 part.time_warning(seq, at, last_at, late)
             running, last_at = h, at
             if seq == stop:
@@ -296,7 +306,7 @@ def _walk(
                 pending = row
                 continue
             at = row[AT]
-            if row[LATE] or at < last_at:
+            if row[LATE] is not None or at < last_at:
                 part.time_warning(k, at, last_at, row[LATE])
             running, last_at = row[HASH], at
             if k in due:
