@@ -126,23 +126,30 @@ def checkpoint_cmd(ctx: Context) -> None:
 @pass_ctx
 @refusals
 def replay(ctx: Context) -> None:
-    """Recompute every case's state, holder and version from its trail; list those whose row
-    differs.
+    """Rebuild every case, supervision and extension from the trail alone, and name each
+    stored field that differs: one line each, `KIND ID: FIELD: stored VALUE, trail VALUE`
+    (FIELD `row`: a row that only one side has).
+
+    Compared: what the trail determines (a case's item, route and list versions, workstation,
+    street, channel, state, tier, holder, version, times, limits, stage and rating score; every
+    column of supervisions and extensions). Not: personal data, the rating's comment, and the
+    light and other clock values derived from the limits.
 
     \b
     Example:
       streetflow audit replay
-    Exit codes: 0 every case matches its trail, 1 some differ (listed)."""
+    Exit codes: 0 every row matches its trail, 1 some fields differ (listed)."""
     ctx.require_schema()
-    n = 0
+    n, rows = 0, set()
     with ctx.sessions() as session:
         for d in differences(session):
             n += 1
+            rows.add((d.kind, d.id))
             click.echo(str(d))
     if n:
-        click.echo(f"{n} case(s) differ from their trail", err=True)
+        click.echo(f"{n} field(s) in {len(rows)} row(s) differ from their trail", err=True)
         sys.exit(1)
-    click.echo("every case matches its trail")
+    click.echo("every case, supervision and extension matches its trail")
 
 
 @audit.command()
