@@ -280,16 +280,19 @@ def append(
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
     body.update(at=format_at(at), case=case_id)
     row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
-    if conn is None:
-        conn = session.connection()
-    # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.
-    _INSERT_EVENT.run(conn, row, encoded={"data": data_text})
-    moved = _MOVE_HEAD.run(
-        conn, {"old_seq": head_seq, "new_seq": row["seq"], "new_hash": row["hash"]}
-    )
-    if moved.rowcount != 1:
-        # The head moved since it was read: something appended in between. Never fork.
-        raise ChainNotLocked(f"the chain head moved under a locked append (seq {head_seq})")
+    _write(conn or session.connection(), row, data_text)
     ev = _new_event()
     ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
     return ev
+
+
+def _write(conn: Connection, row: dict[str, Any], data_text: str) -> None:
+    """Insert the event ROW and move the head to it from the seq before."""
+    # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.
+    _INSERT_EVENT.run(conn, row, encoded={"data": data_text})
+    moved = _MOVE_HEAD.run(
+        conn, {"old_seq": row["seq"] - 1, "new_seq": row["seq"], "new_hash": row["hash"]}
+    )
+    if moved.rowcount != 1:
+        # The head moved since it was read: something appended in between. Never fork.
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {row['seq'] - 1})")
