@@ -76,21 +76,10 @@ def canonical_json(value: Any) -> bytes:
 
 def event_body(ev: TrailEvent) -> dict[str, Any]:
     """The event as the contract and the export show it, without its hashes."""
-    return {
-        "seq": ev.seq,
-        "at": format_at(ev.at),
-        "case": ev.case_id,
-        "actor": ev.actor,
-        "unit": ev.unit,
-        "action": ev.action,
-        "trigger": ev.trigger,
-        "from_state": ev.from_state,
-        "to_state": ev.to_state,
-        "from_holder": ev.from_holder,
-        "to_holder": ev.to_holder,
-        "reason": ev.reason,
-        "data": ev.data or {},
-    }
+    body = {f.key: getattr(ev, f.column) for f in FIELDS}
+    body["at"] = format_at(ev.at)
+    body["data"] = ev.data or {}
+    return body
 
 
 def event_dict(ev: TrailEvent) -> dict[str, Any]:
