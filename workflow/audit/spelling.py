@@ -68,7 +68,8 @@ def _select(exprs: dict[str, str], late: str, after: str, upto: str) -> str:
 
 
 # Raw rows of the events after..upto (see SEQ .. FIRST_FIELD).
-SQLITE_SELECT = _select(_SQLITE_EXPR, _SQLITE_LATE, "?", "?")
+# Python reads a blob as bytes, which no format spells as the text hashed: data as it is.
+SQLITE_SELECT = _select({**_SQLITE_EXPR, "json": '"{c}"'}, _SQLITE_LATE, "?", "?")
 PG_SELECT = _select(_PG_EXPR, _PG_LATE, ":after", ":upto")
 
 
@@ -121,29 +122,17 @@ class Quoted(dict[Any, str]):
         return v
 
 
-def _int(v: Any) -> str:
-    return "null" if v is None else int.__repr__(v)  # TypeError for anything but an int
-
-
-def _text(v: Any) -> str:
-    return "null" if v is None else _enc(v)  # TypeError for anything but a string
-
-
-def _as_is(v: Any) -> str:
-    if type(v) is not str:
-        raise TypeError(f"not text: {v!r}")
-    return v
-
-
 def _make_spell() -> Callable[[Sequence[Any]], str]:
     """body(row): the canonical JSON of a raw row's event, from its stored text as it is.
     Generated from chain.FIELDS: one %-format and one encoder per field, no loop per row."""
     slot = {
-        "int": "i(r[{n}])",
+        "int": "('null' if r[{n}] is None else i(r[{n}]))",
         "name": "q[r[{n}]]",
-        "text": "t(r[{n}])",
+        "text": "('null' if r[{n}] is None else t(r[{n}]))",
         "at": "'\"' + r[{n}] + '\"'",
-        "json": "a(r[{n}])",
+        # As stored: the SQL gives NULL for anything but text, and "None" cannot be the
+        # object append() hashed.
+        "json": "r[{n}]",
     }
     fmt = "".join(p.replace("%", "%%") + "%s" for p in chain._BODY_PREFIXES) + "}"
     args = ", ".join(
@@ -151,9 +140,8 @@ def _make_spell() -> Callable[[Sequence[Any]], str]:
     )
     scope: dict[str, Any] = {
         "fmt": fmt,
-        "i": _int,
-        "t": _text,
-        "a": _as_is,
+        "i": int.__repr__,  # TypeError for anything but an int
+        "t": _enc,  # TypeError for anything but a string
         "q": Quoted(),
     }
     exec(f"def body(r):\n    return fmt % ({args},)\n", scope)

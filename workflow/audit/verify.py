@@ -295,14 +295,22 @@ def _walk(
     k, running, last_at = 1, chain.GENESIS, ""
     pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
     broken: Problem | None = None
-    digest = _digest
+    sha256, body = hashlib.sha256, spelling.body
     for batch in spelling.raw_rows(session.connection(), 0, upto):
         for row in batch:
             if pending is not None:
                 broken = _diagnose(trail, k, running, pending, row, upto)
                 break
             # The hot loop: one format, one SHA-256 per row; the diagnosis only on a mismatch.
-            if row[0] != k or row[PREV] != running or digest(row) != row[HASH]:
+            try:
+                ok = (
+                    row[0] == k
+                    and row[PREV] == running
+                    and sha256((running + body(row)).encode()).hexdigest() == row[HASH]
+                )
+            except (TypeError, ValueError, UnicodeEncodeError):  # what append() never stores
+                ok = False
+            if not ok:
                 pending = row
                 continue
             at = row[AT]
