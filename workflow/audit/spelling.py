@@ -78,19 +78,22 @@ def _sqlite_fast() -> str:
     of the event (json_object escapes strings as json.dumps(ensure_ascii=False) does;
     tests/audit/test_fast_spelling.py holds the two to the same bytes). `data` is spliced in as
     stored, so json_object is split around it: the part before ends with an integer or null (so
-    trimming its one closing brace is exact), the part after starts with a key."""
+    trimming its one closing brace is exact), the part after starts with a key. A row whose `at`
+    or `data` is not stored as append() stores it gets no bytes (NULL) at all: one test for
+    both, cheaper than one in each place."""
     before = [f for f in chain.SORTED_FIELDS if f.key < "data"]
     after = [f for f in chain.SORTED_FIELDS if f.key > "data"]
     assert before[-1].kind == "int" and after, "the split around data needs an integer before it"
+    checked = {**_SQLITE_EXPR, "at": "replace(at, ' ', 'T') || 'Z'", "json": '"{c}"'}
 
     def pairs(fields: list[chain.Field]) -> str:
-        return ", ".join(f"'{f.key}', {_expr(f, _SQLITE_EXPR)}" for f in fields)
+        return ", ".join(f"'{f.key}', {_expr(f, checked)}" for f in fields)
 
-    data = _expr(next(f for f in chain.SORTED_FIELDS if f.key == "data"), _SQLITE_EXPR)
     payload = (
+        "CASE WHEN substr(at, 11, 1) = ' ' AND typeof(data) = 'text' THEN "
         f"CAST(ifnull(prev_hash, '') || rtrim(json_object({pairs(before)}), '}}') || "
-        f"',\"data\":' || ifnull({data}, '') || ',' || ltrim(json_object({pairs(after)}), '{{') "
-        "AS BLOB)"
+        f"',\"data\":' || data || ',' || ltrim(json_object({pairs(after)}), '{{') "
+        "AS BLOB) END"
     )
     return (
         f"SELECT seq, prev_hash, hash, {_SQLITE_LATE}, at, {payload} "
