@@ -1,7 +1,7 @@
 """trail events record when the database wrote them
 
-Revision ID: 0006_trail_written_at
-Revises: 0005_audit
+Revision ID: 0008_trail_written_at
+Revises: 0007_users_sessions
 Create Date: 2026-11-29 06:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_trail_written_at"
-down_revision: str | None = "0005_audit"
+revision: str = "0008_trail_written_at"
+down_revision: str | None = "0007_users_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
