@@ -13,10 +13,10 @@ from api import db
 from api.auth import current_actor, require_roles
 from api.schemas import PageArgs, Period, page_of, page_schema
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.scheme import KINDS
 from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import NotFound
+from workflow.spec.scheme import KINDS
 from workflow.store.models import AppraisalRecord
 
 blp = Blueprint(

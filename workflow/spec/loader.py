@@ -32,6 +32,7 @@ from .schemas import (
     RouteSchema,
     UnitRowSchema,
 )
+from .scheme import read_scheme
 
 
 class DefinitionsInvalid(Exception):
@@ -303,8 +304,6 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     appraisal: dict[str, Any] | None = None
     if (root / "appraisal.yaml").is_file():
-        from workflow.appraisal.scheme import read_scheme  # the scheme knows its own rules
-
         appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
         problems += p
 
