@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain
 from workflow.errors import NotFound
+from workflow.instants import utcnow
 from workflow.spec.loader import (
     calendar_from_data,
     calendar_to_data,
@@ -226,7 +227,7 @@ def publish(
     keep_newer: bool = False,
 ) -> list[Change]:
     """Publish what changed in DEFS, in the caller's transaction. Running cases keep their version."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     return [
         publish_one(session, kind, name, content, actor=actor, now=now, keep_newer=keep_newer)

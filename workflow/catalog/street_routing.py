@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
+from workflow.instants import utcnow
 from workflow.spec.files import Problem, flatten
 from workflow.spec.model import ItemSpec
 
@@ -158,7 +159,7 @@ def publish_table(
 ) -> registry.Change:
     """Validate and publish a street's table (a new version only if it changed). Cases already
     open keep the version they were opened with. Raises InvalidInput with every problem."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     content, problems = check_table(session, street, data, file)
     if content is None:

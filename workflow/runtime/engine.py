@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -12,11 +11,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
 
+from workflow import config
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
+from workflow.instants import utcnow
 from workflow.runtime import stages
 from workflow.runtime.clock import WorkCalendar, calendar_of
 from workflow.runtime.holders import resolve_holder
@@ -28,16 +29,14 @@ from workflow.store.models import Case, TrailEvent
 MAX_TEXT = 4000
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCalendar:
-    """The published calendar (SPEC when the caller has read it), with STREETFLOW_WORKING_HOURS
-    over its hours when set."""
+    """The published calendar (SPEC when the caller has read it) in the settings' timezone, with
+    the settings' working hours over its own when set."""
+    local = config.of(session)
     return calendar_of(
         spec if spec is not None else registry.calendar(session),
-        os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
+        local.timezone,
+        local.working_hours,
     )
 
 

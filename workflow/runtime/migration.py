@@ -27,8 +27,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import InvalidInput, NotFound, StaleVersion
+from workflow.instants import utcnow
 from workflow.runtime import stages
-from workflow.runtime.engine import utcnow, work_calendar
+from workflow.runtime.engine import work_calendar
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case, TrailEvent

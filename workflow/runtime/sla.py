@@ -23,6 +23,7 @@ from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
+from workflow.instants import utcnow
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import supervising_units
 from workflow.runtime.machines import SYSTEM, Actor
@@ -256,7 +257,7 @@ def sweep(
     """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
     for long; idempotent, and safe while other sweeps and users write. With CHECKPOINT_SECRET
     (the instance secret), the sweep then signs the chain head when a checkpoint is due."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     with sessions() as s:
         total = pending_count(s, now=now)
     result = SweepResult()
@@ -270,7 +271,7 @@ def sweep(
         if not part.case_ids:
             if checkpoint_secret:
                 with sessions.begin() as s:
-                    anchor = checkpoint_if_due(s, engine.utcnow(), secret=checkpoint_secret)
+                    anchor = checkpoint_if_due(s, utcnow(), secret=checkpoint_secret)
                 result.checkpoint_seq = anchor.seq if anchor else None
             return result
         # A case still due after being handled would make the sweep loop for ever: stop instead.
@@ -287,7 +288,7 @@ def acknowledge_supervision(
     session: Session, *, supervision_id: int, actor: Actor, now: dt.datetime | None = None
 ) -> Supervision:
     """The supervising unit has seen the supervision: who and when, once; a trail event."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     sup = session.get(Supervision, supervision_id, populate_existing=True)
     if sup is None:
@@ -348,7 +349,7 @@ def request_extension(
 
     Raises InvalidInput (reason, days), NotHolder, NotAllowed (no limit, clock stopped, limit
     passed), Conflict (a request of this stage is pending), NotFound."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
@@ -428,7 +429,7 @@ def decide_extension(
 
     Raises InvalidInput, NotHolder (not a supervising unit), Conflict (decided already),
     NotAllowed (the stage has ended), NotFound."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     ext = session.get(Extension, extension_id, populate_existing=True)
     if ext is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from workflow.audit.chain import format_at
+from workflow.instants import iso
 from workflow.runtime.clock import WorkCalendar
 from workflow.spec.model import TIER_LIMIT_FIELD, ItemSpec, RouteSpec, StateSpec
 from workflow.store.models import Case
@@ -57,10 +57,6 @@ def light_of(case: Case, now: dt.datetime, calendar: WorkCalendar | None = None)
     return "green"
 
 
-def _iso(at: dt.datetime | None) -> str | None:
-    return format_at(at) if at else None
-
-
 def leave_stage(case: Case, now: dt.datetime) -> dict[str, Any] | None:
     """What the trail says of the stage being left: its limit and whether it was kept."""
     if case.paused_at is not None or case.tier is None:
@@ -68,8 +64,8 @@ def leave_stage(case: Case, now: dt.datetime) -> dict[str, Any] | None:
     return {
         "state": case.state,
         "holder": case.holder,
-        "started_at": _iso(case.stage_started_at),
-        "due_at": _iso(case.stage_due_at),
+        "started_at": iso(case.stage_started_at),
+        "due_at": iso(case.stage_due_at),
         "late": bool(case.stage_due_at and now > case.stage_due_at),
     }
 
@@ -138,4 +134,4 @@ def enter_stage(
 
 
 def clock_data(case: Case) -> dict[str, Any]:
-    return {"stage_due_at": _iso(case.stage_due_at), "due_at": _iso(case.due_at)}
+    return {"stage_due_at": iso(case.stage_due_at), "due_at": iso(case.due_at)}
