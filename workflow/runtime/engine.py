@@ -323,10 +323,7 @@ def fire(
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
-        raise InvalidInput(
-            f"route {route.name} has no trigger {trigger!r}",
-            {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
-        )
+        raise _no_such_trigger(route, trigger)
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
     if reason is not None:
@@ -355,13 +352,25 @@ def fire(
     try:
         machine.events[trigger].trigger(firing)
     except MachineError:
-        raise NotAllowed(
-            f"{trigger!r} is not allowed in state {case.state!r}"
-            f" (allowed: {', '.join(machine.get_triggers(case.state)) or 'none'})"
-        ) from None
+        raise _not_allowed(machine, trigger, case.state) from None
     _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
+
+
+# The refusals of fire(), built off its path.
+def _no_such_trigger(route: RouteSpec, trigger: str) -> InvalidInput:
+    return InvalidInput(
+        f"route {route.name} has no trigger {trigger!r}",
+        {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
+    )
+
+
+def _not_allowed(machine: Any, trigger: str, state: str) -> NotAllowed:
+    return NotAllowed(
+        f"{trigger!r} is not allowed in state {state!r}"
+        f" (allowed: {', '.join(machine.get_triggers(state)) or 'none'})"
+    )
 
 
 def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
