@@ -186,37 +186,9 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
     chain.lock_head(session)
     result = SweepResult(batches=1)
-    ids = (
-        session.execute(
-            select(Case.id)
-            .where(_due_for_sweep(now))
-            .order_by(Case.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
-    if not ids:
+    cases, supervised = _sweep_candidates(session, now, limit)
+    if not cases:
         return result
-    cases = list(
-        session.execute(
-            select(Case)
-            .where(Case.id.in_(ids))
-            .order_by(Case.id)
-            .execution_options(populate_existing=True)
-        ).scalars()
-    )
-    supervised = set(
-        session.execute(
-            select(Supervision.case_id)
-            .join(
-                Case,
-                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
-            )
-            .where(Case.id.in_(ids))
-        ).scalars()
-    )
     lights: dict[str, list[int]] = defaultdict(list)
     late: list[Case] = []
     for case in cases:
@@ -244,6 +216,45 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
         if trigger:
             _fire_timeout(session, case, trigger, result, now=now)
     return result
+
+
+def _sweep_candidates(
+    session: Session, now: dt.datetime, limit: int
+) -> tuple[list[Case], set[int]]:
+    """Up to LIMIT cases due for a sweep at NOW, locked, and which of them have a supervision
+    of their current stage already."""
+    ids = (
+        session.execute(
+            select(Case.id)
+            .where(_due_for_sweep(now))
+            .order_by(Case.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return [], set()
+    cases = list(
+        session.execute(
+            select(Case)
+            .where(Case.id.in_(ids))
+            .order_by(Case.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    supervised = set(
+        session.execute(
+            select(Supervision.case_id)
+            .join(
+                Case,
+                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
+            )
+            .where(Case.id.in_(ids))
+        ).scalars()
+    )
+    return cases, supervised
 
 
 def sweep(
@@ -354,30 +365,8 @@ def request_extension(
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
     n = _days(days)
-    if case.tier is None:
-        raise NotAllowed(f"case {case_id} is {case.state}: it has no time limit any more")
-    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
-    if actor.unit != case.holder or actor.role not in roles:
-        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case_id}")
-    if case.paused_at is not None:
-        raise NotAllowed("the clock is stopped while the case waits on the applicant")
-    if case.stage_due_at is None or case.stage_seq is None:
-        raise NotAllowed(f"the stage {case.state!r} has no time limit")
-    if now > case.stage_due_at:
-        raise NotAllowed(
-            f"an extension is asked before the stage's limit "
-            f"({chain.format_at(case.stage_due_at)}), not after"
-        )
-    pending = session.execute(
-        select(Extension.id).where(
-            Extension.case_id == case_id,
-            Extension.stage_seq == case.stage_seq,
-            Extension.status == "pending",
-        )
-    ).first()
-    if pending:
-        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
-    assert case.holder is not None and reason_text is not None
+    _check_extension_asked(session, case, actor, now)
+    assert case.holder is not None and case.stage_due_at is not None and reason_text is not None
     unit, _ = supervising_units(case.holder, registry.units(session))
     ext = Extension(
         case_id=case_id,
@@ -412,6 +401,34 @@ def request_extension(
         },
     )
     return ext
+
+
+def _check_extension_asked(session: Session, case: Case, actor: Actor, now: dt.datetime) -> None:
+    """ACTOR may ask for more time on CASE's stage at NOW: the holder, before a running limit,
+    with no request of this stage pending."""
+    if case.tier is None:
+        raise NotAllowed(f"case {case.id} is {case.state}: it has no time limit any more")
+    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
+    if actor.unit != case.holder or actor.role not in roles:
+        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case.id}")
+    if case.paused_at is not None:
+        raise NotAllowed("the clock is stopped while the case waits on the applicant")
+    if case.stage_due_at is None or case.stage_seq is None:
+        raise NotAllowed(f"the stage {case.state!r} has no time limit")
+    if now > case.stage_due_at:
+        raise NotAllowed(
+            f"an extension is asked before the stage's limit "
+            f"({chain.format_at(case.stage_due_at)}), not after"
+        )
+    pending = session.execute(
+        select(Extension.id).where(
+            Extension.case_id == case.id,
+            Extension.stage_seq == case.stage_seq,
+            Extension.status == "pending",
+        )
+    ).first()
+    if pending:
+        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
 
 
 def decide_extension(

@@ -82,28 +82,10 @@ def enter_stage(
     """Set the case's clock for the state it has just entered; SEQ is the trail event that
     enters it. A pause (an applicant state) keeps the stage: its sequence, start and limit."""
     if state.final:
-        case.stage_started_at = now
-        case.stage_seq = seq
-        case.stage_due_at = case.stage_yellow_at = None
-        case.stage_limit_s = None
-        case.paused_at = None
-        case.stage_left_s = case.case_left_s = None
-        case.closed_at = now
-        case.light = "none"
+        _stop_for_good(case, now, seq)
         return
     if state.tier == "applicant":
-        # The clock stops: keep the working time left on the stage and on the whole case.
-        if case.paused_at is None:
-            case.paused_at = now
-            case.stage_left_s = (
-                int(calendar.working_seconds_between(now, case.stage_due_at))
-                if case.stage_due_at
-                else None
-            )
-            case.case_left_s = (
-                int(calendar.working_seconds_between(now, case.due_at)) if case.due_at else None
-            )
-        case.light = "none"
+        _pause(case, calendar, now)
         return
     if case.paused_at is not None:
         # Resumed: the same stage goes on with the time it had left, and so does the case.
@@ -131,6 +113,33 @@ def enter_stage(
             case.stage_limit_s = limit
             case.stage_yellow_at = yellow_at(calendar, now, limit, limit)
     case.light = light_of(case, now, calendar)
+
+
+def _stop_for_good(case: Case, now: dt.datetime, seq: int | None) -> None:
+    """A final state: the case is closed, no clock runs."""
+    case.stage_started_at = now
+    case.stage_seq = seq
+    case.stage_due_at = case.stage_yellow_at = None
+    case.stage_limit_s = None
+    case.paused_at = None
+    case.stage_left_s = case.case_left_s = None
+    case.closed_at = now
+    case.light = "none"
+
+
+def _pause(case: Case, calendar: WorkCalendar, now: dt.datetime) -> None:
+    """The clock stops: keep the working time left on the stage and on the whole case."""
+    if case.paused_at is None:
+        case.paused_at = now
+        case.stage_left_s = (
+            int(calendar.working_seconds_between(now, case.stage_due_at))
+            if case.stage_due_at
+            else None
+        )
+        case.case_left_s = (
+            int(calendar.working_seconds_between(now, case.due_at)) if case.due_at else None
+        )
+    case.light = "none"
 
 
 def clock_data(case: Case) -> dict[str, Any]:
