@@ -344,18 +344,7 @@ def enter_assessment(
         raise InvalidInput(f"{unit!r} is not a stationed agency", {"unit": ["not an agency"]})
     if actor.role != "admin" or actor.unit != agency.host_street:
         raise NotHolder(f"only an administrator of {agency.host_street} assesses {unit}")
-    if (
-        isinstance(score, bool)
-        or not isinstance(score, int | float)
-        or score != score
-        or not 0 <= score <= 100
-    ):
-        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
-    if not isinstance(comment, str) or not comment.strip():
-        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
-    if len(comment) > MAX_COMMENT:
-        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
-    check_text(comment=comment)
+    _check_assessment(score, comment)
     if is_finalized(session, period):
         raise Conflict(f"the records of {period} are finalized: no more assessments")
     exists = session.execute(
@@ -382,6 +371,22 @@ def enter_assessment(
         data={"unit": unit, "period": period, "score": float(score), "comment": row.comment},
     )
     return row
+
+
+def _check_assessment(score: Any, comment: Any) -> None:
+    """A score from 0 to 100 (not NaN, not a boolean) and a comment within the text policy."""
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int | float)
+        or score != score
+        or not 0 <= score <= 100
+    ):
+        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
+    check_text(comment=comment)
 
 
 def record_dict(rec: AppraisalRecord, *, cases: bool = False) -> dict[str, Any]:

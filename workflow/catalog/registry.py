@@ -175,17 +175,8 @@ def publish_one(
     latest = latest_row(session, kind, name, street)
     if latest is not None and latest.digest == digest:
         return Change(kind, name, latest.version, False, street=street)
-    if keep_newer and latest is not None:
-        known = session.execute(
-            select(DefinitionVersion.version).where(
-                DefinitionVersion.kind == kind,
-                DefinitionVersion.name == name,
-                DefinitionVersion.digest == digest,
-                DefinitionVersion.street.is_(None),
-            )
-        ).first()
-        if known is not None:
-            return Change(kind, name, latest.version, False, superseded=True)
+    if keep_newer and latest is not None and _published_before(session, kind, name, digest):
+        return Change(kind, name, latest.version, False, superseded=True)
     version = latest_version(session, kind, name) + 1
     session.info[_PUBLISHING] = session.get_transaction()
     session.add(
@@ -216,6 +207,19 @@ def publish_one(
     if kind == "units":
         _sync_units(session, [unit_from_data(u) for u in content["units"]])
     return Change(kind, name, version, True, street=street)
+
+
+def _published_before(session: Session, kind: str, name: str, digest: str) -> bool:
+    """Whether the district published this content of KIND NAME as some version already."""
+    known = session.execute(
+        select(DefinitionVersion.version).where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == name,
+            DefinitionVersion.digest == digest,
+            DefinitionVersion.street.is_(None),
+        )
+    ).first()
+    return known is not None
 
 
 def publish(
