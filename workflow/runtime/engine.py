@@ -195,6 +195,7 @@ def _opened_data(session: Session, case: Case, opening: _Opening) -> dict[str, A
         "list_version": opening.list_version,
         **({"routing_version": routing.version} if routing else {}),
         "workstation": opening.workstation,
+        "street": opening.street,
         "channel": case.channel,
         **stages.clock_data(case),
     }
