@@ -261,14 +261,31 @@ def fire(
     *,
     reason: str | None = None,
     target: str | None = None,
+    targets: list[str] | tuple[str, ...] | None = None,
+    lead: str | None = None,
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> TrailEvent:
     """Fire TRIGGER on a case as ACTOR: the case's state, holder and version change and one trail
     event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
-    reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
+    reason, bad target), StaleVersion, NotAllowed (not from this state, or a task state's join
+    does not hold), NotHolder, NotFound.
+
+    Into a task state (a joint whistle), TARGETS names the units called (TARGET alone is one),
+    LEAD the lead among them (default: the first); each gets a task and its trail event."""
     now = now or utcnow()
+    if targets:
+        if target and target not in targets:
+            raise InvalidInput(
+                "give target or targets, not both", {"target": ["use targets alone"]}
+            )
+        targets = tuple(targets)
+        target = targets[0] if len(targets) == 1 else None
+    elif target:
+        targets = (target,)
+    else:
+        targets = ()
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
     case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
@@ -299,6 +316,8 @@ def fire(
         now=now,
         reason=reason.strip() if reason else None,
         target=target or None,
+        targets=targets,
+        lead=lead or None,
         data=_plain_json(data, "data") if data else {},
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
