@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.audit.replay_tasks import TaskDifference, task_differences
 from workflow.store.models import Case, TrailEvent
 
 CASE_ACTIONS = ("case.opened", "case.transition", "case.migrated")
@@ -46,7 +47,7 @@ class Difference:
         return f"case {self.case_id}: row {self.row} but trail says {self.trail}"
 
 
-def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
+def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference | TaskDifference]:
     """Every case whose row differs from what its trail says (or that has only one of the two)."""
     events = session.execute(
         select(TrailEvent)
@@ -69,3 +70,5 @@ def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
     for cid in sorted(set(replayed) - seen):
         r = replayed[cid]
         yield Difference(cid, None, (r.state, r.holder, r.version))
+    # Tasks too: their rows against their steps on the trail.
+    yield from task_differences(session)

@@ -23,11 +23,11 @@ from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
-from workflow.runtime import engine, stages
+from workflow.runtime import engine, stages, tasks
 from workflow.runtime.holders import supervising_units
 from workflow.runtime.machines import SYSTEM, Actor
 from workflow.spec.model import TIER_ROLES, RouteSpec
-from workflow.store.models import Case, Extension, Supervision
+from workflow.store.models import Case, Extension, Supervision, Task
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,111 @@ def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
 def pending_count(session: Session, *, now: dt.datetime) -> int:
     """How many cases a sweep at NOW has to look at (for progress; not locked)."""
     n: int = session.execute(select(func.count(Case.id)).where(_due_for_sweep(now))).scalar_one()
-    return n
+    t: int = session.execute(
+        select(func.count(Task.id)).where(_task_due_for_sweep(now))
+    ).scalar_one()
+    return n + t
+
+
+def _task_unsupervised() -> ColumnElement[bool]:
+    return ~exists().where(
+        Supervision.case_id == Task.case_id, Supervision.stage_seq == Task.stage_seq
+    )
+
+
+def _task_due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
+    """Open tasks whose light or supervision is behind NOW (as _due_for_sweep for cases)."""
+    return and_(
+        Task.status.in_(tasks.OPEN),
+        Task.stage_seq.is_not(None),
+        Task.stage_due_at.is_not(None),
+        or_(
+            and_(Task.light == "green", Task.stage_yellow_at <= now),
+            and_(Task.stage_due_at < now, or_(Task.light != "red", _task_unsupervised())),
+        ),
+    )
+
+
+def _sweep_tasks(session: Session, *, now: dt.datetime, limit: int, result: SweepResult) -> None:
+    """Mark the due tasks' lights and raise one supervision per late task step, addressed to
+    the called unit's supervisor and copied to the commanding unit (the street)."""
+    due = list(
+        session.execute(
+            select(Task)
+            .where(_task_due_for_sweep(now))
+            .order_by(Task.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    if not due:
+        return
+    lights: dict[str, list[int]] = defaultdict(list)
+    units = registry.units(session)
+    for task in due:
+        result.checked += 1
+        # Cases and tasks share the loop's progress check: a task counts under its negative id.
+        result.case_ids.add(-task.id)
+        light = tasks.light_of(task, now)
+        if light != task.light:
+            lights[light].append(task.id)
+            set_committed_value(task, "light", light)
+            result.yellow += light == "yellow"
+            result.red += light == "red"
+        if light == "red" and raise_task_supervision(session, task, now=now, units=units):
+            result.supervisions += 1
+    tasks.set_lights(session, lights)
+
+
+def raise_task_supervision(
+    session: Session, task: Task, *, now: dt.datetime, units: UnitIndex | None = None
+) -> Supervision | None:
+    """The one supervision of a task's late step (awaiting its report, or its work), or None
+    when it exists already: to the unit's supervisor, copied to the commanding unit."""
+    assert task.stage_seq is not None and task.stage_due_at is not None
+    found = session.execute(
+        select(Supervision.id).where(
+            Supervision.case_id == task.case_id, Supervision.stage_seq == task.stage_seq
+        )
+    ).first()
+    if found:
+        return None
+    unit, _ = supervising_units(task.unit, units or registry.units(session))
+    sup = Supervision(
+        case_id=task.case_id,
+        stage_seq=task.stage_seq,
+        state=task.state,
+        holder=task.unit,
+        unit=unit,
+        also_unit=task.commander,
+        stage_due_at=task.stage_due_at,
+        raised_at=now,
+        task_id=task.id,
+    )
+    session.add(sup)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=SYSTEM.label,
+        action="supervision.raised",
+        case_id=task.case_id,
+        to_state=task.state,
+        to_holder=task.unit,
+        data={
+            "supervision": sup.id,
+            "task": task.id,
+            "task_status": task.status,
+            "stage_seq": task.stage_seq,
+            "state": task.state,
+            "holder": task.unit,
+            "unit": unit,
+            "also_unit": task.commander,
+            "stage_due_at": chain.format_at(task.stage_due_at),
+        },
+    )
+    return sup
 
 
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
@@ -185,6 +289,8 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
     chain.lock_head(session)
     result = SweepResult(batches=1)
+    # Tasks first (their own clocks: lights and supervisions, no timeouts).
+    _sweep_tasks(session, now=now, limit=limit, result=result)
     ids = (
         session.execute(
             select(Case.id)

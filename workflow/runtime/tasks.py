@@ -413,23 +413,27 @@ def step(
         }
         if before == "awaiting_report":
             data["response_late"] = data["left"]["late"]
-    task.status = status
-    task.updated_at = now
     seq = chain.next_seq(session)
+    calendar = work_calendar(session)
+    item = None
     if status == "working":
         item, _ = registry.item(session, case.item, case.list_version)
         routing = street_routing.for_case(session, case.street, case.routing_version)
         if routing is not None:
             item = routing.apply(item)
-        calendar = work_calendar(session)
-        task.due_at = work_due(item, calendar, now)
-        _set_clock(task, task.due_at, calendar, now, seq)
-        data["due_at"] = _iso(task.due_at)
-    else:
-        _stop_clock(task)
-    if name == "done":
-        task.result = result
-        data["result"] = result
+    # Every change below goes out in one UPDATE: one step, one version.
+    with session.no_autoflush:
+        task.status = status
+        task.updated_at = now
+        if item is not None:
+            task.due_at = work_due(item, calendar, now)
+            _set_clock(task, task.due_at, calendar, now, seq)
+            data["due_at"] = _iso(task.due_at)
+        else:
+            _stop_clock(task)
+        if name == "done":
+            task.result = result
+            data["result"] = result
     session.flush()
     chain.append(
         session,
