@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import InvalidInput, NotFound, StaleVersion
-from workflow.runtime import stages
+from workflow.runtime import stages, tasks
 from workflow.runtime.engine import utcnow, work_calendar
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec
@@ -136,6 +136,16 @@ def _plan_one(
         return no(f"item {case.item} is not in list version {list_version}")
     if item.route != target.name:
         return no(f"item {case.item} is on route {item.route} in list version {list_version}")
+    # Tasks: a case in a task state keeps its tasks only in a task state; a case whistled to one
+    # department under an older version (the department holding it) gets a task for it.
+    open_tasks = [
+        t for t in tasks.round_tasks(session, case.id, case.stage_seq) if t.status in tasks.OPEN
+    ]
+    if open_tasks and dest.tasks is None:
+        busy = ", ".join(t.unit for t in open_tasks)
+        return no(f"its tasks ({busy}) are open and {dest_name!r} has no tasks")
+    if dest.tasks is not None and not open_tasks and case.tier != "department":
+        return no(f"{dest_name!r} waits on tasks and no department is working on the case")
     if (case.tier == "applicant") != (dest.tier == "applicant"):
         return no(
             "it would start or stop the applicant's clock "
@@ -159,6 +169,8 @@ def _plan_one(
     )
     if holder is None or holder not in units.units:
         return no(f"no unit would hold it in {dest_name} ({dest.tier} tier): {holder or 'none'}")
+    if dest.tasks is not None and dest.tier == "department":
+        return no(f"{dest_name!r} is a task state held by a department")
     if dest.tier == "department" and units.units[holder].kind != "department":
         return no(f"{holder} is not a department for {dest_name}")
     return (
@@ -333,6 +345,12 @@ def _move(
     assert move.to_state is not None
     dest = target.state(move.to_state)
     from_list = case.list_version
+    # Whistled to one department under the older version: it keeps its part as a task.
+    called = move.from_holder if dest.tasks is not None and case.tier == "department" else None
+    source_limit = None
+    if called is not None:
+        from_route, _, _ = registry.route(session, result.route, result.from_version)
+        source_limit = from_route.state(move.from_state).limit
     case.route_name = target.name
     case.route_version = result.to_version
     case.list_version = result.list_version
@@ -356,7 +374,9 @@ def _move(
     }
     if result.to_route != result.route:
         data["to_route"] = result.to_route
-    return chain.append(
+    if called is not None:
+        data["task_for"] = called
+    event = chain.append(
         session,
         at=now,
         actor=actor,
@@ -370,6 +390,22 @@ def _move(
         reason=reason,
         data=data,
     )
+    if called is not None:
+        tasks.open_tasks(
+            session,
+            case=case,
+            state=dest,
+            units_to_call=[called],
+            lead=called,
+            item=item,
+            calendar=calendar,
+            actor_label=actor,
+            actor_unit=unit,
+            now=now,
+            status="awaiting_report" if source_limit == "response" else "working",
+            reason=reason,
+        )
+    return event
 
 
 def plan_or_apply(session: Session, *, dry_run: bool, **kwargs: Any) -> Plan:
