@@ -48,6 +48,10 @@ class SupervisionSchema(ma.Schema):
     acknowledged_at = ma.fields.String(allow_none=True, required=True)
     acknowledged_by = ma.fields.String(allow_none=True, required=True)
     open = ma.fields.Boolean(required=True, metadata={"description": "not acknowledged yet"})
+    task = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "a task's late step (its unit's supervisor; the street copied)"},
+    )
 
 
 class SupervisionArgs(PageArgs):
@@ -79,6 +83,9 @@ class ExtensionSchema(ma.Schema):
     decided_at = ma.fields.String(allow_none=True, required=True)
     decision_reason = ma.fields.String(allow_none=True, required=True)
     new_stage_due_at = ma.fields.String(allow_none=True, required=True)
+    task = ma.fields.Integer(
+        allow_none=True, metadata={"description": "a task's step, not the case's"}
+    )
 
 
 class ExtensionArgs(PageArgs):
@@ -89,6 +96,10 @@ class ExtensionArgs(PageArgs):
 
 class ExtensionRequestSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    task = Int(
+        max=scope.MAX_ID,
+        metadata={"description": "a called unit's task of the case: more time on its step"},
+    )
     days = ma.fields.Integer(
         required=True,
         strict=True,
@@ -134,6 +145,7 @@ def supervision_json(sup: Supervision) -> dict[str, Any]:
         "acknowledged_at": _iso(sup.acknowledged_at),
         "acknowledged_by": sup.acknowledged_by,
         "open": sup.acknowledged_at is None,
+        "task": sup.task_id,
     }
 
 
@@ -154,6 +166,7 @@ def extension_json(ext: Extension) -> dict[str, Any]:
         "decided_at": _iso(ext.decided_at),
         "decision_reason": ext.decision_reason,
         "new_stage_due_at": _iso(ext.new_stage_due_at),
+        "task": ext.task_id,
     }
 
 
@@ -300,7 +313,12 @@ class CaseExtensions(MethodView):
         with db.write() as s:
             scope.get_case(s, actor, case_id)
             ext = sla.request_extension(
-                s, case_id=case_id, actor=actor, reason=body["reason"], days=body["days"]
+                s,
+                case_id=case_id,
+                actor=actor,
+                reason=body["reason"],
+                days=body["days"],
+                task_id=body.get("task"),
             )
             return extension_json(ext)
 

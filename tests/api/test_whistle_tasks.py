@@ -195,3 +195,34 @@ def test_cancel_is_the_commanding_units_and_a_cancelled_task_frees_the_join(
     rest = street.get("/tasks", params={"case": cid, "after": page["next"]}).json()
     assert [t["unit"] for t in rest["items"]] == ["D-ZJ"] and rest["next"] is None
     assert street.get("/tasks", params={"status": "lost"}).status_code == 422
+
+
+def test_a_department_asks_more_time_on_its_task_and_the_district_decides(
+    login: Callable[..., Client], sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as s:
+        cid = at_street(s, "UD-01", now=engine.utcnow())
+    street, zf = login("S-ZHL", "staff"), login("D-ZF", "staff")
+    r = street.post(
+        f"/cases/{cid}/transitions",
+        json={"trigger": "whistle", "targets": ["D-ZF", "D-ZJ"], "reason": REASON},
+    )
+    task = next(t for t in r.json()["tasks"] if t["unit"] == "D-ZF")
+    # Another department may not ask on D-ZF's task.
+    zj = login("D-ZJ", "staff")
+    r = zj.post(f"/cases/{cid}/extensions", json={"reason": "x", "days": 1, "task": task["id"]})
+    assert r.status_code == 403
+    r = zf.post(
+        f"/cases/{cid}/extensions", json={"reason": "需协调执法车辆", "days": 2, "task": task["id"]}
+    )
+    assert r.status_code == 201, r.text
+    ext = r.json()
+    assert (ext["task"], ext["holder"], ext["unit"]) == (task["id"], "D-ZF", "X-SN")
+    district = login("X-SN", "admin")
+    r = district.post(f"/extensions/{ext['id']}/decision", json={"approve": True})
+    assert r.status_code == 200, r.text
+    after = zf.get(f"/tasks/{task['id']}").json()
+    assert after["report_due_at"] > task["report_due_at"]
+    assert after["report_due_at"] == r.json()["new_stage_due_at"]
+    # The case's own stage is untouched, and the task's version too (not a step).
+    assert after["version"] == task["version"]

@@ -448,9 +448,11 @@ def request_extension(
     actor: Actor,
     reason: str,
     days: int,
+    task_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Extension:
-    """The holder asks for DAYS more working days on the current stage, before its limit.
+    """The holder asks for DAYS more working days on the current stage, before its limit; with
+    TASK_ID, a called unit on its task's current step (its report or its work).
 
     Raises InvalidInput (reason, days), NotHolder, NotAllowed (no limit, clock stopped, limit
     passed), Conflict (a request of this stage is pending), NotFound."""
@@ -459,6 +461,8 @@ def request_extension(
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
     n = _days(days)
+    if task_id is not None:
+        return _request_task_extension(session, case, task_id, actor, reason_text or "", n, now)
     if case.tier is None:
         raise NotAllowed(f"case {case_id} is {case.state}: it has no time limit any more")
     roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
@@ -548,7 +552,12 @@ def decide_extension(
     if ext.status != "pending":
         raise Conflict(f"extension {extension_id} was {ext.status} already")
     case = engine.get_case(session, ext.case_id)
-    if case.stage_seq != ext.stage_seq or case.tier is None:
+    task = None
+    if ext.task_id is not None:
+        task = tasks.get_task(session, ext.task_id)
+        if task.stage_seq != ext.stage_seq or task.status not in tasks.OPEN:
+            raise NotAllowed(f"the step of task {task.id} asked for has ended")
+    elif case.stage_seq != ext.stage_seq or case.tier is None:
         raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
     ext.decided_by = actor.label
     ext.decided_at = now
@@ -559,8 +568,16 @@ def decide_extension(
     else:
         ext.status = "approved"
         ext.days = granted
-        ext.new_stage_due_at = _extend(session, case, granted, now=now)
-        data.update(days=granted, **stages.clock_data(case))
+        if task is not None:
+            ext.new_stage_due_at = _extend_task(session, task, granted, now=now)
+            data.update(
+                days=granted, task=task.id, task_due_at=chain.format_at(ext.new_stage_due_at)
+            )
+        else:
+            ext.new_stage_due_at = _extend(session, case, granted, now=now)
+            data.update(days=granted, **stages.clock_data(case))
+    if task is not None:
+        data["task"] = task.id
     chain.append(
         session,
         at=now,
@@ -569,11 +586,100 @@ def decide_extension(
         action=f"extension.{ext.status}",
         case_id=case.id,
         to_state=case.state,
-        to_holder=case.holder,
+        to_holder=task.unit if task is not None else case.holder,
         reason=reason_text,
         data=data,
     )
     return ext
+
+
+def _request_task_extension(
+    session: Session, case: Case, task_id: int, actor: Actor, reason: str, n: int, now: dt.datetime
+) -> Extension:
+    task = tasks.get_task(session, task_id)
+    if task.case_id != case.id:
+        raise NotFound(f"no task {task_id} on case {case.id}")
+    if actor.unit != task.unit or actor.role not in tasks.WORK_ROLES:
+        raise NotHolder(f"only {task.unit} asks for more time on its task {task.id}")
+    if task.status not in tasks.OPEN or task.stage_due_at is None or task.stage_seq is None:
+        raise NotAllowed(f"task {task.id} is {task.status}: no time limit runs")
+    if now > task.stage_due_at:
+        raise NotAllowed(
+            f"an extension is asked before the task's limit "
+            f"({chain.format_at(task.stage_due_at)}), not after"
+        )
+    pending = session.execute(
+        select(Extension.id).where(
+            Extension.case_id == case.id,
+            Extension.stage_seq == task.stage_seq,
+            Extension.status == "pending",
+        )
+    ).first()
+    if pending:
+        raise Conflict(f"extension {pending[0]} of this step is waiting for a decision")
+    unit, _ = supervising_units(task.unit, registry.units(session))
+    ext = Extension(
+        case_id=case.id,
+        stage_seq=task.stage_seq,
+        state=task.state,
+        holder=task.unit,
+        unit=unit,
+        requested_by=actor.label,
+        requested_at=now,
+        reason=reason,
+        days=n,
+        status="pending",
+        task_id=task.id,
+    )
+    session.add(ext)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="extension.requested",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=task.unit,
+        reason=reason,
+        data={
+            "extension": ext.id,
+            "task": task.id,
+            "days": n,
+            "stage_seq": task.stage_seq,
+            "unit": unit,
+            "stage_due_at": chain.format_at(task.stage_due_at),
+        },
+    )
+    return ext
+
+
+def _extend_task(session: Session, task: Task, days: int, *, now: dt.datetime) -> dt.datetime:
+    """Move the task's current limit DAYS working days later (not a step: its version stays)."""
+    calendar = engine.work_calendar(session)
+    assert task.stage_due_at is not None
+    new_due = calendar.add_working_days(task.stage_due_at, days)
+    limit = calendar.working_seconds_between(task.stage_started_at or now, new_due)
+    left = calendar.working_seconds_between(now, new_due)
+    values: dict[str, Any] = {
+        "stage_due_at": new_due,
+        "stage_yellow_at": stages.yellow_at(calendar, now, left, limit),
+        ("report_due_at" if task.status == "awaiting_report" else "due_at"): new_due,
+    }
+    session.execute(
+        update(Task)
+        .where(Task.id == task.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for k, v in values.items():
+        set_committed_value(task, k, v)
+    light = tasks.light_of(task, now)
+    if light != task.light:
+        tasks.set_lights(session, {light: [task.id]})
+        set_committed_value(task, "light", light)
+    return new_due
 
 
 def _extend(session: Session, case: Case, days: int, *, now: dt.datetime) -> dt.datetime | None:
