@@ -16,8 +16,10 @@ from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
-from workflow.runtime import engine, sla
+from workflow.queries import tasks as task_queries
+from workflow.runtime import engine, sla, tasks
 from workflow.runtime.engine import RATED_STATES
+from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 PER_PAGE = 25
@@ -67,6 +69,15 @@ def inbox() -> str:
         where.append(Case.light == light)
     page = _page()
     rows, total = _rows(where, page)
+    # The unit's open tasks (a called department's parts of other units' cases).
+    open_tasks: list[Any] = []
+    if c.role == "staff":
+        for status in ("awaiting_report", "working"):
+            found, _next = task_queries.list_tasks(
+                db.session(), actor=c.actor, unit=c.unit, status=status, limit=100
+            )
+            open_tasks += found
+    open_tasks.sort(key=lambda t: (t.stage_due_at is None, t.stage_due_at, t.id))
     return render_template(
         "console/inbox.html",
         rows=[case_view(r) for r in rows],
@@ -74,6 +85,7 @@ def inbox() -> str:
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         light=light,
+        task_board=task_rows(open_tasks),
     )
 
 
@@ -95,12 +107,22 @@ def whistles() -> str:
         where.append(Case.holder == c.unit)
     page = _page()
     rows, total = _rows(where, page)
+    # Joint whistles: the tasks awaiting a report (a department's own; a street's cases').
+    waiting, _more = task_queries.list_tasks(
+        s,
+        actor=c.actor,
+        unit=None if kind is not None and kind.kind == "street_office" else c.unit,
+        status="awaiting_report",
+        limit=200,
+    )
+    waiting.sort(key=lambda t: (t.stage_due_at is None, t.stage_due_at, t.id))
     return render_template(
         "console/whistles.html",
         rows=[case_view(r) for r in rows],
         total=total,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
+        task_board=task_rows(waiting),
     )
 
 
@@ -160,12 +182,29 @@ def new_case() -> Any:
     ), (422 if errors else 200)
 
 
-def timeline(case_id: int) -> list[TrailEvent]:
+def timeline(case_id: int, actor: Actor) -> list[TrailEvent]:
+    """The case's trail; a called department reads its own task steps, not the others'."""
+    s = db.session()
     return list(
-        db.session()
-        .execute(select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq))
-        .scalars()
+        s.execute(
+            select(TrailEvent)
+            .where(TrailEvent.case_id == case_id, task_queries.trail_filter(s, actor))
+            .order_by(TrailEvent.seq)
+        ).scalars()
     )
+
+
+def task_rows(task_list: Any) -> list[dict[str, Any]]:
+    """What the task board shows of each task: its unit, state, countdown and result."""
+    now = engine.utcnow()
+    return [
+        {
+            "task": t,
+            "light": tasks.light_of(t, now),
+            "countdown": countdown(t.stage_due_at) if t.status in tasks.OPEN else None,
+        }
+        for t in task_list
+    ]
 
 
 @bp.get("/cases/<int:case_id>")
@@ -190,14 +229,21 @@ def case(case_id: int) -> str:
     for trigger in engine.available_triggers(s, case, actor):
         spec = route.transition(case.state, trigger)
         assert spec is not None
+        joint = spec.target == "whistle_to" and route.state(spec.dest).tasks is not None
         actions.append(
             {
                 "trigger": trigger,
                 "reason_required": spec.reason_required,
-                "targets": list(item.whistle_to) if spec.target == "whistle_to" else None,
+                "targets": list(item.whistle_to)
+                if spec.target == "whistle_to" and not joint
+                else None,
+                # A joint whistle: the item's departments first, then the others (with the
+                # whistle's reason any department may be called).
+                "joint": _departments(s, item.whistle_to) if joint else None,
                 "dest": spec.dest,
             }
         )
+    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
     # The holder may ask for more time on a running stage with a limit (the engine decides).
     may_extend = (
         c.unit == case.holder
@@ -225,8 +271,16 @@ def case(case_id: int) -> str:
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at),
-        events=timeline(case_id),
+        events=timeline(case_id, actor),
+        board=board,
+        commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
+        current_round=case.stage_seq if route.state(case.state).tasks is not None else None,
     )
+
+
+def _departments(s: Any, first: tuple[str, ...]) -> list[str]:
+    others = sorted(code for code, u in registry.units(s).units.items() if u.kind == "department")
+    return list(first) + [d for d in others if d not in first]
 
 
 @bp.post("/cases/<int:case_id>/fire")
@@ -239,6 +293,8 @@ def fire(case_id: int) -> Any:
         expected = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
+    # A joint whistle: the departments ticked, the lead chosen (default: the first ticked).
+    targets = [t for t in request.form.getlist("targets") if t] or None
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         engine.fire(
@@ -248,9 +304,41 @@ def fire(case_id: int) -> Any:
             c.actor,
             reason=request.form.get("reason") or None,
             target=request.form.get("target") or None,
+            targets=targets,
+            lead=(request.form.get("lead") or None) if targets else None,
             expected_version=expected,
         )
     flash(_("Done: %(action)s.", action=labels.label("trigger", trigger)), "ok")
+    return redirect(url_for("console.case", case_id=case_id))
+
+
+@bp.post("/tasks/<int:task_id>/<step>")
+@signed_in("staff", "admin")
+def task_step(task_id: int, step: str) -> Any:
+    """A task step from the case page or the inbox: the task's version guards against a change
+    made meanwhile; back to where the form was."""
+    c = caller()
+    if step not in tasks.STEPS:
+        abort(404)
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    with db.write() as w:
+        task = task_queries.get_task(w, actor=c.actor, task_id=task_id)
+        case_id = task.case_id
+        tasks.step(
+            w,
+            task_id,
+            step,
+            c.actor,
+            result=request.form.get("result") or None,
+            reason=request.form.get("reason") or None,
+            expected_version=expected,
+        )
+    flash(_("Done: %(action)s.", action=labels.label("task_step", step)), "ok")
+    if request.form.get("back") == "inbox":
+        return redirect(url_for("console.inbox"))
     return redirect(url_for("console.case", case_id=case_id))
 
 

@@ -17,7 +17,7 @@ from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
-from workflow.runtime import stages
+from workflow.runtime import stages, tasks
 from workflow.runtime.clock import WorkCalendar, calendar_of
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
@@ -362,9 +362,17 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     out: list[str] = []
+    # In a task state, the way out is offered once the join holds.
+    waiting = (
+        bool(tasks.waiting_for(session, case.id, case.stage_seq))
+        if route.state(case.state).tasks is not None
+        else False
+    )
     for trigger in machine.get_triggers(case.state):
         spec = route.transition(case.state, trigger)
         if spec is not None and may_fire(spec, actor, case) is None:
+            if waiting and spec.dest != case.state:
+                continue
             out.append(trigger)
     return out
 
