@@ -1,7 +1,7 @@
 """tasks: parallel tasks of a case (a joint whistle's departments), task supervisions and extensions
 
 Revision ID: whistle_tasks
-Revises: 0007_users_sessions
+Revises: 0008_trail_written_at
 Create Date: 2026-11-29 07:00:00
 
 A new table; supervisions and extensions gain a nullable task id (existing rows are the cases'
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "whistle_tasks"
-down_revision: str | None = "0007_users_sessions"
+down_revision: str | None = "0008_trail_written_at"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,62 +1,65 @@
-"""Recompute each task's unit, status and version from the trail alone, and compare with its
-row: a task's steps are trail events carrying its id, as a case's transitions are."""
+"""Tasks in replay: each task's row as its trail events build it (its steps carry its id)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from workflow.runtime.tasks import TASK_ACTIONS
-from workflow.store.models import Task, TrailEvent
 
-Row = tuple[int | None, str | None, str | None, int]
+Row = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class TaskDifference:
-    task_id: int
-    row: Row | None
-    trail: Row | None
-
-    def __str__(self) -> str:
-        return f"task {self.task_id}: row {self.row} but trail says {self.trail}"
-
-
-def replay_tasks(session: Session, *, batch: int = 5000) -> dict[int, Row]:
-    """task id -> (case, unit, status, version) as the trail tells it."""
-    out: dict[int, Row] = {}
-    events = session.execute(
-        select(TrailEvent.case_id, TrailEvent.action, TrailEvent.to_holder, TrailEvent.data)
-        .where(TrailEvent.action.in_(TASK_ACTIONS))
-        .order_by(TrailEvent.seq)
-        .execution_options(yield_per=batch)
-    )
-    for case_id, action, unit, data in events:
-        task_id = int(data["task"])
-        if action == "task.opened":
-            out[task_id] = (case_id, unit, data["status"], 1)
-            continue
-        before = out.get(task_id)
-        version = (before[3] if before else 0) + 1
-        out[task_id] = (case_id, unit, data["status"], version)
-    return out
+# What the trail determines of a task's row.
+TASK_FIELDS = (
+    "case_id",
+    "round",
+    "state",
+    "unit",
+    "lead",
+    "required",
+    "status",
+    "version",
+    "result",
+    "report_due_at",
+    "due_at",
+    "created_at",
+    "updated_at",
+)
+__all__ = ["TASK_ACTIONS", "TASK_FIELDS", "apply", "extended"]
 
 
-def task_differences(session: Session) -> Iterator[TaskDifference]:
-    """Every task whose row differs from what the trail says (or that has only one of the two)."""
-    replayed = replay_tasks(session)
-    seen: set[int] = set()
-    rows = session.execute(
-        select(Task.id, Task.case_id, Task.unit, Task.status, Task.version).order_by(Task.id)
-    ).all()
-    for tid, case_id, unit, status, version in rows:
-        seen.add(tid)
-        row: Row = (case_id, unit, status, version)
-        trail = replayed.get(tid)
-        if row != trail:
-            yield TaskDifference(tid, row, trail)
-    for tid in sorted(set(replayed) - seen):
-        yield TaskDifference(tid, None, replayed[tid])
+def apply(tasks: dict[int, Row], ev: Any, d: Row, at: str) -> None:
+    """Fold one task event (oldest first) into the task rows."""
+    task_id = d.get("task")
+    if task_id is None:
+        return
+    if ev.action == "task.opened":
+        tasks[task_id] = {
+            "case_id": ev.case_id,
+            "round": d.get("round"),
+            "state": ev.to_state,
+            "unit": ev.to_holder,
+            "lead": d.get("lead"),
+            "required": d.get("required"),
+            "status": d.get("status"),
+            "version": 1,
+            "result": None,
+            "report_due_at": d.get("report_due_at"),
+            "due_at": d.get("due_at"),
+            "created_at": at,
+            "updated_at": at,
+        }
+        return
+    task = tasks.setdefault(task_id, {"version": 0})
+    task.update(status=d.get("status"), version=task["version"] + 1, updated_at=at)
+    if "due_at" in d:
+        task["due_at"] = d["due_at"]
+    if ev.action == "task.done":
+        task["result"] = d.get("result")
+
+
+def extended(tasks: dict[int, Row], d: Row) -> None:
+    """An approved extension of a task's step moves that step's limit (not a step: no version)."""
+    task = tasks.get(d["task"])
+    if task is not None and "task_due_at" in d:
+        key = "report_due_at" if task.get("status") == "awaiting_report" else "due_at"
+        task[key] = d["task_due_at"]

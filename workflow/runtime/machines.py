@@ -241,10 +241,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         reason=f.reason,
         data=data,
     )
-    if f.head is not None:
-        f.event = chain.append_at_head(f.session, f.head, conn=f.conn, **fields)
-    else:
-        f.event = chain.append(f.session, **fields)
+    f.event = chain.append(f.session, head=f.head, conn=f.conn, **fields)
     if source.tasks is not None and not same_stage:
         tasks.close_round(
             f.session,
