@@ -107,7 +107,7 @@ class Tasks(MethodView):
         """The tasks the caller may see (a department its own; a street those of its cases)"""
         actor = current_caller().actor
         s = db.session()
-        rows, nxt = task_queries.list_tasks(
+        found = task_queries.list_tasks(
             s,
             actor=actor,
             unit=args.get("unit"),
@@ -116,7 +116,7 @@ class Tasks(MethodView):
             after=args.get("after"),
             limit=args["per_page"],
         )
-        return {"items": [task_json(s, t) for t in rows], "next": nxt}
+        return {"items": [task_json(s, t) for t in found.items], "next": found.next}
 
 
 @blp.route("/<int:task_id>")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow import privacy
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
+from workflow.queries.paging import Page, page
 from workflow.runtime.machines import Actor
 from workflow.runtime.tasks import STATUSES
 from workflow.store.models import Case, Task, TrailEvent
@@ -29,17 +30,21 @@ def _kind(session: Session, unit: str | None) -> str | None:
 
 
 def scope(session: Session, actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause (on tasks joined to their cases) selecting what ACTOR may see."""
+    """A WHERE clause on tasks selecting what ACTOR may see."""
     unit = actor.unit or ""
     kind = _kind(session, unit)
+
+    def of_cases(where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return Task.case_id.in_(select(Case.id).where(where))
+
     if actor.role == "auditor":
-        return true() if kind == "district" else privacy.auditor_cases(session, actor)
+        return true() if kind == "district" else of_cases(privacy.auditor_cases(session, actor))
     if kind == "district" and actor.role == "admin":
         return true()
     if kind == "street_office" and actor.role in ("staff", "admin"):
-        return Case.street == unit
+        return of_cases(Case.street == unit)
     if kind == "workstation" and actor.role == "clerk":
-        return Case.workstation == unit
+        return of_cases(Case.workstation == unit)
     if actor.role == "staff" and kind is not None:
         return Task.unit == unit
     return false()
@@ -54,11 +59,10 @@ def list_tasks(
     case: int | None = None,
     after: int | None = None,
     limit: int = 50,
-) -> tuple[list[Task], int | None]:
-    """The tasks ACTOR may see, oldest first, and the cursor of the next page (None: the last)."""
+) -> Page[Task]:
+    """The tasks ACTOR may see, oldest first (keyset on the id: AFTER is the last id read)."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"no task status {status!r}", {"status": [", ".join(STATUSES)]})
-    limit = max(1, min(limit, MAX_PAGE))
     where = [scope(session, actor)]
     if unit:
         where.append(Task.unit == unit)
@@ -66,20 +70,16 @@ def list_tasks(
         where.append(Task.status == status)
     if case is not None:
         where.append(Task.case_id == case)
-    if after is not None:
-        where.append(Task.id > after)
-    rows = list(
-        session.execute(
-            select(Task)
-            .join(Case, Case.id == Task.case_id)
-            .where(and_(*where))
-            .order_by(Task.id)
-            .limit(limit + 1)
-        ).scalars()
+    return page(
+        session,
+        Task,
+        where,
+        key=Task.id,
+        descending=False,
+        after=after,
+        limit=max(1, min(limit, MAX_PAGE)),
+        count=False,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
 
 
 def get_task(session: Session, *, actor: Actor, task_id: int) -> Task:
@@ -88,7 +88,6 @@ def get_task(session: Session, *, actor: Actor, task_id: int) -> Task:
         raise NotFound(f"no task {task_id}")
     task = session.execute(
         select(Task)
-        .join(Case, Case.id == Task.case_id)
         .where(Task.id == task_id, scope(session, actor))
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -101,10 +100,7 @@ def tasks_of_case(session: Session, *, actor: Actor, case_id: int) -> Sequence[T
     """The tasks of a case that ACTOR may see (a department: its own only), oldest first."""
     return list(
         session.execute(
-            select(Task)
-            .join(Case, Case.id == Task.case_id)
-            .where(Task.case_id == case_id, scope(session, actor))
-            .order_by(Task.id)
+            select(Task).where(Task.case_id == case_id, scope(session, actor)).order_by(Task.id)
         ).scalars()
     )
 
@@ -118,3 +114,35 @@ def trail_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
     ):
         return true()
     return or_(TrailEvent.action.not_like("task.%"), TrailEvent.to_holder == actor.unit)
+
+
+def _most_urgent(session: Session, where: list[ColumnElement[bool]], limit: int) -> list[Task]:
+    return list(
+        session.execute(
+            select(Task)
+            .where(*where)
+            .order_by(Task.stage_due_at.is_(None), Task.stage_due_at, Task.id)
+            .limit(max(1, min(limit, MAX_PAGE)))
+        ).scalars()
+    )
+
+
+def unit_inbox(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
+    """The open tasks of ACTOR's unit (awaiting its report, or its work), most urgent first."""
+    if actor.role != "staff" or not actor.unit:
+        return []
+    where = [
+        scope(session, actor),
+        Task.unit == actor.unit,
+        Task.status.in_(("awaiting_report", "working")),
+    ]
+    return _most_urgent(session, where, limit)
+
+
+def awaiting_report(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
+    """The whistle queue's tasks: a street's cases' departments yet to report, or a department's
+    own calls yet to answer; most urgent first."""
+    where = [scope(session, actor), Task.status == "awaiting_report"]
+    if _kind(session, actor.unit) != "street_office":
+        where.append(Task.unit == (actor.unit or ""))
+    return _most_urgent(session, where, limit)
