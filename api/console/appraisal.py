@@ -22,12 +22,11 @@ from api.console import labels
 from api.console.common import bp, caller, signed_in
 from workflow.appraisal import export
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
-from workflow.appraisal.scheme import ASSESSMENT, KINDS
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.queries import appraisal as appraisal_queries
+from workflow.spec.scheme import ASSESSMENT, COUNT_METRICS, KINDS, RATE_METRICS
 from workflow.store.models import AppraisalRecord
 
 # pygal appends a legacy import hook to sys.meta_path for its map plugins (unused here); it makes

@@ -13,9 +13,9 @@ from api import db
 from api.auth import current_actor, require_roles
 from api.schemas import At, PageArgs, Period, page_body, page_of, page_schema
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.scheme import KINDS
 from workflow.catalog import registry
 from workflow.queries import appraisal as appraisal_queries
+from workflow.spec.scheme import KINDS
 from workflow.store.models import Assessment
 
 blp = Blueprint(
