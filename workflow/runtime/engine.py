@@ -317,24 +317,10 @@ def fire(
     now: dt.datetime | None = None,
 ) -> TrailEvent:
     """Fire TRIGGER on a case as ACTOR: the case's state, holder and version change and one trail
-    event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
-    reason, bad target), StaleVersion, NotAllowed (not from this state, or a task state's join
-    does not hold), NotHolder, NotFound.
-
-    Into a task state (a joint whistle), TARGETS names the units called (TARGET alone is one),
-    LEAD the lead among them (default: the first); each gets a task and its trail event."""
+    event is appended, in the caller's transaction. Into a task state, TARGETS (or TARGET) are
+    the units called, LEAD their lead. Raises InvalidInput (unknown trigger, missing reason, bad
+    target), StaleVersion, NotAllowed (not from this state; a join not held), NotHolder, NotFound."""
     now = now or utcnow()
-    if targets:
-        if target and target not in targets:
-            raise InvalidInput(
-                "give target or targets, not both", {"target": ["use targets alone"]}
-            )
-        targets = tuple(targets)
-        target = targets[0] if len(targets) == 1 else None
-    elif target:
-        targets = (target,)
-    else:
-        targets = ()
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
     case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
@@ -361,8 +347,7 @@ def fire(
         session=session,
         now=now,
         reason=reason.strip() if reason else None,
-        target=target or None,
-        targets=targets,
+        **_targets(target, targets),
         lead=lead or None,
         data=_plain_json(data, "data") if data else {},
         street_holders=routing.holders(case.item) if routing else {},
@@ -376,6 +361,15 @@ def fire(
     _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
+
+
+def _targets(target: str | None, targets: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+    """A firing's target and targets: one target is a list of one, a list of one a target."""
+    if not targets:
+        return {"target": target or None, "targets": (target,) if target else ()}
+    if target and target not in targets:
+        raise InvalidInput("give target or targets, not both", {"target": ["use targets alone"]})
+    return {"target": targets[0] if len(targets) == 1 else None, "targets": tuple(targets)}
 
 
 # The refusals of fire(), built off its path.

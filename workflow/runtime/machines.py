@@ -22,7 +22,7 @@ from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import stages, tasks
 from workflow.runtime.clock import WorkCalendar
 from workflow.runtime.holders import resolve_holder
-from workflow.spec.model import ItemSpec, RouteSpec, TransitionSpec
+from workflow.spec.model import ItemSpec, RouteSpec, StateSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
 
 
@@ -198,11 +198,9 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     case.state = f.state
     case.tier = dest.tier
     case.holder = f.to_holder
-    if dest.tasks is not None:
-        case.whistle_target = None
-    elif spec.target:
+    if spec.target and dest.tasks is None:
         case.whistle_target = f.target
-    elif dest.tier != "department":
+    elif dest.tier != "department" or dest.tasks is not None:
         case.whistle_target = None
     case.updated_at = f.now
     if not same_stage:
@@ -220,11 +218,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         left["limit"] = f.route.state(from_state).limit
     if dest.tier == "applicant":
         data["paused"] = True
-    if f.calling:
-        data["targets"] = list(f.calling)
-        data["lead"] = f.lead or (f.calling[0] if not same_stage else None)
-    elif f.target:
-        data["target"] = f.target
+    _target_data(f, data, same_stage)
     if f.data:
         data["input"] = f.data
     fields: dict[str, Any] = dict(
@@ -242,27 +236,46 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         data=data,
     )
     f.event = chain.append(f.session, head=f.head, conn=f.conn, **fields)
+    if source.tasks is not None or dest.tasks is not None:
+        _tasks_after(f, source, dest, same_stage, round_left)
+
+
+def _target_data(f: Firing, data: dict[str, Any], same_stage: bool) -> None:
+    """A whistle's departments in its event: the units called and the lead, or the target."""
+    if f.calling:
+        data["targets"] = list(f.calling)
+        data["lead"] = f.lead or (f.calling[0] if not same_stage else None)
+    elif f.target:
+        data["target"] = f.target
+
+
+def _tasks_after(
+    f: Firing, source: StateSpec, dest: StateSpec, same_stage: bool, round_left: int | None
+) -> None:
+    """After the transition's event: the tasks of a task state left are closed, and those of a
+    task state entered (or called into again) opened, each with its own event."""
+    label, unit = f.actor.label, f.actor.unit
     if source.tasks is not None and not same_stage:
         tasks.close_round(
             f.session,
-            case_id=case.id,
+            case_id=f.case.id,
             round_seq=round_left,
-            state=case.state,
-            actor_label=f.actor.label,
-            actor_unit=f.actor.unit,
+            state=f.case.state,
+            actor_label=label,
+            actor_unit=unit,
             now=f.now,
         )
     if dest.tasks is not None:
         tasks.open_tasks(
             f.session,
-            case=case,
+            case=f.case,
             state=dest,
             units_to_call=f.calling,
             lead=f.lead,
             item=f.item,
             calendar=f.calendar,
-            actor_label=f.actor.label,
-            actor_unit=f.actor.unit,
+            actor_label=label,
+            actor_unit=unit,
             now=f.now,
         )
 

@@ -387,10 +387,6 @@ def _move(
     from_list = case.list_version
     # Whistled to one department under the older version: it keeps its part as a task.
     called = move.from_holder if dest.tasks is not None and case.tier == "department" else None
-    source_limit = None
-    if called is not None:
-        from_route, _, _ = registry.route(session, result.route, result.from_version)
-        source_limit = from_route.state(move.from_state).limit
     case.route_name = target.name
     case.route_version = result.to_version
     case.list_version = result.list_version
@@ -431,21 +427,43 @@ def _move(
         data=data,
     )
     if called is not None:
-        tasks.open_tasks(
-            session,
-            case=case,
-            state=dest,
-            units_to_call=[called],
-            lead=called,
-            item=item,
-            calendar=calendar,
-            actor_label=actor,
-            actor_unit=unit,
-            now=now,
-            status="awaiting_report" if source_limit == "response" else "working",
-            reason=reason,
-        )
+        _keep_called(session, case, dest, move, item, result, calendar, actor, unit, reason, now)
     return event
+
+
+def _keep_called(
+    session: Session,
+    case: Case,
+    dest: StateSpec,
+    move: Move,
+    item: ItemSpec,
+    result: Plan,
+    calendar: Any,
+    actor: str,
+    unit: str | None,
+    reason: str | None,
+    now: dt.datetime,
+) -> None:
+    """The department a case was whistled to under the older version keeps its part as a task
+    (the lead), awaiting its report still or working already, as it was."""
+    assert move.from_holder is not None
+    from_route, _, _ = registry.route(session, result.route, result.from_version)
+    tasks.open_tasks(
+        session,
+        case=case,
+        state=dest,
+        units_to_call=[move.from_holder],
+        lead=move.from_holder,
+        item=item,
+        calendar=calendar,
+        actor_label=actor,
+        actor_unit=unit,
+        now=now,
+        status="awaiting_report"
+        if from_route.state(move.from_state).limit == "response"
+        else "working",
+        reason=reason,
+    )
 
 
 def plan_or_apply(session: Session, *, dry_run: bool, **kwargs: Any) -> Plan:

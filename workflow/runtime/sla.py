@@ -570,13 +570,7 @@ def decide_extension(
     if ext.status != "pending":
         raise Conflict(f"extension {extension_id} was {ext.status} already")
     case = engine.get_case(session, ext.case_id)
-    task = None
-    if ext.task_id is not None:
-        task = tasks.get_task(session, ext.task_id)
-        if task.stage_seq != ext.stage_seq or task.status not in tasks.OPEN:
-            raise NotAllowed(f"the step of task {task.id} asked for has ended")
-    elif case.stage_seq != ext.stage_seq or case.tier is None:
-        raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+    task = _stage_asked_for(session, ext, case)
     ext.decided_by = actor.label
     ext.decided_at = now
     ext.decision_reason = reason_text
@@ -584,16 +578,7 @@ def decide_extension(
     if granted is None:
         ext.status = "refused"
     else:
-        ext.status = "approved"
-        ext.days = granted
-        if task is not None:
-            ext.new_stage_due_at = _extend_task(session, task, granted, now=now)
-            data.update(
-                days=granted, task=task.id, task_due_at=chain.format_at(ext.new_stage_due_at)
-            )
-        else:
-            ext.new_stage_due_at = _extend(session, case, granted, now=now)
-            data.update(days=granted, **stages.clock_data(case))
+        _approve(session, ext, case, task, granted, data, now)
     if task is not None:
         data["task"] = task.id
     chain.append(
@@ -609,6 +594,38 @@ def decide_extension(
         data=data,
     )
     return ext
+
+
+def _stage_asked_for(session: Session, ext: Extension, case: Case) -> Task | None:
+    """The task whose step the extension asks for (None: the case's stage); NotAllowed when
+    that step or stage has ended."""
+    if ext.task_id is None:
+        if case.stage_seq != ext.stage_seq or case.tier is None:
+            raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+        return None
+    task = tasks.get_task(session, ext.task_id)
+    if task.stage_seq != ext.stage_seq or task.status not in tasks.OPEN:
+        raise NotAllowed(f"the step of task {task.id} asked for has ended")
+    return task
+
+
+def _approve(
+    session: Session,
+    ext: Extension,
+    case: Case,
+    task: Task | None,
+    granted: int,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    ext.status = "approved"
+    ext.days = granted
+    if task is not None:
+        ext.new_stage_due_at = _extend_task(session, task, granted, now=now)
+        data.update(days=granted, task=task.id, task_due_at=chain.format_at(ext.new_stage_due_at))
+    else:
+        ext.new_stage_due_at = _extend(session, case, granted, now=now)
+        data.update(days=granted, **stages.clock_data(case))
 
 
 def _request_task_extension(

@@ -226,30 +226,8 @@ def open_tasks(
     lead = lead or (None if has_lead else units_to_call[0])
     out: list[Task] = []
     for code in units_to_call:
-        is_lead = code == lead
-        task = Task(
-            case_id=case.id,
-            round=case.stage_seq,
-            state=case.state,
-            commander=case.holder,
-            unit=code,
-            lead=is_lead,
-            required=is_lead or state.tasks.join == "all",
-            status=status,
-            created_at=now,
-            updated_at=now,
-            report_due_at=report_due(item, calendar, now) if status == "awaiting_report" else None,
-            due_at=work_due(item, calendar, now) if status == "working" else None,
-            light="none",
-        )
-        seq = chain.next_seq(session)
-        _set_clock(
-            task,
-            task.report_due_at if status == "awaiting_report" else task.due_at,
-            calendar,
-            now,
-            seq,
-        )
+        task = _new_task(case, state, code, code == lead, status, item, calendar, now)
+        task.stage_seq = chain.next_seq(session)  # the event below begins its first step
         session.add(task)
         session.flush()  # its id, for the event: one INSERT, version 1
         chain.append(
@@ -259,14 +237,13 @@ def open_tasks(
             unit=actor_unit,
             action="task.opened",
             case_id=case.id,
-            trigger=None,
             to_state=case.state,
             to_holder=code,
             reason=reason,
             data={
                 "task": task.id,
                 "status": status,
-                "lead": is_lead,
+                "lead": task.lead,
                 "required": task.required,
                 "round": case.stage_seq,
                 "report_due_at": _iso(task.report_due_at),
@@ -274,8 +251,39 @@ def open_tasks(
             },
         )
         out.append(task)
-    session.flush()
     return out
+
+
+def _new_task(
+    case: Any,
+    state: StateSpec,
+    unit: str,
+    lead: bool,
+    status: str,
+    item: ItemSpec,
+    calendar: WorkCalendar,
+    now: dt.datetime,
+) -> Task:
+    """A task row of UNIT in the case's current round, its first step's clock running."""
+    assert state.tasks is not None
+    awaiting = status == "awaiting_report"
+    task = Task(
+        case_id=case.id,
+        round=case.stage_seq,
+        state=case.state,
+        commander=case.holder,
+        unit=unit,
+        lead=lead,
+        required=lead or state.tasks.join == "all",
+        status=status,
+        created_at=now,
+        updated_at=now,
+        report_due_at=report_due(item, calendar, now) if awaiting else None,
+        due_at=None if awaiting else work_due(item, calendar, now),
+        light="none",
+    )
+    _set_clock(task, task.report_due_at if awaiting else task.due_at, calendar, now, 0)
+    return task
 
 
 def waiting_for(session: Session, case_id: int, round_seq: int | None) -> list[str]:
@@ -373,10 +381,9 @@ def step(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Task:
-    """Take step NAME (report, done, send_back, cancel) on a task as ACTOR: its status changes
-    and one trail event with its id is appended, in the caller's transaction. Raises NotFound,
-    StaleVersion, NotHolder, NotAllowed (not from this status, or the case has moved on),
-    InvalidInput (a missing result or reason)."""
+    """Take step NAME (report, done, send_back, cancel) on a task as ACTOR: its status and one
+    trail event with its id, in the caller's transaction. Raises NotFound, StaleVersion,
+    NotHolder, NotAllowed (not from this status; the case moved on), InvalidInput."""
     from workflow.runtime.engine import utcnow, work_calendar
 
     now = now or utcnow()
@@ -384,43 +391,18 @@ def step(
     task = get_task(session, task_id)
     if name not in STEPS:
         raise InvalidInput(f"no task step {name!r}", {"step": [", ".join(STEPS)]})
-    action, who = STEPS[name]
+    action, _who = STEPS[name]
     case = session.get(Case, task.case_id, populate_existing=True)
     assert case is not None
-    if case.state != task.state or case.stage_seq != task.round:
-        raise NotAllowed(f"case {case.id} has moved on from the state that opened task {task.id}")
-    if who == "unit":
-        if actor.unit != task.unit or actor.role not in WORK_ROLES:
-            raise NotHolder(f"task {task.id} is {task.unit}'s part: its staff take this step")
-    elif actor.unit != case.holder or actor.role not in COMMAND_ROLES:
-        raise NotHolder(f"{name!r} is the commanding unit's ({case.holder}) to take")
-    if expected_version is not None and expected_version != task.version:
-        raise StaleVersion(f"task {task.id} is at version {task.version}, not {expected_version}")
+    _may_step(task, case, name, actor, expected_version)
     result = _text(result, "result", required=name == "done")
     reason = _text(reason, "reason", required=name in ("send_back", "cancel"))
     before = task.status
     status = _next(before, name)
-    data: dict[str, Any] = {"task": task.id, "status": status, "from_status": before}
-    if task.stage_due_at is not None and before in ("awaiting_report", "working"):
-        # The step ends a timed stage: appraisal reads "left" as for a case's stage.
-        data["left"] = {
-            "state": before,
-            "holder": task.unit,
-            "started_at": _iso(task.stage_started_at),
-            "due_at": _iso(task.stage_due_at),
-            "late": now > task.stage_due_at,
-            "limit": "response" if before == "awaiting_report" else "days",
-        }
-        if before == "awaiting_report":
-            data["response_late"] = data["left"]["late"]
+    data = _step_data(task, before, status, now)
     seq = chain.next_seq(session)
     calendar = work_calendar(session)
-    item = None
-    if status == "working":
-        item, _ = registry.item(session, case.item, case.list_version)
-        routing = street_routing.for_case(session, case.street, case.routing_version)
-        if routing is not None:
-            item = routing.apply(item)
+    item = _item_of(session, case) if status == "working" else None
     # Every change below goes out in one UPDATE: one step, one version.
     with session.no_autoflush:
         task.status = status
@@ -432,8 +414,7 @@ def step(
         else:
             _stop_clock(task)
         if name == "done":
-            task.result = result
-            data["result"] = result
+            task.result = data["result"] = result
     session.flush()
     chain.append(
         session,
@@ -449,6 +430,44 @@ def step(
         data=data,
     )
     return task
+
+
+def _may_step(task: Task, case: Case, name: str, actor: Any, expected: int | None) -> None:
+    """Why ACTOR may not take step NAME on TASK now (raised), in the order a caller learns it."""
+    if case.state != task.state or case.stage_seq != task.round:
+        raise NotAllowed(f"case {case.id} has moved on from the state that opened task {task.id}")
+    if STEPS[name][1] == "unit":
+        if actor.unit != task.unit or actor.role not in WORK_ROLES:
+            raise NotHolder(f"task {task.id} is {task.unit}'s part: its staff take this step")
+    elif actor.unit != case.holder or actor.role not in COMMAND_ROLES:
+        raise NotHolder(f"{name!r} is the commanding unit's ({case.holder}) to take")
+    if expected is not None and expected != task.version:
+        raise StaleVersion(f"task {task.id} is at version {task.version}, not {expected}")
+
+
+def _step_data(task: Task, before: str, status: str, now: dt.datetime) -> dict[str, Any]:
+    """The step's event data; a step that ends a timed step says so ("left", as a case's stage
+    exit says it: appraisal reads both alike)."""
+    data: dict[str, Any] = {"task": task.id, "status": status, "from_status": before}
+    if task.stage_due_at is not None and before in ("awaiting_report", "working"):
+        data["left"] = {
+            "state": before,
+            "holder": task.unit,
+            "started_at": _iso(task.stage_started_at),
+            "due_at": _iso(task.stage_due_at),
+            "late": now > task.stage_due_at,
+            "limit": "response" if before == "awaiting_report" else "days",
+        }
+        if before == "awaiting_report":
+            data["response_late"] = data["left"]["late"]
+    return data
+
+
+def _item_of(session: Session, case: Case) -> ItemSpec:
+    """The case's item as pinned, with its street's routing table applied (its limits)."""
+    item, _ = registry.item(session, case.item, case.list_version)
+    routing = street_routing.for_case(session, case.street, case.routing_version)
+    return routing.apply(item) if routing is not None else item
 
 
 def set_lights(session: Session, lights: dict[str, list[int]]) -> None:
