@@ -27,6 +27,8 @@ ROLE_UNIT_KINDS = {
     "staff": {"street_office", "dispatched_agency", "department"},
     "admin": {"street_office", "district"},
     "auditor": {"district", "street_office", "department"},
+    # 回访: a callback operator at the district or a street, never the handling unit.
+    "callback": {"district", "street_office"},
 }
 MIN_PASSWORD = 8
 

@@ -9,7 +9,7 @@ from typing import Any
 
 TIERS = ("workstation", "street_office", "agency", "department", "applicant")
 UNIT_KINDS = ("district", "department", "street_office", "workstation", "dispatched_agency")
-ROLES = ("admin", "clerk", "staff", "auditor")
+ROLES = ("admin", "clerk", "staff", "auditor", "callback")
 # Who may act in a state of each tier. "applicant" is the resident (through an outside
 # channel); "system" is the sweep firing a configured timeout.
 TIER_ROLES: dict[str, frozenset[str]] = {

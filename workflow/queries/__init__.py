@@ -1,0 +1,1 @@
+"""Listing, filtering, scoping and paging: one module per concept, for the API and the console."""
