@@ -27,6 +27,7 @@ def _sqlite_triggers() -> None:
             f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
         )
 
+
 revision: str = "voice_feedback"
 down_revision: str | None = "0007_users_sessions"
 branch_labels: str | Sequence[str] | None = None
@@ -120,9 +121,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    unranked = op.get_bind().execute(
-        sa.text("SELECT count(*) FROM appraisal_records WHERE score IS NULL OR rank IS NULL")
-    ).scalar()
+    unranked = (
+        op.get_bind()
+        .execute(
+            sa.text("SELECT count(*) FROM appraisal_records WHERE score IS NULL OR rank IS NULL")
+        )
+        .scalar()
+    )
     if unranked:
         # Finalized records are immutable: none is changed or dropped to fit the old schema.
         raise CommandError(

@@ -236,7 +236,7 @@ def _answers(w: Window, credit: str) -> Any:
         .where(~exists().where(later.c.case_id == counted.c.case_id, later.c.seq > counted.c.seq))
         .subquery()
     )
-    rows = select(
+    rows: Any = select(
         last.c.handler.label("unit"), last.c.case_id, last.c.level, last.c.resolved
     ).where(last.c.handler.is_not(None))
     if credit == "handler_and_commander":
