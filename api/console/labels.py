@@ -76,6 +76,11 @@ ACTIONS = {
     "extension.requested": ("申请延期", "Extension requested"),
     "extension.approved": ("批准延期", "Extension approved"),
     "extension.refused": ("驳回延期", "Extension refused"),
+    "feedback.given": ("群众评价", "Resident's rating"),
+    "feedback.rectification_opened": ("差评整改", "Rectification opened"),
+    "feedback.rectification_reported": ("报告整改情况", "Rectification reported"),
+    "feedback.appealed": ("申诉", "Rating appealed"),
+    "feedback.appeal_decided": ("申诉裁定", "Appeal decided"),
 }
 
 LIGHTS = {
@@ -98,6 +103,7 @@ ROLES = {
     "staff": ("工作人员", "Staff"),
     "admin": ("管理员", "Administrator"),
     "auditor": ("审计员", "Auditor"),
+    "callback": ("回访员", "Callback operator"),
 }
 
 TABLES = {
