@@ -29,8 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from workflow.audit import chain
-from workflow.audit.verify import _SQLITE_SELECT, verify
+from workflow.audit import chain, spelling
+from workflow.audit.verify import verify
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade
 from workflow.store.models import TrailEvent
@@ -175,11 +175,12 @@ def main() -> None:
             with engine.connect() as conn:
                 dbapi = conn.connection.driver_connection
                 cur = dbapi.cursor()  # type: ignore[union-attr]
-                cur.execute(_SQLITE_SELECT, (0, args.events))
+                cur.execute(spelling.SQLITE_SELECT, (0, args.events))
                 sha = hashlib.sha256
+                data = spelling.FIRST_FIELD + [f.key for f in chain.SORTED_FIELDS].index("data")
                 while batch := cur.fetchmany(20_000):
                     for r in batch:
-                        sha((r[13] + r[12]).encode()).hexdigest()
+                        sha((r[spelling.PREV] + r[data]).encode()).hexdigest()
 
         def run_orm() -> None:
             with sessions() as s:

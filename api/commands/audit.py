@@ -45,7 +45,16 @@ def _read_anchors(path: Path) -> list[Anchor]:
     help="A file of signed heads kept outside the database (lines of `audit checkpoint`).",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help='Print {"ok", "events_checked", "first_bad"}.'
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"ok", "events_checked", "first_bad", "warnings", "warnings_total"}.',
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 3 when the chain holds but there are warnings (time going backwards, events "
+    "dated after they were written).",
 )
 @click.option(
     "-j",
@@ -57,17 +66,26 @@ def _read_anchors(path: Path) -> list[Anchor]:
 )
 @pass_ctx
 @refusals
-def verify(ctx: Context, anchors: Path | None, as_json: bool, jobs: int | None) -> None:
+def verify(
+    ctx: Context, anchors: Path | None, as_json: bool, strict: bool, jobs: int | None
+) -> None:
     """Recheck every link of the trail in seq order, its head, and every signed checkpoint.
 
-    On a break, names the first bad event and what is wrong with it: modified, missing,
-    inserted, reordered, truncated (shorter than a signed checkpoint or its head), rebuilt (every
-    hash recomputed: no longer the one signed at a checkpoint), or forged_checkpoint.
+    Each event's stored columns must be exactly the bytes its hash covers (not merely parse to
+    the same value). On a break, names the first bad event and what is wrong with it: modified,
+    missing, inserted, reordered, truncated (shorter than a signed checkpoint or its head),
+    rebuilt (every hash recomputed: no longer the one signed at a checkpoint), or
+    forged_checkpoint.
+
+    Warnings do not break the chain: time_backwards (an event dated before the one before it),
+    dated_after_write (dated more than a minute after the database wrote it). They are listed
+    as `warning: seq N: KIND: DETAIL` (the first 100, and how many in all).
 
     \b
     Example:
       streetflow audit verify --anchors /safe/place/anchors.jsonl --jobs 4
-    Exit codes: 0 intact, 1 a problem found (named on stdout)."""
+    Exit codes: 0 intact (warnings, if any, listed), 1 a problem found (named on stdout),
+    3 with --strict: intact but with warnings."""
     outside = _read_anchors(anchors) if anchors else []
     ctx.require_schema()
     started = time.monotonic()
@@ -98,8 +116,15 @@ def verify(ctx: Context, anchors: Path | None, as_json: bool, jobs: int | None) 
             if p is not bad:
                 click.echo(f"also: {p}")
         click.echo(f"({report.events_checked} events verified before the break)", err=True)
+    if not as_json:
+        for w in report.warnings:
+            click.echo(f"warning: {w}")
+        if report.warnings_total:
+            click.echo(f"{report.warnings_total} warning(s): the chain holds; time does not")
     if not report.ok:
         sys.exit(1)
+    if strict and report.warnings_total:
+        sys.exit(3)
 
 
 @audit.command("checkpoint")
@@ -126,23 +151,30 @@ def checkpoint_cmd(ctx: Context) -> None:
 @pass_ctx
 @refusals
 def replay(ctx: Context) -> None:
-    """Recompute every case's state, holder and version from its trail; list those whose row
-    differs.
+    """Rebuild every case, supervision and extension from the trail alone, and name each
+    stored field that differs: one line each, `KIND ID: FIELD: stored VALUE, trail VALUE`
+    (FIELD `row`: a row that only one side has).
+
+    Compared: what the trail determines (a case's item, route and list versions, workstation,
+    street, channel, state, tier, holder, version, times, limits, stage and rating score; every
+    column of supervisions and extensions). Not: personal data, the rating's comment, and the
+    light and other clock values derived from the limits.
 
     \b
     Example:
       streetflow audit replay
-    Exit codes: 0 every case matches its trail, 1 some differ (listed)."""
+    Exit codes: 0 every row matches its trail, 1 some fields differ (listed)."""
     ctx.require_schema()
-    n = 0
+    n, rows = 0, set()
     with ctx.sessions() as session:
         for d in differences(session):
             n += 1
+            rows.add((d.kind, d.id))
             click.echo(str(d))
     if n:
-        click.echo(f"{n} case(s) differ from their trail", err=True)
+        click.echo(f"{n} field(s) in {len(rows)} row(s) differ from their trail", err=True)
         sys.exit(1)
-    click.echo("every case matches its trail")
+    click.echo("every case, supervision and extension matches its trail")
 
 
 @audit.command()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
+from workflow.audit.spelling import WRITE_SKEW_S
 from workflow.runtime import sla as sla_service
 
 from . import progress
@@ -35,6 +38,10 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
     Idempotent: a second sweep at the same instant changes nothing. Several sweeps may run at
     once; each case is handled by one of them. Progress goes to stderr.
 
+    A --now later than this machine's clock is allowed (to try a schedule out on a copy) but
+    its events are dated after they were written: the sweep warns, and `audit verify` reports
+    each of them (dated_after_write) for ever.
+
     \b
     Example:
       streetflow sla sweep
@@ -42,6 +49,14 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
     Exit codes: 0 swept; 1 a bad --now, a database error or a timeout that could not fire."""
     now = parse_instant(now_text, "--now")
     ctx.require_schema()
+    ahead = (now - dt.datetime.now(dt.UTC)).total_seconds() if now else 0
+    if ahead > WRITE_SKEW_S:
+        click.echo(
+            f"warning: --now is {ahead:,.0f} s ahead of this machine's clock: the trail events "
+            "this sweep writes are dated after they are written, and `streetflow audit verify` "
+            "will report each of them (dated_after_write)",
+            err=True,
+        )
 
     swept = [0, 0]
 

@@ -53,7 +53,20 @@ class TrailProblemSchema(ma.Schema):
 class TrailVerifySchema(ma.Schema):
     ok = ma.fields.Boolean(required=True)
     events_checked = ma.fields.Integer(required=True)
-    first_bad = ma.fields.Nested(TrailProblemSchema, allow_none=True)
+    first_bad = ma.fields.Nested(
+        TrailProblemSchema,
+        allow_none=True,
+        metadata={"description": "the first break of the chain; null when it holds"},
+    )
+    warnings = ma.fields.List(
+        ma.fields.Nested(TrailProblemSchema),
+        required=True,
+        metadata={
+            "description": "the chain holds but time does not (kind time_backwards or "
+            "dated_after_write): the first 100; they do not make ok false"
+        },
+    )
+    warnings_total = ma.fields.Integer(required=True, metadata={"description": "all warnings"})
 
 
 @blp.route("/events")

@@ -91,6 +91,8 @@ def test_verify_says_what_the_command_says(
         "ok": True,
         "events_checked": n,
         "first_bad": None,
+        "warnings": [],
+        "warnings_total": 0,
     }
     intrude(engine, f"UPDATE trail_events SET reason = 'x' WHERE seq = {n - 1}")
     body = auditor.get("/audit/verify").json()

@@ -105,7 +105,12 @@ def row_of(engine: Engine, seq: int) -> dict[str, Any]:
         row = dict(
             s.execute(select(TrailEvent.__table__).where(TrailEvent.seq == seq)).mappings().one()
         )
+        if engine.dialect.name == "sqlite":  # `at` as stored, not as the driver would spell it
+            row["at"] = s.execute(
+                text("SELECT at FROM trail_events WHERE seq = :s"), {"s": seq}
+            ).scalar_one()
     row["data"] = chain.canonical_json(row["data"]).decode()
+    row.pop("written_at", None)  # the database sets it
     return row
 
 

@@ -40,7 +40,13 @@ def test_verify_names_the_first_bad_event(
     code, out, _ = run("audit", "verify")
     assert code == 0 and f"trail intact: {n} events" in out
     code, out, _ = run("audit", "verify", "--json", "--jobs", "2")
-    assert code == 0 and json.loads(out) == {"ok": True, "events_checked": n, "first_bad": None}
+    assert code == 0 and json.loads(out) == {
+        "ok": True,
+        "events_checked": n,
+        "first_bad": None,
+        "warnings": [],
+        "warnings_total": 0,
+    }
 
     intrude(engine, "UPDATE trail_events SET actor = 'nobody' WHERE seq = 6")
     code, out, _ = run("audit", "verify")
@@ -88,15 +94,16 @@ def test_replay_finds_a_case_row_edited_by_hand(
 ) -> None:
     ids = make_cases(sessions, 2)
     code, out, _ = run("audit", "replay")
-    assert code == 0 and "every case matches its trail" in out
+    assert code == 0 and "every case, supervision and extension matches its trail" in out
     with engine.begin() as conn:  # the trail is untouched: only the case row is edited
         conn.execute(update(Case).where(Case.id == ids[1]).values(state="closed", holder=None))
     code, out, err = run("audit", "replay")
     assert code == 1
     assert out.splitlines() == [
-        f"case {ids[1]}: row ('closed', None, 3) but trail says ('street_handling', 'S-ZHL', 3)"
+        f"case {ids[1]}: state: stored 'closed', trail 'street_handling'",
+        f"case {ids[1]}: holder: stored None, trail 'S-ZHL'",
     ]
-    assert "1 case(s) differ" in err
+    assert "2 field(s) in 1 row(s) differ" in err
 
 
 def auditor_snippet(tmp_path: Path) -> Path:

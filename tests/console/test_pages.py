@@ -273,3 +273,27 @@ def test_oversight_pages_keep_to_their_units(
     assert street.post(f"/console/supervisions/{sup.id}/acknowledge").status_code == 302
     # Twice: the engine says it was acknowledged already.
     assert street.post(f"/console/supervisions/{sup.id}/acknowledge").status_code == 409
+
+
+def test_verify_in_the_console_shows_the_time_warnings(
+    sign_in_client: Callable[..., Browserless], sessions: sessionmaker[Session]
+) -> None:
+    import datetime as dt
+
+    from tests.conftest import T0
+    from tests.time.conftest import open_at
+    from workflow.runtime import engine as wf
+    from workflow.runtime.machines import Actor
+
+    clerk = Actor("clerk", "W-ZHL-01", "clerk")
+    with sessions.begin() as s:
+        case = open_at(s, clerk, "SW-11", T0 + dt.timedelta(hours=1))
+    with sessions.begin() as s:  # a writer whose clock is an hour behind
+        event = wf.fire(s, case.id, "accept", clerk, now=T0)
+        seq = event.seq
+    auditor = sign_in_client("X-SN", "auditor")
+    auditor.get("/console/trail")
+    page = auditor.post("/console/trail/verify").get_data(as_text=True)
+    assert "留痕完整" in page  # still intact: a warning does not break the chain
+    assert "时间警告：1" in page
+    assert f"#{seq} time_backwards" in page

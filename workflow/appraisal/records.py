@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from workflow.appraisal.metrics import ALL_METRICS, Window, cases_of, measure, period_bounds
 from workflow.appraisal.scheme import ASSESSMENT, LOWER_IS_BETTER
-from workflow.audit import chain
+from workflow.audit import chain, spelling
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
@@ -89,6 +89,9 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
         "to": chain.format_at(end),
         "last_seq": head.seq,
         "last_hash": head.hash,
+        # The events as stored, not only as hashed: the metrics read the stored text (SQL JSON
+        # functions), so a row changed behind the chain's back moves the digest too.
+        "trail_read": spelling.stored_digest(session.connection(), head.seq),
         "definitions": {
             "appraisal": scheme_version,
             "units": registry.latest_version(session, "units", "units"),
@@ -335,6 +338,15 @@ def verify(session: Session, period: str) -> tuple[int, list[str]]:
         problems.append(f"no {FINALIZED} event in the trail for {period}")
     else:
         inputs = stored[0].inputs
+    read = inputs.get("trail_read")
+    if (
+        read is not None
+        and spelling.stored_digest(session.connection(), inputs["last_seq"]) != read
+    ):
+        problems.append(
+            f"the stored trail events 1..{inputs['last_seq']} are not those the records of "
+            f"{period} were computed from"
+        )
     expected = {r["unit"]: r for r in calculate(session, inputs)}
     digest = digest_of(inputs)
     for rec in stored:

@@ -5,31 +5,50 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.store import direct
 from workflow.store.models import TrailEvent, TrailHead
 
 GENESIS = "0" * 64
-# The fields an event's hash covers, in the order the contract lists them.
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "case",
-    "actor",
-    "unit",
-    "action",
-    "trigger",
-    "from_state",
-    "to_state",
-    "from_holder",
-    "to_holder",
-    "reason",
-    "data",
+
+
+@dataclass(frozen=True)
+class Field:
+    """One hashed field: its name in the event body, its column, and how it is spelled:
+    int (an integer or null), name (a short string that repeats: units, states, actions),
+    text (a free string), at (the instant, format_at's spelling), json (the data object)."""
+
+    key: str
+    column: str
+    kind: str
+
+
+# The one list of what an event's hash covers, in the order the contract lists them. Every
+# spelling of the hashed body (append's, verify's in Python and in SQLite's SQL) is built
+# from it.
+FIELDS = (
+    Field("seq", "seq", "int"),
+    Field("at", "at", "at"),
+    Field("case", "case_id", "int"),
+    Field("actor", "actor", "name"),
+    Field("unit", "unit", "name"),
+    Field("action", "action", "name"),
+    Field("trigger", "trigger", "name"),
+    Field("from_state", "from_state", "name"),
+    Field("to_state", "to_state", "name"),
+    Field("from_holder", "from_holder", "name"),
+    Field("to_holder", "to_holder", "name"),
+    Field("reason", "reason", "text"),
+    Field("data", "data", "json"),
 )
+HASHED_FIELDS = tuple(f.key for f in FIELDS)
+# Canonical JSON writes keys in sorted order: the order of every spelling of the body.
+SORTED_FIELDS = tuple(sorted(FIELDS, key=lambda f: f.key))
 
 
 def format_at(at: dt.datetime) -> str:
@@ -57,21 +76,10 @@ def canonical_json(value: Any) -> bytes:
 
 def event_body(ev: TrailEvent) -> dict[str, Any]:
     """The event as the contract and the export show it, without its hashes."""
-    return {
-        "seq": ev.seq,
-        "at": format_at(ev.at),
-        "case": ev.case_id,
-        "actor": ev.actor,
-        "unit": ev.unit,
-        "action": ev.action,
-        "trigger": ev.trigger,
-        "from_state": ev.from_state,
-        "to_state": ev.to_state,
-        "from_holder": ev.from_holder,
-        "to_holder": ev.to_holder,
-        "reason": ev.reason,
-        "data": ev.data or {},
-    }
+    body = {f.key: getattr(ev, f.column) for f in FIELDS}
+    body["at"] = format_at(ev.at)
+    body["data"] = ev.data or {}
+    return body
 
 
 def event_dict(ev: TrailEvent) -> dict[str, Any]:
@@ -80,7 +88,7 @@ def event_dict(ev: TrailEvent) -> dict[str, Any]:
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     """hash = SHA-256(prev_hash || canonical JSON of the event's fields)."""
-    return link_hash(prev_hash, canonical_json({k: body[k] for k in HASHED_FIELDS}))
+    return link_hash(prev_hash, body_json(body, canonical_text(body["data"])).encode("utf-8"))
 
 
 def link_hash(prev_hash: str, body_bytes: bytes) -> str:
@@ -163,65 +171,12 @@ def _check_append(session: Session, at: dt.datetime) -> None:
         raise ValueError("naive datetime: a trail event's time must be timezone-aware")
 
 
-def append(
-    session: Session,
-    *,
-    at: dt.datetime,
-    actor: str,
-    action: str,
-    unit: str | None = None,
-    case_id: int | None = None,
-    trigger: str | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    from_holder: str | None = None,
-    to_holder: str | None = None,
-    reason: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> TrailEvent:
-    """Append one event in the caller's transaction. Call lock_head() first in that transaction."""
-    _check_append(session, at)
-    # No autoflush here: the caller's pending changes go out in the one flush below (a flush
-    # costs as much as the rest of a firing).
-    with session.no_autoflush:
-        head_seq, head_hash = session.execute(_HEAD).one()
-    # Store at microsecond precision: what is hashed must be what the database gives back.
-    at = at.astimezone(dt.UTC)
-    ev = TrailEvent(
-        seq=head_seq + 1,
-        at=at,
-        case_id=case_id,
-        actor=actor,
-        unit=unit,
-        action=action,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        from_holder=from_holder,
-        to_holder=to_holder,
-        reason=reason,
-        data=json.loads(canonical_json(data or {})),
-        prev_hash=head_hash,
-        hash="",
-    )
-    ev.hash = chain_hash(head_hash, event_body(ev))
-    session.add(ev)
-    session.flush()
-    moved = session.execute(
-        update(_head)
-        .where(_head.c.id == 1, _head.c.seq == head_seq)
-        .values(seq=ev.seq, hash=ev.hash)
-    )
-    if (
-        cast(CursorResult[Any], moved).rowcount != 1
-    ):  # cannot happen under the lock; never leave a head behind its chain
-        raise ChainNotLocked(f"the chain head moved under a locked append (seq {head_seq})")
-    return ev
-
-
-# ---------------------------------------------------------------- the firing's fast path
+# Core statements built once: the same SQL on every append, without the ORM's unit of work (a
+# flush costs as much as the rest of a firing). The columns are named: the database sets the
+# others (written_at).
 _event = cast(Table, TrailEvent.__table__)
-_INSERT_EVENT = direct.Statement(insert(_event))
+_WRITTEN = ("seq", *(f.column for f in FIELDS if f.key != "seq"), "prev_hash", "hash")
+_INSERT_EVENT = direct.Statement(insert(_event).values({c: bindparam(c) for c in _WRITTEN}))
 _new_event = TrailEvent.__mapper__.class_manager.new_instance
 _MOVE_HEAD = direct.Statement(
     update(_head)
@@ -233,10 +188,10 @@ _MOVE_HEAD = direct.Statement(
 # The canonical JSON of an event's body is written around its data's: the data is encoded once,
 # as stored and as hashed, and the other fields (strings, integers, nulls) one by one in sorted
 # order, which is what the encoder does for them, without building and sorting a dict.
-_BODY_KEYS = tuple(sorted(HASHED_FIELDS))
 _BODY_PREFIXES = tuple(
-    ("{" if i == 0 else ",") + _CANONICAL.encode(key) + ":" for i, key in enumerate(_BODY_KEYS)
+    ("{" if i == 0 else ",") + _CANONICAL.encode(f.key) + ":" for i, f in enumerate(SORTED_FIELDS)
 )
+_BODY_KEYS = tuple(f.key for f in SORTED_FIELDS)
 _encode_str = json.encoder.encode_basestring  # the encoder's own for ensure_ascii=False
 
 
@@ -261,9 +216,8 @@ def body_json(body: dict[str, Any], data_text: str) -> str:
     return "".join(parts)
 
 
-def append_at_head(
+def append(
     session: Session,
-    head: tuple[int, str],
     *,
     at: dt.datetime,
     actor: str,
@@ -277,13 +231,19 @@ def append_at_head(
     to_holder: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    head: tuple[int, str] | None = None,
     conn: Connection | None = None,
 ) -> TrailEvent:
-    """append() for a caller that has the head from its lock_head() and appended nothing since:
-    the same event and hash, written with Core statements built once (no ORM flush). DATA must
-    be plain JSON already (string keys; lists, not tuples): it is encoded once, as stored and as
-    hashed. The event returned is a plain object, not added to the session."""
+    """Append one event in the caller's transaction, which called lock_head() first.
+
+    HEAD: the head as that lock_head() gave it, when nothing was appended since (fire() has it:
+    no read). DATA must be plain JSON (string keys): it is encoded once, as stored and as hashed.
+    The event returned is a plain holder of the row, not added to the session."""
     _check_append(session, at)
+    if head is None:
+        # The caller's pending changes go out first, as they would with the event in one flush.
+        session.flush()
+        head = session.execute(_HEAD).one()
     head_seq, head_hash = head
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
@@ -309,16 +269,19 @@ def append_at_head(
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
     body.update(at=format_at(at), case=case_id)
     row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
-    if conn is None:
-        conn = session.connection()
-    # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.
-    _INSERT_EVENT.run(conn, row, encoded={"data": data_text})
-    moved = _MOVE_HEAD.run(
-        conn, {"old_seq": head_seq, "new_seq": row["seq"], "new_hash": row["hash"]}
-    )
-    if moved.rowcount != 1:
-        # The head moved since lock_head() read it: something appended in between. Never fork.
-        raise ChainNotLocked(f"the chain head moved after lock_head (seq {head_seq})")
+    _write(conn or session.connection(), row, data_text)
     ev = _new_event()
     ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
     return ev
+
+
+def _write(conn: Connection, row: dict[str, Any], data_text: str) -> None:
+    """Insert the event ROW and move the head to it from the seq before."""
+    # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.
+    _INSERT_EVENT.run(conn, row, encoded={"data": data_text})
+    moved = _MOVE_HEAD.run(
+        conn, {"old_seq": row["seq"] - 1, "new_seq": row["seq"], "new_hash": row["hash"]}
+    )
+    if moved.rowcount != 1:
+        # The head moved since it was read: something appended in between. Never fork.
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {row['seq'] - 1})")

@@ -21,27 +21,38 @@ hash of the verified chain up to k-1, ``r`` the row found at position k):
              signed there: every hash was recomputed after a change. The change lies after the last
              checkpoint that still matches; the first event after it is named.
 - forged_checkpoint: a checkpoint whose HMAC signature does not verify with the instance secret.
+
+"Gives its hash" means: the stored columns, taken as they are (see spelling.py), are the bytes
+that were hashed. Content that only parses to the same value (a duplicate key in data, `at` in
+another spelling, a number stored as text) does not.
+
+Warnings (the chain holds; something about time does not):
+- time_backwards:    an event is dated before the event preceding it in the chain.
+- dated_after_write: an event is dated more than spelling.WRITE_SKEW_S seconds after the
+                     database wrote it (written_at; a sweep run with --now in the future).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.audit import chain
+from workflow.audit import chain, spelling
 from workflow.audit.checkpoints import Anchor, signature_ok
+from workflow.audit.spelling import AT, HASH, LATE, PREV
 from workflow.store.models import Checkpoint, TrailEvent, TrailHead
 
-BATCH = 20_000
+BATCH = spelling.BATCH
 AUTO_PARALLEL = 200_000
+# Warnings named one by one; beyond this many they are only counted.
+MAX_WARNINGS = 100
 
 KINDS = (
     "modified",
@@ -52,26 +63,7 @@ KINDS = (
     "rebuilt",
     "forged_checkpoint",
 )
-
-# The raw columns, with `at` already spelled as format_at() spells it, and `data` as stored text
-# (canonical JSON, see store.db): the hashed bytes are built by one string format per row.
-_SQLITE_SELECT = (
-    "SELECT seq, replace(at, ' ', 'T') || 'Z', case_id, actor, unit, action, \"trigger\", "
-    "from_state, to_state, from_holder, to_holder, reason, data, prev_hash, hash "
-    "FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
-)
-_PG_SELECT = (
-    "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), case_id, "
-    'actor, unit, action, "trigger", from_state, to_state, from_holder, to_holder, reason, '
-    "data::text, prev_hash, hash FROM trail_events WHERE seq > :after AND seq <= :upto "
-    "ORDER BY seq"
-)
-# Keys in sorted order, as canonical_json() writes them.
-_BODY = (
-    '{"action":%s,"actor":%s,"at":"%s","case":%s,"data":%s,"from_holder":%s,"from_state":%s,'
-    '"reason":%s,"seq":%d,"to_holder":%s,"to_state":%s,"trigger":%s,"unit":%s}'
-)
-_enc: Callable[[str], str] = json.encoder.encode_basestring
+WARNING_KINDS = ("time_backwards", "dated_after_write")
 
 
 @dataclass(frozen=True)
@@ -94,6 +86,9 @@ class Report:
     last_seq: int = 0
     last_hash: str = chain.GENESIS
     problems: list[Problem] = field(default_factory=list)
+    # The chain holds but time does not: the first MAX_WARNINGS, and how many in all.
+    warnings: list[Problem] = field(default_factory=list)
+    warnings_total: int = 0
 
     @property
     def ok(self) -> bool:
@@ -109,35 +104,62 @@ class Report:
             "ok": self.ok,
             "events_checked": self.events_checked,
             "first_bad": bad.as_dict() if bad else None,
+            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings_total": self.warnings_total,
         }
 
 
-class _Quoted(dict[Any, str]):
-    """JSON spellings of the few distinct actors, units, actions, states: each encoded once."""
+@dataclass
+class _Part:
+    """What a pass over the events after..upto found: whether they hold together by
+    themselves, the first link and the last hash, the hashes at checkpoint seqs, the first and
+    last `at`, and the time warnings."""
 
-    def __missing__(self, key: Any) -> str:
-        if len(self) > 100_000:
-            self.clear()
-        v = "null" if key is None else _enc(key)
-        self[key] = v
-        return v
+    ok: bool = False
+    first_seq: int = 1
+    first_prev: str | None = None
+    last: str | None = None
+    at_due: dict[int, str] = field(default_factory=dict)
+    first_at: str = ""
+    last_at: str = ""
+    times: list[Problem] = field(default_factory=list)
+    times_total: int = 0
+
+    def time_warning(self, seq: int, at: str, before: str, late: float | None) -> None:
+        """Event SEQ dated AT: before the event before it, dated BEFORE? dated LATE seconds
+        after the database wrote it?"""
+        found = []
+        if late is not None and late > spelling.WRITE_SKEW_S:
+            found.append(
+                Problem(
+                    seq,
+                    "dated_after_write",
+                    f"dated {_spelled(at)}, {float(late):,.0f} s after the database wrote it",
+                )
+            )
+        if at < before:
+            found.append(
+                Problem(
+                    seq,
+                    "time_backwards",
+                    f"dated {_spelled(at)}, before event {seq - 1} ({_spelled(before)})",
+                )
+            )
+        self.times_total += len(found)
+        self.times.extend(found[: max(0, MAX_WARNINGS - len(self.times))])
 
 
-# SQLite spells each event's hashed bytes itself: prev_hash followed by the canonical JSON of the
-# event, keys in sorted order (json_object escapes strings as json.dumps(ensure_ascii=False) does;
-# tests/audit/test_fast_spelling.py holds the two to the same bytes). `data` is stored as
-# canonical JSON text, so it is spliced in as read rather than parsed: json_object is split
-# around it (the first part ends with the `case` number or null, the second starts with a key,
-# so trimming one brace is exact). Python only chains the SHA-256 over the 4 columns fetched.
-_SQLITE_FAST = (
-    "SELECT seq, prev_hash, hash, CAST(ifnull(prev_hash, '') || rtrim(json_object("
-    "'action', action, 'actor', actor, 'at', replace(at, ' ', 'T') || 'Z', 'case', case_id), '}')"
-    " || ',\"data\":' || ifnull(data, '') || ',' || ltrim(json_object("
-    "'from_holder', from_holder, 'from_state', from_state, 'reason', reason, 'seq', seq, "
-    "'to_holder', to_holder, 'to_state', to_state, 'trigger', \"trigger\", 'unit', unit), '{')"
-    " AS BLOB) FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
-)
-_Scan = tuple[bool, str | None, str | None, dict[int, str]]
+def _spelled(at: str) -> str:
+    """An `at` as the trail spells it (the fast pass reads SQLite's stored spelling)."""
+    return at if at.endswith("Z") else at.replace(" ", "T") + "Z"
+
+
+def _digest(row: Sequence[Any]) -> str | None:
+    payload = spelling.hashed_bytes(row)
+    return None if payload is None else hashlib.sha256(payload).hexdigest()
+
+
+# ---------------------------------------------------------------- the fast pass (SQLite)
 
 
 def _scan(
@@ -147,14 +169,14 @@ def _scan(
     due: tuple[int, ...],
     exact: Callable[[int, str, str], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> _Scan:
-    """Do the events after..upto hold together by themselves, read through _SQLITE_FAST?
-    Returns (ok, prev_hash of the first, hash of the last, {checkpoint seq: hash}). A row whose
-    SQL spelling does not give its hash is checked by EXACT (the Python canonical JSON); without
-    it, or when that fails too, the scan gives up (not ok) and the exact walk names the fault."""
-    sha256 = hashlib.sha256
-    k, at_due = after + 1, {}
-    running = first_prev = chain.GENESIS if after == 0 else None
+) -> _Part:
+    """Do the events after..upto hold together by themselves, read through SQLITE_FAST? A row
+    whose SQL spelling does not give its hash is checked by EXACT (the Python spelling of the
+    same stored text); without it, or when that fails too, the scan gives up (not ok) and the
+    exact walk names the fault."""
+    sha256, part = hashlib.sha256, _Part(first_seq=after + 1)
+    k, last_at = after + 1, ""
+    running = part.first_prev = chain.GENESIS if after == 0 else None
     # Rows where the loop stops to look: the checkpoints' seqs, and every BATCH rows for progress.
     marks = sorted(d for d in set(due) if after < d <= upto)
     mi, next_due = 0, marks[0] if marks else -1
@@ -162,21 +184,24 @@ def _scan(
     stop = min(next_tick, next_due) if next_due > 0 else next_tick
     cur = dbapi.cursor()
     try:
-        cur.execute(_SQLITE_FAST, (after, upto))
+        cur.execute(spelling.SQLITE_FAST, (after, upto))
         # The hot loop, iterating the cursor itself (no batch lists): one SHA-256 per row, the
         # exact spelling only on a mismatch.
-        for seq, prev, h, payload in cur:
+        for seq, prev, h, late, at, payload in cur:
             if seq != k or prev != running:
                 if running is None and seq == k:
-                    first_prev = running = prev
+                    part.first_prev = running = prev
+                    part.first_at = at
                 else:
-                    return (False, None, None, {})
+                    return part
             if sha256(payload).hexdigest() != h and (exact is None or not exact(seq, prev, h)):
-                return (False, None, None, {})
-            running = h
+                return part
+            if late is not None or at < last_at:
+                part.time_warning(seq, at, last_at, late)
+            running, last_at = h, at
             if seq == stop:
                 if seq == next_due:
-                    at_due[seq] = h
+                    part.at_due[seq] = h
                     mi += 1
                     next_due = marks[mi] if mi < len(marks) else -1
                 if seq == next_tick:
@@ -186,21 +211,36 @@ def _scan(
                 stop = min(next_tick, next_due) if next_due > 0 else next_tick
             k += 1
     except (sqlite3.Error, TypeError):  # garbage in a column (a blob, say): the exact walk copes
-        return (False, None, None, {})
+        return part
     finally:
         cur.close()
     if progress:
         progress(k - 1, upto)
-    return (k == upto + 1, first_prev, running, at_due)
+    part.ok, part.last, part.last_at = k == upto + 1, running, last_at
+    return part
 
 
-def _check_range(path: str, after: int, upto: int, due: tuple[int, ...]) -> _Scan:
+def _check_range(path: str, after: int, upto: int, due: tuple[int, ...]) -> _Part:
     """In a worker process: _scan over a read-only connection of its own."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return _scan(conn, after, upto, due)
     finally:
         conn.close()
+
+
+def _scan_parts(session: Session, upto: int, seqs: tuple[int, ...], jobs: int) -> list[_Part]:
+    """_scan over JOBS processes, each over a part of 1..UPTO of the SQLite file."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = session.connection().engine.url.database
+    step = -(-upto // jobs)
+    bounds = [(a, min(a + step, upto)) for a in range(0, upto, step)]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(bounds), mp_context=ctx) as pool:
+        args = [(path, a, b, seqs) for a, b in bounds]
+        return list(pool.map(_check_range, *zip(*args, strict=True)))
 
 
 def _fast(
@@ -210,63 +250,84 @@ def _fast(
     jobs: int,
     exact: Callable[[int, str, str], bool],
     progress: Callable[[int, int], None] | None,
-) -> tuple[str, dict[int, str]] | None:
+) -> _Part | None:
     """Check 1..UPTO of a SQLite trail through _scan: in this process, or over JOBS processes
-    (a SQLite file only). The last hash and the hashes at the checkpoints when every part holds
-    and the parts link up; None when anything does not, or on PostgreSQL (the exact walk then
-    checks, and finds and names what is wrong)."""
+    (a SQLite file only). The parts joined when every part holds and they link up; None when
+    anything does not, or on PostgreSQL (the exact walk then checks, and names what is wrong)."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         return None
     seqs = tuple(a.seq for a in due)
     url = conn.engine.url
     if jobs > 1 and url.database and url.database != ":memory:" and upto >= jobs:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        step = -(-upto // jobs)
-        bounds = [(a, min(a + step, upto)) for a in range(0, upto, step)]
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(len(bounds), mp_context=ctx) as pool:
-            parts = list(
-                pool.map(
-                    _check_range,
-                    *zip(*[(url.database, a, b, seqs) for a, b in bounds], strict=True),
-                )
-            )
+        parts = _scan_parts(session, upto, seqs, jobs)
         if progress:
             progress(upto, upto)
     else:
         dbapi = conn.connection.driver_connection
         parts = [_scan(dbapi, 0, upto, seqs, exact, progress)]
-    running, hashes = chain.GENESIS, {}
-    for ok, first_prev, last, at_due in parts:
-        if not ok or first_prev != running or last is None:
+    whole = _Part(ok=True, first_prev=chain.GENESIS, last=chain.GENESIS)
+    for i, p in enumerate(parts):
+        if not p.ok or p.first_prev != whole.last or p.last is None:
             return None
-        running = last
-        hashes.update(at_due)
-    return running, hashes
+        if i and p.first_at < whole.last_at:  # the first event of a part, against the last
+            whole.time_warning(p.first_seq, p.first_at, whole.last_at, False)
+        whole.times_total += p.times_total
+        whole.times.extend(p.times[: max(0, MAX_WARNINGS - len(whole.times))])
+        whole.last, whole.last_at = p.last, p.last_at
+        whole.at_due.update(p.at_due)
+    return whole
 
 
-def _raw_rows(conn: Connection, after: int, upto: int) -> Iterator[list[Any]]:
-    """Batches of raw rows: the DBAPI cursor on SQLite (no Row objects), a server-side cursor on
-    PostgreSQL."""
-    if conn.dialect.name == "sqlite":
-        dbapi = conn.connection.driver_connection
-        assert dbapi is not None
-        cur = dbapi.cursor()
-        try:
-            cur.execute(_SQLITE_SELECT, (after, upto))
-            while batch := cur.fetchmany(BATCH):
-                yield batch
-        finally:
-            cur.close()
-        return
-    result = conn.execute(
-        text(_PG_SELECT).execution_options(yield_per=BATCH), {"after": after, "upto": upto}
-    )
-    for part in result.partitions():
-        yield [tuple(r) for r in part]
+# ---------------------------------------------------------------- the exact walk
+
+
+def _walk(
+    session: Session,
+    trail: _Trail,
+    upto: int,
+    due: set[int],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[_Part, int, Problem | None]:
+    """Every event 1..UPTO in seq order, each hashed from its stored text in Python: what
+    holds (up to the break), the next seq, and the first break, named."""
+    part = _Part(first_prev=chain.GENESIS)
+    k, running, last_at = 1, chain.GENESIS, ""
+    pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
+    broken: Problem | None = None
+    sha256, body = hashlib.sha256, spelling.body
+    for batch in spelling.raw_rows(session.connection(), 0, upto):
+        for row in batch:
+            if pending is not None:
+                broken = _diagnose(trail, k, running, pending, row, upto)
+                break
+            # The hot loop: one format, one SHA-256 per row; the diagnosis only on a mismatch.
+            try:
+                ok = (
+                    row[0] == k
+                    and row[PREV] == running
+                    and sha256((running + body(row)).encode()).hexdigest() == row[HASH]
+                )
+            except (TypeError, ValueError, UnicodeEncodeError):  # what append() never stores
+                ok = False
+            if not ok:
+                pending = row
+                continue
+            at = row[AT]
+            if row[LATE] is not None or at < last_at:
+                part.time_warning(k, at, last_at, row[LATE])
+            running, last_at = row[HASH], at
+            if k in due:
+                part.at_due[k] = running
+            k += 1
+        if progress:
+            progress(k - 1, upto)
+        if broken is not None:
+            break
+    if pending is not None and broken is None:
+        broken = _diagnose(trail, k, running, pending, None, upto)
+    part.last, part.last_at = running, last_at
+    return part, k, broken
 
 
 class _Trail:
@@ -275,33 +336,19 @@ class _Trail:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def body(self, seq: int, as_seq: int | None = None) -> dict[str, Any] | None:
-        """The event as append() hashed it; None if absent or unreadable (garbage in a column)."""
-        try:
-            ev = self.s.get(TrailEvent, seq)
-            if ev is None:
-                return None
-            b = chain.event_body(ev)
-        except (ValueError, TypeError, AttributeError):
-            return None
-        if as_seq is not None:
-            b["seq"] = as_seq
-        return b
+    def row(self, seq: int) -> Sequence[Any] | None:
+        for batch in spelling.raw_rows(self.s.connection(), seq - 1, seq):
+            return batch[0] if batch else None
+        return None
 
     def verifies(self, row: Sequence[Any], as_seq: int) -> bool:
-        """Does the stored row, read through the ORM, give its stored hash under AS_SEQ?"""
-        return self.verifies_as(as_seq, row[13], row[14], row[0])
+        """Does the stored ROW give its stored hash under AS_SEQ?"""
+        return _digest(spelling.with_seq(row, as_seq)) == row[HASH]
 
-    def verifies_as(self, as_seq: int, prev_hash: str, h: str, seq: int | None = None) -> bool:
-        """Does event SEQ (default AS_SEQ), spelled exactly as append() spelled it, give hash H
-        under AS_SEQ after PREV_HASH?"""
-        b = self.body(as_seq if seq is None else seq, as_seq)
-        if b is None:
-            return False
-        try:
-            return bool(chain.chain_hash(prev_hash, b) == h)
-        except (TypeError, ValueError, AttributeError):
-            return False
+    def verifies_as(self, seq: int, prev_hash: str, h: str) -> bool:
+        """Does event SEQ's stored text, spelled in Python, give hash H after PREV_HASH?"""
+        row = self.row(seq)
+        return row is not None and row[PREV] == prev_hash and _digest(row) == h
 
     def seq_of_hash(self, h: str) -> int | None:
         return self.s.execute(
@@ -311,22 +358,22 @@ class _Trail:
     def moved_from(self, row: Sequence[Any], upto: int) -> int | None:
         """The seq under which ROW's content verifies, when it is not its own (nearest first)."""
         k = row[0]
-        body = self.body(k, 0)
-        if body is None or not isinstance(row[13], str):
+        payload = spelling.hashed_bytes(spelling.with_seq(row, 0))
+        if payload is None:
             return None
-        # Only the seq changes between candidates: hash prefix + before + seq + after. The
-        # top-level "seq" is the last one in the canonical JSON (only strings follow it).
-        before, marker, after = chain.canonical_json(body).rpartition(b'"seq":0,')
+        # Only the seq changes between candidates: before + seq + after. The top-level "seq" is
+        # the last one in the canonical JSON (only strings follow it).
+        before, marker, after = payload.rpartition(b'"seq":0,')
         if not marker:
             return None
-        start = hashlib.sha256(row[13].encode("ascii", "replace") + before + b'"seq":')
+        start = hashlib.sha256(before + b'"seq":')
         tail = b"," + after
         for d in range(1, upto + 2):
             for cand in (k - d, k + d):
                 if 1 <= cand <= upto + 1:
                     h = start.copy()
                     h.update(str(cand).encode() + tail)
-                    if h.hexdigest() == row[14]:
+                    if h.hexdigest() == row[HASH]:
                         return cand
         return None
 
@@ -339,7 +386,7 @@ def _diagnose(
     following: Sequence[Any] | None,
     upto: int,
 ) -> Problem:
-    seq, prev_hash = row[0], row[13]
+    seq, prev_hash = row[0], row[PREV]
     if seq > k:
         last = seq - 1
         span = f"event {k}" if last == k else f"events {k}..{last}"
@@ -347,7 +394,7 @@ def _diagnose(
     if seq < k:
         return Problem(seq, "inserted", f"a second event carries seq {seq}")
     if prev_hash == running:
-        return Problem(k, "modified", "its content no longer gives its hash")
+        return Problem(k, "modified", "its stored content is not what its hash covers")
     j = trail.seq_of_hash(prev_hash)
     if j is not None and j < k - 1:
         return Problem(
@@ -365,6 +412,19 @@ def _diagnose(
                 f"it was changed and its hash recomputed: event {k} links to a hash no event has",
             )
         return Problem(k, "reordered", f"it links to event {j}, which comes after it")
+    return _diagnose_moved(trail, k, running, row, following, upto, j)
+
+
+def _diagnose_moved(
+    trail: _Trail,
+    k: int,
+    running: str,
+    row: Sequence[Any],
+    following: Sequence[Any] | None,
+    upto: int,
+    j: int | None,
+) -> Problem:
+    """_diagnose for a row that does not verify where it stands."""
     moved = trail.moved_from(row, upto)
     if moved is not None:
         if j is not None:
@@ -376,9 +436,12 @@ def _diagnose(
                 f"event(s) {k}..{moved - 1} were deleted and later events renumbered",
             )
         return Problem(k, "inserted", f"events were inserted before event {moved}")
-    if following is not None and following[13] == running:
+    if following is not None and following[PREV] == running:
         return Problem(k, "inserted", f"event {k + 1} links past it to event {k - 1}")
     return Problem(k, "modified", "its link and content no longer give its hash")
+
+
+# ---------------------------------------------------------------- the head and the checkpoints
 
 
 def _checkpoints(session: Session) -> list[Anchor]:
@@ -388,6 +451,87 @@ def _checkpoints(session: Session) -> list[Anchor]:
         ).order_by(Checkpoint.seq, Checkpoint.id)
     ).all()
     return [Anchor(seq=r.seq, hash=r.hash, at=r.at, signature=r.signature, id=r.id) for r in rows]
+
+
+def _signed(
+    session: Session, secret: str, anchors: Iterable[Anchor], report: Report
+) -> list[Anchor]:
+    """The checkpoints and ANCHORS whose signature holds, by seq; the others are reported."""
+    signed: list[Anchor] = []
+    for a in [*_checkpoints(session), *anchors]:
+        report.checkpoints_checked += 1
+        if signature_ok(secret, a):
+            signed.append(a)
+        else:
+            where = f"checkpoint {a.id}" if a.id is not None else "an anchor"
+            report.problems.append(
+                Problem(a.seq, "forged_checkpoint", f"{where} at seq {a.seq}: bad signature")
+            )
+    signed.sort(key=lambda a: a.seq)
+    return signed
+
+
+def _rebuilt(due: list[Anchor], at_due: dict[int, str]) -> Problem | None:
+    """The first checkpoint reached whose signed hash is not the event's: every hash was
+    recomputed after a change since the last checkpoint that still matches."""
+    good_upto = 0
+    for a in due:
+        if a.seq not in at_due:
+            continue
+        if at_due[a.seq] == a.hash:
+            good_upto = a.seq
+            continue
+        return Problem(
+            good_upto + 1,
+            "rebuilt",
+            f"event {a.seq} no longer has the hash signed at checkpoint seq {a.seq} "
+            f"({chain.format_at(a.at)}): the chain was recomputed after a change in "
+            f"events {good_upto + 1}..{a.seq}",
+        )
+    return None
+
+
+def _ends(
+    session: Session,
+    report: Report,
+    signed: list[Anchor],
+    head: tuple[int, str] | None,
+    upto: int,
+) -> None:
+    """Where the verified chain ends, against the signed checkpoints, the head, and the rows."""
+    last, running = report.last_seq, report.last_hash
+    beyond = [a for a in signed if a.seq > last]
+    if beyond:
+        a = beyond[-1]
+        report.problems.append(
+            Problem(
+                last + 1,
+                "truncated",
+                f"the trail ends at {last} but a checkpoint signed seq {a.seq} "
+                f"({chain.format_at(a.at)})",
+            )
+        )
+    elif head is not None and head[0] > last:
+        report.problems.append(
+            Problem(last + 1, "truncated", f"the trail ends at {last} but its head says {head[0]}")
+        )
+    elif head is not None and head[0] == last and head[1] != running and last > 0:
+        report.problems.append(
+            Problem(last, "modified", "the head records another hash for it: changed and re-hashed")
+        )
+    # Rows beyond the head the engine recorded were not appended by it. Read the head again
+    # after looking, so that an append committed meanwhile is not taken for one.
+    extra = session.execute(
+        select(TrailEvent.seq).where(TrailEvent.seq > upto).order_by(TrailEvent.seq).limit(1)
+    ).scalar_one_or_none()
+    if extra is not None:
+        now_head = session.execute(
+            select(TrailHead.seq).where(TrailHead.id == 1)
+        ).scalar_one_or_none()
+        if now_head is not None and extra > now_head:
+            report.problems.append(
+                Problem(extra, "inserted", f"event {extra} lies beyond the head ({now_head})")
+            )
 
 
 def verify(
@@ -410,145 +554,28 @@ def verify(
     ).one_or_none()
     if head is None:  # someone deleted it: check the trail by itself, and say so
         report.problems.append(Problem(0, "missing", "the trail's head row is gone"))
-    head_seq, head_hash = head if head is not None else (0, chain.GENESIS)
-    signed: list[Anchor] = []
-    for a in [*_checkpoints(session), *anchors]:
-        report.checkpoints_checked += 1
-        if signature_ok(secret, a):
-            signed.append(a)
-        else:
-            where = f"checkpoint {a.id}" if a.id is not None else "an anchor"
-            report.problems.append(
-                Problem(a.seq, "forged_checkpoint", f"{where} at seq {a.seq}: bad signature")
-            )
-    signed.sort(key=lambda a: a.seq)
-    # Checkpoint seqs to compare as the stream passes them; the last one that matched.
+    signed = _signed(session, secret, anchors, report)
     due = [a for a in signed if a.seq > 0]
-    di, good_upto = 0, 0
-    upto = max([head_seq, *(a.seq for a in signed)])
+    upto = max([head[0] if head else 0, *(a.seq for a in signed)])
     if head is None:
         upto = max(upto, session.execute(select(func.max(TrailEvent.seq))).scalar() or 0)
-
-    trail = _Trail(session)
-    conn = session.connection()
-    k, running = 1, chain.GENESIS
-    sha256, body, enc, quoted = hashlib.sha256, _BODY, _enc, _Quoted()
-    broken: Problem | None = None
-    rebuilt: Problem | None = None
-    pending: Sequence[Any] | None = None  # a bad row waiting for the row after it
-    next_due = due[0].seq if due else -1
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 8) if upto >= AUTO_PARALLEL else 1
-    fast = _fast(session, upto, due, jobs, trail.verifies_as, progress) if upto > 0 else None
-    if fast is not None:
-        running, hashes = fast
-        for a in due:
-            if hashes.get(a.seq) == a.hash:
-                good_upto = a.seq
-            elif rebuilt is None:
-                rebuilt = Problem(
-                    good_upto + 1,
-                    "rebuilt",
-                    f"event {a.seq} no longer has the hash signed at checkpoint seq {a.seq} "
-                    f"({chain.format_at(a.at)}): the chain was recomputed after a change in "
-                    f"events {good_upto + 1}..{a.seq}",
-                )
+    trail = _Trail(session)
+    part = _fast(session, upto, due, jobs, trail.verifies_as, progress) if upto > 0 else None
+    broken: Problem | None = None
+    if part is not None:
         k = upto + 1
-    for batch in _raw_rows(conn, 0, upto) if fast is None else ():
-        for row in batch:
-            if pending is not None:
-                broken = _diagnose(trail, k, running, pending, row, upto)
-                break
-            # The hot loop: one format, one SHA-256 per row; the slow path only on a mismatch.
-            (seq, at, case, actor, unit, action, trig, fs, ts, fh, th, reason, data, prev, h) = row
-            if (
-                seq != k
-                or prev != running
-                or sha256(
-                    (
-                        prev
-                        + body
-                        % (
-                            quoted[action],
-                            quoted[actor],
-                            at,
-                            "null" if case is None else case,
-                            data,
-                            quoted[fh],
-                            quoted[fs],
-                            "null" if reason is None else enc(reason),
-                            seq,
-                            quoted[th],
-                            quoted[ts],
-                            quoted[trig],
-                            quoted[unit],
-                        )
-                    ).encode("utf-8")
-                ).hexdigest()
-                != h
-            ) and not (seq == k and prev == running and trail.verifies(row, k)):
-                pending = row
-                continue
-            running = h
-            if k == next_due:
-                while di < len(due) and due[di].seq == k:
-                    if due[di].hash == running:
-                        good_upto = k
-                    elif rebuilt is None:
-                        rebuilt = Problem(
-                            good_upto + 1,
-                            "rebuilt",
-                            f"event {k} no longer has the hash signed at checkpoint seq {k} "
-                            f"({chain.format_at(due[di].at)}): the chain was recomputed after "
-                            f"a change in events {good_upto + 1}..{k}",
-                        )
-                    di += 1
-                next_due = due[di].seq if di < len(due) else -1
-            k += 1
-        if progress:
-            progress(k - 1, upto)
-        if broken is not None:
-            break
-    if pending is not None and broken is None:
-        broken = _diagnose(trail, k, running, pending, None, upto)
-    report.events_checked = k - 1
-    report.last_seq, report.last_hash = k - 1, running
+    else:
+        part, k, broken = _walk(session, trail, upto, {a.seq for a in due}, progress)
+    report.events_checked = report.last_seq = k - 1
+    report.last_hash = part.last or chain.GENESIS
+    report.warnings, report.warnings_total = part.times, part.times_total
+    rebuilt = _rebuilt(due, part.at_due)
     if rebuilt:
         report.problems.append(rebuilt)
     if broken:
         report.problems.append(broken)
         return report
-    last = k - 1
-    beyond = [a for a in signed if a.seq > last]
-    if beyond:
-        a = beyond[-1]
-        report.problems.append(
-            Problem(
-                last + 1,
-                "truncated",
-                f"the trail ends at {last} but a checkpoint signed seq {a.seq} "
-                f"({chain.format_at(a.at)})",
-            )
-        )
-    elif head is not None and head_seq > last:
-        report.problems.append(
-            Problem(last + 1, "truncated", f"the trail ends at {last} but its head says {head_seq}")
-        )
-    elif head is not None and head_seq == last and head_hash != running and last > 0:
-        report.problems.append(
-            Problem(last, "modified", "the head records another hash for it: changed and re-hashed")
-        )
-    # Rows beyond the head the engine recorded were not appended by it. Read the head again
-    # after looking, so that an append committed meanwhile is not taken for one.
-    extra = session.execute(
-        select(TrailEvent.seq).where(TrailEvent.seq > upto).order_by(TrailEvent.seq).limit(1)
-    ).scalar_one_or_none()
-    if extra is not None:
-        now_head = session.execute(
-            select(TrailHead.seq).where(TrailHead.id == 1)
-        ).scalar_one_or_none()
-        if now_head is not None and extra > now_head:
-            report.problems.append(
-                Problem(extra, "inserted", f"event {extra} lies beyond the head ({now_head})")
-            )
+    _ends(session, report, signed, (head[0], head[1]) if head else None, upto)
     return report

@@ -145,6 +145,7 @@ def open_case(
             "list_version": list_version,
             **({"routing_version": routing.version} if routing else {}),
             "workstation": workstation,
+            "street": street,
             "channel": channel,
             **stages.clock_data(case),
         },

@@ -195,10 +195,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         reason=f.reason,
         data=data,
     )
-    if f.head is not None:
-        f.event = chain.append_at_head(f.session, f.head, conn=f.conn, **fields)
-    else:
-        f.event = chain.append(f.session, **fields)
+    f.event = chain.append(f.session, head=f.head, conn=f.conn, **fields)
 
 
 def build_machine(route: RouteSpec) -> Machine:

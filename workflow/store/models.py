@@ -20,7 +20,9 @@ from sqlalchemy import (
     event,
     inspect,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can name what they change on both databases.
@@ -246,6 +248,25 @@ class TrailHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class write_time(FunctionElement[dt.datetime]):
+    """The database's clock at the moment a row is written: not the application's, and not
+    the transaction's start."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+
+@compiles(write_time, "sqlite")
+def _write_time_sqlite(_element: Any, _compiler: Any, **_kw: Any) -> str:
+    # UTC, as every time is stored; milliseconds are as fine as SQLite's clock goes.
+    return "(strftime('%Y-%m-%d %H:%M:%f', 'now'))"
+
+
+@compiles(write_time, "postgresql")
+def _write_time_postgresql(_element: Any, _compiler: Any, **_kw: Any) -> str:
+    return "clock_timestamp()"
+
+
 class TrailEvent(Base):
     """One link of the append-only, hash-chained trail."""
 
@@ -271,6 +292,9 @@ class TrailEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # When the database wrote the row (set by the database; not hashed: NULL for events written
+    # before it was kept). verify warns of an event dated after it.
+    written_at: Mapped[dt.datetime | None] = mapped_column(server_default=write_time())
 
 
 class Checkpoint(Base):
