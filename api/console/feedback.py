@@ -58,7 +58,7 @@ def _after() -> int | None:
 
 @bp.get("/feedback")
 @signed_in()
-def feedback_queue() -> str:
+def feedback_queue(contact: dict[int, tuple[str, str]] | None = None) -> str:
     """The callback queue (pending) or the ratings given."""
     c = caller()
     show = "given" if request.args.get("show") == "given" else "pending"
@@ -71,7 +71,18 @@ def feedback_queue() -> str:
         names=_item_names(s, {f.case_id for f in page.items}),
         levels=LEVELS,
         channels=CHANNELS,
+        contact=contact or {},
     )
+
+
+@bp.post("/feedback/<int:feedback_id>/contact")
+@signed_in("callback")
+def contact(feedback_id: int) -> str:
+    """The resident's phone for the call, shown on the queue; the read is in the trail."""
+    c = caller()
+    with db.write() as w:
+        shown = callbacks.contact_for_call(w, feedback_id, c.actor)
+    return feedback_queue(contact={feedback_id: shown})
 
 
 @bp.post("/cases/<int:case_id>/feedback")

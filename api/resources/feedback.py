@@ -259,6 +259,25 @@ class CaseFeedback(MethodView):
             return feedback_json(s, fb, actor)
 
 
+class ContactSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    phone = ma.fields.String(required=True)
+
+
+@blp.route("/feedback/<int:feedback_id>/contact")
+class FeedbackContact(MethodView):
+    @blp.response(200, ContactSchema)
+    @blp.alt_response(403, description="Not a callback operator who may make this call")
+    @blp.alt_response(404, description="No such feedback")
+    @blp.alt_response(409, description="Answered already")
+    def post(self, feedback_id: int) -> dict[str, Any]:
+        """The resident's name and phone for a 回访 call (the read is in the trail)"""
+        actor = current_actor()
+        with db.write() as s:
+            name, phone = callbacks.contact_for_call(s, feedback_id, actor)
+            return {"name": name, "phone": phone}
+
+
 @blp.route("/rectifications")
 class RectificationList(MethodView):
     @blp.arguments(RectificationArgs, location="query")

@@ -251,3 +251,28 @@ def test_the_resident_page_is_rate_limited(
     ]
     assert set(guesses) == {404}
     assert requests.get(link, timeout=30).status_code == 429
+
+
+def test_the_callback_operator_reads_the_phone_to_call_and_the_read_is_recorded(
+    login: Callable[..., Client], make_case: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    done = make_case("GA-03", "accept", "complete", phone="13912345678")
+    callback = login("X-SN", "callback")
+    (pending,) = callback.get("/feedback", params={"status": "pending", "case": done}).json()[
+        "items"
+    ]
+    url = f"/feedback/{pending['id']}/contact"
+    assert login("W-ZHL-01", "clerk").post(url).status_code == 403
+    assert login("S-XGZ", "callback").post(url).status_code == 403
+    r = callback.post(url)
+    assert r.status_code == 200 and r.json() == {"name": "王芳", "phone": "13912345678"}
+    with sessions() as s:
+        read = s.scalars(
+            select(TrailEvent).where(
+                TrailEvent.case_id == done, TrailEvent.action == "case.personal_data_read"
+            )
+        ).one()
+        assert (read.actor, read.data["for"]) == (callback.name, "callback")
+    answer = {"level": 5, "resolved": True, "channel": "phone"}
+    assert callback.post(f"/cases/{done}/feedback", json=answer).status_code == 201
+    assert callback.post(url).status_code == 409

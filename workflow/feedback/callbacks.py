@@ -54,6 +54,32 @@ def may_call(session: Session, actor: Actor, case: Case, fb: Feedback) -> None:
         raise NotHolder("the handling unit does not record its own rating")
 
 
+def contact_for_call(
+    session: Session, feedback_id: int, actor: Actor, *, now: dt.datetime | None = None
+) -> tuple[str, str]:
+    """The resident's name and phone, for the callback operator who is to call about a pending
+    round; the read is a trail event (personal data), in the caller's transaction."""
+    now = now or _utcnow()
+    chain.lock_head(session)
+    fb = session.get(Feedback, feedback_id, populate_existing=True)
+    case = session.get(Case, fb.case_id) if fb is not None else None
+    if fb is None or case is None:
+        raise NotFound(f"no feedback {feedback_id}")
+    may_call(session, actor, case, fb)
+    if fb.status != "pending":
+        raise Conflict(f"feedback {feedback_id} has been answered: no call to make")
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.personal_data_read",
+        case_id=case.id,
+        data={"phone": "shown", "for": "callback", "feedback": fb.id},
+    )
+    return case.applicant_name, case.applicant_phone
+
+
 def pending_of(session: Session, case_id: int) -> Feedback:
     fb = session.execute(
         select(Feedback)
