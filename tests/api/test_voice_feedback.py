@@ -276,3 +276,33 @@ def test_the_callback_operator_reads_the_phone_to_call_and_the_read_is_recorded(
     answer = {"level": 5, "resolved": True, "channel": "phone"}
     assert callback.post(f"/cases/{done}/feedback", json=answer).status_code == 201
     assert callback.post(url).status_code == 409
+
+
+def test_two_answers_on_one_link_at_once_one_counts(
+    login: Callable[..., Client], make_case: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = make_case("GA-03", "accept", "complete")
+    link = pending_link(login("W-ZHL-01", "clerk"), done)
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(
+            pool.map(
+                lambda level: (
+                    requests.post(
+                        link, data={"level": str(level), "resolved": "1"}, timeout=30
+                    ).status_code
+                ),
+                (3, 4, 5, 3),  # no 差评: one answer, one event
+            )
+        )
+    assert codes == [200, 404, 404, 404]
+    assert actions(sessions, done) == ["feedback.given"]
+    with sessions() as s:
+        given = s.scalars(
+            select(TrailEvent).where(
+                TrailEvent.case_id == done, TrailEvent.action == "feedback.given"
+            )
+        ).one()
+        fb = s.scalars(select(Feedback).where(Feedback.case_id == done)).one()
+        assert given.data["level"] == fb.level
