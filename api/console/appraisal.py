@@ -166,9 +166,9 @@ def trend_chart(title: str) -> Markup:
     return _svg(chart)
 
 
-def _periods_with_data() -> list[str]:
-    """The periods from the first with a unit scored (before it: nothing to show)."""
-    scored = list(
+def _scored_periods() -> list[str]:
+    """The periods in which some unit has a score (not only 不参评 records)."""
+    return list(
         db.session()
         .execute(
             select(AppraisalRecord.period)
@@ -178,6 +178,11 @@ def _periods_with_data() -> list[str]:
         )
         .scalars()
     )
+
+
+def _periods_with_data() -> list[str]:
+    """The periods from the first with a unit scored (before it: nothing to show)."""
+    scored = _scored_periods()
     return [p for p in _periods() if scored and p >= scored[0]]
 
 
@@ -190,11 +195,9 @@ def _last_month() -> str:
 @signed_in(*READERS)
 def appraisal_dashboard() -> Any:
     periods = _periods()
-    with_data = _periods_with_data()
+    scored = _scored_periods()
     # The latest period with a unit scored, not merely the latest computed.
-    period = _period_arg() or (
-        with_data[-1] if with_data else periods[-1] if periods else _last_month()
-    )
+    period = _period_arg() or (scored[-1] if scored else periods[-1] if periods else _last_month())
     kind = request.args.get("kind", "workstation")
     if kind not in KINDS:
         kind = "workstation"
@@ -212,7 +215,7 @@ def appraisal_dashboard() -> Any:
         rate_metrics=RATE_METRICS,
         count_metrics=COUNT_METRICS,
         bar=bar_chart(of_kind, title) if any(r.score is not None for r in of_kind) else None,
-        trend=trend_chart(_("Mean score by month")) if with_data else None,
+        trend=trend_chart(_("Mean score by month")) if scored else None,
         finalized=any(r.status == "final" for r in recs),
     )
 

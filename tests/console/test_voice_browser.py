@@ -146,3 +146,58 @@ def test_a_call_a_rectification_and_an_upheld_appeal_in_the_console(
             "feedback.given",
             "feedback.appeal_decided",
         ]
+
+
+def test_the_dashboard_opens_on_the_latest_month_with_data_and_cuts_no_label(
+    page: Any, sign_in: Callable[..., str], shot: Any, sessions: sessionmaker[Session]
+) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from workflow.appraisal import records as appraisal
+    from workflow.feedback import callbacks
+    from workflow.runtime import engine
+    from workflow.runtime.machines import Actor
+
+    def oct_(day: int, hour: int) -> dt.datetime:
+        return dt.datetime(2026, 10, day, hour, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    clerk = Actor("clerk", "W-ZHL-01", "clerk")
+    with sessions.begin() as s:
+        for day in (12, 13, 14, 15, 16):  # a working week of October
+            case = engine.open_case(
+                s,
+                item="GA-03",
+                workstation="W-ZHL-01",
+                actor=clerk,
+                applicant_name="李娜",
+                applicant_phone="13900000000",
+                now=oct_(day, 9),
+            ).id
+            engine.fire(s, case, "accept", clerk, now=oct_(day, 10))
+            engine.fire(s, case, "complete", clerk, now=oct_(day, 11))
+            callbacks.record_call(
+                s,
+                case,
+                Actor("cb", "X-SN", "callback"),
+                level=5,
+                resolved=True,
+                channel="phone",
+                now=oct_(day, 15),
+            )
+        # September before any case, October with them, November (so far) without.
+        for period in ("2026-09", "2026-10", "2026-11"):
+            appraisal.compute(s, period, now=oct_(31, 23) + dt.timedelta(days=29))
+    sign_in(page, "X-SN", "auditor")
+    page.goto("/console/appraisal")
+    expect(page.locator("h1 small")).to_contain_text("2026-10")
+    expect(page.locator("table.appraisal tbody tr").first).to_contain_text("香港花园社区工作站")
+    trend = page.locator("figure.chart svg").nth(1)
+    expect(trend).to_contain_text("2026-10")
+    assert "2026-09" not in trend.text_content()  # the trend starts at the first month with data
+    # Every label of the bar chart lies inside the chart: none is cut at the left edge.
+    bar = page.locator("figure.chart svg").first
+    left = bar.evaluate("svg => svg.getBoundingClientRect().left")
+    for label in bar.locator("text").all():
+        assert label.evaluate("t => t.getBoundingClientRect().left") >= left, label.text_content()
+    shot(page, "auditor-9-appraisal-latest-with-data")
