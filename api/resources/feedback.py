@@ -10,12 +10,13 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api import db, scope
+from api import db
 from api.auth import current_actor
 from api.schemas import Int
 from workflow.audit.chain import format_at
 from workflow.feedback import CHANNELS, appeals, callbacks, rectification
 from workflow.queries import feedback as lists
+from workflow.queries.scope import MAX_ID
 from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Feedback, Rectification
 
@@ -41,7 +42,7 @@ class ListArgs(ma.Schema):
 
 class FeedbackArgs(ListArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(lists.FEEDBACK_STATUSES))
-    case = Int(max=scope.MAX_ID)
+    case = Int(max=MAX_ID)
 
 
 class RectificationArgs(ListArgs):

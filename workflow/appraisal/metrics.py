@@ -31,19 +31,8 @@ from sqlalchemy.orm import Session, aliased
 from workflow.audit.chain import format_at
 from workflow.errors import InvalidInput
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
+from workflow.spec.scheme import ALL_METRICS, COUNT_METRICS
 from workflow.store.models import TrailEvent
-
-# The metrics of a record, in the order the documentation, the export and the API show them.
-RATE_METRICS = (
-    "response_rate",
-    "on_time_rate",
-    "resolution_rate",
-    "satisfaction_rate",
-    "send_back_rate",
-    "whistle_report_rate",
-)
-COUNT_METRICS = ("open_overdue", "received", "completed")
-ALL_METRICS = (*RATE_METRICS, *COUNT_METRICS)
 
 # Triggers that hand a case on to another unit (what a send-back undoes).
 HAND_ON = ("forward", "dispatch", "whistle")

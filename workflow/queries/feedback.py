@@ -10,14 +10,14 @@ alike; keyset pages (newest first, ``after`` = the last id of the previous page)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
+from workflow.queries.paging import Page, page
 from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Case, Feedback, Rectification
 
@@ -26,13 +26,6 @@ RECTIFICATION_STATUSES = ("open", "reported")
 APPEAL_STATUSES = ("pending", "upheld", "rejected")
 PER_PAGE = 50
 MAX_PER_PAGE = 100
-T = TypeVar("T")
-
-
-@dataclass
-class Page(Generic[T]):
-    items: list[T]
-    next: int | None  # the cursor of the next page, None on the last
 
 
 def _reach(session: Session, actor: Actor) -> tuple[str, str | None]:
@@ -68,15 +61,14 @@ def _where(session: Session, actor: Actor, model: Any) -> ColumnElement[bool]:
 
 
 def _page(
-    session: Session, q: Select[Any], model: Any, after: int | None, limit: int | None
+    session: Session,
+    model: Any,
+    where: list[ColumnElement[bool]],
+    after: int | None,
+    limit: int | None,
 ) -> Page[Any]:
     limit = min(max(1, limit or PER_PAGE), MAX_PER_PAGE)
-    if after is not None:
-        q = q.where(model.id < after)
-    rows = list(session.execute(q.order_by(model.id.desc()).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, rows[-1].id if more and rows else None)
+    return page(session, model, where, key=model.id, after=after, limit=limit, count=False)
 
 
 def _status(value: str | None, allowed: tuple[str, ...]) -> None:
@@ -95,12 +87,12 @@ def feedback(
 ) -> Page[Feedback]:
     """The callback queue (status=pending) and the answers given (status=given)."""
     _status(status, FEEDBACK_STATUSES)
-    q = select(Feedback).where(_where(session, actor, Feedback))
+    where = [_where(session, actor, Feedback)]
     if status:
-        q = q.where(Feedback.status == status)
+        where.append(Feedback.status == status)
     if case is not None:
-        q = q.where(Feedback.case_id == case)
-    return _page(session, q, Feedback, after, limit)
+        where.append(Feedback.case_id == case)
+    return _page(session, Feedback, where, after, limit)
 
 
 def rectifications(
@@ -112,10 +104,10 @@ def rectifications(
     limit: int | None = None,
 ) -> Page[Rectification]:
     _status(status, RECTIFICATION_STATUSES)
-    q = select(Rectification).where(_where(session, actor, Rectification))
+    where = [_where(session, actor, Rectification)]
     if status:
-        q = q.where(Rectification.status == status)
-    return _page(session, q, Rectification, after, limit)
+        where.append(Rectification.status == status)
+    return _page(session, Rectification, where, after, limit)
 
 
 def appeals(
@@ -127,10 +119,10 @@ def appeals(
     limit: int | None = None,
 ) -> Page[Appeal]:
     _status(status, APPEAL_STATUSES)
-    q = select(Appeal).where(_where(session, actor, Appeal))
+    where = [_where(session, actor, Appeal)]
     if status:
-        q = q.where(Appeal.status == status)
-    return _page(session, q, Appeal, after, limit)
+        where.append(Appeal.status == status)
+    return _page(session, Appeal, where, after, limit)
 
 
 def one(session: Session, *, actor: Actor, model: Any, row_id: int) -> Any:
