@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import select, update
@@ -186,7 +187,9 @@ def test_an_upheld_appeal_takes_the_rating_out_of_the_appraisal(
         f"/cases/{done}/feedback", json={"level": 2, "resolved": False, "channel": "phone"}
     )
     rating = r.json()["id"]
-    period = dt.datetime.now(dt.UTC).astimezone(appraisal_tz()).strftime("%Y-%m")
+    with sessions() as s:
+        zone = ZoneInfo(appraisal.timezone(s))
+    period = dt.datetime.now(dt.UTC).astimezone(zone).strftime("%Y-%m")
 
     def satisfaction() -> dict[str, object]:
         with sessions.begin() as s:
@@ -230,12 +233,6 @@ def test_an_upheld_appeal_takes_the_rating_out_of_the_appraisal(
             "uphold": True,
             "reason": "与本事项无关",
         }
-
-
-def appraisal_tz() -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(appraisal.timezone())
 
 
 def test_the_resident_page_is_rate_limited(
