@@ -176,7 +176,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import appraisals, audit, cases, catalog, feedback, listadmin, routes
+    from api.resources import (
+        appraisals,
+        audit,
+        cases,
+        catalog,
+        feedback,
+        listadmin,
+        routes,
+        tasks,
+    )
     from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
@@ -191,6 +200,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         listadmin.blp,
         audit.blp,
         feedback.blp,
+        tasks.blp,
     ):
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)

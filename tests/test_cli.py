@@ -128,9 +128,11 @@ def test_diagram_writes_an_svg_of_the_route(env: Path, tmp_path: Path) -> None:
     assert code == 0, text
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    for state in ("reported", "awaiting_report", "dept_handling", "closed"):
+    for state in ("reported", "coordinating", "closed"):
         assert f">{state}<" in svg
     assert "whistle*" in svg
+    # The task state is drawn as such, with its join.
+    assert "tasks per targets, join all" in svg
     code, text = run("definitions", "diagram", "nope")
     assert code == 1 and "no published route nope" in text
 
