@@ -35,21 +35,21 @@ def _iso(at: Any) -> str | None:
 # ---------------------------------------------------------------- schemas
 
 
-class ListArgs(ma.Schema):
+class FeedbackListArgs(ma.Schema):
     after = Int(metadata={"description": "the `next` cursor of the previous page"})
     per_page = Int(load_default=lists.PER_PAGE, max=lists.MAX_PER_PAGE)
 
 
-class FeedbackArgs(ListArgs):
+class FeedbackArgs(FeedbackListArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(lists.FEEDBACK_STATUSES))
     case = Int(max=MAX_ID)
 
 
-class RectificationArgs(ListArgs):
+class RectificationArgs(FeedbackListArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(lists.RECTIFICATION_STATUSES))
 
 
-class AppealArgs(ListArgs):
+class AppealArgs(FeedbackListArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(lists.APPEAL_STATUSES))
 
 
@@ -75,7 +75,7 @@ class FeedbackSchema(ma.Schema):
     )
 
 
-class AnswerSchema(ma.Schema):
+class FeedbackAnswerSchema(ma.Schema):
     level = ma.fields.Integer(
         required=True,
         strict=True,
@@ -102,7 +102,7 @@ class RectificationSchema(ma.Schema):
     reported_by = ma.fields.String(allow_none=True, required=True)
 
 
-class ReportSchema(ma.Schema):
+class RectificationReportSchema(ma.Schema):
     report = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=rectification.MAX_REPORT)
     )
@@ -122,13 +122,13 @@ class AppealSchema(ma.Schema):
     decision_reason = ma.fields.String(allow_none=True, required=True)
 
 
-class AppealRequestSchema(ma.Schema):
+class RatingAppealSchema(ma.Schema):
     reason = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=appeals.MAX_REASON)
     )
 
 
-class DecisionSchema(ma.Schema):
+class AppealDecisionSchema(ma.Schema):
     uphold = ma.fields.Boolean(required=True, truthy={True}, falsy={False})
     reason = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=appeals.MAX_REASON)
@@ -237,7 +237,7 @@ class FeedbackList(MethodView):
 
 @blp.route("/cases/<int:case_id>/feedback")
 class CaseFeedback(MethodView):
-    @blp.arguments(AnswerSchema)
+    @blp.arguments(FeedbackAnswerSchema)
     @blp.response(201, FeedbackSchema)
     @blp.alt_response(
         403, description="Not a callback operator of the district or the case's street"
@@ -260,14 +260,14 @@ class CaseFeedback(MethodView):
             return feedback_json(s, fb, actor)
 
 
-class ContactSchema(ma.Schema):
+class FeedbackContactSchema(ma.Schema):
     name = ma.fields.String(required=True)
     phone = ma.fields.String(required=True)
 
 
 @blp.route("/feedback/<int:feedback_id>/contact")
 class FeedbackContact(MethodView):
-    @blp.response(200, ContactSchema)
+    @blp.response(200, FeedbackContactSchema)
     @blp.alt_response(403, description="Not a callback operator who may make this call")
     @blp.alt_response(404, description="No such feedback")
     @blp.alt_response(409, description="Answered already")
@@ -297,7 +297,7 @@ class RectificationList(MethodView):
 
 @blp.route("/rectifications/<int:rectification_id>/report")
 class RectificationReport(MethodView):
-    @blp.arguments(ReportSchema)
+    @blp.arguments(RectificationReportSchema)
     @blp.response(200, RectificationSchema)
     @blp.alt_response(403, description="Not the handling unit")
     @blp.alt_response(404, description="No such rectification")
@@ -313,7 +313,7 @@ class RectificationReport(MethodView):
 
 @blp.route("/ratings/<int:rating_id>/appeal")
 class RatingAppeal(MethodView):
-    @blp.arguments(AppealRequestSchema)
+    @blp.arguments(RatingAppealSchema)
     @blp.response(201, AppealSchema)
     @blp.alt_response(403, description="Not the handling unit")
     @blp.alt_response(404, description="No such rating")
@@ -345,7 +345,7 @@ class AppealList(MethodView):
 
 @blp.route("/appeals/<int:appeal_id>/decision")
 class AppealDecision(MethodView):
-    @blp.arguments(DecisionSchema)
+    @blp.arguments(AppealDecisionSchema)
     @blp.response(200, AppealSchema)
     @blp.alt_response(403, description="Not a district administrator")
     @blp.alt_response(404, description="No such appeal")

@@ -13,7 +13,8 @@ Working hours 08:30-12:00 and 13:30-17:30; Nov 2 2026 is a Monday.
 - W-ZHL-03: five SW-10 cases on time; answers 4 已解决 twice, 4 未解决 twice, 1 未解决.
 - W-ZHL-04: four SW-10 cases, all on time and answered 5 已解决: too few cases.
 - W-ZHL-05: one UD-01 forwarded, dispatched to A-ZHL-ZF, sent back, whistled to D-ZF which
-  resolves it; the clerk confirms; answered 5 已解决: credited to D-ZF and S-ZHL only."""
+  resolves it (the incident route as it was before joint-whistle tasks); the clerk confirms;
+  answered 5 已解决: credited to D-ZF and S-ZHL only."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
+from tests.tasks.helpers import publish_old_incident
 from workflow.appraisal import records as appraisal
 from workflow.audit import chain
 from workflow.catalog import registry
@@ -74,6 +76,10 @@ def answer(s: Session, case: int, level: int, resolved: bool, when: dt.datetime)
 
 def build(sessions: sessionmaker[Session]) -> dict[str, list[int]]:
     cases: dict[str, list[int]] = {}
+    with sessions.begin() as s:
+        # W-ZHL-05's whistled case runs on the incident route as it was before tasks (the
+        # department resolves it alone); the W-ZHL-01 cases take the same route either way.
+        publish_old_incident(s)
     with sessions.begin() as s:
         w1 = clerk("W-ZHL-01")
         ids = []
