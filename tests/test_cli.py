@@ -51,7 +51,10 @@ def test_init_demo_makes_users_and_real_cases(env: Path, sessions: sessionmaker[
         "2026-11-25T10:00:00+08:00",
     )
     assert code == 0, out
-    assert "clerk    clerk-demo-2026" in out
+    # One row a demo user, in columns: the password always starts at the same place.
+    rows = [line for line in out.splitlines() if "-demo-2026" in line]
+    assert len({row.index(row.split()[1]) for row in rows}) == 1, rows
+    assert any(row.split()[:2] == ["clerk", "clerk-demo-2026"] for row in rows)
     with sessions() as s:
         names = set(s.execute(select(User.name)).scalars())
         assert {"admin", "clerk", "street", "agency", "dept", "auditor"} <= names

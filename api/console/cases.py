@@ -13,6 +13,7 @@ from api import db
 from api.console import labels
 from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.queries import cases as case_queries
@@ -20,7 +21,6 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 PER_PAGE = 25

@@ -15,12 +15,12 @@ from api import db
 from api.console import labels
 from api.console.common import bp, caller, signed_in
 from api.resources.feedback import link_url
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.feedback import CHANNELS, LEVELS, callbacks, rectification
 from workflow.feedback import appeals as appeal_rules
 from workflow.queries import feedback as lists
-from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Case, Feedback, Rectification
 
 

@@ -19,6 +19,7 @@ from api.auth import current_caller, require_roles
 from api.problems import problem
 from api.schemas import KeysetPageArgs, iso, page_body, page_of, page_schema
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
@@ -27,7 +28,6 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, tasks
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, IdempotencyKey
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")

@@ -13,11 +13,11 @@ from flask_smorest import Blueprint
 from api import db
 from api.auth import current_actor
 from api.schemas import Int
+from workflow.actors import Actor
 from workflow.audit.chain import format_at
 from workflow.feedback import CHANNELS, appeals, callbacks, rectification
 from workflow.queries import feedback as lists
 from workflow.queries.scope import MAX_ID
-from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Feedback, Rectification
 
 blp = Blueprint(

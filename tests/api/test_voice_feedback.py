@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from workflow.actors import Actor
 from workflow.appraisal import records as appraisal
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import Feedback, TrailEvent
 
 

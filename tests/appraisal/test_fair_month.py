@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
 from tests.tasks.helpers import publish_old_incident
+from workflow.actors import Actor
 from workflow.appraisal import records as appraisal
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.feedback import appeals, callbacks, rectification
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import Feedback, Rectification
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -282,8 +282,8 @@ def test_verify_in_the_console_shows_the_time_warnings(
 
     from tests.conftest import T0
     from tests.time.conftest import open_at
+    from workflow.actors import Actor
     from workflow.runtime import engine as wf
-    from workflow.runtime.machines import Actor
 
     clerk = Actor("clerk", "W-ZHL-01", "clerk")
     with sessions.begin() as s:

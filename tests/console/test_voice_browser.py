@@ -154,10 +154,10 @@ def test_the_dashboard_opens_on_the_latest_month_with_data_and_cuts_no_label(
     import datetime as dt
     from zoneinfo import ZoneInfo
 
+    from workflow.actors import Actor
     from workflow.appraisal import records as appraisal
     from workflow.feedback import callbacks
     from workflow.runtime import engine
-    from workflow.runtime.machines import Actor
 
     def oct_(day: int, hour: int) -> dt.datetime:
         return dt.datetime(2026, 10, day, hour, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.feedback import callbacks
-from workflow.runtime.machines import Actor
 
 CALLBACK = Actor("callback", "X-SN", "callback")
 

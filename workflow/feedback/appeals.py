@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotFound, NotHolder
 from workflow.feedback import APPEAL_DECIDED, APPEALED
 from workflow.inputs import check_text
-from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Feedback
 
 MAX_REASON = 4000

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.feedback import BAD_LEVELS, CHANNELS, GIVEN, LEVELS, links, rectification
 from workflow.inputs import check_text
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Feedback
 
 MAX_COMMENT = 1000

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.errors import Conflict, InvalidInput, NotFound, NotHolder
 from workflow.feedback import RECTIFICATION_OPENED, RECTIFICATION_REPORTED, links
 from workflow.inputs import check_text
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Feedback, Rectification
 
 MAX_REPORT = 4000

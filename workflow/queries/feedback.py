@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.queries.paging import Page, page
-from workflow.runtime.machines import Actor
 from workflow.store.models import Appeal, Case, Feedback, Rectification
 
 FEEDBACK_STATUSES = ("pending", "given")

@@ -1,6 +1,6 @@
 """tasks: parallel tasks of a case (a joint whistle's departments), task supervisions and extensions
 
-Revision ID: whistle_tasks
+Revision ID: 0009_whistle_tasks
 Revises: 0008_trail_written_at
 Create Date: 2026-11-29 07:00:00
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "whistle_tasks"
+revision: str = "0009_whistle_tasks"
 down_revision: str | None = "0008_trail_written_at"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
