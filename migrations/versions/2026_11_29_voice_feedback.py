@@ -1,7 +1,7 @@
 """回访 and 好差评: feedback, rectifications, appeals; 不参评 records have no score or rank
 
 Revision ID: voice_feedback
-Revises: whistle_tasks
+Revises: 0009_whistle_tasks
 Create Date: 2026-11-29 07:00:00
 
 Cases that ended before this revision get no feedback row: they were rated (if at all) the old
@@ -29,7 +29,7 @@ def _sqlite_triggers() -> None:
 
 
 revision: str = "voice_feedback"
-down_revision: str | None = "whistle_tasks"
+down_revision: str | None = "0009_whistle_tasks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
