@@ -230,6 +230,9 @@ def case(case_id: int) -> str:
                 # A joint whistle: the item's departments first, then the others (with the
                 # whistle's reason any department may be called).
                 "joint": _departments(s, item.whistle_to) if joint else None,
+                # Ticked beforehand: the list's lead and assisting units for the item.
+                "defaults": {item.lead_unit, *item.assist_units} if item.lead_unit else set(),
+                "default_lead": item.lead_unit,
                 "dest": spec.dest,
             }
         )
