@@ -1,5 +1,5 @@
 """The case pages: the unit's inbox, the new-case form, a case with its actions and timeline,
-the resident's rating and the whistle queue. Every change goes through the engine."""
+the resident's answers (好差评) and the whistle queue. Every change goes through the engine."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
-from workflow.runtime.engine import RATED_STATES
 from workflow.store.models import Case, TrailEvent
 
 PER_PAGE = 25
@@ -246,12 +245,8 @@ def case(case_id: int) -> str:
         and case.paused_at is None
         and case.stage_due_at > engine.utcnow()
     )
-    may_rate = (
-        c.role == "clerk"
-        and c.unit == case.workstation
-        and case.state in RATED_STATES
-        and case.rating_score is None
-    )
+    from api.console.feedback import case_feedback
+
     return render_template(
         "console/case.html",
         case=case,
@@ -261,7 +256,7 @@ def case(case_id: int) -> str:
         route=route,
         route_street=registry.route_street(s, case.route_name, case.route_version),
         actions=actions,
-        may_rate=may_rate,
+        feedback=case_feedback(s, actor, case_id),
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at),
@@ -333,20 +328,4 @@ def task_step(task_id: int, step: str) -> Any:
     flash(_("Done: %(action)s.", action=labels.label("task_step", step)), "ok")
     if request.form.get("back") == "inbox":
         return redirect(url_for("console.inbox"))
-    return redirect(url_for("console.case", case_id=case_id))
-
-
-@bp.post("/cases/<int:case_id>/rating")
-@signed_in("clerk")
-def rate(case_id: int) -> Any:
-    """The resident's rating, entered at the window on their behalf."""
-    c = caller()
-    try:
-        score = int(request.form.get("score", ""))
-    except ValueError:
-        raise InvalidInput(_("Choose a score from 1 to 5."), {"score": ["1-5"]}) from None
-    with db.write() as w:
-        scope.get_case(w, c.actor, case_id)
-        engine.rate(w, case_id, c.actor, score=score, comment=request.form.get("comment") or None)
-    flash(_("Rating saved."), "ok")
     return redirect(url_for("console.case", case_id=case_id))

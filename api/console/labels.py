@@ -79,6 +79,11 @@ ACTIONS = {
     "extension.requested": ("申请延期", "Extension requested"),
     "extension.approved": ("批准延期", "Extension approved"),
     "extension.refused": ("驳回延期", "Extension refused"),
+    "feedback.given": ("群众评价", "Resident's rating"),
+    "feedback.rectification_opened": ("差评整改", "Rectification opened"),
+    "feedback.rectification_reported": ("报告整改情况", "Rectification reported"),
+    "feedback.appealed": ("申诉", "Rating appealed"),
+    "feedback.appeal_decided": ("申诉裁定", "Appeal decided"),
     "task.opened": ("派发任务", "Task opened"),
     "task.reported": ("部门报到", "Department reported"),
     "task.done": ("部门办结", "Department's part done"),
@@ -140,6 +145,7 @@ ROLES = {
     "staff": ("工作人员", "Staff"),
     "admin": ("管理员", "Administrator"),
     "auditor": ("督查考核", "Auditor"),
+    "callback": ("回访员", "Callback operator"),
 }
 
 TABLES = {
