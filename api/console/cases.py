@@ -215,6 +215,13 @@ def case(case_id: int) -> str:
     case = engine.get_case(s, case_id)
     route = engine.route_of(s, case)
     item = registry.item(s, case.item, case.list_version)[0]
+    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
+    # Units working in the case's present round are not called again: not ticked beforehand.
+    called = {
+        r["task"].unit
+        for r in board
+        if r["task"].round == case.stage_seq and r["task"].status != "cancelled"
+    }
     actions = []
     for trigger in engine.available_triggers(s, case, actor):
         spec = route.transition(case.state, trigger)
@@ -231,12 +238,12 @@ def case(case_id: int) -> str:
                 # whistle's reason any department may be called).
                 "joint": _departments(s, item.whistle_to) if joint else None,
                 # Ticked beforehand: the list's lead and assisting units for the item.
-                "defaults": {item.lead_unit, *item.assist_units} if item.lead_unit else set(),
-                "default_lead": item.lead_unit,
+                "defaults": ({item.lead_unit, *item.assist_units} - called)
+                if item.lead_unit
+                else set(),
                 "dest": spec.dest,
             }
         )
-    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
     # The holder may ask for more time on a running stage with a limit (the engine decides).
     may_extend = (
         c.unit == case.holder

@@ -134,7 +134,11 @@ def test_street_whistles_and_the_department_reports(
     boxes = whistle.locator("fieldset.joint-whistle label")
     expect(boxes.first).to_be_visible()
     assert boxes.all_inner_texts()[:2] == ["区应急管理局", "区综合行政执法局"]
-    whistle.get_by_role("checkbox", name="区综合行政执法局").check()
+    # The list's lead (区应急管理局) and assisting unit are ticked beforehand; this street calls
+    # law enforcement alone.
+    expect(whistle.get_by_role("checkbox", name="区应急管理局")).to_be_checked()
+    expect(whistle.get_by_role("checkbox", name="区综合行政执法局")).to_be_checked()
+    whistle.get_by_role("checkbox", name="区应急管理局").uncheck()
     whistle.get_by_label("理由（必填）").fill("占道经营反复出现，需执法部门到场")
     shot(page, "street-2-whistle-form")
     whistle.get_by_role("button", name="吹哨").click()

@@ -1,6 +1,6 @@
 """回访 and 好差评: feedback, rectifications, appeals; 不参评 records have no score or rank
 
-Revision ID: voice_feedback
+Revision ID: 0010_voice_feedback
 Revises: 0009_whistle_tasks
 Create Date: 2026-11-29 07:00:00
 
@@ -28,7 +28,7 @@ def _sqlite_triggers() -> None:
         )
 
 
-revision: str = "voice_feedback"
+revision: str = "0010_voice_feedback"
 down_revision: str | None = "0009_whistle_tasks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
