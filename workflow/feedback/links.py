@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import config
 from workflow.errors import NotFound
-from workflow.store.models import Case, Feedback, TrailEvent
+from workflow.store.models import Case, Feedback, Task, TrailEvent
 
 # No 0/O, 1/I/L: the code is read off a screen or an SMS and typed by hand.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 CODE_MAX = 16
-
-
-def link_days() -> int:
-    """How many days a link stays valid (STREETFLOW_FEEDBACK_LINK_DAYS, default 7)."""
-    try:
-        return max(1, min(90, int(os.environ.get("STREETFLOW_FEEDBACK_LINK_DAYS", "7"))))
-    except ValueError:
-        return 7
 
 
 def new_code() -> str:
@@ -32,7 +24,8 @@ def new_code() -> str:
 
 def handling_units(session: Session, case_id: int) -> tuple[str | None, str | None]:
     """(承办单位, commander): the unit whose `resolve` came last (else the one that brought the
-    case to its end), and the unit that handed the case to it by whistle or dispatch."""
+    case to its end), and the unit that handed the case to it by whistle or dispatch; after a
+    joint whistle, the lead department whose part was done, under the street that resolved."""
     events = session.execute(
         select(TrailEvent.trigger, TrailEvent.from_holder, TrailEvent.to_holder)
         .where(TrailEvent.case_id == case_id, TrailEvent.action == "case.transition")
@@ -45,6 +38,16 @@ def handling_units(session: Session, case_id: int) -> tuple[str | None, str | No
     if handler is None:
         final = [e for e in events if e.to_holder is None and e.from_holder is not None]
         handler = final[-1].from_holder if final else None
+    # A joint whistle: the street resolves, keeping command; the lead department (主办) whose
+    # part was done handled it.
+    lead = session.execute(
+        select(Task.unit)
+        .where(Task.case_id == case_id, Task.lead.is_(True), Task.status == "done")
+        .order_by(Task.id.desc())
+        .limit(1)
+    ).scalar()
+    if lead is not None and handler is not None and lead != handler:
+        return lead, handler
     commander = None
     for trigger, from_holder, to_holder in events:
         if trigger in ("whistle", "dispatch") and to_holder == handler and from_holder != handler:
@@ -63,7 +66,7 @@ def ask(session: Session, case: Case, *, now: dt.datetime, round: int = 1) -> Fe
         commander=commander,
         street=case.street,
         code=new_code(),
-        expires_at=now + dt.timedelta(days=link_days()),
+        expires_at=now + dt.timedelta(days=config.of(session).feedback_link_days),
         created_at=now,
         excluded=False,
     )

@@ -4,12 +4,12 @@ second 回访."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import config
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.errors import Conflict, InvalidInput, NotFound, NotHolder
@@ -18,14 +18,6 @@ from workflow.inputs import check_text
 from workflow.store.models import Case, Feedback, Rectification
 
 MAX_REPORT = 4000
-
-
-def limit_days() -> int:
-    """Working days a rectification is given (STREETFLOW_RECTIFICATION_DAYS, default 5)."""
-    try:
-        return max(1, min(60, int(os.environ.get("STREETFLOW_RECTIFICATION_DAYS", "5"))))
-    except ValueError:
-        return 5
 
 
 def open_for(session: Session, fb: Feedback, *, now: dt.datetime) -> Rectification:
@@ -38,7 +30,7 @@ def open_for(session: Session, fb: Feedback, *, now: dt.datetime) -> Rectificati
         unit=fb.handler,
         status="open",
         opened_at=now,
-        due_at=work_calendar(session).add_working_days(now, limit_days()),
+        due_at=work_calendar(session).add_working_days(now, config.of(session).rectification_days),
     )
     session.add(row)
     session.flush()
