@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from workflow.spec import practice
 from workflow.spec.files import Problem, flatten, nearest_line, read_yaml_file
 
 # The unit kinds that are appraised, and the rates a scheme may weigh.
@@ -19,12 +20,14 @@ RATES = (
     "satisfaction_rate",
     "send_back_rate",
     "whistle_report_rate",
+    # 退单驳回率: the unit's returns that the reviewer refused, over the returns it asked for.
+    "return_refusal_rate",
 )
 # The street's own assessment (考核评价) weighs only for stationed agencies.
 ASSESSMENT = "street_assessment"
 METRICS = (*RATES, ASSESSMENT)
 # Rates where lower is better: they count as (1 - rate).
-LOWER_IS_BETTER = frozenset({"send_back_rate"})
+LOWER_IS_BETTER = frozenset({"send_back_rate", "return_refusal_rate"})
 
 
 class _Strict(Schema):
@@ -52,6 +55,10 @@ class SchemeSchema(_Strict):
     open_overdue_penalty = fields.Float(
         load_default=0.0, validate=validate.Range(min=0, max=100), allow_nan=False
     )
+    # The practice sections (workflow.spec.practice): urgency limits, returns, the ladder.
+    urgency = fields.Nested(practice.UrgencySchema, load_default=None)
+    returns = fields.Nested(practice.ReturnsSchema, load_default=None)
+    ladder = fields.Nested(practice.LadderSchema, load_default=None)
 
     @validates_schema
     def weights_add_up(self, data: dict[str, Any], **_: Any) -> None:
@@ -76,6 +83,7 @@ def load_scheme_data(
         return None, [Problem(file, "", "the appraisal scheme must be a mapping", lines.get(""))]
     try:
         scheme: dict[str, Any] = SchemeSchema().load(data)
+        sections = practice.check_sections(scheme)
     except ValidationError as exc:
         return None, [
             Problem(file, place, msg, nearest_line(lines, place))
@@ -89,6 +97,7 @@ def load_scheme_data(
             kind: {"weights": {m: float(w) for m, w in sorted(spec["weights"].items())}}
             for kind, spec in sorted(scheme["kinds"].items())
         },
+        **sections,
     }, []
 
 

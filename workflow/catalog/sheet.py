@@ -16,7 +16,7 @@ from workflow.inputs import text_problem
 from workflow.spec.files import Problem, csv_table, table_rows, write_table, xlsx_table
 from workflow.spec.loader import check_items, load_item_rows
 from workflow.spec.model import ItemSpec
-from workflow.spec.schemas import ITEM_COLUMNS
+from workflow.spec.schemas import ITEM_COLUMNS, ITEM_REQUIRED
 
 # The usual headers of the list as district offices keep it, and the column each one fills.
 # 英文名称 is not among them: a Chinese sheet usually has no English name (see name_en below).
@@ -36,10 +36,17 @@ CHINESE_HEADERS: dict[str, str] = {
     "吹哨部门": "whistle_to",
     "申请材料": "materials",
     "实施依据": "legal_basis",
+    "紧急程度": "urgency",
+    "紧急响应时限(分钟)": "urgent_response_min",
+    "紧急报到时限(分钟)": "urgent_report_min",
+    "紧急办理时限(小时)": "urgent_handling_h",
+    "特急响应时限(分钟)": "critical_response_min",
+    "特急报到时限(分钟)": "critical_report_min",
+    "特急办理时限(小时)": "critical_handling_h",
 }
 HEADER_OF: dict[str, str] = {v: k for k, v in CHINESE_HEADERS.items()}
-# name_en may be missing; every other column must be there.
-REQUIRED = tuple(c for c in ITEM_COLUMNS if c != "name_en")
+# name_en and the urgency columns may be missing; every other column must be there.
+REQUIRED = tuple(c for c in ITEM_REQUIRED if c != "name_en")
 SUFFIXES = (".xlsx", ".csv")
 
 

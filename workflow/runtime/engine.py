@@ -18,10 +18,11 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.runtime import stages
-from workflow.runtime.clock import WorkCalendar, calendar_of
+from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
-from workflow.spec.model import CalendarSpec
+from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec
+from workflow.spec.practice import practice
 from workflow.store import direct
 from workflow.store.models import Case, TrailEvent
 
@@ -39,6 +40,28 @@ def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCal
         spec if spec is not None else registry.calendar(session),
         os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
     )
+
+
+def clock_of(
+    session: Session,
+    urgency: str | None,
+    item: ItemSpec,
+    calendar: WorkCalendar | None = None,
+) -> Clock:
+    """The clock of a case of ITEM at URGENCY: working time when normal, else clock time with
+    the item's limits (the scheme's where the list leaves them empty)."""
+    calendar = calendar or work_calendar(session)
+    if urgency in (None, "normal"):
+        return calendar
+    return case_clock(calendar, urgency, practice(session).clock_limits(item, urgency))
+
+
+def check_urgency(urgency: str | None) -> str | None:
+    if urgency is not None and urgency not in URGENCIES:
+        raise InvalidInput(
+            f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
+        )
+    return urgency
 
 
 def _text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
@@ -63,13 +86,16 @@ def open_case(
     description: str = "",
     form: dict[str, Any] | None = None,
     channel: str = "window",
+    urgency: str | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """Open a case of ITEM at WORKSTATION on the latest list and route versions.
 
-    The actor is a clerk of that workstation, or an outside channel (role ``applicant``)."""
+    The actor is a clerk of that workstation, or an outside channel (role ``applicant``).
+    URGENCY: normal, urgent or critical; by default the item's."""
     now = now or utcnow()
     chain.lock_head(session)
+    check_urgency(urgency)
     items, list_version = registry.items(session)
     spec = items.get(item)
     if spec is None:
@@ -91,11 +117,12 @@ def open_case(
     route, route_version, digest = registry.route(session, spec.route, street=street or None)
     machine_for(route, digest)  # build (and check) the machine before the case exists
     first = route.state(route.initial)
-    calendar = work_calendar(session)
     # The street's routing table in force now: its holders and shorter limits, pinned.
     routing = street_routing.table(session, street)
     if routing is not None:
         spec = routing.apply(spec)
+    urgency = urgency or spec.urgency
+    calendar = clock_of(session, urgency, spec)
     case = Case(
         item=spec.code,
         list_version=list_version,
@@ -122,7 +149,8 @@ def open_case(
         created_at=now,
         updated_at=now,
         stage_started_at=now,
-        due_at=calendar.add_working_days(now, stages.case_limit_days(route, spec)),
+        due_at=stages.case_due(route, spec, calendar, now),
+        urgency=urgency,
     )
     stages.enter_stage(case, first, spec, calendar, now, seq=chain.next_seq(session))
     session.add(case)
@@ -147,6 +175,7 @@ def open_case(
             "workstation": workstation,
             "street": street,
             "channel": channel,
+            **({"urgency": urgency} if urgency != "normal" else {}),
             **stages.clock_data(case),
         },
     )
@@ -295,7 +324,11 @@ def fire(
         route=route,
         item=item,
         units=units,
-        calendar=work_calendar(session, calendar_spec),
+        calendar=(
+            work_calendar(session, calendar_spec)
+            if case.urgency == "normal"
+            else clock_of(session, case.urgency, item, work_calendar(session, calendar_spec))
+        ),
         session=session,
         now=now,
         reason=reason.strip() if reason else None,

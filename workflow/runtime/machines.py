@@ -20,7 +20,7 @@ from workflow.audit import chain
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import stages
-from workflow.runtime.clock import WorkCalendar
+from workflow.runtime.clock import Clock
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
@@ -52,7 +52,7 @@ class Firing:
     route: RouteSpec
     item: ItemSpec
     units: UnitIndex
-    calendar: WorkCalendar
+    calendar: Clock
     session: Session
     now: dt.datetime
     reason: str | None = None

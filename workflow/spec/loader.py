@@ -26,7 +26,9 @@ from .model import (
 )
 from .schemas import (
     ITEM_COLUMNS,
+    ITEM_REQUIRED,
     UNIT_COLUMNS,
+    URGENCY_COLUMNS,
     CalendarSchema,
     ItemRowSchema,
     RouteSchema,
@@ -287,7 +289,7 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
-        rows, p = read_csv_file(root / "items.csv", "items.csv", ITEM_COLUMNS, ITEM_COLUMNS)
+        rows, p = read_csv_file(root / "items.csv", "items.csv", ITEM_COLUMNS, ITEM_REQUIRED)
         items, p2 = load_item_rows(rows, "items.csv")
         # Items on a route whose file is broken are not reported again: the route's file is.
         checked = [(n, i) for n, i in items if i.route not in broken_routes]
@@ -376,7 +378,17 @@ def route_from_data(data: Mapping[str, Any]) -> RouteSpec:
 
 
 def record_to_data(obj: Any) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
+    data = {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, ItemSpec):
+        # An item without urgency settings publishes as before: the same content, the same
+        # digest, so an unchanged list is not a new version.
+        for f in dataclasses.fields(ItemSpec):
+            if f.name in _URGENCY_FIELDS and data.get(f.name) == f.default:
+                del data[f.name]
+    return data
+
+
+_URGENCY_FIELDS = frozenset(URGENCY_COLUMNS)
 
 
 def item_from_data(d: Mapping[str, Any]) -> ItemSpec:

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+URGENCIES = ("normal", "urgent", "critical")
+# The clock-time limit columns of an urgency: (response, whistle report, handling).
+CLOCK_LIMITS = ("response_min", "report_min", "handling_h")
 TIERS = ("workstation", "street_office", "agency", "department", "applicant")
 UNIT_KINDS = ("district", "department", "street_office", "workstation", "dispatched_agency")
 ROLES = ("admin", "clerk", "staff", "auditor")
@@ -117,6 +120,15 @@ class ItemSpec:
     whistle_to: tuple[str, ...]
     materials: tuple[str, ...]
     legal_basis: str
+    # 紧急程度: the item's default urgency, and its clock-time limits (round the clock) for
+    # urgent and critical cases; None: the scheme's default.
+    urgency: str = "normal"
+    urgent_response_min: int | None = None
+    urgent_report_min: int | None = None
+    urgent_handling_h: int | None = None
+    critical_response_min: int | None = None
+    critical_report_min: int | None = None
+    critical_handling_h: int | None = None
 
     def day_limit(self, tier: str) -> int | None:
         name = TIER_LIMIT_FIELD.get(tier)

@@ -17,8 +17,10 @@ from marshmallow import (
 )
 
 from .model import (
+    CLOCK_LIMITS,
     ROLES,
     TIERS,
+    URGENCIES,
     CalendarSpec,
     ItemSpec,
     RouteSpec,
@@ -123,6 +125,18 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in value.split(";") if p.strip())
 
 
+def _minutes() -> fields.Integer:
+    return fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 24 * 60)
+    )
+
+
+def _hours() -> fields.Integer:
+    return fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=720)
+    )
+
+
 class ItemRowSchema(_Strict):
     code = fields.String(required=True, validate=CODE)
     name_zh = fields.String(required=True)
@@ -147,6 +161,13 @@ class ItemRowSchema(_Strict):
     whistle_to = fields.String(load_default=None, allow_none=True)
     materials = fields.String(load_default=None, allow_none=True)
     legal_basis = fields.String(required=True)
+    urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(URGENCIES))
+    urgent_response_min = _minutes()
+    urgent_report_min = _minutes()
+    urgent_handling_h = _hours()
+    critical_response_min = _minutes()
+    critical_report_min = _minutes()
+    critical_handling_h = _hours()
 
     @pre_load
     def blanks(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -156,10 +177,17 @@ class ItemRowSchema(_Strict):
     def make(self, data: dict[str, Any], **_: Any) -> ItemSpec:
         data["whistle_to"] = _split(data["whistle_to"])
         data["materials"] = _split(data["materials"])
+        data["urgency"] = data.get("urgency") or "normal"
         return ItemSpec(**data)
 
 
 ITEM_COLUMNS = tuple(ItemRowSchema().fields)
+# The urgency columns may be left out of a list (older files and sheets): the scheme's defaults.
+URGENCY_COLUMNS = (
+    "urgency",
+    *(f"{level}_{limit}" for level in ("urgent", "critical") for limit in CLOCK_LIMITS),
+)
+ITEM_REQUIRED = tuple(c for c in ITEM_COLUMNS if c not in URGENCY_COLUMNS)
 UNIT_COLUMNS = tuple(UnitRowSchema().fields)
 
 

@@ -1,0 +1,124 @@
+"""紧急程度: raising or lowering a case's urgency, with a reason, and the clock that follows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from workflow.audit import chain
+from workflow.catalog import registry, street_routing
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
+from workflow.inputs import check_text
+from workflow.runtime import engine, stages
+from workflow.runtime.machines import Actor
+from workflow.spec.model import TIER_ROLES, URGENCIES, ItemSpec
+from workflow.store.models import Case, TrailEvent
+
+# Who besides the holder may change a case's urgency: the dispatch centre, the street office of
+# the case's street (its staff), and the workstation's clerk that received it.
+DISPATCHER = "dispatcher"
+URGENCY_ORDER = {u: n for n, u in enumerate(URGENCIES)}
+
+
+def may_change(case: Case, actor: Actor) -> bool:
+    if actor.role == DISPATCHER:
+        return True
+    roles = TIER_ROLES.get(case.tier or "", frozenset()) - {"system", "applicant"}
+    if actor.unit == case.holder and actor.role in roles:
+        return True
+    if actor.unit == case.street and actor.role in ("staff", "admin"):
+        return True
+    return actor.unit == case.workstation and actor.role == "clerk"
+
+
+def case_item(session: Session, case: Case) -> ItemSpec:
+    item, _ = registry.item(session, case.item, case.list_version)
+    routing = street_routing.for_case(session, case.street, case.routing_version)
+    return routing.apply(item) if routing is not None else item
+
+
+def set_urgency(
+    session: Session,
+    *,
+    case_id: int,
+    actor: Actor,
+    urgency: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> TrailEvent:
+    """Raise or lower a case's urgency. The current stage gets the new clock's limit from now
+    (a fresh limit: time already spent is not charged twice), and so does the whole case; while
+    the clock is stopped for the applicant, the time left is kept and counted on the new clock.
+
+    Not a transition: the case's version stays. Raises InvalidInput, NotHolder, NotAllowed
+    (closed case), Conflict (already at that urgency), NotFound."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    case = engine.get_case(session, case_id)
+    if urgency not in URGENCIES:
+        raise InvalidInput(
+            f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
+        )
+    if reason is None or not reason.strip():
+        raise InvalidInput("a reason is required", {"reason": ["required"]})
+    if len(reason) > engine.MAX_TEXT:
+        raise InvalidInput("the reason is too long", {"reason": [f"at most {engine.MAX_TEXT}"]})
+    check_text(reason=reason)
+    if not may_change(case, actor):
+        raise NotHolder(
+            f"the holder ({case.holder}), its street or the dispatch centre changes the urgency"
+        )
+    if case.tier is None:
+        raise NotAllowed(f"case {case_id} is {case.state}: it is closed")
+    if case.urgency == urgency:
+        raise Conflict(f"case {case_id} is {urgency} already")
+    old = case.urgency
+    item = case_item(session, case)
+    route = engine.route_of(session, case)
+    clock = engine.clock_of(session, urgency, item)
+    values: dict[str, Any] = {"urgency": urgency}
+    if case.paused_at is None:
+        state = route.state(case.state)
+        due = stages.stage_limit_due(state, item, clock, now)
+        values["stage_due_at"] = due
+        if due is None:
+            values["stage_limit_s"] = values["stage_yellow_at"] = None
+        else:
+            limit = int(clock.working_seconds_between(now, due))
+            values["stage_limit_s"] = limit
+            values["stage_yellow_at"] = stages.yellow_at(clock, now, limit, limit)
+        values["due_at"] = stages.case_due(route, item, clock, now)
+    session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for k, v in values.items():
+        set_committed_value(case, k, v)
+    light = stages.light_of(case, now)
+    if light != case.light:
+        session.execute(
+            update(Case)
+            .where(Case.id == case.id)
+            .values(light=light)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(case, "light", light)
+    change = "raised" if URGENCY_ORDER[urgency] > URGENCY_ORDER.get(old, 0) else "lowered"
+    return chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.urgency_changed",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=reason.strip(),
+        data={"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)},
+    )
