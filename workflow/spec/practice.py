@@ -37,6 +37,7 @@ DEFAULT_RETURNS: dict[str, Any] = {
 }
 DEFAULT_LADDER: dict[str, Any] = {
     "reminder": True,
+    "listed_by": "X-SN",
     "listed_after_h": 16,
     "penalties": {"reminder": 0.0, "supervision": 1.0, "listed": 3.0},
 }
@@ -95,6 +96,7 @@ class LadderSchema(_Strict):
     # 催办 at yellow; 督办 at red (always); 挂牌督办 LISTED_AFTER_H working hours past the limit
     # (clock hours for an urgent or critical case).
     reminder = fields.Boolean(load_default=True)
+    listed_by = fields.String(load_default="X-SN", validate=CODE)
     listed_after_h = fields.Integer(load_default=16, validate=validate.Range(min=1, max=720))
     penalties = fields.Nested(PenaltiesSchema, load_default=dict)
 

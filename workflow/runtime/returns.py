@@ -1,0 +1,394 @@
+"""退单: a unit that believes a case is not its duty asks to return it; a reviewer decides.
+
+- A request names a category of the scheme's list and a reason. While it is pending the case
+  keeps its holder and its clock; the review has a limit of its own, and a review past it is
+  supervised (a trail event, once).
+- The reviewer is the scheme's (the district's supervision unit by default; a route may name
+  another, or "street": the case's street office). Approved: the case goes back to the unit
+  that sent it, or to the unit the reviewer names (改派); refused: the requester keeps it.
+- A case returned before (any decided return) is a dispute: the next request goes to the
+  district's arbitration, whose decision is final and names the responsible unit.
+- Appraisal: a refused return counts against the requester (退单驳回率); an approved one against
+  nobody, or against the unit the reviewer names as having mis-sent it.
+
+Every step is a trail event in the caller's transaction; the move of an approved return is a
+case.transition with the trigger "return", so that replay and the appraisal read it as any move."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain
+from workflow.catalog import registry
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
+from workflow.inputs import check_text
+from workflow.runtime import engine, stages
+from workflow.runtime.machines import SYSTEM, Actor
+from workflow.runtime.urgency import case_item
+from workflow.spec.model import TIER_ROLES
+from workflow.spec.practice import practice
+from workflow.store.models import Case, ReturnRequest, TrailEvent
+
+REVIEWER_ROLES = frozenset({"staff", "admin"})
+STATUSES = ("pending", "approved", "refused", "lapsed")
+# Which kind of unit may hold a state of each tier (改派 names one of these).
+TIER_KIND = {
+    "workstation": "workstation",
+    "street_office": "street_office",
+    "agency": "dispatched_agency",
+    "department": "department",
+}
+
+
+def _reason(reason: str | None, name: str = "reason") -> str:
+    if reason is None or not reason.strip():
+        raise InvalidInput(f"a {name} is required", {name: ["required"]})
+    if len(reason) > engine.MAX_TEXT:
+        raise InvalidInput(f"the {name} is too long", {name: [f"at most {engine.MAX_TEXT}"]})
+    check_text(**{name: reason})
+    return reason.strip()
+
+
+def reviewer_of(session: Session, case: Case, *, arbitration: bool) -> str:
+    r = practice(session).returns
+    if arbitration:
+        return str(r["arbitrator"])
+    who = str(r["routes"].get(case.route_name) or r["reviewer"])
+    return case.street if who == "street" else who
+
+
+def _stage_start(session: Session, case: Case) -> TrailEvent | None:
+    if case.stage_seq is None:
+        return None
+    return session.execute(
+        select(TrailEvent).where(TrailEvent.seq == case.stage_seq)
+    ).scalar_one_or_none()
+
+
+def sender_of(session: Session, case: Case) -> tuple[str | None, str | None]:
+    """(the unit that handed the case to its holder, the state it was in there), or Nones when
+    the case began with its holder."""
+    ev = _stage_start(session, case)
+    if ev is None or not ev.from_holder or ev.from_holder == case.holder:
+        return None, None
+    return ev.from_holder, ev.from_state
+
+
+def request_return(
+    session: Session,
+    *,
+    case_id: int,
+    actor: Actor,
+    category: str,
+    reason: str,
+    task: int | None = None,
+    now: dt.datetime | None = None,
+) -> ReturnRequest:
+    """The holder asks to return the case. Raises InvalidInput (category, reason, task),
+    NotHolder, NotAllowed (closed), Conflict (one pending, or arbitrated already), NotFound."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    case = engine.get_case(session, case_id)
+    scheme = practice(session)
+    if scheme.category(category) is None:
+        codes = ", ".join(c["code"] for c in scheme.returns["categories"])
+        raise InvalidInput(f"no return category {category!r}", {"category": [f"one of {codes}"]})
+    text = _reason(reason)
+    if task is not None:
+        # Parallel tasks of a joint whistle are returned on their own; none exist here yet.
+        raise InvalidInput(f"no such task {task}", {"task": ["no such task"]})
+    roles = TIER_ROLES.get(case.tier or "", frozenset()) - {"system", "applicant"}
+    if case.tier is None:
+        raise NotAllowed(f"case {case_id} is {case.state}: there is nothing to return")
+    if actor.unit != case.holder or actor.role not in roles:
+        raise NotHolder(f"only the holder ({case.holder}) asks to return case {case_id}")
+    earlier = list(
+        session.execute(
+            select(ReturnRequest).where(ReturnRequest.case_id == case_id).order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    for r in earlier:
+        if r.status == "pending":
+            raise Conflict(f"return {r.id} of case {case_id} is waiting for a decision")
+        if r.arbitration and r.status in ("approved", "refused"):
+            raise Conflict(
+                f"the district's arbitration of return {r.id} is final: "
+                f"{r.to_unit if r.status == 'approved' else r.unit} is responsible"
+            )
+    # Returned before: the units are bouncing the case; the district arbitrates.
+    arbitration = any(r.status in ("approved", "refused") for r in earlier)
+    sender, _ = sender_of(session, case)
+    reviewer = reviewer_of(session, case, arbitration=arbitration)
+    clock = engine.clock_of(session, case.urgency, case_item(session, case))
+    assert case.holder is not None
+    ret = ReturnRequest(
+        case_id=case_id,
+        task_id=task,
+        category=category,
+        reason=text,
+        unit=case.holder,
+        requested_by=actor.label,
+        requested_at=now,
+        stage_seq=case.stage_seq,
+        state=case.state,
+        sender=sender,
+        reviewer=reviewer,
+        arbitration=arbitration,
+        review_due_at=clock.add_working_hours(now, scheme.returns["review_limit_h"]),
+        status="pending",
+    )
+    session.add(ret)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="return.requested",
+        case_id=case_id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=text,
+        data={
+            "return": ret.id,
+            "category": category,
+            "requester": case.holder,
+            "sender": sender,
+            "reviewer": reviewer,
+            "arbitration": arbitration,
+            "review_due_at": chain.format_at(ret.review_due_at),
+            **({"task": task} if task is not None else {}),
+        },
+    )
+    return ret
+
+
+def get_return(session: Session, return_id: int) -> ReturnRequest:
+    ret = session.get(ReturnRequest, return_id, populate_existing=True)
+    if ret is None:
+        raise NotFound(f"no return {return_id}")
+    return ret
+
+
+def decide_return(
+    session: Session,
+    *,
+    return_id: int,
+    actor: Actor,
+    approve: bool,
+    reason: str,
+    to: str | None = None,
+    at_fault: str | None = None,
+    now: dt.datetime | None = None,
+) -> ReturnRequest:
+    """The reviewer's decision, with its reason. Approved: the case goes to TO (by default the
+    unit that sent it); AT_FAULT names a unit that mis-sent it (it carries the return in the
+    appraisal). Refused: the requester keeps the case and carries it. An arbitration's decision
+    names the responsible unit and is final.
+
+    Raises InvalidInput, NotHolder (not the reviewer), Conflict (decided), NotAllowed (the case
+    has moved on), NotFound."""
+    now = now or engine.utcnow()
+    chain.lock_head(session)
+    ret = get_return(session, return_id)
+    text = _reason(reason)
+    if actor.unit != ret.reviewer or actor.role not in REVIEWER_ROLES:
+        raise NotHolder(f"return {return_id} is decided by {ret.reviewer}")
+    if ret.status != "pending":
+        raise Conflict(f"return {return_id} was {ret.status} already")
+    case = engine.get_case(session, ret.case_id)
+    if case.stage_seq != ret.stage_seq or case.holder != ret.unit or case.tier is None:
+        raise NotAllowed(f"case {case.id} has moved on since the return was asked for")
+    units = registry.units(session).units
+    if not approve and (to or at_fault):
+        raise InvalidInput(
+            "a refused return stays with the requester",
+            {"to" if to else "at_fault": ["only when approving"]},
+        )
+    if at_fault is not None and at_fault not in units:
+        raise InvalidInput(f"no unit {at_fault!r}", {"at_fault": ["unknown unit"]})
+    data: dict[str, Any] = {
+        "return": ret.id,
+        "requester": ret.unit,
+        "arbitration": ret.arbitration,
+    }
+    ret.decided_by = actor.label
+    ret.decided_at = now
+    ret.decision_reason = text
+    if approve:
+        target = to or ret.sender
+        if not target:
+            raise InvalidInput(
+                "the case began with the requester: name the unit to send it to",
+                {"to": ["required: the case has no sender"]},
+            )
+        if target not in units:
+            raise InvalidInput(f"no unit {target!r}", {"to": ["unknown unit"]})
+        if target == ret.unit:
+            raise InvalidInput(
+                "to approve is to send the case elsewhere", {"to": ["the requester"]}
+            )
+        move = _move(session, case, ret, target, actor, text, now)
+        ret.status = "approved"
+        ret.to_unit = target
+        ret.at_fault = at_fault
+        data.update(to=target, at_fault=at_fault, responsible=target, move=move)
+    else:
+        ret.status = "refused"
+        ret.at_fault = ret.unit
+        data.update(responsible=ret.unit)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action=f"return.{ret.status}",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=text,
+        data=data,
+    )
+    return ret
+
+
+def _move(
+    session: Session,
+    case: Case,
+    ret: ReturnRequest,
+    target: str,
+    actor: Actor,
+    reason: str,
+    now: dt.datetime,
+) -> int:
+    """Send the case to TARGET: back to the sender's state when TARGET sent it, else to TARGET
+    in the same state (改派), which must be a unit of the state's tier. A case.transition with
+    the trigger "return"; its seq."""
+    route = engine.route_of(session, case)
+    units = registry.units(session).units
+    sender, sender_state = sender_of(session, case)
+    if target == sender and sender_state is not None:
+        dest = route.state(sender_state)
+    else:
+        dest = route.state(case.state)
+        kind = TIER_KIND.get(dest.tier or "")
+        if kind is None or units[target].kind != kind:
+            raise InvalidInput(
+                f"{target} cannot hold a case in {case.state}",
+                {"to": [f"a unit of kind {kind}" if kind else "not in this state"]},
+            )
+    item = case_item(session, case)
+    clock = engine.clock_of(session, case.urgency, item)
+    from_state, from_holder = case.state, case.holder
+    left = stages.leave_stage(case, now)
+    seq = chain.next_seq(session)
+    case.state = dest.name
+    case.tier = dest.tier
+    case.holder = target
+    case.whistle_target = target if dest.tier == "department" else None
+    case.updated_at = now
+    stages.enter_stage(case, dest, item, clock, now, seq=seq)
+    session.flush()  # the version goes up: a move is a transition
+    data: dict[str, Any] = {**stages.clock_data(case), "return": ret.id}
+    if left:
+        left["limit"] = route.state(from_state).limit
+        data["left"] = left
+    if dest.tier == "department":
+        data["target"] = target
+    ev = chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.transition",
+        case_id=case.id,
+        trigger="return",
+        from_state=from_state,
+        to_state=case.state,
+        from_holder=from_holder,
+        to_holder=case.holder,
+        reason=reason,
+        data=data,
+    )
+    assert ev.seq == seq
+    return seq
+
+
+# ---------------------------------------------------------------- the sweep's part
+
+
+def sweep_returns(session: Session, *, now: dt.datetime) -> tuple[int, int]:
+    """Pending returns past their review limit are supervised once (return.review_late, to the
+    arbitrator); pending returns whose case has moved on lapse (return.lapsed).
+    (late, lapsed) counts."""
+    chain.lock_head(session)
+    arbitrator = str(practice(session).returns["arbitrator"])
+    late = lapsed = 0
+    moved = list(
+        session.execute(
+            select(ReturnRequest)
+            .join(Case, Case.id == ReturnRequest.case_id)
+            .where(
+                ReturnRequest.status == "pending",
+                or_(
+                    Case.tier.is_(None),
+                    Case.stage_seq != ReturnRequest.stage_seq,
+                    Case.holder != ReturnRequest.unit,
+                ),
+            )
+            .order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    for ret in moved:
+        ret.status = "lapsed"
+        session.flush()
+        chain.append(
+            session,
+            at=now,
+            actor=SYSTEM.label,
+            action="return.lapsed",
+            case_id=ret.case_id,
+            data={"return": ret.id, "requester": ret.unit},
+        )
+        lapsed += 1
+    overdue = list(
+        session.execute(
+            select(ReturnRequest)
+            .where(
+                and_(
+                    ReturnRequest.status == "pending",
+                    ReturnRequest.review_due_at < now,
+                    ReturnRequest.review_late_at.is_(None),
+                )
+            )
+            .order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    for ret in overdue:
+        session.execute(
+            update(ReturnRequest)
+            .where(ReturnRequest.id == ret.id)
+            .values(review_late_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        ret.review_late_at = now
+        chain.append(
+            session,
+            at=now,
+            actor=SYSTEM.label,
+            action="return.review_late",
+            case_id=ret.case_id,
+            data={
+                "return": ret.id,
+                "reviewer": ret.reviewer,
+                "unit": arbitrator,
+                "review_due_at": chain.format_at(ret.review_due_at),
+            },
+        )
+        late += 1
+    return late, lapsed
