@@ -167,6 +167,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from api import auth, docs, open311
     from api.resources import appraisals, audit, cases, catalog, listadmin, routes
+    from api.resources import returns as returns_api
     from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
@@ -183,6 +184,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)
+    api.register_blueprint(returns_api.blp)
     app.register_blueprint(open311.bp)
     app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)

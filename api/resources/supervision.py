@@ -48,6 +48,28 @@ class SupervisionSchema(ma.Schema):
     acknowledged_at = ma.fields.String(allow_none=True, required=True)
     acknowledged_by = ma.fields.String(allow_none=True, required=True)
     open = ma.fields.Boolean(required=True, metadata={"description": "not acknowledged yet"})
+    active = ma.fields.Boolean(
+        metadata={
+            "description": "the case is still on the late stage; once it moves on (or closes) "
+            "the supervision asks for nothing"
+        }
+    )
+    level = ma.fields.String(
+        validate=ma.validate.OneOf(("supervision", "listed")),
+        metadata={"description": "督办, or 挂牌督办 once the district has listed it"},
+    )
+    explanation = ma.fields.String(allow_none=True)
+    fix_date = ma.fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
+    answered_by = ma.fields.String(allow_none=True)
+    answered_at = ma.fields.String(allow_none=True)
+    list_at = ma.fields.String(allow_none=True, metadata={"description": "listed if still late"})
+    listed_at = ma.fields.String(allow_none=True)
+    listed_unit = ma.fields.String(allow_none=True)
+
+
+class SupervisionAnswerSchema(ma.Schema):
+    explanation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    fix_date = ma.fields.Date(required=True, metadata={"description": "done by this day"})
 
 
 class SupervisionArgs(PageArgs):
@@ -120,8 +142,17 @@ def _iso(at: Any) -> str | None:
     return chain.format_at(at) if at is not None else None
 
 
-def supervision_json(sup: Supervision) -> dict[str, Any]:
+def supervision_json(sup: Supervision, active: bool | None = None) -> dict[str, Any]:
     return {
+        **({"active": active} if active is not None else {}),
+        "level": "listed" if sup.listed_at is not None else "supervision",
+        "explanation": sup.explanation,
+        "fix_date": sup.fix_date.isoformat() if sup.fix_date else None,
+        "answered_by": sup.answered_by,
+        "answered_at": _iso(sup.answered_at),
+        "list_at": _iso(sup.list_at),
+        "listed_at": _iso(sup.listed_at),
+        "listed_unit": sup.listed_unit,
         "id": sup.id,
         "case": sup.case_id,
         "stage_seq": sup.stage_seq,
@@ -220,15 +251,24 @@ class Supervisions(MethodView):
         if args.get("case"):
             where.append(Supervision.case_id == args["case"])
         total = s.execute(select(func.count()).select_from(Supervision).where(*where)).scalar_one()
-        rows = s.execute(
-            select(Supervision)
-            .where(*where)
-            .order_by(Supervision.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).scalars()
+        rows = list(
+            s.execute(
+                select(Supervision)
+                .where(*where)
+                .order_by(Supervision.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).scalars()
+        )
+        active = set(
+            s.execute(
+                select(Supervision.id).where(
+                    Supervision.id.in_([x.id for x in rows]), sla.still_open()
+                )
+            ).scalars()
+        )
         return {
-            "items": [supervision_json(x) for x in rows],
+            "items": [supervision_json(x, x.id in active) for x in rows],
             "page": args["page"],
             "per_page": limit,
             "total": total,
@@ -247,7 +287,29 @@ class Acknowledgement(MethodView):
         with db.write() as s:
             _visible(s, Supervision, supervision_id, supervision_filter(s, actor))
             sup = sla.acknowledge_supervision(s, supervision_id=supervision_id, actor=actor)
-            return supervision_json(sup)
+            return supervision_json(sup, sla.is_open(s, sup))
+
+
+@blp.route("/supervisions/<int:supervision_id>/answer")
+class Answer(MethodView):
+    @blp.arguments(SupervisionAnswerSchema)
+    @blp.response(200, SupervisionSchema)
+    @blp.alt_response(403, description="The caller's unit is not the late stage's holder")
+    @blp.alt_response(404, description="No such supervision in the caller's scope")
+    @blp.alt_response(409, description="Answered already, or the case has moved on")
+    def post(self, body: dict[str, Any], supervision_id: int) -> dict[str, Any]:
+        """Answer a supervision (the holder): a written explanation and the date it will be done"""
+        actor = current_actor()
+        with db.write() as s:
+            _visible(s, Supervision, supervision_id, supervision_filter(s, actor))
+            sup = sla.answer_supervision(
+                s,
+                supervision_id=supervision_id,
+                actor=actor,
+                explanation=body["explanation"],
+                fix_date=body["fix_date"],
+            )
+            return supervision_json(sup, sla.is_open(s, sup))
 
 
 @blp.route("/extensions")
