@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import case as when_
 from sqlalchemy import func, select
 
 from api import db, scope
@@ -18,10 +19,15 @@ from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.runtime import engine, sla
 from workflow.runtime.engine import RATED_STATES
-from workflow.store.models import Case, TrailEvent
+from workflow.runtime.urgency import may_change
+from workflow.spec.model import URGENCIES
+from workflow.spec.practice import practice
+from workflow.store.models import Case, ReturnRequest, Supervision, TrailEvent
 
 PER_PAGE = 25
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
+# Critical cases first, then urgent ones: minutes matter more than working days.
+URGENCY_RANK = when_((Case.urgency == "critical", 0), (Case.urgency == "urgent", 1), else_=2)
 
 
 def _page() -> int:
@@ -38,7 +44,7 @@ def _rows(where: list[Any], page: int) -> tuple[list[Case], int]:
         s.execute(
             select(Case)
             .where(*where)
-            .order_by(Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
+            .order_by(URGENCY_RANK, Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
             .offset((page - 1) * PER_PAGE)
             .limit(PER_PAGE)
         ).scalars()
@@ -52,7 +58,7 @@ def case_view(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "item_name": labels.named(item, case.item),
-        "countdown": countdown(case.stage_due_at),
+        "countdown": countdown(case.stage_due_at, case.urgency),
     }
 
 
@@ -121,7 +127,7 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    values = {k: request.form.get(k, "") for k in ("name", "phone", "description")}
+    values = {k: request.form.get(k, "") for k in ("name", "phone", "description", "urgency")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
         checked = [m for m in item.materials if m in request.form.getlist("materials")]
@@ -137,6 +143,7 @@ def new_case() -> Any:
                     description=values["description"],
                     form={"materials": checked},
                     channel="window",
+                    urgency=values["urgency"] or None,
                 )
                 case_id = case.id
         except InvalidInput as exc:
@@ -157,6 +164,7 @@ def new_case() -> Any:
         list_version=list_version,
         values=values,
         errors=errors,
+        urgencies=URGENCIES,
     ), (422 if errors else 200)
 
 
@@ -212,8 +220,42 @@ def case(case_id: int) -> str:
         and case.state in RATED_STATES
         and case.rating_score is None
     )
+    returns = list(
+        s.execute(
+            select(ReturnRequest).where(ReturnRequest.case_id == case_id).order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    may_return = (
+        c.unit == case.holder
+        and c.role in ("clerk", "staff", "admin")
+        and case.tier is not None
+        and not any(r.status == "pending" for r in returns)
+        and not any(r.arbitration and r.status in ("approved", "refused") for r in returns)
+    )
+    # The open supervision of the current stage, which its holder answers in writing.
+    supervision = (
+        s.execute(
+            select(Supervision).where(
+                Supervision.case_id == case_id, Supervision.stage_seq == case.stage_seq
+            )
+        ).scalar_one_or_none()
+        if case.tier is not None
+        else None
+    )
     return render_template(
         "console/case.html",
+        urgencies=URGENCIES,
+        may_change_urgency=case.tier is not None
+        and c.role != "auditor"
+        and may_change(case, actor),
+        returns=returns,
+        may_return=may_return,
+        categories=practice(s).returns["categories"],
+        supervision=supervision,
+        may_answer=supervision is not None
+        and supervision.answered_at is None
+        and c.unit == case.holder
+        and c.role in ("clerk", "staff", "admin"),
         case=case,
         phone=phone,
         item=item,
@@ -224,7 +266,7 @@ def case(case_id: int) -> str:
         may_rate=may_rate,
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
-        countdown=countdown(case.stage_due_at),
+        countdown=countdown(case.stage_due_at, case.urgency),
         events=timeline(case_id),
     )
 

@@ -29,10 +29,19 @@ def supervisions() -> str:
     s = db.session()
     where: list[Any] = [supervision_filter(s, c.actor)]
     if c.role != "auditor":
-        where.append(or_(Supervision.unit == c.unit, Supervision.also_unit == c.unit))
+        where.append(
+            or_(
+                Supervision.unit == c.unit,
+                Supervision.also_unit == c.unit,
+                Supervision.listed_unit == c.unit,
+            )
+        )
     show = request.args.get("show", "open")
     if show == "open":
         where.append(Supervision.acknowledged_at.is_(None))
+    elif show == "listed":
+        # 挂牌督办: listed by the district, shown here until the case moves on.
+        where += [Supervision.listed_at.is_not(None), sla.still_open()]
     page = _page()
     total = s.execute(select(func.count()).select_from(Supervision).where(*where)).scalar_one()
     rows = list(
@@ -45,8 +54,12 @@ def supervisions() -> str:
             .limit(PER_PAGE)
         ).all()
     )
+    active = {
+        sup.id: case.stage_seq == sup.stage_seq and case.tier is not None for sup, case in rows
+    }
     return render_template(
         "console/supervisions.html",
+        active=active,
         rows=[(sup, case_view(case)) for sup, case in rows],
         total=total,
         page=page,
