@@ -293,3 +293,133 @@ def _step(
 
 def has_cases(session: Session) -> bool:
     return bool(session.execute(select(func.count(Case.id))).scalar_one())
+
+
+def generate_practice(sessions: sessionmaker[Session], *, now: dt.datetime) -> dict[str, int]:
+    """A few cases of each practice the month's random cases do not show: returns approved,
+    refused, arbitrated and one pending; urgent and critical cases on clock time (one critical
+    whistle reported late); then a sweep, so the ladder has reminders, supervisions and
+    listings. Counts of what was made."""
+    from workflow.runtime import returns, sla
+
+    street = Actor("demo:S-ZHL", "S-ZHL", "staff")
+    clerk = Actor("demo:W-ZHL-01", "W-ZHL-01", "clerk")
+    district = Actor("demo:X-SN", "X-SN", "admin")
+    zj, zf = Actor("demo:D-ZJ", "D-ZJ", "staff"), Actor("demo:D-ZF", "D-ZF", "staff")
+    made = {"returns": 0, "urgent": 0, "critical": 0}
+
+    def whistled(s: Session, at: dt.datetime, item: str = "UD-01", level: str | None = None) -> int:
+        case = engine.open_case(
+            s,
+            item=item,
+            workstation="W-ZHL-01",
+            actor=clerk,
+            applicant_name="演示居民",
+            applicant_phone="13800000000",
+            description="违建施工扰民（演示数据）",
+            urgency=level,
+            now=at,
+        )
+        engine.fire(s, case.id, "accept", clerk, now=at + dt.timedelta(minutes=5))
+        engine.fire(s, case.id, "forward", clerk, now=at + dt.timedelta(minutes=10))
+        targets = registry.item(s, item)[0].whistle_to
+        engine.fire(
+            s,
+            case.id,
+            "whistle",
+            street,
+            reason="需职能部门执法",
+            target="D-ZJ" if "D-ZJ" in targets else targets[0],
+            now=at + dt.timedelta(minutes=20),
+        )
+        return case.id
+
+    day = dt.timedelta(days=1)
+    with sessions.begin() as s:
+        # Approved back to the street, which had mis-sent it (it carries the return).
+        a = whistled(s, now - 6 * day)
+        ra = returns.request_return(
+            s,
+            case_id=a,
+            actor=zj,
+            category="not_our_duty",
+            reason="属综合执法职责，非住建",
+            now=now - 6 * day + dt.timedelta(hours=1),
+        )
+        returns.decide_return(
+            s,
+            return_id=ra.id,
+            actor=district,
+            approve=True,
+            reason="确属综合执法，街道错派",
+            at_fault="S-ZHL",
+            now=now - 6 * day + dt.timedelta(hours=3),
+        )
+        # Refused; contested; arbitrated by the district to the enforcement bureau.
+        b = whistled(s, now - 5 * day)
+        rb = returns.request_return(
+            s,
+            case_id=b,
+            actor=zj,
+            category="not_our_duty",
+            reason="不属住建",
+            now=now - 5 * day + dt.timedelta(hours=1),
+        )
+        returns.decide_return(
+            s,
+            return_id=rb.id,
+            actor=district,
+            approve=False,
+            reason="违建查处属住建职责",
+            now=now - 5 * day + dt.timedelta(hours=2),
+        )
+        rc = returns.request_return(
+            s,
+            case_id=b,
+            actor=zj,
+            category="not_our_duty",
+            reason="对驳回有异议：已建成违建由综合执法拆除",
+            now=now - 5 * day + dt.timedelta(hours=3),
+        )
+        returns.decide_return(
+            s,
+            return_id=rc.id,
+            actor=district,
+            approve=True,
+            reason="仲裁：已建成违建的拆除由综合执法负责",
+            to="D-ZF",
+            now=now - 5 * day + dt.timedelta(hours=5),
+        )
+        engine.fire(s, b, "report", zf, now=now - 5 * day + dt.timedelta(hours=6))
+        # One waiting in the district's queue.
+        c = whistled(s, now - dt.timedelta(hours=3))
+        returns.request_return(
+            s,
+            case_id=c,
+            actor=zj,
+            category="duplicate",
+            reason="与前一案件为同一违建",
+            now=now - dt.timedelta(hours=2),
+        )
+        made["returns"] = 4
+        # Urgent and critical cases: a critical whistle reported late, in the night.
+        for hours, item, level in (
+            (30, "PS-04", "critical"),
+            (10, "PS-03", "urgent"),
+            (2, "PS-04", "critical"),
+            (1, "PS-03", "urgent"),
+        ):
+            cid = whistled(s, now - dt.timedelta(hours=hours), item=item, level=level)
+            made[level] += 1
+            if hours == 30:
+                target = engine.get_case(s, cid).holder or "D-YJ"
+                engine.fire(
+                    s,
+                    cid,
+                    "report",
+                    Actor(f"demo:{target}", target, "staff"),
+                    now=now - dt.timedelta(hours=28),
+                )
+    # The ladder: reminders, supervisions and listings as the sweep finds them now.
+    sla.sweep(sessions, now=now)
+    return made
