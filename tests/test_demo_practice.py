@@ -39,9 +39,14 @@ def test_the_demo_has_returns_urgent_cases_and_ladder_steps(
         assert levels["critical"] == 2 and levels["urgent"] == 2
         actions = set(s.execute(select(TrailEvent.action)).scalars())
         assert {"supervision.reminded", "supervision.raised", "supervision.listed"} <= actions
-        # The critical whistle of the night before was reported late.
-        late = s.execute(
-            select(TrailEvent).where(TrailEvent.trigger == "report").order_by(TrailEvent.seq)
-        ).scalars()
-        assert any(e.data.get("response_late") for e in late)
+        # The critical report of the night before was accepted late (15 minutes, clock time).
+        critical = (
+            s.execute(select(Case.id).where(Case.urgency == "critical").order_by(Case.id))
+            .scalars()
+            .first()
+        )
+        accepted = s.execute(
+            select(TrailEvent).where(TrailEvent.case_id == critical, TrailEvent.trigger == "accept")
+        ).scalar_one()
+        assert accepted.data["response_late"] is True
         assert list(differences(s)) == []

@@ -297,18 +297,18 @@ def has_cases(session: Session) -> bool:
 
 def generate_practice(sessions: sessionmaker[Session], *, now: dt.datetime) -> dict[str, int]:
     """A few cases of each practice the month's random cases do not show: returns approved,
-    refused, arbitrated and one pending; urgent and critical cases on clock time (one critical
-    whistle reported late); then a sweep, so the ladder has reminders, supervisions and
-    listings. Counts of what was made."""
+    refused, arbitrated and one pending (a street's dispatch to its enforcement squad); urgent
+    and critical cases on clock time (one critical report accepted late, at night); then a
+    sweep, so the ladder has reminders, supervisions and listings. Counts of what was made."""
     from workflow.runtime import returns, sla
 
     street = Actor("demo:S-ZHL", "S-ZHL", "staff")
     clerk = Actor("demo:W-ZHL-01", "W-ZHL-01", "clerk")
     district = Actor("demo:X-SN", "X-SN", "admin")
-    zj, zf = Actor("demo:D-ZJ", "D-ZJ", "staff"), Actor("demo:D-ZF", "D-ZF", "staff")
+    squad = Actor("demo:A-ZHL-ZF", "A-ZHL-ZF", "staff")
     made = {"returns": 0, "urgent": 0, "critical": 0}
 
-    def whistled(s: Session, at: dt.datetime, item: str = "UD-01", level: str | None = None) -> int:
+    def opened(s: Session, at: dt.datetime, item: str, level: str | None = None) -> int:
         case = engine.open_case(
             s,
             item=item,
@@ -316,110 +316,98 @@ def generate_practice(sessions: sessionmaker[Session], *, now: dt.datetime) -> d
             actor=clerk,
             applicant_name="演示居民",
             applicant_phone="13800000000",
-            description="违建施工扰民（演示数据）",
+            description="演示数据：紧急程度与退单",
             urgency=level,
             now=at,
         )
-        engine.fire(s, case.id, "accept", clerk, now=at + dt.timedelta(minutes=5))
-        engine.fire(s, case.id, "forward", clerk, now=at + dt.timedelta(minutes=10))
-        targets = registry.item(s, item)[0].whistle_to
-        engine.fire(
-            s,
-            case.id,
-            "whistle",
-            street,
-            reason="需职能部门执法",
-            target="D-ZJ" if "D-ZJ" in targets else targets[0],
-            now=at + dt.timedelta(minutes=20),
-        )
         return case.id
 
+    def dispatched(s: Session, at: dt.datetime) -> int:
+        cid = opened(s, at, "UD-01")
+        engine.fire(s, cid, "accept", clerk, now=at + dt.timedelta(minutes=5))
+        engine.fire(s, cid, "forward", clerk, now=at + dt.timedelta(minutes=10))
+        engine.fire(s, cid, "dispatch", street, now=at + dt.timedelta(minutes=20))
+        return cid
+
     day = dt.timedelta(days=1)
+    hour = dt.timedelta(hours=1)
     with sessions.begin() as s:
         # Approved back to the street, which had mis-sent it (it carries the return).
-        a = whistled(s, now - 6 * day)
+        a = dispatched(s, now - 6 * day)
         ra = returns.request_return(
             s,
             case_id=a,
-            actor=zj,
+            actor=squad,
             category="not_our_duty",
-            reason="属综合执法职责，非住建",
-            now=now - 6 * day + dt.timedelta(hours=1),
+            reason="属派出所职责，非执法中队",
+            now=now - 6 * day + hour,
         )
         returns.decide_return(
             s,
             return_id=ra.id,
             actor=district,
             approve=True,
-            reason="确属综合执法，街道错派",
+            reason="确属派出所职责，街道错派",
             at_fault="S-ZHL",
-            now=now - 6 * day + dt.timedelta(hours=3),
+            now=now - 6 * day + 3 * hour,
         )
-        # Refused; contested; arbitrated by the district to the enforcement bureau.
-        b = whistled(s, now - 5 * day)
+        # Refused; contested; arbitrated by the district to the police station.
+        b = dispatched(s, now - 5 * day)
         rb = returns.request_return(
             s,
             case_id=b,
-            actor=zj,
+            actor=squad,
             category="not_our_duty",
-            reason="不属住建",
-            now=now - 5 * day + dt.timedelta(hours=1),
+            reason="不属执法中队",
+            now=now - 5 * day + hour,
         )
         returns.decide_return(
             s,
             return_id=rb.id,
             actor=district,
             approve=False,
-            reason="违建查处属住建职责",
-            now=now - 5 * day + dt.timedelta(hours=2),
+            reason="违建查处属执法中队职责",
+            now=now - 5 * day + 2 * hour,
         )
         rc = returns.request_return(
             s,
             case_id=b,
-            actor=zj,
+            actor=squad,
             category="not_our_duty",
-            reason="对驳回有异议：已建成违建由综合执法拆除",
-            now=now - 5 * day + dt.timedelta(hours=3),
+            reason="对驳回有异议：涉及暴力抗法，应由派出所处置",
+            now=now - 5 * day + 3 * hour,
         )
         returns.decide_return(
             s,
             return_id=rc.id,
             actor=district,
             approve=True,
-            reason="仲裁：已建成违建的拆除由综合执法负责",
-            to="D-ZF",
-            now=now - 5 * day + dt.timedelta(hours=5),
+            reason="仲裁：涉及暴力抗法，由派出所负责",
+            to="A-ZHL-PCS",
+            now=now - 5 * day + 5 * hour,
         )
-        engine.fire(s, b, "report", zf, now=now - 5 * day + dt.timedelta(hours=6))
         # One waiting in the district's queue.
-        c = whistled(s, now - dt.timedelta(hours=3))
+        c = dispatched(s, now - 3 * hour)
         returns.request_return(
             s,
             case_id=c,
-            actor=zj,
+            actor=squad,
             category="duplicate",
             reason="与前一案件为同一违建",
-            now=now - dt.timedelta(hours=2),
+            now=now - 2 * hour,
         )
         made["returns"] = 4
-        # Urgent and critical cases: a critical whistle reported late, in the night.
-        for hours, item, level in (
-            (30, "PS-04", "critical"),
-            (10, "PS-03", "urgent"),
-            (2, "PS-04", "critical"),
-            (1, "PS-03", "urgent"),
+        # Urgent and critical reports: one critical accepted an hour late, in the night.
+        for ago, item, level in (
+            (30 * hour, "PS-04", "critical"),
+            (10 * hour, "PS-03", "urgent"),
+            (2 * hour, "PS-04", "critical"),
+            (hour, "PS-03", "urgent"),
         ):
-            cid = whistled(s, now - dt.timedelta(hours=hours), item=item, level=level)
+            cid = opened(s, now - ago, item, level)
             made[level] += 1
-            if hours == 30:
-                target = engine.get_case(s, cid).holder or "D-YJ"
-                engine.fire(
-                    s,
-                    cid,
-                    "report",
-                    Actor(f"demo:{target}", target, "staff"),
-                    now=now - dt.timedelta(hours=28),
-                )
+            if ago == 30 * hour:
+                engine.fire(s, cid, "accept", clerk, now=now - ago + hour)
     # The ladder: reminders, supervisions and listings as the sweep finds them now.
     sla.sweep(sessions, now=now)
     return made

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from tests.api.conftest import Client
 
 
-def whistled(make_case: Callable[..., int], street: Client, dept: str = "D-ZJ") -> int:
+def dispatched(make_case: Callable[..., int], street: Client) -> int:
+    """A report of illegal construction dispatched by the street to its enforcement squad."""
     cid = make_case("UD-01", "accept", "forward")
-    r = street.post(
-        f"/cases/{cid}/transitions",
-        json={"trigger": "whistle", "target": dept, "reason": "违建需执法"},
-    )
+    r = street.post(f"/cases/{cid}/transitions", json={"trigger": "dispatch"})
     assert r.status_code == 200, r.text
+    assert r.json()["holder"]["code"] == "A-ZHL-ZF"
     return cid
 
 
@@ -22,10 +21,10 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
     login: Callable[..., Client], make_case: Callable[..., int]
 ) -> None:
     street = login("S-ZHL", "staff")
-    zj, zf = login("D-ZJ", "staff"), login("D-ZF", "staff")
+    squad, police = login("A-ZHL-ZF", "staff"), login("A-ZHL-PCS", "staff")
     district = login("X-SN", "admin")
     auditor = login("X-SN", "auditor")
-    a, b = whistled(make_case, street), whistled(make_case, street)
+    a, b = dispatched(make_case, street), dispatched(make_case, street)
 
     # Bad requests change nothing.
     for body, field in (
@@ -34,20 +33,22 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
         ({"category": "not_our_duty", "reason": "不属本部门", "task": 1}, "task"),
         ({"reason": "不属本部门"}, "category"),
     ):
-        r = zj.post(f"/cases/{a}/returns", json=body)
+        r = squad.post(f"/cases/{a}/returns", json=body)
         assert r.status_code == 422, r.text
         assert field in r.json()["errors"], r.json()
-    r = zj.post(f"/cases/{a}/returns", json={"category": "not_our_duty", "reason": "x", "task": 1})
+    r = squad.post(
+        f"/cases/{a}/returns", json={"category": "not_our_duty", "reason": "x", "task": 999}
+    )
     assert r.json()["errors"]["task"] == ["no such task"]
     # Only the holder asks.
     r = street.post(f"/cases/{a}/returns", json={"category": "other", "reason": "不是我"})
     assert r.status_code == 403
-    assert zj.get("/returns").json()["items"] == []
+    assert squad.get("/returns").json()["items"] == []
 
     # Case A: asked, approved back to the street, which mis-sent it.
-    r = zj.post(
+    r = squad.post(
         f"/cases/{a}/returns",
-        json={"category": "not_our_duty", "reason": "属于综合执法职责，非住建"},
+        json={"category": "not_our_duty", "reason": "属于派出所职责，非执法中队"},
     )
     assert r.status_code == 201, r.text
     ra = r.json()
@@ -55,22 +56,22 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
         "pending",
         "X-SN",
         "S-ZHL",
-        "D-ZJ",
+        "A-ZHL-ZF",
         False,
     )
     assert ra["category_zh"] == "非本单位职责" and ra["review_due_at"]
     # While it is pending the case keeps its holder.
-    assert zj.get(f"/cases/{a}").json()["holder"]["code"] == "D-ZJ"
-    r = zj.post(f"/cases/{a}/returns", json={"category": "other", "reason": "再次"})
+    assert squad.get(f"/cases/{a}").json()["holder"]["code"] == "A-ZHL-ZF"
+    r = squad.post(f"/cases/{a}/returns", json={"category": "other", "reason": "再次"})
     assert r.status_code == 409
     queue = district.get("/returns", params={"status": "pending"}).json()["items"]
     assert [x["id"] for x in queue] == [ra["id"]]
     # The requester cannot decide its own return.
-    r = zj.post(f"/returns/{ra['id']}/decision", json={"approve": True, "reason": "同意"})
+    r = squad.post(f"/returns/{ra['id']}/decision", json={"approve": True, "reason": "同意"})
     assert r.status_code == 403
     r = district.post(
         f"/returns/{ra['id']}/decision",
-        json={"approve": True, "reason": "确属综合执法，街道错派", "at_fault": "S-ZHL"},
+        json={"approve": True, "reason": "确属派出所职责，街道错派", "at_fault": "S-ZHL"},
     )
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["to"], r.json()["at_fault"]) == (
@@ -83,71 +84,79 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
     r = district.post(f"/returns/{ra['id']}/decision", json={"approve": False, "reason": "改"})
     assert r.status_code == 409
 
-    # Case B: refused (D-ZJ keeps it), then contested: the district arbitrates, finally.
-    rb = zj.post(
-        f"/cases/{b}/returns", json={"category": "not_our_duty", "reason": "不属住建"}
+    # Case B: refused (the squad keeps it), then contested: the district arbitrates, finally.
+    rb = squad.post(
+        f"/cases/{b}/returns", json={"category": "not_our_duty", "reason": "不属执法中队"}
     ).json()
     r = district.post(
         f"/returns/{rb['id']}/decision",
-        json={"approve": False, "reason": "违建查处属住建职责", "to": "D-ZF"},
+        json={"approve": False, "reason": "违建查处属执法中队职责", "to": "A-ZHL-PCS"},
     )
     assert r.status_code == 422  # a refusal sends the case nowhere
     r = district.post(
-        f"/returns/{rb['id']}/decision", json={"approve": False, "reason": "违建查处属住建职责"}
+        f"/returns/{rb['id']}/decision",
+        json={"approve": False, "reason": "违建查处属执法中队职责"},
     )
-    assert (r.json()["status"], r.json()["responsible"]) == ("refused", "D-ZJ")
-    assert zj.get(f"/cases/{b}").json()["holder"]["code"] == "D-ZJ"
-    r = zj.post(
+    assert (r.json()["status"], r.json()["responsible"]) == ("refused", "A-ZHL-ZF")
+    assert squad.get(f"/cases/{b}").json()["holder"]["code"] == "A-ZHL-ZF"
+    r = squad.post(
         f"/cases/{b}/returns",
-        json={"category": "not_our_duty", "reason": "对驳回有异议：已建成违建由综合执法拆除"},
+        json={"category": "not_our_duty", "reason": "对驳回有异议：涉及暴力抗法，应由派出所处置"},
     )
     assert r.status_code == 201
     rc = r.json()
     assert (rc["arbitration"], rc["reviewer"]) == (True, "X-SN")
     r = district.post(
         f"/returns/{rc['id']}/decision",
-        json={"approve": True, "reason": "仲裁：已建成违建的拆除由综合执法负责", "to": "D-ZF"},
+        json={"approve": True, "reason": "仲裁：涉及暴力抗法，由派出所负责", "to": "D-ZF"},
+    )
+    assert r.status_code == 422  # not a unit that can hold a stationed agency's stage
+    r = district.post(
+        f"/returns/{rc['id']}/decision",
+        json={"approve": True, "reason": "仲裁：涉及暴力抗法，由派出所负责", "to": "A-ZHL-PCS"},
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["responsible"], r.json()["to"]) == ("D-ZF", "D-ZF")
-    case = zf.get(f"/cases/{b}").json()
-    assert (case["state"], case["holder"]["code"]) == ("awaiting_report", "D-ZF")
-    # Final: D-ZF cannot bounce it again.
-    r = zf.post(f"/cases/{b}/returns", json={"category": "not_our_duty", "reason": "不是我们"})
+    assert (r.json()["responsible"], r.json()["to"]) == ("A-ZHL-PCS", "A-ZHL-PCS")
+    case = police.get(f"/cases/{b}").json()
+    assert (case["state"], case["holder"]["code"]) == ("agency_handling", "A-ZHL-PCS")
+    # Final: the police station cannot bounce it again.
+    r = police.post(f"/cases/{b}/returns", json={"category": "not_our_duty", "reason": "不是我们"})
     assert r.status_code == 409
     assert "final" in r.json()["detail"]
     # Both units see the arbitration and its basis; its trail says so.
-    assert rc["id"] in [x["id"] for x in zf.get("/returns").json()["items"]]
-    assert rc["id"] in [x["id"] for x in zj.get("/returns").json()["items"]]
-    trail = zf.get(f"/cases/{b}/trail").json()
+    assert rc["id"] in [x["id"] for x in police.get("/returns").json()["items"]]
+    assert rc["id"] in [x["id"] for x in squad.get("/returns").json()["items"]]
+    trail = police.get(f"/cases/{b}/trail").json()
     steps = [
         (e["action"], e["trigger"], e["to_holder"])
         for e in trail
-        if e["action"].startswith("return.") or e["trigger"] in ("whistle", "return")
+        if e["action"].startswith("return.") or e["trigger"] in ("dispatch", "return")
     ]
     assert steps == [
-        ("case.transition", "whistle", "D-ZJ"),
-        ("return.requested", None, "D-ZJ"),
-        ("return.refused", None, "D-ZJ"),
-        ("return.requested", None, "D-ZJ"),
-        ("case.transition", "return", "D-ZF"),
-        ("return.approved", None, "D-ZF"),
+        ("case.transition", "dispatch", "A-ZHL-ZF"),
+        ("return.requested", None, "A-ZHL-ZF"),
+        ("return.refused", None, "A-ZHL-ZF"),
+        ("return.requested", None, "A-ZHL-ZF"),
+        ("case.transition", "return", "A-ZHL-PCS"),
+        ("return.approved", None, "A-ZHL-PCS"),
     ]
     decided = next(e for e in trail if e["action"] == "return.approved")
-    assert decided["reason"] == "仲裁：已建成违建的拆除由综合执法负责"
-    assert decided["data"]["responsible"] == "D-ZF" and decided["data"]["arbitration"] is True
+    assert decided["reason"] == "仲裁：涉及暴力抗法，由派出所负责"
+    assert decided["data"]["responsible"] == "A-ZHL-PCS"
+    assert decided["data"]["arbitration"] is True
 
-    # The appraisal: the refused return counts against D-ZJ (1 of its 3 decided returns), the
-    # approved one on case A against the street that mis-sent it, the arbitrated one nobody.
+    # The appraisal: the refused return counts against the squad (1 of its 3 decided returns),
+    # the approved one on case A against the street that mis-sent it, the arbitrated one nobody.
     r = auditor.post("/appraisals", json={"period": a_period(case["created_at"])})
     assert r.status_code == 201, r.text
     records = {x["unit"]: x for x in r.json()}
-    assert records["D-ZJ"]["metrics"]["return_refusal_rate"]["value"] == round(1 / 3, 6)
-    drill = auditor.get(f"/appraisals/{records['D-ZJ']['id']}").json()
+    squad_rec, police_rec = records["A-ZHL-ZF"], records["A-ZHL-PCS"]
+    assert squad_rec["metrics"]["return_refusal_rate"]["value"] == round(1 / 3, 6)
+    drill = auditor.get(f"/appraisals/{squad_rec['id']}").json()
     assert drill["metrics"]["return_refusal_rate"]["numerator_cases"] == [b]
     assert records["S-ZHL"]["metrics"]["returns_at_fault"]["value"] == 1
-    assert records["D-ZF"]["metrics"]["returns_at_fault"]["value"] == 0
-    assert records["D-ZF"]["metrics"]["return_refusal_rate"]["value"] is None
+    assert police_rec["metrics"]["returns_at_fault"]["value"] == 0
+    assert police_rec["metrics"]["return_refusal_rate"]["value"] is None
 
 
 def a_period(at: str) -> str:

@@ -1,4 +1,4 @@
-"""退单 in a real browser: a department asks, the district reviews from its queue (approves one,
+"""退单 in a real browser: a stationed agency asks, the district reviews from its queue (approves one,
 refuses one, then arbitrates the contested one), and the appraisal shows who carries each."""
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ pytestmark = pytest.mark.browser
 STREET = Actor("street", "S-ZHL", "staff")
 
 
-def whistled(make_case: Callable[..., int], sessions: sessionmaker[Session]) -> int:
+def dispatched(make_case: Callable[..., int], sessions: sessionmaker[Session]) -> int:
+    """Dispatched by the street to its enforcement squad (A-ZHL-ZF)."""
     cid = make_case("UD-01", "accept", "forward")
     with sessions.begin() as s:
-        engine.fire(s, cid, "whistle", STREET, reason="违建需执法", target="D-ZJ")
+        engine.fire(s, cid, "dispatch", STREET)
     return cid
 
 
@@ -61,11 +62,11 @@ def test_returns_approved_refused_and_arbitrated_in_the_browser(
     sessions: sessionmaker[Session],
     shot: Any,
 ) -> None:
-    a, b = whistled(make_case, sessions), whistled(make_case, sessions)
-    sign_in(page, "D-ZJ", "staff")
-    ask_to_return(page, a, "属于综合执法职责，非住建")
-    ask_to_return(page, b, "不属住建")
-    # While pending the department still holds the cases, and cannot ask twice.
+    a, b = dispatched(make_case, sessions), dispatched(make_case, sessions)
+    sign_in(page, "A-ZHL-ZF", "staff")
+    ask_to_return(page, a, "属于派出所职责，非执法中队")
+    ask_to_return(page, b, "不属执法中队")
+    # While pending the squad still holds the cases, and cannot ask twice.
     expect(page.locator("form.return-form")).to_have_count(0)
     expect(page.locator(".case-returns")).to_contain_text("待审核")
 
@@ -76,27 +77,26 @@ def test_returns_approved_refused_and_arbitrated_in_the_browser(
     expect(queue.get_by_role("link", name=f"#{a}")).to_be_visible()
     expect(queue.get_by_role("link", name=f"#{b}")).to_be_visible()
     shot(district, "returns-queue")
-    decide(district, a, True, "确属综合执法，街道错派", at_fault="S-ZHL")
-    decide(district, b, False, "违建查处属住建职责")
+    decide(district, a, True, "确属派出所职责，街道错派", at_fault="S-ZHL")
+    decide(district, b, False, "违建查处属执法中队职责")
 
-    # The department contests the refusal: the second return goes to arbitration.
+    # The squad contests the refusal: the second return goes to arbitration.
     page.goto(f"/console/cases/{b}")
     expect(page.locator(".case-returns")).to_contain_text("已驳回")
-    ask_to_return(page, b, "对驳回有异议：已建成违建由综合执法拆除")
+    ask_to_return(page, b, "对驳回有异议：涉及暴力抗法，应由派出所处置")
     district.goto("/console/returns")
     expect(district.locator("section.review-queue .arbitration").first).to_be_visible()
-    decide(district, b, True, "仲裁：拆除由综合执法负责", to="D-ZF")
+    decide(district, b, True, "仲裁：涉及暴力抗法，由派出所负责", to="A-ZHL-PCS")
     # Final: the new holder has no form to bounce it again.
-    zf = browser.new_context(base_url=server, locale="zh-CN").new_page()
-    sign_in(zf, "D-ZF", "staff")
-    zf.goto(f"/console/cases/{b}")
-    expect(zf.locator("dd.state")).to_have_text(re.compile("报到"))
-    expect(zf.locator("form.return-form")).to_have_count(0)
-    expect(zf.locator(".case-returns")).to_contain_text("仲裁")
+    police = browser.new_context(base_url=server, locale="zh-CN").new_page()
+    sign_in(police, "A-ZHL-PCS", "staff")
+    police.goto(f"/console/cases/{b}")
+    expect(police.locator("form.return-form")).to_have_count(0)
+    expect(police.locator(".case-returns")).to_contain_text("仲裁")
 
     with sessions() as s:
         holders = dict(s.execute(select(Case.id, Case.holder).where(Case.id.in_([a, b]))).all())
-        assert holders == {a: "S-ZHL", b: "D-ZF"}
+        assert holders == {a: "S-ZHL", b: "A-ZHL-PCS"}
         assert [r.status for r in s.execute(select(ReturnRequest)).scalars()] == [
             "approved",
             "refused",
@@ -113,21 +113,21 @@ def test_returns_approved_refused_and_arbitrated_in_the_browser(
             s.execute(
                 select(AppraisalRecord.unit, AppraisalRecord.id).where(
                     AppraisalRecord.period == period,
-                    AppraisalRecord.unit.in_(["D-ZJ", "S-ZHL", "D-ZF"]),
+                    AppraisalRecord.unit.in_(["A-ZHL-ZF", "S-ZHL", "A-ZHL-PCS"]),
                 )
             ).all()
         )
-    district.goto(f"/console/appraisal/records/{ids['D-ZJ']}")
+    district.goto(f"/console/appraisal/records/{ids['A-ZHL-ZF']}")
     refusals = district.locator("tr", has=district.get_by_text("退单驳回率", exact=True))
     expect(refusals).to_contain_text("1 / 3")
-    # Case B (its refused return) counts against D-ZJ; case A (approved) does not.
+    # Case B (its refused return) counts against the squad; case A (approved) does not.
     expect(refusals.locator("a.good").first).to_have_text(f"#{b}")
     expect(refusals.locator("a.bad")).to_have_text(f"#{a}")
     district.goto(f"/console/appraisal/records/{ids['S-ZHL']}")
     expect(
         district.locator("tr", has=district.get_by_text("错派退单", exact=True))
     ).to_contain_text("1")
-    district.goto(f"/console/appraisal/records/{ids['D-ZF']}")
+    district.goto(f"/console/appraisal/records/{ids['A-ZHL-PCS']}")
     expect(
         district.locator("tr", has=district.get_by_text("错派退单", exact=True))
     ).to_contain_text("0")
