@@ -19,7 +19,7 @@ from workflow.store.models import ReturnRequest
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 STREET = Actor("street", "S-ZHL", "staff")
-ZJ = Actor("zj", "D-ZJ", "staff")
+SQUAD = Actor("squad", "A-ZHL-ZF", "staff")
 
 
 def test_each_step_of_the_ladder_is_counted_against_the_holder(
@@ -51,11 +51,12 @@ def test_each_step_of_the_ladder_is_counted_against_the_holder(
         assert ws.score == 95.0
 
 
-def whistled(s: Session) -> int:
+def dispatched(s: Session) -> int:
+    """Dispatched by the street to its enforcement squad (A-ZHL-ZF)."""
     cid = open_at(s, CLERK, "UD-01", T0).id
     engine.fire(s, cid, "accept", CLERK, now=T0)
     engine.fire(s, cid, "forward", CLERK, now=T0)
-    engine.fire(s, cid, "whistle", STREET, reason="违建", target="D-ZJ", now=T0)
+    engine.fire(s, cid, "dispatch", STREET, now=T0)
     return cid
 
 
@@ -63,18 +64,18 @@ def test_a_late_review_is_supervised_once_and_a_moved_case_lapses_its_return(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as s:
-        late, moved = whistled(s), whistled(s)
+        late, moved = dispatched(s), dispatched(s)
         r1 = returns.request_return(
-            s, case_id=late, actor=ZJ, category="other", reason="不属本部门", now=T0
+            s, case_id=late, actor=SQUAD, category="other", reason="不属本部门", now=T0
         )
         r2 = returns.request_return(
-            s, case_id=moved, actor=ZJ, category="done", reason="已处理", now=T0
+            s, case_id=moved, actor=SQUAD, category="done", reason="已处理", now=T0
         )
         due = r1.review_due_at
         # 8 working hours from Thursday 10:00 (6 that day): Friday 10:30.
         assert due == sh(2026, 11, 27, 10, 30)
-        # The holder reports and works on the other meanwhile: its return has no object.
-        engine.fire(s, moved, "report", ZJ, now=sh(2026, 11, 26, 11))
+        # The holder resolves the other meanwhile: its return has no object any more.
+        engine.fire(s, moved, "resolve", SQUAD, now=sh(2026, 11, 26, 11))
     r = sweep(sessions, sh(2026, 11, 27, 11))
     assert (r.returns_late, r.returns_lapsed) == (1, 1)
     assert (sweep(sessions, sh(2026, 11, 27, 12)).returns_late) == 0
@@ -93,8 +94,8 @@ def test_a_route_may_name_the_street_as_reviewer(sessions: sessionmaker[Session]
     with sessions.begin() as s:
         registry.publish(s, dataclasses.replace(defs, appraisal=scheme), actor="test", now=T0)
     with sessions.begin() as s:
-        cid = whistled(s)
+        cid = dispatched(s)
         ret = returns.request_return(
-            s, case_id=cid, actor=ZJ, category="not_our_duty", reason="不属住建", now=T0
+            s, case_id=cid, actor=SQUAD, category="not_our_duty", reason="不属住建", now=T0
         )
         assert ret.reviewer == "S-ZHL"
