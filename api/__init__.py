@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -15,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import db, problems
 from api.sweeper import start_sweeper
-from workflow.config import settings
+from workflow.config import Settings, settings
 from workflow.inputs import INT32, describe, text_errors
 
 log = logging.getLogger("streetflow.api")
@@ -84,11 +85,11 @@ class SessionCookies(SecureCookieSessionInterface):
         )
 
 
-def _config(test_config: dict[str, Any] | None) -> dict[str, Any]:
-    s = settings()
+def _config(s: Settings, test_config: dict[str, Any] | None) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "DATABASE_URL": s.database_url,
         "TIMEZONE": s.timezone,
+        "WORKING_HOURS": s.working_hours,
         "DEFINITIONS": str(s.definitions),
         "MAX_CONTENT_LENGTH": MAX_BODY,
         "TOKEN_TTL": 12 * 3600,  # seconds a token lives
@@ -161,7 +162,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     (any key, e.g. DATABASE_URL)."""
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = BoundedInt
-    app.config.update(_config(test_config))
+    env = settings()
+    app.config.update(_config(env, test_config))
+    # The one settings object the engine's sessions carry: the environment's, as the config
+    # (and so a test) overrides it.
+    app.extensions[db.SETTINGS] = dataclasses.replace(
+        env,
+        database_url=app.config["DATABASE_URL"],
+        timezone=app.config["TIMEZONE"],
+        working_hours=app.config["WORKING_HOURS"],
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
 

@@ -17,6 +17,7 @@ from workflow.store.db import make_engine, make_sessionmaker
 
 EXT = "streetflow.sessions"
 KEPT = "streetflow.kept_sessions"
+SETTINGS = "streetflow.settings"
 
 
 class WriterLock:
@@ -61,7 +62,7 @@ def _writer_lock(url: str) -> WriterLock | None:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions[EXT] = make_sessionmaker(engine)
+    app.extensions[EXT] = make_sessionmaker(engine, app.extensions[SETTINGS])
     app.extensions[KEPT] = threading.local()
     app.extensions["streetflow.engine"] = engine
     app.extensions["streetflow.writer_lock"] = _writer_lock(app.config["DATABASE_URL"])

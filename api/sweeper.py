@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import Engine
 
-from workflow.config import settings
+from api.db import SETTINGS
+from workflow.config import Settings
 from workflow.runtime import sla
 from workflow.store.db import make_engine, make_sessionmaker
 
@@ -34,7 +35,7 @@ class Sweeper:
 def start_sweeper(app: Flask) -> Sweeper | None:
     """Start sweeping every SWEEP_EVERY seconds (0 or unset: off, as in tests), once per app.
 
-    The database is DATABASE_URL from the app's config, else STREETFLOW_DATABASE_URL. A failed
+    The database is the app's (its settings, DATABASE_URL as the config says). A failed
     sweep is logged and tried again next time: a sweep is idempotent."""
     every = float(app.config.get("SWEEP_EVERY") or 0)
     if every <= 0:
@@ -42,9 +43,9 @@ def start_sweeper(app: Flask) -> Sweeper | None:
     running: Sweeper | None = app.extensions.get("streetflow_sweeper")
     if running is not None:
         return running
-    url = app.config.get("DATABASE_URL") or settings().database_url
-    db = make_engine(url)
-    sessions = make_sessionmaker(db)
+    own: Settings = app.extensions[SETTINGS]
+    db = make_engine(own.database_url)
+    sessions = make_sessionmaker(db, own)
     stopping = threading.Event()
     secret = app.config["SECRET_KEY"]  # signs the periodic checkpoints of the trail
 

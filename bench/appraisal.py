@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from workflow.appraisal import records
 from workflow.appraisal.metrics import Window
 from workflow.config import settings
+from workflow.instants import parse_iso
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.models import TrailEvent
 
@@ -42,14 +43,15 @@ def main() -> None:
     parser.add_argument("--url", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    engine = make_engine(args.url or settings().database_url)
-    sessions = make_sessionmaker(engine)
+    local = settings()
+    engine = make_engine(args.url or local.database_url)
+    sessions = make_sessionmaker(engine, local)
     with sessions() as s:
         inputs = records.gather_inputs(s, args.period)
         window = Window(
             args.period,
-            records._parse_at(inputs["from"]),
-            records._parse_at(inputs["to"]),
+            parse_iso(inputs["from"]),
+            parse_iso(inputs["to"]),
             inputs["last_seq"],
         )
         in_period = (TrailEvent.at >= window.start, TrailEvent.at < window.end)

@@ -1,4 +1,9 @@
-"""Settings from the environment (STREETFLOW_*), with the defaults of the contract."""
+"""Settings from the environment (STREETFLOW_*), with the defaults of the contract.
+
+The environment is read here only: create_app() and the CLI's Context build one Settings each
+and hand it to the session factory (make_sessionmaker), whose sessions carry it in their
+``info``; the engine, the clock and the appraisal take the timezone and the working hours from
+the session they are given (``of(session)``), never from the environment."""
 
 from __future__ import annotations
 
@@ -7,16 +12,26 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DEFINITIONS = REPO / "definitions"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Where a session carries the settings it was made with (Session.info).
+SESSION_INFO_KEY = "streetflow.settings"
 
 
 @dataclass(frozen=True)
 class Settings:
-    instance: Path
-    database_url: str
-    definitions: Path
-    timezone: str
+    instance: Path = REPO / "instance"
+    database_url: str = ""
+    definitions: Path = DEFAULT_DEFINITIONS
+    # Periods, working hours and the console's times are in this timezone.
+    timezone: str = DEFAULT_TIMEZONE
+    # STREETFLOW_WORKING_HOURS as given ('08:30-12:00,13:30-17:30'), over calendar.yaml's
+    # hours when set: one instance may keep other hours than the published definitions (e.g. a
+    # winter timetable). Checked where a calendar is built, as before.
+    working_hours: str = ""
     # Session cookies only over HTTPS: for an instance behind a TLS-terminating proxy.
     secure_cookies: bool = False
 
@@ -35,6 +50,10 @@ class Settings:
         return path.read_text().strip()
 
 
+# What a session made without settings (a test, a benchmark) works with.
+DEFAULTS = Settings()
+
+
 def settings() -> Settings:
     instance = Path(os.environ.get("STREETFLOW_INSTANCE", REPO / "instance")).resolve()
     url = os.environ.get("STREETFLOW_DATABASE_URL") or f"sqlite:///{instance / 'streetflow.db'}"
@@ -42,9 +61,16 @@ def settings() -> Settings:
         instance=instance,
         database_url=url,
         definitions=Path(os.environ.get("STREETFLOW_DEFINITIONS", DEFAULT_DEFINITIONS)),
-        timezone=os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
+        timezone=os.environ.get("STREETFLOW_TIMEZONE", DEFAULT_TIMEZONE),
+        working_hours=os.environ.get("STREETFLOW_WORKING_HOURS", "").strip(),
         secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
     )
+
+
+def of(session: Session) -> Settings:
+    """The settings SESSION was made with (DEFAULTS for a session made without)."""
+    found: Settings = session.info.get(SESSION_INFO_KEY, DEFAULTS)
+    return found
 
 
 def _flag(value: str) -> bool:

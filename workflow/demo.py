@@ -147,7 +147,6 @@ def generate_cases(
 
     Returns the number of cases opened. Events are fired in time order across the district."""
     rng = random.Random(seed)
-    start = now - dt.timedelta(days=days)
     with sessions() as s:
         items_map, _ = registry.items(s)
         unit_index = registry.units(s)
@@ -157,81 +156,103 @@ def generate_cases(
         calendar = engine.work_calendar(s)
     workstations = sorted(c for c, u in unit_index.units.items() if u.kind == "workstation")
     items: list[ItemSpec] = sorted(items_map.values(), key=lambda i: i.code)
-    weights = [ITEM_WEIGHT_BY_ROUTE.get(i.route, 1) for i in items]
+    drawn = _plan_openings(rng, calendar, now, days, per_workstation * len(workstations), items)
+    plan = [(at, workstations[n % len(workstations)], item) for n, (at, item) in enumerate(drawn)]
+    plan.sort(key=lambda p: p[0])
+    session = sessions()
+    session.begin()
+    moves = _Moves(session, rng, routes, calendar, items_map, now)
+    try:
+        for done, (at, ws, item) in enumerate(plan, start=1):
+            moves.run(until=at)  # first the moves due before this case is opened
+            case = _open_demo_case(session, rng, ws, item, at)
+            moves.push(_next_time(case, at, rng, calendar), case.id)
+            if done % 100 == 0:
+                session.commit()
+                session.begin()
+                if progress:
+                    progress(done, len(plan))
+        moves.run(until=None)
+        session.commit()
+    finally:
+        session.close()
+    if progress:
+        progress(len(plan), len(plan))
+    return len(plan)
 
-    # Every item at least once; the rest drawn by weight.
-    plan: list[tuple[dt.datetime, str, ItemSpec]] = []
-    total = per_workstation * len(workstations)
+
+def _plan_openings(
+    rng: random.Random,
+    calendar: engine.WorkCalendar,
+    now: dt.datetime,
+    days: int,
+    total: int,
+    items: list[ItemSpec],
+) -> list[tuple[dt.datetime, ItemSpec]]:
+    """When each case is opened and of which item: every item at least once, the rest drawn
+    by weight, all in working hours before NOW."""
+    start = now - dt.timedelta(days=days)
+    weights = [ITEM_WEIGHT_BY_ROUTE.get(i.route, 1) for i in items]
+    plan: list[tuple[dt.datetime, ItemSpec]] = []
     for n in range(total):
-        ws = workstations[n % len(workstations)]
         item = items[n] if n < len(items) else rng.choices(items, weights)[0]
         day = start + dt.timedelta(seconds=rng.uniform(0, days * 86400))
         at = calendar.add_working_seconds(day, rng.uniform(0, 4 * 3600))
         if at >= now:  # the last days' cases are opened before now, however the calendar falls
             at = now - dt.timedelta(minutes=rng.uniform(1, 600))
-        plan.append((at, ws, item))
-    plan.sort(key=lambda p: p[0])
+        plan.append((at, item))
+    return plan
 
-    queue: list[tuple[dt.datetime, int, int]] = []  # (when, tie-breaker, case id)
-    order = 0
-    done = 0
-    steps_total = len(plan)
-    batch = 0
-    session = sessions()
-    session.begin()
-    try:
-        for at, ws, item in plan:
-            # First the moves due before this case is opened, in time order.
-            while queue and queue[0][0] <= at:
-                when, _, cid = heapq.heappop(queue)
-                nxt = _step(session, cid, when, rng, routes, calendar, items_map)
-                if nxt and nxt < now:
-                    order += 1
-                    heapq.heappush(queue, (nxt, order, cid))
-            name = rng.choice(SURNAMES) + "".join(
-                rng.choice(GIVEN) for _ in range(rng.randint(1, 2))
-            )
-            # A quarter of the incidents come from a residents' app through Open311 (so the
-            # public Open311 list has requests to show); the rest at the window.
-            by_app = item.route == "incident" and rng.random() < 0.25
-            case = engine.open_case(
-                session,
-                item=item.code,
-                workstation=ws,
-                actor=Actor(APP_CHANNEL, None, "applicant")
-                if by_app
-                else Actor(f"demo:{ws}", ws, "clerk"),
-                applicant_name=name,
-                applicant_phone=f"13{rng.randint(100000000, 999999999)}",
-                description=f"{item.name_zh}（演示数据）",
-                form={"open311": {"address_string": f"{ws} 辖区（演示地址）"}} if by_app else None,
-                channel=APP_CHANNEL if by_app else "window",
-                now=at,
-            )
-            nxt = _next_time(case, at, rng, calendar)
-            if nxt < now:
-                order += 1
-                heapq.heappush(queue, (nxt, order, case.id))
-            done += 1
-            batch += 1
-            if batch >= 100:
-                session.commit()
-                session.begin()
-                batch = 0
-                if progress:
-                    progress(done, steps_total)
-        while queue:
-            when, _, cid = heapq.heappop(queue)
-            nxt = _step(session, cid, when, rng, routes, calendar, items_map)
-            if nxt and nxt < now:
-                order += 1
-                heapq.heappush(queue, (nxt, order, cid))
-        session.commit()
-    finally:
-        session.close()
-    if progress:
-        progress(steps_total, steps_total)
-    return done
+
+def _open_demo_case(
+    session: Session, rng: random.Random, ws: str, item: ItemSpec, at: dt.datetime
+) -> Case:
+    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+    # A quarter of the incidents come from a residents' app through Open311 (so the public
+    # Open311 list has requests to show); the rest at the window.
+    by_app = item.route == "incident" and rng.random() < 0.25
+    return engine.open_case(
+        session,
+        item=item.code,
+        workstation=ws,
+        actor=Actor(APP_CHANNEL, None, "applicant") if by_app else Actor(f"demo:{ws}", ws, "clerk"),
+        applicant_name=name,
+        applicant_phone=f"13{rng.randint(100000000, 999999999)}",
+        description=f"{item.name_zh}（演示数据）",
+        form={"open311": {"address_string": f"{ws} 辖区（演示地址）"}} if by_app else None,
+        channel=APP_CHANNEL if by_app else "window",
+        now=at,
+    )
+
+
+class _Moves:
+    """The next move of each open demo case, fired in time order."""
+
+    def __init__(
+        self,
+        session: Session,
+        rng: random.Random,
+        routes: dict[str, RouteSpec],
+        calendar: engine.WorkCalendar,
+        items_map: object,
+        now: dt.datetime,
+    ) -> None:
+        self.session, self.rng, self.routes = session, rng, routes
+        self.calendar, self.items_map, self.now = calendar, items_map, now
+        self.queue: list[tuple[dt.datetime, int, int]] = []  # (when, tie-breaker, case id)
+        self.order = 0
+
+    def push(self, when: dt.datetime | None, case_id: int) -> None:
+        if when and when < self.now:  # a move after now is left for the users to make
+            self.order += 1
+            heapq.heappush(self.queue, (when, self.order, case_id))
+
+    def run(self, *, until: dt.datetime | None) -> None:
+        """Fire the moves due by UNTIL (all of them: None)."""
+        while self.queue and (until is None or self.queue[0][0] <= until):
+            when, _, cid = heapq.heappop(self.queue)
+            args = (self.rng, self.routes, self.calendar, self.items_map)
+            self.push(_step(self.session, cid, when, *args), cid)
 
 
 def _next_time(

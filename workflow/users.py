@@ -16,6 +16,7 @@ from workflow import privacy
 from workflow.audit import chain
 from workflow.common_passwords import COMMON_PASSWORDS
 from workflow.errors import Conflict, InvalidInput, NotFound
+from workflow.instants import utcnow
 from workflow.spec.model import ROLES
 from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User, normalise_name
 
@@ -86,7 +87,7 @@ def add_user(
     now: dt.datetime | None = None,
 ) -> User:
     """Add a user, in the caller's transaction, with a trail event (the password is not in it)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     name = (name or "").strip()
     if not NAME.match(name):
         raise InvalidInput("a user name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
@@ -148,7 +149,7 @@ def disable_user(
     session: Session, *, name: str, actor: str, now: dt.datetime | None = None
 ) -> User:
     """Disable a user and end their console sessions and tokens at once."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     user = _user(session, name)
     user.disabled = True
@@ -159,7 +160,7 @@ def disable_user(
 
 def enable_user(session: Session, *, name: str, actor: str, now: dt.datetime | None = None) -> User:
     """Let a disabled user sign in again (their old tokens stay revoked)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     user = _user(session, name)
     if not user.disabled:
@@ -174,7 +175,7 @@ def set_password(
 ) -> User:
     """Give a user a new password and end their console sessions and tokens: whoever held the
     old one is out. The trail records the change, never the password."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     user = _user(session, name)
     _check_password_strength(password, user.name)
@@ -194,7 +195,7 @@ def add_api_key(
     session: Session, *, name: str, actor: str, now: dt.datetime | None = None
 ) -> tuple[ApiKey, str]:
     """A new Open311 api_key for an outside channel; the key itself is shown once, stored hashed."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     if not NAME.match(name or ""):
         raise InvalidInput("a key name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
     if name.lower() == privacy.WINDOW:

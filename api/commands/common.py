@@ -49,7 +49,7 @@ class Context:
     @property
     def sessions(self) -> sessionmaker[Session]:
         if self._sessions is None:
-            self._sessions = make_sessionmaker(self.engine)
+            self._sessions = make_sessionmaker(self.engine, self.settings)
         return self._sessions
 
     def require_schema(self) -> None:

@@ -16,17 +16,17 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import select
 
 from api import db
 from api.console import labels
 from api.console.common import bp, caller, signed_in
 from workflow.appraisal import export
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
-from workflow.appraisal.scheme import ASSESSMENT, KINDS
 from workflow.catalog import registry
+from workflow.errors import NotFound
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
+from workflow.queries import appraisal as appraisal_queries
+from workflow.spec.scheme import ASSESSMENT, COUNT_METRICS, KINDS, RATE_METRICS
 from workflow.store.models import AppraisalRecord
 
 # pygal appends a legacy import hook to sys.meta_path for its map plugins (unused here); it makes
@@ -88,11 +88,11 @@ def _period_arg() -> str | None:
 
 
 def _periods() -> list[str]:
-    return list(
-        db.session()
-        .execute(select(AppraisalRecord.period).distinct().order_by(AppraisalRecord.period))
-        .scalars()
-    )
+    return appraisal_queries.periods(db.session())
+
+
+def _records(period: str) -> list[AppraisalRecord]:
+    return appraisal_queries.list_records(db.session(), actor=caller().actor, period=period).items
 
 
 def _svg(chart: Any) -> Markup:
@@ -130,7 +130,7 @@ def trend_chart(title: str) -> Markup:
     sums: dict[tuple[str, str], list[float]] = defaultdict(list)
     periods = _periods()
     for period in periods:
-        for r in appraisal.records(db.session(), period):
+        for r in _records(period):
             sums[(r.kind, period)].append(r.score)
     chart = pygal.Line(
         js=[],
@@ -167,7 +167,7 @@ def appraisal_dashboard() -> Any:
     kind = request.args.get("kind", "workstation")
     if kind not in KINDS:
         kind = "workstation"
-    recs = appraisal.records(db.session(), period)
+    recs = _records(period)
     of_kind = [r for r in recs if r.kind == kind]
     title = _("Scores of %(kind)s, %(period)s", kind=labels.label("kind", kind), period=period)
     return render_template(
@@ -203,8 +203,9 @@ def appraisal_compute() -> Any:
 @signed_in(*READERS)
 def appraisal_record(record_id: int) -> str:
     """One unit's record: each metric with the cases behind it."""
-    rec = db.session().get(AppraisalRecord, record_id) if record_id < 2**31 else None
-    if rec is None:
+    try:
+        rec = appraisal_queries.get_record(db.session(), actor=caller().actor, record_id=record_id)
+    except NotFound:
         abort(404, _("No appraisal record %(id)s.", id=record_id))
     return render_template(
         "console/appraisal_record.html",

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
 from werkzeug.exceptions import Forbidden
 
 from api import db
@@ -19,8 +17,8 @@ from workflow import privacy
 from workflow.audit.export import export_lines
 from workflow.audit.verify import Report, verify
 from workflow.inputs import FIRST_YEAR, LAST_YEAR, in_range
+from workflow.queries import trail as trail_queries
 from workflow.runtime import engine
-from workflow.store.models import TrailEvent
 
 PER_PAGE = 50
 FIRST_DAY, LAST_DAY = f"{FIRST_YEAR}-01-01", f"{LAST_YEAR}-12-31"
@@ -74,35 +72,20 @@ def export_trail() -> Response:
 
 def trail_page(report: Report | None = None) -> tuple[str, int]:
     args = request.args
-    part = privacy.trail_part(db.session(), caller().actor)
-    if part is None:
+    s = db.session()
+    if privacy.trail_part(s, caller().actor) is None:
         raise Forbidden(_("The trail is read by auditors."))
-    where: list[Any] = [part]
     errors: list[str] = []
+    case: int | None = None
     case_raw = args.get("case", "").strip()
     if case_raw:
         if case_raw.isdigit() and int(case_raw) < 2**31:
-            where.append(TrailEvent.case_id == int(case_raw))
+            case = int(case_raw)
         else:
             errors.append(_("A case number is a whole number."))
-    actor = args.get("actor", "").strip()[:64]
-    if actor:
-        where.append(TrailEvent.actor == actor)
-    unit = args.get("unit", "").strip()[:32]
-    if unit:
-        # The acting unit, or the holder before or after (as the audit API filters).
-        where.append(
-            or_(
-                TrailEvent.unit == unit,
-                TrailEvent.from_holder == unit,
-                TrailEvent.to_holder == unit,
-            )
-        )
-    action = args.get("action", "").strip()[:48]
-    if action:
-        where.append(TrailEvent.action == action)
-    cal = engine.work_calendar(db.session())
-    for name, op in (("from", "ge"), ("to", "lt")):
+    cal = engine.work_calendar(s)
+    bounds: dict[str, dt.datetime | None] = {"from": None, "to": None}
+    for name in bounds:
         day = _day(args.get(name))
         if args.get(name) and day is None:
             errors.append(_("A day is written YYYY-MM-DD."))
@@ -112,33 +95,33 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
             )
             day = None
         if day is not None:
-            if op == "lt":
+            if name == "to":
                 day += dt.timedelta(days=1)
             # A day is the instance's local day.
-            start = dt.datetime.combine(day, dt.time(), cal.tz).astimezone(dt.UTC)
-            where.append(TrailEvent.at >= start if op == "ge" else TrailEvent.at < start)
-    s = db.session()
+            bounds[name] = dt.datetime.combine(day, dt.time(), cal.tz).astimezone(dt.UTC)
     page = _page()
-    total = s.execute(select(func.count()).select_from(TrailEvent).where(*where)).scalar_one()
-    events = list(
-        s.execute(
-            select(TrailEvent)
-            .where(*where)
-            .order_by(TrailEvent.seq.desc())
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        ).scalars()
+    events = trail_queries.list_events(
+        s,
+        actor=caller().actor,
+        case=case,
+        # The acting unit, or the holder before or after (as the audit API filters).
+        unit=args.get("unit", "").strip()[:32] or None,
+        by=args.get("actor", "").strip()[:64] or None,
+        action=args.get("action", "").strip()[:48] or None,
+        since=bounds["from"],
+        until=bounds["to"],
+        newest_first=True,
+        offset=(page - 1) * PER_PAGE,
+        limit=PER_PAGE,
     )
-    actions = list(
-        s.execute(select(TrailEvent.action).where(part).distinct().order_by("action")).scalars()
-    )
+    total = events.total or 0
     return render_template(
         "console/trail.html",
-        events=events,
+        events=events.items,
         total=total,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
-        actions=actions,
+        actions=trail_queries.actions(s, actor=caller().actor),
         errors=errors,
         args=args,
         report=report,

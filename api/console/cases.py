@@ -8,15 +8,17 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import case as when_
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from api import db, scope
+from api import db
 from api.console import labels
 from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
+from workflow.queries import cases as case_queries
+from workflow.queries import scope
+from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla
 from workflow.runtime.engine import RATED_STATES
 from workflow.runtime.urgency import may_change
@@ -26,8 +28,6 @@ from workflow.store.models import Case, ReturnRequest, Supervision, TrailEvent
 
 PER_PAGE = 25
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
-# Critical cases first, then urgent ones: minutes matter more than working days.
-URGENCY_RANK = when_((Case.urgency == "critical", 0), (Case.urgency == "urgent", 1), else_=2)
 
 
 def _page() -> int:
@@ -37,19 +37,8 @@ def _page() -> int:
         return 1
 
 
-def _rows(where: list[Any], page: int) -> tuple[list[Case], int]:
-    s = db.session()
-    total = s.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
-    rows = list(
-        s.execute(
-            select(Case)
-            .where(*where)
-            .order_by(URGENCY_RANK, Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        ).scalars()
-    )
-    return rows, total
+def pages(total: int | None) -> int:
+    return max(1, -(-(total or 0) // PER_PAGE))
 
 
 def case_view(case: Case) -> dict[str, Any]:
@@ -67,18 +56,21 @@ def case_view(case: Case) -> dict[str, Any]:
 def inbox() -> str:
     """The cases the user's unit holds now, the most urgent first."""
     c = caller()
-    where: list[Any] = [Case.holder == c.unit, scope.case_filter(db.session(), c.actor)]
     light = request.args.get("light")
-    if light in LIGHT_ORDER:
-        where.append(Case.light == light)
     page = _page()
-    rows, total = _rows(where, page)
+    rows = case_queries.inbox(
+        db.session(),
+        actor=c.actor,
+        light=light if light in LIGHT_ORDER else None,
+        offset=(page - 1) * PER_PAGE,
+        limit=PER_PAGE,
+    )
     return render_template(
         "console/inbox.html",
-        rows=[case_view(r) for r in rows],
-        total=total,
+        rows=[case_view(r) for r in rows.items],
+        total=rows.total,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        pages=pages(rows.total),
         light=light,
     )
 
@@ -88,25 +80,16 @@ def inbox() -> str:
 def whistles() -> str:
     """Whistled cases awaiting a department's report: those addressed to the user's department,
     or those the user's street blew; each with the working time left to report."""
-    c = caller()
-    s = db.session()
-    where: list[Any] = [
-        Case.state == "awaiting_report",
-        scope.case_filter(s, c.actor),
-    ]
-    kind = registry.units(s).units.get(c.unit)
-    if kind is not None and kind.kind == "street_office":
-        where.append(Case.street == c.unit)
-    else:
-        where.append(Case.holder == c.unit)
     page = _page()
-    rows, total = _rows(where, page)
+    rows = case_queries.whistles(
+        db.session(), actor=caller().actor, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+    )
     return render_template(
         "console/whistles.html",
-        rows=[case_view(r) for r in rows],
-        total=total,
+        rows=[case_view(r) for r in rows.items],
+        total=rows.total,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        pages=pages(rows.total),
     )
 
 
@@ -169,11 +152,7 @@ def new_case() -> Any:
 
 
 def timeline(case_id: int) -> list[TrailEvent]:
-    return list(
-        db.session()
-        .execute(select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq))
-        .scalars()
-    )
+    return trail_queries.case_timeline(db.session(), case_id=case_id)
 
 
 @bp.get("/cases/<int:case_id>")

@@ -7,15 +7,17 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
 
-from api import db, scope
-from api.console.cases import _page, case_view
+from api import db
+from api.console.cases import _page, case_view, pages
 from api.console.common import bp, caller, signed_in
-from api.resources.supervision import extension_filter, supervision_filter
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, NotFound
+from workflow.queries import cases as case_queries
+from workflow.queries import extensions as extension_queries
+from workflow.queries import scope
+from workflow.queries import supervisions as supervision_queries
 from workflow.runtime import sla
-from workflow.store.models import Case, Extension, Supervision
+from workflow.store.models import Extension
 
 PER_PAGE = 25
 STAFF = ("staff", "admin", "clerk")
@@ -27,43 +29,27 @@ def supervisions() -> str:
     """Supervision records addressed to the user's unit (open first), or all for an auditor."""
     c = caller()
     s = db.session()
-    where: list[Any] = [supervision_filter(s, c.actor)]
-    if c.role != "auditor":
-        where.append(
-            or_(
-                Supervision.unit == c.unit,
-                Supervision.also_unit == c.unit,
-                Supervision.listed_unit == c.unit,
-            )
-        )
     show = request.args.get("show", "open")
-    if show == "open":
-        where.append(Supervision.acknowledged_at.is_(None))
-    elif show == "listed":
-        # 挂牌督办: listed by the district, shown here until the case moves on.
-        where += [Supervision.listed_at.is_not(None), sla.still_open()]
     page = _page()
-    total = s.execute(select(func.count()).select_from(Supervision).where(*where)).scalar_one()
-    rows = list(
-        s.execute(
-            select(Supervision, Case)
-            .join(Case, Case.id == Supervision.case_id)
-            .where(*where)
-            .order_by(Supervision.id.desc())
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        ).all()
+    rows = supervision_queries.list_supervisions(
+        s,
+        actor=c.actor,
+        # An auditor reads every supervision of their part; others, those sent to their unit.
+        unit=c.unit if c.role != "auditor" else None,
+        open=True if show == "open" else None,
+        # 挂牌督办: listed by the district, shown until the case moves on.
+        listed=True if show == "listed" else None,
+        offset=(page - 1) * PER_PAGE,
+        limit=PER_PAGE,
     )
-    active = {
-        sup.id: case.stage_seq == sup.stage_seq and case.tier is not None for sup, case in rows
-    }
+    cases = case_queries.by_ids(s, [sup.case_id for sup in rows.items])
+    sla.mark_active(s, rows.items)
     return render_template(
         "console/supervisions.html",
-        active=active,
-        rows=[(sup, case_view(case)) for sup, case in rows],
-        total=total,
+        rows=[(sup, case_view(cases[sup.case_id])) for sup in rows.items],
+        total=rows.total,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        pages=pages(rows.total),
         show=show,
     )
 
@@ -72,15 +58,10 @@ def supervisions() -> str:
 @signed_in("staff", "admin")
 def acknowledge(supervision_id: int) -> Any:
     c = caller()
-    if not 1 <= supervision_id <= scope.MAX_ID:
-        abort(404)
     with db.write() as w:
-        visible = w.execute(
-            select(Supervision.id).where(
-                Supervision.id == supervision_id, supervision_filter(w, c.actor)
-            )
-        ).scalar_one_or_none()
-        if visible is None:
+        try:
+            supervision_queries.get_visible(w, actor=c.actor, supervision_id=supervision_id)
+        except NotFound:
             abort(404, _("No supervision %(id)s.", id=supervision_id))
         sla.acknowledge_supervision(w, supervision_id=supervision_id, actor=c.actor)
     flash(_("Supervision %(id)s acknowledged.", id=supervision_id), "ok")
@@ -93,20 +74,16 @@ def extensions() -> str:
     """Extension requests for the user's unit to decide, and those its own cases asked for."""
     c = caller()
     s = db.session()
-    visible = extension_filter(s, c.actor)
 
-    def of(*where: Any) -> list[tuple[Extension, dict[str, Any]]]:
-        rows = s.execute(
-            select(Extension, Case)
-            .join(Case, Case.id == Extension.case_id)
-            .where(visible, *where)
-            .order_by(Extension.status != "pending", Extension.id.desc())
-            .limit(100)
-        ).all()
-        return [(ext, case_view(case)) for ext, case in rows]
+    def of(**where: Any) -> list[tuple[Extension, dict[str, Any]]]:
+        rows = extension_queries.pending_first(s, actor=c.actor, limit=100, **where)
+        cases = case_queries.by_ids(s, [ext.case_id for ext in rows])
+        return [(ext, case_view(cases[ext.case_id])) for ext in rows]
 
-    to_decide = of(Extension.unit == c.unit) if c.role != "auditor" else of()
-    asked = of(Extension.holder == c.unit) if c.role != "auditor" else []
+    # An auditor reads every extension of their part; others, those their unit decides, and
+    # those their unit asked for.
+    to_decide = of(unit=c.unit) if c.role != "auditor" else of()
+    asked = of(holder=c.unit) if c.role != "auditor" else []
     return render_template(
         "console/extensions.html",
         to_decide=to_decide,
@@ -149,13 +126,10 @@ def decide_extension(extension_id: int) -> Any:
     c = caller()
     approve = request.form.get("decision") == "approve"
     days = _days(request.form.get("days"))
-    if not 1 <= extension_id <= scope.MAX_ID:
-        abort(404)
     with db.write() as w:
-        visible = w.execute(
-            select(Extension.id).where(Extension.id == extension_id, extension_filter(w, c.actor))
-        ).scalar_one_or_none()
-        if visible is None:
+        try:
+            extension_queries.get_visible(w, actor=c.actor, extension_id=extension_id)
+        except NotFound:
             abort(404, _("No extension %(id)s.", id=extension_id))
         sla.decide_extension(
             w,

@@ -10,10 +10,11 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from api import db, scope
+from api import db
 from api.console.common import bp, caller, countdown, signed_in
 from workflow.errors import InvalidInput
 from workflow.queries import returns as queries
+from workflow.queries import scope
 from workflow.runtime import returns, sla, urgency
 from workflow.store.models import Case, ReturnRequest
 

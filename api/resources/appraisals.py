@@ -11,19 +11,17 @@ from flask_smorest import Blueprint, abort
 
 from api import db
 from api.auth import current_actor, require_roles
-from api.schemas import PageArgs, Period, page_of, page_schema
+from api.schemas import At, PageArgs, Period, page_body, page_of, page_schema
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.scheme import KINDS
-from workflow.audit.chain import format_at
 from workflow.catalog import registry
-from workflow.errors import NotFound
-from workflow.store.models import AppraisalRecord
+from workflow.queries import appraisal as appraisal_queries
+from workflow.spec.scheme import KINDS
+from workflow.store.models import Assessment
 
 blp = Blueprint(
     "appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisal records"
 )
-READERS = ("admin", "auditor")
-MAX_ID = 2**31 - 1
+READERS = appraisal_queries.READERS
 
 
 class ComputeSchema(ma.Schema):
@@ -77,7 +75,7 @@ class AssessmentInSchema(ma.Schema):
 class AssessmentSchema(AssessmentInSchema):
     id = ma.fields.Integer(required=True)
     entered_by = ma.fields.String(required=True)
-    entered_at = ma.fields.String(required=True)
+    entered_at = At(required=True)
 
 
 @blp.route("")
@@ -88,15 +86,17 @@ class Appraisals(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Records with their metrics, score and rank, by period, kind and rank, paged; a
         finalized period shows its final records only"""
-        require_roles(*READERS)
+        actor = require_roles(*READERS)
         offset, limit = page_of(args)
-        recs = appraisal.records(db.session(), args.get("period"), args.get("kind"))
-        return {
-            "items": [appraisal.record_dict(r) for r in recs[offset : offset + limit]],
-            "page": args["page"],
-            "per_page": limit,
-            "total": len(recs),
-        }
+        page = appraisal_queries.list_records(
+            db.session(),
+            actor=actor,
+            period=args.get("period"),
+            kind=args.get("kind"),
+            offset=offset,
+            limit=limit,
+        )
+        return page_body(args, page, [appraisal.record_dict(r) for r in page.items])
 
     @blp.arguments(ComputeSchema)
     @blp.response(201, RecordSchema(many=True))
@@ -124,10 +124,8 @@ class Appraisal(MethodView):
     @blp.alt_response(404, description="No such record")
     def get(self, record_id: int) -> dict[str, Any]:
         """One record, with the case ids behind each metric's numerator and denominator"""
-        require_roles(*READERS)
-        rec = db.session().get(AppraisalRecord, record_id) if record_id <= MAX_ID else None
-        if rec is None:
-            raise NotFound(f"no appraisal record {record_id}")
+        actor = require_roles(*READERS)
+        rec = appraisal_queries.get_record(db.session(), actor=actor, record_id=record_id)
         return appraisal.record_dict(rec, cases=True)
 
 
@@ -137,17 +135,8 @@ class Assessments(MethodView):
     @blp.response(201, AssessmentSchema)
     @blp.alt_response(403, description="Not an administrator of the agency's host street")
     @blp.alt_response(409, description="Assessed already, or the period is finalized")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> Assessment:
         """The host street's assessment (考核评价) of a stationed agency, once a period"""
         actor = current_actor()
         with db.write() as s:
-            row = appraisal.enter_assessment(s, actor=actor, **body)
-            return {
-                "id": row.id,
-                "unit": row.unit,
-                "period": row.period,
-                "score": row.score,
-                "comment": row.comment,
-                "entered_by": row.entered_by,
-                "entered_at": format_at(row.entered_at),
-            }
+            return appraisal.enter_assessment(s, actor=actor, **body)

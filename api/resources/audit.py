@@ -8,7 +8,6 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import ColumnElement, func, or_, select
 
 from api import db
 from api.auth import current_actor, require_roles
@@ -18,7 +17,7 @@ from workflow import privacy
 from workflow.audit import chain
 from workflow.audit.verify import verify
 from workflow.inputs import INT64
-from workflow.store.models import TrailEvent
+from workflow.queries import trail as trail_queries
 
 blp = Blueprint(
     "audit", __name__, url_prefix="/api/v1/audit", description="The trail, for auditors"
@@ -83,44 +82,27 @@ class Events(MethodView):
         event; `from` is inclusive, `to` exclusive (ISO-8601 with an offset). Page on with
         `after=next_after`."""
         s = db.session()
-        part = privacy.trail_part(s, current_actor())
-        where: list[ColumnElement[bool]] = []
-        if part is None:
+        actor = current_actor()
+        if privacy.trail_part(s, actor) is None:
             abort(403, message="the trail is read by auditors")
-        else:
-            where.append(part)
         per_page = min(args["per_page"], int(current_app.config["PER_PAGE_MAX"]))
-        if "case" in args:
-            where.append(TrailEvent.case_id == args["case"])
-        if "unit" in args:
-            u = args["unit"]
-            where.append(
-                or_(TrailEvent.unit == u, TrailEvent.from_holder == u, TrailEvent.to_holder == u)
-            )
-        if "actor" in args:
-            where.append(TrailEvent.actor == args["actor"])
-        if "from_" in args:
-            where.append(TrailEvent.at >= args["from_"])
-        if "to" in args:
-            where.append(TrailEvent.at < args["to"])
-        total = s.execute(select(func.count()).select_from(TrailEvent).where(*where)).scalar_one()
-        events = (
-            s.execute(
-                select(TrailEvent)
-                .where(TrailEvent.seq > args["after"], *where)
-                .order_by(TrailEvent.seq)
-                .limit(per_page + 1)
-            )
-            .scalars()
-            .all()
+        page = trail_queries.list_events(
+            s,
+            actor=actor,
+            case=args.get("case"),
+            unit=args.get("unit"),
+            by=args.get("actor"),
+            since=args.get("from_"),
+            until=args.get("to"),
+            after=args["after"],
+            limit=per_page,
         )
-        more = len(events) > per_page
-        items = [chain.event_dict(e) for e in events[:per_page]]
         return {
-            "items": items,
+            # An event reads as the trail hashed it (one spelling of its body).
+            "items": [chain.event_dict(e) for e in page.items],
             "per_page": per_page,
-            "total": total,
-            "next_after": items[-1]["seq"] if more else None,
+            "total": page.total,
+            "next_after": page.next,
         }
 
 

@@ -8,10 +8,11 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api import db, scope
+from api import db
 from api.auth import current_actor
 from api.schemas import Int
 from workflow.queries import returns as queries
+from workflow.queries import scope
 from workflow.runtime import engine, returns
 
 blp = Blueprint(

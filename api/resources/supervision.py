@@ -1,4 +1,6 @@
-"""Supervision records (督办) and extensions (延期): list, acknowledge, request, decide."""
+"""Supervision records (督办) and extensions (延期): list, acknowledge, request, decide. The lists
+and who sees what are workflow.queries' (the console reads the same); the schemas write the
+records."""
 
 from __future__ import annotations
 
@@ -7,18 +9,15 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
 
-from api import db, scope
+from api import db
 from api.auth import current_actor
-from api.schemas import Int, PageArgs, page_of, page_schema
-from workflow.audit import chain
-from workflow.catalog import registry
-from workflow.errors import NotFound
+from api.schemas import At, Int, KeysetPageArgs, page_body, page_of, page_schema
+from workflow.queries import extensions as extension_queries
+from workflow.queries import scope
+from workflow.queries import supervisions as supervision_queries
 from workflow.runtime import sla
-from workflow.runtime.machines import Actor
-from workflow.store.models import Case, Extension, Supervision
+from workflow.store.models import Extension, Supervision
 
 blp = Blueprint(
     "supervision",
@@ -33,7 +32,7 @@ blp = Blueprint(
 
 class SupervisionSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    case = ma.fields.Integer(required=True)
+    case = ma.fields.Integer(required=True, attribute="case_id")
     stage_seq = ma.fields.Integer(
         required=True, metadata={"description": "the trail event that began the late stage"}
     )
@@ -43,27 +42,33 @@ class SupervisionSchema(ma.Schema):
     also_unit = ma.fields.String(
         allow_none=True, metadata={"description": "a stationed agency's host street"}
     )
-    stage_due_at = ma.fields.String(required=True)
-    raised_at = ma.fields.String(required=True)
-    acknowledged_at = ma.fields.String(allow_none=True, required=True)
+    stage_due_at = At(required=True)
+    raised_at = At(required=True)
+    acknowledged_at = At(allow_none=True, required=True)
     acknowledged_by = ma.fields.String(allow_none=True, required=True)
-    open = ma.fields.Boolean(required=True, metadata={"description": "not acknowledged yet"})
-    active = ma.fields.Boolean(
-        metadata={
-            "description": "the case is still on the late stage; once it moves on (or closes) "
-            "the supervision asks for nothing"
-        }
+    open = ma.fields.Function(
+        lambda sup: sup.acknowledged_at is None,
+        required=True,
+        metadata={"type": "boolean", "description": "not acknowledged yet"},
     )
-    level = ma.fields.String(
-        validate=ma.validate.OneOf(("supervision", "listed")),
-        metadata={"description": "督办, or 挂牌督办 once the district has listed it"},
+    active = ma.fields.Function(
+        lambda sup: getattr(sup, "active", None),
+        metadata={
+            "type": "boolean",
+            "description": "the case (or task) is still on the late stage; once it moves on "
+            "the supervision asks for nothing",
+        },
+    )
+    level = ma.fields.Function(
+        lambda sup: "listed" if sup.listed_at is not None else "supervision",
+        metadata={"type": "string", "description": "督办, or 挂牌督办 once listed"},
     )
     explanation = ma.fields.String(allow_none=True)
-    fix_date = ma.fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
+    fix_date = ma.fields.Date(allow_none=True)
     answered_by = ma.fields.String(allow_none=True)
-    answered_at = ma.fields.String(allow_none=True)
-    list_at = ma.fields.String(allow_none=True, metadata={"description": "listed if still late"})
-    listed_at = ma.fields.String(allow_none=True)
+    answered_at = At(allow_none=True)
+    list_at = At(allow_none=True, metadata={"description": "listed then if still late"})
+    listed_at = At(allow_none=True)
     listed_unit = ma.fields.String(allow_none=True)
 
 
@@ -72,7 +77,7 @@ class SupervisionAnswerSchema(ma.Schema):
     fix_date = ma.fields.Date(required=True, metadata={"description": "done by this day"})
 
 
-class SupervisionArgs(PageArgs):
+class SupervisionArgs(KeysetPageArgs):
     unit = ma.fields.String(
         validate=ma.validate.Length(max=32),
         metadata={"description": "addressed to this unit (as supervising unit or host street)"},
@@ -85,27 +90,25 @@ class SupervisionArgs(PageArgs):
 
 class ExtensionSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    case = ma.fields.Integer(required=True)
+    case = ma.fields.Integer(required=True, attribute="case_id")
     stage_seq = ma.fields.Integer(required=True)
     state = ma.fields.String(required=True)
     holder = ma.fields.String(required=True)
     unit = ma.fields.String(required=True, metadata={"description": "who decides"})
     requested_by = ma.fields.String(required=True)
-    requested_at = ma.fields.String(required=True)
+    requested_at = At(required=True)
     reason = ma.fields.String(required=True)
     days = ma.fields.Integer(required=True)
-    status = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(("pending", "approved", "refused"))
-    )
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(extension_queries.STATUSES))
     decided_by = ma.fields.String(allow_none=True, required=True)
-    decided_at = ma.fields.String(allow_none=True, required=True)
+    decided_at = At(allow_none=True, required=True)
     decision_reason = ma.fields.String(allow_none=True, required=True)
-    new_stage_due_at = ma.fields.String(allow_none=True, required=True)
+    new_stage_due_at = At(allow_none=True, required=True)
 
 
-class ExtensionArgs(PageArgs):
+class ExtensionArgs(KeysetPageArgs):
     unit = ma.fields.String(validate=ma.validate.Length(max=32))
-    status = ma.fields.String(validate=ma.validate.OneOf(("pending", "approved", "refused")))
+    status = ma.fields.String(validate=ma.validate.OneOf(extension_queries.STATUSES))
     case = Int(max=scope.MAX_ID)
 
 
@@ -134,98 +137,8 @@ class ExtensionDecisionSchema(ma.Schema):
     )
 
 
-SupervisionPage = page_schema(SupervisionSchema, "SupervisionPage")
-ExtensionPage = page_schema(ExtensionSchema, "ExtensionPage")
-
-
-def _iso(at: Any) -> str | None:
-    return chain.format_at(at) if at is not None else None
-
-
-def supervision_json(sup: Supervision, active: bool | None = None) -> dict[str, Any]:
-    return {
-        **({"active": active} if active is not None else {}),
-        "level": "listed" if sup.listed_at is not None else "supervision",
-        "explanation": sup.explanation,
-        "fix_date": sup.fix_date.isoformat() if sup.fix_date else None,
-        "answered_by": sup.answered_by,
-        "answered_at": _iso(sup.answered_at),
-        "list_at": _iso(sup.list_at),
-        "listed_at": _iso(sup.listed_at),
-        "listed_unit": sup.listed_unit,
-        "id": sup.id,
-        "case": sup.case_id,
-        "stage_seq": sup.stage_seq,
-        "state": sup.state,
-        "holder": sup.holder,
-        "unit": sup.unit,
-        "also_unit": sup.also_unit,
-        "stage_due_at": _iso(sup.stage_due_at),
-        "raised_at": _iso(sup.raised_at),
-        "acknowledged_at": _iso(sup.acknowledged_at),
-        "acknowledged_by": sup.acknowledged_by,
-        "open": sup.acknowledged_at is None,
-    }
-
-
-def extension_json(ext: Extension) -> dict[str, Any]:
-    return {
-        "id": ext.id,
-        "case": ext.case_id,
-        "stage_seq": ext.stage_seq,
-        "state": ext.state,
-        "holder": ext.holder,
-        "unit": ext.unit,
-        "requested_by": ext.requested_by,
-        "requested_at": _iso(ext.requested_at),
-        "reason": ext.reason,
-        "days": ext.days,
-        "status": ext.status,
-        "decided_by": ext.decided_by,
-        "decided_at": _iso(ext.decided_at),
-        "decision_reason": ext.decision_reason,
-        "new_stage_due_at": _iso(ext.new_stage_due_at),
-    }
-
-
-# ---------------------------------------------------------------- scope
-
-
-def _addressed(session: Session, actor: Actor) -> set[str]:
-    """The units whose supervisions ACTOR answers for: their own (staff and admins only)."""
-    if actor.role not in sla.SUPERVISOR_ROLES or not actor.unit:
-        return set()
-    return {actor.unit} if actor.unit in registry.units(session).units else set()
-
-
-def supervision_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
-    """What ACTOR may see: the supervisions of the cases they may see, and those addressed to
-    their unit (a department sees its agencies' late stages, a district all it is sent)."""
-    units = _addressed(session, actor)
-    seen = select(Case.id).where(scope.case_filter(session, actor))
-    clauses = [Supervision.case_id.in_(seen)]
-    if units:
-        clauses += [Supervision.unit.in_(units), Supervision.also_unit.in_(units)]
-    return or_(*clauses) if actor.role != "auditor" else Supervision.case_id.in_(seen)
-
-
-def extension_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
-    units = _addressed(session, actor)
-    seen = select(Case.id).where(scope.case_filter(session, actor))
-    clauses = [Extension.case_id.in_(seen)]
-    if units:
-        clauses.append(Extension.unit.in_(units))
-    return or_(*clauses) if actor.role != "auditor" else Extension.case_id.in_(seen)
-
-
-def _visible(session: Session, model: Any, row_id: int, where: ColumnElement[bool]) -> Any:
-    name = model.__tablename__.rstrip("s")
-    if not 1 <= row_id <= scope.MAX_ID:
-        raise NotFound(f"no {name} {row_id}")
-    row = session.execute(select(model).where(model.id == row_id, where)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no {name} {row_id}")
-    return row
+SupervisionPage = page_schema(SupervisionSchema, "SupervisionPage", keyset=True)
+ExtensionPage = page_schema(ExtensionSchema, "ExtensionPage", keyset=True)
 
 
 # ---------------------------------------------------------------- endpoints
@@ -237,42 +150,19 @@ class Supervisions(MethodView):
     @blp.response(200, SupervisionPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Supervision records the caller may see, newest first; `unit` and `open` filter"""
-        actor = current_actor()
-        s = db.session()
         offset, limit = page_of(args)
-        where = [supervision_filter(s, actor)]
-        if args.get("unit"):
-            where.append(
-                or_(Supervision.unit == args["unit"], Supervision.also_unit == args["unit"])
-            )
-        if "open" in args:
-            done = Supervision.acknowledged_at.is_not(None)
-            where.append(~done if args["open"] else done)
-        if args.get("case"):
-            where.append(Supervision.case_id == args["case"])
-        total = s.execute(select(func.count()).select_from(Supervision).where(*where)).scalar_one()
-        rows = list(
-            s.execute(
-                select(Supervision)
-                .where(*where)
-                .order_by(Supervision.id.desc())
-                .offset(offset)
-                .limit(limit)
-            ).scalars()
+        page = supervision_queries.list_supervisions(
+            db.session(),
+            actor=current_actor(),
+            unit=args.get("unit"),
+            open=args.get("open"),
+            case=args.get("case"),
+            after=args.get("after"),
+            offset=offset,
+            limit=limit,
         )
-        active = set(
-            s.execute(
-                select(Supervision.id).where(
-                    Supervision.id.in_([x.id for x in rows]), sla.still_open()
-                )
-            ).scalars()
-        )
-        return {
-            "items": [supervision_json(x, x.id in active) for x in rows],
-            "page": args["page"],
-            "per_page": limit,
-            "total": total,
-        }
+        sla.mark_active(db.session(), page.items)
+        return page_body(args, page)
 
 
 @blp.route("/supervisions/<int:supervision_id>/acknowledgement")
@@ -281,13 +171,14 @@ class Acknowledgement(MethodView):
     @blp.alt_response(403, description="The supervision is not addressed to the caller's unit")
     @blp.alt_response(404, description="No such supervision in the caller's scope")
     @blp.alt_response(409, description="Acknowledged already")
-    def post(self, supervision_id: int) -> dict[str, Any]:
+    def post(self, supervision_id: int) -> Supervision:
         """Acknowledge a supervision (staff or admin of the unit it is addressed to)"""
         actor = current_actor()
         with db.write() as s:
-            _visible(s, Supervision, supervision_id, supervision_filter(s, actor))
+            supervision_queries.get_visible(s, actor=actor, supervision_id=supervision_id)
             sup = sla.acknowledge_supervision(s, supervision_id=supervision_id, actor=actor)
-            return supervision_json(sup, sla.is_open(s, sup))
+            sla.mark_active(s, [sup])
+            return sup
 
 
 @blp.route("/supervisions/<int:supervision_id>/answer")
@@ -297,11 +188,11 @@ class Answer(MethodView):
     @blp.alt_response(403, description="The caller's unit is not the late stage's holder")
     @blp.alt_response(404, description="No such supervision in the caller's scope")
     @blp.alt_response(409, description="Answered already, or the case has moved on")
-    def post(self, body: dict[str, Any], supervision_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], supervision_id: int) -> Supervision:
         """Answer a supervision (the holder): a written explanation and the date it will be done"""
         actor = current_actor()
         with db.write() as s:
-            _visible(s, Supervision, supervision_id, supervision_filter(s, actor))
+            supervision_queries.get_visible(s, actor=actor, supervision_id=supervision_id)
             sup = sla.answer_supervision(
                 s,
                 supervision_id=supervision_id,
@@ -309,7 +200,8 @@ class Answer(MethodView):
                 explanation=body["explanation"],
                 fix_date=body["fix_date"],
             )
-            return supervision_json(sup, sla.is_open(s, sup))
+            sla.mark_active(s, [sup])
+            return sup
 
 
 @blp.route("/extensions")
@@ -318,31 +210,18 @@ class Extensions(MethodView):
     @blp.response(200, ExtensionPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Extension requests the caller may see (of their cases, or for them to decide)"""
-        actor = current_actor()
-        s = db.session()
         offset, limit = page_of(args)
-        where = [extension_filter(s, actor)]
-        for name, column in (
-            ("unit", Extension.unit),
-            ("status", Extension.status),
-            ("case", Extension.case_id),
-        ):
-            if args.get(name):
-                where.append(column == args[name])
-        total = s.execute(select(func.count()).select_from(Extension).where(*where)).scalar_one()
-        rows = s.execute(
-            select(Extension)
-            .where(*where)
-            .order_by(Extension.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).scalars()
-        return {
-            "items": [extension_json(x) for x in rows],
-            "page": args["page"],
-            "per_page": limit,
-            "total": total,
-        }
+        page = extension_queries.list_extensions(
+            db.session(),
+            actor=current_actor(),
+            unit=args.get("unit"),
+            status=args.get("status"),
+            case=args.get("case"),
+            after=args.get("after"),
+            offset=offset,
+            limit=limit,
+        )
+        return page_body(args, page)
 
 
 @blp.route("/cases/<int:case_id>/extensions")
@@ -356,15 +235,14 @@ class CaseExtensions(MethodView):
         description="No limit, the clock is stopped, the limit has passed, "
         "or a request of this stage is pending",
     )
-    def post(self, body: dict[str, Any], case_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_id: int) -> Extension:
         """Ask for more working days on the case's current stage, before its limit (the holder)"""
         actor = current_actor()
         with db.write() as s:
             scope.get_case(s, actor, case_id)
-            ext = sla.request_extension(
+            return sla.request_extension(
                 s, case_id=case_id, actor=actor, reason=body["reason"], days=body["days"]
             )
-            return extension_json(ext)
 
 
 @blp.route("/extensions/<int:extension_id>/decision")
@@ -374,12 +252,12 @@ class Decision(MethodView):
     @blp.alt_response(403, description="The caller's unit does not supervise the stage")
     @blp.alt_response(404, description="No such extension in the caller's scope")
     @blp.alt_response(409, description="Decided already, or the stage has ended")
-    def post(self, body: dict[str, Any], extension_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], extension_id: int) -> Extension:
         """Approve (with the working days granted) or refuse (with a reason) an extension"""
         actor = current_actor()
         with db.write() as s:
-            _visible(s, Extension, extension_id, extension_filter(s, actor))
-            ext = sla.decide_extension(
+            extension_queries.get_visible(s, actor=actor, extension_id=extension_id)
+            return sla.decide_extension(
                 s,
                 extension_id=extension_id,
                 actor=actor,
@@ -387,4 +265,3 @@ class Decision(MethodView):
                 reason=body.get("reason"),
                 days=body.get("days"),
             )
-            return extension_json(ext)

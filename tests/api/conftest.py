@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from api import create_app
+from tests.conftest import make_case  # noqa: F401 (the console tests take it from here)
 from workflow import users
 
 _names = itertools.count(1)
@@ -113,37 +114,3 @@ def login(server: str, add_user: Callable[..., str]) -> Callable[..., Client]:
         return Client(server, r.json()["token"], name)
 
     return do
-
-
-# Who fires each trigger when a test walks a case forward (Zhuhai Road units).
-FIRED_BY = {
-    "accept": ("W-ZHL-01", "clerk"),
-    "forward": ("W-ZHL-01", "clerk"),
-    "complete": ("W-ZHL-01", "clerk"),
-    "dispatch": ("S-ZHL", "staff"),
-}
-
-
-@pytest.fixture
-def make_case(sessions: sessionmaker[Session]) -> Callable[..., int]:
-    """make_case(item, *triggers) -> the id of a case opened at W-ZHL-01 and walked along."""
-    from workflow.runtime import engine
-    from workflow.runtime.machines import Actor
-
-    def make(item: str = "UD-01", *triggers: str, phone: str = "13800001234") -> int:
-        with sessions.begin() as s:
-            case = engine.open_case(
-                s,
-                item=item,
-                workstation="W-ZHL-01",
-                actor=Actor("clerk", "W-ZHL-01", "clerk"),
-                applicant_name="王芳",
-                applicant_phone=phone,
-                description="路灯不亮",
-            )
-            for trigger in triggers:
-                unit, role = FIRED_BY[trigger]
-                engine.fire(s, case.id, trigger, Actor(f"{role}@{unit}", unit, role))
-            return case.id
-
-    return make

@@ -22,8 +22,8 @@ from tests.api.test_supervisions import (
     fast_login,
     time_places,
 )
+from tests.conftest import open_case_as, walk
 from workflow import users
-from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
@@ -57,17 +57,15 @@ def open_at(
     """A case opened at WORKSTATION by its clerk and walked on by the same clerk."""
     clerk = Actor(f"clerk@{workstation}", workstation, "clerk")
     with sessions.begin() as s:
-        case = engine.open_case(
+        case = open_case_as(
             s,
-            item=item,
+            item,
             workstation=workstation,
             actor=clerk,
             applicant_name=name,
             applicant_phone="13900002222",
-            description="",
         )
-        for trigger in triggers:
-            engine.fire(s, case.id, trigger, clerk)
+        walk(s, case.id, *((t, clerk) for t in triggers))
         return case.id
 
 

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import T0
+from tests.conftest import T0, open_case_as, walk
 from workflow.audit import chain
-from workflow.runtime import engine as wf
 from workflow.runtime.machines import Actor
 from workflow.store.models import TrailEvent
 
@@ -23,18 +22,17 @@ def make_cases(sessions: sessionmaker[Session], n: int = 4) -> list[int]:
     for i in range(n):
         now = T0 + dt.timedelta(minutes=i)
         with sessions.begin() as s:
-            case = wf.open_case(
+            case = open_case_as(
                 s,
-                item="UD-01",
-                workstation="W-ZHL-01",
+                "UD-01",
                 actor=CLERK,
+                at=now,
                 applicant_name="李娜",
                 applicant_phone="13912345678",
                 description="楼下有违建",
-                now=now,
             )
-            wf.fire(s, case.id, "accept", CLERK, now=now)
-            wf.fire(s, case.id, "forward", CLERK, reason='需街道处理 "急"\n', now=now)
+            # A reason with a quote and a line break: the trail keeps it exactly.
+            walk(s, case.id, ("accept", CLERK), ("forward", CLERK, '需街道处理 "急"\n'), at=now)
             ids.append(case.id)
     return ids
 

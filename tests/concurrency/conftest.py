@@ -18,10 +18,10 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import open_case_as
 from tests.trail import SECRET
 from workflow import users
 from workflow.audit import chain
-from workflow.runtime import engine as wf
 from workflow.runtime.machines import Actor
 
 PASSWORD = "concurrency-password-1"
@@ -139,14 +139,8 @@ def open_cases(sessions: sessionmaker[Session]) -> Callable[[int, str], list[int
         with sessions.begin() as s:
             chain.lock_head(s)
             for i in range(n):
-                case = wf.open_case(
-                    s,
-                    item=item,
-                    workstation="W-ZHL-01",
-                    actor=clerk,
-                    applicant_name="王芳",
-                    applicant_phone=f"1380000{i:04d}",
-                    description="失业登记",
+                case = open_case_as(
+                    s, item, actor=clerk, applicant_phone=f"1380000{i:04d}", description="失业登记"
                 )
                 ids.append(case.id)
         return ids

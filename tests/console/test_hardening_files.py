@@ -28,6 +28,7 @@ from workflow.appraisal import records
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.catalog.sheet import write_sheet
+from workflow.instants import utcnow
 from workflow.spec.files import FORMULA_START
 from workflow.spec.loader import record_to_data
 
@@ -126,9 +127,7 @@ def test_the_console_appraisal_export_has_no_formula(
         for u in units:
             if u["code"] == "W-ZHL-01":
                 u["name_zh"] = FORMULAS["name_zh"]
-        registry.publish_one(
-            s, "units", "units", {"units": units}, actor="test", now=records._utcnow()
-        )
+        registry.publish_one(s, "units", "units", {"units": units}, actor="test", now=utcnow())
         records.compute(s, "2026-10")
     auditor = sign_in_client("X-SN", "auditor")
 

@@ -94,6 +94,8 @@ def test_clerk_opens_moves_and_rates_a_case(
     assert fits(page)
     shot(page, "clerk-5-case-tablet")
     page.get_by_role("link", name="待办").click()
+    expect(page).to_have_url(re.compile(r"/console/inbox"))  # measured once it has arrived
+    page.wait_for_load_state()
     assert fits(page)
     shot(page, "clerk-6-inbox-tablet")
 

@@ -9,19 +9,17 @@ from typing import Any
 
 from click.testing import CliRunner
 from openpyxl import Workbook
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.cli import main
-from tests.conftest import T0
-from workflow.audit.chain import GENESIS, chain_hash, event_body
+from tests.conftest import T0, open_case_as, trail_intact
+from tests.conftest import walk as walk_at
 from workflow.catalog import registry
 from workflow.catalog.sheet import HEADER_OF, item_row
-from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 STREET = Actor("street", "S-ZHL", "staff")
@@ -64,29 +62,11 @@ def published(s: Session) -> list[ItemSpec]:
 
 
 def open_case(s: Session, item: str, workstation: str = "W-ZHL-01") -> int:
-    clerk = Actor("clerk", workstation, "clerk")
-    return engine.open_case(
-        s,
-        item=item,
-        workstation=workstation,
-        actor=clerk,
-        applicant_name="王芳",
-        applicant_phone="13800000000",
-        now=T0,
-    ).id
+    return open_case_as(s, item, workstation=workstation, at=T0).id
 
 
 def walk(s: Session, case_id: int, *steps: tuple[str, Actor]) -> Case:
-    for trigger, actor in steps:
-        reason = "理由" if trigger in ("reject", "refuse", "send_back") else None
-        engine.fire(s, case_id, trigger, actor, reason=reason, now=T0)
-    return engine.get_case(s, case_id)
+    return walk_at(s, case_id, *steps, at=T0)
 
 
-def trail_is_intact(s: Session) -> bool:
-    prev = GENESIS
-    for ev in s.execute(select(TrailEvent).order_by(TrailEvent.seq)).scalars():
-        if ev.prev_hash != prev or ev.hash != chain_hash(prev, event_body(ev)):
-            return False
-        prev = ev.hash
-    return True
+trail_is_intact = trail_intact

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.audit.chain import GENESIS, chain_hash, event_body
-from workflow.runtime import clock, engine, sla
+from tests.conftest import open_case_as, trail_intact
+from workflow.runtime import clock, sla
 from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
@@ -26,15 +26,9 @@ def sh(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> dt.datetime:
 def open_at(
     s: Session, clerk: Actor, item: str, at: dt.datetime, workstation: str = "W-ZHL-01"
 ) -> Case:
-    return engine.open_case(
-        s,
-        item=item,
-        workstation=workstation,
-        actor=Actor(f"clerk@{workstation}", workstation, "clerk"),
-        applicant_name="王芳",
-        applicant_phone="13800000000",
-        description="时限测试",
-        now=at,
+    actor = Actor(f"clerk@{workstation}", workstation, "clerk")
+    return open_case_as(
+        s, item, workstation=workstation, actor=actor, at=at, description="时限测试"
     )
 
 
@@ -49,13 +43,7 @@ def sweep(sessions: sessionmaker[Session], at: dt.datetime, batch: int = 200) ->
     return sla.sweep(sessions, now=at, batch=batch)
 
 
-def chain_intact(s: Session) -> bool:
-    prev = GENESIS
-    for ev in s.execute(select(TrailEvent).order_by(TrailEvent.seq)).scalars():
-        if ev.prev_hash != prev or chain_hash(prev, event_body(ev)) != ev.hash:
-            return False
-        prev = ev.hash
-    return True
+chain_intact = trail_intact
 
 
 @pytest.fixture

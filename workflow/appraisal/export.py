@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflow.appraisal import records as appraisal
-from workflow.appraisal.metrics import COUNT_METRICS, RATE_METRICS
-from workflow.appraisal.scheme import ASSESSMENT
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.spec.files import write_table
+from workflow.spec.scheme import ASSESSMENT, COUNT_METRICS, RATE_METRICS
 
 KIND_ZH = {
     "workstation": "社区工作站",

@@ -31,30 +31,8 @@ from sqlalchemy.orm import Session, aliased
 from workflow.audit.chain import format_at
 from workflow.errors import InvalidInput
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
+from workflow.spec.scheme import ALL_METRICS, COUNT_METRICS
 from workflow.store.models import TrailEvent
-
-# The metrics of a record, in the order the documentation, the export and the API show them.
-RATE_METRICS = (
-    "response_rate",
-    "on_time_rate",
-    "resolution_rate",
-    "satisfaction_rate",
-    "send_back_rate",
-    "whistle_report_rate",
-    "return_refusal_rate",
-)
-COUNT_METRICS = (
-    "open_overdue",
-    "received",
-    "completed",
-    # 退单: approved returns the reviewer laid on this unit (a dispatcher that mis-sent).
-    "returns_at_fault",
-    # The supervision ladder, counted for the holder: 催办, 督办, 挂牌督办.
-    "reminders",
-    "supervisions",
-    "listed_supervisions",
-)
-ALL_METRICS = (*RATE_METRICS, *COUNT_METRICS)
 
 # Triggers that hand a case on to another unit (what a send-back undoes).
 HAND_ON = ("forward", "dispatch", "whistle")

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from workflow.appraisal.metrics import ALL_METRICS, Window, measure, period_bounds
-from workflow.appraisal.scheme import ASSESSMENT, LOWER_IS_BETTER
+from workflow import config
+from workflow.appraisal.metrics import Window, measure, period_bounds
 from workflow.audit import chain, spelling
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
+from workflow.instants import iso, parse_iso, utcnow
 from workflow.runtime.machines import Actor
+from workflow.spec.scheme import ALL_METRICS, ASSESSMENT, LOWER_IS_BETTER
 from workflow.store.models import (
     AppraisalRecord,
     Assessment,
@@ -35,16 +36,9 @@ FINALIZED = "appraisal.finalized"
 MAX_COMMENT = 2000
 
 
-def timezone() -> str:
-    return os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _parse_at(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+def timezone(session: Session) -> str:
+    """The timezone periods are months of: the settings' (workflow.config)."""
+    return config.of(session).timezone
 
 
 def digest_of(value: Any) -> str:
@@ -69,7 +63,7 @@ def _definition(session: Session, kind: str, version: int) -> dict[str, Any]:
 
 def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     """The inputs of a computation now: the trail so far, the latest definitions."""
-    start, end = period_bounds(period, timezone())
+    start, end = period_bounds(period, timezone(session))
     head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
     scheme_version = registry.latest_version(session, "appraisal", "appraisal")
     if not scheme_version:
@@ -84,7 +78,7 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     ).all()
     return {
         "period": period,
-        "timezone": timezone(),
+        "timezone": timezone(session),
         "from": chain.format_at(start),
         "to": chain.format_at(end),
         "last_seq": head.seq,
@@ -149,7 +143,7 @@ def calculate(session: Session, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     kinds = scheme["kinds"]
     appraised = sorted((u["code"], u["kind"]) for u in units if u["kind"] in kinds)
     window = Window(
-        inputs["period"], _parse_at(inputs["from"]), _parse_at(inputs["to"]), inputs["last_seq"]
+        inputs["period"], parse_iso(inputs["from"]), parse_iso(inputs["to"]), inputs["last_seq"]
     )
     measured = measure(session, window, [code for code, _ in appraised])
     out: list[dict[str, Any]] = []
@@ -234,9 +228,9 @@ def compute(
     session: Session, period: str, *, now: dt.datetime | None = None
 ) -> list[AppraisalRecord]:
     """Compute the period's records as drafts, replacing earlier drafts."""
-    now = now or _utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
-    period_bounds(period, timezone())
+    period_bounds(period, timezone(session))
     if is_finalized(session, period):
         raise Conflict(f"the records of {period} are finalized: verify them instead")
     inputs = gather_inputs(session, period)
@@ -251,9 +245,9 @@ def finalize(
     session: Session, period: str, *, actor: str, now: dt.datetime | None = None
 ) -> list[AppraisalRecord]:
     """Compute and freeze the period's records; the trail records their inputs and digest."""
-    now = now or _utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
-    _, end = period_bounds(period, timezone())
+    _, end = period_bounds(period, timezone(session))
     if is_finalized(session, period):
         raise Conflict(f"the records of {period} are finalized already")
     if now < end:
@@ -302,7 +296,7 @@ def records(
 def verify(session: Session, period: str) -> tuple[int, list[str]]:
     """Recompute the period's records from their inputs and compare: (records checked, every
     difference, naming the record). Final records take their inputs from the trail."""
-    period_bounds(period, timezone())
+    period_bounds(period, timezone(session))
     stored = _records(session, period, "final")
     finalized_event = None
     if stored:
@@ -374,9 +368,9 @@ def enter_assessment(
     now: dt.datetime | None = None,
 ) -> Assessment:
     """考核评价: the host street's administrator assesses a stationed agency, once a period."""
-    now = now or _utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
-    start, _ = period_bounds(period, timezone())
+    start, _ = period_bounds(period, timezone(session))
     if now < start:
         # An assessment is of work done: one entered early would block the real one.
         raise InvalidInput(
@@ -388,18 +382,7 @@ def enter_assessment(
         raise InvalidInput(f"{unit!r} is not a stationed agency", {"unit": ["not an agency"]})
     if actor.role != "admin" or actor.unit != agency.host_street:
         raise NotHolder(f"only an administrator of {agency.host_street} assesses {unit}")
-    if (
-        isinstance(score, bool)
-        or not isinstance(score, int | float)
-        or score != score
-        or not 0 <= score <= 100
-    ):
-        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
-    if not isinstance(comment, str) or not comment.strip():
-        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
-    if len(comment) > MAX_COMMENT:
-        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
-    check_text(comment=comment)
+    _check_assessment(score, comment)
     if is_finalized(session, period):
         raise Conflict(f"the records of {period} are finalized: no more assessments")
     exists = session.execute(
@@ -428,6 +411,22 @@ def enter_assessment(
     return row
 
 
+def _check_assessment(score: Any, comment: Any) -> None:
+    """A score from 0 to 100 (not NaN, not a boolean) and a comment within the text policy."""
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int | float)
+        or score != score
+        or not 0 <= score <= 100
+    ):
+        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
+    check_text(comment=comment)
+
+
 def record_dict(rec: AppraisalRecord, *, cases: bool = False) -> dict[str, Any]:
     """A record as the API and the export show it; CASES adds the case ids behind each metric."""
     metrics = {}
@@ -446,7 +445,7 @@ def record_dict(rec: AppraisalRecord, *, cases: bool = False) -> dict[str, Any]:
         "digest": rec.digest,
         "inputs": rec.inputs,
         "computed_at": chain.format_at(rec.computed_at),
-        "finalized_at": chain.format_at(rec.finalized_at) if rec.finalized_at else None,
+        "finalized_at": iso(rec.finalized_at),
     }
 
 

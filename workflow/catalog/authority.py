@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, NotHolder
+from workflow.instants import utcnow
 from workflow.runtime.machines import Actor
 from workflow.spec.loader import route_to_data
 from workflow.spec.model import RouteSpec
@@ -80,7 +81,7 @@ def publish_route(
     ACTOR, in the caller's transaction; unchanged content keeps its version. A variant applies
     to the street's cases opened afterwards; running cases keep the version they are on.
     Raises NotPermitted, InvalidInput (not a street; no district route of that name)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     require_publisher(session, actor, street)
     if street is not None:
@@ -108,7 +109,7 @@ def withdraw_variant(
     """Withdraw STREET's variant of route NAME: the street's cases opened afterwards follow
     the district's version again; cases on the variant keep it. Raises NotPermitted,
     InvalidInput (not a street), NotFound (no variant in force)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     require_publisher(session, actor, street)
     check_street(session, street)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import NotFound
+from workflow.instants import utcnow
 from workflow.spec.loader import record_to_data
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
@@ -173,7 +174,7 @@ def publish_list(
     session: Session, items: Sequence[ItemSpec], *, actor: str, now: dt.datetime | None = None
 ) -> registry.Change:
     """Publish ITEMS as the list (a new version only if it differs), with its trail event."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     content = {"items": [record_to_data(i) for i in items]}
     return registry.publish_one(session, "items", "items", content, actor=actor, now=now)

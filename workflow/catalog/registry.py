@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain
 from workflow.errors import NotFound
+from workflow.instants import utcnow
 from workflow.spec.loader import (
     calendar_from_data,
     calendar_to_data,
@@ -174,17 +175,8 @@ def publish_one(
     latest = latest_row(session, kind, name, street)
     if latest is not None and latest.digest == digest:
         return Change(kind, name, latest.version, False, street=street)
-    if keep_newer and latest is not None:
-        known = session.execute(
-            select(DefinitionVersion.version).where(
-                DefinitionVersion.kind == kind,
-                DefinitionVersion.name == name,
-                DefinitionVersion.digest == digest,
-                DefinitionVersion.street.is_(None),
-            )
-        ).first()
-        if known is not None:
-            return Change(kind, name, latest.version, False, superseded=True)
+    if keep_newer and latest is not None and _published_before(session, kind, name, digest):
+        return Change(kind, name, latest.version, False, superseded=True)
     version = latest_version(session, kind, name) + 1
     session.info[_PUBLISHING] = session.get_transaction()
     session.add(
@@ -217,6 +209,19 @@ def publish_one(
     return Change(kind, name, version, True, street=street)
 
 
+def _published_before(session: Session, kind: str, name: str, digest: str) -> bool:
+    """Whether the district published this content of KIND NAME as some version already."""
+    known = session.execute(
+        select(DefinitionVersion.version).where(
+            DefinitionVersion.kind == kind,
+            DefinitionVersion.name == name,
+            DefinitionVersion.digest == digest,
+            DefinitionVersion.street.is_(None),
+        )
+    ).first()
+    return known is not None
+
+
 def publish(
     session: Session,
     defs: Definitions,
@@ -226,7 +231,7 @@ def publish(
     keep_newer: bool = False,
 ) -> list[Change]:
     """Publish what changed in DEFS, in the caller's transaction. Running cases keep their version."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     return [
         publish_one(session, kind, name, content, actor=actor, now=now, keep_newer=keep_newer)

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain
 from workflow.catalog import registry
+from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotFound
+from workflow.instants import utcnow
 from workflow.spec.files import Problem, flatten
-from workflow.spec.model import ItemSpec
+from workflow.spec.model import ItemSpec, RouteSpec
 
 KIND = "street_routing"
 HOLDER_TIERS = ("street_office", "agency")
@@ -90,61 +92,81 @@ def check_table(
     problems: list[Problem] = []
     content: dict[str, dict[str, Any]] = {}
     for code in sorted(loaded["items"]):
-        entry = loaded["items"][code]
         place = f"items.{code}"
         item = items.get(code)
         if item is None:
             problems.append(Problem(file, place, f"no item {code} in list version {list_version}"))
             continue
         route, _, _ = registry.route(session, item.route, street=street)
-        tiers = {s.tier for s in route.states if s.tier}
-        kept: dict[str, Any] = {}
-        for tier in HOLDER_TIERS:
-            unit = entry.get(tier)
-            if not unit:
-                continue
-            u = units.units.get(unit)
-            if u is None or not (
-                unit == street or (u.kind == "dispatched_agency" and u.host_street == street)
-            ):
-                problems.append(
-                    Problem(
-                        file,
-                        f"{place}.{tier}",
-                        f"{unit!r} is neither {street} nor an agency stationed in it",
-                    )
-                )
-            elif tier not in tiers:
-                problems.append(
-                    Problem(file, f"{place}.{tier}", f"route {route.name} has no {tier} stage")
-                )
-            else:
-                kept[tier] = unit
-        for column in LIMITS:
-            mine = entry.get(column)
-            if mine is None:
-                continue
-            district = getattr(item, column)
-            if district is None or not tiers & set(LIMIT_TIERS[column]):
-                problems.append(
-                    Problem(file, f"{place}.{column}", "the district sets no such limit here")
-                )
-            elif mine > district:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{place}.{column}",
-                        f"{mine} working days would lengthen the district's {district}: "
-                        "a street may only shorten it",
-                    )
-                )
-            else:
-                kept[column] = mine
+        entry = _Entry(file, place, street, route, loaded["items"][code], problems)
+        kept = {**entry.holders(units), **entry.limits(item)}
         if kept:
             content[code] = kept
     if problems:
         return None, problems
     return {"street": street, "items": content}, []
+
+
+class _Entry:
+    """One item's row of a street's table being checked: what it may keep, its problems told."""
+
+    def __init__(
+        self,
+        file: str,
+        place: str,
+        street: str,
+        route: RouteSpec,
+        entry: dict[str, Any],
+        problems: list[Problem],
+    ) -> None:
+        self.file, self.place, self.street, self.route = file, place, street, route
+        self.entry, self.problems = entry, problems
+        self.tiers = {s.tier for s in route.states if s.tier}
+
+    def _problem(self, field: str, message: str) -> None:
+        self.problems.append(Problem(self.file, f"{self.place}.{field}", message))
+
+    def holders(self, units: UnitIndex) -> dict[str, str]:
+        """The tiers' holders: the street itself or an agency stationed in it, on a tier the
+        route has."""
+        kept: dict[str, str] = {}
+        for tier in HOLDER_TIERS:
+            unit = self.entry.get(tier)
+            if not unit:
+                continue
+            u = units.units.get(unit)
+            if u is None or not (
+                unit == self.street
+                or (u.kind == "dispatched_agency" and u.host_street == self.street)
+            ):
+                self._problem(
+                    tier, f"{unit!r} is neither {self.street} nor an agency stationed in it"
+                )
+            elif tier not in self.tiers:
+                self._problem(tier, f"route {self.route.name} has no {tier} stage")
+            else:
+                kept[tier] = unit
+        return kept
+
+    def limits(self, item: ItemSpec) -> dict[str, int]:
+        """The day limits: only ones the district sets on a stage the route has, shortened."""
+        kept: dict[str, int] = {}
+        for column in LIMITS:
+            mine = self.entry.get(column)
+            if mine is None:
+                continue
+            district = getattr(item, column)
+            if district is None or not self.tiers & set(LIMIT_TIERS[column]):
+                self._problem(column, "the district sets no such limit here")
+            elif mine > district:
+                self._problem(
+                    column,
+                    f"{mine} working days would lengthen the district's {district}: "
+                    "a street may only shorten it",
+                )
+            else:
+                kept[column] = mine
+        return kept
 
 
 def publish_table(
@@ -158,7 +180,7 @@ def publish_table(
 ) -> registry.Change:
     """Validate and publish a street's table (a new version only if it changed). Cases already
     open keep the version they were opened with. Raises InvalidInput with every problem."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     chain.lock_head(session)
     content, problems = check_table(session, street, data, file)
     if content is None:

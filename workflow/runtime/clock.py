@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterator
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -16,8 +15,7 @@ from workflow.spec.model import CalendarSpec, check_working_hours
 
 log = logging.getLogger(__name__)
 
-# Working hours from the environment win over calendar.yaml: one instance may keep other hours
-# than the published definitions (e.g. a winter timetable) without publishing a new calendar.
+# Working hours from the settings win over calendar.yaml (workflow.config.Settings.working_hours).
 WORKING_HOURS_ENV = "STREETFLOW_WORKING_HOURS"
 
 # Years already warned about: the fallback is said once per process and year.
@@ -43,12 +41,11 @@ def parse_working_hours(text: str) -> tuple[tuple[dt.time, dt.time], ...]:
     return tuple(hours)
 
 
-def with_env_hours(spec: CalendarSpec) -> CalendarSpec:
-    """SPEC with the working hours of STREETFLOW_WORKING_HOURS, when that is set."""
-    text = os.environ.get(WORKING_HOURS_ENV, "").strip()
-    if not text:
+def with_hours(spec: CalendarSpec, hours: str) -> CalendarSpec:
+    """SPEC with the working hours HOURS ('08:30-12:00,13:30-17:30'), when those are given."""
+    if not hours:
         return spec
-    return dataclasses.replace(spec, working_hours=parse_working_hours(text))
+    return dataclasses.replace(spec, working_hours=parse_working_hours(hours))
 
 
 class WorkCalendar:
@@ -211,19 +208,19 @@ def calendar_for(spec: CalendarSpec, tz: str) -> WorkCalendar:
     return WorkCalendar(spec, tz)
 
 
-# calendar_of()'s cache: (id of the spec, hours from the environment, tz) -> (spec, calendar).
+# calendar_of()'s cache: (id of the spec, hours, tz) -> (spec, calendar).
 # The spec is kept so that its id is not reused while the entry lives.
 _of_spec: dict[tuple[int, str, str], tuple[CalendarSpec, WorkCalendar]] = {}
 
 
-def calendar_of(spec: CalendarSpec, tz: str) -> WorkCalendar:
-    """calendar_for(with_env_hours(SPEC), TZ), found by the spec object's identity: hashing a
+def calendar_of(spec: CalendarSpec, tz: str, hours: str = "") -> WorkCalendar:
+    """calendar_for(with_hours(SPEC, HOURS), TZ), found by the spec object's identity: hashing a
     spec (every holiday of the file) on each firing cost more than the calendar's own work."""
-    key = (id(spec), os.environ.get(WORKING_HOURS_ENV, ""), tz)
+    key = (id(spec), hours, tz)
     hit = _of_spec.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    calendar = calendar_for(with_env_hours(spec), tz)
+    calendar = calendar_for(with_hours(spec, hours), tz)
     if len(_of_spec) >= 64:  # specs come from the registry's cache: a handful per process
         _of_spec.clear()
     _of_spec[key] = (spec, calendar)

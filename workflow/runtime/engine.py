@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-import os
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -12,16 +12,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
 
+from workflow import config
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
+from workflow.instants import utcnow
 from workflow.runtime import stages
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
-from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec
+from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec, RouteSpec
 from workflow.spec.practice import practice
 from workflow.store import direct
 from workflow.store.models import Case, TrailEvent
@@ -29,16 +31,14 @@ from workflow.store.models import Case, TrailEvent
 MAX_TEXT = 4000
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCalendar:
-    """The published calendar (SPEC when the caller has read it), with STREETFLOW_WORKING_HOURS
-    over its hours when set."""
+    """The published calendar (SPEC when the caller has read it) in the settings' timezone, with
+    the settings' working hours over its own when set."""
+    local = config.of(session)
     return calendar_of(
         spec if spec is not None else registry.calendar(session),
-        os.environ.get("STREETFLOW_TIMEZONE", "Asia/Shanghai"),
+        local.timezone,
+        local.working_hours,
     )
 
 
@@ -96,63 +96,27 @@ def open_case(
     now = now or utcnow()
     chain.lock_head(session)
     check_urgency(urgency)
-    items, list_version = registry.items(session)
-    spec = items.get(item)
-    if spec is None:
-        raise InvalidInput(f"no item {item!r} in the list", {"item": ["unknown item"]})
-    units = registry.units(session)
-    ws = units.units.get(workstation)
-    if ws is None or ws.kind != "workstation":
-        raise InvalidInput(
-            f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
-        )
-    if actor.role != "applicant" and (actor.role != "clerk" or actor.unit != workstation):
-        raise NotHolder(f"only a clerk of {workstation} opens a case there")
+    opening = _opening(session, item, workstation, actor)
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
     _text(description, "description")
     form = _plain_json(form, "form") if form else {}
-    street = ws.parent or ""
-    # The street's variant of the route when it has one, else the district's version.
-    route, route_version, digest = registry.route(session, spec.route, street=street or None)
-    machine_for(route, digest)  # build (and check) the machine before the case exists
-    first = route.state(route.initial)
-    # The street's routing table in force now: its holders and shorter limits, pinned.
-    routing = street_routing.table(session, street)
-    if routing is not None:
-        spec = routing.apply(spec)
-    urgency = urgency or spec.urgency
-    calendar = clock_of(session, urgency, spec)
-    case = Case(
-        item=spec.code,
-        list_version=list_version,
-        route_name=route.name,
-        route_version=route_version,
-        workstation=workstation,
-        street=street,
-        state=route.initial,
-        tier=first.tier,
-        holder=resolve_holder(
-            first.tier,
-            workstation=workstation,
-            street=street,
-            item=spec,
-            units=units,
-            street_holders=routing.holders(spec.code) if routing else None,
-        ),
-        routing_version=routing.version if routing else None,
+    _pin_route_and_routing(session, opening)
+    level = urgency or opening.item.urgency
+    calendar = clock_of(session, level, opening.item)
+    case = _new_case(
+        opening,
+        calendar,
+        now,
+        urgency=level,
         channel=channel,
         applicant_name=applicant_name.strip(),
         applicant_phone=(applicant_phone or "").strip(),
         description=description or "",
         form=form or {},
-        created_at=now,
-        updated_at=now,
-        stage_started_at=now,
-        due_at=stages.case_due(route, spec, calendar, now),
-        urgency=urgency,
     )
-    stages.enter_stage(case, first, spec, calendar, now, seq=chain.next_seq(session))
+    first = opening.route.state(opening.route.initial)
+    stages.enter_stage(case, first, opening.item, calendar, now, seq=chain.next_seq(session))
     session.add(case)
     session.flush()
     # Personal data stays out of the trail: it is exported and kept for ever.
@@ -165,21 +129,105 @@ def open_case(
         case_id=case.id,
         to_state=case.state,
         to_holder=case.holder,
-        data={
-            "item": spec.code,
-            "route": route.name,
-            "route_version": route_version,
-            **({"route_street": street} if _is_variant(session, route.name, route_version) else {}),
-            "list_version": list_version,
-            **({"routing_version": routing.version} if routing else {}),
-            "workstation": workstation,
-            "street": street,
-            "channel": channel,
-            **({"urgency": urgency} if urgency != "normal" else {}),
-            **stages.clock_data(case),
-        },
+        data=_opened_data(session, case, opening),
     )
     return case
+
+
+@dataclasses.dataclass
+class _Opening:
+    """What a new case is pinned to: the item and list version, the route (the street's variant
+    when it has one) and the street's routing table in force."""
+
+    item: ItemSpec
+    list_version: int
+    units: UnitIndex
+    workstation: str
+    street: str
+    route: RouteSpec = dataclasses.field(init=False)
+    route_version: int = dataclasses.field(init=False)
+    routing: street_routing.StreetRouting | None = dataclasses.field(init=False)
+
+
+def _opening(session: Session, item: str, workstation: str, actor: Actor) -> _Opening:
+    """The item on the latest list and the workstation, checked; the actor may open there."""
+    items, list_version = registry.items(session)
+    spec = items.get(item)
+    if spec is None:
+        raise InvalidInput(f"no item {item!r} in the list", {"item": ["unknown item"]})
+    units = registry.units(session)
+    ws = units.units.get(workstation)
+    if ws is None or ws.kind != "workstation":
+        raise InvalidInput(
+            f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
+        )
+    if actor.role != "applicant" and (actor.role != "clerk" or actor.unit != workstation):
+        raise NotHolder(f"only a clerk of {workstation} opens a case there")
+    return _Opening(spec, list_version, units, workstation, ws.parent or "")
+
+
+def _pin_route_and_routing(session: Session, opening: _Opening) -> None:
+    # The street's variant of the route when it has one, else the district's version.
+    street = opening.street or None
+    route, opening.route_version, digest = registry.route(
+        session, opening.item.route, street=street
+    )
+    machine_for(route, digest)  # build (and check) the machine before the case exists
+    opening.route = route
+    # The street's routing table in force now: its holders and shorter limits, pinned.
+    opening.routing = street_routing.table(session, opening.street)
+    if opening.routing is not None:
+        opening.item = opening.routing.apply(opening.item)
+
+
+def _new_case(opening: _Opening, calendar: Clock, now: dt.datetime, **details: Any) -> Case:
+    """The case in its route's first state, with its first holder and the whole case's limit;
+    DETAILS are the applicant's and the channel's."""
+    route, spec, routing = opening.route, opening.item, opening.routing
+    first = route.state(route.initial)
+    return Case(
+        item=spec.code,
+        list_version=opening.list_version,
+        route_name=route.name,
+        route_version=opening.route_version,
+        workstation=opening.workstation,
+        street=opening.street,
+        state=route.initial,
+        tier=first.tier,
+        holder=resolve_holder(
+            first.tier,
+            workstation=opening.workstation,
+            street=opening.street,
+            item=spec,
+            units=opening.units,
+            street_holders=routing.holders(spec.code) if routing else None,
+        ),
+        routing_version=routing.version if routing else None,
+        created_at=now,
+        updated_at=now,
+        stage_started_at=now,
+        due_at=stages.case_due(route, spec, calendar, now),
+        **details,
+    )
+
+
+def _opened_data(session: Session, case: Case, opening: _Opening) -> dict[str, Any]:
+    """The case.opened event's data: what the case is pinned to, and its clock."""
+    route, version, routing = opening.route, opening.route_version, opening.routing
+    variant = _is_variant(session, route.name, version)
+    return {
+        "item": opening.item.code,
+        "route": route.name,
+        "route_version": version,
+        **({"route_street": opening.street} if variant else {}),
+        "list_version": opening.list_version,
+        **({"routing_version": routing.version} if routing else {}),
+        "workstation": opening.workstation,
+        "street": opening.street,
+        "channel": case.channel,
+        **({"urgency": case.urgency} if case.urgency != "normal" else {}),
+        **stages.clock_data(case),
+    }
 
 
 def _is_variant(session: Session, route: str, version: int) -> bool:
@@ -305,10 +353,7 @@ def fire(
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
-        raise InvalidInput(
-            f"route {route.name} has no trigger {trigger!r}",
-            {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
-        )
+        raise _no_such_trigger(route, trigger)
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
     if reason is not None:
@@ -341,13 +386,25 @@ def fire(
     try:
         machine.events[trigger].trigger(firing)
     except MachineError:
-        raise NotAllowed(
-            f"{trigger!r} is not allowed in state {case.state!r}"
-            f" (allowed: {', '.join(machine.get_triggers(case.state)) or 'none'})"
-        ) from None
+        raise _not_allowed(machine, trigger, case.state) from None
     _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
+
+
+# The refusals of fire(), built off its path.
+def _no_such_trigger(route: RouteSpec, trigger: str) -> InvalidInput:
+    return InvalidInput(
+        f"route {route.name} has no trigger {trigger!r}",
+        {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
+    )
+
+
+def _not_allowed(machine: Any, trigger: str, state: str) -> NotAllowed:
+    return NotAllowed(
+        f"{trigger!r} is not allowed in state {state!r}"
+        f" (allowed: {', '.join(machine.get_triggers(state)) or 'none'})"
+    )
 
 
 def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:

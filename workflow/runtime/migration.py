@@ -27,10 +27,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import InvalidInput, NotFound, StaleVersion
+from workflow.instants import utcnow
 from workflow.runtime import stages
-from workflow.runtime.engine import utcnow, work_calendar
+from workflow.runtime.engine import work_calendar
 from workflow.runtime.holders import resolve_holder
-from workflow.spec.model import ItemSpec, RouteSpec
+from workflow.spec.model import ItemSpec, RouteSpec, StateSpec
 from workflow.store.models import Case, TrailEvent
 
 # progress(phase, done, total): called after each case, for a command's progress display.
@@ -108,6 +109,10 @@ class Plan:
         }
 
 
+class _NotMovable(Exception):
+    """Why a case cannot move (the message)."""
+
+
 def _plan_one(
     session: Session,
     case: Case,
@@ -116,31 +121,63 @@ def _plan_one(
     items: Mapping[str, ItemSpec],
     list_version: int,
 ) -> tuple[Move, ItemSpec | None]:
-    move = Move(case.id, case.item, case.state, case.holder)
+    try:
+        dest, item = _destination(case, target, mapping, items, list_version)
+        holder, item = _holder_in(session, case, dest, item)
+    except _NotMovable as why:
+        return Move(case.id, case.item, case.state, case.holder, why_not=str(why)), None
+    return (
+        Move(
+            case.id,
+            case.item,
+            case.state,
+            case.holder,
+            to_state=dest.name,
+            to_holder=holder,
+        ),
+        item,
+    )
 
-    def no(why: str) -> tuple[Move, None]:
-        return Move(case.id, case.item, case.state, case.holder, why_not=why), None
 
+def _destination(
+    case: Case,
+    target: RouteSpec,
+    mapping: Mapping[str, str],
+    items: Mapping[str, ItemSpec],
+    list_version: int,
+) -> tuple[StateSpec, ItemSpec]:
+    """The state of TARGET that CASE would move to, and its item in LIST_VERSION."""
     dest_name = mapping.get(case.state)
     if dest_name is None:
         if case.state not in target.state_names:
-            return no(f"state {case.state!r} is not mapped and {target.name} has no such state")
+            raise _NotMovable(
+                f"state {case.state!r} is not mapped and {target.name} has no such state"
+            )
         dest_name = case.state
     if dest_name not in target.state_names:
-        return no(f"target state {dest_name!r} is unknown in {target.name}")
+        raise _NotMovable(f"target state {dest_name!r} is unknown in {target.name}")
     dest = target.state(dest_name)
     if dest.final:
-        return no(f"target state {dest_name!r} is final: moving does not decide a case")
+        raise _NotMovable(f"target state {dest_name!r} is final: moving does not decide a case")
     item = items.get(case.item)
     if item is None:
-        return no(f"item {case.item} is not in list version {list_version}")
+        raise _NotMovable(f"item {case.item} is not in list version {list_version}")
     if item.route != target.name:
-        return no(f"item {case.item} is on route {item.route} in list version {list_version}")
+        raise _NotMovable(
+            f"item {case.item} is on route {item.route} in list version {list_version}"
+        )
     if (case.tier == "applicant") != (dest.tier == "applicant"):
-        return no(
+        raise _NotMovable(
             "it would start or stop the applicant's clock "
             f"({case.state} is {case.tier}, {dest_name} is {dest.tier})"
         )
+    return dest, item
+
+
+def _holder_in(
+    session: Session, case: Case, dest: StateSpec, item: ItemSpec
+) -> tuple[str, ItemSpec]:
+    """The unit that would hold CASE in DEST, and its item as the street's routing pins it."""
     routing = street_routing.for_case(session, case.street, case.routing_version)
     if routing is not None:
         item = routing.apply(item)
@@ -158,20 +195,12 @@ def _plan_one(
         street_holders=routing.holders(case.item) if routing else None,
     )
     if holder is None or holder not in units.units:
-        return no(f"no unit would hold it in {dest_name} ({dest.tier} tier): {holder or 'none'}")
+        raise _NotMovable(
+            f"no unit would hold it in {dest.name} ({dest.tier} tier): {holder or 'none'}"
+        )
     if dest.tier == "department" and units.units[holder].kind != "department":
-        return no(f"{holder} is not a department for {dest_name}")
-    return (
-        Move(
-            move.case_id,
-            move.item,
-            move.from_state,
-            move.from_holder,
-            to_state=dest_name,
-            to_holder=holder,
-        ),
-        item,
-    )
+        raise _NotMovable(f"{holder} is not a department for {dest.name}")
+    return holder, item
 
 
 def plan(
@@ -242,22 +271,9 @@ def _plan(
             {"map": [f"unknown source state {s!r}" for s in unknown]},
         )
     items, lv = registry.items(session, list_version)
-    query = (
-        select(Case)
-        .where(
-            Case.route_name == route,
-            Case.route_version == from_version,
-            Case.closed_at.is_(None),
-        )
-        .order_by(Case.id)
-    )
-    if item:
-        query = query.where(Case.item == item)
-    if street:
-        query = query.where(Case.street == street)
     result = Plan(route, from_version, to_route, to_version, lv)
     ready: dict[int, tuple[Case, ItemSpec]] = {}
-    cases = list(session.execute(query).scalars())
+    cases = _running_cases(session, route, from_version, item=item, street=street)
     for n, case in enumerate(cases, start=1):
         move, spec = _plan_one(session, case, target, mapping, items, lv)
         result.moves.append(move)
@@ -266,6 +282,26 @@ def _plan(
         if progress:
             progress("checking", n, len(cases))
     return result, ready
+
+
+def _running_cases(
+    session: Session, route: str, version: int, *, item: str | None, street: str | None
+) -> list[Case]:
+    """The cases still running on ROUTE version VERSION (of ITEM, of STREET, if given)."""
+    query = (
+        select(Case)
+        .where(
+            Case.route_name == route,
+            Case.route_version == version,
+            Case.closed_at.is_(None),
+        )
+        .order_by(Case.id)
+    )
+    if item:
+        query = query.where(Case.item == item)
+    if street:
+        query = query.where(Case.street == street)
+    return list(session.execute(query).scalars())
 
 
 def apply(

@@ -23,6 +23,7 @@ from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
+from workflow.instants import utcnow
 from workflow.runtime import engine, returns, stages
 from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
@@ -237,6 +238,19 @@ def still_open() -> ColumnElement[bool]:
     )
 
 
+def mark_active(session: Session, sups: list[Supervision]) -> None:
+    """Set each supervision's ``active`` (not a column): whether it still asks for something."""
+    if not sups:
+        return
+    active = set(
+        session.execute(
+            select(Supervision.id).where(Supervision.id.in_([x.id for x in sups]), still_open())
+        ).scalars()
+    )
+    for sup in sups:
+        sup.active = sup.id in active  # type: ignore[attr-defined]
+
+
 def list_supervisions(session: Session, *, now: dt.datetime) -> int:
     """挂牌督办: a supervision still open past its list_at is listed by the district (once)."""
     chain.lock_head(session)
@@ -299,37 +313,9 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
     chain.lock_head(session)
     result = SweepResult(batches=1)
-    ids = (
-        session.execute(
-            select(Case.id)
-            .where(_due_for_sweep(now))
-            .order_by(Case.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
-    if not ids:
+    cases, supervised = _sweep_candidates(session, now, limit)
+    if not cases:
         return result
-    cases = list(
-        session.execute(
-            select(Case)
-            .where(Case.id.in_(ids))
-            .order_by(Case.id)
-            .execution_options(populate_existing=True)
-        ).scalars()
-    )
-    supervised = set(
-        session.execute(
-            select(Supervision.case_id)
-            .join(
-                Case,
-                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
-            )
-            .where(Case.id.in_(ids))
-        ).scalars()
-    )
     lights: dict[str, list[int]] = defaultdict(list)
     late: list[Case] = []
     turned_yellow: list[Case] = []
@@ -363,6 +349,45 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     return result
 
 
+def _sweep_candidates(
+    session: Session, now: dt.datetime, limit: int
+) -> tuple[list[Case], set[int]]:
+    """Up to LIMIT cases due for a sweep at NOW, locked, and which of them have a supervision
+    of their current stage already."""
+    ids = (
+        session.execute(
+            select(Case.id)
+            .where(_due_for_sweep(now))
+            .order_by(Case.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return [], set()
+    cases = list(
+        session.execute(
+            select(Case)
+            .where(Case.id.in_(ids))
+            .order_by(Case.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    supervised = set(
+        session.execute(
+            select(Supervision.case_id)
+            .join(
+                Case,
+                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
+            )
+            .where(Case.id.in_(ids))
+        ).scalars()
+    )
+    return cases, supervised
+
+
 def sweep(
     sessions: sessionmaker[Session],
     *,
@@ -374,7 +399,7 @@ def sweep(
     """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
     for long; idempotent, and safe while other sweeps and users write. With CHECKPOINT_SECRET
     (the instance secret), the sweep then signs the chain head when a checkpoint is due."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     with sessions() as s:
         total = pending_count(s, now=now)
     result = SweepResult()
@@ -392,7 +417,7 @@ def sweep(
                 result.returns_late, result.returns_lapsed = returns.sweep_returns(s, now=now)
             if checkpoint_secret:
                 with sessions.begin() as s:
-                    anchor = checkpoint_if_due(s, engine.utcnow(), secret=checkpoint_secret)
+                    anchor = checkpoint_if_due(s, utcnow(), secret=checkpoint_secret)
                 result.checkpoint_seq = anchor.seq if anchor else None
             return result
         # A case still due after being handled would make the sweep loop for ever: stop instead.
@@ -409,7 +434,7 @@ def acknowledge_supervision(
     session: Session, *, supervision_id: int, actor: Actor, now: dt.datetime | None = None
 ) -> Supervision:
     """The supervising unit has seen the supervision: who and when, once; a trail event."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     sup = session.get(Supervision, supervision_id, populate_existing=True)
     if sup is None:
@@ -462,7 +487,7 @@ def answer_supervision(
     done. Once; only while the supervision is open (the case still on the late stage).
 
     Raises InvalidInput, NotHolder, NotAllowed (the case has moved on), Conflict, NotFound."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     sup = session.get(Supervision, supervision_id, populate_existing=True)
     if sup is None:
@@ -539,35 +564,13 @@ def request_extension(
 
     Raises InvalidInput (reason, days), NotHolder, NotAllowed (no limit, clock stopped, limit
     passed), Conflict (a request of this stage is pending), NotFound."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
     n = _days(days)
-    if case.tier is None:
-        raise NotAllowed(f"case {case_id} is {case.state}: it has no time limit any more")
-    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
-    if actor.unit != case.holder or actor.role not in roles:
-        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case_id}")
-    if case.paused_at is not None:
-        raise NotAllowed("the clock is stopped while the case waits on the applicant")
-    if case.stage_due_at is None or case.stage_seq is None:
-        raise NotAllowed(f"the stage {case.state!r} has no time limit")
-    if now > case.stage_due_at:
-        raise NotAllowed(
-            f"an extension is asked before the stage's limit "
-            f"({chain.format_at(case.stage_due_at)}), not after"
-        )
-    pending = session.execute(
-        select(Extension.id).where(
-            Extension.case_id == case_id,
-            Extension.stage_seq == case.stage_seq,
-            Extension.status == "pending",
-        )
-    ).first()
-    if pending:
-        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
-    assert case.holder is not None and reason_text is not None
+    _check_extension_asked(session, case, actor, now)
+    assert case.holder is not None and case.stage_due_at is not None and reason_text is not None
     unit, _ = supervising_units(case.holder, registry.units(session))
     ext = Extension(
         case_id=case_id,
@@ -604,6 +607,34 @@ def request_extension(
     return ext
 
 
+def _check_extension_asked(session: Session, case: Case, actor: Actor, now: dt.datetime) -> None:
+    """ACTOR may ask for more time on CASE's stage at NOW: the holder, before a running limit,
+    with no request of this stage pending."""
+    if case.tier is None:
+        raise NotAllowed(f"case {case.id} is {case.state}: it has no time limit any more")
+    roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
+    if actor.unit != case.holder or actor.role not in roles:
+        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case.id}")
+    if case.paused_at is not None:
+        raise NotAllowed("the clock is stopped while the case waits on the applicant")
+    if case.stage_due_at is None or case.stage_seq is None:
+        raise NotAllowed(f"the stage {case.state!r} has no time limit")
+    if now > case.stage_due_at:
+        raise NotAllowed(
+            f"an extension is asked before the stage's limit "
+            f"({chain.format_at(case.stage_due_at)}), not after"
+        )
+    pending = session.execute(
+        select(Extension.id).where(
+            Extension.case_id == case.id,
+            Extension.stage_seq == case.stage_seq,
+            Extension.status == "pending",
+        )
+    ).first()
+    if pending:
+        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
+
+
 def decide_extension(
     session: Session,
     *,
@@ -619,7 +650,7 @@ def decide_extension(
 
     Raises InvalidInput, NotHolder (not a supervising unit), Conflict (decided already),
     NotAllowed (the stage has ended), NotFound."""
-    now = now or engine.utcnow()
+    now = now or utcnow()
     chain.lock_head(session)
     ext = session.get(Extension, extension_id, populate_existing=True)
     if ext is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from workflow.audit.chain import format_at
+from workflow.instants import iso
 from workflow.runtime.clock import Clock, RoundTheClock
 from workflow.spec.model import TIER_LIMIT_FIELD, ItemSpec, RouteSpec, StateSpec
 from workflow.store.models import Case
@@ -70,10 +70,6 @@ def light_of(case: Case, now: dt.datetime, calendar: Clock | None = None) -> str
     return "green"
 
 
-def _iso(at: dt.datetime | None) -> str | None:
-    return format_at(at) if at else None
-
-
 def leave_stage(case: Case, now: dt.datetime) -> dict[str, Any] | None:
     """What the trail says of the stage being left: its limit and whether it was kept."""
     if case.paused_at is not None or case.tier is None:
@@ -81,8 +77,8 @@ def leave_stage(case: Case, now: dt.datetime) -> dict[str, Any] | None:
     return {
         "state": case.state,
         "holder": case.holder,
-        "started_at": _iso(case.stage_started_at),
-        "due_at": _iso(case.stage_due_at),
+        "started_at": iso(case.stage_started_at),
+        "due_at": iso(case.stage_due_at),
         "late": bool(case.stage_due_at and now > case.stage_due_at),
     }
 
@@ -99,28 +95,10 @@ def enter_stage(
     """Set the case's clock for the state it has just entered; SEQ is the trail event that
     enters it. A pause (an applicant state) keeps the stage: its sequence, start and limit."""
     if state.final:
-        case.stage_started_at = now
-        case.stage_seq = seq
-        case.stage_due_at = case.stage_yellow_at = None
-        case.stage_limit_s = None
-        case.paused_at = None
-        case.stage_left_s = case.case_left_s = None
-        case.closed_at = now
-        case.light = "none"
+        _stop_for_good(case, now, seq)
         return
     if state.tier == "applicant":
-        # The clock stops: keep the working time left on the stage and on the whole case.
-        if case.paused_at is None:
-            case.paused_at = now
-            case.stage_left_s = (
-                int(calendar.working_seconds_between(now, case.stage_due_at))
-                if case.stage_due_at
-                else None
-            )
-            case.case_left_s = (
-                int(calendar.working_seconds_between(now, case.due_at)) if case.due_at else None
-            )
-        case.light = "none"
+        _pause(case, calendar, now)
         return
     if case.paused_at is not None:
         # Resumed: the same stage goes on with the time it had left, and so does the case.
@@ -150,5 +128,32 @@ def enter_stage(
     case.light = light_of(case, now, calendar)
 
 
+def _stop_for_good(case: Case, now: dt.datetime, seq: int | None) -> None:
+    """A final state: the case is closed, no clock runs."""
+    case.stage_started_at = now
+    case.stage_seq = seq
+    case.stage_due_at = case.stage_yellow_at = None
+    case.stage_limit_s = None
+    case.paused_at = None
+    case.stage_left_s = case.case_left_s = None
+    case.closed_at = now
+    case.light = "none"
+
+
+def _pause(case: Case, calendar: Clock, now: dt.datetime) -> None:
+    """The clock stops: keep the working time left on the stage and on the whole case."""
+    if case.paused_at is None:
+        case.paused_at = now
+        case.stage_left_s = (
+            int(calendar.working_seconds_between(now, case.stage_due_at))
+            if case.stage_due_at
+            else None
+        )
+        case.case_left_s = (
+            int(calendar.working_seconds_between(now, case.due_at)) if case.due_at else None
+        )
+    case.light = "none"
+
+
 def clock_data(case: Case) -> dict[str, Any]:
-    return {"stage_due_at": _iso(case.stage_due_at), "due_at": _iso(case.due_at)}
+    return {"stage_due_at": iso(case.stage_due_at), "due_at": iso(case.due_at)}

@@ -34,6 +34,7 @@ from .schemas import (
     RouteSchema,
     UnitRowSchema,
 )
+from .scheme import read_scheme
 
 
 class DefinitionsInvalid(Exception):
@@ -109,22 +110,27 @@ def check_route(
                     f"no one may fire {t.trigger!r}: roles {list(t.roles)} "
                     f"do not act in a {src.tier} state",
                 )
-    if route.initial in names:
-        reachable = {route.initial}
-        queue = deque([route.initial])
-        while queue:
-            here = queue.popleft()
-            for t in route.transitions:
-                if t.source == here and t.dest in names and t.dest not in reachable:
-                    reachable.add(t.dest)
-                    queue.append(t.dest)
-        for s in route.states:
-            if s.name not in reachable:
-                add(f"states.{s.name}", "unreachable from the initial state")
+    for name in _unreachable(route, names):
+        add(f"states.{name}", "unreachable from the initial state")
     for s in route.states:
         if not s.final and not any(t.source == s.name for t in route.transitions):
             add(f"states.{s.name}", "a working state with no way out")
     return problems
+
+
+def _unreachable(route: RouteSpec, names: set[str]) -> list[str]:
+    """The states that no way from the initial state reaches (none when that is unknown)."""
+    if route.initial not in names:
+        return []
+    reachable = {route.initial}
+    queue = deque([route.initial])
+    while queue:
+        here = queue.popleft()
+        for t in route.transitions:
+            if t.source == here and t.dest in names and t.dest not in reachable:
+                reachable.add(t.dest)
+                queue.append(t.dest)
+    return [s.name for s in route.states if s.name not in reachable]
 
 
 def _read_route_file(path: Path, rel: str) -> tuple[RouteSpec | None, list[Problem]]:
@@ -258,6 +264,24 @@ def _read_calendar(path: Path, rel: str) -> tuple[CalendarSpec | None, list[Prob
 # ---------------------------------------------------------------- the whole folder
 
 
+def _read_routes(route_dir: Path) -> tuple[dict[str, RouteSpec], set[str], list[Problem]]:
+    """The routes of routes/*.yaml by name, the names of the broken files, every problem."""
+    routes: dict[str, RouteSpec] = {}
+    broken: set[str] = set()
+    problems: list[Problem] = []
+    files = sorted(route_dir.glob("*.yaml")) if route_dir.is_dir() else []
+    if not files:
+        problems.append(Problem("routes/", "", "no route files (routes/*.yaml)"))
+    for f in files:
+        route, p = _read_route_file(f, f"routes/{f.name}")
+        problems += p
+        if route is not None and not p:
+            routes[route.name] = route
+        else:
+            broken.add(f.stem)
+    return routes, broken, problems
+
+
 def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
     """Every problem in the folder, or the definitions when there is none."""
     root = Path(root)
@@ -272,20 +296,8 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
     else:
         problems.append(Problem("units.csv", "", "missing file"))
 
-    routes: dict[str, RouteSpec] = {}
-    route_dir = root / "routes"
-    files = sorted(route_dir.glob("*.yaml")) if route_dir.is_dir() else []
-    if not files:
-        problems.append(Problem("routes/", "", "no route files (routes/*.yaml)"))
-    broken_routes: set[str] = set()
-    for f in files:
-        rel = f"routes/{f.name}"
-        route, p = _read_route_file(f, rel)
-        problems += p
-        if route is not None and not p:
-            routes[route.name] = route
-        else:
-            broken_routes.add(f.stem)
+    routes, broken_routes, p = _read_routes(root / "routes")
+    problems += p
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
@@ -305,8 +317,6 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     appraisal: dict[str, Any] | None = None
     if (root / "appraisal.yaml").is_file():
-        from workflow.appraisal.scheme import read_scheme  # the scheme knows its own rules
-
         appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
         problems += p
 

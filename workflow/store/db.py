@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.config import SESSION_INFO_KEY, Settings
+
 
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
     """An engine for URL. SQLite runs in WAL mode with synchronous=FULL: a commit survives a
@@ -42,5 +44,8 @@ def _canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions on ENGINE that carry SETTINGS (workflow.config.of() reads them back): the engine,
+    the clock and the appraisal take the timezone and working hours from there."""
+    info = {SESSION_INFO_KEY: settings} if settings is not None else None
+    return sessionmaker(engine, expire_on_commit=False, info=info)

@@ -1,4 +1,7 @@
-"""The appraisal scheme (definitions/appraisal.yaml): metrics and weights per unit kind."""
+"""The appraisal scheme (definitions/appraisal.yaml): metrics and weights per unit kind.
+
+The names of the appraisal's metrics live here, with the definitions that weigh them: the
+appraisal (workflow/appraisal) measures them and imports them from here, never the reverse."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from workflow.spec import practice
 from workflow.spec.files import Problem, flatten, nearest_line, read_yaml_file
 
-# The unit kinds that are appraised, and the rates a scheme may weigh.
+# The unit kinds that are appraised.
 KINDS = ("workstation", "street_office", "dispatched_agency", "department")
-RATES = (
+# The rates a record shows and a scheme may weigh, in the order the documentation, the export and
+# the API show them; then the counts a record shows and no scheme weighs.
+RATE_METRICS = (
     "response_rate",
     "on_time_rate",
     "resolution_rate",
@@ -23,9 +28,21 @@ RATES = (
     # 退单驳回率: the unit's returns that the reviewer refused, over the returns it asked for.
     "return_refusal_rate",
 )
+COUNT_METRICS = (
+    "open_overdue",
+    "received",
+    "completed",
+    # 退单: approved returns the reviewer laid on this unit (a dispatcher that mis-sent).
+    "returns_at_fault",
+    # The supervision ladder, counted for the holder: 催办, 督办, 挂牌督办.
+    "reminders",
+    "supervisions",
+    "listed_supervisions",
+)
+ALL_METRICS = (*RATE_METRICS, *COUNT_METRICS)
 # The street's own assessment (考核评价) weighs only for stationed agencies.
 ASSESSMENT = "street_assessment"
-METRICS = (*RATES, ASSESSMENT)
+METRICS = (*RATE_METRICS, ASSESSMENT)
 # Rates where lower is better: they count as (1 - rate).
 LOWER_IS_BETTER = frozenset({"send_back_rate", "return_refusal_rate"})
 

@@ -1,5 +1,5 @@
-"""Which cases a caller may see. Outside scope is 404 (the case's existence is not told);
-inside scope but not permitted is 403 (the engine's NotHolder).
+"""Which cases a caller may see. Outside scope is NotFound (the case's existence is not told);
+inside scope but not permitted is the engine's NotHolder.
 
 - a clerk: the cases of their workstation;
 - street office staff and administrators: every case of their street (its workstations and its
@@ -9,6 +9,8 @@ inside scope but not permitted is 403 (the engine's NotHolder).
   they read (workflow.privacy); an auditor changes nothing: no route lets an auditor fire."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
@@ -24,18 +26,22 @@ from workflow.store.models import Case, TrailEvent
 MAX_ID = 2**31 - 1
 
 
+def unit_kind(session: Session, unit: str | None) -> str | None:
+    u = registry.units(session).units.get(unit or "")
+    return u.kind if u else None
+
+
 def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause selecting the cases ACTOR may see."""
     unit = actor.unit or ""
     if actor.role == "auditor":
         return privacy.auditor_cases(session, actor)
-    kind = registry.units(session).units.get(unit)
-    kind_name = kind.kind if kind else None
-    if actor.role == "admin" and kind_name == "district":
+    kind = unit_kind(session, unit)
+    if actor.role == "admin" and kind == "district":
         return true()
     if actor.role == "clerk":
         return Case.workstation == unit
-    if kind_name == "street_office" and actor.role in ("staff", "admin"):
+    if kind == "street_office" and actor.role in ("staff", "admin"):
         return Case.street == unit
     if actor.role == "staff":
         held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
@@ -62,3 +68,14 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     if not in_scope(session, actor, case):
         raise NotFound(f"no case {case_id}")
     return case
+
+
+def visible_row(session: Session, model: Any, row_id: int, where: ColumnElement[bool]) -> Any:
+    """The row of MODEL with ROW_ID matching WHERE (the caller's scope); NotFound otherwise."""
+    name = model.__tablename__.rstrip("s")
+    if not 1 <= row_id <= MAX_ID:
+        raise NotFound(f"no {name} {row_id}")
+    row = session.execute(select(model).where(model.id == row_id, where)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no {name} {row_id}")
+    return row

@@ -1,0 +1,89 @@
+"""The trail as auditors browse it: the part each reads (workflow.privacy's rule), filtered and
+paged by seq."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from workflow import privacy
+from workflow.errors import NotHolder
+from workflow.queries.paging import Page, page
+from workflow.runtime.machines import Actor
+from workflow.store.models import TrailEvent
+
+
+def readable_part(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """The part of the trail ACTOR reads; NotHolder (a refusal by role) for those who read
+    none: all but auditors, who read each case's timeline on the case."""
+    part = privacy.trail_part(session, actor)
+    if part is None:
+        raise NotHolder("the trail is read by auditors")
+    return part
+
+
+def list_events(
+    session: Session,
+    *,
+    actor: Actor,
+    case: int | None = None,
+    unit: str | None = None,
+    by: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    newest_first: bool = False,
+    after: int | None = None,
+    offset: int = 0,
+    limit: int,
+) -> Page[TrailEvent]:
+    """The events of ACTOR's part, by seq; UNIT matches the acting unit and the holder before or
+    after the event; BY is the acting user; SINCE is inclusive, UNTIL exclusive; AFTER is the
+    seq of the last event already read."""
+    where: list[ColumnElement[bool]] = [readable_part(session, actor)]
+    if case is not None:
+        where.append(TrailEvent.case_id == case)
+    if unit:
+        where.append(
+            or_(
+                TrailEvent.unit == unit,
+                TrailEvent.from_holder == unit,
+                TrailEvent.to_holder == unit,
+            )
+        )
+    if by:
+        where.append(TrailEvent.actor == by)
+    if action:
+        where.append(TrailEvent.action == action)
+    if since is not None:
+        where.append(TrailEvent.at >= since)
+    if until is not None:
+        where.append(TrailEvent.at < until)
+    return page(
+        session,
+        TrailEvent,
+        where,
+        key=TrailEvent.seq,
+        descending=newest_first,
+        after=after,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def actions(session: Session, *, actor: Actor) -> list[str]:
+    """The actions that occur in ACTOR's part of the trail (for a filter's choices)."""
+    part = readable_part(session, actor)
+    return list(
+        session.execute(
+            select(TrailEvent.action).where(part).distinct().order_by("action")
+        ).scalars()
+    )
+
+
+def case_timeline(session: Session, *, case_id: int) -> list[TrailEvent]:
+    """A case's events, oldest first (the caller has checked the case is in scope)."""
+    stmt = select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq)
+    return list(session.execute(stmt).scalars())
