@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -93,10 +93,7 @@ def request_return(
     now = now or engine.utcnow()
     chain.lock_head(session)
     case = engine.get_case(session, case_id)
-    scheme = practice(session)
-    if scheme.category(category) is None:
-        codes = ", ".join(c["code"] for c in scheme.returns["categories"])
-        raise InvalidInput(f"no return category {category!r}", {"category": [f"one of {codes}"]})
+    _check_category(session, category)
     text = _reason(reason)
     if task is not None:
         # Parallel tasks of a joint whistle are returned on their own; none exist here yet.
@@ -108,26 +105,18 @@ def request_return(
         raise NotHolder(f"only the holder ({case.holder}) asks to return case {case_id}")
     earlier = list(
         session.execute(
-            select(ReturnRequest).where(ReturnRequest.case_id == case_id).order_by(ReturnRequest.id)
+            select(ReturnRequest)
+            .where(ReturnRequest.case_id == case_id, ReturnRequest.task_id.is_(None))
+            .order_by(ReturnRequest.id)
         ).scalars()
     )
-    for r in earlier:
-        if r.status == "pending":
-            raise Conflict(f"return {r.id} of case {case_id} is waiting for a decision")
-        if r.arbitration and r.status in ("approved", "refused"):
-            raise Conflict(
-                f"the district's arbitration of return {r.id} is final: "
-                f"{r.to_unit if r.status == 'approved' else r.unit} is responsible"
-            )
+    _check_earlier(earlier, f"case {case_id}")
     # Returned before: the units are bouncing the case; the district arbitrates.
     arbitration = any(r.status in ("approved", "refused") for r in earlier)
     sender, _ = sender_of(session, case)
-    reviewer = reviewer_of(session, case, arbitration=arbitration)
-    clock = engine.clock_of(session, case.urgency, case_item(session, case))
     assert case.holder is not None
     ret = ReturnRequest(
         case_id=case_id,
-        task_id=task,
         category=category,
         reason=text,
         unit=case.holder,
@@ -136,35 +125,66 @@ def request_return(
         stage_seq=case.stage_seq,
         state=case.state,
         sender=sender,
-        reviewer=reviewer,
+        reviewer=reviewer_of(session, case, arbitration=arbitration),
         arbitration=arbitration,
-        review_due_at=clock.add_working_hours(now, scheme.returns["review_limit_h"]),
+        review_due_at=review_due(session, case, now),
         status="pending",
     )
     session.add(ret)
     session.flush()
+    _requested_event(session, ret, case, actor=actor, now=now)
+    return ret
+
+
+def _check_category(session: Session, category: str) -> None:
+    scheme = practice(session)
+    if scheme.category(category) is None:
+        codes = ", ".join(c["code"] for c in scheme.returns["categories"])
+        raise InvalidInput(f"no return category {category!r}", {"category": [f"one of {codes}"]})
+
+
+def _check_earlier(earlier: list[ReturnRequest], what: str) -> None:
+    """One request pending at a time; after an arbitration, none."""
+    for r in earlier:
+        if r.status == "pending":
+            raise Conflict(f"return {r.id} of {what} is waiting for a decision")
+        if r.arbitration and r.status in ("approved", "refused"):
+            raise Conflict(
+                f"the district's arbitration of return {r.id} is final: "
+                f"{r.to_unit if r.status == 'approved' else r.unit} is responsible"
+            )
+
+
+def review_due(session: Session, case: Case, now: dt.datetime) -> dt.datetime:
+    """The review's limit: working hours, or clock hours for an urgent or critical case."""
+    clock = engine.clock_of(session, case.urgency, case_item(session, case))
+    return clock.add_working_hours(now, practice(session).returns["review_limit_h"])
+
+
+def _requested_event(
+    session: Session, ret: ReturnRequest, case: Case, *, actor: Actor, now: dt.datetime
+) -> None:
     chain.append(
         session,
         at=now,
         actor=actor.label,
         unit=actor.unit,
         action="return.requested",
-        case_id=case_id,
+        case_id=case.id,
         to_state=case.state,
-        to_holder=case.holder,
-        reason=text,
+        to_holder=ret.unit,
+        reason=ret.reason,
         data={
             "return": ret.id,
-            "category": category,
-            "requester": case.holder,
-            "sender": sender,
-            "reviewer": reviewer,
-            "arbitration": arbitration,
+            "category": ret.category,
+            "requester": ret.unit,
+            "sender": ret.sender,
+            "reviewer": ret.reviewer,
+            "arbitration": ret.arbitration,
             "review_due_at": chain.format_at(ret.review_due_at),
-            **({"task": task} if task is not None else {}),
+            **({"task": ret.task_id} if ret.task_id is not None else {}),
         },
     )
-    return ret
 
 
 def get_return(session: Session, return_id: int) -> ReturnRequest:
@@ -203,44 +223,58 @@ def decide_return(
     case = engine.get_case(session, ret.case_id)
     if case.stage_seq != ret.stage_seq or case.holder != ret.unit or case.tier is None:
         raise NotAllowed(f"case {case.id} has moved on since the return was asked for")
-    units = registry.units(session).units
+    _check_decision(session, approve, to, at_fault)
+    data: dict[str, Any] = {"return": ret.id, "requester": ret.unit, "arbitration": ret.arbitration}
+    if approve:
+        target = _target(session, ret, to)
+        data.update(move=_move(session, case, ret, target, actor, text, now))
+        ret.status, ret.to_unit, ret.at_fault = "approved", target, at_fault
+        data.update(to=target, at_fault=at_fault, responsible=target)
+    else:
+        ret.status, ret.at_fault = "refused", ret.unit
+        data.update(responsible=ret.unit)
+    _decided_event(session, ret, case, actor=actor, reason=text, now=now, data=data)
+    return ret
+
+
+def _check_decision(session: Session, approve: bool, to: str | None, at_fault: str | None) -> None:
     if not approve and (to or at_fault):
         raise InvalidInput(
             "a refused return stays with the requester",
             {"to" if to else "at_fault": ["only when approving"]},
         )
-    if at_fault is not None and at_fault not in units:
+    if at_fault is not None and at_fault not in registry.units(session).units:
         raise InvalidInput(f"no unit {at_fault!r}", {"at_fault": ["unknown unit"]})
-    data: dict[str, Any] = {
-        "return": ret.id,
-        "requester": ret.unit,
-        "arbitration": ret.arbitration,
-    }
+
+
+def _target(session: Session, ret: ReturnRequest, to: str | None) -> str:
+    """Where an approved return sends the case: TO, else the unit that sent it."""
+    target = to or ret.sender
+    if not target:
+        raise InvalidInput(
+            "the case began with the requester: name the unit to send it to",
+            {"to": ["required: the case has no sender"]},
+        )
+    if target not in registry.units(session).units:
+        raise InvalidInput(f"no unit {target!r}", {"to": ["unknown unit"]})
+    if target == ret.unit:
+        raise InvalidInput("to approve is to send the case elsewhere", {"to": ["the requester"]})
+    return target
+
+
+def _decided_event(
+    session: Session,
+    ret: ReturnRequest,
+    case: Case,
+    *,
+    actor: Actor,
+    reason: str,
+    now: dt.datetime,
+    data: dict[str, Any],
+) -> None:
     ret.decided_by = actor.label
     ret.decided_at = now
-    ret.decision_reason = text
-    if approve:
-        target = to or ret.sender
-        if not target:
-            raise InvalidInput(
-                "the case began with the requester: name the unit to send it to",
-                {"to": ["required: the case has no sender"]},
-            )
-        if target not in units:
-            raise InvalidInput(f"no unit {target!r}", {"to": ["unknown unit"]})
-        if target == ret.unit:
-            raise InvalidInput(
-                "to approve is to send the case elsewhere", {"to": ["the requester"]}
-            )
-        move = _move(session, case, ret, target, actor, text, now)
-        ret.status = "approved"
-        ret.to_unit = target
-        ret.at_fault = at_fault
-        data.update(to=target, at_fault=at_fault, responsible=target, move=move)
-    else:
-        ret.status = "refused"
-        ret.at_fault = ret.unit
-        data.update(responsible=ret.unit)
+    ret.decision_reason = reason
     session.flush()
     chain.append(
         session,
@@ -251,10 +285,9 @@ def decide_return(
         case_id=case.id,
         to_state=case.state,
         to_holder=case.holder,
-        reason=text,
+        reason=reason,
         data=data,
     )
-    return ret
 
 
 def _move(
@@ -327,20 +360,16 @@ def sweep_returns(session: Session, *, now: dt.datetime) -> tuple[int, int]:
     arbitrator); pending returns whose case has moved on lapse (return.lapsed).
     (late, lapsed) counts."""
     chain.lock_head(session)
-    arbitrator = str(practice(session).returns["arbitrator"])
-    late = lapsed = 0
+    lapsed = _lapse_moved(session, now=now)
+    return _supervise_late_reviews(session, now=now), lapsed
+
+
+def _lapse_moved(session: Session, *, now: dt.datetime) -> int:
     moved = list(
         session.execute(
             select(ReturnRequest)
             .join(Case, Case.id == ReturnRequest.case_id)
-            .where(
-                ReturnRequest.status == "pending",
-                or_(
-                    Case.tier.is_(None),
-                    Case.stage_seq != ReturnRequest.stage_seq,
-                    Case.holder != ReturnRequest.unit,
-                ),
-            )
+            .where(ReturnRequest.status == "pending", _moved_on())
             .order_by(ReturnRequest.id)
         ).scalars()
     )
@@ -355,28 +384,34 @@ def sweep_returns(session: Session, *, now: dt.datetime) -> tuple[int, int]:
             case_id=ret.case_id,
             data={"return": ret.id, "requester": ret.unit},
         )
-        lapsed += 1
+    return len(moved)
+
+
+def _moved_on() -> Any:
+    """A pending return whose case is no longer where it was asked for."""
+    return or_(
+        Case.tier.is_(None),
+        Case.stage_seq != ReturnRequest.stage_seq,
+        Case.holder != ReturnRequest.unit,
+    )
+
+
+def _supervise_late_reviews(session: Session, *, now: dt.datetime) -> int:
+    arbitrator = str(practice(session).returns["arbitrator"])
     overdue = list(
         session.execute(
             select(ReturnRequest)
             .where(
-                and_(
-                    ReturnRequest.status == "pending",
-                    ReturnRequest.review_due_at < now,
-                    ReturnRequest.review_late_at.is_(None),
-                )
+                ReturnRequest.status == "pending",
+                ReturnRequest.review_due_at < now,
+                ReturnRequest.review_late_at.is_(None),
             )
             .order_by(ReturnRequest.id)
         ).scalars()
     )
     for ret in overdue:
-        session.execute(
-            update(ReturnRequest)
-            .where(ReturnRequest.id == ret.id)
-            .values(review_late_at=now)
-            .execution_options(synchronize_session=False)
-        )
         ret.review_late_at = now
+        session.flush()
         chain.append(
             session,
             at=now,
@@ -390,5 +425,4 @@ def sweep_returns(session: Session, *, now: dt.datetime) -> tuple[int, int]:
                 "review_due_at": chain.format_at(ret.review_due_at),
             },
         )
-        late += 1
-    return late, lapsed
+    return len(overdue)

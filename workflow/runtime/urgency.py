@@ -59,6 +59,33 @@ def set_urgency(
     now = now or engine.utcnow()
     chain.lock_head(session)
     case = engine.get_case(session, case_id)
+    text = _check_change(case, actor, urgency, reason)
+    old = case.urgency
+    item = case_item(session, case)
+    clock = engine.clock_of(session, urgency, item)
+    values = _new_limits(session, case, item, clock, now) if case.paused_at is None else {}
+    values["urgency"] = urgency
+    _write(session, case, values)
+    light = stages.light_of(case, now)
+    if light != case.light:
+        _write(session, case, {"light": light})
+    change = "raised" if URGENCY_ORDER[urgency] > URGENCY_ORDER.get(old, 0) else "lowered"
+    return chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="case.urgency_changed",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=case.holder,
+        reason=text,
+        data={"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)},
+    )
+
+
+def _check_change(case: Case, actor: Actor, urgency: str, reason: str | None) -> str:
+    """The reason, once the change is a valid one by someone who may make it."""
     if urgency not in URGENCIES:
         raise InvalidInput(
             f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
@@ -73,25 +100,33 @@ def set_urgency(
             f"the holder ({case.holder}), its street or the dispatch centre changes the urgency"
         )
     if case.tier is None:
-        raise NotAllowed(f"case {case_id} is {case.state}: it is closed")
+        raise NotAllowed(f"case {case.id} is {case.state}: it is closed")
     if case.urgency == urgency:
-        raise Conflict(f"case {case_id} is {urgency} already")
-    old = case.urgency
-    item = case_item(session, case)
+        raise Conflict(f"case {case.id} is {urgency} already")
+    return reason.strip()
+
+
+def _new_limits(
+    session: Session, case: Case, item: ItemSpec, clock: Any, now: dt.datetime
+) -> dict[str, Any]:
+    """The current stage's and the whole case's limits on CLOCK, from NOW."""
     route = engine.route_of(session, case)
-    clock = engine.clock_of(session, urgency, item)
-    values: dict[str, Any] = {"urgency": urgency}
-    if case.paused_at is None:
-        state = route.state(case.state)
-        due = stages.stage_limit_due(state, item, clock, now)
-        values["stage_due_at"] = due
-        if due is None:
-            values["stage_limit_s"] = values["stage_yellow_at"] = None
-        else:
-            limit = int(clock.working_seconds_between(now, due))
-            values["stage_limit_s"] = limit
-            values["stage_yellow_at"] = stages.yellow_at(clock, now, limit, limit)
-        values["due_at"] = stages.case_due(route, item, clock, now)
+    due = stages.stage_limit_due(route.state(case.state), item, clock, now)
+    values: dict[str, Any] = {
+        "stage_due_at": due,
+        "due_at": stages.case_due(route, item, clock, now),
+    }
+    if due is None:
+        values["stage_limit_s"] = values["stage_yellow_at"] = None
+    else:
+        limit = int(clock.working_seconds_between(now, due))
+        values["stage_limit_s"] = limit
+        values["stage_yellow_at"] = stages.yellow_at(clock, now, limit, limit)
+    return values
+
+
+def _write(session: Session, case: Case, values: dict[str, Any]) -> None:
+    """Not a transition: a Core UPDATE leaves the case's version alone."""
     session.execute(
         update(Case)
         .where(Case.id == case.id)
@@ -100,25 +135,3 @@ def set_urgency(
     )
     for k, v in values.items():
         set_committed_value(case, k, v)
-    light = stages.light_of(case, now)
-    if light != case.light:
-        session.execute(
-            update(Case)
-            .where(Case.id == case.id)
-            .values(light=light)
-            .execution_options(synchronize_session=False)
-        )
-        set_committed_value(case, "light", light)
-    change = "raised" if URGENCY_ORDER[urgency] > URGENCY_ORDER.get(old, 0) else "lowered"
-    return chain.append(
-        session,
-        at=now,
-        actor=actor.label,
-        unit=actor.unit,
-        action="case.urgency_changed",
-        case_id=case.id,
-        to_state=case.state,
-        to_holder=case.holder,
-        reason=reason.strip(),
-        data={"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)},
-    )
