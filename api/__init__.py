@@ -110,7 +110,7 @@ def _config(s: Settings, test_config: dict[str, Any] | None) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": f"{API_PREFIX}/docs/assets/",
         "API_SPEC_OPTIONS": {
             "info": {
-                "description": "Cases, routes and the rights-and-duties list of streetflow. "
+                "description": "Cases, routes and the list of powers and responsibilities of streetflow. "
                 "Get a token with POST /api/v1/auth/token, then send "
                 "`Authorization: Bearer TOKEN`. Errors are application/problem+json."
             },

@@ -20,7 +20,7 @@ from api.commands.sla import sla
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="streetflow")
 def main() -> None:
-    """streetflow: the rights-and-duties list as versioned workflows, with cases, time limits,
+    """streetflow: the list of powers and responsibilities as versioned workflows, with cases, time limits,
     supervision, a verifiable trail and appraisal.
 
     Settings come from the environment: STREETFLOW_DATABASE_URL, STREETFLOW_SECRET_KEY,

@@ -189,9 +189,21 @@ def _service(item: ItemSpec) -> dict[str, Any]:
     }
 
 
+def _public_items(s: Session) -> dict[str, ItemSpec]:
+    """The items residents may file from an app (the list's `public` column: incidents,
+    consultations, complaints), not applications like 低保 or 入党 that need the window."""
+    items, _ = registry.items(s)
+    return {code: i for code, i in items.items() if i.public}
+
+
+def needs_location(item: ItemSpec) -> bool:
+    """A request needs a place where the item asks for one among its materials (位置)."""
+    return "位置" in item.materials
+
+
 @bp.get(f"/services.{FORMATS}")
 def services(fmt: str) -> Response:
-    items, _ = registry.items(db.session())
+    items = _public_items(db.session())
     return render([_service(i) for i in items.values()], fmt, "services", "service")
 
 
@@ -203,7 +215,7 @@ def _workstations(s: Session) -> list[tuple[str, str]]:
 @bp.get(f"/services/<string:code>.{FORMATS}")
 def service_definition(code: str, fmt: str) -> Response:
     s = db.session()
-    items, _ = registry.items(s)
+    items = _public_items(s)
     if code not in items:
         raise Open311Error(404, f"no service {code!r}")
     definition = {
@@ -366,11 +378,13 @@ def request_create(fmt: str) -> Response:
     code = p.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
-    items, _ = registry.items(s)
+    items = _public_items(s)
     if code not in items:
         raise Open311Error(404, f"no service {code!r}")
     lat, long_ = p.get("lat", "").strip(), p.get("long", "").strip()
-    if not ((lat and long_) or p.get("address_string") or p.get("address_id")):
+    if needs_location(items[code]) and not (
+        (lat and long_) or p.get("address_string") or p.get("address_id")
+    ):
         raise Open311Error(
             400, "a location is required: lat and long, address_string or address_id"
         )

@@ -1,4 +1,4 @@
-"""streetflow's engine: the rights-and-duties list as versioned state machines, cases and their trail.
+"""streetflow's engine: the list of powers and responsibilities as versioned state machines, cases and their trail.
 
 This package never imports Flask: the CLI, the API, tests and notebooks all drive it the same way.
 """

@@ -42,7 +42,35 @@ DEMO_USERS = (
         "agency", "A-ZHL-ZF", "staff", "agency-demo-2026", "enforcement squad staff, Zhuhai Road"
     ),
     DemoUser("dept", "D-ZF", "staff", "dept-demo-2026", "department staff, Law Enforcement Bureau"),
-    DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district auditor"),
+    # 两委一站: the community's party committee and its residents' committee (whose people's
+    # mediation committee mediates) beside the workstation; the street party working committee
+    # and the street's service centre beside the street office.
+    DemoUser(
+        "party", "P-ZHL-01", "staff", "party-demo-2026", "community party committee, Zhuhai Road 1"
+    ),
+    DemoUser(
+        "residents",
+        "R-ZHL-01",
+        "staff",
+        "residents-demo-2026",
+        "residents' committee, Zhuhai Road 1",
+    ),
+    DemoUser(
+        "mediator",
+        "M-ZHL-01",
+        "staff",
+        "mediator-demo-2026",
+        "people's mediation committee, Zhuhai Road 1",
+    ),
+    DemoUser(
+        "streetparty",
+        "P-ZHL",
+        "staff",
+        "streetparty-demo-2026",
+        "street party working committee, Zhuhai Road",
+    ),
+    DemoUser("centre", "C-ZHL", "staff", "centre-demo-2026", "street service centre, Zhuhai Road"),
+    DemoUser("auditor", "X-SN", "auditor", "auditor-demo-2026", "district supervision (督查考核)"),
     DemoUser(
         "district",
         "X-SN",
@@ -76,6 +104,8 @@ CHOICES: dict[str, list[tuple[str, int]]] = {
     "community_mediation": [("settle", 55), ("forward", 35), ("withdraw", 10)],
     "street_mediation": [("settle", 65), ("forward", 25), ("withdraw", 10)],
     "district_mediation": [("settle", 70), ("refer", 25), ("withdraw", 5)],
+    "party_review": [("forward", 100)],
+    "street_party_review": [("approve", 80), ("send_back", 12), ("reject", 8)],
 }
 REASONS = {
     "refuse": "不属于本事项受理范围",
@@ -96,7 +126,9 @@ ITEM_WEIGHT_BY_ROUTE = {
     "street_approval": 2,
     "three_tier": 2,
     "pass_through": 2,
-    "mediation": 1,
+    "mediation": 2,
+    "party_local": 1,
+    "party_approval": 1,
 }
 
 
@@ -204,6 +236,16 @@ def _plan_openings(
     return plan
 
 
+def _receiver(session: Session, ws: str, item: ItemSpec) -> Actor:
+    """Who opens a case at the community: the committee its route starts at (the party
+    committee, the mediation committee), else the workstation's clerk."""
+    route = registry.route(session, item.route)[0]
+    body = registry.units(session).body(ws, route.state(route.initial).tier or "")
+    if body:
+        return Actor(f"demo:{body}", body, "staff")
+    return Actor(f"demo:{ws}", ws, "clerk")
+
+
 def _open_demo_case(
     session: Session, rng: random.Random, ws: str, item: ItemSpec, at: dt.datetime
 ) -> Case:
@@ -215,7 +257,7 @@ def _open_demo_case(
         session,
         item=item.code,
         workstation=ws,
-        actor=Actor(APP_CHANNEL, None, "applicant") if by_app else Actor(f"demo:{ws}", ws, "clerk"),
+        actor=Actor(APP_CHANNEL, None, "applicant") if by_app else _receiver(session, ws, item),
         applicant_name=name,
         applicant_phone=f"13{rng.randint(100000000, 999999999)}",
         description=f"{item.name_zh}（演示数据）",

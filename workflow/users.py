@@ -25,9 +25,20 @@ NAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 # Which unit kinds each role belongs to.
 ROLE_UNIT_KINDS = {
     "clerk": {"workstation"},
-    "staff": {"street_office", "dispatched_agency", "department"},
+    "staff": {
+        "street_office",
+        "dispatched_agency",
+        "department",
+        # 两委 and the street's party working committee and service centre.
+        "party_committee",
+        "residents_committee",
+        "mediation_committee",
+        "street_party_committee",
+        "service_centre",
+        "party_department",
+    },
     "admin": {"street_office", "district"},
-    "auditor": {"district", "street_office", "department"},
+    "auditor": {"district", "street_office", "department", "party_department"},
 }
 MIN_PASSWORD = 8
 

@@ -1,4 +1,4 @@
-"""`streetflow definitions`: validate, publish and draw the rights-and-duties list and routes."""
+"""`streetflow definitions`: validate, publish and draw the list of powers and responsibilities and routes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`streetflow list`: the rights-and-duties list in and out of a spreadsheet (XLSX or CSV)."""
+"""`streetflow list`: the list of powers and responsibilities in and out of a spreadsheet (XLSX or CSV)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .common import VERSION, Context, fail, pass_ctx, refusals
 
 @click.group("list")
 def list_() -> None:
-    """Import and export the rights-and-duties list (权责清单) as a spreadsheet."""
+    """Import and export the list of powers and responsibilities (权责清单) as a spreadsheet."""
 
 
 @list_.command("import")

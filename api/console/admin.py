@@ -1,4 +1,4 @@
-"""The administrator's pages: the rights-and-duties list by window, route versions with their
+"""The administrator's pages: the list of powers and responsibilities by window, route versions with their
 diagrams and a readable diff, and uploading a route checked line by line before publishing.
 
 District administrators publish for the whole district (routes, the list); a street's
@@ -304,7 +304,7 @@ def _refuse_unless_may(may: dict[str, Any], street: str | None) -> None:
 
 
 def _upload_list(data: bytes, filename: str) -> Any:
-    """The rights-and-duties list from a spreadsheet: every bad row said, or the changes
+    """The list of powers and responsibilities from a spreadsheet: every bad row said, or the changes
     against the published list (with the running cases they touch), then publish."""
     may = publishing()
     if request.form.get("publish") == "yes":

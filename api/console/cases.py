@@ -94,12 +94,27 @@ def whistles() -> str:
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
-@signed_in("clerk")
+@signed_in("clerk", "staff")
 def new_case() -> Any:
-    """Pick the item by service window, see its materials and legal basis, open the case."""
+    """Pick the item by service window, see its materials and legal basis, open the case.
+
+    A clerk opens any item at the workstation; the staff of a community's party committee or
+    mediation committee open the items that committee receives (两委一站)."""
     c = caller()
     s = db.session()
     items, list_version = registry.items(s)
+    workstation = c.unit
+    if c.role == "staff":
+        index = registry.units(s)
+        community = receiving_community(s, c.unit)
+        if community is None:
+            abort(403, _("Only a community's committees and workstation open cases."))
+        workstation = community
+        items = {
+            code: it
+            for code, it in items.items()
+            if index.body(community, _first_tier(s, it.route)) == c.unit
+        }
     by_window: dict[str, list[Any]] = defaultdict(list)
     for it in items.values():
         by_window[it.window].append(it)
@@ -119,7 +134,7 @@ def new_case() -> Any:
                 case = engine.open_case(
                     w,
                     item=item.code,
-                    workstation=c.unit,
+                    workstation=workstation,
                     actor=c.actor,
                     applicant_name=values["name"],
                     applicant_phone=values["phone"],
@@ -149,6 +164,20 @@ def new_case() -> Any:
         errors=errors,
         urgencies=URGENCIES,
     ), (422 if errors else 200)
+
+
+def _first_tier(s: Any, route_name: str) -> str:
+    route = registry.route(s, route_name)[0]
+    return route.state(route.initial).tier or ""
+
+
+def receiving_community(s: Any, unit: str | None) -> str | None:
+    """The workstation of the community whose party or mediation committee UNIT is, or None."""
+    index = registry.units(s)
+    u = index.units.get(unit or "")
+    if u is None or u.kind not in ("party_committee", "mediation_committee"):
+        return None
+    return index.community_of(u.code)
 
 
 def timeline(case_id: int) -> list[TrailEvent]:

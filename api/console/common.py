@@ -134,6 +134,35 @@ def unit_name(code: str | None) -> str:
     return labels.named(units().units.get(code), code)
 
 
+def community(workstation: str | None) -> list[dict[str, str]]:
+    """The community of WORKSTATION as its three bodies (两委一站): party committee, residents'
+    committee (with its people's mediation committee) and workstation, those the organisation
+    has, each with its kind's word and its name."""
+    if not workstation:
+        return []
+    index = units()
+    out = []
+    for kind in ("party_committee", "residents_committee", "mediation_committee", "workstation"):
+        code = workstation if kind == "workstation" else index.body(workstation, kind)
+        if code:
+            out.append(
+                {"code": code, "kind": labels.label("unit_kind", kind), "name": unit_name(code)}
+            )
+    return out
+
+
+def holder_label(code: str | None, tier: str | None = None) -> str:
+    """A holder's name with the kind of body it is (a committee of the community, the street's
+    party working committee, ...), else with the tier it holds the case in, when given."""
+    if not code:
+        return "—"
+    u = units().units.get(code)
+    name = unit_name(code)
+    if u is not None and u.kind not in ("district", "department", "street_office", "workstation"):
+        return f"{name} · {labels.label('unit_kind', u.kind)}"
+    return f"{name} ({labels.label('tier', tier)})" if tier else name
+
+
 def countdown(due: dt.datetime | None, urgency: str | None = None) -> dict[str, Any] | None:
     """Working time left until DUE (negative: overdue), as hours and minutes; clock time for an
     urgent or critical case."""
@@ -180,12 +209,27 @@ def applicant(case: Case) -> str:
     return privacy.applicant_name(c.actor, case.applicant_name)
 
 
+def opens_cases(c: Any) -> bool:
+    """Whether the caller opens cases: a clerk, or the staff of a community committee that
+    receives items (a party committee, a mediation committee)."""
+    if c is None:
+        return False
+    if c.role == "clerk":
+        return True
+    u = units().units.get(c.unit) if c.role == "staff" else None
+    return u is not None and u.kind in ("party_committee", "mediation_committee")
+
+
 def template_globals() -> dict[str, Any]:
+    c = current_caller()
     return {
-        "caller": current_caller(),
+        "caller": c,
+        "opens_cases": opens_cases(c),
         "applicant": applicant,
         "label": labels.label,
         "unit_name": unit_name,
+        "community": community,
+        "holder_label": holder_label,
         "when": when,
         "is_zh": labels.is_zh(),
         "app_timezone": current_app.config["TIMEZONE"],

@@ -11,7 +11,7 @@ STATES = {
     "street_handling": ("街道办理中", "At the street office"),
     "street_review": ("街道审核", "Street office review"),
     "street_mediation": ("街道调解", "Street mediation"),
-    "community_mediation": ("社区调解", "Community mediation"),
+    "community_mediation": ("人民调解委员会调解", "At the people's mediation committee"),
     "district_mediation": ("区级调解", "District mediation"),
     "agency_handling": ("派驻机构办理中", "At the stationed agency"),
     "awaiting_report": ("待报到", "Awaiting report"),
@@ -20,6 +20,8 @@ STATES = {
     "dept_review": ("部门审批", "Department review"),
     "processing": ("办理中", "Processing"),
     "submitted": ("已提交", "Submitted"),
+    "party_review": ("社区党委审核", "Community party committee review"),
+    "street_party_review": ("街道党工委审批", "Street party working committee review"),
     "requested": ("已申请", "Requested"),
     "awaiting_materials": ("待补正材料", "Awaiting materials"),
     "delivery": ("送达中", "Delivery"),
@@ -114,13 +116,38 @@ TIERS = {
     "agency": ("派驻机构", "Stationed agency"),
     "department": ("区职能部门", "Department"),
     "applicant": ("群众", "Applicant"),
+    "party_committee": ("社区党委", "Community party committee"),
+    "mediation_committee": ("人民调解委员会", "People's mediation committee"),
+    "street_party": ("街道党工委", "Street party working committee"),
+}
+
+# The kinds of unit: the community is three bodies (两委一站), the street two more beside its
+# office, and the organisation department is a party body.
+KINDS = {
+    "district": ("区人民政府", "District government"),
+    "department": ("区职能部门", "District department"),
+    "street_office": ("街道办事处", "Street office"),
+    "workstation": ("社区工作站", "Community workstation"),
+    "dispatched_agency": ("派驻机构", "Stationed agency"),
+    "party_committee": ("社区党委", "Community party committee"),
+    "residents_committee": ("社区居委会", "Residents' committee"),
+    "mediation_committee": ("人民调解委员会", "People's mediation committee"),
+    "street_party_committee": ("街道党工委", "Street party working committee"),
+    "service_centre": ("街道便民服务中心", "Street service centre"),
+    "party_department": ("区委组织部门", "District party department"),
+}
+
+LIMIT_UNITS = {
+    "working_days": ("工作日", "working days"),
+    "calendar_days": ("日（自然日）", "calendar days"),
+    "months": ("个月", "months"),
 }
 
 ROLES = {
     "clerk": ("窗口人员", "Window clerk"),
     "staff": ("工作人员", "Staff"),
     "admin": ("管理员", "Administrator"),
-    "auditor": ("审计员", "Auditor"),
+    "auditor": ("督查考核", "Auditor"),
 }
 
 TABLES = {
@@ -132,6 +159,8 @@ TABLES = {
     "role": ROLES,
     "urgency": URGENCY,
     "return_status": RETURN_STATUS,
+    "unit_kind": KINDS,
+    "limit_unit": LIMIT_UNITS,
 }
 
 

@@ -296,10 +296,16 @@ class Cases(MethodView):
 
     @blp.arguments(OpenCaseSchema)
     @blp.response(201, CaseDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
-    @blp.alt_response(403, description="Not a clerk of that workstation")
+    @blp.alt_response(
+        403,
+        description="Not a clerk of that workstation, nor the staff of the community committee "
+        "the item's route starts at",
+    )
     def post(self, body: dict[str, Any]) -> Response:
-        """Open a case at a workstation (its clerk)"""
-        actor = require_roles("clerk")
+        """Open a case at a workstation (its clerk, or the staff of the community's party or
+        mediation committee for the items that committee receives)"""
+        # The engine checks which clerk or committee may open there.
+        actor = require_roles("clerk", "staff")
         with db.write() as s:
             case = engine.open_case(
                 s,

@@ -1,4 +1,4 @@
-"""The organisation and the rights-and-duties list, read-only for every signed-in user."""
+"""The organisation and the list of powers and responsibilities, read-only for every signed-in user."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ class ItemSchema(ma.Schema):
     whistle_to = ma.fields.List(ma.fields.String())
     materials = ma.fields.List(ma.fields.String())
     legal_basis = ma.fields.String()
+    limit_unit = ma.fields.String(
+        metadata={
+            "description": "how the day limits count: working_days, calendar_days or months",
+            "enum": ["working_days", "calendar_days", "months"],
+        }
+    )
+    public = ma.fields.Boolean(
+        metadata={"description": "residents may file it from an app (Open311)"}
+    )
+    lead_unit = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the duty's lead unit (属地管理), a whistle's default lead"},
+    )
+    assist_units = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "the duty's assisting units, a whistle's default assistants"},
+    )
     list_version = ma.fields.Integer(required=True)
 
 
@@ -49,7 +66,9 @@ class ItemSchema(ma.Schema):
 class Units(MethodView):
     @blp.response(200, UnitSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
-        """The organisation: district, departments, street offices, workstations, agencies"""
+        """The organisation: district, departments, street offices and their party working
+        committees and service centres, workstations with their communities' party and
+        residents' committees, agencies"""
         current_actor()
         units = registry.units(db.session())
         return [{**record_to_data(u), "agency_kind": u.agency_kind} for u in units.units.values()]
@@ -59,7 +78,7 @@ class Units(MethodView):
 class Items(MethodView):
     @blp.response(200, ItemSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
-        """The published rights-and-duties list"""
+        """The published list of powers and responsibilities (权责清单)"""
         current_actor()
         items, version = registry.items(db.session())
         return [{**record_to_data(i), "list_version": version} for i in items.values()]

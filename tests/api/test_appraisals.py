@@ -17,7 +17,7 @@ def test_compute_list_and_drill_down_into_a_month(
     auditor, admin = login("X-SN", "auditor"), login("S-ZHL", "admin")
     r = auditor.post("/appraisals", json={"period": "2026-11"})
     assert r.status_code == 201, r.text
-    assert len(r.json()) == 114 and {x["status"] for x in r.json()} == {"draft"}
+    assert len(r.json()) == 113 and {x["status"] for x in r.json()} == {"draft"}
 
     r = admin.get("/appraisals", params={"period": "2026-11", "kind": "workstation"})
     assert r.status_code == 200
@@ -25,7 +25,7 @@ def test_compute_list_and_drill_down_into_a_month(
     assert (page["total"], page["per_page"], len(page["items"])) == (50, 20, 20)
     listed = page["items"]
     second = admin.get("/appraisals", params={"period": "2026-11", "page": 6}).json()
-    assert (second["total"], len(second["items"])) == (114, 14)
+    assert (second["total"], len(second["items"])) == (113, 13)
     top = listed[0]
     assert (top["unit"], top["score"], top["rank"]) == ("W-ZHL-01", 66.06, 1)
     assert top["metrics"]["response_rate"] == {"value": 0.75, "numerator": 3, "denominator": 4}

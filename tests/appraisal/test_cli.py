@@ -37,16 +37,16 @@ def test_compute_verify_and_export_a_month(
     code, out = run("appraisal", "compute", "--period", "2026-11")
     assert code == 0, out
     assert (
-        "2026-11: 114 draft records (14 department, 40 dispatched_agency, 10 street_office" in out
+        "2026-11: 113 draft records (13 department, 40 dispatched_agency, 10 street_office" in out
     )
     code, out = run("appraisal", "verify", "--period", "2026-11")
-    assert (code, out.strip()) == (0, "2026-11: 114 records reproduced from the trail")
+    assert (code, out.strip()) == (0, "2026-11: 113 records reproduced from the trail")
 
     code, out = run("appraisal", "export", "--period", "2026-11", str(tmp_path / "nov.csv"))
     assert code == 0, out
     with (tmp_path / "nov.csv").open(encoding="utf-8-sig", newline="") as f:
         table = list(csv.DictReader(f))
-    assert len(table) == 114
+    assert len(table) == 113
     ws = next(r for r in table if r["单位代码"] == "W-ZHL-01")
     assert (ws["单位名称"], ws["单位类别"], ws["状态"]) == (
         "香港花园社区工作站",
@@ -146,7 +146,7 @@ def test_a_past_month_is_finalized_once_and_the_street_admin_assesses(
     code, out = run(*assess, "--as", "zhl-admin")
     assert code == 1 and "assessed for 2026-10 already" in out
     code, out = run("appraisal", "compute", "--period", "2026-10", "--finalize", "--by", "auditor")
-    assert code == 0 and "114 final records" in out
+    assert code == 0 and "113 final records" in out
     code, out = run("appraisal", "compute", "--period", "2026-10", "--finalize")
     assert code == 1 and "finalized already" in out
     assert run("appraisal", "verify", "--period", "2026-10")[0] == 0

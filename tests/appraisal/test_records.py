@@ -158,7 +158,8 @@ def test_a_hand_built_month_gives_the_metrics_worked_out_by_hand(
         "dispatched_agency",
         "department",
     }
-    assert len(recs) == 114  # every unit but the district itself
+    # Every government unit but the district itself (the organisation department is a party body).
+    assert len(recs) == 113
 
 
 def test_drafts_are_replaced_on_recompute(sessions: sessionmaker[Session]) -> None:
@@ -172,7 +173,7 @@ def test_drafts_are_replaced_on_recompute(sessions: sessionmaker[Session]) -> No
     with sessions.begin() as s:
         again = by_unit(appraisal.compute(s, NOV, now=AFTER_NOVEMBER))
         stored = s.scalars(select(AppraisalRecord).where(AppraisalRecord.period == NOV)).all()
-        assert len(stored) == 114 and {r.status for r in stored} == {"draft"}
+        assert len(stored) == 113 and {r.status for r in stored} == {"draft"}
         assert again["W-ZHL-01"].metrics["open_overdue"]["numerator"] == 1  # E only
 
 
@@ -189,7 +190,7 @@ def test_a_finalized_record_cannot_be_changed(
         assert (ev.action, ev.data["period"], ev.data["records"]) == (
             "appraisal.finalized",
             NOV,
-            114,
+            113,
         )
         rec = s.scalars(select(AppraisalRecord).where(AppraisalRecord.unit == "W-ZHL-01")).one()
         assert rec.status == "final" and rec.digest == ev.data["digest"]
@@ -242,7 +243,7 @@ def test_later_events_leave_a_finalized_period_unchanged_and_verify_passes(
         fire(s, cases["E"], "forward", CLERK, nov(30, 12))
     with sessions.begin() as s:
         checked, problems = appraisal.verify(s, NOV)
-        assert (checked, problems) == (114, [])
+        assert (checked, problems) == (113, [])
         after = {r.unit: appraisal.record_dict(r, cases=True) for r in appraisal.records(s, NOV)}
         assert after == before
         december = by_unit(appraisal.compute(s, "2026-12", now=at(12, 4, 9)))

@@ -36,7 +36,7 @@ def validate(folder: Path) -> tuple[int, list[str]]:
 def test_the_shipped_definitions_are_valid() -> None:
     code, lines = validate(DEFAULT_DEFINITIONS)
     assert code == 0, lines
-    assert "valid (115 units, 43 items, 6 routes)" in lines[-1]
+    assert "valid (285 units, 43 items, 8 routes)" in lines[-1]
 
 
 def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
@@ -74,6 +74,8 @@ def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
         "refused": None,
     }
     assert tiers["mediation"]["street_mediation"] == "agency"
+    assert tiers["mediation"]["community_mediation"] == "mediation_committee"
+    assert tiers["party_approval"]["street_party_review"] == "street_party"
     assert tiers["pass_through"]["delivery"] == "workstation"
     finals = {r.name: sorted(s.name for s in r.states if s.final) for r in defs.routes}
     assert finals == {
@@ -83,6 +85,8 @@ def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
         "pass_through": ["completed", "refused", "rejected"],
         "incident": ["closed", "refused"],
         "mediation": ["referred", "settled", "withdrawn"],
+        "party_local": ["completed", "refused", "rejected"],
+        "party_approval": ["approved", "refused", "rejected"],
     }
 
 
@@ -105,7 +109,7 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
         "routes/local.yaml:8: states.processing.colour: Unknown field.",
     ),
     "unknown column": (
-        lambda f: edit(f / "items.csv", "legal_basis\n", "legal_basis,colour\n"),
+        lambda f: edit(f / "items.csv", "assist_units\n", "assist_units,colour\n"),
         "items.csv:1: column 'colour': unknown column",
     ),
     "transition to an unknown state": (

@@ -27,6 +27,14 @@ ITEMS = {
     "pass_through": ["SW-06"],
     "incident": ["UD-01", "UD-04"],
     "mediation": ["PS-01", "UD-05"],
+    "party_local": ["PB-03"],
+    "party_approval": ["PB-01"],
+}
+# The community's two committees and the street's party working committee (两委一站).
+BODIES = {
+    "party_committee": "P-ZHL-01",
+    "mediation_committee": "M-ZHL-01",
+    "street_party": "P-ZHL",
 }
 
 
@@ -59,6 +67,8 @@ def expected_holder(
         return WS
     if tier == "street_office":
         return STREET
+    if tier in BODIES:
+        return BODIES[tier]
     if tier == "agency":
         return f"A-ZHL-{item.street_agency}" if item.street_agency else STREET
     if t.target:
@@ -116,7 +126,8 @@ def test_every_path_with_the_right_actors(
             now=T0,
         )
         case_id = case.id
-        assert (case.state, case.holder, case.version) == (route.initial, WS, 1)
+        first = BODIES.get(route.state(route.initial).tier or "", WS)
+        assert (case.state, case.holder, case.version) == (route.initial, first, 1)
     for step, t in enumerate(path, start=2):
         with sessions.begin() as s:
             before = engine.get_case(s, case_id).holder

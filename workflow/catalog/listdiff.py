@@ -1,4 +1,4 @@
-"""What a new rights-and-duties list changes against the published one, and whom it touches.
+"""What a new list of powers and responsibilities changes against the published one, and whom it touches.
 
 A running case is pinned to the list version it was opened on, so publishing changes none of
 them: the running cases a change "touches" are the cases of that item still running (not in a

@@ -5,6 +5,7 @@ version is the latest" is asked of the database each time."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import threading
@@ -46,6 +47,11 @@ WITHDRAWN: dict[str, Any] = {"withdrawn": True}
 WITHDRAWN_DIGEST = digest_of(WITHDRAWN)
 
 
+# Unit kinds of a community beside its workstation, and of a street beside its office.
+COMMUNITY_BODIES = ("party_committee", "residents_committee")
+STREET_BODIES = ("street_party_committee", "service_centre")
+
+
 def _cached(kind: str, digest: str, build: Callable[[], T]) -> T:
     key = (kind, digest)
     hit = _cache.get(key)
@@ -63,6 +69,9 @@ class UnitIndex:
     units: Mapping[str, UnitSpec]
     # (street code, agency kind) -> agency code
     agencies: Mapping[tuple[str, str], str]
+    # The community's bodies by its workstation (两委一站), the street's by the street:
+    # (workstation or street code, unit kind) -> unit code.
+    bodies: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def build(cls, units: list[UnitSpec]) -> UnitIndex:
@@ -72,7 +81,33 @@ class UnitIndex:
             for u in units
             if u.kind == "dispatched_agency" and u.host_street and u.agency_kind
         }
-        return cls(by_code, agencies)
+        bodies: dict[tuple[str, str], str] = {}
+        for u in units:
+            if u.kind in COMMUNITY_BODIES + STREET_BODIES and u.parent:
+                bodies[(u.parent, u.kind)] = u.code
+            elif u.kind == "mediation_committee" and u.parent in by_code:
+                workstation = by_code[u.parent].parent
+                if workstation:
+                    bodies[(workstation, u.kind)] = u.code
+        return cls(by_code, agencies, bodies)
+
+    def body(self, of: str, kind: str) -> str | None:
+        """The unit of KIND of a community (its workstation's code) or of a street."""
+        return self.bodies.get((of, kind))
+
+    def community_of(self, code: str) -> str | None:
+        """The workstation of the community a unit belongs to (itself for a workstation)."""
+        u = self.units.get(code)
+        if u is None:
+            return None
+        if u.kind == "workstation":
+            return u.code
+        if u.kind in COMMUNITY_BODIES:
+            return u.parent
+        if u.kind == "mediation_committee":
+            parent = self.units.get(u.parent or "")
+            return parent.parent if parent else None
+        return None
 
     def get(self, code: str) -> UnitSpec:
         try:
@@ -91,6 +126,11 @@ class UnitIndex:
             return u.parent
         if u.kind == "dispatched_agency":
             return u.host_street
+        if u.kind in STREET_BODIES:
+            return u.parent
+        community = self.community_of(code)
+        if community and community != code:
+            return self.street_of(community)
         return None
 
 

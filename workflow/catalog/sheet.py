@@ -1,4 +1,4 @@
-"""The rights-and-duties list as a spreadsheet (XLSX or CSV, Chinese or English headers): read,
+"""The list of powers and responsibilities as a spreadsheet (XLSX or CSV, Chinese or English headers): read,
 check against the published organisation and routes, and write back."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from workflow.inputs import text_problem
 from workflow.spec.files import Problem, csv_table, table_rows, write_table, xlsx_table
 from workflow.spec.loader import check_items, load_item_rows
 from workflow.spec.model import ItemSpec
-from workflow.spec.schemas import ITEM_COLUMNS, ITEM_REQUIRED
+from workflow.spec.schemas import ITEM_COLUMNS, OPTIONAL_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS
 
 # The usual headers of the list as district offices keep it, and the column each one fills.
 # 英文名称 is not among them: a Chinese sheet usually has no English name (see name_en below).
@@ -36,6 +36,10 @@ CHINESE_HEADERS: dict[str, str] = {
     "吹哨部门": "whistle_to",
     "申请材料": "materials",
     "实施依据": "legal_basis",
+    "时限单位": "limit_unit",
+    "网上可办": "public",
+    "牵头单位": "lead_unit",
+    "协办单位": "assist_units",
     "紧急程度": "urgency",
     "紧急响应时限(分钟)": "urgent_response_min",
     "紧急报到时限(分钟)": "urgent_report_min",
@@ -45,8 +49,9 @@ CHINESE_HEADERS: dict[str, str] = {
     "特急办理时限(小时)": "critical_handling_h",
 }
 HEADER_OF: dict[str, str] = {v: k for k, v in CHINESE_HEADERS.items()}
-# name_en and the urgency columns may be missing; every other column must be there.
-REQUIRED = tuple(c for c in ITEM_REQUIRED if c != "name_en")
+# name_en may be missing, and the columns added later (limit unit, public, lead and assisting
+# units, urgency and its clock limits): an item keeps its published value of a missing one.
+REQUIRED = tuple(c for c in REQUIRED_ITEM_COLUMNS if c != "name_en")
 SUFFIXES = (".xlsx", ".csv")
 
 
@@ -140,6 +145,16 @@ def read_sheet(
             if why:
                 problems.append(Problem(rel, f"row {line} column {column}", why, line))
     filled: list[str] = []
+    missing = [c for c in OPTIONAL_ITEM_COLUMNS if rows and c not in rows[0][1]]
+    if missing:
+        try:
+            kept, _ = registry.items(session)
+        except NotFound:
+            kept = {}
+        for _, row in rows:
+            known = kept.get(row.get("code", "").strip())
+            for column in missing:
+                row[column] = _cell(getattr(known, column)) if known else ""
     had_en = bool(rows) and "name_en" in rows[0][1]
     if rows and not had_en:
         try:
@@ -171,15 +186,21 @@ def read_sheet(
 # ---------------------------------------------------------------- writing
 
 
+def _cell(value: Any) -> Any:
+    """An item's value as a sheet cell: lists joined with ';', a flag as yes or empty."""
+    if isinstance(value, tuple):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return value if value is not None else ""
+
+
 def item_row(item: ItemSpec) -> list[Any]:
     """One item as a row of ITEM_COLUMNS: numbers stay numbers, lists are joined with ';'."""
-    out: list[Any] = []
-    for column in ITEM_COLUMNS:
-        value = getattr(item, column)
-        if isinstance(value, tuple):
-            value = ";".join(value)
-        out.append(value)
-    return out
+    return [
+        getattr(item, c) if getattr(item, c) is None else _cell(getattr(item, c))
+        for c in ITEM_COLUMNS
+    ]
 
 
 def write_sheet(items: list[ItemSpec], path: Path, *, chinese: bool = False) -> None:

@@ -4,7 +4,8 @@ inside scope but not permitted is the engine's NotHolder.
 - a clerk: the cases of their workstation;
 - street office staff and administrators: every case of their street (its workstations and its
   stationed agencies); a district administrator: every case;
-- agency and department staff: the cases they hold or have held (per the trail);
+- agency and department staff, and the staff of a community committee or the street party
+  working committee: the cases they hold or have held (per the trail);
 - an auditor: at the district every case, elsewhere their unit's cases, the part of the trail
   they read (workflow.privacy); an auditor changes nothing: no route lets an auditor fire."""
 

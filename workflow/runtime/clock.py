@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from calendar import monthrange
 from collections.abc import Iterator
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -151,6 +152,37 @@ class WorkCalendar:
                     counted += 1
             due = self._deadlines[(first, days)] = self.end_of_day(day).astimezone(dt.UTC)
         return due
+
+    def next_workday(self, day: dt.date) -> dt.date:
+        while not self.is_workday(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def add_calendar_days(self, start: dt.datetime, days: int) -> dt.datetime:
+        """The deadline of DAYS calendar days (日) begun at START: the end of the working hours
+        of the DAYS-th day after START's day; a last day that is a rest day or a holiday moves to
+        the next working day (期间届满的最后一日是法定休假日的，以休假日后的第一日为期间届满的日期)."""
+        day = self.local(start).date() + dt.timedelta(days=days)
+        return self.end_of_day(self.next_workday(day)).astimezone(dt.UTC)
+
+    def add_months(self, start: dt.datetime, months: int) -> dt.datetime:
+        """The deadline of MONTHS months (个月) begun at START: the same day of the month
+        MONTHS later (the month's last day where it has no such day), moved past rest days and
+        holidays as for calendar days."""
+        first = self.local(start).date()
+        index = first.month - 1 + months
+        year, month = first.year + index // 12, index % 12 + 1
+        last = monthrange(year, month)[1]
+        day = dt.date(year, month, min(first.day, last))
+        return self.end_of_day(self.next_workday(day)).astimezone(dt.UTC)
+
+    def add_limit(self, start: dt.datetime, amount: int, unit: str = "working_days") -> dt.datetime:
+        """A limit of AMOUNT in UNIT (working_days, calendar_days, months) begun at START."""
+        if unit == "calendar_days":
+            return self.add_calendar_days(start, amount)
+        if unit == "months":
+            return self.add_months(start, amount)
+        return self.add_working_days(start, amount)
 
     def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
         """START plus SECONDS of working time (working hours of working days only).

@@ -102,6 +102,7 @@ def open_case(
     _text(description, "description")
     form = _plain_json(form, "form") if form else {}
     _pin_route_and_routing(session, opening)
+    _check_receiver(opening, actor)
     level = urgency or opening.item.urgency
     calendar = clock_of(session, level, opening.item)
     case = _new_case(
@@ -161,9 +162,36 @@ def _opening(session: Session, item: str, workstation: str, actor: Actor) -> _Op
         raise InvalidInput(
             f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
         )
-    if actor.role != "applicant" and (actor.role != "clerk" or actor.unit != workstation):
-        raise NotHolder(f"only a clerk of {workstation} opens a case there")
+    # The community's committees receive their own items (两委一站): the party committee's staff
+    # open a party application, the mediation committee's a mediation request (which items:
+    # _check_receiver, once the route is known).
+    committee = (
+        actor.role == "staff"
+        and actor.unit is not None
+        and units.community_of(actor.unit) == workstation
+    )
+    if (
+        actor.role != "applicant"
+        and (actor.role != "clerk" or actor.unit != workstation)
+        and not committee
+    ):
+        raise NotHolder(_OPENERS.format(workstation=workstation))
     return _Opening(spec, list_version, units, workstation, ws.parent or "")
+
+
+_OPENERS = (
+    "only a clerk of {workstation}, or the staff of the community body that receives the item, "
+    "opens a case there"
+)
+
+
+def _check_receiver(opening: _Opening, actor: Actor) -> None:
+    """A committee's staff open only the items whose route starts at their committee."""
+    if actor.role != "staff":
+        return
+    first = opening.route.state(opening.route.initial)
+    if opening.units.body(opening.workstation, first.tier or "") != actor.unit:
+        raise NotHolder(_OPENERS.format(workstation=opening.workstation))
 
 
 def _pin_route_and_routing(session: Session, opening: _Opening) -> None:

@@ -41,6 +41,14 @@ def resolve_holder(
         return street
     if tier == "department":
         return target or current_department or item.department
+    # 两委: the community's party committee and its residents' committee's mediation committee;
+    # the party line goes on to the street party working committee. Validation makes sure each
+    # community and street has them; a unit missing anyway leaves the case with its workstation
+    # or street rather than nowhere.
+    if tier in ("party_committee", "mediation_committee"):
+        return units.body(workstation, tier) or workstation
+    if tier == "street_party":
+        return units.body(street, "street_party_committee") or street
     raise ValueError(f"unknown tier {tier!r}")
 
 
@@ -53,4 +61,12 @@ def supervising_units(holder: str, units: UnitIndex) -> tuple[str, str | None]:
         return u.parent or district, None
     if u.kind == "dispatched_agency":
         return u.parent or district, u.host_street
+    if u.kind in ("party_committee", "residents_committee", "mediation_committee"):
+        street = units.street_of(holder)
+        if street:
+            # The party line reports to the street party working committee where there is one.
+            party = units.body(street, "street_party_committee")
+            return (party if u.kind == "party_committee" and party else street), None
+    if u.kind == "service_centre":
+        return u.parent or district, None
     return district, None

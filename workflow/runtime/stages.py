@@ -29,23 +29,24 @@ def stage_limit_due(
             return None
         return calendar.add_working_hours(start, item.response_limit_h)
     days = item.day_limit(state.tier or "")
-    return calendar.add_working_days(start, days) if days else None
+    return calendar.add_limit(start, days, item.limit_unit) if days else None
 
 
 def case_limit_days(route: RouteSpec, item: ItemSpec) -> int:
-    """The whole case's limit: the day limits of the tiers its route passes through, added."""
+    """The whole case's limit: the day limits of the tiers its route passes through, added (in
+    the item's limit unit)."""
     fields = {TIER_LIMIT_FIELD[t] for t in route.tiers_used()}
     return sum(getattr(item, f) or 0 for f in fields)
 
 
 def case_due(route: RouteSpec, item: ItemSpec, calendar: Clock, start: dt.datetime) -> dt.datetime:
-    """The whole case's deadline: in clock time the handling limit of each tier it passes."""
-    days = case_limit_days(route, item)
+    """The whole case's deadline: case_limit_days counted in the item's limit unit; in clock
+    time (urgent, critical) the handling limit of each tier it passes."""
     if isinstance(calendar, RoundTheClock):
         fields = {TIER_LIMIT_FIELD[t] for t in route.tiers_used()}
-        tiers = sum(1 for f in fields if getattr(item, f))
+        tiers = sum(1 for f in fields if getattr(item, f, None))
         return calendar.add_working_hours(start, calendar.limits["handling_h"] * max(1, tiers))
-    return calendar.add_working_days(start, days)
+    return calendar.add_limit(start, case_limit_days(route, item), item.limit_unit)
 
 
 def yellow_at(calendar: Clock, now: dt.datetime, left_s: float, limit_s: float) -> dt.datetime:

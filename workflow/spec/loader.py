@@ -15,6 +15,9 @@ from .files import Problem, load_rows, read_csv_file, read_yaml, read_yaml_file
 from .files import flatten as _flatten
 from .files import nearest_line as _nearest_line
 from .model import (
+    MEDIATION_ITEM_TYPE,
+    PARTY_ITEM_TYPE,
+    PARTY_TIERS,
     TIER_LIMIT_FIELD,
     TIER_ROLES,
     CalendarSpec,
@@ -26,7 +29,7 @@ from .model import (
 )
 from .schemas import (
     ITEM_COLUMNS,
-    ITEM_REQUIRED,
+    REQUIRED_ITEM_COLUMNS,
     UNIT_COLUMNS,
     URGENCY_COLUMNS,
     CalendarSchema,
@@ -180,7 +183,17 @@ def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
         "street_office": "district",
         "workstation": "street_office",
         "dispatched_agency": "department",
+        # The community's two committees hang on its workstation (the community's key).
+        "party_committee": "workstation",
+        "residents_committee": "workstation",
+        "mediation_committee": "residents_committee",
+        "street_party_committee": "street_office",
+        "service_centre": "street_office",
     }
+    # One of each per community (workstation), residents' committee or street.
+    single = {"party_committee", "residents_committee", "mediation_committee"}
+    single |= {"street_party_committee", "service_centre"}
+    taken: dict[tuple[str, str], str] = {}
     for n, u in units:
         want = expect_parent.get(u.kind)
         if want:
@@ -189,6 +202,27 @@ def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
                 problems.append(
                     Problem(rel, f"row {n}, column parent", f"must name a {want} unit", n)
                 )
+            elif u.kind in single:
+                other = taken.setdefault((u.kind, parent.code), u.code)
+                if other != u.code:
+                    problems.append(
+                        Problem(
+                            rel,
+                            f"row {n}, column parent",
+                            f"{parent.code} has a {u.kind} already: {other}",
+                            n,
+                        )
+                    )
+        if u.kind == "party_department" and u.parent:
+            # 区委组织部 answers to the district party committee, not the district government.
+            problems.append(
+                Problem(
+                    rel,
+                    f"row {n}, column parent",
+                    "a party department is not under the district government: leave it empty",
+                    n,
+                )
+            )
         if u.kind == "dispatched_agency":
             host = by_code.get(u.host_street or "")
             if host is None or host.kind != "street_office":
@@ -214,6 +248,29 @@ def check_items(
     kind_of = {u.code: u.kind for u in units}
     agency_kinds = {u.agency_kind for u in units if u.agency_kind}
     seen: set[str] = set()
+    # Which communities and streets lack the body a tier needs (for the first few to name).
+    workstations = [u.code for u in units if u.kind == "workstation"]
+    streets = [u.code for u in units if u.kind == "street_office"]
+    has_party = {u.parent for u in units if u.kind == "party_committee"}
+    residents = {u.code: u.parent for u in units if u.kind == "residents_committee"}
+    has_mediation = {
+        residents.get(u.parent or "") for u in units if u.kind == "mediation_committee"
+    }
+    has_street_party = {u.parent for u in units if u.kind == "street_party_committee"}
+    missing_body = {
+        "party_committee": (
+            "community party committee",
+            [w for w in workstations if w not in has_party],
+        ),
+        "mediation_committee": (
+            "people's mediation committee",
+            [w for w in workstations if w not in has_mediation],
+        ),
+        "street_party": (
+            "street party working committee",
+            [s for s in streets if s not in has_street_party],
+        ),
+    }
 
     def add(n: int, column: str, msg: str) -> None:
         problems.append(Problem(rel, f"row {n}, column {column}", msg, n))
@@ -222,17 +279,64 @@ def check_items(
         if item.code in seen:
             add(n, "code", f"{item.code} appears twice")
         seen.add(item.code)
-        if kind_of.get(item.department) != "department":
+        party = item.kind == PARTY_ITEM_TYPE
+        if party and kind_of.get(item.department) != "party_department":
+            add(
+                n,
+                "department",
+                f"a party item's department is a party body, not {item.department!r}",
+            )
+        elif not party and kind_of.get(item.department) != "department":
             add(n, "department", f"unknown department {item.department!r}")
         if item.street_agency and item.street_agency not in agency_kinds:
             add(n, "street_agency", f"unknown agency kind {item.street_agency!r}")
         for target in item.whistle_to:
             if kind_of.get(target) != "department":
                 add(n, "whistle_to", f"whistle target {target!r} is not a department")
+        for column, codes in (
+            ("lead_unit", (item.lead_unit,)),
+            ("assist_units", item.assist_units),
+        ):
+            for code in codes:
+                if code is None:
+                    continue
+                if kind_of.get(code) != "department":
+                    add(n, column, f"{code!r} is not a department")
+                elif item.whistle_to and code not in item.whistle_to:
+                    add(n, column, f"{code!r} is not among the item's whistle_to")
+        if item.lead_unit and item.lead_unit in item.assist_units:
+            add(n, "assist_units", f"{item.lead_unit!r} leads already")
+        if item.assist_units and not item.lead_unit:
+            add(n, "lead_unit", "assisting units need a lead unit")
         route = routes.get(item.route)
         if route is None:
             add(n, "route", f"unknown route {item.route!r}")
             continue
+        tiers = {s.tier for s in route.states if s.tier}
+        if party:
+            off_line = sorted(s.name for s in route.states if s.tier and s.tier not in PARTY_TIERS)
+            if off_line or any("clerk" in t.roles for t in route.transitions):
+                add(
+                    n,
+                    "route",
+                    f"a party item is received and decided on the party line "
+                    f"(party_committee, street_party); route {route.name} puts "
+                    f"{', '.join(off_line) or 'a transition'} in a workstation clerk's hands",
+                )
+        if item.kind == MEDIATION_ITEM_TYPE:
+            first = route.state(route.initial) if route.initial in route.state_names else None
+            if first is None or first.tier != "mediation_committee":
+                add(
+                    n,
+                    "route",
+                    f"a people's mediation item starts at the residents' committee's mediation "
+                    f"committee; route {route.name} starts elsewhere",
+                )
+        for tier in sorted(tiers & set(missing_body)):
+            body, lacking = missing_body[tier]
+            if lacking:
+                more = f" (and {len(lacking) - 3} more)" if len(lacking) > 3 else ""
+                add(n, "route", f"no {body} for {', '.join(lacking[:3])}{more}")
         for state in route.states:
             if not state.tier or state.tier == "applicant":
                 continue
@@ -301,7 +405,9 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
 
     items: list[tuple[int, ItemSpec]] = []
     if (root / "items.csv").is_file():
-        rows, p = read_csv_file(root / "items.csv", "items.csv", ITEM_COLUMNS, ITEM_REQUIRED)
+        rows, p = read_csv_file(
+            root / "items.csv", "items.csv", ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS
+        )
         items, p2 = load_item_rows(rows, "items.csv")
         # Items on a route whose file is broken are not reported again: the route's file is.
         checked = [(n, i) for n, i in items if i.route not in broken_routes]
@@ -403,7 +509,12 @@ _URGENCY_FIELDS = frozenset(URGENCY_COLUMNS)
 
 def item_from_data(d: Mapping[str, Any]) -> ItemSpec:
     return ItemSpec(
-        **{**d, "whistle_to": tuple(d["whistle_to"]), "materials": tuple(d["materials"])}
+        **{
+            **d,
+            "whistle_to": tuple(d["whistle_to"]),
+            "materials": tuple(d["materials"]),
+            "assist_units": tuple(d.get("assist_units") or ()),
+        }
     )
 
 

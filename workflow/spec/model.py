@@ -10,8 +10,57 @@ from typing import Any
 URGENCIES = ("normal", "urgent", "critical")
 # The clock-time limit columns of an urgency: (response, whistle report, handling).
 CLOCK_LIMITS = ("response_min", "report_min", "handling_h")
-TIERS = ("workstation", "street_office", "agency", "department", "applicant")
-UNIT_KINDS = ("district", "department", "street_office", "workstation", "dispatched_agency")
+TIERS = (
+    "workstation",
+    "street_office",
+    "agency",
+    "department",
+    "applicant",
+    # 两委: the community party committee and the residents' committee's mediation committee;
+    # the party line goes on to the street party working committee.
+    "party_committee",
+    "mediation_committee",
+    "street_party",
+)
+# Tiers on the party line: a party item is held only there (and by the applicant).
+PARTY_TIERS = frozenset({"party_committee", "street_party"})
+UNIT_KINDS = (
+    "district",
+    "department",
+    "street_office",
+    "workstation",
+    "dispatched_agency",
+    # 社区党委 and 居委会 (parent: the community's workstation), 人民调解委员会 (parent: its
+    # residents' committee), 街道党工委 and the street's service centre (parent: the street).
+    "party_committee",
+    "residents_committee",
+    "mediation_committee",
+    "street_party_committee",
+    "service_centre",
+    # The district organisation department (区委组织部): a party body, not a government one.
+    "party_department",
+)
+# The categories of the list of powers and responsibilities (权责清单), a closed set.
+ITEM_TYPES = (
+    "行政许可",
+    "行政处罚",
+    "行政强制",
+    "行政征收",
+    "行政给付",
+    "行政检查",
+    "行政确认",
+    "行政奖励",
+    "行政裁决",
+    "其他行政权力",
+    "公共服务",
+    "党内事务",
+    "人民调解",
+    "诉求处置",
+)
+PARTY_ITEM_TYPE = "党内事务"
+MEDIATION_ITEM_TYPE = "人民调解"
+# How an item's day limits count: working days (the default), calendar days, months.
+LIMIT_UNITS = ("working_days", "calendar_days", "months")
 ROLES = ("admin", "clerk", "staff", "auditor")
 # Who may act in a state of each tier. "applicant" is the resident (through an outside
 # channel); "system" is the sweep firing a configured timeout.
@@ -21,6 +70,9 @@ TIER_ROLES: dict[str, frozenset[str]] = {
     "agency": frozenset({"staff", "system"}),
     "department": frozenset({"staff", "system"}),
     "applicant": frozenset({"applicant", "clerk", "system"}),
+    "party_committee": frozenset({"staff", "system"}),
+    "mediation_committee": frozenset({"staff", "system"}),
+    "street_party": frozenset({"staff", "system"}),
 }
 # Which item column holds the day limit of a tier.
 TIER_LIMIT_FIELD = {
@@ -28,6 +80,9 @@ TIER_LIMIT_FIELD = {
     "street_office": "street_limit_wd",
     "agency": "street_limit_wd",
     "department": "dept_limit_wd",
+    "party_committee": "ws_limit_wd",
+    "mediation_committee": "ws_limit_wd",
+    "street_party": "street_limit_wd",
 }
 
 
@@ -120,6 +175,14 @@ class ItemSpec:
     whistle_to: tuple[str, ...]
     materials: tuple[str, ...]
     legal_basis: str
+    # Optional columns (a list without them loads as before).
+    limit_unit: str = "working_days"
+    # Residents may file it from an app (Open311): incidents, consultations, complaints.
+    public: bool = False
+    # 属地管理: the duty's lead unit and assisting units, the default lead and assistants of a
+    # whistle for the item.
+    lead_unit: str | None = None
+    assist_units: tuple[str, ...] = ()
     # 紧急程度: the item's default urgency, and its clock-time limits (round the clock) for
     # urgent and critical cases; None: the scheme's default.
     urgency: str = "normal"

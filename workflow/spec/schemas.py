@@ -18,8 +18,11 @@ from marshmallow import (
 
 from .model import (
     CLOCK_LIMITS,
+    ITEM_TYPES,
+    LIMIT_UNITS,
     ROLES,
     TIERS,
+    UNIT_KINDS,
     URGENCIES,
     CalendarSpec,
     ItemSpec,
@@ -103,9 +106,7 @@ class UnitRowSchema(_Strict):
     name_en = fields.String(required=True)
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(
-            ("district", "department", "street_office", "workstation", "dispatched_agency")
-        ),
+        validate=validate.OneOf(UNIT_KINDS),
     )
     parent = fields.String(load_default=None, allow_none=True)
     host_street = fields.String(load_default=None, allow_none=True)
@@ -117,6 +118,15 @@ class UnitRowSchema(_Strict):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> UnitSpec:
         return UnitSpec(**data)
+
+
+TRUE_WORDS = ("yes", "true", "1", "是")
+FALSE_WORDS = ("no", "false", "0", "否")
+
+
+def _yes_or_no(value: str) -> None:
+    if value.strip().lower() not in (*TRUE_WORDS, *FALSE_WORDS):
+        raise ValidationError("must be yes or no (是/否), or empty for no")
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -142,7 +152,7 @@ class ItemRowSchema(_Strict):
     name_zh = fields.String(required=True)
     name_en = fields.String(required=True)
     window = fields.String(required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES))
     route = fields.String(required=True, validate=NAME)
     department = fields.String(required=True)
     ws_limit_wd = fields.Integer(
@@ -161,6 +171,12 @@ class ItemRowSchema(_Strict):
     whistle_to = fields.String(load_default=None, allow_none=True)
     materials = fields.String(load_default=None, allow_none=True)
     legal_basis = fields.String(required=True)
+    limit_unit = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(LIMIT_UNITS)
+    )
+    public = fields.String(load_default=None, allow_none=True, validate=_yes_or_no)
+    lead_unit = fields.String(load_default=None, allow_none=True)
+    assist_units = fields.String(load_default=None, allow_none=True)
     urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(URGENCIES))
     urgent_response_min = _minutes()
     urgent_report_min = _minutes()
@@ -177,17 +193,23 @@ class ItemRowSchema(_Strict):
     def make(self, data: dict[str, Any], **_: Any) -> ItemSpec:
         data["whistle_to"] = _split(data["whistle_to"])
         data["materials"] = _split(data["materials"])
+        data["assist_units"] = _split(data["assist_units"])
+        data["public"] = (data["public"] or "").strip().lower() in TRUE_WORDS
+        if data["limit_unit"] is None:
+            data["limit_unit"] = "working_days"
         data["urgency"] = data.get("urgency") or "normal"
         return ItemSpec(**data)
 
 
 ITEM_COLUMNS = tuple(ItemRowSchema().fields)
-# The urgency columns may be left out of a list (older files and sheets): the scheme's defaults.
+# Columns added later: a list (or sheet) without them still loads: the urgency columns take the
+# scheme's defaults.
 URGENCY_COLUMNS = (
     "urgency",
     *(f"{level}_{limit}" for level in ("urgent", "critical") for limit in CLOCK_LIMITS),
 )
-ITEM_REQUIRED = tuple(c for c in ITEM_COLUMNS if c not in URGENCY_COLUMNS)
+OPTIONAL_ITEM_COLUMNS = ("limit_unit", "public", "lead_unit", "assist_units", *URGENCY_COLUMNS)
+REQUIRED_ITEM_COLUMNS = tuple(c for c in ITEM_COLUMNS if c not in OPTIONAL_ITEM_COLUMNS)
 UNIT_COLUMNS = tuple(UnitRowSchema().fields)
 
 
