@@ -3,6 +3,7 @@ ladder) and the list's urgency columns, each breakage named with its file and pl
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,19 @@ import pytest
 from tests.appraisal.test_scheme import edit, folder, scheme, validate  # noqa: F401
 
 Breakage = Callable[[Path], None]
+
+
+def add_column(path: Path, name: str, values: dict[str, str]) -> None:
+    """Add column NAME to a CSV list, with VALUES by item code (empty elsewhere)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append(name)
+    for row in rows[1:]:
+        row.append(values.get(row[0], ""))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
 BROKEN: dict[str, tuple[Breakage, str]] = {
     "a zero clock limit": (
         lambda f: edit(scheme(f), "report_min: 30", "report_min: 0"),
@@ -45,16 +59,7 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
         "ladder.penalties.listed: Must be greater than or equal to 0",
     ),
     "an item's unknown urgency": (
-        lambda f: (f / "items.csv").write_text(
-            (f / "items.csv")
-            .read_text(encoding="utf-8")
-            .replace("legal_basis\n", "legal_basis,urgency\n", 1)
-            .replace("中华人民共和国消防法 第四十四条\n", "中华人民共和国消防法 第四十四条,panic\n")
-            .replace("\n", ",\n")
-            .replace("legal_basis,urgency,\n", "legal_basis,urgency\n")
-            .replace(",panic,\n", ",panic\n"),
-            encoding="utf-8",
-        ),
+        lambda f: add_column(f / "items.csv", "urgency", {"PS-04": "panic"}),
         "column urgency: Must be one of: normal, urgent, critical.",
     ),
 }
