@@ -38,7 +38,7 @@ def returns_page() -> str:
     and those its unit asked for."""
     c = caller()
     s = db.session()
-    rows, _next = queries.list_returns(s, actor=c.actor, limit=100)
+    rows = queries.list_returns(s, actor=c.actor, limit=100).items
     to_review = [r for r in rows if r.reviewer == c.unit or c.role == "auditor"]
     to_review.sort(key=lambda r: (r.status != "pending", r.review_due_at))
     asked = [r for r in rows if r.unit == c.unit]

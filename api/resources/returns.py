@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor
-from api.schemas import Int
+from api.schemas import Int, KeysetPageArgs, page_body, page_of, page_schema
 from workflow.queries import returns as queries
 from workflow.queries import scope
 from workflow.runtime import engine, returns
@@ -86,22 +86,16 @@ class ReturnSchema(ma.Schema):
     responsible = ma.fields.String(allow_none=True, required=True)
 
 
-class ReturnArgs(ma.Schema):
+class ReturnArgs(KeysetPageArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(returns.STATUSES))
     unit = ma.fields.String(
         validate=ma.validate.Length(max=32),
         metadata={"description": "asked for or reviewed by this unit"},
     )
     case = Int(max=scope.MAX_ID)
-    after = Int(max=scope.MAX_ID, metadata={"description": "the `next` of the previous page"})
-    per_page = Int(load_default=20, max=100)
 
 
-class ReturnPage(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ReturnSchema), required=True)
-    next = ma.fields.Integer(
-        allow_none=True, required=True, metadata={"description": "pass as after= for more"}
-    )
+ReturnPage = page_schema(ReturnSchema, "ReturnPage", keyset=True)
 
 
 @blp.route("/cases/<int:case_id>/returns")
@@ -135,17 +129,19 @@ class Returns(MethodView):
         """Returns the caller may see, newest first; `status`, `unit` and `case` filter"""
         actor = current_actor()
         s = db.session()
-        rows, more = queries.list_returns(
+        offset, limit = page_of(args)
+        rows = queries.list_returns(
             s,
             actor=actor,
             status=args.get("status"),
             unit=args.get("unit"),
             case=args.get("case"),
             after=args.get("after"),
-            limit=args["per_page"],
+            offset=offset,
+            limit=limit,
         )
         now = engine.utcnow()
-        return {"items": [queries.return_json(s, r, now=now) for r in rows], "next": more}
+        return page_body(args, rows, [queries.return_json(s, r, now=now) for r in rows.items])
 
 
 @blp.route("/returns/<int:return_id>")

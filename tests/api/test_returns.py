@@ -64,8 +64,9 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
     assert squad.get(f"/cases/{a}").json()["holder"]["code"] == "A-ZHL-ZF"
     r = squad.post(f"/cases/{a}/returns", json={"category": "other", "reason": "再次"})
     assert r.status_code == 409
-    queue = district.get("/returns", params={"status": "pending"}).json()["items"]
-    assert [x["id"] for x in queue] == [ra["id"]]
+    queue = district.get("/returns", params={"status": "pending"}).json()
+    assert [x["id"] for x in queue["items"]] == [ra["id"]]
+    assert (queue["total"], queue["next"]) == (1, None)
     # The requester cannot decide its own return.
     r = squad.post(f"/returns/{ra['id']}/decision", json={"approve": True, "reason": "同意"})
     assert r.status_code == 403
@@ -123,6 +124,11 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
     r = police.post(f"/cases/{b}/returns", json={"category": "not_our_duty", "reason": "不是我们"})
     assert r.status_code == 409
     assert "final" in r.json()["detail"]
+    # Paged by cursor: the page after the newest return holds the older ones.
+    first = district.get("/returns", params={"per_page": 1}).json()
+    assert first["total"] == 3 and first["next"] == rc["id"]
+    rest = district.get("/returns", params={"per_page": 5, "after": first["next"]}).json()
+    assert [x["id"] for x in rest["items"]] == [rb["id"], ra["id"]] and rest["next"] is None
     # Both units see the arbitration and its basis; its trail says so.
     assert rc["id"] in [x["id"] for x in police.get("/returns").json()["items"]]
     assert rc["id"] in [x["id"] for x in squad.get("/returns").json()["items"]]

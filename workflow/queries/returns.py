@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import NotFound
+from workflow.queries.paging import Page, page
 from workflow.runtime.machines import Actor
 from workflow.spec.practice import practice
 from workflow.store.models import Case, ReturnRequest
@@ -49,10 +50,11 @@ def list_returns(
     unit: str | None = None,
     case: int | None = None,
     after: int | None = None,
+    offset: int = 0,
     limit: int = 20,
-) -> tuple[list[ReturnRequest], int | None]:
+) -> Page[ReturnRequest]:
     """The returns ACTOR may see, newest first: STATUS filters; UNIT: asked for by or reviewed
-    by that unit; AFTER: the id the previous page ended at. (rows, the next page's AFTER)."""
+    by that unit; AFTER: the id the previous page ended at."""
     where = [visible(session, actor)]
     if status:
         where.append(ReturnRequest.status == status)
@@ -60,16 +62,9 @@ def list_returns(
         where.append(or_(ReturnRequest.unit == unit, ReturnRequest.reviewer == unit))
     if case:
         where.append(ReturnRequest.case_id == case)
-    if after:
-        where.append(ReturnRequest.id < after)
-    rows = list(
-        session.execute(
-            select(ReturnRequest).where(*where).order_by(ReturnRequest.id.desc()).limit(limit + 1)
-        ).scalars()
+    return page(
+        session, ReturnRequest, where, key=ReturnRequest.id, after=after, offset=offset, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
 
 
 def get_return(session: Session, *, actor: Actor, return_id: int) -> ReturnRequest:
