@@ -176,7 +176,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import appraisals, audit, cases, catalog, listadmin, routes
+    from api.resources import appraisals, audit, cases, catalog, listadmin, routes, tasks
     from api.resources import returns as returns_api
     from api.resources import supervision as time_limits  # supervisions, extensions
 
@@ -191,6 +191,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         appraisals.blp,
         listadmin.blp,
         audit.blp,
+        tasks.blp,
     ):
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)

@@ -51,7 +51,10 @@ def test_init_demo_makes_users_and_real_cases(env: Path, sessions: sessionmaker[
         "2026-11-25T10:00:00+08:00",
     )
     assert code == 0, out
-    assert "clerk    clerk-demo-2026" in out
+    # One row a demo user, in columns: the password always starts at the same place.
+    rows = [line for line in out.splitlines() if "-demo-2026" in line]
+    assert len({row.index(row.split()[1]) for row in rows}) == 1, rows
+    assert any(row.split()[:2] == ["clerk", "clerk-demo-2026"] for row in rows)
     with sessions() as s:
         names = set(s.execute(select(User.name)).scalars())
         assert {"admin", "clerk", "street", "agency", "dept", "auditor"} <= names
@@ -128,9 +131,11 @@ def test_diagram_writes_an_svg_of_the_route(env: Path, tmp_path: Path) -> None:
     assert code == 0, text
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    for state in ("reported", "awaiting_report", "dept_handling", "closed"):
+    for state in ("reported", "coordinating", "closed"):
         assert f">{state}<" in svg
     assert "whistle*" in svg
+    # The task state is drawn as such, with its join.
+    assert "tasks per targets, join all" in svg
     code, text = run("definitions", "diagram", "nope")
     assert code == 1 and "no published route nope" in text
 

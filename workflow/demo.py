@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import users
 from workflow.catalog import registry
-from workflow.runtime import engine
+from workflow.runtime import engine, tasks
 from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case
@@ -100,6 +100,7 @@ CHOICES: dict[str, list[tuple[str, int]]] = {
     "agency_handling": [("resolve", 88), ("send_back", 12)],
     "awaiting_report": [("report", 100)],
     "dept_handling": [("resolve", 90), ("send_back", 10)],
+    "coordinating": [("resolve", 100)],
     "resolved": [("confirm", 90), ("reopen", 10)],
     "community_mediation": [("settle", 55), ("forward", 35), ("withdraw", 10)],
     "street_mediation": [("settle", 65), ("forward", 25), ("withdraw", 10)],
@@ -117,6 +118,12 @@ REASONS = {
     "refer": "调解不成，引导通过诉讼解决",
     "withdraw": "当事人撤回申请",
 }
+# A joint whistle's tasks: the departments' written results, the street's reasons.
+RESULTS = ("已到场处置，现场问题已消除", "已核查并依法处理", "已约谈责任单位，限期整改完毕")
+TASK_SEND_BACK = "办理结果缺少现场照片，请补充后重报"
+TASK_CANCEL = "经现场核实不涉及该部门职责"
+# Departments a street may call beside an item's whistle_to (with the whistle's reason).
+EXTRA_DEPARTMENTS = ("D-GA", "D-ZJ", "D-SJ")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
 # How many cases a workstation gets in a month, by window: incidents are the most common.
@@ -320,6 +327,10 @@ def _step(
     state = route.state(case.state)
     if state.final:
         return None
+    if state.tasks is not None:
+        nxt = _task_step(session, case, at, rng, calendar)
+        if nxt is not None:
+            return nxt
     allowed = {t.trigger for t in route.transitions if t.source == case.state}
     options = [(t, w) for t, w in CHOICES.get(case.state, []) if t in allowed and w > 0]
     if not options:
@@ -329,6 +340,13 @@ def _step(
     assert spec is not None
     item = registry.item(session, case.item, case.list_version)[0]
     target = rng.choice(item.whistle_to) if spec.target == "whistle_to" else None
+    targets = None
+    if spec.target == "whistle_to" and route.state(spec.dest).tasks is not None:
+        # A joint whistle: mostly two or three departments, the first the lead.
+        pool = list(item.whistle_to) + [d for d in EXTRA_DEPARTMENTS if d not in item.whistle_to]
+        k = rng.choices([1, 2, 3], [3, 5, 3])[0]
+        targets = list(item.whistle_to[:1]) + rng.sample(pool[1:], min(k - 1, len(pool) - 1))
+        target = None
     actor = _actor_for(case.holder, state.tier)
     engine.fire(
         session,
@@ -337,6 +355,7 @@ def _step(
         actor,
         reason=REASONS.get(trigger, "演示") if spec.reason_required else None,
         target=target,
+        targets=targets,
         now=at,
     )
     case = engine.get_case(session, case_id)
@@ -351,7 +370,59 @@ def _step(
                 now=at + dt.timedelta(minutes=rng.randint(5, 600)),
             )
         return None
+    if route.state(case.state).tasks is not None:
+        return _task_next(session, case, at, rng, calendar)
     return _next_time(case, at, rng, calendar)
+
+
+def _task_step(
+    session: Session,
+    case: Case,
+    at: dt.datetime,
+    rng: random.Random,
+    calendar: engine.WorkCalendar,
+) -> dt.datetime | None:
+    """One step of a joint whistle's tasks (None: the join holds, the street moves on): a
+    department reports or does its part; now and then the street cancels a task or sends a
+    part back. Reports are mostly in time, some late (as stages are)."""
+    round_ = tasks.round_tasks(session, case.id, case.stage_seq)
+    street = Actor(f"demo:{case.holder}", case.holder, "staff")
+    for t in round_:
+        dept = Actor(f"demo:{t.unit}", t.unit, "staff")
+        if t.status == "awaiting_report":
+            if not t.lead and rng.random() < 0.08:
+                tasks.step(session, t.id, "cancel", street, reason=TASK_CANCEL, now=at)
+            else:
+                tasks.step(session, t.id, "report", dept, now=at)
+            return _task_next(session, case, at, rng, calendar)
+        if t.status == "working":
+            tasks.step(session, t.id, "done", dept, result=rng.choice(RESULTS), now=at)
+            return _task_next(session, case, at, rng, calendar)
+    done = [t for t in round_ if t.status == "done"]
+    if done and rng.random() < 0.1:
+        tasks.step(session, rng.choice(done).id, "send_back", street, reason=TASK_SEND_BACK, now=at)
+        return _task_next(session, case, at, rng, calendar)
+    return None
+
+
+def _task_next(
+    session: Session,
+    case: Case,
+    at: dt.datetime,
+    rng: random.Random,
+    calendar: engine.WorkCalendar,
+) -> dt.datetime:
+    """When the next task step comes: by the earliest open task's limit, as for a stage."""
+    dues = [
+        t.stage_due_at
+        for t in tasks.round_tasks(session, case.id, case.stage_seq)
+        if t.status in tasks.OPEN and t.stage_due_at is not None
+    ]
+    if not dues:
+        return calendar.add_working_seconds(at, rng.uniform(0.1, 1) * 3600)
+    limit = max(calendar.working_seconds_between(at, min(dues)), 1800)
+    # The departments answer in turn here: each step takes its share of the time left.
+    return calendar.add_working_seconds(at, limit * _stage_fraction(rng) / len(dues))
 
 
 def has_cases(session: Session) -> bool:

@@ -79,9 +79,14 @@ def init(
         added = demo.add_demo_users(session, now=now)
         has_cases = demo.has_cases(session)
     click.echo("demo users (name / password / who):")
+    # Columns as wide as their longest entry, so that every row lines up.
+    wide = [max(len(getattr(u, f)) for u in demo.DEMO_USERS) for f in ("name", "password", "role")]
     for u in demo.DEMO_USERS:
         mark = "" if u in added else "  (kept)"
-        click.echo(f"  {u.name:<8} {u.password:<20} {u.role:<8} {u.unit:<9} {u.what}{mark}")
+        name, password, role = (
+            f"{v:<{w}}" for v, w in zip((u.name, u.password, u.role), wide, strict=True)
+        )
+        click.echo(f"  {name} {password} {role} {u.unit:<9} {u.what}{mark}")
     if has_cases:
         click.echo("demo cases: the instance has cases already; none added")
         return

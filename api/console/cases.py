@@ -18,9 +18,11 @@ from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.queries import cases as case_queries
 from workflow.queries import scope
+from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
-from workflow.runtime import engine, sla
+from workflow.runtime import engine, sla, tasks
 from workflow.runtime.engine import RATED_STATES
+from workflow.runtime.machines import Actor
 from workflow.runtime.urgency import may_change
 from workflow.spec.model import URGENCIES
 from workflow.spec.practice import practice
@@ -72,6 +74,8 @@ def inbox() -> str:
         page=page,
         pages=pages(rows.total),
         light=light,
+        # The unit's open tasks (a called department's parts of other units' cases).
+        task_board=task_rows(task_queries.unit_inbox(db.session(), actor=c.actor)),
     )
 
 
@@ -90,6 +94,8 @@ def whistles() -> str:
         total=rows.total,
         page=page,
         pages=pages(rows.total),
+        # Joint whistles: the departments yet to report.
+        task_board=task_rows(task_queries.awaiting_report(db.session(), actor=caller().actor)),
     )
 
 
@@ -166,6 +172,24 @@ def new_case() -> Any:
     ), (422 if errors else 200)
 
 
+def timeline(case_id: int, actor: Actor) -> list[TrailEvent]:
+    """The case's trail; a called department reads its own task steps, not the others'."""
+    return trail_queries.case_timeline(db.session(), case_id=case_id, actor=actor)
+
+
+def task_rows(task_list: Any) -> list[dict[str, Any]]:
+    """What the task board shows of each task: its unit, state, countdown and result."""
+    now = engine.utcnow()
+    return [
+        {
+            "task": t,
+            "light": tasks.light_of(t, now),
+            "countdown": countdown(t.stage_due_at) if t.status in tasks.OPEN else None,
+        }
+        for t in task_list
+    ]
+
+
 def _first_tier(s: Any, route_name: str) -> str:
     route = registry.route(s, route_name)[0]
     return route.state(route.initial).tier or ""
@@ -178,10 +202,6 @@ def receiving_community(s: Any, unit: str | None) -> str | None:
     if u is None or u.kind not in ("party_committee", "mediation_committee"):
         return None
     return index.community_of(u.code)
-
-
-def timeline(case_id: int) -> list[TrailEvent]:
-    return trail_queries.case_timeline(db.session(), case_id=case_id)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -206,14 +226,21 @@ def case(case_id: int) -> str:
     for trigger in engine.available_triggers(s, case, actor):
         spec = route.transition(case.state, trigger)
         assert spec is not None
+        joint = spec.target == "whistle_to" and route.state(spec.dest).tasks is not None
         actions.append(
             {
                 "trigger": trigger,
                 "reason_required": spec.reason_required,
-                "targets": list(item.whistle_to) if spec.target == "whistle_to" else None,
+                "targets": list(item.whistle_to)
+                if spec.target == "whistle_to" and not joint
+                else None,
+                # A joint whistle: the item's departments first, then the others (with the
+                # whistle's reason any department may be called).
+                "joint": _departments(s, item.whistle_to) if joint else None,
                 "dest": spec.dest,
             }
         )
+    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
     # The holder may ask for more time on a running stage with a limit (the engine decides).
     may_extend = (
         c.unit == case.holder
@@ -275,8 +302,16 @@ def case(case_id: int) -> str:
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at, case.urgency),
-        events=timeline(case_id),
+        events=timeline(case_id, actor),
+        board=board,
+        commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
+        current_round=case.stage_seq if route.state(case.state).tasks is not None else None,
     )
+
+
+def _departments(s: Any, first: tuple[str, ...]) -> list[str]:
+    others = sorted(code for code, u in registry.units(s).units.items() if u.kind == "department")
+    return list(first) + [d for d in others if d not in first]
 
 
 @bp.post("/cases/<int:case_id>/fire")
@@ -289,6 +324,8 @@ def fire(case_id: int) -> Any:
         expected = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
+    # A joint whistle: the departments ticked, the lead chosen (default: the first ticked).
+    targets = [t for t in request.form.getlist("targets") if t] or None
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         engine.fire(
@@ -298,9 +335,41 @@ def fire(case_id: int) -> Any:
             c.actor,
             reason=request.form.get("reason") or None,
             target=request.form.get("target") or None,
+            targets=targets,
+            lead=(request.form.get("lead") or None) if targets else None,
             expected_version=expected,
         )
     flash(_("Done: %(action)s.", action=labels.label("trigger", trigger)), "ok")
+    return redirect(url_for("console.case", case_id=case_id))
+
+
+@bp.post("/tasks/<int:task_id>/<step>")
+@signed_in("staff", "admin")
+def task_step(task_id: int, step: str) -> Any:
+    """A task step from the case page or the inbox: the task's version guards against a change
+    made meanwhile; back to where the form was."""
+    c = caller()
+    if step not in tasks.STEPS:
+        abort(404)
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    with db.write() as w:
+        task = task_queries.get_task(w, actor=c.actor, task_id=task_id)
+        case_id = task.case_id
+        tasks.step(
+            w,
+            task_id,
+            step,
+            c.actor,
+            result=request.form.get("result") or None,
+            reason=request.form.get("reason") or None,
+            expected_version=expected,
+        )
+    flash(_("Done: %(action)s.", action=labels.label("task_step", step)), "ok")
+    if request.form.get("back") == "inbox":
+        return redirect(url_for("console.inbox"))
     return redirect(url_for("console.case", case_id=case_id))
 
 

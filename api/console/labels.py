@@ -16,6 +16,7 @@ STATES = {
     "agency_handling": ("派驻机构办理中", "At the stationed agency"),
     "awaiting_report": ("待报到", "Awaiting report"),
     "dept_handling": ("部门办理中", "At the department"),
+    "coordinating": ("吹哨协同（部门报到办理）", "Whistled: departments at work"),
     "dept_processing": ("部门办理中", "Department processing"),
     "dept_review": ("部门审批", "Department review"),
     "processing": ("办理中", "Processing"),
@@ -101,6 +102,20 @@ RETURN_STATUS = {
     "approved": ("已同意", "Approved"),
     "refused": ("已驳回", "Refused"),
     "lapsed": ("已失效", "Lapsed"),
+    "task.opened": ("派发任务", "Task opened"),
+    "task.reported": ("部门报到", "Department reported"),
+    "task.done": ("部门办结", "Department's part done"),
+    "task.sent_back": ("退回部门重办", "Part sent back"),
+    "task.cancelled": ("撤销任务", "Task cancelled"),
+}
+
+# A task's status (a called department's part of a case).
+TASK_STATUSES = {
+    "awaiting_report": ("待报到", "Awaiting report"),
+    "working": ("办理中", "Working"),
+    "done": ("已办结", "Done"),
+    "cancelled": ("已撤销", "Cancelled"),
+    "return_requested": ("申请退单", "Return requested"),
 }
 
 LIGHTS = {
@@ -159,6 +174,13 @@ TABLES = {
     "role": ROLES,
     "urgency": URGENCY,
     "return_status": RETURN_STATUS,
+    "task": TASK_STATUSES,
+    "task_step": {
+        "report": ("报到", "Report"),
+        "done": ("办结", "Done"),
+        "send_back": ("退回重办", "Send back"),
+        "cancel": ("撤销任务", "Cancel task"),
+    },
     "unit_kind": KINDS,
     "limit_unit": LIMIT_UNITS,
 }

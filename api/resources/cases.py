@@ -23,8 +23,9 @@ from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.queries import cases as case_queries
 from workflow.queries import scope
+from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
-from workflow.runtime import engine, urgency
+from workflow.runtime import engine, tasks, urgency
 from workflow.runtime.machines import Actor
 from workflow.spec.model import URGENCIES
 from workflow.store.models import Case, IdempotencyKey
@@ -78,6 +79,20 @@ class HolderSchema(ma.Schema):
     kind = ma.fields.String(required=True)
 
 
+class CaseTaskSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    unit = ma.fields.String(required=True)
+    unit_name = ma.fields.String()
+    lead = ma.fields.Boolean(required=True)
+    required = ma.fields.Boolean()
+    status = ma.fields.String(required=True)
+    report_due_at = ma.fields.String(allow_none=True, required=True)
+    due_at = ma.fields.String(allow_none=True, required=True)
+    light = ma.fields.String()
+    result = ma.fields.String(allow_none=True, required=True)
+    version = ma.fields.Integer()
+
+
 class CaseSchema(ma.Schema):
     """A case as every endpoint returns it; the applicant's phone is masked unless the caller's
     unit holds the case and reads the full record; for an auditor the name is masked too."""
@@ -100,6 +115,10 @@ class CaseSchema(ma.Schema):
         metadata={"description": "urgent and critical cases run on clock time, round the clock"},
     )
     available_triggers = ma.fields.List(ma.fields.String(), required=True)
+    tasks = ma.fields.List(
+        ma.fields.Nested(CaseTaskSchema),
+        metadata={"description": "its parallel tasks the caller may see (a department: its own)"},
+    )
     channel = ma.fields.String()
     applicant = ma.fields.Nested(ApplicantSchema)
 
@@ -132,6 +151,17 @@ class TransitionSchema(ma.Schema):
     trigger = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT))
     target = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
+    targets = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+        allow_none=True,
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "a joint whistle's departments; the first is the lead"},
+    )
+    lead = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=32),
+        metadata={"description": "the lead (主办) among the targets, when not the first"},
+    )
     data = ma.fields.Dict(keys=ma.fields.String(), allow_none=True)
 
 
@@ -214,6 +244,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "light": case.light,
         "urgency": case.urgency,
         "available_triggers": engine.available_triggers(session, case, actor),
+        "tasks": case_tasks(session, case, actor),
         "channel": case.channel,
         "applicant": {
             "name": privacy.applicant_name(actor, case.applicant_name),
@@ -234,6 +265,21 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
                 else None
             ),
         )
+    return out
+
+
+def case_tasks(session: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
+    """The case's tasks the caller may see; none asked for on a route without task states."""
+    if not engine.route_of(session, case).has_tasks:
+        return []
+    units = registry.units(session).units
+    now = engine.utcnow()
+    out = []
+    for t in task_queries.tasks_of_case(session, actor=actor, case_id=case.id):
+        d = tasks.task_json(t, now)
+        u = units.get(t.unit)
+        d["unit_name"] = u.name_zh if u else t.unit
+        out.append(d)
     return out
 
 
@@ -392,6 +438,8 @@ class Transitions(MethodView):
                         actor,
                         reason=body.get("reason"),
                         target=body.get("target"),
+                        targets=body.get("targets"),
+                        lead=body.get("lead"),
                         data=body.get("data"),
                         expected_version=expected_version(s, case_id, headers.get("if_match")),
                     )
@@ -490,4 +538,5 @@ class Trail(MethodView):
         s = db.session()
         scope.get_case(s, actor, case_id)
         # An event reads as the trail hashed it (one spelling of its body: chain.event_dict).
-        return [chain.event_dict(e) for e in trail_queries.case_timeline(s, case_id=case_id)]
+        events = trail_queries.case_timeline(s, case_id=case_id, actor=actor)
+        return [chain.event_dict(e) for e in events]

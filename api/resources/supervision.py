@@ -36,6 +36,11 @@ class SupervisionSchema(ma.Schema):
     stage_seq = ma.fields.Integer(
         required=True, metadata={"description": "the trail event that began the late stage"}
     )
+    task = ma.fields.Integer(
+        attribute="task_id",
+        allow_none=True,
+        metadata={"description": "a task's late step (its unit's supervisor; the street copied)"},
+    )
     state = ma.fields.String(required=True)
     holder = ma.fields.String(allow_none=True, required=True)
     unit = ma.fields.String(required=True, metadata={"description": "the supervising unit"})
@@ -92,6 +97,11 @@ class ExtensionSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     case = ma.fields.Integer(required=True, attribute="case_id")
     stage_seq = ma.fields.Integer(required=True)
+    task = ma.fields.Integer(
+        attribute="task_id",
+        allow_none=True,
+        metadata={"description": "a task's step, not the case's"},
+    )
     state = ma.fields.String(required=True)
     holder = ma.fields.String(required=True)
     unit = ma.fields.String(required=True, metadata={"description": "who decides"})
@@ -114,6 +124,10 @@ class ExtensionArgs(KeysetPageArgs):
 
 class ExtensionRequestSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    task = Int(
+        max=scope.MAX_ID,
+        metadata={"description": "a called unit's task of the case: more time on its step"},
+    )
     days = ma.fields.Integer(
         required=True,
         strict=True,
@@ -241,7 +255,12 @@ class CaseExtensions(MethodView):
         with db.write() as s:
             scope.get_case(s, actor, case_id)
             return sla.request_extension(
-                s, case_id=case_id, actor=actor, reason=body["reason"], days=body["days"]
+                s,
+                case_id=case_id,
+                actor=actor,
+                reason=body["reason"],
+                days=body["days"],
+                task_id=body.get("task"),
             )
 
 

@@ -10,7 +10,11 @@ Case B: forwarded, dispatched to the agency, sent back to the street, whistled t
 Case C: SW-10, paused for materials for four days; completed in the time it had left.
 Case D: accepted late; still at the workstation and overdue at the month's end.
 Case E: whistled to D-ZJ, reported in time, sent back by D-ZJ, resolved by the street; waits for
-        the resident's confirmation past its limit at the month's end."""
+        the resident's confirmation past its limit at the month's end.
+
+The incidents run on the incident route as it was before tasks (a department held a whistled
+case and resolved or sent it back alone), published first: the numbers worked out by hand
+below are for that route. Tasks are measured in tests/tasks."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
+from tests.tasks.helpers import publish_old_incident
 from workflow.runtime import engine
 from workflow.runtime.machines import Actor
 
@@ -59,6 +64,8 @@ def fire(s: Session, case: int, trigger: str, actor: Actor, when: dt.datetime, *
 
 
 def build_november(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions.begin() as s:
+        publish_old_incident(s)
     with sessions.begin() as s:
         a = open_case(s, "UD-01", nov(2, 9))
         fire(s, a, "accept", CLERK, nov(2, 10))  # reported due 14:30: in time

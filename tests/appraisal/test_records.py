@@ -60,7 +60,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "on_time_rate": rate(["B", "B", "E", "E"], ["B", "B", "E", "E"]),
         "resolution_rate": rate([], []),  # E resolved, not yet confirmed or reopened
         "satisfaction_rate": rate([], ["B"]),
-        "send_back_rate": rate(["B", "E"], ["B", "E"]),
+        # B dispatched to the agency, which sent it back; E only whistled: a department sending
+        # back the work the street called it to is no mark against the street.
+        "send_back_rate": rate(["B"], ["B"]),
         "whistle_report_rate": rate([], []),
         "open_overdue": count([]),
         "received": count(["B", "E"]),

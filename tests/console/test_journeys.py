@@ -131,18 +131,19 @@ def test_street_whistles_and_the_department_reports(
     expect(page.get_by_role("link", name=f"#{food}")).to_have_count(0)
     page.get_by_role("link", name=f"#{case_id}").click()
 
-    # The whistle names a target department and needs a reason.
+    # The whistle calls one or more departments (the item's first) and needs a reason.
     whistle = page.locator("form.action", has=page.get_by_role("button", name="吹哨"))
-    # all_inner_texts() does not wait: wait for the case page's whistle form first.
-    expect(whistle.get_by_label("吹哨至").locator("option")).to_have_count(3)
-    options = whistle.get_by_label("吹哨至").locator("option").all_inner_texts()
-    assert options[1:] == ["区应急管理局", "区综合行政执法局"]
-    whistle.get_by_label("吹哨至").select_option("D-ZF")
+    boxes = whistle.locator("fieldset.joint-whistle label")
+    expect(boxes.first).to_be_visible()
+    assert boxes.all_inner_texts()[:2] == ["区应急管理局", "区综合行政执法局"]
+    whistle.get_by_role("checkbox", name="区综合行政执法局").check()
     whistle.get_by_label("理由（必填）").fill("占道经营反复出现，需执法部门到场")
     shot(page, "street-2-whistle-form")
     whistle.get_by_role("button", name="吹哨").click()
-    expect(page.locator("dd.state")).to_have_text("待报到")
-    assert "区综合行政执法局" in page.locator("ol.timeline").inner_text()
+    # The street keeps the case; the department's task is on the case's board.
+    expect(page.locator("dd.state")).to_have_text("吹哨协同（部门报到办理）")
+    board = page.locator("section.task-board")
+    expect(board.locator("tr.task", has_text="区综合行政执法局")).to_contain_text("待报到")
 
     # The street's whistle queue shows it, with the time left to report.
     page.get_by_role("link", name="吹哨报到").click()
@@ -151,22 +152,26 @@ def test_street_whistles_and_the_department_reports(
     shot(page, "street-3-whistle-queue")
     page.get_by_role("button", name="退出").click()
 
-    # The department: the same queue, addressed to it; it reports for duty.
+    # The department: the same queue, addressed to it; it reports for duty from its inbox.
     sign_in(page, "D-ZF", "staff")
     page.get_by_role("link", name="吹哨报到").click()
     row = page.locator("tr", has=page.get_by_role("link", name=f"#{case_id}"))
     assert "区综合行政执法局" in row.inner_text()
     shot(page, "dept-1-whistle-queue")
-    row.get_by_role("link", name=f"#{case_id}").click()
-    page.get_by_role("button", name="报到", exact=True).click()
-    expect(page.locator("dd.state")).to_have_text("部门办理中")
     page.get_by_role("link", name="待办").click()
-    expect(page.get_by_role("link", name=f"#{case_id}")).to_be_visible()
+    task = page.locator(
+        "section.task-board tr.task", has=page.get_by_role("link", name=f"#{case_id}")
+    )
+    task.get_by_role("button", name="报到", exact=True).click()
+    task = page.locator(
+        "section.task-board tr.task", has=page.get_by_role("link", name=f"#{case_id}")
+    )
+    expect(task.locator("td.status")).to_have_text("办理中")
     shot(page, "dept-2-inbox")
 
     with sessions() as s:
         case = s.get(Case, case_id)
-        assert case is not None and (case.state, case.holder) == ("dept_handling", "D-ZF")
+        assert case is not None and (case.state, case.holder) == ("coordinating", "S-ZHL")
 
     # The agency: the same inbox for its unit.
     page.get_by_role("button", name="退出").click()

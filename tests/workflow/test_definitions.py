@@ -53,12 +53,13 @@ def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
         ("ws_handling", "forward", "street_handling", False),
         ("street_handling", "dispatch", "agency_handling", False),
         ("street_handling", "resolve", "resolved", False),
-        ("street_handling", "whistle", "awaiting_report", True),
+        # The whistle keeps the street in command: the called departments work in tasks, and
+        # the street resolves once every part is done (no department resolves or sends back).
+        ("street_handling", "whistle", "coordinating", True),
+        ("coordinating", "whistle", "coordinating", True),
+        ("coordinating", "resolve", "resolved", False),
         ("agency_handling", "resolve", "resolved", False),
         ("agency_handling", "send_back", "street_handling", True),
-        ("awaiting_report", "report", "dept_handling", False),
-        ("dept_handling", "resolve", "resolved", False),
-        ("dept_handling", "send_back", "street_handling", True),
         ("resolved", "confirm", "closed", False),
         ("resolved", "reopen", "ws_handling", True),
     }

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, staff_of
+from tests.tasks.helpers import publish_old_incident
 from workflow.audit.chain import GENESIS, chain_hash, event_body
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
@@ -42,7 +43,10 @@ def count_events(s: Session, case_id: int) -> int:
 def test_whistle_goes_to_the_named_department_and_it_reports(
     sessions: sessionmaker[Session], clerk: Actor, street_staff: Actor
 ) -> None:
+    """On the incident route before tasks (cases opened then stay on it); the route with tasks
+    is tested in tests/tasks."""
     with sessions.begin() as s:
+        publish_old_incident(s)
         cid = open_incident(s, clerk).id
         engine.fire(s, cid, "accept", clerk, now=T0)
         engine.fire(s, cid, "forward", clerk, now=T0)

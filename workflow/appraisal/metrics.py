@@ -34,8 +34,13 @@ from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.spec.scheme import ALL_METRICS, COUNT_METRICS
 from workflow.store.models import TrailEvent
 
-# Triggers that hand a case on to another unit (what a send-back undoes).
-HAND_ON = ("forward", "dispatch", "whistle")
+# Triggers that hand a case on to another unit (what a send-back undoes). Not the whistle: the
+# street keeps command of a whistled case, and a department sending work back is no mark
+# against the street that called it.
+HAND_ON = ("forward", "dispatch")
+# Events that end a timed stage: a case's transition, or a task's report or done (a called
+# unit's own response and work, counted for that unit).
+LEAVING = ("case.transition", "task.reported", "task.done")
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def _left_stage(w: Window, limit: str) -> Select[Any]:
             not_(_flag(e, "left", "late")).label("ok"),
         )
         .where(
-            e.action == "case.transition",
+            e.action.in_(LEAVING),
             _counted(e, w),
             _text(e, "left", "limit") == limit,
             _text(e, "left", "due_at").is_not(None),
@@ -196,6 +201,7 @@ def send_back_rate(w: Window) -> Select[Any]:
     f, s = aliased(TrailEvent), aliased(TrailEvent)
     sent_back = exists().where(
         s.case_id == f.case_id,
+        s.action == "case.transition",
         s.trigger == "send_back",
         s.to_holder == f.from_holder,
         s.seq > f.seq,
@@ -239,6 +245,15 @@ def whistle_report_rate(w: Window) -> Select[Any]:
         .where(w2.case_id == wh.case_id, w2.trigger == "whistle", w2.seq > wh.seq, w2.seq < rp.seq)
         .correlate(wh, rp),
     )
+    # A joint whistle: each task opened in the window, answered by its own report in time.
+    op, tr = aliased(TrailEvent), aliased(TrailEvent)
+    task_reported_in_time = exists().where(
+        tr.case_id == op.case_id,
+        tr.action == "task.reported",
+        _text(tr, "task") == _text(op, "task"),
+        _known_by_end(tr, w),
+        not_(_flag(tr, "left", "late")),
+    )
     base = (
         select(
             wh.to_holder.label("unit"),
@@ -246,6 +261,18 @@ def whistle_report_rate(w: Window) -> Select[Any]:
             case((reported_in_time, 1), else_=0).label("ok"),
         )
         .where(wh.action == "case.transition", wh.trigger == "whistle", _counted(wh, w))
+        .where(wh.to_holder != wh.from_holder)  # a joint whistle: counted per task below
+        .union_all(
+            select(
+                op.to_holder.label("unit"),
+                op.case_id.label("case_id"),
+                case((task_reported_in_time, 1), else_=0).label("ok"),
+            ).where(
+                op.action == "task.opened",
+                _text(op, "status") == "awaiting_report",
+                _counted(op, w),
+            )
+        )
         .subquery()
     )
     return _rate(base, base.c.ok == 1)

@@ -27,11 +27,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.audit import replay_tasks
 from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import WorkflowError
 from workflow.spec.model import RouteSpec
-from workflow.store.models import Case, Extension, Supervision, TrailEvent
+from workflow.store.models import Case, Extension, Supervision, Task, TrailEvent
 
 CASE_ACTIONS = ("case.opened", "case.transition", "case.migrated")
 REPLAYED_ACTIONS = (
@@ -43,6 +44,7 @@ REPLAYED_ACTIONS = (
     "extension.approved",
     "extension.refused",
     "case.urgency_changed",
+    *replay_tasks.TASK_ACTIONS,
 )
 CASE_FIELDS = (
     "item",
@@ -105,7 +107,7 @@ class Difference:
     """One field of one row that is not what the trail gives (FIELD "row": a row the trail has
     and the table has not, or the other way round)."""
 
-    kind: str  # case | supervision | extension
+    kind: str  # case | supervision | extension | task
     id: int
     field: str
     stored: Any
@@ -139,8 +141,12 @@ class _Replay:
         self.cases: dict[int, Row] = {}
         self.supervisions: dict[int, Row] = {}
         self.extensions: dict[int, Row] = {}
+        self.tasks: dict[int, Row] = {}
 
     def apply(self, ev: TrailEvent) -> None:
+        if ev.action.startswith("task."):
+            replay_tasks.apply(self.tasks, ev, ev.data or {}, format_at(ev.at))
+            return
         getattr(self, "_" + ev.action.replace(".", "_"))(ev, ev.data or {}, format_at(ev.at))
 
     def _tier(self, case: Row, state: str | None) -> tuple[bool, str | None, bool] | None:
@@ -191,6 +197,10 @@ class _Replay:
             return
         _, tier, final = known
         case["tier"] = tier
+        spec = self.route(case["route_name"], case["route_version"])
+        same = ev.to_state is not None and ev.from_state == ev.to_state
+        if same and spec is not None and spec.state(ev.to_state or "").tasks is not None:
+            return  # calling more units into a task state: the same stage goes on
         if "target" in d:
             case["whistle_target"] = d["target"]
         elif tier != "department" and "whistle_target" in case:
@@ -293,7 +303,12 @@ class _Replay:
     def _extension_decided(self, ev: TrailEvent, d: Row, at: str, status: str) -> None:
         ext = self.extensions.setdefault(d["extension"], {})
         ext.update(status=status, decided_by=ev.actor, decided_at=at, decision_reason=ev.reason)
-        if status == "approved":
+        if status == "approved" and "task" in d:
+            # A task's step extended: the task's limit moves, not the case's.
+            ext["days"] = d.get("days")
+            ext["new_stage_due_at"] = d.get("task_due_at")
+            replay_tasks.extended(self.tasks, d)
+        elif status == "approved":
             ext["days"] = d.get("days")
             case = self.cases.get(ev.case_id) if ev.case_id is not None else None
             # While the clock is stopped the limit moves when it starts again (None here).
@@ -369,7 +384,7 @@ def _stored(session: Session, model: Any, fields: tuple[str, ...]) -> dict[int, 
 
 
 def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
-    """Every field of every case, supervision and extension row that is not what the trail
+    """Every field of every case, supervision, extension and task row that is not what the trail
     gives; a row that only one of the two has."""
     rebuilt = replay(session, batch=batch)
     yield from _compare("case", _stored(session, Case, CASE_FIELDS), rebuilt.cases, CASE_FIELDS)
@@ -384,4 +399,10 @@ def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
         _stored(session, Extension, EXTENSION_FIELDS),
         rebuilt.extensions,
         EXTENSION_FIELDS,
+    )
+    yield from _compare(
+        "task",
+        _stored(session, Task, replay_tasks.TASK_FIELDS),
+        rebuilt.tasks,
+        replay_tasks.TASK_FIELDS,
     )

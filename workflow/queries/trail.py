@@ -83,7 +83,14 @@ def actions(session: Session, *, actor: Actor) -> list[str]:
     )
 
 
-def case_timeline(session: Session, *, case_id: int) -> list[TrailEvent]:
-    """A case's events, oldest first (the caller has checked the case is in scope)."""
+def case_timeline(
+    session: Session, *, case_id: int, actor: Actor | None = None
+) -> list[TrailEvent]:
+    """A case's events, oldest first (the caller has checked the case is in scope); for ACTOR, a
+    called department reads the steps of its own tasks only (workflow.queries.tasks)."""
+    from workflow.queries.tasks import trail_filter
+
     stmt = select(TrailEvent).where(TrailEvent.case_id == case_id).order_by(TrailEvent.seq)
+    if actor is not None:
+        stmt = stmt.where(trail_filter(session, actor))
     return list(session.execute(stmt).scalars())

@@ -54,6 +54,13 @@ def route_svg(route: RouteSpec) -> bytes:
             attrs.update(shape="doublecircle", fillcolor="#ffffff")
         elif s.tier:
             attrs.update(style="rounded,filled", fillcolor=TIER_COLOURS[s.tier])
+        if s.tasks is not None:
+            # A task state: parallel tasks, one per unit, and the join that lets the case out.
+            attrs.update(
+                shape="box3d",
+                style="filled",
+                label=f"{s.name}\\n{s.tier}\\n∥ tasks per {s.tasks.per}, join {s.tasks.join}",
+            )
         graph.node(s.name, **attrs)
     graph.graph_attr.update(fontname="Noto Sans CJK SC", rankdir="LR")
     svg: bytes = graph.pipe(format="svg")

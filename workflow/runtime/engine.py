@@ -19,7 +19,7 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.instants import utcnow
-from workflow.runtime import stages
+from workflow.runtime import stages, tasks
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
@@ -367,13 +367,16 @@ def fire(
     *,
     reason: str | None = None,
     target: str | None = None,
+    targets: list[str] | tuple[str, ...] | None = None,
+    lead: str | None = None,
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> TrailEvent:
     """Fire TRIGGER on a case as ACTOR: the case's state, holder and version change and one trail
-    event is appended, in the caller's transaction. Raises InvalidInput (unknown trigger, missing
-    reason, bad target), StaleVersion, NotAllowed (not from this state), NotHolder, NotFound."""
+    event is appended, in the caller's transaction. Into a task state, TARGETS (or TARGET) are
+    the units called, LEAD their lead. Raises InvalidInput (unknown trigger, missing reason, bad
+    target), StaleVersion, NotAllowed (not from this state; a join not held), NotHolder, NotFound."""
     now = now or utcnow()
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
@@ -405,7 +408,8 @@ def fire(
         session=session,
         now=now,
         reason=reason.strip() if reason else None,
-        target=target or None,
+        **_targets(target, targets),
+        lead=lead or None,
         data=_plain_json(data, "data") if data else {},
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
@@ -418,6 +422,15 @@ def fire(
     _write_case(conn, session, case, before)
     assert firing.event is not None
     return firing.event
+
+
+def _targets(target: str | None, targets: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+    """A firing's target and targets: one target is a list of one, a list of one a target."""
+    if not targets:
+        return {"target": target or None, "targets": (target,) if target else ()}
+    if target and target not in targets:
+        raise InvalidInput("give target or targets, not both", {"target": ["use targets alone"]})
+    return {"target": targets[0] if len(targets) == 1 else None, "targets": tuple(targets)}
 
 
 # The refusals of fire(), built off its path.
@@ -462,9 +475,17 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     out: list[str] = []
+    # In a task state, the way out is offered once the join holds.
+    waiting = (
+        bool(tasks.waiting_for(session, case.id, case.stage_seq))
+        if route.state(case.state).tasks is not None
+        else False
+    )
     for trigger in machine.get_triggers(case.state):
         spec = route.transition(case.state, trigger)
         if spec is not None and may_fire(spec, actor, case) is None:
+            if waiting and spec.dest != case.state:
+                continue
             out.append(trigger)
     return out
 

@@ -19,10 +19,10 @@ from transitions import EventData, Machine
 from workflow.audit import chain
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotHolder
-from workflow.runtime import stages
+from workflow.runtime import stages, tasks
 from workflow.runtime.clock import Clock
 from workflow.runtime.holders import resolve_holder
-from workflow.spec.model import ItemSpec, RouteSpec, TransitionSpec
+from workflow.spec.model import ItemSpec, RouteSpec, StateSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
 
 
@@ -66,6 +66,11 @@ class Firing:
     head: tuple[int, str] | None = None
     # The session's connection, where fire() runs its statements.
     conn: Connection | None = None
+    # A joint whistle's departments (into a task state) and its lead; () and None otherwise.
+    targets: tuple[str, ...] = ()
+    lead: str | None = None
+    # The units a firing into a task state calls, as checked.
+    calling: list[str] = field(default_factory=list)
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -112,6 +117,12 @@ def _reason_given(spec: TransitionSpec, f: Firing) -> None:
 
 
 def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
+    if spec.target == "whistle_to" and f.route.state(spec.dest).tasks is not None:
+        return  # the task state's own check (_tasks_allowed) names the units
+    if f.targets and len(f.targets) > 1:
+        raise InvalidInput(
+            f"{spec.trigger!r} takes one target here", {"targets": ["one department only"]}
+        )
     if spec.target == "whistle_to":
         if not f.target:
             raise InvalidInput(
@@ -127,6 +138,32 @@ def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
         raise InvalidInput(
             f"{spec.trigger!r} takes no target", {"target": ["not allowed for this trigger"]}
         )
+
+
+def _tasks_allowed(spec: TransitionSpec, ev: EventData) -> bool:
+    """Into a task state: the units to call are good (see tasks.check_targets)."""
+    f = _firing(ev)
+    dest = f.route.state(spec.dest)
+    already: list[str] = []
+    if spec.source == spec.dest:
+        # Calling more units into the same state: those working in it now are not called twice.
+        already = [
+            t.unit
+            for t in tasks.round_tasks(f.session, f.case.id, f.case.stage_seq)
+            if t.status != "cancelled"
+        ]
+    elif f.lead is not None and not f.targets:
+        raise InvalidInput("a lead without targets", {"lead": ["name the targets too"]})
+    f.calling, f.lead = tasks.check_targets(
+        dest, f.item, f.units, f.targets, f.lead, f.reason, already
+    )
+    return True
+
+
+def _join_holds(spec: TransitionSpec, ev: EventData) -> bool:
+    """Out of a task state: every required task of the round is done or cancelled."""
+    tasks.check_join(_firing(ev).session, _firing(ev).case)
+    return True
 
 
 def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
@@ -154,16 +191,20 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     from_state, from_holder = case.state, case.holder
     # The event appended below, which begins the new stage.
     seq = f.head[0] + 1 if f.head is not None else chain.next_seq(f.session)
-    left = stages.leave_stage(case, f.now)
+    # Calling more units into a task state goes on with the same stage (and its tasks).
+    same_stage = spec.source == spec.dest and dest.tasks is not None
+    round_left = case.stage_seq
+    left = None if same_stage else stages.leave_stage(case, f.now)
     case.state = f.state
     case.tier = dest.tier
     case.holder = f.to_holder
-    if spec.target:
+    if spec.target and dest.tasks is None:
         case.whistle_target = f.target
-    elif dest.tier != "department":
+    elif dest.tier != "department" or dest.tasks is not None:
         case.whistle_target = None
     case.updated_at = f.now
-    stages.enter_stage(case, dest, f.item, f.calendar, f.now, seq=seq)
+    if not same_stage:
+        stages.enter_stage(case, dest, f.item, f.calendar, f.now, seq=seq)
     data: dict[str, Any] = stages.clock_data(case)
     if left:
         data["left"] = left
@@ -177,8 +218,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         left["limit"] = f.route.state(from_state).limit
     if dest.tier == "applicant":
         data["paused"] = True
-    if f.target:
-        data["target"] = f.target
+    _target_data(f, data, same_stage)
     if f.data:
         data["input"] = f.data
     fields: dict[str, Any] = dict(
@@ -196,6 +236,59 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         data=data,
     )
     f.event = chain.append(f.session, head=f.head, conn=f.conn, **fields)
+    if source.tasks is not None or dest.tasks is not None:
+        _tasks_after(f, source, dest, same_stage, round_left)
+
+
+def _target_data(f: Firing, data: dict[str, Any], same_stage: bool) -> None:
+    """A whistle's departments in its event: the units called and the lead, or the target."""
+    if f.calling:
+        data["targets"] = list(f.calling)
+        data["lead"] = f.lead or (f.calling[0] if not same_stage else None)
+    elif f.target:
+        data["target"] = f.target
+
+
+def _tasks_after(
+    f: Firing, source: StateSpec, dest: StateSpec, same_stage: bool, round_left: int | None
+) -> None:
+    """After the transition's event: the tasks of a task state left are closed, and those of a
+    task state entered (or called into again) opened, each with its own event."""
+    label, unit = f.actor.label, f.actor.unit
+    if source.tasks is not None and not same_stage:
+        tasks.close_round(
+            f.session,
+            case_id=f.case.id,
+            round_seq=round_left,
+            state=f.case.state,
+            actor_label=label,
+            actor_unit=unit,
+            now=f.now,
+        )
+    if dest.tasks is not None:
+        tasks.open_tasks(
+            f.session,
+            case=f.case,
+            state=dest,
+            units_to_call=f.calling,
+            lead=f.lead,
+            item=f.item,
+            calendar=f.calendar,
+            actor_label=label,
+            actor_unit=unit,
+            now=f.now,
+        )
+
+
+def _conditions(route: RouteSpec, t: TransitionSpec) -> list[Any]:
+    """The transition's conditions: task checks only where the route has task states, so a
+    firing on a route without them pays nothing for them."""
+    out: list[Any] = [partial(_may_fire, t)]
+    if route.state(t.dest).tasks is not None:
+        out.append(partial(_tasks_allowed, t))
+    if route.state(t.source).tasks is not None and t.source != t.dest:
+        out.append(partial(_join_holds, t))
+    return out
 
 
 def build_machine(route: RouteSpec) -> Machine:
@@ -204,7 +297,7 @@ def build_machine(route: RouteSpec) -> Machine:
             "trigger": t.trigger,
             "source": t.source,
             "dest": t.dest,
-            "conditions": [partial(_may_fire, t)],
+            "conditions": _conditions(route, t),
             "before": [partial(_resolve_holder, t)],
             "after": [partial(_record, t)],
         }

@@ -28,7 +28,7 @@ from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import InvalidInput, NotFound, StaleVersion
 from workflow.instants import utcnow
-from workflow.runtime import stages
+from workflow.runtime import stages, tasks
 from workflow.runtime.engine import work_calendar
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec, StateSpec
@@ -123,6 +123,7 @@ def _plan_one(
 ) -> tuple[Move, ItemSpec | None]:
     try:
         dest, item = _destination(case, target, mapping, items, list_version)
+        _tasks_movable(session, case, dest)
         holder, item = _holder_in(session, case, dest, item)
     except _NotMovable as why:
         return Move(case.id, case.item, case.state, case.holder, why_not=str(why)), None
@@ -137,6 +138,21 @@ def _plan_one(
         ),
         item,
     )
+
+
+def _tasks_movable(session: Session, case: Case, dest: StateSpec) -> None:
+    """A case in a task state keeps its open tasks only in a task state; a case whistled to one
+    department under an older version (the department holding it) gets a task for it there."""
+    open_tasks = [
+        t for t in tasks.round_tasks(session, case.id, case.stage_seq) if t.status in tasks.OPEN
+    ]
+    if open_tasks and dest.tasks is None:
+        busy = ", ".join(t.unit for t in open_tasks)
+        raise _NotMovable(f"its tasks ({busy}) are open and {dest.name!r} has no tasks")
+    if dest.tasks is not None and not open_tasks and case.tier != "department":
+        raise _NotMovable(f"{dest.name!r} waits on tasks and no department is working on the case")
+    if dest.tasks is not None and dest.tier == "department":
+        raise _NotMovable(f"{dest.name!r} is a task state held by a department")
 
 
 def _destination(
@@ -369,6 +385,8 @@ def _move(
     assert move.to_state is not None
     dest = target.state(move.to_state)
     from_list = case.list_version
+    # Whistled to one department under the older version: it keeps its part as a task.
+    called = move.from_holder if dest.tasks is not None and case.tier == "department" else None
     case.route_name = target.name
     case.route_version = result.to_version
     case.list_version = result.list_version
@@ -392,7 +410,9 @@ def _move(
     }
     if result.to_route != result.route:
         data["to_route"] = result.to_route
-    return chain.append(
+    if called is not None:
+        data["task_for"] = called
+    event = chain.append(
         session,
         at=now,
         actor=actor,
@@ -405,6 +425,44 @@ def _move(
         to_holder=case.holder,
         reason=reason,
         data=data,
+    )
+    if called is not None:
+        _keep_called(session, case, dest, move, item, result, calendar, actor, unit, reason, now)
+    return event
+
+
+def _keep_called(
+    session: Session,
+    case: Case,
+    dest: StateSpec,
+    move: Move,
+    item: ItemSpec,
+    result: Plan,
+    calendar: Any,
+    actor: str,
+    unit: str | None,
+    reason: str | None,
+    now: dt.datetime,
+) -> None:
+    """The department a case was whistled to under the older version keeps its part as a task
+    (the lead), awaiting its report still or working already, as it was."""
+    assert move.from_holder is not None
+    from_route, _, _ = registry.route(session, result.route, result.from_version)
+    tasks.open_tasks(
+        session,
+        case=case,
+        state=dest,
+        units_to_call=[move.from_holder],
+        lead=move.from_holder,
+        item=item,
+        calendar=calendar,
+        actor_label=actor,
+        actor_unit=unit,
+        now=now,
+        status="awaiting_report"
+        if from_route.state(move.from_state).limit == "response"
+        else "working",
+        reason=reason,
     )
 
 

@@ -24,13 +24,13 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
 from workflow.instants import utcnow
-from workflow.runtime import engine, returns, stages
+from workflow.runtime import engine, returns, stages, tasks
 from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.runtime.machines import SYSTEM, Actor
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store.models import Case, Extension, Reminder, Supervision
+from workflow.store.models import Case, Extension, Reminder, Supervision, Task
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,112 @@ def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
 def pending_count(session: Session, *, now: dt.datetime) -> int:
     """How many cases a sweep at NOW has to look at (for progress; not locked)."""
     n: int = session.execute(select(func.count(Case.id)).where(_due_for_sweep(now))).scalar_one()
-    return n
+    t: int = session.execute(
+        select(func.count(Task.id)).where(_task_due_for_sweep(now))
+    ).scalar_one()
+    return n + t
+
+
+def _task_unsupervised() -> ColumnElement[bool]:
+    return ~exists().where(
+        Supervision.case_id == Task.case_id, Supervision.stage_seq == Task.stage_seq
+    )
+
+
+def _task_due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
+    """Open tasks whose light or supervision is behind NOW (as _due_for_sweep for cases)."""
+    return and_(
+        Task.status.in_(tasks.OPEN),
+        Task.stage_seq.is_not(None),
+        Task.stage_due_at.is_not(None),
+        or_(
+            and_(Task.light == "green", Task.stage_yellow_at <= now),
+            and_(Task.stage_due_at < now, or_(Task.light != "red", _task_unsupervised())),
+        ),
+    )
+
+
+def _sweep_tasks(session: Session, *, now: dt.datetime, limit: int, result: SweepResult) -> None:
+    """Mark the due tasks' lights and raise one supervision per late task step, addressed to
+    the called unit's supervisor and copied to the commanding unit (the street)."""
+    due = list(
+        session.execute(
+            select(Task)
+            .where(_task_due_for_sweep(now))
+            .order_by(Task.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    if not due:
+        return
+    lights: dict[str, list[int]] = defaultdict(list)
+    units = registry.units(session)
+    for task in due:
+        result.checked += 1
+        # Cases and tasks share the loop's progress check: a task counts under its negative id.
+        result.case_ids.add(-task.id)
+        light = tasks.light_of(task, now)
+        if light != task.light:
+            lights[light].append(task.id)
+            set_committed_value(task, "light", light)
+            result.yellow += light == "yellow"
+            result.red += light == "red"
+        if light == "red" and raise_task_supervision(session, task, now=now, units=units):
+            result.supervisions += 1
+    tasks.set_lights(session, lights)
+
+
+def raise_task_supervision(
+    session: Session, task: Task, *, now: dt.datetime, units: UnitIndex | None = None
+) -> Supervision | None:
+    """The one supervision of a task's late step (awaiting its report, or its work), or None
+    when it exists already: to the unit's supervisor, copied to the commanding unit."""
+    assert task.stage_seq is not None and task.stage_due_at is not None
+    found = session.execute(
+        select(Supervision.id).where(
+            Supervision.case_id == task.case_id, Supervision.stage_seq == task.stage_seq
+        )
+    ).first()
+    if found:
+        return None
+    unit, _ = supervising_units(task.unit, units or registry.units(session))
+    sup = Supervision(
+        case_id=task.case_id,
+        stage_seq=task.stage_seq,
+        state=task.state,
+        holder=task.unit,
+        unit=unit,
+        also_unit=task.commander,
+        stage_due_at=task.stage_due_at,
+        raised_at=now,
+        task_id=task.id,
+        list_at=_list_at(session, task.case_id, task.stage_due_at),
+    )
+    session.add(sup)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=SYSTEM.label,
+        action="supervision.raised",
+        case_id=task.case_id,
+        to_state=task.state,
+        to_holder=task.unit,
+        data={
+            "supervision": sup.id,
+            "task": task.id,
+            "task_status": task.status,
+            "stage_seq": task.stage_seq,
+            "state": task.state,
+            "holder": task.unit,
+            "unit": unit,
+            "also_unit": task.commander,
+            "stage_due_at": chain.format_at(task.stage_due_at),
+        },
+    )
+    return sup
 
 
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
@@ -135,7 +240,6 @@ def raise_supervision(
         if found:
             return None
     unit, also = supervising_units(case.holder, units or registry.units(session))
-    ladder = practice(session).ladder
     sup = Supervision(
         case_id=case.id,
         stage_seq=case.stage_seq,
@@ -145,9 +249,7 @@ def raise_supervision(
         also_unit=also,
         stage_due_at=case.stage_due_at,
         raised_at=now,
-        list_at=_clock(session, case).add_working_hours(
-            case.stage_due_at, ladder["listed_after_h"]
-        ),
+        list_at=_list_at(session, case.id, case.stage_due_at),
     )
     session.add(sup)
     session.flush()
@@ -171,6 +273,15 @@ def raise_supervision(
         },
     )
     return sup
+
+
+def _list_at(session: Session, case_id: int, due: dt.datetime) -> dt.datetime:
+    """When a supervision still open is listed by the district (挂牌督办): LISTED_AFTER_H past
+    the limit, on the case's clock."""
+    case = session.get(Case, case_id)
+    assert case is not None
+    hours = practice(session).ladder["listed_after_h"]
+    return _clock(session, case).add_working_hours(due, hours)
 
 
 def _clock(session: Session, case: Case) -> Any:
@@ -231,11 +342,19 @@ def send_reminders(session: Session, cases: list[Case], *, now: dt.datetime) -> 
 def still_open() -> ColumnElement[bool]:
     """A supervision whose case is still on the late stage: it asks for something. Once the case
     moves on (or closes) the supervision closes with it."""
-    return exists().where(
+    on_case = exists().where(
+        Supervision.task_id.is_(None),
         Case.id == Supervision.case_id,
         Case.stage_seq == Supervision.stage_seq,
         Case.tier.is_not(None),
     )
+    # A task's late step: open while the task is still on that step.
+    on_task = exists().where(
+        Task.id == Supervision.task_id,
+        Task.stage_seq == Supervision.stage_seq,
+        Task.status.in_(tasks.OPEN),
+    )
+    return or_(on_case, on_task)
 
 
 def mark_active(session: Session, sups: list[Supervision]) -> None:
@@ -313,6 +432,8 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
     chain.lock_head(session)
     result = SweepResult(batches=1)
+    # Tasks first (their own clocks: lights and supervisions, no timeouts).
+    _sweep_tasks(session, now=now, limit=limit, result=result)
     cases, supervised = _sweep_candidates(session, now, limit)
     if not cases:
         return result
@@ -558,9 +679,11 @@ def request_extension(
     actor: Actor,
     reason: str,
     days: int,
+    task_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Extension:
-    """The holder asks for DAYS more working days on the current stage, before its limit.
+    """The holder asks for DAYS more working days on the current stage, before its limit; with
+    TASK_ID, a called unit on its task's current step (its report or its work).
 
     Raises InvalidInput (reason, days), NotHolder, NotAllowed (no limit, clock stopped, limit
     passed), Conflict (a request of this stage is pending), NotFound."""
@@ -569,6 +692,8 @@ def request_extension(
     case = engine.get_case(session, case_id)
     reason_text = _reason(reason, required=True)
     n = _days(days)
+    if task_id is not None:
+        return _request_task_extension(session, case, task_id, actor, reason_text or "", n, now)
     _check_extension_asked(session, case, actor, now)
     assert case.holder is not None and case.stage_due_at is not None and reason_text is not None
     unit, _ = supervising_units(case.holder, registry.units(session))
@@ -664,8 +789,7 @@ def decide_extension(
     if ext.status != "pending":
         raise Conflict(f"extension {extension_id} was {ext.status} already")
     case = engine.get_case(session, ext.case_id)
-    if case.stage_seq != ext.stage_seq or case.tier is None:
-        raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+    task = _stage_asked_for(session, ext, case)
     ext.decided_by = actor.label
     ext.decided_at = now
     ext.decision_reason = reason_text
@@ -673,10 +797,9 @@ def decide_extension(
     if granted is None:
         ext.status = "refused"
     else:
-        ext.status = "approved"
-        ext.days = granted
-        ext.new_stage_due_at = _extend(session, case, granted, now=now)
-        data.update(days=granted, **stages.clock_data(case))
+        _approve(session, ext, case, task, granted, data, now)
+    if task is not None:
+        data["task"] = task.id
     chain.append(
         session,
         at=now,
@@ -685,11 +808,132 @@ def decide_extension(
         action=f"extension.{ext.status}",
         case_id=case.id,
         to_state=case.state,
-        to_holder=case.holder,
+        to_holder=task.unit if task is not None else case.holder,
         reason=reason_text,
         data=data,
     )
     return ext
+
+
+def _stage_asked_for(session: Session, ext: Extension, case: Case) -> Task | None:
+    """The task whose step the extension asks for (None: the case's stage); NotAllowed when
+    that step or stage has ended."""
+    if ext.task_id is None:
+        if case.stage_seq != ext.stage_seq or case.tier is None:
+            raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+        return None
+    task = tasks.get_task(session, ext.task_id)
+    if task.stage_seq != ext.stage_seq or task.status not in tasks.OPEN:
+        raise NotAllowed(f"the step of task {task.id} asked for has ended")
+    return task
+
+
+def _approve(
+    session: Session,
+    ext: Extension,
+    case: Case,
+    task: Task | None,
+    granted: int,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    ext.status = "approved"
+    ext.days = granted
+    if task is not None:
+        ext.new_stage_due_at = _extend_task(session, task, granted, now=now)
+        data.update(days=granted, task=task.id, task_due_at=chain.format_at(ext.new_stage_due_at))
+    else:
+        ext.new_stage_due_at = _extend(session, case, granted, now=now)
+        data.update(days=granted, **stages.clock_data(case))
+
+
+def _request_task_extension(
+    session: Session, case: Case, task_id: int, actor: Actor, reason: str, n: int, now: dt.datetime
+) -> Extension:
+    task = tasks.get_task(session, task_id)
+    if task.case_id != case.id:
+        raise NotFound(f"no task {task_id} on case {case.id}")
+    if actor.unit != task.unit or actor.role not in tasks.WORK_ROLES:
+        raise NotHolder(f"only {task.unit} asks for more time on its task {task.id}")
+    if task.status not in tasks.OPEN or task.stage_due_at is None or task.stage_seq is None:
+        raise NotAllowed(f"task {task.id} is {task.status}: no time limit runs")
+    if now > task.stage_due_at:
+        raise NotAllowed(
+            f"an extension is asked before the task's limit "
+            f"({chain.format_at(task.stage_due_at)}), not after"
+        )
+    pending = session.execute(
+        select(Extension.id).where(
+            Extension.case_id == case.id,
+            Extension.stage_seq == task.stage_seq,
+            Extension.status == "pending",
+        )
+    ).first()
+    if pending:
+        raise Conflict(f"extension {pending[0]} of this step is waiting for a decision")
+    unit, _ = supervising_units(task.unit, registry.units(session))
+    ext = Extension(
+        case_id=case.id,
+        stage_seq=task.stage_seq,
+        state=task.state,
+        holder=task.unit,
+        unit=unit,
+        requested_by=actor.label,
+        requested_at=now,
+        reason=reason,
+        days=n,
+        status="pending",
+        task_id=task.id,
+    )
+    session.add(ext)
+    session.flush()
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="extension.requested",
+        case_id=case.id,
+        to_state=case.state,
+        to_holder=task.unit,
+        reason=reason,
+        data={
+            "extension": ext.id,
+            "task": task.id,
+            "days": n,
+            "stage_seq": task.stage_seq,
+            "unit": unit,
+            "stage_due_at": chain.format_at(task.stage_due_at),
+        },
+    )
+    return ext
+
+
+def _extend_task(session: Session, task: Task, days: int, *, now: dt.datetime) -> dt.datetime:
+    """Move the task's current limit DAYS working days later (not a step: its version stays)."""
+    calendar = engine.work_calendar(session)
+    assert task.stage_due_at is not None
+    new_due = calendar.add_working_days(task.stage_due_at, days)
+    limit = calendar.working_seconds_between(task.stage_started_at or now, new_due)
+    left = calendar.working_seconds_between(now, new_due)
+    values: dict[str, Any] = {
+        "stage_due_at": new_due,
+        "stage_yellow_at": stages.yellow_at(calendar, now, left, limit),
+        ("report_due_at" if task.status == "awaiting_report" else "due_at"): new_due,
+    }
+    session.execute(
+        update(Task)
+        .where(Task.id == task.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for k, v in values.items():
+        set_committed_value(task, k, v)
+    light = tasks.light_of(task, now)
+    if light != task.light:
+        tasks.set_lights(session, {light: [task.id]})
+        set_committed_value(task, "light", light)
+    return new_due
 
 
 def _extend(session: Session, case: Case, days: int, *, now: dt.datetime) -> dt.datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from .model import (
     Definitions,
     ItemSpec,
     RouteSpec,
+    StateSpec,
     TransitionSpec,
     UnitSpec,
 )
@@ -94,6 +95,8 @@ def check_route(
             elif "system" not in timeout.roles:
                 # The sweep fires it as the system actor.
                 add(f"{place}.on_timeout", f"{s.on_timeout!r} must list the role 'system'")
+        if s.tasks is not None:
+            _check_task_state(route, s, add)
     seen: set[tuple[str, str]] = set()
     for i, t in enumerate(route.transitions):
         place = f"transitions[{i}]"
@@ -119,6 +122,26 @@ def check_route(
         if not s.final and not any(t.source == s.name for t in route.transitions):
             add(f"states.{s.name}", "a working state with no way out")
     return problems
+
+
+def _check_task_state(route: RouteSpec, s: StateSpec, add: Callable[[str, str], None]) -> None:
+    """A task state is held by the commanding unit (the departments work in its tasks), is
+    entered by a firing that names the units when its tasks are per target, and has a way out."""
+    place = f"states.{s.name}.tasks"
+    if s.final or s.tier in (None, "applicant", "department"):
+        add(place, "tasks are opened in a working state held by the commanding unit")
+    if s.name == route.initial:
+        add(place, "the initial state cannot open tasks: nothing names their units yet")
+    entering = [t for t in route.transitions if t.dest == s.name and t.source != s.name]
+    if s.tasks is not None and s.tasks.per == "targets":
+        for t in entering:
+            if t.target != "whistle_to":
+                add(
+                    place,
+                    f"{t.trigger!r} enters {s.name!r} without naming its units (target: whistle_to)",
+                )
+    if not any(t.source == s.name and t.dest != s.name for t in route.transitions):
+        add(place, "a task state needs a way out for after the join")
 
 
 def _unreachable(route: RouteSpec, names: set[str]) -> list[str]:
@@ -469,6 +492,8 @@ def route_to_data(route: RouteSpec) -> dict[str, Any]:
             d["on_timeout"] = s.on_timeout
         if s.label_zh:
             d["label_zh"] = s.label_zh
+        if s.tasks is not None:
+            d["tasks"] = {"per": s.tasks.per, "join": s.tasks.join}
         states[s.name] = d
     transitions = []
     for t in route.transitions:

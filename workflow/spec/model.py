@@ -87,6 +87,22 @@ TIER_LIMIT_FIELD = {
 
 
 @dataclass(frozen=True)
+class TaskSpec:
+    """Parallel tasks opened on entering a state: one per unit, each with its own small life
+    (awaiting_report -> working -> done); the case stays in the state, held by the commanding
+    unit, until the join holds."""
+
+    # "targets": the units named when firing (a whistle's targets); "whistle_to": the item's.
+    per: str = "targets"
+    # "all": every task not cancelled is done; "required": the lead's task is done.
+    join: str = "all"
+
+
+TASK_PER = ("targets", "whistle_to")
+TASK_JOIN = ("all", "required")
+
+
+@dataclass(frozen=True)
 class StateSpec:
     name: str
     tier: str | None = None
@@ -95,6 +111,7 @@ class StateSpec:
     limit: str = "days"
     on_timeout: str | None = None
     label_zh: str | None = None
+    tasks: TaskSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,10 @@ class RouteSpec:
             if t.source == source and t.trigger == trigger:
                 return t
         return None
+
+    @property
+    def has_tasks(self) -> bool:
+        return any(s.tasks is not None for s in self.states)
 
     def tiers_used(self) -> frozenset[str]:
         return frozenset(s.tier for s in self.states if s.tier and s.tier != "applicant")

@@ -21,6 +21,8 @@ from .model import (
     ITEM_TYPES,
     LIMIT_UNITS,
     ROLES,
+    TASK_JOIN,
+    TASK_PER,
     TIERS,
     UNIT_KINDS,
     URGENCIES,
@@ -28,6 +30,7 @@ from .model import (
     ItemSpec,
     RouteSpec,
     StateSpec,
+    TaskSpec,
     TransitionSpec,
     UnitSpec,
     check_working_hours,
@@ -42,12 +45,22 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+class TaskSchema(_Strict):
+    per = fields.String(validate=validate.OneOf(TASK_PER), load_default="targets")
+    join = fields.String(validate=validate.OneOf(TASK_JOIN), load_default="all")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> TaskSpec:
+        return TaskSpec(**data)
+
+
 class StateSchema(_Strict):
     tier = fields.String(validate=validate.OneOf(TIERS), load_default=None, allow_none=True)
     final = fields.Boolean(load_default=False)
     limit = fields.String(validate=validate.OneOf(("days", "response")), load_default="days")
     on_timeout = fields.String(load_default=None, allow_none=True)
     label_zh = fields.String(load_default=None, allow_none=True)
+    tasks = fields.Nested(TaskSchema, load_default=None, allow_none=True)
 
 
 class TransitionSchema(_Strict):

@@ -241,6 +241,44 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
+class Task(Base):
+    """One unit's part of a case in a task state (a whistle's 报到 and work): its own small life
+    awaiting_report -> working -> done (or cancelled), its own clock, while the case stays with
+    the commanding unit. ``round`` is the case's stage (the trail event that began it) the task
+    belongs to: a later visit to the state opens new tasks, the old ones count no more."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_case_round", "case_id", "round"),
+        Index("ix_tasks_unit_status", "unit", "status"),
+        Index("ix_tasks_stage_due_at", "stage_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    round: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(64))  # the case's state that opened it
+    commander: Mapped[str] = mapped_column(String(32))  # the unit in command (the street)
+    unit: Mapped[str] = mapped_column(String(32))
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(24))
+    version: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    report_due_at: Mapped[dt.datetime | None]
+    due_at: Mapped[dt.datetime | None]
+    # The current step's clock (awaiting a report, or working), as a case's stage has it.
+    stage_seq: Mapped[int | None] = mapped_column(BigInteger)
+    stage_started_at: Mapped[dt.datetime | None]
+    stage_due_at: Mapped[dt.datetime | None]
+    stage_yellow_at: Mapped[dt.datetime | None]
+    light: Mapped[str] = mapped_column(String(8), default="none")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
 class TrailHead(Base):
     """The chain's last sequence number and hash; locking this row serialises appends."""
 
@@ -340,6 +378,8 @@ class Supervision(Base):
     holder: Mapped[str | None] = mapped_column(String(32))
     unit: Mapped[str] = mapped_column(String(32), index=True)  # the supervising unit
     also_unit: Mapped[str | None] = mapped_column(String(32))  # an agency's host street
+    # A task's late step (the department's supervisor; the street copied), not the case's.
+    task_id: Mapped[int | None] = mapped_column(Integer)
     stage_due_at: Mapped[dt.datetime]
     raised_at: Mapped[dt.datetime]
     acknowledged_at: Mapped[dt.datetime | None]
@@ -418,6 +458,7 @@ class Extension(Base):
     state: Mapped[str] = mapped_column(String(64))
     holder: Mapped[str] = mapped_column(String(32))
     unit: Mapped[str] = mapped_column(String(32), index=True)  # who decides
+    task_id: Mapped[int | None] = mapped_column(Integer)  # a task's step, not the case's stage
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[dt.datetime]
     reason: Mapped[str] = mapped_column(Text)

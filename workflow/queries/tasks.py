@@ -1,0 +1,148 @@
+"""Tasks as their users list them: scoped, filtered, keyset-paged (``after`` is the last id seen).
+
+Who sees which task is a domain rule, here for the API and the console alike:
+- a called unit (a department) sees its own tasks, never another unit's part of the same case;
+- the street (staff, administrators) sees the tasks of its cases, a workstation's clerk those of
+  its cases; the district's administrators and auditors every task; another auditor the tasks of
+  the cases in their part of the trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from workflow import privacy
+from workflow.catalog import registry
+from workflow.errors import InvalidInput, NotFound
+from workflow.queries.paging import Page, page
+from workflow.runtime.machines import Actor
+from workflow.runtime.tasks import STATUSES
+from workflow.store.models import Case, Task, TrailEvent
+
+MAX_PAGE = 200
+
+
+def _kind(session: Session, unit: str | None) -> str | None:
+    u = registry.units(session).units.get(unit or "")
+    return u.kind if u else None
+
+
+def scope(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on tasks selecting what ACTOR may see."""
+    unit = actor.unit or ""
+    kind = _kind(session, unit)
+
+    def of_cases(where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return Task.case_id.in_(select(Case.id).where(where))
+
+    if actor.role == "auditor":
+        return true() if kind == "district" else of_cases(privacy.auditor_cases(session, actor))
+    if kind == "district" and actor.role == "admin":
+        return true()
+    if kind == "street_office" and actor.role in ("staff", "admin"):
+        return of_cases(Case.street == unit)
+    if kind == "workstation" and actor.role == "clerk":
+        return of_cases(Case.workstation == unit)
+    if actor.role == "staff" and kind is not None:
+        return Task.unit == unit
+    return false()
+
+
+def list_tasks(
+    session: Session,
+    *,
+    actor: Actor,
+    unit: str | None = None,
+    status: str | None = None,
+    case: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> Page[Task]:
+    """The tasks ACTOR may see, oldest first (keyset on the id: AFTER is the last id read)."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"no task status {status!r}", {"status": [", ".join(STATUSES)]})
+    where = [scope(session, actor)]
+    if unit:
+        where.append(Task.unit == unit)
+    if status:
+        where.append(Task.status == status)
+    if case is not None:
+        where.append(Task.case_id == case)
+    return page(
+        session,
+        Task,
+        where,
+        key=Task.id,
+        descending=False,
+        after=after,
+        limit=max(1, min(limit, MAX_PAGE)),
+        count=False,
+    )
+
+
+def get_task(session: Session, *, actor: Actor, task_id: int) -> Task:
+    """One task in ACTOR's scope; NotFound (404) otherwise, the same as no such task."""
+    if not 1 <= task_id < 2**31:
+        raise NotFound(f"no task {task_id}")
+    task = session.execute(
+        select(Task)
+        .where(Task.id == task_id, scope(session, actor))
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def tasks_of_case(session: Session, *, actor: Actor, case_id: int) -> Sequence[Task]:
+    """The tasks of a case that ACTOR may see (a department: its own only), oldest first."""
+    return list(
+        session.execute(
+            select(Task).where(Task.case_id == case_id, scope(session, actor)).order_by(Task.id)
+        ).scalars()
+    )
+
+
+def trail_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """On a case's trail, a called unit reads the steps of its own tasks, not other units' parts
+    (their results included); everyone else in scope reads every step."""
+    if actor.role == "auditor" or _kind(session, actor.unit) not in (
+        "department",
+        "dispatched_agency",
+    ):
+        return true()
+    return or_(TrailEvent.action.not_like("task.%"), TrailEvent.to_holder == actor.unit)
+
+
+def _most_urgent(session: Session, where: list[ColumnElement[bool]], limit: int) -> list[Task]:
+    return list(
+        session.execute(
+            select(Task)
+            .where(*where)
+            .order_by(Task.stage_due_at.is_(None), Task.stage_due_at, Task.id)
+            .limit(max(1, min(limit, MAX_PAGE)))
+        ).scalars()
+    )
+
+
+def unit_inbox(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
+    """The open tasks of ACTOR's unit (awaiting its report, or its work), most urgent first."""
+    if actor.role != "staff" or not actor.unit:
+        return []
+    where = [
+        scope(session, actor),
+        Task.unit == actor.unit,
+        Task.status.in_(("awaiting_report", "working")),
+    ]
+    return _most_urgent(session, where, limit)
+
+
+def awaiting_report(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
+    """The whistle queue's tasks: a street's cases' departments yet to report, or a department's
+    own calls yet to answer; most urgent first."""
+    where = [scope(session, actor), Task.status == "awaiting_report"]
+    if _kind(session, actor.unit) != "street_office":
+        where.append(Task.unit == (actor.unit or ""))
+    return _most_urgent(session, where, limit)
