@@ -53,6 +53,10 @@ def returns_page() -> str:
 @signed_in("clerk", "staff", "admin")
 def request_return(case_id: int) -> Any:
     c = caller()
+    raw_task = request.form.get("task", "")
+    task = int(raw_task) if raw_task.isdigit() and len(raw_task) < 10 else None
+    if raw_task and task is None:
+        raise InvalidInput(_("No such task."), {"task": [raw_task[:20]]})
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         ret = returns.request_return(
@@ -61,6 +65,7 @@ def request_return(case_id: int) -> Any:
             actor=c.actor,
             category=request.form.get("category", ""),
             reason=request.form.get("reason", ""),
+            task=task,
         )
         rid = ret.id
     flash(_("Return %(id)s requested: the reviewer decides.", id=rid), "ok")

@@ -400,11 +400,7 @@ def fire(
         route=route,
         item=item,
         units=units,
-        calendar=(
-            work_calendar(session, calendar_spec)
-            if case.urgency == "normal"
-            else clock_of(session, case.urgency, item, work_calendar(session, calendar_spec))
-        ),
+        calendar=clock_of(session, case.urgency, item, work_calendar(session, calendar_spec)),
         session=session,
         now=now,
         reason=reason.strip() if reason else None,

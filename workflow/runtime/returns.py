@@ -4,7 +4,8 @@
   keeps its holder and its clock; the review has a limit of its own, and a review past it is
   supervised (a trail event, once).
 - The reviewer is the scheme's (the district's supervision unit by default; a route may name
-  another, or "street": the case's street office). Approved: the case goes back to the unit
+  another, or "street": the case's street office). A task of a joint whistle is returned to the
+  street in command; if it refuses and the department asks again, the district arbitrates. Approved: the case goes back to the unit
   that sent it, or to the unit the reviewer names (改派); refused: the requester keeps it.
 - A case returned before (any decided return) is a dispute: the next request goes to the
   district's arbitration, whose decision is final and names the responsible unit.
@@ -19,19 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
-from workflow.runtime import engine, stages
+from workflow.runtime import engine, stages, tasks
 from workflow.runtime.machines import SYSTEM, Actor
 from workflow.runtime.urgency import case_item
 from workflow.spec.model import TIER_ROLES
 from workflow.spec.practice import practice
-from workflow.store.models import Case, ReturnRequest, TrailEvent
+from workflow.store.models import Case, ReturnRequest, Task, TrailEvent
 
 REVIEWER_ROLES = frozenset({"staff", "admin"})
 STATUSES = ("pending", "approved", "refused", "lapsed")
@@ -96,8 +97,9 @@ def request_return(
     _check_category(session, category)
     text = _reason(reason)
     if task is not None:
-        # Parallel tasks of a joint whistle are returned on their own; none exist here yet.
-        raise InvalidInput(f"no such task {task}", {"task": ["no such task"]})
+        return _request_task_return(
+            session, case, task, actor=actor, category=category, reason=text, now=now
+        )
     roles = TIER_ROLES.get(case.tier or "", frozenset()) - {"system", "applicant"}
     if case.tier is None:
         raise NotAllowed(f"case {case_id} is {case.state}: there is nothing to return")
@@ -187,6 +189,92 @@ def _requested_event(
     )
 
 
+def _task_event(
+    session: Session,
+    task: Task,
+    action: str,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    ret: ReturnRequest,
+) -> None:
+    """The task's own event of its status change (replay builds the task's row from these):
+    into return_requested from its step, or out of it."""
+    before = ret.state if action == "task.return_requested" else "return_requested"
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action=action,
+        case_id=task.case_id,
+        to_state=task.state,
+        to_holder=task.unit,
+        reason=ret.reason if action == "task.return_requested" else ret.decision_reason,
+        data={"task": task.id, "status": task.status, "from_status": before, "return": ret.id},
+    )
+
+
+def _request_task_return(
+    session: Session,
+    case: Case,
+    task_id: int,
+    *,
+    actor: Actor,
+    category: str,
+    reason: str,
+    now: dt.datetime,
+) -> ReturnRequest:
+    """A called unit asks to be released from its task: the street in command reviews, the
+    district arbitrates when the unit insists after a refusal. The task is return_requested
+    meanwhile (its clock runs on); the case stays with the street."""
+    task = _own_task(session, case, task_id, actor)
+    earlier = list(
+        session.execute(
+            select(ReturnRequest).where(ReturnRequest.task_id == task.id).order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    _check_earlier(earlier, f"task {task.id}")
+    if case.stage_seq != task.round or task.status not in ("awaiting_report", "working"):
+        raise NotAllowed(f"task {task.id} is {task.status}: there is nothing to return")
+    arbitration = any(r.status == "refused" for r in earlier)
+    reviewer = reviewer_of(session, case, arbitration=True) if arbitration else task.commander
+    before = task.status
+    ret = ReturnRequest(
+        case_id=case.id,
+        task_id=task.id,
+        category=category,
+        reason=reason,
+        unit=task.unit,
+        requested_by=actor.label,
+        requested_at=now,
+        stage_seq=task.stage_seq,
+        state=before,
+        sender=task.commander,
+        reviewer=reviewer,
+        arbitration=arbitration,
+        review_due_at=review_due(session, case, now),
+        status="pending",
+    )
+    session.add(ret)
+    task.status = "return_requested"
+    task.updated_at = now
+    session.flush()  # the task's version goes up once: one step
+    _task_event(session, task, "task.return_requested", actor=actor, now=now, ret=ret)
+    _requested_event(session, ret, case, actor=actor, now=now)
+    return ret
+
+
+def _own_task(session: Session, case: Case, task_id: int, actor: Actor) -> Task:
+    """The case's task TASK_ID, when ACTOR's unit does it (its staff)."""
+    task = session.get(Task, task_id, populate_existing=True) if 1 <= task_id < 2**31 else None
+    if task is None or task.case_id != case.id:
+        raise InvalidInput(f"no such task {task_id}", {"task": ["no such task"]})
+    if actor.unit != task.unit or actor.role not in tasks.WORK_ROLES:
+        raise NotHolder(f"task {task.id} is {task.unit}'s: its staff ask to return it")
+    return task
+
+
 def get_return(session: Session, return_id: int) -> ReturnRequest:
     ret = session.get(ReturnRequest, return_id, populate_existing=True)
     if ret is None:
@@ -221,11 +309,17 @@ def decide_return(
     if ret.status != "pending":
         raise Conflict(f"return {return_id} was {ret.status} already")
     case = engine.get_case(session, ret.case_id)
-    if case.stage_seq != ret.stage_seq or case.holder != ret.unit or case.tier is None:
+    task = session.get(Task, ret.task_id, populate_existing=True) if ret.task_id else None
+    if task is not None:
+        if task.status != "return_requested" or case.stage_seq != task.round:
+            raise NotAllowed(f"task {task.id} has moved on since the return was asked for")
+    elif case.stage_seq != ret.stage_seq or case.holder != ret.unit or case.tier is None:
         raise NotAllowed(f"case {case.id} has moved on since the return was asked for")
     _check_decision(session, approve, to, at_fault)
     data: dict[str, Any] = {"return": ret.id, "requester": ret.unit, "arbitration": ret.arbitration}
-    if approve:
+    if task is not None:
+        _decide_task(session, case, task, ret, actor, approve, text, to, at_fault, now, data)
+    elif approve:
         target = _target(session, ret, to)
         data.update(move=_move(session, case, ret, target, actor, text, now))
         ret.status, ret.to_unit, ret.at_fault = "approved", target, at_fault
@@ -288,6 +382,69 @@ def _decided_event(
         reason=reason,
         data=data,
     )
+
+
+def _decide_task(
+    session: Session,
+    case: Case,
+    task: Task,
+    ret: ReturnRequest,
+    actor: Actor,
+    approve: bool,
+    reason: str,
+    to: str | None,
+    at_fault: str | None,
+    now: dt.datetime,
+    data: dict[str, Any],
+) -> None:
+    """Approved: the unit is released (its task cancelled), and with TO another unit is called
+    in its place (a new task); refused: the task goes back to its step."""
+    if approve and to is not None:
+        _check_callable(session, case, task, to)
+    if approve:
+        task.status = "cancelled"
+        task.stage_due_at = task.stage_yellow_at = None
+        task.light = "none"
+        ret.status, ret.to_unit, ret.at_fault = "approved", to or ret.sender, at_fault
+        data.update(to=ret.to_unit, at_fault=at_fault, responsible=ret.to_unit, task=task.id)
+    else:
+        task.status = ret.state
+        ret.status, ret.at_fault = "refused", ret.unit
+        data.update(responsible=ret.unit, task=task.id)
+    task.updated_at = now
+    ret.decision_reason = reason
+    session.flush()
+    action = "task.released" if approve else "task.return_refused"
+    _task_event(session, task, action, actor=actor, now=now, ret=ret)
+    if approve and to is not None:
+        item = case_item(session, case)
+        tasks.open_tasks(
+            session,
+            case=case,
+            state=engine.route_of(session, case).state(case.state),
+            units_to_call=[to],
+            lead=to if task.lead else None,
+            item=item,
+            calendar=engine.clock_of(session, case.urgency, item),
+            actor_label=actor.label,
+            actor_unit=actor.unit,
+            now=now,
+            reason=reason,
+        )
+
+
+def _check_callable(session: Session, case: Case, task: Task, to: str) -> None:
+    """TO may be called in the released unit's place: a department or agency not yet called."""
+    units = registry.units(session).units
+    if to not in units or units[to].kind not in ("department", "dispatched_agency"):
+        raise InvalidInput(f"{to!r} cannot be called", {"to": ["a department or agency"]})
+    if to == task.unit:
+        raise InvalidInput("to approve is to release the requester", {"to": ["the requester"]})
+    called = {
+        t.unit for t in tasks.round_tasks(session, case.id, task.round) if t.status != "cancelled"
+    }
+    if to in called:
+        raise InvalidInput(f"{to} has a task of this case already", {"to": ["called already"]})
 
 
 def _move(
@@ -369,6 +526,7 @@ def _lapse_moved(session: Session, *, now: dt.datetime) -> int:
         session.execute(
             select(ReturnRequest)
             .join(Case, Case.id == ReturnRequest.case_id)
+            .outerjoin(Task, Task.id == ReturnRequest.task_id)
             .where(ReturnRequest.status == "pending", _moved_on())
             .order_by(ReturnRequest.id)
         ).scalars()
@@ -388,12 +546,21 @@ def _lapse_moved(session: Session, *, now: dt.datetime) -> int:
 
 
 def _moved_on() -> Any:
-    """A pending return whose case is no longer where it was asked for."""
-    return or_(
-        Case.tier.is_(None),
-        Case.stage_seq != ReturnRequest.stage_seq,
-        Case.holder != ReturnRequest.unit,
+    """A pending return whose case (or task) is no longer where it was asked for: the task was
+    settled meanwhile (cancelled by the street), or the case moved on."""
+    of_case = and_(
+        ReturnRequest.task_id.is_(None),
+        or_(
+            Case.tier.is_(None),
+            Case.stage_seq != ReturnRequest.stage_seq,
+            Case.holder != ReturnRequest.unit,
+        ),
     )
+    of_task = and_(
+        ReturnRequest.task_id.is_not(None),
+        or_(Task.status != "return_requested", Case.stage_seq != Task.round),
+    )
+    return or_(of_case, of_task)
 
 
 def _supervise_late_reviews(session: Session, *, now: dt.datetime) -> int:

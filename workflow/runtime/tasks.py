@@ -46,7 +46,12 @@ STEPS = {
     "send_back": ("task.sent_back", "commander"),
     "cancel": ("task.cancelled", "commander"),
 }
-TASK_ACTIONS = ("task.opened", *(a for a, _ in STEPS.values()))
+# A task's return (退单, workflow.runtime.returns): asked for, refused (back to its step), or
+# approved (the unit released: the task cancelled).
+RETURN_ACTIONS = ("task.return_requested", "task.return_refused", "task.released")
+# The case's urgency changed: an open task's limit set again on the new clock.
+RETIMED = "task.retimed"
+TASK_ACTIONS = ("task.opened", *(a for a, _ in STEPS.values()), *RETURN_ACTIONS, RETIMED)
 
 
 @dataclass(slots=True)
@@ -96,7 +101,7 @@ def _next(status: str, step: str) -> str:
 # ---------------------------------------------------------------- clocks
 
 
-def _set_clock(
+def set_clock(
     task: Task, due: dt.datetime | None, calendar: Clock, now: dt.datetime, seq: int
 ) -> None:
     task.stage_seq = seq
@@ -287,7 +292,7 @@ def _new_task(
         due_at=None if awaiting else work_due(item, calendar, now),
         light="none",
     )
-    _set_clock(task, task.report_due_at if awaiting else task.due_at, calendar, now, 0)
+    set_clock(task, task.report_due_at if awaiting else task.due_at, calendar, now, 0)
     return task
 
 
@@ -407,7 +412,6 @@ def step(
     data = _step_data(task, before, status, now)
     seq = chain.next_seq(session)
     item = _item_of(session, case) if status == "working" else None
-    # The case's own clock: round the clock when urgent or critical.
     calendar = clock_of(session, case.urgency, item) if item else work_calendar(session)
     # Every change below goes out in one UPDATE: one step, one version.
     with session.no_autoflush:
@@ -415,7 +419,7 @@ def step(
         task.updated_at = now
         if item is not None:
             task.due_at = work_due(item, calendar, now)
-            _set_clock(task, task.due_at, calendar, now, seq)
+            set_clock(task, task.due_at, calendar, now, seq)
             data["due_at"] = _iso(task.due_at)
         else:
             _stop_clock(task)

@@ -13,7 +13,7 @@ from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
 from workflow.inputs import check_text
-from workflow.runtime import engine, stages
+from workflow.runtime import engine, stages, tasks
 from workflow.runtime.machines import Actor
 from workflow.spec.model import TIER_ROLES, URGENCIES, ItemSpec
 from workflow.store.models import Case, TrailEvent
@@ -69,7 +69,9 @@ def set_urgency(
     light = stages.light_of(case, now)
     if light != case.light:
         _write(session, case, {"light": light})
+    retimed = _retime_tasks(session, case, item, clock, actor=actor, now=now)
     change = "raised" if URGENCY_ORDER[urgency] > URGENCY_ORDER.get(old, 0) else "lowered"
+    data = {"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)}
     return chain.append(
         session,
         at=now,
@@ -80,7 +82,7 @@ def set_urgency(
         to_state=case.state,
         to_holder=case.holder,
         reason=text,
-        data={"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)},
+        data={**data, **({"tasks": retimed} if retimed else {})},
     )
 
 
@@ -135,3 +137,40 @@ def _write(session: Session, case: Case, values: dict[str, Any]) -> None:
     )
     for k, v in values.items():
         set_committed_value(case, k, v)
+
+
+def _retime_tasks(
+    session: Session, case: Case, item: ItemSpec, clock: Any, *, actor: Actor, now: dt.datetime
+) -> list[int]:
+    """The open tasks of the case's current round take the new clock's limit from now too (a
+    department called to a fire reports within the critical limit). One task.retimed each."""
+    out: list[int] = []
+    for task in tasks.round_tasks(session, case.id, case.stage_seq):
+        if task.status not in ("awaiting_report", "working"):
+            continue
+        seq = chain.next_seq(session)
+        data: dict[str, Any] = {"task": task.id, "status": task.status}
+        if task.status == "awaiting_report":
+            task.report_due_at = tasks.report_due(item, clock, now)
+            due = task.report_due_at
+            data["report_due_at"] = chain.format_at(due) if due else None
+        else:
+            task.due_at = tasks.work_due(item, clock, now)
+            due = task.due_at
+            data["due_at"] = chain.format_at(due) if due else None
+        tasks.set_clock(task, due, clock, now, seq)
+        task.updated_at = now
+        session.flush()
+        chain.append(
+            session,
+            at=now,
+            actor=actor.label,
+            unit=actor.unit,
+            action="task.retimed",
+            case_id=case.id,
+            to_state=task.state,
+            to_holder=task.unit,
+            data=data,
+        )
+        out.append(task.id)
+    return out
