@@ -16,7 +16,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from api import db
-from workflow.runtime.machines import Actor
+from workflow.actors import Actor
 from workflow.store.models import ApiToken, User
 from workflow.users import check_password, find_user, hash_password, normalise_name, sha256
 

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from api import db
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.inputs import date_range_text, in_range, text_errors
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec
 from workflow.store.models import ApiKey, Case, TrailEvent
 from workflow.users import sha256

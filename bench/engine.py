@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade

@@ -33,10 +33,10 @@ from pathlib import Path  # noqa: E402
 import requests  # noqa: E402
 
 from workflow import users  # noqa: E402
+from workflow.actors import Actor  # noqa: E402
 from workflow.catalog import registry  # noqa: E402
 from workflow.config import DEFAULT_DEFINITIONS  # noqa: E402
 from workflow.runtime import engine  # noqa: E402
-from workflow.runtime.machines import Actor  # noqa: E402
 from workflow.spec.loader import load_definitions  # noqa: E402
 from workflow.store.db import make_engine, make_sessionmaker  # noqa: E402
 from workflow.store.migrate import upgrade  # noqa: E402

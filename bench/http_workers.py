@@ -41,11 +41,11 @@ from pathlib import Path  # noqa: E402
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 
+from workflow.actors import Actor  # noqa: E402
 from workflow.audit import chain  # noqa: E402
 from workflow.catalog import registry  # noqa: E402
 from workflow.config import DEFAULT_DEFINITIONS  # noqa: E402
 from workflow.runtime import engine  # noqa: E402
-from workflow.runtime.machines import Actor  # noqa: E402
 from workflow.spec.loader import load_definitions  # noqa: E402
 from workflow.store.db import make_engine, make_sessionmaker  # noqa: E402
 from workflow.store.migrate import upgrade  # noqa: E402

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.catalog import registry, street_routing
 from workflow.catalog.listdiff import diff_lists
 from workflow.catalog.sheet import read_sheet, write_sheet
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine, migration
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions, route_to_data
 from workflow.spec.model import StateSpec
 from workflow.store.db import make_engine, make_sessionmaker

@@ -20,10 +20,10 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine, sla, stages
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade

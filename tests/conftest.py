@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.audit.chain import GENESIS, chain_hash, event_body
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine as wf
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import users
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.runtime import engine, tasks
-from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case
 

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.catalog import registry
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 # The channel of a case opened at a workstation's window (console or API), never published.

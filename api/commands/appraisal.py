@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from workflow.actors import Actor
 from workflow.appraisal import export as appraisal_export
 from workflow.appraisal import records as appraisal
-from workflow.runtime.machines import Actor
 from workflow.users import find_user
 
 from .common import Context, fail, pass_ctx, refusals

@@ -10,9 +10,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.catalog import authority
 from workflow.runtime import migration
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import read_route_text
 from workflow.store.models import User
 

@@ -14,6 +14,7 @@ from api import db
 from api.console import labels
 from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.queries import cases as case_queries
@@ -22,7 +23,6 @@ from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
 from workflow.runtime.engine import RATED_STATES
-from workflow.runtime.machines import Actor
 from workflow.runtime.urgency import may_change
 from workflow.spec.model import URGENCIES
 from workflow.spec.practice import practice
@@ -237,6 +237,9 @@ def case(case_id: int) -> str:
                 # A joint whistle: the item's departments first, then the others (with the
                 # whistle's reason any department may be called).
                 "joint": _departments(s, item.whistle_to) if joint else None,
+                # Ticked beforehand: the list's lead and assisting units for the item.
+                "defaults": {item.lead_unit, *item.assist_units} if item.lead_unit else set(),
+                "default_lead": item.lead_unit,
                 "dest": spec.dest,
             }
         )

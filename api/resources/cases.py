@@ -18,6 +18,7 @@ from api import db
 from api.auth import current_caller, require_roles
 from api.schemas import KeysetPageArgs, iso, page_body, page_of, page_schema
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
@@ -26,7 +27,6 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, tasks, urgency
-from workflow.runtime.machines import Actor
 from workflow.spec.model import URGENCIES
 from workflow.store.models import Case, IdempotencyKey
 

@@ -17,12 +17,12 @@ from api import db
 from api.auth import current_caller
 from api.resources.cases import TEXT, TransitionHeaders, _stored_answer
 from api.schemas import Int
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import StaleVersion, WorkflowError
 from workflow.queries import tasks as task_queries
 from workflow.runtime import engine, tasks
-from workflow.runtime.machines import Actor
 from workflow.store.models import IdempotencyKey, Task
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")

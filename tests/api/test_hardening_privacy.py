@@ -24,7 +24,7 @@ from tests.api.test_supervisions import (
 )
 from tests.conftest import open_case_as, walk
 from workflow import users
-from workflow.runtime.machines import Actor
+from workflow.actors import Actor
 from workflow.store.models import Case, TrailEvent
 
 V2 = "/open311/v2"

@@ -14,8 +14,8 @@ from werkzeug.serving import make_server
 
 from api import db
 from tests.api.conftest import PASSWORD, Client
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 
 
 @pytest.fixture

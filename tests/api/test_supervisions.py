@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from workflow.actors import Actor
 from workflow.runtime import engine, sla
-from workflow.runtime.machines import Actor
 from workflow.store.models import ApiToken, Supervision, User
 from workflow.users import sha256
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
 from tests.tasks.helpers import publish_old_incident
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")

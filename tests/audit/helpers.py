@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, open_case_as, walk
+from workflow.actors import Actor
 from workflow.audit import chain
-from workflow.runtime.machines import Actor
 from workflow.store.models import TrailEvent
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")

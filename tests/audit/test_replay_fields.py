@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.cli import main
 from tests.conftest import T0
 from tests.time.conftest import open_at, sh, sweep
+from workflow.actors import Actor
 from workflow.audit.chain import format_at
 from workflow.runtime import engine as wf
 from workflow.runtime import sla
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Supervision
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")

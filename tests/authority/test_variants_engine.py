@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.authority.helpers import variant
 from tests.conftest import T0
 from tests.listadmin.helpers import CLERK, open_case, trail_is_intact, walk
+from workflow.actors import Actor
 from workflow.catalog import authority, registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.runtime import engine, migration
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 ZHL_ADMIN = Actor("admin", "S-ZHL", "admin")

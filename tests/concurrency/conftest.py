@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import open_case_as
 from tests.trail import SECRET
 from workflow import users
+from workflow.actors import Actor
 from workflow.audit import chain
-from workflow.runtime.machines import Actor
 
 PASSWORD = "concurrency-password-1"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

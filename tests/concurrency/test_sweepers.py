@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
 from tests.trail import SECRET, trail_problems
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.runtime import engine as wf
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Supervision, TrailEvent
 
 CASES = 40

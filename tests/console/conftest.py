@@ -4,11 +4,14 @@ console test of the session, against the app served on a real port (the API's li
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 # The live server, its users and cases: the same fixtures as the API's tests.
 from tests.api.conftest import (  # noqa: F401
@@ -91,3 +94,43 @@ def sign_in(add_user: Callable[..., str]) -> Callable[..., str]:  # noqa: F811
 def fits(pg: Any) -> bool:
     """The page needs no sideways scrolling (wide tables scroll inside their own box)."""
     return bool(pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browserless:
+    """A signed-in Flask test client that sends the form's CSRF token like a browser."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+        self.token = ""
+
+    def get(self, path: str, **kw: Any) -> Any:
+        r = self.client.get(path, **kw)
+        m = TOKEN.search(r.get_data(as_text=True))
+        if m:
+            self.token = m.group(1)
+        return r
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        data = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(path, data=data, **kw)
+
+
+@pytest.fixture
+def sign_in_client(
+    app: Flask,  # noqa: F811 (the fixture imported above)
+    add_user: Callable[..., str],  # noqa: F811
+) -> Callable[..., Browserless]:
+    def do(unit: str, role: str) -> Browserless:
+        c = Browserless(app.test_client())
+        name = add_user(unit, role)
+        c.get("/console/login")
+        r = c.post("/console/login", {"username": name, "password": PASSWORD})
+        assert r.status_code == 302, r.get_data(as_text=True)
+        c.get("/console/inbox")
+        c.name = name  # type: ignore[attr-defined]
+        return c
+
+    return do

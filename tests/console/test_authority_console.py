@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.authority.helpers import VARIANT_YAML
-from tests.console.test_pages import Browserless, sign_in_client  # noqa: F401
+from tests.console.conftest import Browserless
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.store.models import DefinitionVersion
@@ -37,7 +37,7 @@ def _rows(sessions: sessionmaker[Session]) -> list[tuple[str, int, str | None]]:
 
 
 def test_a_street_administrator_is_offered_and_allowed_their_streets_variant_only(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
     make_case: Callable[..., int],
 ) -> None:
@@ -88,7 +88,7 @@ def test_a_street_administrator_is_offered_and_allowed_their_streets_variant_onl
 
 
 def test_a_district_administrator_publishes_district_wide_and_for_streets(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
 ) -> None:
     admin = sign_in_client("X-SN", "admin")
@@ -112,7 +112,7 @@ def test_a_district_administrator_publishes_district_wide_and_for_streets(
 
 
 def test_a_street_administrator_withdraws_their_variant_on_its_page(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
 ) -> None:
     admin = sign_in_client("S-ZHL", "admin")

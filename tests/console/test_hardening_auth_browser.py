@@ -40,8 +40,8 @@ def test_the_console_works_under_its_policy(
 ) -> None:
     rated = make_case("GA-03", "accept", "complete")
     with sessions.begin() as s:
+        from workflow.actors import Actor
         from workflow.runtime import engine as wf
-        from workflow.runtime.machines import Actor
 
         wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
     sign_in(page, "W-ZHL-01", "clerk")

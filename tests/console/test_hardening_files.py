@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.console.test_pages import Browserless, sign_in_client  # noqa: F401
+from tests.console.conftest import Browserless
 from tests.hostile_files import (
     BOMB,
     BOMB_LINE,
@@ -52,7 +52,7 @@ def upload(admin: Browserless, data: bytes, name: str) -> tuple[int, str]:
     ],
 )
 def test_a_hostile_route_upload_is_a_red_problem_and_publishes_nothing(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
     text: str,
     line: int | None,
@@ -84,7 +84,7 @@ def exported_list(sessions: sessionmaker[Session], tmp_path: Path) -> bytes:
 
 
 def test_a_sheet_claiming_a_million_rows_uploads_as_the_rows_it_has(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
     tmp_path: Path,
 ) -> None:
@@ -102,7 +102,7 @@ def test_a_sheet_claiming_a_million_rows_uploads_as_the_rows_it_has(
     ],
 )
 def test_a_spreadsheet_bomb_upload_is_a_red_problem_and_publishes_nothing(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
     tmp_path: Path,
     spoil: Callable[[bytes], bytes],
@@ -117,7 +117,7 @@ def test_a_spreadsheet_bomb_upload_is_a_red_problem_and_publishes_nothing(
 
 
 def test_the_console_appraisal_export_has_no_formula(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
 ) -> None:
     """A unit named like a formula is exported as text, in XLSX and in CSV."""

@@ -361,8 +361,8 @@ def test_auditor_reads_the_appraisal_dashboard(
     rated = make_case("GA-03", "accept", "complete")
     make_case("PS-03", "accept", "forward")
     with sessions.begin() as s:
+        from workflow.actors import Actor
         from workflow.runtime import engine as wf
-        from workflow.runtime.machines import Actor
 
         wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
     # The month the case was rated in, in the instance's time zone (not UTC's month).

@@ -3,59 +3,19 @@
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.console.conftest import PASSWORD, ROOT
+from tests.console.conftest import PASSWORD, ROOT, Browserless
 from workflow import users
 from workflow.store.models import Case
-
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class Browserless:
-    """A signed-in Flask test client that sends the form's CSRF token like a browser."""
-
-    def __init__(self, client: FlaskClient):
-        self.client = client
-        self.token = ""
-
-    def get(self, path: str, **kw: Any) -> Any:
-        r = self.client.get(path, **kw)
-        m = TOKEN.search(r.get_data(as_text=True))
-        if m:
-            self.token = m.group(1)
-        return r
-
-    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
-        data = {"csrf_token": self.token, **(data or {})}
-        return self.client.post(path, data=data, **kw)
-
-
-@pytest.fixture
-def sign_in_client(app: Flask, add_user: Callable[..., str]) -> Callable[..., Browserless]:
-    def do(unit: str, role: str) -> Browserless:
-        c = Browserless(app.test_client())
-        name = add_user(unit, role)
-        c.get("/console/login")
-        r = c.post("/console/login", {"username": name, "password": PASSWORD})
-        assert r.status_code == 302, r.get_data(as_text=True)
-        c.get("/console/inbox")
-        c.name = name  # type: ignore[attr-defined]
-        return c
-
-    return do
 
 
 def state_of(sessions: sessionmaker[Session], case_id: int) -> tuple[str, int]:
@@ -282,8 +242,8 @@ def test_verify_in_the_console_shows_the_time_warnings(
 
     from tests.conftest import T0
     from tests.time.conftest import open_at
+    from workflow.actors import Actor
     from workflow.runtime import engine as wf
-    from workflow.runtime.machines import Actor
 
     clerk = Actor("clerk", "W-ZHL-01", "clerk")
     with sessions.begin() as s:

@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import AppraisalRecord, Case, ReturnRequest
 
 pytestmark = pytest.mark.browser

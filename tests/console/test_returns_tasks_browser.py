@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 
 pytestmark = pytest.mark.browser
 

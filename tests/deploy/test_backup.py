@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import main
 from tests.trail import SECRET, trail_problems
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.runtime import engine as wf
-from workflow.runtime.machines import Actor
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.models import Case, TrailHead
 

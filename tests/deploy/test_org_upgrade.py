@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.cli import main
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.audit.replay import differences
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.models import Unit
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from api.cli import main
 from tests.conftest import T0, open_case_as, trail_intact
 from tests.conftest import walk as walk_at
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.catalog.sheet import HEADER_OF, item_row
-from workflow.runtime.machines import Actor
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
 from workflow.store.models import Case

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, staff_of
 from tests.listadmin.helpers import CLERK, STREET, open_case, run, walk
+from workflow.actors import Actor
 from workflow.catalog import registry, street_routing
 from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 TABLE = {

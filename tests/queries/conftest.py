@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 
 
 def actor(unit: str, role: str) -> Actor:

@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import read_route_text, route_to_data
 from workflow.spec.model import RouteSpec
 

@@ -94,7 +94,7 @@ def test_targets_are_checked_and_a_department_is_not_called_twice(
 ) -> None:
     with sessions.begin() as s:
         cid = at_street(s)
-    for targets in (["S-ZHL"], [], ["D-ZF", "D-ZF"]):
+    for targets in (["S-ZHL"], ["D-ZF", "D-ZF"]):
         with sessions.begin() as s, pytest.raises(InvalidInput) as exc:
             whistle(s, cid, targets)
         assert "targets" in exc.value.errors
@@ -141,3 +141,20 @@ def test_who_takes_which_step_and_stale_versions(sessions: sessionmaker[Session]
         engine.fire(s, cid, "resolve", STREET, now=T0 + HOUR)
     with sessions.begin() as s, pytest.raises(NotAllowed, match="moved on"):
         tasks.step(s, zf, "send_back", STREET, reason="重做", now=T0 + HOUR)
+
+
+def test_a_whistle_naming_no_department_calls_the_lists_lead_and_assisting_units(
+    sessions: sessionmaker[Session],
+) -> None:
+    # PS-06: the list names D-GA to lead, D-ZJ and D-ZF to assist (属地管理).
+    with sessions.begin() as s:
+        cid = at_street(s, "PS-06")
+        whistle(s, cid, [])
+        assert {u: t.lead for u, t in by_unit(s, cid).items()} == {
+            "D-GA": True,
+            "D-ZJ": False,
+            "D-ZF": False,
+        }
+    # Called already, all of them: nobody is left to call by default.
+    with sessions.begin() as s, pytest.raises(InvalidInput, match="no department left"):
+        whistle(s, cid, [])

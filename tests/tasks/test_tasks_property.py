@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
 from tests.tasks.helpers import STREET, at_street
+from workflow.actors import Actor
 from workflow.audit.replay import differences
 from workflow.errors import WorkflowError
 from workflow.runtime import engine, tasks
-from workflow.runtime.machines import Actor
 from workflow.store.models import Task
 
 DEPARTMENTS = ["D-GA", "D-ZJ", "D-ZF"]

@@ -45,3 +45,11 @@ def test_replay_names_a_task_row_edited_behind_the_services_back(
     with sessions() as s:
         found = {(d.kind, d.id, d.field) for d in differences(s)}
     assert found == {("task", zf, "status"), ("task", zf, "result")}
+    # An extension moved from the department's task to another task: named too.
+    with sessions.begin() as s:
+        s.execute(
+            text("UPDATE extensions SET task_id = :t WHERE id = :id"), {"t": ga, "id": ext.id}
+        )
+    with sessions() as s:
+        found = {(d.kind, d.id, d.field) for d in differences(s)}
+    assert ("extension", ext.id, "task_id") in found

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import open_case_as, trail_intact
+from workflow.actors import Actor
 from workflow.runtime import clock, sla
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 SH = dt.timezone(dt.timedelta(hours=8))

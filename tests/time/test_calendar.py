@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import T0
 from tests.time.conftest import events, open_at, sh, write
 from workflow import config
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
 from workflow.runtime.clock import WorkCalendar, parse_working_hours
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions, read_definitions
 from workflow.spec.model import CalendarSpec
 from workflow.store.db import make_sessionmaker

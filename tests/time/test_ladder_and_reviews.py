@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
 from tests.time.conftest import events, open_at, sh, sweep
+from workflow.actors import Actor
 from workflow.appraisal import records as appraisal
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine, returns
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.store.models import ReturnRequest
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import T0, staff_of
 from tests.tasks.helpers import old_incident_route, publish_old_incident
 from tests.time.conftest import chain_intact, events, open_at, sh, sweep
+from workflow.actors import Actor
 from workflow.audit.replay import differences
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
 from workflow.runtime import engine, sla
 from workflow.runtime.holders import supervising_units
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import check_route, load_definitions
 from workflow.spec.model import Definitions, StateSpec, TransitionSpec
 from workflow.store.db import make_engine, make_sessionmaker

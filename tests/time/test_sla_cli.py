@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import create_app
 from api.cli import main
 from tests.time.conftest import open_at, sh
+from workflow.actors import Actor
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Supervision
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
 from tests.time.conftest import events, sh, sweep
+from workflow.actors import Actor
 from workflow.audit.replay import differences
 from workflow.errors import Conflict, InvalidInput, NotHolder
 from workflow.runtime import engine, tasks, urgency
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Supervision, Task
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, staff_of
 from tests.tasks.helpers import publish_old_incident
+from workflow.actors import Actor
 from workflow.audit.chain import GENESIS, chain_hash, event_body
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor, _machines
+from workflow.runtime.machines import _machines
 from workflow.spec.loader import load_definitions
 from workflow.store.models import Case, TrailEvent
 

@@ -16,11 +16,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.audit.verify import verify
 from workflow.errors import InvalidInput, StaleVersion
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.models import Case, TrailEvent, UTCDateTime
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import main
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import read_definitions
 
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.audit.replay import differences
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.errors import WorkflowError
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.store.models import TrailEvent
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
+from workflow.actors import Actor
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import engine, tasks
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import load_definitions
 from workflow.spec.model import ItemSpec, RouteSpec, TransitionSpec
 from workflow.store.models import Task

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workflow import config
+from workflow.actors import Actor
 from workflow.appraisal.metrics import Window, measure, period_bounds
 from workflow.audit import chain, spelling
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
 from workflow.instants import iso, parse_iso, utcnow
-from workflow.runtime.machines import Actor
 from workflow.spec.scheme import ALL_METRICS, ASSESSMENT, LOWER_IS_BETTER
 from workflow.store.models import (
     AppraisalRecord,

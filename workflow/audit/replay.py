@@ -82,9 +82,11 @@ SUPERVISION_FIELDS = (
     "raised_at",
     "acknowledged_at",
     "acknowledged_by",
+    "task_id",
 )
 EXTENSION_FIELDS = (
     "case_id",
+    "task_id",
     "stage_seq",
     "state",
     "holder",
@@ -276,6 +278,7 @@ class _Replay:
             "raised_at": at,
             "acknowledged_at": None,
             "acknowledged_by": None,
+            "task_id": d.get("task"),
         }
 
     def _supervision_acknowledged(self, ev: TrailEvent, d: Row, at: str) -> None:
@@ -298,6 +301,7 @@ class _Replay:
             "decided_at": None,
             "decision_reason": None,
             "new_stage_due_at": None,
+            "task_id": d.get("task"),
         }
 
     def _extension_decided(self, ev: TrailEvent, d: Row, at: str, status: str) -> None:

@@ -13,11 +13,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, NotHolder
 from workflow.instants import utcnow
-from workflow.runtime.machines import Actor
 from workflow.spec.loader import route_to_data
 from workflow.spec.model import RouteSpec
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.appraisal import records as appraisal
 from workflow.errors import NotFound, NotHolder
 from workflow.queries.paging import Page
 from workflow.queries.scope import MAX_ID
-from workflow.runtime.machines import Actor
 from workflow.store.models import AppraisalRecord
 
 READERS = ("admin", "auditor")

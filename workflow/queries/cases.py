@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.queries.paging import Page, numbered, page
 from workflow.queries.scope import case_filter, unit_kind
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case
 
 LIGHTS = ("green", "yellow", "red", "none")

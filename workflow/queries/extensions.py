@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.queries.paging import Page, page
 from workflow.queries.scope import case_filter, visible_row
 from workflow.queries.supervisions import addressed
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Extension
 
 STATUSES = ("pending", "approved", "refused")

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.queries.paging import Page, page
-from workflow.runtime.machines import Actor
 from workflow.spec.practice import practice
 from workflow.store.models import Case, ReturnRequest
 

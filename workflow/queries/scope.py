@@ -17,10 +17,10 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.runtime import engine
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, TrailEvent
 
 # Integer ids beyond this are not ours (and would overflow PostgreSQL's integer).

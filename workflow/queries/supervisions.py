@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.queries.paging import Page, page
 from workflow.queries.scope import case_filter, visible_row
 from workflow.runtime import sla
-from workflow.runtime.machines import Actor
 from workflow.store.models import Case, Supervision
 
 

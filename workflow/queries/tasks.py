@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.queries.paging import Page, page
-from workflow.runtime.machines import Actor
 from workflow.runtime.tasks import STATUSES
 from workflow.store.models import Case, Task, TrailEvent
 

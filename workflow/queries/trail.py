@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import privacy
+from workflow.actors import Actor
 from workflow.errors import NotHolder
 from workflow.queries.paging import Page, page
-from workflow.runtime.machines import Actor
 from workflow.store.models import TrailEvent
 
 

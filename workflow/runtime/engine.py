@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
 
 from workflow import config
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
@@ -22,7 +23,7 @@ from workflow.instants import utcnow
 from workflow.runtime import stages, tasks
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
-from workflow.runtime.machines import Actor, Firing, machine_for, may_fire
+from workflow.runtime.machines import Firing, machine_for, may_fire
 from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec, RouteSpec
 from workflow.spec.practice import practice
 from workflow.store import direct

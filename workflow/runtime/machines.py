@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from transitions import EventData, Machine
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotHolder
@@ -24,22 +25,6 @@ from workflow.runtime.clock import Clock
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec, StateSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who fires a trigger: a user (name, unit, role), the resident, or the system (the sweep)."""
-
-    name: str
-    unit: str | None
-    role: str
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-
-SYSTEM = Actor("system", None, "system")
 
 
 @dataclass(slots=True)

@@ -23,12 +23,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from workflow.actors import SYSTEM, Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
 from workflow.runtime import engine, stages, tasks
-from workflow.runtime.machines import SYSTEM, Actor
 from workflow.runtime.urgency import case_item
 from workflow.spec.model import TIER_ROLES
 from workflow.spec.practice import practice

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from workflow.actors import SYSTEM, Actor
 from workflow.audit import chain
 from workflow.audit.checkpoints import checkpoint_if_due
 from workflow.catalog import registry
@@ -27,7 +28,6 @@ from workflow.instants import utcnow
 from workflow.runtime import engine, returns, stages, tasks
 from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
-from workflow.runtime.machines import SYSTEM, Actor
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
 from workflow.store.models import Case, Extension, Reminder, Supervision, Task

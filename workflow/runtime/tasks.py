@@ -168,10 +168,17 @@ def check_targets(
 ) -> tuple[list[str], str | None]:
     """The units a firing into STATE opens tasks for, and its lead: the firing's TARGETS (each
     a department of the item's whistle_to, or with a reason another department; none twice and
-    none ALREADY working in the state) or, for ``per: whistle_to``, the item's whistle_to."""
+    none ALREADY working in the state) or, for ``per: whistle_to``, the item's whistle_to.
+
+    A firing that names no target calls the item's lead unit and assisting units (属地管理: the
+    list's own duties), the lead unit leading, where the list names them."""
     assert state.tasks is not None
     if state.tasks.per == "whistle_to":
         chosen = [u for u in item.whistle_to if u not in already]
+    elif not targets and item.lead_unit:
+        chosen = [u for u in (item.lead_unit, *item.assist_units) if u not in already]
+        if lead is None and item.lead_unit in chosen:
+            lead = item.lead_unit
     else:
         chosen = list(targets)
         choices = ", ".join(item.whistle_to)

@@ -9,12 +9,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
 from workflow.inputs import check_text
 from workflow.runtime import engine, stages, tasks
-from workflow.runtime.machines import Actor
 from workflow.spec.model import TIER_ROLES, URGENCIES, ItemSpec
 from workflow.store.models import Case, TrailEvent
 
