@@ -176,7 +176,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
-    from api.resources import appraisals, audit, cases, catalog, listadmin, routes, tasks
+    from api.resources import (
+        appraisals,
+        audit,
+        cases,
+        catalog,
+        feedback,
+        listadmin,
+        routes,
+        tasks,
+    )
     from api.resources import returns as returns_api
     from api.resources import supervision as time_limits  # supervisions, extensions
 
@@ -191,12 +200,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         appraisals.blp,
         listadmin.blp,
         audit.blp,
+        feedback.blp,
         tasks.blp,
     ):
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)
     api.register_blueprint(returns_api.blp)
     app.register_blueprint(open311.bp)
+    from api import resident
+
+    app.register_blueprint(resident.bp)
     app.register_error_handler(open311.Open311Error, open311.on_error)
     docs.init_app(app)
     app.extensions["streetflow.api"] = api

@@ -65,3 +65,23 @@ def test_the_app_hands_its_settings_to_its_sessions(
         carried = config.of(db.session())
     assert (carried.timezone, carried.working_hours) == ("Europe/Berlin", "09:00-17:00")
     assert carried.database_url == db_url
+
+
+def test_feedback_limits_come_from_the_settings_and_bad_ones_stop_with_a_message(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from tests.conftest import walk
+    from workflow.store.models import Feedback
+
+    monkeypatch.setenv("STREETFLOW_FEEDBACK_LINK_DAYS", "3")
+    with make_sessionmaker(engine, config.settings()).begin() as s:
+        case = open_case_as(s, "GA-03", at=T0)
+        walk(s, case.id, "accept", "complete", at=T0)
+        fb = s.execute(select(Feedback).where(Feedback.case_id == case.id)).scalar_one()
+        assert fb.expires_at - fb.created_at == dt.timedelta(days=3)
+    for bad in ("0", "91", "seven"):
+        monkeypatch.setenv("STREETFLOW_FEEDBACK_LINK_DAYS", bad)
+        with pytest.raises(ValueError, match="STREETFLOW_FEEDBACK_LINK_DAYS.*1 to 90"):
+            config.settings()

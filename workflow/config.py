@@ -34,6 +34,9 @@ class Settings:
     working_hours: str = ""
     # Session cookies only over HTTPS: for an instance behind a TLS-terminating proxy.
     secure_cookies: bool = False
+    # Days a resident's one-time rating link stays valid, and working days a rectification gets.
+    feedback_link_days: int = 7
+    rectification_days: int = 5
 
     @property
     def secret_key(self) -> str:
@@ -64,6 +67,8 @@ def settings() -> Settings:
         timezone=os.environ.get("STREETFLOW_TIMEZONE", DEFAULT_TIMEZONE),
         working_hours=os.environ.get("STREETFLOW_WORKING_HOURS", "").strip(),
         secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
+        feedback_link_days=_whole("STREETFLOW_FEEDBACK_LINK_DAYS", 7, 1, 90),
+        rectification_days=_whole("STREETFLOW_RECTIFICATION_DAYS", 5, 1, 60),
     )
 
 
@@ -79,3 +84,17 @@ def _flag(value: str) -> bool:
     if value.strip().lower() in ("1", "true", "yes", "on"):
         return True
     raise ValueError(f"STREETFLOW_SECURE_COOKIES is {value!r}: say 1 or 0")
+
+
+def _whole(name: str, default: int, lo: int, hi: int) -> int:
+    """A whole number from the environment within [LO, HI]; anything else stops with a message."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} is {raw!r}: say a whole number from {lo} to {hi}")
+    return value

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow import users
 from workflow.actors import Actor
 from workflow.catalog import registry
+from workflow.feedback import appeals, callbacks, rectification
 from workflow.runtime import engine, tasks
 from workflow.spec.model import ItemSpec, RouteSpec
-from workflow.store.models import Case
+from workflow.store.models import Case, Feedback, Rectification
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,14 @@ DEMO_USERS = (
         "X-SN",
         "admin",
         "district-demo-2026",
-        "district administrator: publishes the routes and the list",
+        "district administrator: publishes the routes and the list, decides appeals (申诉)",
+    ),
+    DemoUser(
+        "callback", "X-SN", "callback", "callback-demo-2026", "callback operator (回访), district"
     ),
 )
+CALLBACK = Actor("demo:callback", "X-SN", "callback")
+DISTRICT = Actor("demo:district", "X-SN", "admin")
 
 # The Open311 channel of the demo's residents' app (an api_key's name).
 APP_CHANNEL = "app-shinan"
@@ -212,6 +218,7 @@ def generate_cases(
                 if progress:
                     progress(done, len(plan))
         moves.run(until=None)
+        _one_appeal_upheld(session, now)
         session.commit()
     finally:
         session.close()
@@ -301,7 +308,7 @@ class _Moves:
         while self.queue and (until is None or self.queue[0][0] <= until):
             when, _, cid = heapq.heappop(self.queue)
             args = (self.rng, self.routes, self.calendar, self.items_map)
-            self.push(_step(self.session, cid, when, *args), cid)
+            self.push(_step(self.session, cid, when, *args, self.now), cid)
 
 
 def _next_time(
@@ -321,6 +328,7 @@ def _step(
     routes: dict[str, RouteSpec],
     calendar: engine.WorkCalendar,
     items_map: object,
+    now: dt.datetime,
 ) -> dt.datetime | None:
     case = engine.get_case(session, case_id)
     route = routes[case.route_name]
@@ -360,19 +368,89 @@ def _step(
     )
     case = engine.get_case(session, case_id)
     if route.state(case.state).final:
-        if case.state in engine.RATED_STATES and rng.random() < 0.7:
-            score = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
-            engine.rate(
-                session,
-                case_id,
-                Actor(f"demo:{case.workstation}", case.workstation, "clerk"),
-                score=score,
-                now=at + dt.timedelta(minutes=rng.randint(5, 600)),
-            )
+        _resident_answers(session, case_id, at, rng, now)
         return None
     if route.state(case.state).tasks is not None:
         return _task_next(session, case, at, rng, calendar)
     return _next_time(case, at, rng, calendar)
+
+
+def _resident_answers(
+    session: Session, case_id: int, at: dt.datetime, rng: random.Random, now: dt.datetime
+) -> None:
+    """Most residents answer: by the one-time link, or on a 回访 call. A 差评 is rectified by the
+    handling unit and the resident is called again."""
+    latest = now - dt.timedelta(minutes=2)
+    when = min(at + dt.timedelta(minutes=rng.randint(5, 600)), latest)
+    if rng.random() >= 0.8 or when <= at:
+        return
+    level = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+    resolved = level >= 3 or rng.random() < 0.3
+    fb = session.execute(
+        select(Feedback).where(Feedback.case_id == case_id, Feedback.status == "pending")
+    ).scalar_one()
+    if rng.random() < 0.6 and fb.code:
+        callbacks.answer_link(session, fb.code, level=level, resolved=resolved, now=when)
+    else:
+        callbacks.record_call(
+            session, case_id, CALLBACK, level=level, resolved=resolved, channel="phone", now=when
+        )
+    rect = session.execute(
+        select(Rectification).where(
+            Rectification.case_id == case_id, Rectification.status == "open"
+        )
+    ).scalar_one_or_none()
+    reported = min(when + dt.timedelta(hours=rng.uniform(4, 60)), latest)
+    if rect is None or reported <= when:
+        return
+    unit = registry.units(session).units[rect.unit]
+    rectification.report(
+        session,
+        rect.id,
+        Actor(f"demo:{rect.unit}", rect.unit, "clerk" if unit.kind == "workstation" else "staff"),
+        text="已再次联系群众，当面说明并补办到位（演示）",
+        now=reported,
+    )
+    again = min(reported + dt.timedelta(hours=rng.uniform(2, 30)), latest)
+    if again > reported:
+        callbacks.record_call(
+            session,
+            case_id,
+            CALLBACK,
+            level=rng.choice([3, 4, 5]),
+            resolved=True,
+            channel="phone",
+            now=again,
+        )
+
+
+def _one_appeal_upheld(session: Session, now: dt.datetime) -> None:
+    """One 差评 appealed as off-topic by its handling unit, and upheld by the district."""
+    fb = session.execute(
+        select(Feedback)
+        .where(Feedback.status == "given", Feedback.level <= 2, Feedback.handler.is_not(None))
+        .order_by(Feedback.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if fb is None or fb.handler is None:
+        return
+    unit = registry.units(session).units[fb.handler]
+    role = "clerk" if unit.kind == "workstation" else "staff"
+    row = appeals.appeal(
+        session,
+        fb.id,
+        Actor(f"demo:{fb.handler}", fb.handler, role),
+        reason="评价内容是对另一件事（小区停车）的意见，与本事项无关（演示）",
+        now=now - dt.timedelta(minutes=1),
+    )
+    appeals.decide(
+        session,
+        row.id,
+        DISTRICT,
+        uphold=True,
+        reason="经回听录音，评价与本事项无关，不计入考核（演示）",
+        now=now - dt.timedelta(seconds=30),
+    )
 
 
 def _task_step(

@@ -39,6 +39,8 @@ ROLE_UNIT_KINDS = {
     },
     "admin": {"street_office", "district"},
     "auditor": {"district", "street_office", "department", "party_department"},
+    # 回访: a callback operator at the district or a street, never the handling unit.
+    "callback": {"district", "street_office"},
 }
 MIN_PASSWORD = 8
 

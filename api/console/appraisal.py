@@ -102,9 +102,22 @@ def _svg(chart: Any) -> Markup:
     return Markup(svg)
 
 
+def _wide_margin(texts: list[str], font_size: int = 10) -> int:
+    """pygal measures a label as 0.6 em a character; a Chinese character is a full em: the
+    missing width as a margin, so no unit's name is cut."""
+    return int(0.45 * font_size * max((len(t) for t in texts), default=0)) + 10
+
+
+def ranked(recs: list[AppraisalRecord]) -> list[AppraisalRecord]:
+    """Ranked records by rank, then the 不参评 ones (no score) by unit."""
+    return sorted(recs, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
+
+
 def bar_chart(recs: list[AppraisalRecord], title: str) -> Markup:
+    """The scores of the units ranked (不参评 units have no bar: they have no score)."""
     units = registry.units(db.session()).units
-    recs = sorted(recs, key=lambda r: (r.rank, r.unit))
+    recs = [r for r in ranked(recs) if r.score is not None]
+    names = [labels.named(units.get(r.unit), r.unit) for r in recs]
     chart = pygal.HorizontalBar(
         js=[],  # no tooltips script: nothing is fetched from the internet
         disable_xml_declaration=True,
@@ -116,22 +129,24 @@ def bar_chart(recs: list[AppraisalRecord], title: str) -> Markup:
         print_values=True,
         value_formatter=lambda v: f"{v:.1f}",
         truncate_label=-1,
+        truncate_legend=-1,
+        margin_left=_wide_margin(names),
     )
     chart.title = title
     # HorizontalBar draws the first label at the bottom: reverse so rank 1 is on top.
-    recs = list(reversed(recs))
-    chart.x_labels = [labels.named(units.get(r.unit), r.unit) for r in recs]
-    chart.add(_("Score"), [r.score for r in recs])
+    chart.x_labels = list(reversed(names))
+    chart.add(_("Score"), [r.score for r in reversed(recs)])
     return _svg(chart)
 
 
 def trend_chart(title: str) -> Markup:
     """The mean score of each kind of unit, month by month."""
     sums: dict[tuple[str, str], list[float]] = defaultdict(list)
-    periods = _periods()
+    periods = _periods_with_data()
     for period in periods:
         for r in _records(period):
-            sums[(r.kind, period)].append(r.score)
+            if r.score is not None:  # 不参评 units do not pull a mean down
+                sums[(r.kind, period)].append(r.score)
     chart = pygal.Line(
         js=[],
         disable_xml_declaration=True,
@@ -142,6 +157,8 @@ def trend_chart(title: str) -> Markup:
         dots_size=4,
         legend_at_bottom=True,
         value_formatter=lambda v: f"{v:.1f}",
+        truncate_label=-1,
+        truncate_legend=-1,
     )
     chart.title = title
     chart.x_labels = periods
@@ -154,6 +171,16 @@ def trend_chart(title: str) -> Markup:
     return _svg(chart)
 
 
+def _scored_periods() -> list[str]:
+    return appraisal_queries.scored_periods(db.session())
+
+
+def _periods_with_data() -> list[str]:
+    """The periods from the first with a unit scored (before it: nothing to show)."""
+    scored = _scored_periods()
+    return [p for p in _periods() if scored and p >= scored[0]]
+
+
 def _last_month() -> str:
     today = dt.date.today().replace(day=1) - dt.timedelta(days=1)
     return f"{today.year:04d}-{today.month:02d}"
@@ -163,7 +190,9 @@ def _last_month() -> str:
 @signed_in(*READERS)
 def appraisal_dashboard() -> Any:
     periods = _periods()
-    period = _period_arg() or (periods[-1] if periods else _last_month())
+    scored = _scored_periods()
+    # The latest period with a unit scored, not merely the latest computed.
+    period = _period_arg() or (scored[-1] if scored else periods[-1] if periods else _last_month())
     kind = request.args.get("kind", "workstation")
     if kind not in KINDS:
         kind = "workstation"
@@ -176,12 +205,12 @@ def appraisal_dashboard() -> Any:
         periods=periods,
         kind=kind,
         kinds=KINDS,
-        records=sorted(of_kind, key=lambda r: (r.rank, r.unit)),
+        records=ranked(of_kind),
         counts={k: sum(1 for r in recs if r.kind == k) for k in KINDS},
         rate_metrics=RATE_METRICS,
         count_metrics=COUNT_METRICS,
-        bar=bar_chart(of_kind, title) if of_kind else None,
-        trend=trend_chart(_("Mean score by month")) if periods else None,
+        bar=bar_chart(of_kind, title) if any(r.score is not None for r in of_kind) else None,
+        trend=trend_chart(_("Mean score by month")) if scored else None,
         finalized=any(r.status == "final" for r in recs),
     )
 

@@ -1,5 +1,5 @@
 """The case pages: the unit's inbox, the new-case form, a case with its actions and timeline,
-the resident's rating and the whistle queue. Every change goes through the engine."""
+the resident's answers (好差评) and the whistle queue. Every change goes through the engine."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
-from workflow.runtime.engine import RATED_STATES
 from workflow.runtime.urgency import may_change
 from workflow.spec.model import URGENCIES
 from workflow.spec.practice import practice
@@ -222,6 +221,13 @@ def case(case_id: int) -> str:
     case = engine.get_case(s, case_id)
     route = engine.route_of(s, case)
     item = registry.item(s, case.item, case.list_version)[0]
+    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
+    # Units working in the case's present round are not called again: not ticked beforehand.
+    called = {
+        r["task"].unit
+        for r in board
+        if r["task"].round == case.stage_seq and r["task"].status != "cancelled"
+    }
     actions = []
     for trigger in engine.available_triggers(s, case, actor):
         spec = route.transition(case.state, trigger)
@@ -238,12 +244,12 @@ def case(case_id: int) -> str:
                 # whistle's reason any department may be called).
                 "joint": _departments(s, item.whistle_to) if joint else None,
                 # Ticked beforehand: the list's lead and assisting units for the item.
-                "defaults": {item.lead_unit, *item.assist_units} if item.lead_unit else set(),
-                "default_lead": item.lead_unit,
+                "defaults": ({item.lead_unit, *item.assist_units} - called)
+                if item.lead_unit
+                else set(),
                 "dest": spec.dest,
             }
         )
-    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
     # The holder may ask for more time on a running stage with a limit (the engine decides).
     may_extend = (
         c.unit == case.holder
@@ -252,12 +258,8 @@ def case(case_id: int) -> str:
         and case.paused_at is None
         and case.stage_due_at > engine.utcnow()
     )
-    may_rate = (
-        c.role == "clerk"
-        and c.unit == case.workstation
-        and case.state in RATED_STATES
-        and case.rating_score is None
-    )
+    from api.console.feedback import case_feedback
+
     returns = list(
         s.execute(
             select(ReturnRequest).where(ReturnRequest.case_id == case_id).order_by(ReturnRequest.id)
@@ -301,7 +303,7 @@ def case(case_id: int) -> str:
         route=route,
         route_street=registry.route_street(s, case.route_name, case.route_version),
         actions=actions,
-        may_rate=may_rate,
+        feedback=case_feedback(s, actor, case_id),
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at, case.urgency),
@@ -373,20 +375,4 @@ def task_step(task_id: int, step: str) -> Any:
     flash(_("Done: %(action)s.", action=labels.label("task_step", step)), "ok")
     if request.form.get("back") == "inbox":
         return redirect(url_for("console.inbox"))
-    return redirect(url_for("console.case", case_id=case_id))
-
-
-@bp.post("/cases/<int:case_id>/rating")
-@signed_in("clerk")
-def rate(case_id: int) -> Any:
-    """The resident's rating, entered at the window on their behalf."""
-    c = caller()
-    try:
-        score = int(request.form.get("score", ""))
-    except ValueError:
-        raise InvalidInput(_("Choose a score from 1 to 5."), {"score": ["1-5"]}) from None
-    with db.write() as w:
-        scope.get_case(w, c.actor, case_id)
-        engine.rate(w, case_id, c.actor, score=score, comment=request.form.get("comment") or None)
-    flash(_("Rating saved."), "ok")
     return redirect(url_for("console.case", case_id=case_id))

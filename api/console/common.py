@@ -184,6 +184,7 @@ def home_for(role: str) -> str:
     return {
         "admin": "console.items",
         "auditor": "console.trail",
+        "callback": "console.feedback_queue",
     }.get(role, "console.inbox")
 
 

@@ -102,6 +102,11 @@ RETURN_STATUS = {
     "approved": ("已同意", "Approved"),
     "refused": ("已驳回", "Refused"),
     "lapsed": ("已失效", "Lapsed"),
+    "feedback.given": ("群众评价", "Resident's rating"),
+    "feedback.rectification_opened": ("差评整改", "Rectification opened"),
+    "feedback.rectification_reported": ("报告整改情况", "Rectification reported"),
+    "feedback.appealed": ("申诉", "Rating appealed"),
+    "feedback.appeal_decided": ("申诉裁定", "Appeal decided"),
     "task.opened": ("派发任务", "Task opened"),
     "task.reported": ("部门报到", "Department reported"),
     "task.done": ("部门办结", "Department's part done"),
@@ -163,6 +168,7 @@ ROLES = {
     "staff": ("工作人员", "Staff"),
     "admin": ("管理员", "Administrator"),
     "auditor": ("督查考核", "Auditor"),
+    "callback": ("回访员", "Callback operator"),
 }
 
 TABLES = {

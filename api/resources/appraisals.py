@@ -43,8 +43,14 @@ class RecordSchema(ma.Schema):
     unit = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(("draft", "final")))
-    score = ma.fields.Float(required=True)
-    rank = ma.fields.Integer(required=True, metadata={"description": "within the unit kind"})
+    score = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "null: 不参评 (too few cases)"}
+    )
+    rank = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "dense, within the unit kind, among those ranked; null: 不参评"},
+    )
     metrics = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.Dict(),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import db
 from api.auth import current_caller, require_roles
+from api.problems import problem
 from api.schemas import KeysetPageArgs, iso, page_body, page_of, page_schema
 from workflow import privacy
 from workflow.actors import Actor
@@ -175,11 +176,6 @@ class TransitionHeaders(ma.Schema):
         validate=ma.validate.Length(min=1, max=128),
         metadata={"description": "a retry with the same key returns the first answer"},
     )
-
-
-class RatingSchema(ma.Schema):
-    score = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
-    comment = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
 
 
 class TrailEventSchema(ma.Schema):
@@ -513,19 +509,18 @@ class Urgency(MethodView):
 
 @blp.route("/<int:case_id>/rating")
 class Rating(MethodView):
-    @blp.arguments(RatingSchema)
-    @blp.response(201, CaseSchema)
-    @blp.alt_response(403, description="Not a clerk of the case's workstation")
-    @blp.alt_response(404, description="No such case in the caller's scope")
-    @blp.alt_response(409, description="Not done yet, or rated already")
-    def post(self, body: dict[str, Any], case_id: int) -> Response:
-        """Enter the resident's rating of a completed, closed or settled case"""
-        actor = current_caller().actor
-        with db.write() as s:
-            case = scope.get_case(s, actor, case_id)
-            engine.rate(s, case_id, actor, score=body["score"], comment=body.get("comment"))
-            out = case_json(s, case, actor)
-        return with_etag(out, 201)
+    @blp.response(410)
+    @blp.alt_response(410, description="Gone: the resident rates, by the one-time link or a 回访")
+    def post(self, case_id: int) -> Response:
+        """Gone: a unit no longer enters a rating of its own case"""
+        current_caller()  # still 401 without a token
+        return problem(
+            410,
+            "a rating comes from the resident, never from the unit being rated: the resident "
+            "answers through the one-time link (/f/{code}) shown when the case ends, or a "
+            f"callback operator records a 回访 (POST /api/v1/cases/{case_id}/feedback)",
+            title="Ratings are given by the resident",
+        )
 
 
 @blp.route("/<int:case_id>/trail")

@@ -1,7 +1,7 @@
 """returns (退单), case urgency (紧急程度) and the supervision ladder (催办, 督办, 挂牌督办)
 
-Revision ID: 0010_returns_urgency_ladder
-Revises: 0009_whistle_tasks
+Revision ID: 0011_returns_urgency_ladder
+Revises: 0010_voice_feedback
 Create Date: 2026-11-29 07:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_returns_urgency_ladder"
-down_revision: str | None = "0009_whistle_tasks"
+revision: str = "0011_returns_urgency_ladder"
+down_revision: str | None = "0010_voice_feedback"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -82,4 +82,5 @@ def test_the_host_streets_admin_assesses_an_agency_once(login: Callable[..., Cli
     r = admin.post("/appraisals", json={"period": "2026-11"})
     pcs = next(x for x in r.json() if x["unit"] == "A-ZHL-PCS")
     assert pcs["metrics"]["street_assessment"] == {"value": 92.5}
-    assert (pcs["score"], pcs["rank"]) == (92.5, 1)
+    # No cases this month: 不参评, whatever the street's assessment.
+    assert (pcs["score"], pcs["rank"], pcs["metrics"]["cases"]) == (None, None, {"value": 0})

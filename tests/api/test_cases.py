@@ -219,18 +219,13 @@ def test_idempotency_key_across_processes(
         other_app.extensions["streetflow.engine"].dispose()
 
 
-def test_rating(login: Callable[..., Client], make_case: Callable[..., int]) -> None:
+def test_rating_by_the_unit_is_gone(
+    login: Callable[..., Client], make_case: Callable[..., int]
+) -> None:
     done = make_case("GA-02", "accept", "complete")
-    clerk = login("W-ZHL-01", "clerk")
-    url = f"/cases/{done}/rating"
-    assert clerk.post(url, json={"score": 6}).status_code == 422
-    assert clerk.post(url, json={"score": "5"}).status_code == 422
-    r = clerk.post(url, json={"score": 5, "comment": "很好"})
-    assert r.status_code == 201, r.text
-    assert clerk.post(url, json={"score": 4}).status_code == 409
-    assert clerk.get(f"/cases/{done}").json()["rating"] == {"score": 5, "comment": "很好"}
-    open_case = make_case("GA-02")
-    assert clerk.post(f"/cases/{open_case}/rating", json={"score": 5}).status_code == 409
+    r = login("W-ZHL-01", "clerk").post(f"/cases/{done}/rating", json={"score": 5})
+    assert r.status_code == 410 and r.json()["title"] == "Ratings are given by the resident"
+    assert login("W-ZHL-01", "clerk").get(f"/cases/{done}").json()["rating"] is None
 
 
 def test_trail_oldest_first_with_hashes(

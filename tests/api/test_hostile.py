@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import PASSWORD, Client
 from workflow.store.models import ApiToken, Case, IdempotencyKey, TrailHead
 
+ANSWER = {"level": 5, "resolved": True, "channel": "phone"}
 JSON = {"Content-Type": "application/json"}
 GOOD = {"item": "UD-01", "workstation": "W-ZHL-01", "applicant": {"name": "王芳", "phone": "1"}}
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -34,8 +35,8 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
     (
         "number out of range",
         "POST",
-        "/cases/{case}/rating",
-        {"data": '{"score": 1e999}', "headers": JSON},
+        "/cases/{case}/feedback",
+        {"data": '{"level": 1e999}', "headers": JSON},
         400,
     ),
     ("nesting to exhaust the stack", "POST", "/cases", {"data": DEEP, "headers": JSON}, 400),
@@ -94,9 +95,9 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], int]] = [
         {"json": {"trigger": "accept"}, "headers": {"Idempotency-Key": "k" * 500}},
         422,
     ),
-    ("score a string", "POST", "/cases/{case}/rating", {"json": {"score": "five"}}, 422),
-    ("score huge", "POST", "/cases/{case}/rating", {"json": {"score": 10**30}}, 422),
-    ("score a bool", "POST", "/cases/{case}/rating", {"json": {"score": True}}, 422),
+    ("level a string", "POST", "/cases/{case}/feedback", {"json": {**ANSWER, "level": "5"}}, 422),
+    ("level huge", "POST", "/cases/{case}/feedback", {"json": {**ANSWER, "level": 10**30}}, 422),
+    ("level a bool", "POST", "/cases/{case}/feedback", {"json": {**ANSWER, "level": True}}, 422),
     ("SQL-looking id", "GET", "/cases/1;DROP TABLE cases", {}, 404),
     ("SQL-looking id, encoded", "GET", "/cases/1%20OR%201%3D1", {}, 404),
     ("negative id", "GET", "/cases/-1", {}, 404),

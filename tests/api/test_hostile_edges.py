@@ -72,7 +72,10 @@ def test_api_numbers_dates_and_periods_out_of_range(
     for path in (
         f"/supervisions/{HUGE}/acknowledgement",
         f"/extensions/{HUGE}/decision",
-        f"/cases/{HUGE}/rating",
+        f"/cases/{HUGE}/feedback",
+        f"/ratings/{HUGE}/appeal",
+        f"/appeals/{HUGE}/decision",
+        f"/rectifications/{HUGE}/report",
         f"/cases/{HUGE}/extensions",
     ):
         assert_problem(admin.post(path, json={}), 404, path)

@@ -104,7 +104,12 @@ def test_api_refuses_bad_text_in_every_field(
                 "data",
             ),
             (clerk, f"/cases/{live}/transitions", {"trigger": bad}, "trigger"),
-            (clerk, f"/cases/{live}/rating", {"score": 5, "comment": bad}, "comment"),
+            (
+                clerk,
+                f"/cases/{live}/feedback",
+                {"level": 5, "resolved": True, "channel": "phone", "comment": bad},
+                "comment",
+            ),
             (clerk, f"/cases/{live}/extensions", {"reason": bad, "days": 2}, "reason"),
             (
                 admin,

@@ -6,7 +6,7 @@ are cases of workstation W-ZHL-01 (Zhuhai Road); a row that changes things (`fre
 new cases for every role, so one role's success does not change the next one's answer.
 
   {case}  an incident case just reported (held by W-ZHL-01)
-  {done}  a local case completed (can be rated)
+  {done}  a local case completed (the resident is asked to rate it)
   {held}  an incident case dispatched to the enforcement squad A-ZHL-ZF
   {sup}   an open supervision of a late stage held by W-ZHL-01 (addressed to S-ZHL)
   {ext}   a pending extension of a stage held by W-ZHL-01 (decided by S-ZHL)
@@ -120,13 +120,11 @@ ENDPOINTS: list[Row] = [
         body={"trigger": "accept"},
         fresh=True,
     ),
-    Row(
-        "POST",
-        "/cases/{done}/rating",
-        scoped(201, 403, SEES_CASE, {"clerk"}),
-        body={"score": 5},
-        fresh=True,
-    ),
+    # Gone: the resident rates (the one-time link, a 回访), never the unit being rated.
+    Row("POST", "/cases/{done}/rating", {}, 410, body={"score": 5}),
+    Row("GET", "/feedback?status=pending"),
+    Row("GET", "/rectifications"),
+    Row("GET", "/appeals"),
     Row("GET", "/cases/{held}", scoped(200, 200, SEES_HELD, set())),
     # -- appraisal (issue 6): {appraisal} is a final record of 2026-09
     Row("GET", "/appraisals?period=2026-09", {r: 200 for r in (*ADMINS, "auditor")}, 403),

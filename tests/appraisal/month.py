@@ -14,7 +14,12 @@ Case E: whistled to D-ZJ, reported in time, sent back by D-ZJ, resolved by the s
 
 The incidents run on the incident route as it was before tasks (a department held a whistled
 case and resolved or sent it back alone), published first: the numbers worked out by hand
-below are for that route. Tasks are measured in tests/tasks."""
+below are for that route. Tasks are measured in tests/tasks.
+
+This month is measured by the scheme as it stood before 好差评 (no `credit`): ratings entered
+at the window (`case.rated` events), resolution by the clerk's confirm, units without cases
+ranked. Trails and frozen records from those days must keep their numbers; the resident's
+answers and fair ranking are tested in tests/appraisal/test_fair_month.py."""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import staff_of
 from tests.tasks.helpers import publish_old_incident
 from workflow.actors import Actor
+from workflow.audit import chain
+from workflow.catalog import registry
 from workflow.runtime import engine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -63,8 +70,34 @@ def fire(s: Session, case: int, trigger: str, actor: Actor, when: dt.datetime, *
     engine.fire(s, case, trigger, actor, now=when, **kw)
 
 
+def publish_old_scheme(s: Session, when: dt.datetime) -> None:
+    """The shipped scheme as it was before 好差评: no credit, no minimum, no `from`."""
+    content = dict(registry.latest_row(s, "appraisal", "appraisal").content)  # type: ignore[union-attr]
+    for key in ("credit", "min_cases", "from"):
+        content.pop(key, None)
+    chain.lock_head(s)
+    registry.publish_one(s, "appraisal", "appraisal", content, actor="test", now=when)
+
+
+def old_rating(s: Session, case: int, score: int, when: dt.datetime) -> None:
+    """A rating as the window entered it before 好差评: a `case.rated` event in the trail."""
+    chain.lock_head(s)
+    row = engine.get_case(s, case)
+    chain.append(
+        s,
+        at=when,
+        actor=CLERK.label,
+        unit=CLERK.unit,
+        action="case.rated",
+        case_id=case,
+        to_state=row.state,
+        data={"score": score, "holder": row.holder},
+    )
+
+
 def build_november(sessions: sessionmaker[Session]) -> dict[str, int]:
     with sessions.begin() as s:
+        publish_old_scheme(s, nov(1, 8))
         publish_old_incident(s)
     with sessions.begin() as s:
         a = open_case(s, "UD-01", nov(2, 9))
@@ -73,7 +106,7 @@ def build_november(sessions: sessionmaker[Session]) -> dict[str, int]:
         fire(s, a, "reopen", CLERK, nov(4, 9))  # resolved due Nov 5 17:30
         fire(s, a, "resolve", CLERK, nov(5, 9))  # ws_handling due Nov 6 17:30
         fire(s, a, "confirm", CLERK, nov(5, 10))  # resolved due Nov 9 17:30
-        engine.rate(s, a, CLERK, score=5, now=nov(5, 11))
+        old_rating(s, a, 5, nov(5, 11))
 
         e = open_case(s, "UD-01", nov(2, 14))
         fire(s, e, "accept", CLERK, nov(2, 14, 10))  # reported due Nov 3 09:00
@@ -93,7 +126,7 @@ def build_november(sessions: sessionmaker[Session]) -> dict[str, int]:
         fire(s, b, "report", D_ZF, nov(11, 9))  # awaiting_report due Nov 10 15:30: late
         fire(s, b, "resolve", D_ZF, nov(12, 9))  # dept_handling due Nov 17 17:30
         fire(s, b, "confirm", CLERK, nov(17, 9))  # resolved due Nov 16 17:30: late
-        engine.rate(s, b, CLERK, score=2, now=nov(17, 10))
+        old_rating(s, b, 2, nov(17, 10))
 
         c = open_case(s, "SW-10", nov(16, 9))
         fire(s, c, "accept", CLERK, nov(16, 9, 10))  # submitted: no response limit

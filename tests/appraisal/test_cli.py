@@ -153,5 +153,6 @@ def test_a_past_month_is_finalized_once_and_the_street_admin_assesses(
     with sessions.begin() as s:
         assert s.scalars(select(Assessment.score)).all() == [90.0]
         rec = s.scalars(select(AppraisalRecord).where(AppraisalRecord.unit == "A-ZHL-SF")).one()
-        # Nothing happened in October but the assessment: it is the whole score.
-        assert (rec.status, rec.score, rec.rank) == ("final", 90.0, 1)
+        # Nothing happened in October but the assessment: no cases, so 不参评 (no score and
+        # no rank), however good the assessment.
+        assert (rec.status, rec.score, rec.rank) == ("final", None, None)

@@ -18,11 +18,11 @@ from tests.appraisal.month import (
     build_november,
     fire,
     nov,
+    old_rating,
     open_case,
 )
 from workflow.appraisal import records as appraisal
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
-from workflow.runtime import engine
 from workflow.store.models import AppraisalRecord, Assessment, TrailEvent
 
 NOV = "2026-11"
@@ -198,7 +198,8 @@ def test_a_finalized_record_cannot_be_changed(
         assert rec.status == "final" and rec.digest == ev.data["digest"]
         assert rec.inputs["last_seq"] == ev.seq - 1
         assert rec.inputs["assessments"] == {"A-ZHL-ZF": 80.0}
-        assert rec.inputs["definitions"] == {"appraisal": 1, "units": 1}
+        # version 2: the scheme as it was before 好差评 (tests/appraisal/month.py)
+        assert rec.inputs["definitions"] == {"appraisal": 2, "units": 1}
         rec_id = rec.id
     # In code: the ORM refuses.
     with sessions.begin() as s, pytest.raises(Conflict):
@@ -238,7 +239,7 @@ def test_later_events_leave_a_finalized_period_unchanged_and_verify_passes(
         # December: D and E are finished, rated, and a new case comes in...
         fire(s, cases["D"], "resolve", CLERK, at(12, 2, 9))
         fire(s, cases["D"], "confirm", CLERK, at(12, 2, 10))
-        engine.rate(s, cases["D"], CLERK, score=1, now=at(12, 2, 11))
+        old_rating(s, cases["D"], 1, at(12, 2, 11))
         fire(s, cases["E"], "reopen", CLERK, at(12, 2, 9))
         open_case(s, "UD-01", at(12, 3, 9))
         # ...and one event is even backdated into November.

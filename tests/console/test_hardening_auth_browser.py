@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.console.voice import rated_cases
+
 pytestmark = pytest.mark.browser
 
 
@@ -38,12 +40,7 @@ def test_the_console_works_under_its_policy(
     make_case: Callable[..., int],
     sessions: sessionmaker[Session],
 ) -> None:
-    rated = make_case("GA-03", "accept", "complete")
-    with sessions.begin() as s:
-        from workflow.actors import Actor
-        from workflow.runtime import engine as wf
-
-        wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
+    rated_cases(make_case, sessions)
     sign_in(page, "W-ZHL-01", "clerk")
     # console.js (its own file) still submits the form when a choice changes.
     with page.expect_navigation():

@@ -72,20 +72,18 @@ def test_clerk_opens_moves_and_rates_a_case(
     page.get_by_role("button", name="办结", exact=True).click()
     expect(page.locator("dd.state")).to_have_text("已办结")
 
-    # The resident's rating, entered at the window.
-    page.get_by_label("★★★★★", exact=True).check()
-    page.get_by_label("评语").fill("办事很快")
-    page.get_by_role("button", name="保存评价").click()
-    expect(page.get_by_text("评价已保存。")).to_be_visible()
+    # The resident rates, not the window: the one-time link as a QR code to scan.
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    expect(page.locator("a.feedback-link")).to_contain_text("/f/")
     timeline = page.locator("ol.timeline").inner_text()
-    for word in ("登记", "受理", "办结", "评价"):
+    for word in ("登记", "受理", "办结"):
         assert word in timeline
-    shot(page, "clerk-4-case-rated")
+    shot(page, "clerk-4-case-link")
 
     with sessions() as s:
         case = s.get(Case, case_id)
         assert case is not None
-        assert (case.state, case.rating_score, case.rating_comment) == ("completed", 5, "办事很快")
+        assert case.state == "completed"
         assert case.form == {"materials": ["房产证", "租赁合同"]}
 
     # At tablet width the case page needs no sideways scrolling.
@@ -136,7 +134,11 @@ def test_street_whistles_and_the_department_reports(
     boxes = whistle.locator("fieldset.joint-whistle label")
     expect(boxes.first).to_be_visible()
     assert boxes.all_inner_texts()[:2] == ["区应急管理局", "区综合行政执法局"]
-    whistle.get_by_role("checkbox", name="区综合行政执法局").check()
+    # The list's lead (区应急管理局) and assisting unit are ticked beforehand; this street calls
+    # law enforcement alone.
+    expect(whistle.get_by_role("checkbox", name="区应急管理局")).to_be_checked()
+    expect(whistle.get_by_role("checkbox", name="区综合行政执法局")).to_be_checked()
+    whistle.get_by_role("checkbox", name="区应急管理局").uncheck()
     whistle.get_by_label("理由（必填）").fill("占道经营反复出现，需执法部门到场")
     shot(page, "street-2-whistle-form")
     whistle.get_by_role("button", name="吹哨").click()
@@ -358,14 +360,11 @@ def test_auditor_reads_the_appraisal_dashboard(
 ) -> None:
     import datetime as dt
 
-    rated = make_case("GA-03", "accept", "complete")
-    make_case("PS-03", "accept", "forward")
-    with sessions.begin() as s:
-        from workflow.actors import Actor
-        from workflow.runtime import engine as wf
+    from tests.console.voice import rated_cases
 
-        wf.rate(s, rated, Actor("clerk", "W-ZHL-01", "clerk"), score=5)
-    # The month the case was rated in, in the instance's time zone (not UTC's month).
+    rated = rated_cases(make_case, sessions)[0]
+    make_case("PS-03", "accept", "forward")
+    # The month the cases were rated in, in the instance's time zone (not UTC's month).
     month = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     sign_in(page, "X-SN", "auditor")
     page.get_by_role("link", name="考核").click()
@@ -374,9 +373,10 @@ def test_auditor_reads_the_appraisal_dashboard(
     page.get_by_role("button", name=f"计算 {month} 的草稿").click()
     expect(page.get_by_text(re.compile(r"已计算 \d+ 条考核记录"))).to_be_visible()
 
-    # The period's table with scores and ranks, best first.
+    # The period's table with scores and ranks, best first; the rest 不参评 (too few cases).
     rows = page.locator("table.appraisal tbody tr")
     expect(rows.first.locator("td").first).to_have_text("1")
+    expect(rows.nth(1).locator("td").first).to_have_text("不参评")
     assert rows.count() == 50  # every workstation
     # Charts drawn on the server, with Chinese labels as text.
     bar = page.locator("figure.chart svg").first
@@ -389,7 +389,7 @@ def test_auditor_reads_the_appraisal_dashboard(
     expect(page.get_by_role("heading", name=re.compile("香港花园社区工作站"))).to_be_visible()
     shot(page, "auditor-7-appraisal-record")
     page.get_by_role("link", name=f"#{rated}").first.click()
-    expect(page.locator("dd.rating")).to_contain_text("★★★★★")
+    expect(page.locator(".feedback-round .rating")).to_contain_text("非常满意")
 
     page.go_back()
     page.go_back()

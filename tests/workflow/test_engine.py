@@ -227,20 +227,20 @@ def test_available_triggers_are_what_the_actor_may_fire(
         ]
 
 
-def test_a_rating_is_once_and_only_when_done(sessions: sessionmaker[Session], clerk: Actor) -> None:
-    from workflow.errors import Conflict
+def test_the_resident_is_asked_once_the_case_ends(
+    sessions: sessionmaker[Session], clerk: Actor
+) -> None:
+    from workflow.store.models import Feedback
 
     with sessions.begin() as s:
         cid = open_incident(s, clerk).id
-        with pytest.raises(NotAllowed):
-            engine.rate(s, cid, clerk, score=5, now=T0)
-        for trig in ("accept", "resolve", "confirm"):
+        for trig in ("accept", "resolve"):
             engine.fire(s, cid, trig, clerk, now=T0)
-        with pytest.raises(InvalidInput):
-            engine.rate(s, cid, clerk, score=6, now=T0)
-        engine.rate(s, cid, clerk, score=4, comment="及时", now=T0)
-        with pytest.raises(Conflict):
-            engine.rate(s, cid, clerk, score=5, now=T0)
+        assert s.scalars(select(Feedback).where(Feedback.case_id == cid)).all() == []
+        engine.fire(s, cid, "confirm", clerk, now=T0)
     with sessions() as s:
-        case = engine.get_case(s, cid)
-        assert (case.rating_score, case.version) == (4, 4)
+        (fb,) = s.scalars(select(Feedback).where(Feedback.case_id == cid)).all()
+        # The clerk resolved it: the workstation is the 承办单位; the link waits for the answer.
+        assert (fb.status, fb.round, fb.handler, fb.commander) == ("pending", 1, "W-ZHL-01", None)
+        assert fb.code and len(fb.code) == 8
+        assert engine.get_case(s, cid).version == 4

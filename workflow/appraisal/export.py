@@ -58,7 +58,9 @@ def rows(session: Session, period: str) -> list[list[Any]]:
         raise NotFound(f"no appraisal records for {period}: run 'appraisal compute' first")
     names = registry.units(session).units
     out: list[list[Any]] = []
-    for r in sorted(recs, key=lambda r: (list(KIND_ZH).index(r.kind), r.rank, r.unit)):
+    for r in sorted(
+        recs, key=lambda r: (list(KIND_ZH).index(r.kind), r.rank is None, r.rank or 0, r.unit)
+    ):
         unit = names.get(r.unit)
         assessment = r.metrics.get(ASSESSMENT, {}).get("value")
         out.append(
@@ -70,8 +72,9 @@ def rows(session: Session, period: str) -> list[list[Any]]:
                 STATUS_ZH.get(r.status, r.status),
                 *(r.metrics[m]["value"] for m in (*RATE_METRICS, *COUNT_METRICS)),
                 assessment,
-                r.score,
-                r.rank,
+                # 不参评: too few cases this period for a score or a rank.
+                r.score if r.score is not None else "不参评",
+                r.rank if r.rank is not None else "不参评",
                 r.digest,
             ]
         )

@@ -195,6 +195,65 @@ def satisfaction_rate(w: Window) -> Select[Any]:
     return _rate(base, base.c.ok)
 
 
+# ---------------------------------------------------------------- the resident's answers
+# Schemes that state `credit` measure resolution and satisfaction by the resident's answers
+# (feedback.given events); older schemes (their frozen records) keep the queries above.
+SATISFIED = 4  # 满意 and 非常满意
+
+
+def _answers(w: Window, credit: str) -> Any:
+    """(unit, case_id, level, resolved) of each case's last answer in the window, not taken
+    out by an appeal upheld by the trail's end; for the 承办单位, and for the commanding street
+    where CREDIT says so."""
+    g, a = aliased(TrailEvent), aliased(TrailEvent)
+    upheld = exists().where(
+        a.action == "feedback.appeal_decided",
+        a.data["rating"].as_integer() == g.data["feedback"].as_integer(),
+        _flag(a, "uphold"),
+        a.seq <= w.last_seq,
+    )
+    counted = (
+        select(
+            g.seq.label("seq"),
+            g.case_id.label("case_id"),
+            g.data["level"].as_integer().label("level"),
+            _flag(g, "resolved").label("resolved"),
+            _text(g, "handler").label("handler"),
+            _text(g, "commander").label("commander"),
+        )
+        .where(g.action == "feedback.given", _counted(g, w), not_(upheld))
+        .subquery()
+    )
+    later = counted.alias()
+    last = (
+        select(counted)
+        .where(~exists().where(later.c.case_id == counted.c.case_id, later.c.seq > counted.c.seq))
+        .subquery()
+    )
+    rows: Any = select(
+        last.c.handler.label("unit"), last.c.case_id, last.c.level, last.c.resolved
+    ).where(last.c.handler.is_not(None))
+    if credit == "handler_and_commander":
+        rows = rows.union_all(
+            select(
+                last.c.commander.label("unit"), last.c.case_id, last.c.level, last.c.resolved
+            ).where(last.c.commander.is_not(None))
+        )
+    return rows.subquery()
+
+
+def answered_resolution_rate(w: Window, credit: str) -> Select[Any]:
+    """解决率: the resident's answers in the window; ok = 已解决."""
+    base = _answers(w, credit)
+    return _rate(base, base.c.resolved)
+
+
+def answered_satisfaction_rate(w: Window, credit: str) -> Select[Any]:
+    """满意率: the resident's answers in the window; ok = 满意 or 非常满意."""
+    base = _answers(w, credit)
+    return _rate(base, base.c.level >= SATISFIED)
+
+
 def send_back_rate(w: Window) -> Select[Any]:
     """Cases a unit handed on (forward, dispatch, whistle) in the window; ok (which here means
     counted against it) = the case was sent back to that unit afterwards, by the period's end."""
@@ -434,12 +493,23 @@ def empty_metric(name: str) -> dict[str, Any]:
     }
 
 
-def measure(session: Session, w: Window, units: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """unit -> metric -> {value, numerator, denominator, numerator_cases, denominator_cases}."""
+def measure(
+    session: Session,
+    w: Window,
+    units: Iterable[str],
+    credit: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """unit -> metric -> {value, numerator, denominator, numerator_cases, denominator_cases}.
+    With CREDIT (metric -> who is credited), resolution and satisfaction are the resident's
+    answers; without, the older measures of frozen records."""
     wanted = set(units)
     out: dict[str, dict[str, Any]] = {u: {m: empty_metric(m) for m in ALL_METRICS} for u in wanted}
-    for name, query in QUERIES.items():
-        for row in session.execute(query(w)).mappings():
+    queries: dict[str, Any] = {name: query(w) for name, query in QUERIES.items()}
+    if credit is not None:
+        queries["resolution_rate"] = answered_resolution_rate(w, credit["resolution_rate"])
+        queries["satisfaction_rate"] = answered_satisfaction_rate(w, credit["satisfaction_rate"])
+    for name, query in queries.items():
+        for row in session.execute(query).mappings():
             unit = row["unit"]
             if unit not in wanted:
                 continue
@@ -460,3 +530,12 @@ def measure(session: Session, w: Window, units: Iterable[str]) -> dict[str, dict
                 "denominator_cases": _split(row["den_ids"]),
             }
     return out
+
+
+def cases_of(metrics: dict[str, Any]) -> int:
+    """The distinct cases behind a unit's metrics in a period: what the scheme's minimum counts."""
+    ids: set[int] = set()
+    for m in metrics.values():
+        ids.update(m.get("numerator_cases", ()))
+        ids.update(m.get("denominator_cases", ()))
+    return len(ids)

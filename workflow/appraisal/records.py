@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow import config
 from workflow.actors import Actor
-from workflow.appraisal.metrics import Window, measure, period_bounds
+from workflow.appraisal.metrics import Window, cases_of, measure, period_bounds
 from workflow.audit import chain, spelling
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
@@ -65,7 +65,7 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     """The inputs of a computation now: the trail so far, the latest definitions."""
     start, end = period_bounds(period, timezone(session))
     head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
-    scheme_version = registry.latest_version(session, "appraisal", "appraisal")
+    scheme_version = scheme_version_for(session, period)
     if not scheme_version:
         raise NotFound("no appraisal scheme is published: add definitions/appraisal.yaml")
     ev = TrailEvent
@@ -92,6 +92,21 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
         },
         "assessments": {unit: score for unit, score in sorted(rows)},
     }
+
+
+def scheme_version_for(session: Session, period: str) -> int:
+    """The latest scheme version that applies to PERIOD: a version published for a later
+    period (its `from`) does not change the periods before it. 0 when none is published."""
+    rows = session.execute(
+        select(DefinitionVersion.version, DefinitionVersion.content)
+        .where(DefinitionVersion.kind == "appraisal", DefinitionVersion.name == "appraisal")
+        .order_by(DefinitionVersion.version.desc())
+    ).all()
+    for version, content in rows:
+        start = (content or {}).get("from") or ""
+        if not start or start <= period:
+            return int(version)
+    return 0
 
 
 def score_of(
@@ -145,17 +160,38 @@ def calculate(session: Session, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     window = Window(
         inputs["period"], parse_iso(inputs["from"]), parse_iso(inputs["to"]), inputs["last_seq"]
     )
-    measured = measure(session, window, [code for code, _ in appraised])
+    # A scheme that states `credit` measures by the resident's answers and ranks fairly; an
+    # older one (a frozen record's) keeps the rules it was frozen with.
+    fair = "credit" in scheme
+    measured = measure(
+        session, window, [code for code, _ in appraised], scheme["credit"] if fair else None
+    )
     out: list[dict[str, Any]] = []
     for code, kind in appraised:
         metrics = measured[code]
+        cases = cases_of(metrics)
         if kind == "dispatched_agency":
             metrics[ASSESSMENT] = {"value": inputs["assessments"].get(code)}
         weights = kinds[kind]["weights"]
-        score = score_of(
+        score: float | None = score_of(
             weights, metrics, scheme["open_overdue_penalty"], practice_penalties(scheme)
         )
+        if fair:
+            metrics["cases"] = {"value": cases}
+            if cases < scheme["min_cases"]:
+                score = None  # 不参评: too few cases to say anything
         out.append({"unit": code, "kind": kind, "metrics": metrics, "score": score})
+    if fair:
+        # Dense ranks within each kind among the units ranked (1, 2, 2, 3); 不参评: no rank.
+        for kind in kinds:
+            distinct = sorted(
+                {r["score"] for r in out if r["kind"] == kind and r["score"] is not None},
+                reverse=True,
+            )
+            for r in out:
+                if r["kind"] == kind:
+                    r["rank"] = None if r["score"] is None else distinct.index(r["score"]) + 1
+        return out
     # Ranking within each kind: equal scores share a rank (1, 2, 2, 4).
     for kind in kinds:
         scores = sorted((r["score"] for r in out if r["kind"] == kind), reverse=True)
@@ -173,7 +209,7 @@ def _records(session: Session, period: str, status: str) -> list[AppraisalRecord
         session.execute(
             select(AppraisalRecord)
             .where(AppraisalRecord.period == period, AppraisalRecord.status == status)
-            .order_by(AppraisalRecord.kind, AppraisalRecord.rank, AppraisalRecord.unit)
+            .order_by(AppraisalRecord.kind, AppraisalRecord.rank.nulls_last(), AppraisalRecord.unit)
         ).scalars()
     )
 
@@ -284,7 +320,7 @@ def records(
             q.order_by(
                 AppraisalRecord.period,
                 AppraisalRecord.kind,
-                AppraisalRecord.rank,
+                AppraisalRecord.rank.nulls_last(),
                 AppraisalRecord.unit,
             )
         ).scalars()

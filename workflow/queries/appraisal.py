@@ -49,3 +49,14 @@ def periods(session: Session) -> list[str]:
     """The periods that have records, oldest first."""
     stmt = select(AppraisalRecord.period).distinct().order_by(AppraisalRecord.period)
     return list(session.execute(stmt).scalars())
+
+
+def scored_periods(session: Session) -> list[str]:
+    """The periods in which some unit has a score (not only 不参评 records), oldest first."""
+    stmt = (
+        select(AppraisalRecord.period)
+        .where(AppraisalRecord.score.is_not(None))
+        .distinct()
+        .order_by(AppraisalRecord.period)
+    )
+    return list(session.execute(stmt).scalars())

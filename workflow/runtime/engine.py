@@ -17,7 +17,7 @@ from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
-from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
+from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.instants import utcnow
 from workflow.runtime import stages, tasks
@@ -418,6 +418,11 @@ def fire(
         raise _not_allowed(machine, trigger, case.state) from None
     _write_case(conn, session, case, before)
     assert firing.event is not None
+    if case.holder is None and before["holder"] is not None:
+        # The case has ended: the resident is asked (好差评), in this transaction.
+        from workflow.feedback import links
+
+        links.case_ended(session, case_id, now)
     return firing.event
 
 
@@ -489,53 +494,3 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
 
 def route_of(session: Session, case: Case) -> Any:
     return registry.route(session, case.route_name, case.route_version)[0]
-
-
-RATED_STATES = frozenset({"completed", "closed", "settled", "approved"})
-
-
-def rate(
-    session: Session,
-    case_id: int,
-    actor: Actor,
-    *,
-    score: int,
-    comment: str | None = None,
-    now: dt.datetime | None = None,
-) -> TrailEvent:
-    """The resident's rating (1-5), given once the case is done, entered by its workstation."""
-    now = now or utcnow()
-    chain.lock_head(session)
-    case = get_case(session, case_id)
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise InvalidInput("a rating is a whole number from 1 to 5", {"score": ["1 to 5"]})
-    _text(comment, "comment", limit=1000)
-    if actor.role == "clerk" and actor.unit != case.workstation:
-        raise NotHolder(f"only a clerk of {case.workstation} rates this case")
-    if actor.role not in ("clerk", "applicant"):
-        raise NotHolder("a rating is entered by the case's workstation or the resident")
-    if case.state not in RATED_STATES:
-        raise NotAllowed(
-            f"a case is rated once it is completed, closed or settled, not {case.state}"
-        )
-    if case.rating_score is not None:
-        raise Conflict(f"case {case_id} has been rated already")
-    # A rating is not a transition: a Core UPDATE leaves the case's version alone.
-    session.execute(
-        update(Case)
-        .where(Case.id == case_id)
-        .values(rating_score=score, rating_comment=comment or None)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(case, "rating_score", score)
-    set_committed_value(case, "rating_comment", comment or None)
-    return chain.append(
-        session,
-        at=now,
-        actor=actor.label,
-        unit=actor.unit,
-        action="case.rated",
-        case_id=case_id,
-        to_state=case.state,
-        data={"score": score, "holder": case.holder},
-    )

@@ -171,14 +171,12 @@ def check_targets(
     none ALREADY working in the state) or, for ``per: whistle_to``, the item's whistle_to.
 
     A firing that names no target calls the item's lead unit and assisting units (属地管理: the
-    list's own duties), the lead unit leading, where the list names them."""
+    list's own duties) where the list names them."""
     assert state.tasks is not None
     if state.tasks.per == "whistle_to":
         chosen = [u for u in item.whistle_to if u not in already]
     elif not targets and item.lead_unit:
         chosen = [u for u in (item.lead_unit, *item.assist_units) if u not in already]
-        if lead is None and item.lead_unit in chosen:
-            lead = item.lead_unit
     else:
         chosen = list(targets)
         choices = ", ".join(item.whistle_to)
@@ -236,11 +234,14 @@ def open_tasks(
     reason: str | None = None,
 ) -> list[Task]:
     """One task per unit in the case's current stage (its round), each with a task.opened event.
-    The lead (主办) is LEAD, else the first unit, unless the round has a lead already."""
+    The lead (主办) is LEAD, else the list's lead unit when called, else the first unit, unless
+    the round has a lead already."""
     assert state.tasks is not None
     existing = round_tasks(session, case.id, case.stage_seq)
     has_lead = any(t.lead and t.status != "cancelled" for t in existing)
-    lead = lead or (None if has_lead else units_to_call[0])
+    # The round's lead: the one named, else the list's lead unit if it is called, else the first.
+    first = item.lead_unit if item.lead_unit in units_to_call else units_to_call[0]
+    lead = lead or (None if has_lead else first)
     out: list[Task] = []
     for code in units_to_call:
         task = _new_task(case, state, code, code == lead, status, item, calendar, now)

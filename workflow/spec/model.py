@@ -61,7 +61,7 @@ PARTY_ITEM_TYPE = "党内事务"
 MEDIATION_ITEM_TYPE = "人民调解"
 # How an item's day limits count: working days (the default), calendar days, months.
 LIMIT_UNITS = ("working_days", "calendar_days", "months")
-ROLES = ("admin", "clerk", "staff", "auditor")
+ROLES = ("admin", "clerk", "staff", "auditor", "callback")
 # Who may act in a state of each tier. "applicant" is the resident (through an outside
 # channel); "system" is the sweep firing a configured timeout.
 TIER_ROLES: dict[str, frozenset[str]] = {

@@ -45,6 +45,12 @@ ASSESSMENT = "street_assessment"
 METRICS = (*RATE_METRICS, ASSESSMENT)
 # Rates where lower is better: they count as (1 - rate).
 LOWER_IS_BETTER = frozenset({"send_back_rate", "return_refusal_rate"})
+# The resident's answers (好差评): who is credited with each. `handler`: the 承办单位 only (the
+# unit that resolved or decided the case); `handler_and_commander`: also the street office that
+# handed the case to it (a whistle, a dispatch), which stays in command.
+CREDITED = ("resolution_rate", "satisfaction_rate")
+CREDIT_RULES = ("handler", "handler_and_commander")
+MIN_CASES = 5
 
 
 class _Strict(Schema):
@@ -76,6 +82,23 @@ class SchemeSchema(_Strict):
     urgency = fields.Nested(practice.UrgencySchema, load_default=None)
     returns = fields.Nested(practice.ReturnsSchema, load_default=None)
     ladder = fields.Nested(practice.LadderSchema, load_default=None)
+    credit = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(CREDITED, error="credit is stated for {choices}")
+        ),
+        values=fields.String(validate=validate.OneOf(CREDIT_RULES)),
+        load_default=dict,
+    )
+    # Fewer cases than this in a period: 不参评 (no score, not ranked).
+    min_cases = fields.Integer(
+        load_default=MIN_CASES, strict=True, validate=validate.Range(0, 10000)
+    )
+    # The first period this version applies to (YYYY-MM); empty: every period.
+    from_period = fields.String(
+        data_key="from",
+        load_default="",
+        validate=validate.Regexp(r"^(\d{4}-(0[1-9]|1[0-2]))?$", error="a month like 2026-12"),
+    )
 
     @validates_schema
     def weights_add_up(self, data: dict[str, Any], **_: Any) -> None:
@@ -109,6 +132,9 @@ def load_scheme_data(
     # Plain, sorted data: it is published as a definition and hashed.
     return {
         "title_zh": scheme["title_zh"],
+        "from": scheme["from_period"],
+        "min_cases": scheme["min_cases"],
+        "credit": {m: scheme["credit"].get(m, "handler") for m in CREDITED},
         "open_overdue_penalty": scheme["open_overdue_penalty"],
         "kinds": {
             kind: {"weights": {m: float(w) for m, w in sorted(spec["weights"].items())}}

@@ -501,8 +501,9 @@ class AppraisalRecord(Base):
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))  # draft | final
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
-    score: Mapped[float]
-    rank: Mapped[int]
+    # None: 不参评, fewer cases than the scheme's minimum (no score, not ranked).
+    score: Mapped[float | None]
+    rank: Mapped[int | None]
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     digest: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[dt.datetime]
@@ -520,3 +521,72 @@ def _final_records_are_frozen(_mapper: Any, _connection: Any, target: AppraisalR
         from workflow.errors import Conflict
 
         raise Conflict(f"appraisal record {target.id} is finalized: it cannot be changed")
+
+
+class Feedback(Base):
+    """回访 / 好差评: the resident's answer on a finished case, asked once per round (the second
+    round follows a rectification). Pending until answered by the one-time link or a call."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("case_id", "round", name="uq_feedback_case_round"),
+        Index("ix_feedback_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | given
+    # 承办单位: the unit that handled and decided the case; and the street office that handed
+    # it on to that unit (whistle, dispatch), if any.
+    handler: Mapped[str | None] = mapped_column(String(32), index=True)
+    commander: Mapped[str | None] = mapped_column(String(32))
+    street: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    expires_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime]
+    level: Mapped[int | None] = mapped_column(Integer)
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    given_at: Mapped[dt.datetime | None]
+    given_by: Mapped[str | None] = mapped_column(String(64))
+    # An upheld appeal takes the rating out of the appraisal.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Rectification(Base):
+    """整改: what the handling unit does about a 差评, within a limit; a second 回访 follows."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (Index("ix_rectifications_unit_status", "unit", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | reported
+    opened_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    report: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[dt.datetime | None]
+    reported_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Appeal(Base):
+    """申诉: the handling unit disputes a rating (malicious, off-topic); the district decides."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|upheld|rejected
+    appealed_by: Mapped[str] = mapped_column(String(64))
+    appealed_at: Mapped[dt.datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
