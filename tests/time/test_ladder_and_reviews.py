@@ -39,6 +39,12 @@ def test_each_step_of_the_ladder_is_counted_against_the_holder(
     assert sweep(sessions, sh(2026, 11, 10, 9)).listed == 0
     assert sweep(sessions, sh(2026, 11, 10, 10)).listed == 1
     assert sweep(sessions, sh(2026, 11, 11, 9)).listed == 0  # once
+    # Two cases are too few to rank (不参评) by the shipped scheme: this one ranks any unit.
+    defs = load_definitions(DEFAULT_DEFINITIONS)
+    assert defs.appraisal is not None
+    with sessions.begin() as s:
+        scheme = {**defs.appraisal, "min_cases": 0}
+        registry.publish(s, dataclasses.replace(defs, appraisal=scheme), actor="test", now=T0)
     with sessions.begin() as s:
         recs = appraisal.compute(s, "2026-11", now=sh(2026, 12, 1))
         ws = next(r for r in recs if r.unit == "W-ZHL-01")
