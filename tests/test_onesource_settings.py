@@ -83,5 +83,5 @@ def test_feedback_limits_come_from_the_settings_and_bad_ones_stop_with_a_message
         assert fb.expires_at - fb.created_at == dt.timedelta(days=3)
     for bad in ("0", "91", "seven"):
         monkeypatch.setenv("STREETFLOW_FEEDBACK_LINK_DAYS", bad)
-        with pytest.raises(ValueError, match="STREETFLOW_FEEDBACK_LINK_DAYS.*1 to 90"):
+        with pytest.raises(ValueError, match=r"STREETFLOW_FEEDBACK_LINK_DAYS.*1 to 90"):
             config.settings()
