@@ -505,3 +505,92 @@ def _task_next(
 
 def has_cases(session: Session) -> bool:
     return bool(session.execute(select(func.count(Case.id))).scalar_one())
+
+
+def generate_practice(sessions: sessionmaker[Session], *, now: dt.datetime) -> dict[str, int]:
+    """A few cases of each practice the month's random cases do not show: returns approved,
+    refused, arbitrated and one pending (a street's dispatch to its enforcement squad); urgent
+    and critical cases on clock time (one critical report accepted late, at night); then a
+    sweep, so the ladder has reminders, supervisions and listings. Counts of what was made."""
+    from workflow.runtime import sla
+
+    with sessions.begin() as s:
+        made = {"returns": _demo_returns(s, now), **_demo_urgency(s, now)}
+    # The ladder: reminders, supervisions and listings as the sweep finds them now.
+    sla.sweep(sessions, now=now)
+    return made
+
+
+_CLERK = Actor("demo:W-ZHL-01", "W-ZHL-01", "clerk")
+_DISTRICT = Actor("demo:X-SN", "X-SN", "admin")
+_SQUAD = Actor("demo:A-ZHL-ZF", "A-ZHL-ZF", "staff")
+_HOUR = dt.timedelta(hours=1)
+
+
+def _demo_case(s: Session, at: dt.datetime, item: str, level: str | None = None) -> int:
+    case = engine.open_case(
+        s,
+        item=item,
+        workstation="W-ZHL-01",
+        actor=_CLERK,
+        applicant_name="演示居民",
+        applicant_phone="13800000000",
+        description="演示数据：紧急程度与退单",
+        urgency=level,
+        now=at,
+    )
+    return case.id
+
+
+def _dispatched(s: Session, at: dt.datetime) -> int:
+    """Dispatched by the street to its enforcement squad (A-ZHL-ZF) at AT."""
+    cid = _demo_case(s, at, "UD-01")
+    engine.fire(s, cid, "accept", _CLERK, now=at + dt.timedelta(minutes=5))
+    engine.fire(s, cid, "forward", _CLERK, now=at + dt.timedelta(minutes=10))
+    street = Actor("demo:S-ZHL", "S-ZHL", "staff")
+    engine.fire(s, cid, "dispatch", street, now=at + dt.timedelta(minutes=20))
+    return cid
+
+
+def _demo_returns(s: Session, now: dt.datetime) -> int:
+    """Approved (the street at fault), refused then arbitrated, and one pending."""
+    from workflow.runtime import returns
+
+    def ask(cid: int, at: dt.datetime, reason: str, category: str = "not_our_duty") -> int:
+        return returns.request_return(
+            s, case_id=cid, actor=_SQUAD, category=category, reason=reason, now=at
+        ).id
+
+    def decide(rid: int, at: dt.datetime, approve: bool, reason: str, **more: str) -> None:
+        returns.decide_return(
+            s, return_id=rid, actor=_DISTRICT, approve=approve, reason=reason, now=at, **more
+        )
+
+    day = dt.timedelta(days=1)
+    a = _dispatched(s, now - 6 * day)
+    ra = ask(a, now - 6 * day + _HOUR, "属派出所职责，非执法中队")
+    decide(ra, now - 6 * day + 3 * _HOUR, True, "确属派出所职责，街道错派", at_fault="S-ZHL")
+    b = _dispatched(s, now - 5 * day)
+    rb = ask(b, now - 5 * day + _HOUR, "不属执法中队")
+    decide(rb, now - 5 * day + 2 * _HOUR, False, "违建查处属执法中队职责")
+    rc = ask(b, now - 5 * day + 3 * _HOUR, "对驳回有异议：涉及暴力抗法，应由派出所处置")
+    decide(rc, now - 5 * day + 5 * _HOUR, True, "仲裁：涉及暴力抗法，由派出所负责", to="A-ZHL-PCS")
+    c = _dispatched(s, now - 3 * _HOUR)
+    ask(c, now - 2 * _HOUR, "与前一案件为同一违建", category="duplicate")
+    return 4
+
+
+def _demo_urgency(s: Session, now: dt.datetime) -> dict[str, int]:
+    """Urgent and critical reports; a critical one accepted an hour late, in the night."""
+    made = {"urgent": 0, "critical": 0}
+    for ago, item, level in (
+        (30 * _HOUR, "PS-04", "critical"),
+        (10 * _HOUR, "PS-03", "urgent"),
+        (2 * _HOUR, "PS-04", "critical"),
+        (_HOUR, "PS-03", "urgent"),
+    ):
+        cid = _demo_case(s, now - ago, item, level)
+        made[level] += 1
+        if ago == 30 * _HOUR:
+            engine.fire(s, cid, "accept", _CLERK, now=now - ago + _HOUR)
+    return made

@@ -99,6 +99,11 @@ def init(
     )
     progress.end(None)  # the line below says it all
     click.echo(f"demo cases: {n} opened over the last {days} days")
+    made = demo.generate_practice(ctx.sessions, now=now)
+    click.echo(
+        f"demo practice: {made['returns']} returns (approved, refused, arbitrated, pending), "
+        f"{made['urgent']} urgent and {made['critical']} critical cases, the ladder swept"
+    )
 
 
 @click.command()

@@ -81,6 +81,11 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
         f"checked {result.checked} cases: {result.yellow} turned yellow, {result.red} turned red, "
         f"{result.supervisions} supervision(s) raised, {result.timeouts} timeout(s) fired"
     )
+    if result.reminders or result.listed or result.returns_late or result.returns_lapsed:
+        click.echo(
+            f"the ladder: {result.reminders} reminder(s) (催办), {result.listed} listed (挂牌督办); "
+            f"returns: {result.returns_late} review(s) late, {result.returns_lapsed} lapsed"
+        )
     if result.checkpoint_seq is not None:
         click.echo(f"signed a checkpoint of the trail at seq {result.checkpoint_seq}")
     for problem in result.problems:

@@ -28,7 +28,15 @@ from werkzeug.exceptions import HTTPException
 
 from api import db
 from api.auth import _dummy_check, login_limit, still_valid
-from api.console import admin, appraisal, audit, cases, feedback, oversight  # noqa: F401  (they add their pages to bp)
+from api.console import (  # noqa: F401  (they add their pages to bp)
+    admin,
+    appraisal,
+    audit,
+    cases,
+    feedback,
+    oversight,
+    returns,
+)
 from api.console.common import bp, current_caller, home_for, safe_next, template_globals
 from api.problems import WORKFLOW_STATUS
 from workflow.errors import WorkflowError

@@ -51,6 +51,11 @@ METRIC_LABELS = {
     "open_overdue": ("期末超期未办结", "Open and overdue"),
     "received": ("受理", "Received"),
     "completed": ("办结", "Completed"),
+    "return_refusal_rate": ("退单驳回率", "Refused returns"),
+    "returns_at_fault": ("错派退单", "Returns laid on the unit"),
+    "reminders": ("催办", "Reminders"),
+    "supervisions": ("督办", "Supervisions"),
+    "listed_supervisions": ("挂牌督办", "Listed supervisions"),
     ASSESSMENT: ("街道考核评价", "Street's assessment"),
 }
 labels.TABLES["kind"] = KIND_LABELS

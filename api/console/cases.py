@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from api import db
 from api.console import labels
@@ -21,7 +22,10 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
-from workflow.store.models import Case, TrailEvent
+from workflow.runtime.urgency import may_change
+from workflow.spec.model import URGENCIES
+from workflow.spec.practice import practice
+from workflow.store.models import Case, ReturnRequest, Supervision, TrailEvent
 
 PER_PAGE = 25
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
@@ -44,7 +48,7 @@ def case_view(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "item_name": labels.named(item, case.item),
-        "countdown": countdown(case.stage_due_at),
+        "countdown": countdown(case.stage_due_at, case.urgency),
     }
 
 
@@ -126,7 +130,7 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    values = {k: request.form.get(k, "") for k in ("name", "phone", "description")}
+    values = {k: request.form.get(k, "") for k in ("name", "phone", "description", "urgency")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
         checked = [m for m in item.materials if m in request.form.getlist("materials")]
@@ -142,6 +146,7 @@ def new_case() -> Any:
                     description=values["description"],
                     form={"materials": checked},
                     channel="window",
+                    urgency=values["urgency"] or None,
                 )
                 case_id = case.id
         except InvalidInput as exc:
@@ -162,6 +167,7 @@ def new_case() -> Any:
         list_version=list_version,
         values=values,
         errors=errors,
+        urgencies=URGENCIES,
     ), (422 if errors else 200)
 
 
@@ -254,8 +260,42 @@ def case(case_id: int) -> str:
     )
     from api.console.feedback import case_feedback
 
+    returns = list(
+        s.execute(
+            select(ReturnRequest).where(ReturnRequest.case_id == case_id).order_by(ReturnRequest.id)
+        ).scalars()
+    )
+    may_return = (
+        c.unit == case.holder
+        and c.role in ("clerk", "staff", "admin")
+        and case.tier is not None
+        and not any(r.status == "pending" for r in returns)
+        and not any(r.arbitration and r.status in ("approved", "refused") for r in returns)
+    )
+    # The open supervision of the current stage, which its holder answers in writing.
+    supervision = (
+        s.execute(
+            select(Supervision).where(
+                Supervision.case_id == case_id, Supervision.stage_seq == case.stage_seq
+            )
+        ).scalar_one_or_none()
+        if case.tier is not None
+        else None
+    )
     return render_template(
         "console/case.html",
+        urgencies=URGENCIES,
+        may_change_urgency=case.tier is not None
+        and c.role != "auditor"
+        and may_change(case, actor),
+        returns=returns,
+        may_return=may_return,
+        categories=practice(s).returns["categories"],
+        supervision=supervision,
+        may_answer=supervision is not None
+        and supervision.answered_at is None
+        and c.unit == case.holder
+        and c.role in ("clerk", "staff", "admin"),
         case=case,
         phone=phone,
         item=item,
@@ -266,7 +306,7 @@ def case(case_id: int) -> str:
         feedback=case_feedback(s, actor, case_id),
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
-        countdown=countdown(case.stage_due_at),
+        countdown=countdown(case.stage_due_at, case.urgency),
         events=timeline(case_id, actor),
         board=board,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,

@@ -163,13 +163,16 @@ def holder_label(code: str | None, tier: str | None = None) -> str:
     return f"{name} ({labels.label('tier', tier)})" if tier else name
 
 
-def countdown(due: dt.datetime | None) -> dict[str, Any] | None:
-    """Working time left until DUE (negative: overdue), as hours and minutes."""
+def countdown(due: dt.datetime | None, urgency: str | None = None) -> dict[str, Any] | None:
+    """Working time left until DUE (negative: overdue), as hours and minutes; clock time for an
+    urgent or critical case."""
     if due is None:
         return None
     cal = engine.work_calendar(db.session())
     t = now()
-    if due >= t:
+    if urgency not in (None, "normal"):
+        seconds = (due - t).total_seconds()
+    elif due >= t:
         seconds = cal.working_seconds_between(t, due)
     else:
         seconds = -cal.working_seconds_between(due, t)

@@ -38,6 +38,7 @@ STATES = {
 }
 
 TRIGGERS = {
+    "return": ("退单", "Return"),
     "accept": ("受理", "Accept"),
     "approve": ("批准", "Approve"),
     "complete": ("办结", "Complete"),
@@ -79,6 +80,28 @@ ACTIONS = {
     "extension.requested": ("申请延期", "Extension requested"),
     "extension.approved": ("批准延期", "Extension approved"),
     "extension.refused": ("驳回延期", "Extension refused"),
+    "case.urgency_changed": ("调整紧急程度", "Urgency changed"),
+    "return.requested": ("申请退单", "Return requested"),
+    "return.approved": ("同意退单", "Return approved"),
+    "return.refused": ("驳回退单", "Return refused"),
+    "return.lapsed": ("退单失效", "Return lapsed"),
+    "return.review_late": ("退单审核超时", "Return review late"),
+    "supervision.reminded": ("催办", "Reminder"),
+    "supervision.answered": ("督办答复", "Supervision answered"),
+    "supervision.listed": ("挂牌督办", "Listed supervision"),
+}
+
+URGENCY = {
+    "normal": ("一般", "Normal"),
+    "urgent": ("紧急", "Urgent"),
+    "critical": ("特急", "Critical"),
+}
+
+RETURN_STATUS = {
+    "pending": ("待审核", "Pending"),
+    "approved": ("已同意", "Approved"),
+    "refused": ("已驳回", "Refused"),
+    "lapsed": ("已失效", "Lapsed"),
     "feedback.given": ("群众评价", "Resident's rating"),
     "feedback.rectification_opened": ("差评整改", "Rectification opened"),
     "feedback.rectification_reported": ("报告整改情况", "Rectification reported"),
@@ -155,6 +178,8 @@ TABLES = {
     "light": LIGHTS,
     "tier": TIERS,
     "role": ROLES,
+    "urgency": URGENCY,
+    "return_status": RETURN_STATUS,
     "task": TASK_STATUSES,
     "task_step": {
         "report": ("报到", "Report"),

@@ -37,10 +37,13 @@ def supervisions() -> str:
         # An auditor reads every supervision of their part; others, those sent to their unit.
         unit=c.unit if c.role != "auditor" else None,
         open=True if show == "open" else None,
+        # 挂牌督办: listed by the district, shown until the case moves on.
+        listed=True if show == "listed" else None,
         offset=(page - 1) * PER_PAGE,
         limit=PER_PAGE,
     )
     cases = case_queries.by_ids(s, [sup.case_id for sup in rows.items])
+    sla.mark_active(s, rows.items)
     return render_template(
         "console/supervisions.html",
         rows=[(sup, case_view(cases[sup.case_id])) for sup in rows.items],

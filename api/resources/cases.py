@@ -27,7 +27,8 @@ from workflow.queries import cases as case_queries
 from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
-from workflow.runtime import engine, tasks
+from workflow.runtime import engine, tasks, urgency
+from workflow.spec.model import URGENCIES
 from workflow.store.models import Case, IdempotencyKey
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
@@ -49,6 +50,18 @@ class OpenCaseSchema(ma.Schema):
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
     form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    urgency = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(URGENCIES),
+        metadata={
+            "description": "normal (一般), urgent (紧急), critical (特急); default: the item's"
+        },
+    )
+
+
+class UrgencyChangeSchema(ma.Schema):
+    urgency = ma.fields.String(required=True, validate=ma.validate.OneOf(URGENCIES))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=TEXT))
 
 
 class RouteRefSchema(ma.Schema):
@@ -97,6 +110,11 @@ class CaseSchema(ma.Schema):
     stage_due_at = ma.fields.String(allow_none=True, required=True)
     due_at = ma.fields.String(allow_none=True, required=True)
     light = ma.fields.String(required=True, validate=ma.validate.OneOf(LIGHTS))
+    urgency = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(URGENCIES),
+        metadata={"description": "urgent and critical cases run on clock time, round the clock"},
+    )
     available_triggers = ma.fields.List(ma.fields.String(), required=True)
     tasks = ma.fields.List(
         ma.fields.Nested(CaseTaskSchema),
@@ -220,6 +238,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "stage_due_at": iso(case.stage_due_at),
         "due_at": iso(case.due_at),
         "light": case.light,
+        "urgency": case.urgency,
         "available_triggers": engine.available_triggers(session, case, actor),
         "tasks": case_tasks(session, case, actor),
         "channel": case.channel,
@@ -340,6 +359,7 @@ class Cases(MethodView):
                 description=body["description"],
                 form=body["form"],
                 channel="window",
+                urgency=body.get("urgency"),
             )
             out = case_json(s, case, actor, full=True)
         return with_etag(out, 201)
@@ -464,6 +484,27 @@ def _stored_answer(s: Session, user_id: int, key: str, digest: str) -> Response 
     resp = with_etag(row.body, row.status)
     resp.headers["Idempotent-Replayed"] = "true"
     return resp
+
+
+@blp.route("/<int:case_id>/urgency")
+class Urgency(MethodView):
+    @blp.arguments(UrgencyChangeSchema)
+    @blp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(403, description="Not the holder, its street or the dispatch centre")
+    @blp.alt_response(404, description="No such case in the caller's scope")
+    @blp.alt_response(409, description="Closed, or at that urgency already")
+    def post(self, body: dict[str, Any], case_id: int) -> Response:
+        """Raise or lower a case's urgency, with a reason (a trail event; not a transition)
+
+        The current stage and the whole case get the new clock's limits from now."""
+        actor = current_caller().actor
+        with db.write() as s:
+            case = scope.get_case(s, actor, case_id)
+            urgency.set_urgency(
+                s, case_id=case_id, actor=actor, urgency=body["urgency"], reason=body["reason"]
+            )
+            out = case_json(s, case, actor)
+        return with_etag(out)
 
 
 @blp.route("/<int:case_id>/rating")

@@ -56,6 +56,30 @@ class SupervisionSchema(ma.Schema):
         required=True,
         metadata={"type": "boolean", "description": "not acknowledged yet"},
     )
+    active = ma.fields.Function(
+        lambda sup: getattr(sup, "active", None),
+        metadata={
+            "type": "boolean",
+            "description": "the case (or task) is still on the late stage; once it moves on "
+            "the supervision asks for nothing",
+        },
+    )
+    level = ma.fields.Function(
+        lambda sup: "listed" if sup.listed_at is not None else "supervision",
+        metadata={"type": "string", "description": "督办, or 挂牌督办 once listed"},
+    )
+    explanation = ma.fields.String(allow_none=True)
+    fix_date = ma.fields.Date(allow_none=True)
+    answered_by = ma.fields.String(allow_none=True)
+    answered_at = At(allow_none=True)
+    list_at = At(allow_none=True, metadata={"description": "listed then if still late"})
+    listed_at = At(allow_none=True)
+    listed_unit = ma.fields.String(allow_none=True)
+
+
+class SupervisionAnswerSchema(ma.Schema):
+    explanation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    fix_date = ma.fields.Date(required=True, metadata={"description": "done by this day"})
 
 
 class SupervisionArgs(KeysetPageArgs):
@@ -151,6 +175,7 @@ class Supervisions(MethodView):
             offset=offset,
             limit=limit,
         )
+        sla.mark_active(db.session(), page.items)
         return page_body(args, page)
 
 
@@ -165,7 +190,32 @@ class Acknowledgement(MethodView):
         actor = current_actor()
         with db.write() as s:
             supervision_queries.get_visible(s, actor=actor, supervision_id=supervision_id)
-            return sla.acknowledge_supervision(s, supervision_id=supervision_id, actor=actor)
+            sup = sla.acknowledge_supervision(s, supervision_id=supervision_id, actor=actor)
+            sla.mark_active(s, [sup])
+            return sup
+
+
+@blp.route("/supervisions/<int:supervision_id>/answer")
+class Answer(MethodView):
+    @blp.arguments(SupervisionAnswerSchema)
+    @blp.response(200, SupervisionSchema)
+    @blp.alt_response(403, description="The caller's unit is not the late stage's holder")
+    @blp.alt_response(404, description="No such supervision in the caller's scope")
+    @blp.alt_response(409, description="Answered already, or the case has moved on")
+    def post(self, body: dict[str, Any], supervision_id: int) -> Supervision:
+        """Answer a supervision (the holder): a written explanation and the date it will be done"""
+        actor = current_actor()
+        with db.write() as s:
+            supervision_queries.get_visible(s, actor=actor, supervision_id=supervision_id)
+            sup = sla.answer_supervision(
+                s,
+                supervision_id=supervision_id,
+                actor=actor,
+                explanation=body["explanation"],
+                fix_date=body["fix_date"],
+            )
+            sla.mark_active(s, [sup])
+            return sup
 
 
 @blp.route("/extensions")

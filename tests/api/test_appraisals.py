@@ -27,7 +27,7 @@ def test_compute_list_and_drill_down_into_a_month(
     second = admin.get("/appraisals", params={"period": "2026-11", "page": 6}).json()
     assert (second["total"], len(second["items"])) == (113, 13)
     top = listed[0]
-    assert (top["unit"], top["score"], top["rank"]) == ("W-ZHL-01", 69.25, 1)
+    assert (top["unit"], top["score"], top["rank"]) == ("W-ZHL-01", 66.06, 1)
     assert top["metrics"]["response_rate"] == {"value": 0.75, "numerator": 3, "denominator": 4}
 
     one = auditor.get(f"/appraisals/{top['id']}").json()

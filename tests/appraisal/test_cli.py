@@ -54,7 +54,7 @@ def test_compute_verify_and_export_a_month(
         "草稿",
     )
     assert (ws["响应率"], ws["按时办结率"], ws["期末超期未办结(件)"]) == ("0.75", "0.875", "2")
-    assert (ws["吹哨报到率"], ws["得分"], ws["类别内排名"]) == ("", "69.25", "1")
+    assert (ws["吹哨报到率"], ws["得分"], ws["类别内排名"]) == ("", "66.06", "1")
     agency = next(r for r in table if r["单位代码"] == "A-ZHL-ZF")
     assert (agency["街道考核评价"], agency["得分"]) == ("80.0", "67.5")
 

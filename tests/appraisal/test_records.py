@@ -104,10 +104,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 # definitions/appraisal.yaml's weights, applied by hand:
 SCORES = {
-    # 20*3/4 + 30*7/8 + 15*1/2 + 25*1/2 + 10*(1-0) = 71.25, minus 1 per open overdue case (2)
-    "W-ZHL-01": 69.25,
-    # on time 40*1, satisfaction 25*0, send-back 15*(1-1), resolution does not apply: 40/80
-    "S-ZHL": 50.0,
+    # 20*3/4 + 30*7/8 + 15*1/2 + 25*1/2 = 61.25 of 90 (no return was decided: the refusal
+    # rate does not apply; the send-back rate is retired), minus 1 per open overdue case (2)
+    "W-ZHL-01": 66.06,
+    # on time 40*1, satisfaction 25*0, resolution and refused returns do not apply: 40/65
+    "S-ZHL": 61.54,
     # on time 30*1, satisfaction 20*0, the street's assessment 30*0.8: 54/80
     "A-ZHL-ZF": 67.5,
     # whistle reports 35*0, on time 35*1, resolution 15*1, satisfaction 15*0
@@ -222,7 +223,7 @@ def test_a_finalized_record_cannot_be_changed(
             s, actor=STREET_ADMIN, unit="A-ZHL-SF", period=NOV, score=90, comment="好"
         )
     with sessions.begin() as s:
-        assert s.get_one(AppraisalRecord, rec_id).score == 69.25
+        assert s.get_one(AppraisalRecord, rec_id).score == 66.06
 
 
 def test_later_events_leave_a_finalized_period_unchanged_and_verify_passes(

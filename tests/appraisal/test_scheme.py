@@ -64,12 +64,14 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
         "appraisal.yaml:18: kinds.street_office.weights.happiness: unknown metric 'happiness'",
     ),
     "weights not adding up to 100": (
-        lambda f: edit(scheme(f), "      send_back_rate: 10", "      send_back_rate: 15"),
+        lambda f: edit(scheme(f), "      return_refusal_rate: 10", "      return_refusal_rate: 15"),
         "appraisal.yaml:9: kinds.workstation.weights: weights add up to 105, not 100",
     ),
     "a negative weight": (
-        lambda f: edit(scheme(f), "      send_back_rate: 10", "      send_back_rate: -10"),
-        "appraisal.yaml:14: kinds.workstation.weights.send_back_rate: Must be greater than or equal to 0",
+        lambda f: edit(
+            scheme(f), "      return_refusal_rate: 10", "      return_refusal_rate: -10"
+        ),
+        "appraisal.yaml:14: kinds.workstation.weights.return_refusal_rate: Must be greater than or equal to 0",
     ),
     "the street's assessment for a department": (
         lambda f: edit(scheme(f), "      whistle_report_rate: 35", "      street_assessment: 35"),

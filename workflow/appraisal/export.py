@@ -30,6 +30,11 @@ METRIC_ZH = {
     "open_overdue": "期末超期未办结(件)",
     "received": "受理(件)",
     "completed": "办结(件)",
+    "return_refusal_rate": "退单驳回率",
+    "returns_at_fault": "错派退单(件)",
+    "reminders": "催办(件)",
+    "supervisions": "督办(件)",
+    "listed_supervisions": "挂牌督办(件)",
     ASSESSMENT: "街道考核评价",
 }
 HEADERS = [

@@ -8,7 +8,7 @@ ids; Python only puts the rows together. Which events count for a period: those 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -337,6 +337,45 @@ def whistle_report_rate(w: Window) -> Select[Any]:
     return _rate(base, base.c.ok == 1)
 
 
+def return_refusal_rate(w: Window) -> Select[Any]:
+    """退单驳回率: returns a unit asked for that were decided in the window; ok (which here means
+    counted against it) = refused."""
+    e = aliased(TrailEvent)
+    base = (
+        select(
+            _text(e, "requester").label("unit"),
+            e.case_id.label("case_id"),
+            (e.action == "return.refused").label("refused"),
+        )
+        .where(e.action.in_(("return.approved", "return.refused")), _counted(e, w))
+        .subquery()
+    )
+    return _rate(base, base.c.refused)
+
+
+def returns_at_fault(w: Window) -> Select[Any]:
+    e = aliased(TrailEvent)
+    base = (
+        select(_text(e, "at_fault").label("unit"), e.case_id.label("case_id"))
+        .where(e.action == "return.approved", _counted(e, w), _text(e, "at_fault").is_not(None))
+        .subquery()
+    )
+    return _count(base)
+
+
+def _ladder(action: str) -> Callable[[Window], Select[Any]]:
+    def query(w: Window) -> Select[Any]:
+        e = aliased(TrailEvent)
+        base = (
+            select(_text(e, "holder").label("unit"), e.case_id.label("case_id"))
+            .where(e.action == action, _counted(e, w))
+            .subquery()
+        )
+        return _count(base)
+
+    return query
+
+
 def _count(rows: Any) -> Select[Any]:
     """Per unit: the number of distinct cases and their ids (SQLite's group_concat takes no
     DISTINCT with a separator, so the rows are made distinct first)."""
@@ -348,7 +387,13 @@ def _count(rows: Any) -> Select[Any]:
     ).group_by(base.c.unit)
 
 
-CLOCK_ACTIONS = ("case.opened", "case.transition", "case.migrated", "extension.approved")
+CLOCK_ACTIONS = (
+    "case.opened",
+    "case.transition",
+    "case.migrated",
+    "extension.approved",
+    "case.urgency_changed",
+)
 
 
 def open_overdue(w: Window) -> Select[Any]:
@@ -424,6 +469,11 @@ QUERIES = {
     "open_overdue": open_overdue,
     "received": received,
     "completed": completed,
+    "return_refusal_rate": return_refusal_rate,
+    "returns_at_fault": returns_at_fault,
+    "reminders": _ladder("supervision.reminded"),
+    "supervisions": _ladder("supervision.raised"),
+    "listed_supervisions": _ladder("supervision.listed"),
 }
 
 

@@ -109,7 +109,12 @@ def scheme_version_for(session: Session, period: str) -> int:
     return 0
 
 
-def score_of(weights: dict[str, float], metrics: dict[str, Any], penalty: float) -> float:
+def score_of(
+    weights: dict[str, float],
+    metrics: dict[str, Any],
+    penalty: float,
+    extra_penalties: dict[str, float] | None = None,
+) -> float:
     """Weighted rates on 100 points, over the rates that apply this period; minus the penalty
     per open overdue case; never below 0."""
     got = used = 0.0
@@ -124,7 +129,26 @@ def score_of(weights: dict[str, float], metrics: dict[str, Any], penalty: float)
         got += weight * value
         used += weight
     base = 100 * got / used if used else 0.0
+    base -= sum(
+        points * metrics[name]["value"]
+        for name, points in (extra_penalties or {}).items()
+        if name in metrics
+    )
     return round(max(0.0, base - penalty * metrics["open_overdue"]["value"]), 2)
+
+
+def practice_penalties(scheme: dict[str, Any]) -> dict[str, float]:
+    """Points off per approved return laid on the unit and per step of the supervision ladder,
+    when the scheme has those sections (a scheme without them scores as before)."""
+    out: dict[str, float] = {}
+    if scheme.get("returns"):
+        out["returns_at_fault"] = float(scheme["returns"].get("fault_penalty", 0))
+    if scheme.get("ladder"):
+        pen = scheme["ladder"].get("penalties", {})
+        out["reminders"] = float(pen.get("reminder", 0))
+        out["supervisions"] = float(pen.get("supervision", 0))
+        out["listed_supervisions"] = float(pen.get("listed", 0))
+    return {k: v for k, v in out.items() if v}
 
 
 def calculate(session: Session, inputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -149,7 +173,9 @@ def calculate(session: Session, inputs: dict[str, Any]) -> list[dict[str, Any]]:
         if kind == "dispatched_agency":
             metrics[ASSESSMENT] = {"value": inputs["assessments"].get(code)}
         weights = kinds[kind]["weights"]
-        score: float | None = score_of(weights, metrics, scheme["open_overdue_penalty"])
+        score: float | None = score_of(
+            weights, metrics, scheme["open_overdue_penalty"], practice_penalties(scheme)
+        )
         if fair:
             metrics["cases"] = {"value": cases}
             if cases < scheme["min_cases"]:

@@ -8,7 +8,8 @@ What the trail determines, and from which events:
   case's limits (stage_due_at, due_at) after each case.opened, case.transition and
   case.migrated; tier, closed_at, whistle_target and the stage (stage_seq, stage_started_at,
   paused_at) from the route version each event names; an approved extension's new limits;
-  rating_score (case.rated).
+  rating_score (case.rated); urgency (case.opened, case.urgency_changed with its new limits).
+  A return's move (退单 approved) is a case.transition with the trigger "return".
 - a supervision: every column (supervision.raised, supervision.acknowledged).
 - an extension: every column (extension.requested, extension.approved / extension.refused).
 
@@ -42,6 +43,7 @@ REPLAYED_ACTIONS = (
     "extension.requested",
     "extension.approved",
     "extension.refused",
+    "case.urgency_changed",
     *replay_tasks.TASK_ACTIONS,
 )
 CASE_FIELDS = (
@@ -67,6 +69,7 @@ CASE_FIELDS = (
     "stage_due_at",
     "due_at",
     "rating_score",
+    "urgency",
 )
 SUPERVISION_FIELDS = (
     "case_id",
@@ -178,6 +181,7 @@ class _Replay:
             "stage_due_at": d.get("stage_due_at"),
             "due_at": d.get("due_at"),
             "rating_score": None,
+            "urgency": d.get("urgency", "normal"),
         }
         if "street" in d:  # recorded since the trail named it
             case["street"] = d["street"]
@@ -250,6 +254,13 @@ class _Replay:
         case["tier"] = known[1]
         if known[1] != "department" and "whistle_target" in case:
             case["whistle_target"] = None
+
+    def _case_urgency_changed(self, ev: TrailEvent, d: Row, at: str) -> None:
+        case = self.cases.get(ev.case_id) if ev.case_id is not None else None
+        if case is not None:
+            case.update(
+                urgency=d.get("urgency"), stage_due_at=d.get("stage_due_at"), due_at=d.get("due_at")
+            )
 
     def _case_rated(self, ev: TrailEvent, d: Row, at: str) -> None:
         if ev.case_id in self.cases:

@@ -53,6 +53,8 @@ def apply(tasks: dict[int, Row], ev: Any, d: Row, at: str) -> None:
     task.update(status=d.get("status"), version=task["version"] + 1, updated_at=at)
     if "due_at" in d:
         task["due_at"] = d["due_at"]
+    if "report_due_at" in d:
+        task["report_due_at"] = d["report_due_at"]
     if ev.action == "task.done":
         task["result"] = d.get("result")
 

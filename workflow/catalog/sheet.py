@@ -40,10 +40,17 @@ CHINESE_HEADERS: dict[str, str] = {
     "网上可办": "public",
     "牵头单位": "lead_unit",
     "协办单位": "assist_units",
+    "紧急程度": "urgency",
+    "紧急响应时限(分钟)": "urgent_response_min",
+    "紧急报到时限(分钟)": "urgent_report_min",
+    "紧急办理时限(小时)": "urgent_handling_h",
+    "特急响应时限(分钟)": "critical_response_min",
+    "特急报到时限(分钟)": "critical_report_min",
+    "特急办理时限(小时)": "critical_handling_h",
 }
 HEADER_OF: dict[str, str] = {v: k for k, v in CHINESE_HEADERS.items()}
 # name_en may be missing, and the columns added later (limit unit, public, lead and assisting
-# units): an item keeps its published value of a missing one.
+# units, urgency and its clock limits): an item keeps its published value of a missing one.
 REQUIRED = tuple(c for c in REQUIRED_ITEM_COLUMNS if c != "name_en")
 SUFFIXES = (".xlsx", ".csv")
 

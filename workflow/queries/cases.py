@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
@@ -42,10 +43,16 @@ def list_cases(
     return page(session, Case, where, key=Case.id, after=after, offset=offset, limit=limit)
 
 
+# Critical cases first, then urgent ones: minutes matter more than working days.
+URGENCY_RANK = sql_case((Case.urgency == "critical", 0), (Case.urgency == "urgent", 1), else_=2)
+
+
 def _most_urgent_first(
     session: Session, where: list[ColumnElement[bool]], offset: int, limit: int
 ) -> Page[Case]:
-    stmt = select(Case).order_by(Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
+    stmt = select(Case).order_by(
+        URGENCY_RANK, Case.stage_due_at.is_(None), Case.stage_due_at, Case.id
+    )
     return numbered(session, stmt, Case, where, offset=offset, limit=limit)
 
 

@@ -40,16 +40,26 @@ def list_supervisions(
     actor: Actor,
     unit: str | None = None,
     open: bool | None = None,
+    listed: bool | None = None,
     case: int | None = None,
     after: int | None = None,
     offset: int = 0,
     limit: int,
 ) -> Page[Supervision]:
     """The supervisions ACTOR may see, newest first; UNIT: addressed to it (as supervising unit
-    or host street); OPEN: not acknowledged (True) or acknowledged (False)."""
+    or host street, or listing district); OPEN: not acknowledged (True) or acknowledged (False);
+    LISTED: listed (挂牌督办) and still on the late stage."""
     where: list[ColumnElement[bool]] = [visible(session, actor)]
     if unit:
-        where.append(or_(Supervision.unit == unit, Supervision.also_unit == unit))
+        where.append(
+            or_(
+                Supervision.unit == unit,
+                Supervision.also_unit == unit,
+                Supervision.listed_unit == unit,
+            )
+        )
+    if listed:
+        where += [Supervision.listed_at.is_not(None), sla.still_open()]
     if open is not None:
         done = Supervision.acknowledged_at.is_not(None)
         where.append(~done if open else done)

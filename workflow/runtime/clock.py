@@ -263,3 +263,52 @@ def clear_caches() -> None:
     """Forget every calendar built (tests: a new process's first look at a year)."""
     calendar_for.cache_clear()
     _of_spec.clear()
+
+
+class RoundTheClock:
+    """Clock time, round the clock (24×7): the time of urgent (紧急) and critical (特急) cases.
+
+    It answers what WorkCalendar answers, so that a stage's limit, its light, a pause for the
+    applicant and an extension run on the case's own clock; LIMITS are the case's clock limits
+    (response_min, report_min, handling_h)."""
+
+    def __init__(self, calendar: WorkCalendar, urgency: str, limits: dict[str, int]):
+        self.calendar = calendar
+        self.urgency = urgency
+        self.limits = limits
+        self.tz = calendar.tz
+
+    def local(self, at: dt.datetime) -> dt.datetime:
+        return at.astimezone(self.tz)
+
+    def is_workday(self, day: dt.date) -> bool:
+        return True
+
+    def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
+        return (start + dt.timedelta(seconds=max(0.0, seconds))).astimezone(dt.UTC)
+
+    def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        return self.add_working_seconds(start, hours * 3600)
+
+    def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
+        # An extension of N days on a clock-time case: N whole days (24 h each).
+        return self.add_working_seconds(start, days * 86400)
+
+    def working_seconds_between(self, a: dt.datetime, b: dt.datetime) -> float:
+        return (b - a).total_seconds()
+
+    def stage_due(self, kind: str, start: dt.datetime) -> dt.datetime:
+        """The deadline of a stage begun at START: KIND is response, report or handling."""
+        if kind == "handling":
+            return self.add_working_hours(start, self.limits["handling_h"])
+        return self.add_working_seconds(start, 60 * self.limits[f"{kind}_min"])
+
+
+Clock = WorkCalendar | RoundTheClock
+
+
+def case_clock(calendar: WorkCalendar, urgency: str | None, limits: dict[str, int] | None) -> Clock:
+    """The clock a case runs on: working time when normal, clock time when urgent or critical."""
+    if urgency in (None, "normal") or limits is None:
+        return calendar
+    return RoundTheClock(calendar, urgency, limits)

@@ -21,10 +21,11 @@ from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, Stale
 from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.instants import utcnow
 from workflow.runtime import stages, tasks
-from workflow.runtime.clock import WorkCalendar, calendar_of
+from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Firing, machine_for, may_fire
-from workflow.spec.model import CalendarSpec, ItemSpec, RouteSpec
+from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec, RouteSpec
+from workflow.spec.practice import practice
 from workflow.store import direct
 from workflow.store.models import Case, TrailEvent
 
@@ -40,6 +41,28 @@ def work_calendar(session: Session, spec: CalendarSpec | None = None) -> WorkCal
         local.timezone,
         local.working_hours,
     )
+
+
+def clock_of(
+    session: Session,
+    urgency: str | None,
+    item: ItemSpec,
+    calendar: WorkCalendar | None = None,
+) -> Clock:
+    """The clock of a case of ITEM at URGENCY: working time when normal, else clock time with
+    the item's limits (the scheme's where the list leaves them empty)."""
+    calendar = calendar or work_calendar(session)
+    if urgency in (None, "normal"):
+        return calendar
+    return case_clock(calendar, urgency, practice(session).clock_limits(item, urgency))
+
+
+def check_urgency(urgency: str | None) -> str | None:
+    if urgency is not None and urgency not in URGENCIES:
+        raise InvalidInput(
+            f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
+        )
+    return urgency
 
 
 def _text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
@@ -64,13 +87,16 @@ def open_case(
     description: str = "",
     form: dict[str, Any] | None = None,
     channel: str = "window",
+    urgency: str | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """Open a case of ITEM at WORKSTATION on the latest list and route versions.
 
-    The actor is a clerk of that workstation, or an outside channel (role ``applicant``)."""
+    The actor is a clerk of that workstation, or an outside channel (role ``applicant``).
+    URGENCY: normal, urgent or critical; by default the item's."""
     now = now or utcnow()
     chain.lock_head(session)
+    check_urgency(urgency)
     opening = _opening(session, item, workstation, actor)
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
@@ -78,11 +104,13 @@ def open_case(
     form = _plain_json(form, "form") if form else {}
     _pin_route_and_routing(session, opening)
     _check_receiver(opening, actor)
-    calendar = work_calendar(session)
+    level = urgency or opening.item.urgency
+    calendar = clock_of(session, level, opening.item)
     case = _new_case(
         opening,
         calendar,
         now,
+        urgency=level,
         channel=channel,
         applicant_name=applicant_name.strip(),
         applicant_phone=(applicant_phone or "").strip(),
@@ -181,7 +209,7 @@ def _pin_route_and_routing(session: Session, opening: _Opening) -> None:
         opening.item = opening.routing.apply(opening.item)
 
 
-def _new_case(opening: _Opening, calendar: WorkCalendar, now: dt.datetime, **details: Any) -> Case:
+def _new_case(opening: _Opening, calendar: Clock, now: dt.datetime, **details: Any) -> Case:
     """The case in its route's first state, with its first holder and the whole case's limit;
     DETAILS are the applicant's and the channel's."""
     route, spec, routing = opening.route, opening.item, opening.routing
@@ -226,6 +254,7 @@ def _opened_data(session: Session, case: Case, opening: _Opening) -> dict[str, A
         "workstation": opening.workstation,
         "street": opening.street,
         "channel": case.channel,
+        **({"urgency": case.urgency} if case.urgency != "normal" else {}),
         **stages.clock_data(case),
     }
 
@@ -372,7 +401,7 @@ def fire(
         route=route,
         item=item,
         units=units,
-        calendar=work_calendar(session, calendar_spec),
+        calendar=clock_of(session, case.urgency, item, work_calendar(session, calendar_spec)),
         session=session,
         now=now,
         reason=reason.strip() if reason else None,

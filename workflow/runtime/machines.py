@@ -21,7 +21,7 @@ from workflow.audit import chain
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import stages, tasks
-from workflow.runtime.clock import WorkCalendar
+from workflow.runtime.clock import Clock
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec, StateSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
@@ -37,7 +37,7 @@ class Firing:
     route: RouteSpec
     item: ItemSpec
     units: UnitIndex
-    calendar: WorkCalendar
+    calendar: Clock
     session: Session
     now: dt.datetime
     reason: str | None = None

@@ -25,10 +25,12 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
 from workflow.instants import utcnow
-from workflow.runtime import engine, stages, tasks
+from workflow.runtime import engine, returns, stages, tasks
+from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
-from workflow.store.models import Case, Extension, Supervision, Task
+from workflow.spec.practice import practice
+from workflow.store.models import Case, Extension, Reminder, Supervision, Task
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,11 @@ class SweepResult:
     supervisions: int = 0
     timeouts: int = 0
     batches: int = 0
+    # The ladder's other steps, and the returns' reviews.
+    reminders: int = 0
+    listed: int = 0
+    returns_late: int = 0
+    returns_lapsed: int = 0
     problems: list[str] = field(default_factory=list)
     # The seq of the chain head signed at the end of the sweep, when a checkpoint was due.
     checkpoint_seq: int | None = None
@@ -64,6 +71,10 @@ class SweepResult:
         self.supervisions += other.supervisions
         self.timeouts += other.timeouts
         self.batches += other.batches
+        self.reminders += other.reminders
+        self.listed += other.listed
+        self.returns_late += other.returns_late
+        self.returns_lapsed += other.returns_lapsed
         self.problems += other.problems
 
 
@@ -171,6 +182,7 @@ def raise_task_supervision(
         stage_due_at=task.stage_due_at,
         raised_at=now,
         task_id=task.id,
+        list_at=_list_at(session, task.case_id, task.stage_due_at),
     )
     session.add(sup)
     session.flush()
@@ -237,6 +249,7 @@ def raise_supervision(
         also_unit=also,
         stage_due_at=case.stage_due_at,
         raised_at=now,
+        list_at=_list_at(session, case.id, case.stage_due_at),
     )
     session.add(sup)
     session.flush()
@@ -256,9 +269,138 @@ def raise_supervision(
             "unit": unit,
             "also_unit": also,
             "stage_due_at": chain.format_at(case.stage_due_at),
+            "list_at": chain.format_at(sup.list_at) if sup.list_at else None,
         },
     )
     return sup
+
+
+def _list_at(session: Session, case_id: int, due: dt.datetime) -> dt.datetime:
+    """When a supervision still open is listed by the district (挂牌督办): LISTED_AFTER_H past
+    the limit, on the case's clock."""
+    case = session.get(Case, case_id)
+    assert case is not None
+    hours = practice(session).ladder["listed_after_h"]
+    return _clock(session, case).add_working_hours(due, hours)
+
+
+def _clock(session: Session, case: Case) -> Any:
+    """The case's clock for the ladder's limits: working time, or clock time when urgent."""
+    calendar = engine.work_calendar(session)
+    if case.urgency in (None, "normal"):
+        return calendar
+    return RoundTheClock(calendar, case.urgency, {})
+
+
+def send_reminders(session: Session, cases: list[Case], *, now: dt.datetime) -> int:
+    """催办: the ladder's first step, to the holder of each case whose stage has just turned
+    yellow, once per stage (a trail event)."""
+    if not cases or not practice(session).ladder["reminder"]:
+        return 0
+    sent = {
+        (row[0], row[1])
+        for row in session.execute(
+            select(Reminder.case_id, Reminder.stage_seq).where(
+                Reminder.case_id.in_([c.id for c in cases])
+            )
+        )
+    }
+    n = 0
+    for case in cases:
+        if (case.id, case.stage_seq) in sent or case.stage_seq is None or not case.holder:
+            continue
+        assert case.stage_due_at is not None
+        session.add(
+            Reminder(
+                case_id=case.id,
+                stage_seq=case.stage_seq,
+                state=case.state,
+                holder=case.holder,
+                stage_due_at=case.stage_due_at,
+                sent_at=now,
+            )
+        )
+        chain.append(
+            session,
+            at=now,
+            actor=SYSTEM.label,
+            action="supervision.reminded",
+            case_id=case.id,
+            to_state=case.state,
+            to_holder=case.holder,
+            data={
+                "holder": case.holder,
+                "stage_seq": case.stage_seq,
+                "stage_due_at": chain.format_at(case.stage_due_at),
+            },
+        )
+        n += 1
+    session.flush()
+    return n
+
+
+def still_open() -> ColumnElement[bool]:
+    """A supervision whose case is still on the late stage: it asks for something. Once the case
+    moves on (or closes) the supervision closes with it."""
+    on_case = exists().where(
+        Supervision.task_id.is_(None),
+        Case.id == Supervision.case_id,
+        Case.stage_seq == Supervision.stage_seq,
+        Case.tier.is_not(None),
+    )
+    # A task's late step: open while the task is still on that step.
+    on_task = exists().where(
+        Task.id == Supervision.task_id,
+        Task.stage_seq == Supervision.stage_seq,
+        Task.status.in_(tasks.OPEN),
+    )
+    return or_(on_case, on_task)
+
+
+def mark_active(session: Session, sups: list[Supervision]) -> None:
+    """Set each supervision's ``active`` (not a column): whether it still asks for something."""
+    if not sups:
+        return
+    active = set(
+        session.execute(
+            select(Supervision.id).where(Supervision.id.in_([x.id for x in sups]), still_open())
+        ).scalars()
+    )
+    for sup in sups:
+        sup.active = sup.id in active  # type: ignore[attr-defined]
+
+
+def list_supervisions(session: Session, *, now: dt.datetime) -> int:
+    """挂牌督办: a supervision still open past its list_at is listed by the district (once)."""
+    chain.lock_head(session)
+    listed_by = str(practice(session).ladder.get("listed_by") or "X-SN")
+    due = list(
+        session.execute(
+            select(Supervision)
+            .where(
+                Supervision.listed_at.is_(None),
+                Supervision.list_at.is_not(None),
+                Supervision.list_at <= now,
+                still_open(),
+            )
+            .order_by(Supervision.id)
+        ).scalars()
+    )
+    for sup in due:
+        sup.listed_at = now
+        sup.listed_unit = listed_by
+        chain.append(
+            session,
+            at=now,
+            actor=SYSTEM.label,
+            action="supervision.listed",
+            case_id=sup.case_id,
+            to_state=sup.state,
+            to_holder=sup.holder,
+            data={"supervision": sup.id, "holder": sup.holder, "unit": listed_by},
+        )
+    session.flush()
+    return len(due)
 
 
 def _fire_timeout(
@@ -297,6 +439,7 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
         return result
     lights: dict[str, list[int]] = defaultdict(list)
     late: list[Case] = []
+    turned_yellow: list[Case] = []
     for case in cases:
         result.checked += 1
         result.case_ids.add(case.id)
@@ -306,10 +449,13 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
             set_committed_value(case, "light", light)
             result.yellow += light == "yellow"
             result.red += light == "red"
+            if light == "yellow":
+                turned_yellow.append(case)
         if light == "red" and case.id not in supervised:
             late.append(case)
     # Lights first: a timeout fired below sets its new stage's light itself.
     _set_lights(session, lights)
+    result.reminders = send_reminders(session, turned_yellow, now=now)
     units = registry.units(session)
     routes: dict[tuple[str, int], RouteSpec] = {}
     for case in late:
@@ -386,6 +532,10 @@ def sweep(
         if progress:
             progress(result.checked, max(total, result.checked))
         if not part.case_ids:
+            # The ladder's listing and the returns' reviews: few rows, one transaction.
+            with sessions.begin() as s:
+                result.listed += list_supervisions(s, now=now)
+                result.returns_late, result.returns_lapsed = returns.sweep_returns(s, now=now)
             if checkpoint_secret:
                 with sessions.begin() as s:
                     anchor = checkpoint_if_due(s, utcnow(), secret=checkpoint_secret)
@@ -414,6 +564,10 @@ def acknowledge_supervision(
         raise NotHolder(f"supervision {supervision_id} is addressed to {sup.unit}")
     if sup.acknowledged_at is not None:
         raise Conflict(f"supervision {supervision_id} was acknowledged by {sup.acknowledged_by}")
+    if not is_open(session, sup):
+        raise NotAllowed(
+            f"case {sup.case_id} has moved on: supervision {supervision_id} asks for nothing"
+        )
     sup.acknowledged_at = now
     sup.acknowledged_by = actor.label
     chain.append(
@@ -430,6 +584,71 @@ def acknowledge_supervision(
     return sup
 
 
+def is_open(session: Session, sup: Supervision) -> bool:
+    return bool(
+        session.execute(
+            select(still_open()).select_from(Supervision).where(Supervision.id == sup.id)
+        ).scalar()
+    )
+
+
+MAX_FIX_DAYS = 365
+
+
+def answer_supervision(
+    session: Session,
+    *,
+    supervision_id: int,
+    actor: Actor,
+    explanation: str,
+    fix_date: dt.date,
+    now: dt.datetime | None = None,
+) -> Supervision:
+    """督办's answer: the holder explains in writing why the stage is late and by when it will be
+    done. Once; only while the supervision is open (the case still on the late stage).
+
+    Raises InvalidInput, NotHolder, NotAllowed (the case has moved on), Conflict, NotFound."""
+    now = now or utcnow()
+    chain.lock_head(session)
+    sup = session.get(Supervision, supervision_id, populate_existing=True)
+    if sup is None:
+        raise NotFound(f"no supervision {supervision_id}")
+    text = _reason(explanation, required=True, name="explanation")
+    today = engine.work_calendar(session).local(now).date()
+    if not isinstance(fix_date, dt.date) or not (
+        today <= fix_date <= today + dt.timedelta(days=MAX_FIX_DAYS)
+    ):
+        raise InvalidInput(
+            "the fix date is a day from today to a year ahead",
+            {"fix_date": [f"from {today.isoformat()}, within {MAX_FIX_DAYS} days"]},
+        )
+    if actor.unit != sup.holder or actor.role in ("auditor", "applicant"):
+        raise NotHolder(f"supervision {supervision_id} is answered by the holder ({sup.holder})")
+    if not is_open(session, sup):
+        raise NotAllowed(
+            f"case {sup.case_id} has moved on: supervision {supervision_id} asks for nothing"
+        )
+    if sup.answered_at is not None:
+        raise Conflict(f"supervision {supervision_id} was answered by {sup.answered_by}")
+    sup.explanation = text
+    sup.fix_date = fix_date
+    sup.answered_by = actor.label
+    sup.answered_at = now
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        unit=actor.unit,
+        action="supervision.answered",
+        case_id=sup.case_id,
+        to_state=sup.state,
+        to_holder=sup.holder,
+        reason=text,
+        data={"supervision": sup.id, "fix_date": fix_date.isoformat()},
+    )
+    return sup
+
+
 # ---------------------------------------------------------------- extensions
 
 
@@ -442,14 +661,14 @@ def _days(days: Any) -> int:
     return days
 
 
-def _reason(reason: str | None, *, required: bool) -> str | None:
+def _reason(reason: str | None, *, required: bool, name: str = "reason") -> str | None:
     if reason is None or not reason.strip():
         if required:
-            raise InvalidInput("a reason is required", {"reason": ["required"]})
+            raise InvalidInput(f"a {name} is required", {name: ["required"]})
         return None
     if len(reason) > engine.MAX_TEXT:
-        raise InvalidInput("the reason is too long", {"reason": [f"at most {engine.MAX_TEXT}"]})
-    check_text(reason=reason)
+        raise InvalidInput(f"the {name} is too long", {name: [f"at most {engine.MAX_TEXT}"]})
+    check_text(**{name: reason})
     return reason.strip()
 
 

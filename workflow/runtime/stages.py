@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from workflow.instants import iso
-from workflow.runtime.clock import WorkCalendar
+from workflow.runtime.clock import Clock, RoundTheClock
 from workflow.spec.model import TIER_LIMIT_FIELD, ItemSpec, RouteSpec, StateSpec
 from workflow.store.models import Case
 
@@ -14,11 +14,16 @@ YELLOW_AT = 0.75
 
 
 def stage_limit_due(
-    state: StateSpec, item: ItemSpec, calendar: WorkCalendar, start: dt.datetime
+    state: StateSpec, item: ItemSpec, calendar: Clock, start: dt.datetime
 ) -> dt.datetime | None:
     """The deadline of a stage of STATE begun at START, from the item's row for its tier."""
     if state.final or state.tier in (None, "applicant"):
         return None
+    if isinstance(calendar, RoundTheClock):
+        # Clock time: a department's response is its report after a whistle (报到).
+        if state.limit == "response":
+            return calendar.stage_due("report" if state.tier == "department" else "response", start)
+        return calendar.stage_due("handling", start) if item.day_limit(state.tier or "") else None
     if state.limit == "response":
         if item.response_limit_h is None:
             return None
@@ -34,22 +39,23 @@ def case_limit_days(route: RouteSpec, item: ItemSpec) -> int:
     return sum(getattr(item, f) or 0 for f in fields)
 
 
-def case_due(
-    route: RouteSpec, item: ItemSpec, calendar: WorkCalendar, start: dt.datetime
-) -> dt.datetime:
-    """The whole case's deadline: case_limit_days counted in the item's limit unit."""
+def case_due(route: RouteSpec, item: ItemSpec, calendar: Clock, start: dt.datetime) -> dt.datetime:
+    """The whole case's deadline: case_limit_days counted in the item's limit unit; in clock
+    time (urgent, critical) the handling limit of each tier it passes."""
+    if isinstance(calendar, RoundTheClock):
+        fields = {TIER_LIMIT_FIELD[t] for t in route.tiers_used()}
+        tiers = sum(1 for f in fields if getattr(item, f, None))
+        return calendar.add_working_hours(start, calendar.limits["handling_h"] * max(1, tiers))
     return calendar.add_limit(start, case_limit_days(route, item), item.limit_unit)
 
 
-def yellow_at(
-    calendar: WorkCalendar, now: dt.datetime, left_s: float, limit_s: float
-) -> dt.datetime:
+def yellow_at(calendar: Clock, now: dt.datetime, left_s: float, limit_s: float) -> dt.datetime:
     """When a stage with LEFT_S working seconds to go at NOW, out of LIMIT_S, turns yellow."""
     before_yellow = left_s - (1 - YELLOW_AT) * limit_s
     return now if before_yellow <= 0 else calendar.add_working_seconds(now, before_yellow)
 
 
-def light_of(case: Case, now: dt.datetime, calendar: WorkCalendar | None = None) -> str:
+def light_of(case: Case, now: dt.datetime, calendar: Clock | None = None) -> str:
     """green, yellow (75% of the stage's working time used), red (past it), none (no clock)."""
     if case.stage_due_at is None or case.paused_at is not None or case.tier is None:
         return "none"
@@ -82,7 +88,7 @@ def enter_stage(
     case: Case,
     state: StateSpec,
     item: ItemSpec,
-    calendar: WorkCalendar,
+    calendar: Clock,
     now: dt.datetime,
     *,
     seq: int | None = None,
@@ -135,7 +141,7 @@ def _stop_for_good(case: Case, now: dt.datetime, seq: int | None) -> None:
     case.light = "none"
 
 
-def _pause(case: Case, calendar: WorkCalendar, now: dt.datetime) -> None:
+def _pause(case: Case, calendar: Clock, now: dt.datetime) -> None:
     """The clock stops: keep the working time left on the stage and on the whole case."""
     if case.paused_at is None:
         case.paused_at = now

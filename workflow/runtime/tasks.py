@@ -24,7 +24,7 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import check_text
 from workflow.runtime import stages
-from workflow.runtime.clock import WorkCalendar
+from workflow.runtime.clock import Clock, RoundTheClock
 from workflow.spec.model import ItemSpec, StateSpec
 from workflow.store.models import Case, Task
 
@@ -46,7 +46,12 @@ STEPS = {
     "send_back": ("task.sent_back", "commander"),
     "cancel": ("task.cancelled", "commander"),
 }
-TASK_ACTIONS = ("task.opened", *(a for a, _ in STEPS.values()))
+# A task's return (退单, workflow.runtime.returns): asked for, refused (back to its step), or
+# approved (the unit released: the task cancelled).
+RETURN_ACTIONS = ("task.return_requested", "task.return_refused", "task.released")
+# The case's urgency changed: an open task's limit set again on the new clock.
+RETIMED = "task.retimed"
+TASK_ACTIONS = ("task.opened", *(a for a, _ in STEPS.values()), *RETURN_ACTIONS, RETIMED)
 
 
 @dataclass(slots=True)
@@ -96,8 +101,8 @@ def _next(status: str, step: str) -> str:
 # ---------------------------------------------------------------- clocks
 
 
-def _set_clock(
-    task: Task, due: dt.datetime | None, calendar: WorkCalendar, now: dt.datetime, seq: int
+def set_clock(
+    task: Task, due: dt.datetime | None, calendar: Clock, now: dt.datetime, seq: int
 ) -> None:
     task.stage_seq = seq
     task.stage_started_at = now
@@ -127,16 +132,21 @@ def light_of(task: Task, now: dt.datetime) -> str:
     return "green"
 
 
-def report_due(item: ItemSpec, calendar: WorkCalendar, start: dt.datetime) -> dt.datetime | None:
-    """A called unit reports within the item's response limit."""
+def report_due(item: ItemSpec, calendar: Clock, start: dt.datetime) -> dt.datetime | None:
+    """A called unit reports within the item's response limit (an urgent or critical case: its
+    clock-time report limit, round the clock)."""
+    if isinstance(calendar, RoundTheClock):
+        return calendar.stage_due("report", start)
     if item.response_limit_h is None:
         return None
     return calendar.add_working_hours(start, item.response_limit_h)
 
 
-def work_due(item: ItemSpec, calendar: WorkCalendar, start: dt.datetime) -> dt.datetime | None:
-    """A called unit does its part within the item's department limit."""
+def work_due(item: ItemSpec, calendar: Clock, start: dt.datetime) -> dt.datetime | None:
+    """A called unit does its part within the item's department limit (clock time when urgent)."""
     days = item.dept_limit_wd
+    if isinstance(calendar, RoundTheClock):
+        return calendar.stage_due("handling", start) if days else None
     return calendar.add_working_days(start, days) if days else None
 
 
@@ -216,7 +226,7 @@ def open_tasks(
     units_to_call: Sequence[str],
     lead: str | None,
     item: ItemSpec,
-    calendar: WorkCalendar,
+    calendar: Clock,
     actor_label: str,
     actor_unit: str | None,
     now: dt.datetime,
@@ -269,7 +279,7 @@ def _new_task(
     lead: bool,
     status: str,
     item: ItemSpec,
-    calendar: WorkCalendar,
+    calendar: Clock,
     now: dt.datetime,
 ) -> Task:
     """A task row of UNIT in the case's current round, its first step's clock running."""
@@ -290,7 +300,7 @@ def _new_task(
         due_at=None if awaiting else work_due(item, calendar, now),
         light="none",
     )
-    _set_clock(task, task.report_due_at if awaiting else task.due_at, calendar, now, 0)
+    set_clock(task, task.report_due_at if awaiting else task.due_at, calendar, now, 0)
     return task
 
 
@@ -392,7 +402,7 @@ def step(
     """Take step NAME (report, done, send_back, cancel) on a task as ACTOR: its status and one
     trail event with its id, in the caller's transaction. Raises NotFound, StaleVersion,
     NotHolder, NotAllowed (not from this status; the case moved on), InvalidInput."""
-    from workflow.runtime.engine import utcnow, work_calendar
+    from workflow.runtime.engine import clock_of, utcnow, work_calendar
 
     now = now or utcnow()
     chain.lock_head(session)
@@ -409,15 +419,15 @@ def step(
     status = _next(before, name)
     data = _step_data(task, before, status, now)
     seq = chain.next_seq(session)
-    calendar = work_calendar(session)
     item = _item_of(session, case) if status == "working" else None
+    calendar = clock_of(session, case.urgency, item) if item else work_calendar(session)
     # Every change below goes out in one UPDATE: one step, one version.
     with session.no_autoflush:
         task.status = status
         task.updated_at = now
         if item is not None:
             task.due_at = work_due(item, calendar, now)
-            _set_clock(task, task.due_at, calendar, now, seq)
+            set_clock(task, task.due_at, calendar, now, seq)
             data["due_at"] = _iso(task.due_at)
         else:
             _stop_clock(task)

@@ -32,6 +32,7 @@ from .schemas import (
     ITEM_COLUMNS,
     REQUIRED_ITEM_COLUMNS,
     UNIT_COLUMNS,
+    URGENCY_COLUMNS,
     CalendarSchema,
     ItemRowSchema,
     RouteSchema,
@@ -518,7 +519,17 @@ def route_from_data(data: Mapping[str, Any]) -> RouteSpec:
 
 
 def record_to_data(obj: Any) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
+    data = {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, ItemSpec):
+        # An item without urgency settings publishes as before: the same content, the same
+        # digest, so an unchanged list is not a new version.
+        for f in dataclasses.fields(ItemSpec):
+            if f.name in _URGENCY_FIELDS and data.get(f.name) == f.default:
+                del data[f.name]
+    return data
+
+
+_URGENCY_FIELDS = frozenset(URGENCY_COLUMNS)
 
 
 def item_from_data(d: Mapping[str, Any]) -> ItemSpec:

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+URGENCIES = ("normal", "urgent", "critical")
+# The clock-time limit columns of an urgency: (response, whistle report, handling).
+CLOCK_LIMITS = ("response_min", "report_min", "handling_h")
 TIERS = (
     "workstation",
     "street_office",
@@ -201,6 +204,15 @@ class ItemSpec:
     # whistle for the item.
     lead_unit: str | None = None
     assist_units: tuple[str, ...] = ()
+    # 紧急程度: the item's default urgency, and its clock-time limits (round the clock) for
+    # urgent and critical cases; None: the scheme's default.
+    urgency: str = "normal"
+    urgent_response_min: int | None = None
+    urgent_report_min: int | None = None
+    urgent_handling_h: int | None = None
+    critical_response_min: int | None = None
+    critical_report_min: int | None = None
+    critical_handling_h: int | None = None
 
     def day_limit(self, tier: str) -> int | None:
         name = TIER_LIMIT_FIELD.get(tier)

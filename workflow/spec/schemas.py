@@ -17,6 +17,7 @@ from marshmallow import (
 )
 
 from .model import (
+    CLOCK_LIMITS,
     ITEM_TYPES,
     LIMIT_UNITS,
     ROLES,
@@ -24,6 +25,7 @@ from .model import (
     TASK_PER,
     TIERS,
     UNIT_KINDS,
+    URGENCIES,
     CalendarSpec,
     ItemSpec,
     RouteSpec,
@@ -146,6 +148,18 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in value.split(";") if p.strip())
 
 
+def _minutes() -> fields.Integer:
+    return fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 24 * 60)
+    )
+
+
+def _hours() -> fields.Integer:
+    return fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=720)
+    )
+
+
 class ItemRowSchema(_Strict):
     code = fields.String(required=True, validate=CODE)
     name_zh = fields.String(required=True)
@@ -176,6 +190,13 @@ class ItemRowSchema(_Strict):
     public = fields.String(load_default=None, allow_none=True, validate=_yes_or_no)
     lead_unit = fields.String(load_default=None, allow_none=True)
     assist_units = fields.String(load_default=None, allow_none=True)
+    urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(URGENCIES))
+    urgent_response_min = _minutes()
+    urgent_report_min = _minutes()
+    urgent_handling_h = _hours()
+    critical_response_min = _minutes()
+    critical_report_min = _minutes()
+    critical_handling_h = _hours()
 
     @pre_load
     def blanks(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -189,12 +210,18 @@ class ItemRowSchema(_Strict):
         data["public"] = (data["public"] or "").strip().lower() in TRUE_WORDS
         if data["limit_unit"] is None:
             data["limit_unit"] = "working_days"
+        data["urgency"] = data.get("urgency") or "normal"
         return ItemSpec(**data)
 
 
 ITEM_COLUMNS = tuple(ItemRowSchema().fields)
-# Columns added later: a list (or sheet) without them still loads.
-OPTIONAL_ITEM_COLUMNS = ("limit_unit", "public", "lead_unit", "assist_units")
+# Columns added later: a list (or sheet) without them still loads: the urgency columns take the
+# scheme's defaults.
+URGENCY_COLUMNS = (
+    "urgency",
+    *(f"{level}_{limit}" for level in ("urgent", "critical") for limit in CLOCK_LIMITS),
+)
+OPTIONAL_ITEM_COLUMNS = ("limit_unit", "public", "lead_unit", "assist_units", *URGENCY_COLUMNS)
 REQUIRED_ITEM_COLUMNS = tuple(c for c in ITEM_COLUMNS if c not in OPTIONAL_ITEM_COLUMNS)
 UNIT_COLUMNS = tuple(UnitRowSchema().fields)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from workflow.spec import practice
 from workflow.spec.files import Problem, flatten, nearest_line, read_yaml_file
 
 # The unit kinds that are appraised.
@@ -24,14 +25,26 @@ RATE_METRICS = (
     "satisfaction_rate",
     "send_back_rate",
     "whistle_report_rate",
+    # 退单驳回率: the unit's returns that the reviewer refused, over the returns it asked for.
+    "return_refusal_rate",
 )
-COUNT_METRICS = ("open_overdue", "received", "completed")
+COUNT_METRICS = (
+    "open_overdue",
+    "received",
+    "completed",
+    # 退单: approved returns the reviewer laid on this unit (a dispatcher that mis-sent).
+    "returns_at_fault",
+    # The supervision ladder, counted for the holder: 催办, 督办, 挂牌督办.
+    "reminders",
+    "supervisions",
+    "listed_supervisions",
+)
 ALL_METRICS = (*RATE_METRICS, *COUNT_METRICS)
 # The street's own assessment (考核评价) weighs only for stationed agencies.
 ASSESSMENT = "street_assessment"
 METRICS = (*RATE_METRICS, ASSESSMENT)
 # Rates where lower is better: they count as (1 - rate).
-LOWER_IS_BETTER = frozenset({"send_back_rate"})
+LOWER_IS_BETTER = frozenset({"send_back_rate", "return_refusal_rate"})
 # The resident's answers (好差评): who is credited with each. `handler`: the 承办单位 only (the
 # unit that resolved or decided the case); `handler_and_commander`: also the street office that
 # handed the case to it (a whistle, a dispatch), which stays in command.
@@ -65,6 +78,10 @@ class SchemeSchema(_Strict):
     open_overdue_penalty = fields.Float(
         load_default=0.0, validate=validate.Range(min=0, max=100), allow_nan=False
     )
+    # The practice sections (workflow.spec.practice): urgency limits, returns, the ladder.
+    urgency = fields.Nested(practice.UrgencySchema, load_default=None)
+    returns = fields.Nested(practice.ReturnsSchema, load_default=None)
+    ladder = fields.Nested(practice.LadderSchema, load_default=None)
     credit = fields.Dict(
         keys=fields.String(
             validate=validate.OneOf(CREDITED, error="credit is stated for {choices}")
@@ -106,6 +123,7 @@ def load_scheme_data(
         return None, [Problem(file, "", "the appraisal scheme must be a mapping", lines.get(""))]
     try:
         scheme: dict[str, Any] = SchemeSchema().load(data)
+        sections = practice.check_sections(scheme)
     except ValidationError as exc:
         return None, [
             Problem(file, place, msg, nearest_line(lines, place))
@@ -122,6 +140,7 @@ def load_scheme_data(
             kind: {"weights": {m: float(w) for m, w in sorted(spec["weights"].items())}}
             for kind, spec in sorted(scheme["kinds"].items())
         },
+        **sections,
     }, []
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -234,6 +235,8 @@ class Case(Base):
     stage_yellow_at: Mapped[dt.datetime | None]
     rating_score: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    # 紧急程度: normal (一般, working time), urgent (紧急) or critical (特急): clock time.
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -381,6 +384,66 @@ class Supervision(Base):
     raised_at: Mapped[dt.datetime]
     acknowledged_at: Mapped[dt.datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    # The ladder: the holder answers (a written explanation and the date it will be done by);
+    # past LIST_AT, still on the same stage, the district lists it (挂牌督办).
+    explanation: Mapped[str | None] = mapped_column(Text)
+    fix_date: Mapped[dt.date | None] = mapped_column(Date)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[dt.datetime | None]
+    list_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    listed_at: Mapped[dt.datetime | None]
+    listed_unit: Mapped[str | None] = mapped_column(String(32))
+
+
+class Reminder(Base):
+    """催办: the first step of the ladder, sent to the holder once when a stage turns yellow."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("case_id", "stage_seq", name="uq_reminders_case_stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage_seq: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(32), index=True)
+    stage_due_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime]
+
+
+class ReturnRequest(Base):
+    """退单: a holder's request to return a case (or its task), decided by a reviewer; the
+    second return of a case goes to the district's arbitration, whose decision is final."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        Index("ix_returns_status_reviewer", "status", "reviewer"),
+        Index("ix_returns_unit_status", "unit", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(32))  # the requesting unit
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime]
+    stage_seq: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(64))
+    # The unit that handed the case to the requester (None: the case began there).
+    sender: Mapped[str | None] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(32))
+    arbitration: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_due_at: Mapped[dt.datetime]
+    review_late_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    to_unit: Mapped[str | None] = mapped_column(String(32))
+    # Who carries it in the appraisal: the requester when refused; a mis-sending dispatcher
+    # when the reviewer says so; else nobody.
+    at_fault: Mapped[str | None] = mapped_column(String(32))
 
 
 class Extension(Base):
