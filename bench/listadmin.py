@@ -29,8 +29,9 @@ from workflow.catalog.listdiff import diff_lists
 from workflow.catalog.sheet import read_sheet, write_sheet
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine, migration
-from workflow.spec.loader import load_definitions, route_to_data
+from workflow.spec.loader import load_definitions
 from workflow.spec.model import StateSpec
+from workflow.spec.serialize import route_to_data
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade
 

@@ -24,8 +24,9 @@ from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet
 from workflow.inputs import INT32
 from workflow.runtime.diagram import route_svg
-from workflow.spec.loader import read_route_text, route_to_data
+from workflow.spec.loader import read_route_text
 from workflow.spec.model import TIER_LIMIT_FIELD, RouteSpec
+from workflow.spec.serialize import route_to_data
 from workflow.store.models import DefinitionVersion
 
 MAX_UPLOAD = 512 * 1024

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from api import db
 from api.auth import current_actor
 from workflow.catalog import registry
-from workflow.spec.loader import record_to_data
+from workflow.spec.serialize import record_to_data
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Units and items")
 

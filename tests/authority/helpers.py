@@ -24,6 +24,6 @@ def variant() -> RouteSpec:
 
 
 def variant_json() -> dict[str, Any]:
-    from workflow.spec.loader import route_to_data
+    from workflow.spec.serialize import route_to_data
 
     return route_to_data(variant())

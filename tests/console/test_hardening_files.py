@@ -30,7 +30,7 @@ from workflow.catalog import registry
 from workflow.catalog.sheet import write_sheet
 from workflow.instants import utcnow
 from workflow.spec.files import FORMULA_START
-from workflow.spec.loader import record_to_data
+from workflow.spec.serialize import record_to_data
 
 
 def upload(admin: Browserless, data: bytes, name: str) -> tuple[int, str]:

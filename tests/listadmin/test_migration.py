@@ -16,8 +16,8 @@ from workflow.audit.replay import differences
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
 from workflow.runtime import engine, migration
-from workflow.spec.loader import route_to_data
 from workflow.spec.model import StateSpec
+from workflow.spec.serialize import route_to_data
 from workflow.store.models import Case, TrailEvent
 
 

@@ -11,7 +11,7 @@ from tests.listadmin.helpers import CLERK, open_case, walk
 from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.runtime import migration
-from workflow.spec.loader import record_to_data, route_to_data
+from workflow.spec.serialize import record_to_data, route_to_data
 from workflow.store.models import Case
 
 

@@ -12,8 +12,9 @@ from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.runtime import engine
-from workflow.spec.loader import read_route_text, route_to_data
+from workflow.spec.loader import read_route_text
 from workflow.spec.model import RouteSpec
+from workflow.spec.serialize import route_to_data
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 STREET = Actor("street", "S-ZHL", "staff")

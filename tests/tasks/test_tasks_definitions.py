@@ -11,8 +11,10 @@ from click.testing import CliRunner
 from api.cli import main
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime.diagram import route_svg
-from workflow.spec.loader import check_route, load_definitions, route_from_data, route_to_data
+from workflow.spec.checks import check_route
+from workflow.spec.loader import load_definitions
 from workflow.spec.model import TaskSpec
+from workflow.spec.serialize import route_from_data, route_to_data
 
 INCIDENT = load_definitions(DEFAULT_DEFINITIONS).route("incident")
 

@@ -20,7 +20,8 @@ from workflow.config import DEFAULT_DEFINITIONS
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
 from workflow.runtime import engine, sla
 from workflow.runtime.holders import supervising_units
-from workflow.spec.loader import check_route, load_definitions
+from workflow.spec.checks import check_route
+from workflow.spec.loader import load_definitions
 from workflow.spec.model import Definitions, StateSpec, TransitionSpec
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.models import Case, Extension, Supervision, TrailEvent

@@ -18,8 +18,8 @@ from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound, NotHolder
 from workflow.instants import utcnow
-from workflow.spec.loader import route_to_data
 from workflow.spec.model import RouteSpec
+from workflow.spec.serialize import route_to_data
 
 
 class NotPermitted(NotHolder):

@@ -18,9 +18,9 @@ from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.instants import utcnow
-from workflow.spec.loader import record_to_data
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS
+from workflow.spec.serialize import record_to_data
 from workflow.store.models import Case
 
 

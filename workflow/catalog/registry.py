@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain
 from workflow.errors import NotFound
 from workflow.instants import utcnow
-from workflow.spec.loader import (
+from workflow.spec.model import CalendarSpec, Definitions, ItemSpec, RouteSpec, UnitSpec
+from workflow.spec.serialize import (
     calendar_from_data,
     calendar_to_data,
     item_from_data,
@@ -29,7 +30,6 @@ from workflow.spec.loader import (
     route_to_data,
     unit_from_data,
 )
-from workflow.spec.model import CalendarSpec, Definitions, ItemSpec, RouteSpec, UnitSpec
 from workflow.store.models import DefinitionVersion, Unit
 
 T = TypeVar("T")

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.inputs import text_problem
+from workflow.spec.checks import check_items
 from workflow.spec.files import Problem, csv_table, table_rows, write_table, xlsx_table
-from workflow.spec.loader import check_items, load_item_rows
+from workflow.spec.loader import load_item_rows
 from workflow.spec.model import ItemSpec
 from workflow.spec.schemas import ITEM_COLUMNS, OPTIONAL_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS
 
@@ -144,29 +145,8 @@ def read_sheet(
             why = text_problem(value) if isinstance(value, str) else None
             if why:
                 problems.append(Problem(rel, f"row {line} column {column}", why, line))
-    filled: list[str] = []
-    missing = [c for c in OPTIONAL_ITEM_COLUMNS if rows and c not in rows[0][1]]
-    if missing:
-        try:
-            kept, _ = registry.items(session)
-        except NotFound:
-            kept = {}
-        for _, row in rows:
-            known = kept.get(row.get("code", "").strip())
-            for column in missing:
-                row[column] = _cell(getattr(known, column)) if known else ""
     had_en = bool(rows) and "name_en" in rows[0][1]
-    if rows and not had_en:
-        try:
-            published, _ = registry.items(session)
-        except NotFound:
-            published = {}
-        for _, row in rows:
-            code = row.get("code", "").strip()
-            known = published.get(code)
-            row["name_en"] = known.name_en if known else row.get("name_zh", "")
-            if known is None:
-                filled.append(code)
+    filled = _fill_from_published(session, rows)
     items, p2 = load_item_rows(rows, rel)
     problems += p2
     if not rows and not problems:
@@ -181,6 +161,33 @@ def read_sheet(
     if problems:
         return SheetList((), tuple(problems))
     return SheetList(tuple(i for _, i in items), (), bool(rows) and not had_en, tuple(filled))
+
+
+def _fill_from_published(session: Session, rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    """Columns a sheet leaves out keep each item's published values: an older sheet's optional
+    columns, and the English names (the Chinese name for an item not yet published). The codes
+    of the items whose English name was filled that way."""
+    if not rows:
+        return []
+    missing = [c for c in OPTIONAL_ITEM_COLUMNS if c not in rows[0][1]]
+    had_en = "name_en" in rows[0][1]
+    if not missing and had_en:
+        return []
+    try:
+        published, _ = registry.items(session)
+    except NotFound:
+        published = {}
+    filled: list[str] = []
+    for _, row in rows:
+        code = row.get("code", "").strip()
+        known = published.get(code)
+        for column in missing:
+            row[column] = _cell(getattr(known, column)) if known else ""
+        if not had_en:
+            row["name_en"] = known.name_en if known else row.get("name_zh", "")
+            if known is None:
+                filled.append(code)
+    return filled
 
 
 # ---------------------------------------------------------------- writing

@@ -390,10 +390,7 @@ def fire(
         raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
     if reason is not None:
         _text(reason, "reason")
-    item, _ = registry.item(session, case.item, case.list_version)
-    routing = street_routing.for_case(session, case.street, case.routing_version)
-    if routing is not None:
-        item = routing.apply(item)
+    item, routing = _item_as_routed(session, case)
     firing = Firing(
         state=case.state,
         case=case,
@@ -419,11 +416,22 @@ def fire(
     _write_case(conn, session, case, before)
     assert firing.event is not None
     if case.holder is None and before["holder"] is not None:
-        # The case has ended: the resident is asked (好差评), in this transaction.
-        from workflow.feedback import links
-
-        links.case_ended(session, case_id, now)
+        _ended(session, case_id, now)
     return firing.event
+
+
+def _item_as_routed(session: Session, case: Case) -> tuple[ItemSpec, Any]:
+    """The case's item as its street's routing table (pinned) adapts it, and that table."""
+    item, _ = registry.item(session, case.item, case.list_version)
+    routing = street_routing.for_case(session, case.street, case.routing_version)
+    return (routing.apply(item) if routing is not None else item), routing
+
+
+def _ended(session: Session, case_id: int, now: dt.datetime) -> None:
+    """The case has ended: the resident is asked (好差评), in the firing's transaction."""
+    from workflow.feedback import links  # the feedback package reads the engine
+
+    links.case_ended(session, case_id, now)
 
 
 def _targets(target: str | None, targets: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
