@@ -696,45 +696,14 @@ def request_extension(
         return _request_task_extension(session, case, task_id, actor, reason_text or "", n, now)
     _check_extension_asked(session, case, actor, now)
     assert case.holder is not None and case.stage_due_at is not None and reason_text is not None
-    unit, _ = supervising_units(case.holder, registry.units(session))
-    ext = Extension(
-        case_id=case_id,
-        stage_seq=case.stage_seq,
-        state=case.state,
-        holder=case.holder,
-        unit=unit,
-        requested_by=actor.label,
-        requested_at=now,
-        reason=reason_text,
-        days=n,
-        status="pending",
-    )
-    session.add(ext)
-    session.flush()
-    chain.append(
-        session,
-        at=now,
-        actor=actor.label,
-        unit=actor.unit,
-        action="extension.requested",
-        case_id=case_id,
-        to_state=case.state,
-        to_holder=case.holder,
-        reason=reason_text,
-        data={
-            "extension": ext.id,
-            "days": n,
-            "stage_seq": case.stage_seq,
-            "unit": unit,
-            "stage_due_at": chain.format_at(case.stage_due_at),
-        },
-    )
-    return ext
+    assert case.stage_seq is not None
+    on = _Asked(case.stage_seq, case.state, case.holder, case.stage_due_at, "stage")
+    return _ask(session, case, on, actor, reason_text, n, now)
 
 
 def _check_extension_asked(session: Session, case: Case, actor: Actor, now: dt.datetime) -> None:
-    """ACTOR may ask for more time on CASE's stage at NOW: the holder, before a running limit,
-    with no request of this stage pending."""
+    """ACTOR may ask for more time on CASE's stage: the holder, while a limit runs (before it
+    passes and with no request pending: _ask)."""
     if case.tier is None:
         raise NotAllowed(f"case {case.id} is {case.state}: it has no time limit any more")
     roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
@@ -744,20 +713,6 @@ def _check_extension_asked(session: Session, case: Case, actor: Actor, now: dt.d
         raise NotAllowed("the clock is stopped while the case waits on the applicant")
     if case.stage_due_at is None or case.stage_seq is None:
         raise NotAllowed(f"the stage {case.state!r} has no time limit")
-    if now > case.stage_due_at:
-        raise NotAllowed(
-            f"an extension is asked before the stage's limit "
-            f"({chain.format_at(case.stage_due_at)}), not after"
-        )
-    pending = session.execute(
-        select(Extension.id).where(
-            Extension.case_id == case.id,
-            Extension.stage_seq == case.stage_seq,
-            Extension.status == "pending",
-        )
-    ).first()
-    if pending:
-        raise Conflict(f"extension {pending[0]} of this stage is waiting for a decision")
 
 
 def decide_extension(
@@ -857,36 +812,63 @@ def _request_task_extension(
         raise NotHolder(f"only {task.unit} asks for more time on its task {task.id}")
     if task.status not in tasks.OPEN or task.stage_due_at is None or task.stage_seq is None:
         raise NotAllowed(f"task {task.id} is {task.status}: no time limit runs")
-    if now > task.stage_due_at:
+    on = _Asked(task.stage_seq, task.state, task.unit, task.stage_due_at, "step", task.id)
+    return _ask(session, case, on, actor, reason, n, now)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What an extension is asked on: a case's stage, or a task's step (report or work)."""
+
+    stage_seq: int
+    state: str
+    holder: str
+    due: dt.datetime
+    noun: str  # "stage" or "step", as the refusals say it
+    task_id: int | None = None
+
+
+def _ask(
+    session: Session,
+    case: Case,
+    on: _Asked,
+    actor: Actor,
+    reason: str,
+    n: int,
+    now: dt.datetime,
+) -> Extension:
+    """The request itself, before ON's limit and with none pending: its row and trail event."""
+    if now > on.due:
+        limit = "task's" if on.task_id is not None else "stage's"
         raise NotAllowed(
-            f"an extension is asked before the task's limit "
-            f"({chain.format_at(task.stage_due_at)}), not after"
+            f"an extension is asked before the {limit} limit ({chain.format_at(on.due)}), not after"
         )
     pending = session.execute(
         select(Extension.id).where(
             Extension.case_id == case.id,
-            Extension.stage_seq == task.stage_seq,
+            Extension.stage_seq == on.stage_seq,
             Extension.status == "pending",
         )
     ).first()
     if pending:
-        raise Conflict(f"extension {pending[0]} of this step is waiting for a decision")
-    unit, _ = supervising_units(task.unit, registry.units(session))
+        raise Conflict(f"extension {pending[0]} of this {on.noun} is waiting for a decision")
+    unit, _ = supervising_units(on.holder, registry.units(session))
     ext = Extension(
         case_id=case.id,
-        stage_seq=task.stage_seq,
-        state=task.state,
-        holder=task.unit,
+        stage_seq=on.stage_seq,
+        state=on.state,
+        holder=on.holder,
         unit=unit,
         requested_by=actor.label,
         requested_at=now,
         reason=reason,
         days=n,
         status="pending",
-        task_id=task.id,
+        task_id=on.task_id,
     )
     session.add(ext)
     session.flush()
+    task = {"task": on.task_id} if on.task_id is not None else {}
     chain.append(
         session,
         at=now,
@@ -895,15 +877,15 @@ def _request_task_extension(
         action="extension.requested",
         case_id=case.id,
         to_state=case.state,
-        to_holder=task.unit,
+        to_holder=on.holder,
         reason=reason,
         data={
             "extension": ext.id,
-            "task": task.id,
+            **task,
             "days": n,
-            "stage_seq": task.stage_seq,
+            "stage_seq": on.stage_seq,
             "unit": unit,
-            "stage_due_at": chain.format_at(task.stage_due_at),
+            "stage_due_at": chain.format_at(on.due),
         },
     )
     return ext
