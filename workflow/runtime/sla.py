@@ -172,41 +172,8 @@ def raise_task_supervision(
     if found:
         return None
     unit, _ = supervising_units(task.unit, units or registry.units(session))
-    sup = Supervision(
-        case_id=task.case_id,
-        stage_seq=task.stage_seq,
-        state=task.state,
-        holder=task.unit,
-        unit=unit,
-        also_unit=task.commander,
-        stage_due_at=task.stage_due_at,
-        raised_at=now,
-        task_id=task.id,
-        list_at=_list_at(session, task.case_id, task.stage_due_at),
-    )
-    session.add(sup)
-    session.flush()
-    chain.append(
-        session,
-        at=now,
-        actor=SYSTEM.label,
-        action="supervision.raised",
-        case_id=task.case_id,
-        to_state=task.state,
-        to_holder=task.unit,
-        data={
-            "supervision": sup.id,
-            "task": task.id,
-            "task_status": task.status,
-            "stage_seq": task.stage_seq,
-            "state": task.state,
-            "holder": task.unit,
-            "unit": unit,
-            "also_unit": task.commander,
-            "stage_due_at": chain.format_at(task.stage_due_at),
-        },
-    )
-    return sup
+    late = _Late(task.stage_seq, task.state, task.unit, task.stage_due_at, unit, task.commander)
+    return _raise(session, task.case_id, late, now, task=task)
 
 
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
@@ -240,35 +207,58 @@ def raise_supervision(
         if found:
             return None
     unit, also = supervising_units(case.holder, units or registry.units(session))
+    late = _Late(case.stage_seq, case.state, case.holder, case.stage_due_at, unit, also)
+    return _raise(session, case.id, late, now)
+
+
+@dataclass(frozen=True)
+class _Late:
+    """A late stage of a case, or a late step of a task: who holds it, whom it is reported to."""
+
+    stage_seq: int
+    state: str
+    holder: str
+    due: dt.datetime
+    unit: str
+    also: str | None
+
+
+def _raise(
+    session: Session, case_id: int, late: _Late, now: dt.datetime, task: Task | None = None
+) -> Supervision:
+    """The supervision's row and its trail event (a task's carries the task and its step)."""
     sup = Supervision(
-        case_id=case.id,
-        stage_seq=case.stage_seq,
-        state=case.state,
-        holder=case.holder,
-        unit=unit,
-        also_unit=also,
-        stage_due_at=case.stage_due_at,
+        case_id=case_id,
+        stage_seq=late.stage_seq,
+        state=late.state,
+        holder=late.holder,
+        unit=late.unit,
+        also_unit=late.also,
+        stage_due_at=late.due,
         raised_at=now,
-        list_at=_list_at(session, case.id, case.stage_due_at),
+        task_id=task.id if task is not None else None,
+        list_at=_list_at(session, case_id, late.due),
     )
     session.add(sup)
     session.flush()
+    of_task = {"task": task.id, "task_status": task.status} if task is not None else {}
     chain.append(
         session,
         at=now,
         actor=SYSTEM.label,
         action="supervision.raised",
-        case_id=case.id,
-        to_state=case.state,
-        to_holder=case.holder,
+        case_id=case_id,
+        to_state=late.state,
+        to_holder=late.holder,
         data={
             "supervision": sup.id,
-            "stage_seq": case.stage_seq,
-            "state": case.state,
-            "holder": case.holder,
-            "unit": unit,
-            "also_unit": also,
-            "stage_due_at": chain.format_at(case.stage_due_at),
+            **of_task,
+            "stage_seq": late.stage_seq,
+            "state": late.state,
+            "holder": late.holder,
+            "unit": late.unit,
+            "also_unit": late.also,
+            "stage_due_at": chain.format_at(late.due),
             "list_at": chain.format_at(sup.list_at) if sup.list_at else None,
         },
     )
