@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -419,55 +420,66 @@ class Transitions(MethodView):
         digest = request_digest(case_id, body)
         if not 1 <= case_id <= scope.MAX_ID:
             raise NotFound(f"no case {case_id}")
-        try:
-            # Without a key the engine's own lock_head is the transaction's first statement.
-            with db.write(lock=bool(key)) as s:
-                if key:
-                    stored = _stored_answer(s, caller.user_id, key, digest)
-                    if stored is not None:
-                        return stored
-                try:
-                    engine.fire(
-                        s,
-                        case_id,
-                        body["trigger"],
-                        actor,
-                        reason=body.get("reason"),
-                        target=body.get("target"),
-                        targets=body.get("targets"),
-                        lead=body.get("lead"),
-                        data=body.get("data"),
-                        expected_version=expected_version(s, case_id, headers.get("if_match")),
-                    )
-                except WorkflowError:
-                    # Outside the caller's scope every refusal is a 404: nothing is told.
-                    scope.get_case(s, actor, case_id)
-                    raise
-                # Whoever may fire is in scope (a holder, or the applicant's channel).
-                case = engine.get_case(s, case_id)
-                out = case_json(s, case, actor)
-                if key:
-                    # The key commits with the change: a retry finds it, and never fires twice.
-                    s.add(
-                        IdempotencyKey(
-                            user_id=caller.user_id,
-                            key=key,
-                            request_digest=digest,
-                            status=200,
-                            body=out,
-                            created_at=engine.utcnow(),
-                        )
-                    )
-                    s.flush()
-        except IntegrityError:
-            # Another process stored the same key first (the chain's lock makes this rare).
-            db.session().rollback()
-            with db.write() as s:
-                stored = _stored_answer(s, caller.user_id, key or "", digest)
-            if stored is None:
+
+        def fire(s: Session) -> dict[str, Any]:
+            try:
+                engine.fire(
+                    s,
+                    case_id,
+                    body["trigger"],
+                    actor,
+                    reason=body.get("reason"),
+                    target=body.get("target"),
+                    targets=body.get("targets"),
+                    lead=body.get("lead"),
+                    data=body.get("data"),
+                    expected_version=expected_version(s, case_id, headers.get("if_match")),
+                )
+            except WorkflowError:
+                # Outside the caller's scope every refusal is a 404: nothing is told.
+                scope.get_case(s, actor, case_id)
                 raise
-            return stored
-        return with_etag(out)
+            # Whoever may fire is in scope (a holder, or the applicant's channel).
+            return case_json(s, engine.get_case(s, case_id), actor)
+
+        return idempotent_write(caller.user_id, key, digest, fire)
+
+
+def idempotent_write(
+    user_id: int, key: str | None, digest: str, write: Callable[[Session], dict[str, Any]]
+) -> Response:
+    """Run WRITE in one transaction and answer its body with its ETag. With an Idempotency-Key
+    the answer is stored in the same transaction, so a retry gets it back and never writes
+    twice; the same key with another request is a 422."""
+    try:
+        # Without a key the engine's own lock_head is the transaction's first statement.
+        with db.write(lock=bool(key)) as s:
+            if key:
+                stored = _stored_answer(s, user_id, key, digest)
+                if stored is not None:
+                    return stored
+            out = write(s)
+            if key:
+                s.add(
+                    IdempotencyKey(
+                        user_id=user_id,
+                        key=key,
+                        request_digest=digest,
+                        status=200,
+                        body=out,
+                        created_at=engine.utcnow(),
+                    )
+                )
+                s.flush()
+    except IntegrityError:
+        # Another process stored the same key first (the chain's lock makes this rare).
+        db.session().rollback()
+        with db.write() as s:
+            stored = _stored_answer(s, user_id, key or "", digest)
+        if stored is None:
+            raise
+        return stored
+    return with_etag(out)
 
 
 def _stored_answer(s: Session, user_id: int, key: str, digest: str) -> Response | None:

@@ -10,12 +10,11 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import db
 from api.auth import current_caller
-from api.resources.cases import TEXT, TransitionHeaders, _stored_answer
+from api.resources.cases import TEXT, TransitionHeaders, idempotent_write
 from api.schemas import Int
 from workflow.actors import Actor
 from workflow.audit import chain
@@ -23,7 +22,7 @@ from workflow.catalog import registry
 from workflow.errors import StaleVersion, WorkflowError
 from workflow.queries import tasks as task_queries
 from workflow.runtime import engine, tasks
-from workflow.store.models import IdempotencyKey, Task
+from workflow.store.models import Task
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
 
@@ -137,47 +136,25 @@ def _step(task_id: int, name: str, headers: dict[str, Any], body: dict[str, Any]
     digest = hashlib.sha256(
         chain.canonical_json({"task": task_id, "step": name, **body})
     ).hexdigest()
-    try:
-        with db.write(lock=bool(key)) as s:
-            if key:
-                stored = _stored_answer(s, caller.user_id, key, digest)
-                if stored is not None:
-                    return stored
-            try:
-                task = tasks.step(
-                    s,
-                    task_id,
-                    name,
-                    actor,
-                    result=body.get("result"),
-                    reason=body.get("reason"),
-                    expected_version=_expected(headers.get("if_match")),
-                )
-            except WorkflowError:
-                # Outside the caller's scope every refusal is a 404: nothing is told.
-                task_queries.get_task(s, actor=actor, task_id=task_id)
-                raise
-            out = task_json(s, task)
-            if key:
-                s.add(
-                    IdempotencyKey(
-                        user_id=caller.user_id,
-                        key=key,
-                        request_digest=digest,
-                        status=200,
-                        body=out,
-                        created_at=engine.utcnow(),
-                    )
-                )
-                s.flush()
-    except IntegrityError:
-        db.session().rollback()
-        with db.write() as s:
-            stored = _stored_answer(s, caller.user_id, key or "", digest)
-        if stored is None:
+
+    def step(s: Session) -> dict[str, Any]:
+        try:
+            task = tasks.step(
+                s,
+                task_id,
+                name,
+                actor,
+                result=body.get("result"),
+                reason=body.get("reason"),
+                expected_version=_expected(headers.get("if_match")),
+            )
+        except WorkflowError:
+            # Outside the caller's scope every refusal is a 404: nothing is told.
+            task_queries.get_task(s, actor=actor, task_id=task_id)
             raise
-        return stored
-    return with_etag(out)
+        return task_json(s, task)
+
+    return idempotent_write(caller.user_id, key, digest, step)
 
 
 _STEP_DOC = {
