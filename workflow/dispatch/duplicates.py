@@ -116,6 +116,10 @@ def merge(
     master = engine.get_case(session, into)
     if case.closed_at is not None:
         raise NotAllowed(f"case {case_id} is {case.state}: it is closed")
+    if not case.item:
+        raise InvalidInput(
+            f"classify case {case_id} first: a duplicate is of an item", {"item": ["required"]}
+        )
     if not may_merge(session, case, actor):
         raise NotHolder(
             f"the dispatcher or clerk holding case {case_id}, before it is accepted, merges it"
