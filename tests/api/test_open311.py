@@ -60,7 +60,7 @@ def test_service_definition_has_the_workstation_attribute(anon: Client) -> None:
     attrs = r.json()["attributes"]
     assert [a["code"] for a in attrs] == ["workstation"]
     a = attrs[0]
-    assert a["required"] is True and a["datatype"] == "singlevaluelist" and a["variable"] is True
+    assert a["required"] is False and a["datatype"] == "singlevaluelist" and a["variable"] is True
     assert len(a["values"]) == 50 and {"key", "name"} <= set(a["values"][0])
     x = ET.fromstring(anon.get(f"{V2}/services/UD-01.xml").content)
     assert x.find("attributes/attribute/code").text == "workstation"  # type: ignore[union-attr]
