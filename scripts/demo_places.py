@@ -82,7 +82,7 @@ def communities(units: list[dict[str, str]]) -> list[tuple[str, Polygon]]:
         # West to east, then south to north: -01 is the street's westernmost community.
         points.sort(key=lambda p: (round(p.x, 3), p.y))
         cells += zip(codes, _cells(points, area), strict=True)
-    return _snapped(cells)
+    return sorted(_snapped(cells), key=lambda c: c[0])
 
 
 def _snapped(cells: list[tuple[str, Polygon]]) -> list[tuple[str, Polygon]]:

@@ -20,9 +20,9 @@ from workflow.config import DEFAULT_DEFINITIONS
 from workflow.store.models import Case, TrailEvent
 
 V2 = "/open311/v2"
-FEATURES = json.loads(
-    (DEFAULT_DEFINITIONS / "places" / "communities.geojson").read_text("utf-8")
-)["features"]
+FEATURES = json.loads((DEFAULT_DEFINITIONS / "places" / "communities.geojson").read_text("utf-8"))[
+    "features"
+]
 
 
 def boundary(code: str) -> object:
