@@ -91,8 +91,8 @@ def open_case(
     channel: str = "window",
     urgency: str | None = None,
     now: dt.datetime | None = None,
-    lat: float | None = None,
-    long: float | None = None,
+    lat: float | str | None = None,
+    long: float | str | None = None,
     address: str | None = None,
 ) -> Case:
     """Open a case of ITEM at WORKSTATION on the latest list and route versions.
