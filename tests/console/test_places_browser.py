@@ -117,7 +117,7 @@ def test_the_district_chooses_a_street(
     make_case("UD-01", workstation="W-XGZ-01")
     sign_in(page, "X-SN", "admin")
     page.goto("/console/hotspots")
-    expect(page.get_by_role("heading", name=re.compile("热点"))).to_contain_text("全区 · 2 件")
+    expect(page.get_by_role("heading", name=re.compile("热点"))).to_contain_text("全区 · 共 2 件")
     assert page.locator(".hotspot-map svg path[data-workstation]").count() == 50
     page.get_by_label("街道").select_option(label="香港中路街道")
     page.get_by_role("button", name="显示").click()

@@ -15,20 +15,25 @@ from .model import Places
 RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 EMPTY = "#f2f2f2"
 PLAIN = "#e8eef3"
+OUTSIDE = "#fafafa"  # communities around the framed ones
 MARK = "#1f6feb"
 
 
 class _Frame:
-    """Degrees to SVG units: longitude shrunk by cos(latitude), north up, WIDTH wide."""
+    """Degrees to SVG units: longitude shrunk by cos(latitude), north up, within WIDTH x
+    HEIGHT (a tall street is drawn narrower, not longer)."""
 
-    def __init__(self, bounds: tuple[float, float, float, float], width: float) -> None:
+    def __init__(
+        self, bounds: tuple[float, float, float, float], width: float, height: float
+    ) -> None:
         x0, y0, x1, y1 = bounds
         self.x0, self.y1 = x0, y1
         self.kx = math.cos(math.radians((y0 + y1) / 2))
-        span = max((x1 - x0) * self.kx, 1e-9)
-        self.scale = width / span
-        self.width = width
-        self.height = max((y1 - y0) * self.scale, 1.0)
+        span_x = max((x1 - x0) * self.kx, 1e-9)
+        span_y = max(y1 - y0, 1e-9)
+        self.scale = min(width / span_x, height / span_y)
+        self.width = max(span_x * self.scale, 1.0)
+        self.height = max(span_y * self.scale, 1.0)
 
     def xy(self, long: float, lat: float) -> tuple[float, float]:
         return (long - self.x0) * self.kx * self.scale, (self.y1 - lat) * self.scale
@@ -70,19 +75,22 @@ def draw(
     point: tuple[float, float] | None = None,
     label: str = "",
     width: int = 480,
+    height: int | None = None,
 ) -> str:
-    """The communities as an SVG map: FOCUS (codes) framed (all by default), MARKED outlined,
-    POINT (lat, long) as a dot, FILLS by code, TITLES (hover text) by code."""
+    """The communities as an SVG map at most WIDTH x HEIGHT (default: square): FOCUS (codes)
+    framed (all by default), MARKED outlined, POINT (lat, long) as a dot, FILLS by code, TITLES
+    (hover text) by code."""
     focus = list(focus) if focus is not None else list(places.boundaries)
-    frame = _Frame(_bounds(places, focus), width)
+    frame = _Frame(_bounds(places, focus), width, height or width)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="place-map" role="img" '
         f'viewBox="0 0 {frame.width:.0f} {frame.height:.0f}" '
         f'width="{frame.width:.0f}" height="{frame.height:.0f}" aria-label={quoteattr(label)}>'
     ]
     out.append(f"<title>{escape(label)}</title>")
+    framed = set(focus)
     for code, geometry in places.boundaries.items():
-        fill = (fills or {}).get(code, PLAIN)
+        fill = (fills or {}).get(code, PLAIN if code in framed else OUTSIDE)
         extra = ' stroke="#333" stroke-width="2.5"' if code == marked else ""
         title = (titles or {}).get(code) or names.get(code, code)
         out.append(
