@@ -53,6 +53,8 @@ def test_hotspots_refusals(login: Callable[..., Client]) -> None:
         {"from": "2026-02-01", "to": "2026-01-01"},
         {"from": "2024-01-01", "to": "2026-01-01"},
         {"from": "yesterday", "to": "2026-01-01"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"from": "9999-12-30", "to": "9999-12-31"},
         {"to": "2026-01-01"},
         {**PERIOD, "street": "W-ZHL-01"},
     ):

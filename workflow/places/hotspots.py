@@ -19,6 +19,7 @@ from workflow import config
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotHolder
+from workflow.inputs import date_range_text, in_range
 from workflow.store.models import Case
 
 MAX_DAYS = 366
@@ -75,6 +76,9 @@ def period(start: dt.datetime, end: dt.datetime) -> None:
 
 def days(session: Session, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The instants [START, END) of the days FIRST..LAST (both included) in the district's time."""
+    for name, day in (("from", first), ("to", last)):
+        if not in_range(day):
+            raise InvalidInput(f"{name}: a day {date_range_text()}", {name: [date_range_text()]})
     if last < first:
         raise InvalidInput("the period ends before it starts", {"to": ["on or after from"]})
     zone = ZoneInfo(config.of(session).timezone)
