@@ -82,6 +82,8 @@ class HotspotsSchema(ma.Schema):
 
 class CommunitiesSchema(ma.Schema):
     type = ma.fields.String(required=True, metadata={"example": "FeatureCollection"})
+    name = ma.fields.String()
+    note = ma.fields.String(metadata={"description": "what the boundaries are (the demo's)"})
     illustrative = ma.fields.Boolean(metadata={"description": "the demo's drawn boundaries"})
     features = ma.fields.List(
         ma.fields.Dict(),
