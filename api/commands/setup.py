@@ -105,6 +105,8 @@ def init(
         f"demo practice: {made['returns']} returns (approved, refused, arbitrated, pending), "
         f"{made['urgent']} urgent and {made['critical']} critical cases, the ladder swept"
     )
+    hot = demo.generate_hotspots(ctx.sessions, now=now)
+    click.echo(f"demo hot spots: {hot} reports from the app, placed by their point")
     click.echo(
         f"demo dispatch centre: {made['dispatch_queue']} calls in the 12345 queue, "
         f"{made['dispatched']} dispatched, {made['answered']} answered, {made['merged']} merged"
