@@ -439,9 +439,7 @@ def received(w: Window) -> Select[Any]:
     to it); a case merged into another by the period's end is the other's matter, not counted
     again."""
     e, m = aliased(TrailEvent), aliased(TrailEvent)
-    merged = exists().where(
-        m.case_id == e.case_id, m.action == "case.merged", _known_by_end(m, w)
-    )
+    merged = exists().where(m.case_id == e.case_id, m.action == "case.merged", _known_by_end(m, w))
     base = (
         select(e.to_holder.label("unit"), e.case_id.label("case_id"))
         .where(
