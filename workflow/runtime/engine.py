@@ -422,6 +422,9 @@ def fire(
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
     case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
+    if not case.route_version or case.merged_into is not None:
+        # At the dispatch centre (no route yet: workflow.dispatch moves it on), or merged.
+        raise NotAllowed(f"case {case_id} is {case.state}: no trigger fires on it")
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
@@ -522,6 +525,8 @@ def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
     """What ACTOR may fire on CASE now (reasons and targets are asked for on firing)."""
+    if not case.route_version or case.merged_into is not None:
+        return []  # at the dispatch centre (no route yet), or merged into another case
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     out: list[str] = []
