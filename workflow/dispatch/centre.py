@@ -25,6 +25,7 @@ from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotAllowed, NotHolder
 from workflow.instants import utcnow
+from workflow.places.routing import Location
 from workflow.queries.cases import URGENCY_RANK
 from workflow.queries.paging import Page, numbered
 from workflow.runtime import engine, stages
@@ -117,11 +118,14 @@ def open_at_dispatch(
     channel: str = "hotline",
     urgency: str | None = None,
     now: dt.datetime | None = None,
+    location: Location | None = None,
 ) -> Case:
     """Open a case at the dispatch centre's queue, without a workstation (or with the one
     proposed: WORKSTATION) and with the ITEM if known. CENTRE: the dispatcher's own; for a
     clerk or an outside channel, the given one, else default_centre() (the proposed
-    workstation's street's, else the district's). Raises InvalidInput, NotHolder."""
+    workstation's street's, else the district's). LOCATION: where it was reported, when routing by
+    place could not place it (kept on the case for the dispatcher). Raises InvalidInput,
+    NotHolder."""
     now = now or utcnow()
     chain.lock_head(session)
     engine.check_urgency(urgency)
@@ -166,6 +170,9 @@ def open_at_dispatch(
         applicant_phone=(applicant_phone or "").strip(),
         description=description or "",
         form=form,
+        lat=location.lat if location else None,
+        long=location.long if location else None,
+        address=location.address if location else None,
     )
     session.add(case)
     session.flush()
@@ -187,6 +194,7 @@ def open_at_dispatch(
             "street": case.street,
             "channel": channel,
             "dispatch_centre": centre,
+            **({"placed_by": "unplaced"} if location is not None else {}),
             **({"urgency": case.urgency} if case.urgency != "normal" else {}),
             **stages.clock_data(case),
         },
