@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api import db
 from api.console import labels
-from api.console.common import bp, caller, countdown, signed_in
+from api.console.common import bp, caller, countdown, signed_in, when
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
 from workflow.catalog import registry
@@ -22,6 +22,7 @@ from workflow.queries import scope
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
+from workflow.runtime.machines import RESULT_TRIGGERS
 from workflow.runtime.urgency import may_change
 from workflow.spec.model import URGENCIES
 from workflow.spec.practice import practice
@@ -130,10 +131,19 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    values = {k: request.form.get(k, "") for k in ("name", "phone", "description", "urgency")}
+    fields = ("name", "phone", "description", "urgency", "address", "materials_override")
+    values = {k: request.form.get(k, "") for k in fields}
+    # The materials ticked are kept after a refusal, like the rest of the form.
+    checked = (
+        [m for m in item.materials if m in request.form.getlist("materials")]
+        if item is not None and request.method == "POST"
+        else []
+    )
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
-        checked = [m for m in item.materials if m in request.form.getlist("materials")]
+        form: dict[str, Any] = {"materials": checked}
+        if values["address"].strip():
+            form["address"] = values["address"].strip()
         try:
             with db.write() as w:
                 case = engine.open_case(
@@ -144,9 +154,10 @@ def new_case() -> Any:
                     applicant_name=values["name"],
                     applicant_phone=values["phone"],
                     description=values["description"],
-                    form={"materials": checked},
+                    form=form,
                     channel="window",
                     urgency=values["urgency"] or None,
+                    materials_override=values["materials_override"].strip() or None,
                 )
                 case_id = case.id
         except InvalidInput as exc:
@@ -159,6 +170,9 @@ def new_case() -> Any:
     route = registry.route(s, item.route)[0] if item is not None else None
     return render_template(
         "console/new_case.html",
+        checked=checked,
+        promise=engine.promise(s, item.code, workstation) if item is not None else None,
+        incident=route is not None and route.name == "incident",
         windows=windows,
         window=window,
         items=sorted(by_window.get(window, []), key=lambda i: i.code),
@@ -174,6 +188,24 @@ def new_case() -> Any:
 def timeline(case_id: int, actor: Actor) -> list[TrailEvent]:
     """The case's trail; a called department reads its own task steps, not the others'."""
     return trail_queries.case_timeline(db.session(), case_id=case_id, actor=actor)
+
+
+def grouped(events: list[TrailEvent]) -> list[dict[str, Any]]:
+    """The timeline's lines: each event, but the personal-data reads of one user on one day
+    (the instance's day) as one line, where the first of them was, to be expanded."""
+    out: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in events:
+        if e.action != "case.personal_data_read":
+            out.append({"event": e})
+            continue
+        key = (e.actor, when(e.at)[:10])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"reads": [], "actor": e.actor, "unit": e.unit, "day": key[1]}
+            out.append(group)
+        group["reads"].append(e)
+    return out
 
 
 def task_rows(task_list: Any) -> list[dict[str, Any]]:
@@ -248,6 +280,12 @@ def case(case_id: int) -> str:
                 if item.lead_unit
                 else set(),
                 "dest": spec.dest,
+                # A dispatch: the street's fitting agencies, or the street itself.
+                "agencies": engine.dispatch_choices(s, case)
+                if route.state(spec.dest).tier == "agency"
+                else None,
+                # 办理结果: asked for where the work on the case ends.
+                "result": trigger in RESULT_TRIGGERS,
             }
         )
     # The holder may ask for more time on a running stage with a limit (the engine decides).
@@ -307,7 +345,7 @@ def case(case_id: int) -> str:
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at, case.urgency),
-        events=timeline(case_id, actor),
+        lines=grouped(timeline(case_id, actor)),
         board=board,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
         current_round=case.stage_seq if route.state(case.state).tasks is not None else None,
@@ -331,6 +369,10 @@ def fire(case_id: int) -> Any:
         abort(400)
     # A joint whistle: the departments ticked, the lead chosen (default: the first ticked).
     targets = [t for t in request.form.getlist("targets") if t] or None
+    result = (request.form.get("result") or "").strip() or None
+    if trigger in RESULT_TRIGGERS and result is None:
+        # The console asks for the result where the work ends (the API leaves it optional).
+        raise InvalidInput(f"{trigger!r} needs the result", {"result": ["required"]})
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         engine.fire(
@@ -343,6 +385,7 @@ def fire(case_id: int) -> Any:
             targets=targets,
             lead=(request.form.get("lead") or None) if targets else None,
             expected_version=expected,
+            result=result,
         )
     flash(_("Done: %(action)s.", action=labels.label("trigger", trigger)), "ok")
     return redirect(url_for("console.case", case_id=case_id))

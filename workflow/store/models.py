@@ -237,6 +237,8 @@ class Case(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     # 紧急程度: normal (一般, working time), urgent (紧急) or critical (特急): clock time.
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # 办理结果: what was done, as written on resolving or completing (the latest one).
+    result: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
