@@ -50,7 +50,20 @@ class OpenCaseSchema(ma.Schema):
     workstation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
-    form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    form = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=dict,
+        metadata={
+            "description": "materials: the item's materials received (each is then required "
+            "unless materials_override gives a reason); address: where an incident is"
+        },
+    )
+    materials_override = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=TEXT),
+        metadata={"description": "why the case is opened without some of the item's materials"},
+    )
     urgency = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf(URGENCIES),
@@ -378,6 +391,7 @@ class Cases(MethodView):
                 form=body["form"],
                 channel="window",
                 urgency=body.get("urgency"),
+                materials_override=body.get("materials_override"),
             )
             out = case_json(s, case, actor, full=True)
         return with_etag(out, 201)
