@@ -30,11 +30,15 @@ def fire(client: Client, case_id: int, trigger: str, **body: object) -> dict[str
 
 def last_event(sessions: sessionmaker[Session], case_id: int, action: str) -> TrailEvent:
     with sessions() as s:
-        ev = s.execute(
-            select(TrailEvent)
-            .where(TrailEvent.case_id == case_id, TrailEvent.action == action)
-            .order_by(TrailEvent.seq.desc())
-        ).scalars().first()
+        ev = (
+            s.execute(
+                select(TrailEvent)
+                .where(TrailEvent.case_id == case_id, TrailEvent.action == action)
+                .order_by(TrailEvent.seq.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert ev is not None
         return ev
 
