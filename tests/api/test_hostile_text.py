@@ -28,7 +28,11 @@ BAD = {
     "NUL": "王\x00芳",
 }
 V2 = "/open311/v2"
-CASE = {"item": "UD-01", "workstation": "W-ZHL-01", "applicant": {"name": "王芳", "phone": "13912345678"}}
+CASE = {
+    "item": "UD-01",
+    "workstation": "W-ZHL-01",
+    "applicant": {"name": "王芳", "phone": "13912345678"},
+}
 
 
 def stored(sessions: sessionmaker[Session]) -> tuple[Any, ...]:
