@@ -372,7 +372,8 @@ def fire(case_id: int) -> Any:
     result = (request.form.get("result") or "").strip() or None
     if trigger in RESULT_TRIGGERS and result is None:
         # The console asks for the result where the work ends (the API leaves it optional).
-        raise InvalidInput(f"{trigger!r} needs the result", {"result": ["required"]})
+        flash(_("Write the result (办理结果) before resolving or completing."), "error")
+        return redirect(url_for("console.case", case_id=case_id))
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         engine.fire(
