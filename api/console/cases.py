@@ -131,8 +131,13 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    fields = ("name", "phone", "description", "urgency", "address", "materials_override")
-    values = {k: request.form.get(k, "") for k in fields}
+    values = {
+        k: request.form.get(k, "").strip()
+        if k in ("lat", "long", "address")
+        else request.form.get(k, "")
+        for k in ("name", "phone", "description", "urgency", "lat", "long", "address")
+    }
+    values["materials_override"] = request.form.get("materials_override", "")
     # The materials ticked are kept after a refusal, like the rest of the form.
     checked = (
         [m for m in item.materials if m in request.form.getlist("materials")]
@@ -141,9 +146,6 @@ def new_case() -> Any:
     )
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
-        form: dict[str, Any] = {"materials": checked}
-        if values["address"].strip():
-            form["address"] = values["address"].strip()
         try:
             with db.write() as w:
                 case = engine.open_case(
@@ -154,10 +156,14 @@ def new_case() -> Any:
                     applicant_name=values["name"],
                     applicant_phone=values["phone"],
                     description=values["description"],
-                    form=form,
+                    form={"materials": checked},
                     channel="window",
                     urgency=values["urgency"] or None,
                     materials_override=values["materials_override"].strip() or None,
+                    # Where it happened (an incident): kept on the case and drawn on its map.
+                    lat=values["lat"] or None,
+                    long=values["long"] or None,
+                    address=values["address"] or None,
                 )
                 case_id = case.id
         except InvalidInput as exc:
@@ -172,7 +178,6 @@ def new_case() -> Any:
         "console/new_case.html",
         checked=checked,
         promise=engine.promise(s, item.code, workstation) if item is not None else None,
-        incident=route is not None and route.name == "incident",
         windows=windows,
         window=window,
         items=sorted(by_window.get(window, []), key=lambda i: i.code),

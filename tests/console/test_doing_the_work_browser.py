@@ -35,13 +35,13 @@ def test_intake_checks_and_keeps_the_form_and_resolving_asks_for_the_result(
     expect(page.locator("dd.promise")).to_contain_text("小时内响应")
     page.get_by_label("申请人姓名").fill("赵敏")
     page.get_by_label("联系电话").fill("8287")
-    page.get_by_label("事发地址").fill("珠海路 8 号楼下")
+    page.get_by_label("地址", exact=True).fill("珠海路 8 号楼下")
     page.get_by_label("诉求描述").fill("路灯不亮")
     page.get_by_role("button", name="登记案件").click()
     # Refused, said in Chinese, and nothing typed is lost.
     expect(page.locator(".phone-error")).to_contain_text("电话号码无效")
     expect(page.get_by_label("申请人姓名")).to_have_value("赵敏")
-    expect(page.get_by_label("事发地址")).to_have_value("珠海路 8 号楼下")
+    expect(page.get_by_label("地址", exact=True)).to_have_value("珠海路 8 号楼下")
     shot(page, "work-1-intake-refused")
     page.get_by_label("联系电话").fill("0532-82871234")
     page.get_by_label("位置").check()
@@ -49,7 +49,7 @@ def test_intake_checks_and_keeps_the_form_and_resolving_asks_for_the_result(
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_text(re.compile(r"案件 \d+ 已登记"))).to_be_visible()
     case_id = int(re.search(r"/cases/(\d+)", page.url).group(1))  # type: ignore[union-attr]
-    expect(page.locator("dd.address")).to_have_text("珠海路 8 号楼下")
+    expect(page.locator("dd.location .address")).to_have_text("珠海路 8 号楼下")
 
     page.get_by_role("button", name="受理", exact=True).click()
     resolve = page.locator("form.action", has=page.get_by_role("button", name="办结"))
@@ -74,7 +74,7 @@ def test_intake_checks_and_keeps_the_form_and_resolving_asks_for_the_result(
     with sessions() as s:
         case = s.get(Case, case_id)
         assert case is not None and case.result == "已更换灯泡，恢复照明"
-        assert case.form["address"] == "珠海路 8 号楼下"
+        assert case.address == "珠海路 8 号楼下"
         assert case.applicant_phone == "0532-82871234"
 
 

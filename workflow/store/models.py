@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -239,6 +240,11 @@ class Case(Base):
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     # 办理结果: what was done, as written on resolving or completing (the latest one).
     result: Mapped[str | None] = mapped_column(Text)
+    # Where it was reported (routing by place): a point in decimal degrees and the address as
+    # given; null when the case was opened by naming its workstation only.
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(500))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

@@ -1,7 +1,7 @@
 """doing the work: a case's result (办理结果)
 
-Revision ID: 0012_work
-Revises: 0011_returns_urgency_ladder
+Revision ID: 0013_work_case_result
+Revises: 0012_place
 Create Date: 2026-11-29 09:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_work"
-down_revision: str | None = "0011_returns_urgency_ladder"
+revision: str = "0013_work_case_result"
+down_revision: str | None = "0012_place"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
