@@ -281,8 +281,17 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
         "zipcode": None,
         "lat": o311.get("lat"),
         "long": o311.get("long"),
-        "media_url": o311.get("media_url"),
+        # The resident's own link, else the first photo the case's handlers marked public.
+        "media_url": o311.get("media_url") or _public_media(s, case),
     }
+
+
+def _public_media(s: Session, case: Case) -> str | None:
+    from api.resources.attachments import public_url
+    from workflow.attachments import records
+
+    shown = records.public_of(s, case)
+    return public_url(shown[0]) if shown else None
 
 
 def _date_arg(name: str) -> dt.datetime | None:
@@ -394,6 +403,10 @@ def request_create(fmt: str) -> Response:
                 raise ValueError
         except ValueError:
             raise Open311Error(400, "lat and long are decimal degrees") from None
+    media_url = p.get("media_url", "").strip()
+    # Kept as a link and shown as one: only a web address, never javascript: or data:.
+    if media_url and not re.match(r"^https?://[^\s/]+", media_url, re.IGNORECASE):
+        raise Open311Error(400, "media_url is an http:// or https:// address")
     workstation = p.get("attribute[workstation]", "").strip()
     if not workstation:
         raise Open311Error(400, "attribute[workstation] is required (see the service definition)")
