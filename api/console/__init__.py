@@ -31,6 +31,7 @@ from api.auth import _dummy_check, login_limit, still_valid
 from api.console import (  # noqa: F401  (they add their pages to bp)
     admin,
     appraisal,
+    attachments,
     audit,
     cases,
     feedback,

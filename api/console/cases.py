@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api import db
 from api.console import labels
+from api.console.attachments import intake_files
 from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
@@ -148,6 +149,8 @@ def new_case() -> Any:
                     channel="window",
                     urgency=values["urgency"] or None,
                 )
+                # The form's photos and scanned materials, in the same transaction.
+                intake_files(w, case, item)
                 case_id = case.id
         except InvalidInput as exc:
             errors = exc.errors or {"_schema": [exc.detail]}
