@@ -44,11 +44,13 @@ def app(db_url: str, env: Path) -> Iterator[Flask]:
 
 
 def test_intake_files_open_with_the_case_or_not_at_all(
-    sign_in_client: Callable[..., Browserless], sessions: sessionmaker[Session], env: Path
+    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sessions: sessionmaker[Session],
+    env: Path,
 ) -> None:
     clerk = sign_in_client("W-ZHL-01", "clerk")
-    page = clerk.get("/console/cases/new?item=UD-01").get_data(as_text=True)
-    assert 'enctype="multipart/form-data"' in page and "照片的扫描件" in page
+    html = clerk.get("/console/cases/new?item=UD-01").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html and "照片的扫描件" in html
     form = {"item": "UD-01", "name": "王芳", "phone": "13800001111", "description": "违建"}
     # A spoofed photo: the form comes back with the reason, no case is opened, nothing stored.
     r = clerk.post(

@@ -19,7 +19,7 @@ from workflow.runtime import engine
 _CLERK = Actor("demo:W-ZHL-01", "W-ZHL-01", "clerk")
 _STREET = Actor("demo:S-ZHL", "S-ZHL", "staff")
 _SQUAD = Actor("demo:A-ZHL-ZF", "A-ZHL-ZF", "staff")
-_APP = Actor("demo-app", None, "applicant")
+_APP = Actor("app-shinan", None, "applicant")
 # Where a phone would have taken the pictures: Zhuhai Road, Shinan (kept in one photo only).
 _GPS = {1: "N", 2: (36.0, 3.0, 50.0), 3: "E", 4: (120.0, 22.0, 30.0)}
 
@@ -88,6 +88,6 @@ def add_demo_photos(sessions: sessionmaker[Session], *, now: dt.datetime) -> int
         add(s, b, _SQUAD, "before", at, purpose="before", keep_location=True)
         add(s, b, _SQUAD, "after", at + dt.timedelta(hours=2), purpose="after")
         # Filed through Open311: its photo marked public, shown on GET requests.
-        c = _open(s, start + dt.timedelta(hours=4), _APP, "demo-app")
+        c = _open(s, start + dt.timedelta(hours=4), _APP, "app-shinan")
         add(s, c, _CLERK, "site", start + dt.timedelta(hours=5), purpose="intake", public=True)
     return added
