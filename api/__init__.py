@@ -171,6 +171,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database_url=app.config["DATABASE_URL"],
         timezone=app.config["TIMEZONE"],
         working_hours=app.config["WORKING_HOURS"],
+        attachment_store=app.config.get("ATTACHMENT_STORE", env.attachment_store),
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
