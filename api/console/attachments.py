@@ -49,10 +49,10 @@ def intake_files(session: Any, case: Case, item: ItemSpec) -> int:
     c = caller()
     wanted: list[tuple[FileStorage, str, str | None]] = []
     wanted += [(f, "intake", None) for f in request.files.getlist("photos") if f.filename]
-    for i, material in enumerate(item.materials):
-        f = _file(f"material_{i}")
-        if f is not None:
-            wanted.append((f, "material", material))
+    for i, name in enumerate(item.materials):
+        scan = _file(f"material_{i}")
+        if scan is not None:
+            wanted.append((scan, "material", name))
     if len(wanted) > MAX_INTAKE_FILES:
         raise InvalidInput(
             _("At most %(n)s files at intake.", n=MAX_INTAKE_FILES), {"files": ["too many"]}

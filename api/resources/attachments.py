@@ -10,7 +10,8 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Request, Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from werkzeug.datastructures import FileStorage
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from api import db
 from api.auth import current_caller
@@ -21,7 +22,32 @@ from workflow.errors import InvalidInput
 from workflow.inputs import describe, text_errors
 from workflow.store.models import Attachment
 
-blp = Blueprint(
+
+class _Parser(FlaskParser):
+    """webargs' parser with one more location: a multipart body's fields and files together,
+    so that one schema documents (and loads) the whole upload."""
+
+    __location_map__ = {  # noqa: RUF012 (webargs' own attribute)
+        **FlaskParser.__location_map__,
+        "form_and_files": "load_form_and_files",
+    }
+
+    def load_form_and_files(self, req: Request, schema: ma.Schema) -> Any:
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+_parser = _Parser()
+
+
+class _Blueprint(Blueprint):
+    ARGUMENTS_PARSER = _parser
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {  # noqa: RUF012 (flask-smorest's own attribute)
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "form_and_files": "multipart/form-data",
+    }
+
+
+blp = _Blueprint(
     "attachments",
     __name__,
     url_prefix="/api/v1",
@@ -49,14 +75,11 @@ def body_limit(max_file: int, req: Request) -> int:
     return files * max_file + MULTIPART_SLACK
 
 
-class UploadFilesSchema(ma.Schema):
+class UploadSchema(ma.Schema):
     file = ma.fields.Raw(
         required=True,
         metadata={"type": "string", "format": "binary", "description": "the photo or PDF"},
     )
-
-
-class UploadFormSchema(ma.Schema):
     purpose = ma.fields.String(
         load_default="intake",
         validate=ma.validate.OneOf(records.PURPOSES),
@@ -152,8 +175,7 @@ class CaseAttachments(MethodView):
         rows = records.of_case(db.session(), actor, case_id)
         return [attachment_json(r) for r in rows]
 
-    @blp.arguments(UploadFormSchema, location="form")
-    @blp.arguments(UploadFilesSchema, location="files")
+    @blp.arguments(UploadSchema, location="form_and_files")
     @blp.response(201, AttachmentSchema)
     @blp.alt_response(403, description="An auditor or callback operator; not the task's unit")
     @blp.alt_response(404, description="No such case in the caller's scope")
@@ -164,7 +186,7 @@ class CaseAttachments(MethodView):
         description="The file's content is not a JPEG, PNG, WebP or PDF, or not what its "
         "content type (or name) says; nothing is stored",
     )
-    def post(self, form: dict[str, Any], files: dict[str, Any], case_id: int) -> Any:
+    def post(self, form: dict[str, Any], case_id: int) -> Any:
         """Add a photo or a scanned document to a case (multipart/form-data, field `file`)
 
         The type is judged by the content; a photo is re-encoded without its metadata (its
@@ -174,7 +196,7 @@ class CaseAttachments(MethodView):
         errors = text_errors({k: v for k, v in form.items() if isinstance(v, str)})
         if errors:
             raise InvalidInput(describe(errors), errors)
-        file = files["file"]
+        file = form["file"]
         if not isinstance(file, FileStorage):
             raise InvalidInput("file: send the file as a multipart part", {"file": ["not a file"]})
         upload = upload_of(file)
