@@ -27,6 +27,8 @@ EXTENSIONS = {
     ".webp": WEBP,
     ".pdf": PDF,
 }
+# Old or loose spellings browsers and apps still send.
+_ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "image/x-png": PNG}
 # A photo bigger than this on its longer side is scaled down: a phone's 12 MP is 4032 px.
 MAX_SIDE = 4096
 # Decoding more pixels than this is refused (a decompression bomb: a small file, huge image).
@@ -66,8 +68,7 @@ def declared_kind(content_type: str | None, name: str | None) -> str | None:
     """The kind the sender claims: the part's content type, else the name's extension; None when
     it claims nothing we recognise (application/octet-stream, no extension)."""
     ct = (content_type or "").split(";")[0].strip().lower()
-    if ct == "image/jpg":
-        ct = JPEG
+    ct = _ALIASES.get(ct, ct)
     if ct in KINDS:
         return ct
     lower = (name or "").lower()
