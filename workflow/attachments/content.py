@@ -65,11 +65,12 @@ def sniff(data: bytes) -> str | None:
 
 
 def declared_kind(content_type: str | None, name: str | None) -> str | None:
-    """The kind the sender claims: the part's content type, else the name's extension; None when
-    it claims nothing we recognise (application/octet-stream, no extension)."""
+    """The kind the sender claims: the part's content type (any type but
+    application/octet-stream, which claims nothing), else the name's extension; None when it
+    claims nothing at all."""
     ct = (content_type or "").split(";")[0].strip().lower()
     ct = _ALIASES.get(ct, ct)
-    if ct in KINDS:
+    if ct and ct != "application/octet-stream":
         return ct
     lower = (name or "").lower()
     for ext, kind in EXTENSIONS.items():
@@ -86,7 +87,7 @@ def check(
     keep_location: bool = False,
 ) -> Checked:
     """The file as it will be stored; UnsupportedType when its bytes are no kind we take, or not
-    the kind its content type (or name) says."""
+    the kind its content type (or, without one, its name) says."""
     kind = sniff(data)
     if kind is None:
         raise UnsupportedType(
@@ -94,16 +95,10 @@ def check(
             {"file": ["not a JPEG, PNG, WebP or PDF file"]},
         )
     claimed = declared_kind(content_type, name)
-    ct = (content_type or "").split(";")[0].strip().lower()
     if claimed is not None and claimed != kind:
         raise UnsupportedType(
             f"the file says it is {claimed} but its content is {kind}",
             {"file": [f"declared {claimed}, content {kind}"]},
-        )
-    if claimed is None and ct not in ("", "application/octet-stream"):
-        raise UnsupportedType(
-            f"the file says it is {ct} but its content is {kind}",
-            {"file": [f"declared {ct}, content {kind}"]},
         )
     if kind == PDF:
         return _pdf(data)
