@@ -19,13 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import create_app
 from tests.attachments.helpers import PDF, gps_of, jpeg_with_gps
-from tests.console.conftest import (  # noqa: F401
-    Browserless,
-    browser,
-    page,
-    sign_in,
-    sign_in_client,
-)
+from tests.console.conftest import Browserless
 from workflow.actors import Actor
 from workflow.runtime import engine
 from workflow.store.models import Attachment, Case, TrailEvent
@@ -44,13 +38,13 @@ def app(db_url: str, env: Path) -> Iterator[Flask]:
 
 
 def test_intake_files_open_with_the_case_or_not_at_all(
-    sign_in_client: Callable[..., Browserless],  # noqa: F811
+    sign_in_client: Callable[..., Browserless],
     sessions: sessionmaker[Session],
     env: Path,
 ) -> None:
     clerk = sign_in_client("W-ZHL-01", "clerk")
     html = clerk.get("/console/cases/new?item=UD-01").get_data(as_text=True)
-    assert 'enctype="multipart/form-data"' in html and "照片的扫描件" in html
+    assert 'enctype="multipart/form-data"' in html and "扫描件 2" in html
     form = {"item": "UD-01", "name": "王芳", "phone": "13800001111", "description": "违建"}
     # A spoofed photo: the form comes back with the reason, no case is opened, nothing stored.
     r = clerk.post(
@@ -98,8 +92,8 @@ def test_intake_files_open_with_the_case_or_not_at_all(
 
 
 def test_before_and_after_photos_in_the_browser(
-    page: Any,  # noqa: F811
-    sign_in: Callable[..., str],  # noqa: F811
+    page: Any,
+    sign_in: Callable[..., str],
     make_case: Callable[..., int],
     sessions: sessionmaker[Session],
     tmp_path: Path,
