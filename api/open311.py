@@ -2,7 +2,8 @@
 
 Reads need no key; POST requests.{fmt} needs an `api_key` (`streetflow apikeys add NAME`). A
 request filed here opens a case exactly like one at the window (engine.open_case), at the
-workstation named by the service's required `workstation` attribute, with an `applicant` actor
+workstation named by the service's optional `workstation` attribute, else at the community its
+`lat`/`long` or `address_string` lies in (routing by place), with an `applicant` actor
 and channel = the key's name. Only requests filed here are published (listed, and readable by
 id); a case opened at a window is 404 here. Errors are [{"code", "description"}] with 400, 403
 or 404."""
@@ -225,8 +226,9 @@ def service_definition(code: str, fmt: str) -> Response:
                 "variable": True,
                 "code": "workstation",
                 "datatype": "singlevaluelist",
-                "required": True,
-                "datatype_description": "the community workstation the request goes to",
+                "required": False,
+                "datatype_description": "the community workstation the request goes to; "
+                "without it, the community its lat/long or address_string lies in",
                 "order": 1,
                 "description": "社区工作站 (community workstation)",
                 "values": [{"key": k, "name": n} for k, n in _workstations(s)],
@@ -250,22 +252,30 @@ def _last_holder(s: Session, case: Case) -> str | None:
     ).scalar_one_or_none()
 
 
-def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
-    units = registry.units(s)
-    route = engine.route_of(s, case)
-    state = route.state(case.state)
-    holder = _last_holder(s, case)
-    holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
+def _status(s: Session, case: Case, holder_name: str | None) -> tuple[bool, str]:
+    """(closed?, status_notes): at the dispatch centre and merged (合并) cases have no route
+    state; the resident of a merged case is told which case goes on."""
+    if case.merged_into is not None:
+        return True, f"已合并（merged）至 {case.merged_into} 号，请关注该件办理结果"
+    if not case.route_version:
+        return False, f"待派单（awaiting_dispatch），{holder_name} 办理中"
+    state = engine.route_of(s, case).state(case.state)
     label = state.label_zh or case.state
     if state.final:
-        notes = f"{label}（{case.state}）"
-    else:
-        notes = f"{label}（{case.state}），{holder_name} 办理中"
+        return True, f"{label}（{case.state}）"
+    return False, f"{label}（{case.state}），{holder_name} 办理中"
+
+
+def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
+    units = registry.units(s)
+    holder = _last_holder(s, case)
+    holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
+    final, notes = _status(s, case, holder_name)
     item = items.get(case.item)
     o311 = (case.form or {}).get("open311", {}) if case.channel != "window" else {}
     return {
         "service_request_id": str(case.id),
-        "status": "closed" if state.final else "open",
+        "status": "closed" if final else "open",
         "status_notes": notes,
         "service_name": item.name_zh if item else case.item,
         "service_code": case.item,
@@ -279,8 +289,10 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
         "address": o311.get("address_string"),
         "address_id": o311.get("address_id"),
         "zipcode": None,
-        "lat": o311.get("lat"),
-        "long": o311.get("long"),
+        # The point as the case keeps it (a number, as GeoReport v2 has it); older requests
+        # kept it only as filed.
+        "lat": case.lat if case.lat is not None else o311.get("lat"),
+        "long": case.long if case.long is not None else o311.get("long"),
         # The resident's own link, else the first photo the case's handlers marked public.
         "media_url": o311.get("media_url") or _public_media(s, case),
     }
@@ -407,11 +419,14 @@ def request_create(fmt: str) -> Response:
     # Kept as a link and shown as one: only a web address, never javascript: or data:.
     if media_url and not re.match(r"^https?://[^\s/]+", media_url, re.IGNORECASE):
         raise Open311Error(400, "media_url is an http:// or https:// address")
-    workstation = p.get("attribute[workstation]", "").strip()
-    if not workstation:
-        raise Open311Error(400, "attribute[workstation] is required (see the service definition)")
-    if workstation not in dict(_workstations(s)):
+    # Optional: without it the request lands at the community its point or address lies in.
+    workstation = p.get("attribute[workstation]", "").strip() or None
+    if workstation is not None and workstation not in dict(_workstations(s)):
         raise Open311Error(400, f"attribute[workstation]: {workstation!r} is not a workstation")
+    if workstation is None and not ((lat and long_) or p.get("address_string", "").strip()):
+        raise Open311Error(
+            400, "give attribute[workstation], or a location: lat and long, or address_string"
+        )
     name = " ".join(x for x in (p.get("last_name", ""), p.get("first_name", "")) if x).strip()
     where = {
         k: p[k]
@@ -439,6 +454,9 @@ def request_create(fmt: str) -> Response:
                 description=p.get("description", ""),
                 form={"open311": where},
                 channel=channel[:32],
+                lat=float(lat) if lat and long_ else None,
+                long=float(long_) if lat and long_ else None,
+                address=p.get("address_string", "").strip() or None,
             )
             case_id, due = case.id, case.due_at
     except InvalidInput as exc:

@@ -43,6 +43,10 @@ class Settings:
     attachment_store: str = ""
     attachment_s3_endpoint: str = ""
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # Duplicates (合并): open cases of the same item and community opened within these days of
+    # each other, and, where both have a point, within these metres, are likely the same matter.
+    duplicate_window_days: int = 7
+    duplicate_distance_m: int = 200
 
     @property
     def secret_key(self) -> str:
@@ -80,6 +84,8 @@ def settings() -> Settings:
         attachment_max_bytes=_whole(
             "STREETFLOW_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, 1024, 200 * 1024 * 1024
         ),
+        duplicate_window_days=_whole("STREETFLOW_DUPLICATE_WINDOW_DAYS", 7, 1, 90),
+        duplicate_distance_m=_whole("STREETFLOW_DUPLICATE_DISTANCE_M", 200, 1, 5000),
     )
 
 

@@ -131,7 +131,12 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    values = {k: request.form.get(k, "") for k in ("name", "phone", "description", "urgency")}
+    values = {
+        k: request.form.get(k, "").strip()
+        if k in ("lat", "long", "address")
+        else request.form.get(k, "")
+        for k in ("name", "phone", "description", "urgency", "lat", "long", "address")
+    }
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
         checked = [m for m in item.materials if m in request.form.getlist("materials")]
@@ -148,6 +153,10 @@ def new_case() -> Any:
                     form={"materials": checked},
                     channel="window",
                     urgency=values["urgency"] or None,
+                    # Where it happened (an incident): kept on the case and drawn on its map.
+                    lat=values["lat"] or None,
+                    long=values["long"] or None,
+                    address=values["address"] or None,
                 )
                 # The form's photos and scanned materials, in the same transaction.
                 intake_files(w, case, item)
@@ -222,6 +231,8 @@ def case(case_id: int) -> str:
             phone = read_full(w, case, actor)["applicant"]["phone"]
     s = db.session()
     case = engine.get_case(s, case_id)
+    if not case.route_version:  # at the dispatch centre: no route yet
+        return redirect(url_for("console.dispatch_case", case_id=case_id))  # type: ignore[return-value]
     route = engine.route_of(s, case)
     item = registry.item(s, case.item, case.list_version)[0]
     board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
@@ -261,6 +272,7 @@ def case(case_id: int) -> str:
         and case.paused_at is None
         and case.stage_due_at > engine.utcnow()
     )
+    from api.console.dispatch import similar_panel
     from api.console.feedback import case_feedback
 
     returns = list(
@@ -313,7 +325,10 @@ def case(case_id: int) -> str:
         events=timeline(case_id, actor),
         board=board,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
-        current_round=case.stage_seq if route.state(case.state).tasks is not None else None,
+        current_round=case.stage_seq
+        if case.state in route.state_names and route.state(case.state).tasks is not None
+        else None,
+        **similar_panel(case),
     )
 
 

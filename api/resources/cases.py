@@ -23,6 +23,7 @@ from workflow import privacy
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
+from workflow.dispatch import duplicates
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.queries import cases as case_queries
 from workflow.queries import scope
@@ -47,7 +48,31 @@ class ApplicantSchema(ma.Schema):
 
 class OpenCaseSchema(ma.Schema):
     item = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    workstation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    workstation = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "the community workstation; without it, the community that "
+            "contains lat/long or matches address (routing by place)"
+        },
+    )
+    lat = ma.fields.Float(
+        load_default=None,
+        allow_nan=False,
+        validate=ma.validate.Range(-90, 90),
+        metadata={"description": "where it was reported: latitude, decimal degrees (WGS 84)"},
+    )
+    long = ma.fields.Float(
+        load_default=None,
+        allow_nan=False,
+        validate=ma.validate.Range(-180, 180),
+        metadata={"description": "longitude, decimal degrees; with lat"},
+    )
+    address = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": "the address as given: a road and number, or an estate"},
+    )
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
     form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
@@ -123,6 +148,16 @@ class CaseSchema(ma.Schema):
     )
     channel = ma.fields.String()
     applicant = ma.fields.Nested(ApplicantSchema)
+    merged_into = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "合并: the case this one was merged into (state `merged`)"},
+    )
+
+
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float(allow_none=True, required=True)
+    long = ma.fields.Float(allow_none=True, required=True)
+    address = ma.fields.String(allow_none=True, required=True)
 
 
 class CaseDetailSchema(CaseSchema):
@@ -137,6 +172,18 @@ class CaseDetailSchema(CaseSchema):
     updated_at = ma.fields.String()
     closed_at = ma.fields.String(allow_none=True)
     rating = ma.fields.Dict(allow_none=True)
+    location = ma.fields.Nested(
+        LocationSchema,
+        allow_none=True,
+        metadata={"description": "where it was reported; null: opened by workstation only"},
+    )
+    similar = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={
+            "description": "on opening: likely duplicates (open cases of the same item and "
+            "place of the last days; GET /cases/{id}/similar)"
+        },
+    )
 
 
 class CaseListArgs(KeysetPageArgs):
@@ -228,7 +275,10 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "route": {
             "name": case.route_name,
             "version": case.route_version,
-            "street": registry.route_street(session, case.route_name, case.route_version),
+            # (Route version 0: at the dispatch centre, no route yet.)
+            "street": registry.route_street(session, case.route_name, case.route_version)
+            if case.route_version
+            else None,
         },
         "state": case.state,
         "tier": case.tier,
@@ -240,6 +290,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "due_at": iso(case.due_at),
         "light": case.light,
         "urgency": case.urgency,
+        "merged_into": case.merged_into,
         "available_triggers": engine.available_triggers(session, case, actor),
         "tasks": case_tasks(session, case, actor),
         "channel": case.channel,
@@ -261,13 +312,23 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
                 if case.rating_score is not None
                 else None
             ),
+            location=(
+                # An auditor reads no personal data: an address may be the resident's home.
+                {
+                    "lat": case.lat,
+                    "long": case.long,
+                    "address": case.address if privacy.shows_names(actor) else None,
+                }
+                if case.lat is not None or case.address
+                else None
+            ),
         )
     return out
 
 
 def case_tasks(session: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
     """The case's tasks the caller may see; none asked for on a route without task states."""
-    if not engine.route_of(session, case).has_tasks:
+    if not case.route_version or not engine.route_of(session, case).has_tasks:
         return []
     units = registry.units(session).units
     now = engine.utcnow()
@@ -346,7 +407,12 @@ class Cases(MethodView):
     )
     def post(self, body: dict[str, Any]) -> Response:
         """Open a case at a workstation (its clerk, or the staff of the community's party or
-        mediation committee for the items that committee receives)"""
+        mediation committee for the items that committee receives)
+
+        Without `workstation`, the case lands at the community that contains `lat`/`long`
+        (on a shared edge: the lowest workstation code), else the one `address` matches;
+        what cannot be placed is refused with 422 (`cannot place; name a workstation`)
+        unless a dispatch centre takes it."""
         # The engine checks which clerk or committee may open there.
         actor = require_roles("clerk", "staff")
         with db.write() as s:
@@ -361,8 +427,12 @@ class Cases(MethodView):
                 form=body["form"],
                 channel="window",
                 urgency=body.get("urgency"),
+                lat=body["lat"],
+                long=body["long"],
+                address=body["address"],
             )
             out = case_json(s, case, actor, full=True)
+            out["similar"] = [c.id for c in duplicates.similar(s, case)]
         return with_etag(out, 201)
 
 

@@ -1,7 +1,7 @@
 """attachments: photos and scanned documents on cases, stored by SHA-256
 
-Revision ID: 0012_attach
-Revises: 0011_returns_urgency_ladder
+Revision ID: 0014_attach
+Revises: 0013_dispatch
 Create Date: 2026-11-29 09:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_attach"
-down_revision: str | None = "0011_returns_urgency_ladder"
+revision: str = "0014_attach"
+down_revision: str | None = "0013_dispatch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
