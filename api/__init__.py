@@ -253,8 +253,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
             if upload and has_body and request.mimetype != "multipart/form-data":
                 raise UnsupportedMediaType("send the file as multipart/form-data")
-            if has_body and not upload and not (
-                request.mimetype == "application/json" or request.is_json
+            if (
+                has_body
+                and not upload
+                and not (request.mimetype == "application/json" or request.is_json)
             ):
                 raise UnsupportedMediaType("send the body as application/json")
             if has_body and not upload:

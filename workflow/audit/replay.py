@@ -319,6 +319,7 @@ class _Replay:
             "unit": ev.unit,
             "added_at": at,
         }
+
     def _case_classified(self, ev: TrailEvent, d: Row, at: str) -> None:
         case = self.cases.get(ev.case_id) if ev.case_id is not None else None
         if case is not None:
