@@ -149,7 +149,7 @@ def _strict_json(data: bytes) -> Any:
 def _body_of_unknown_length() -> None:
     """A body sent without Content-Length (chunked): read up to the limit, and refuse with 413
     what reaches it, rather than let a parser see a body cut short."""
-    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    limit = int(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if request.content_length is not None or not chunked:
         return
@@ -171,6 +171,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database_url=app.config["DATABASE_URL"],
         timezone=app.config["TIMEZONE"],
         working_hours=app.config["WORKING_HOURS"],
+        attachment_store=app.config.get("ATTACHMENT_STORE", env.attachment_store),
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
@@ -178,6 +179,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api import auth, docs, open311
     from api.resources import (
         appraisals,
+        attachments,
         audit,
         cases,
         catalog,
@@ -208,6 +210,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)
     api.register_blueprint(returns_api.blp)
+    api.register_blueprint(attachments.blp)
+    app.register_blueprint(attachments.media)
     api.register_blueprint(places_api.blp)
     api.register_blueprint(dispatch_api.blp)
     app.register_blueprint(open311.bp)
@@ -228,8 +232,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         texts += [v for k, v in request.headers.items() if k.lower() != "authorization"]
         if any("\x00" in str(t) for t in texts):
             raise BadRequest("text may not contain NUL characters")
-        if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
-            raise RequestEntityTooLarge(f"a request body is at most {MAX_BODY} bytes")
+        upload = attachments.is_upload(request)
+        if upload:
+            # A file's body: up to the attachment limit (the file itself is checked again).
+            max_file = app.extensions[db.SETTINGS].attachment_max_bytes
+            request.max_content_length = attachments.body_limit(max_file, request)
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        if length is not None and length > limit:
+            raise RequestEntityTooLarge(f"a request body is at most {limit} bytes")
         _body_of_unknown_length()
         if not request.path.startswith(API_PREFIX):
             return None  # the console and Open311 check their own fields
@@ -241,9 +251,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 errors.update(text_errors(request.headers[name], name))
         if request.method in ("POST", "PUT", "PATCH"):
             has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
-            if has_body and not (request.mimetype == "application/json" or request.is_json):
+            if upload and has_body and request.mimetype != "multipart/form-data":
+                raise UnsupportedMediaType("send the file as multipart/form-data")
+            if (
+                has_body
+                and not upload
+                and not (request.mimetype == "application/json" or request.is_json)
+            ):
                 raise UnsupportedMediaType("send the body as application/json")
-            if has_body:
+            if has_body and not upload:
                 errors.update(text_errors(_strict_json(request.get_data(cache=True))))
         if errors:
             return problems.problem(422, describe(errors), errors=errors)

@@ -8,6 +8,7 @@ import click
 
 from api.commands import progress
 from api.commands.appraisal import appraisal_group
+from api.commands.attachments import attachments
 from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.list import list_
@@ -25,7 +26,8 @@ def main() -> None:
     supervision, a verifiable trail and appraisal.
 
     Settings come from the environment: STREETFLOW_DATABASE_URL, STREETFLOW_SECRET_KEY,
-    STREETFLOW_TIMEZONE, STREETFLOW_DEFINITIONS, STREETFLOW_INSTANCE.
+    STREETFLOW_TIMEZONE, STREETFLOW_DEFINITIONS, STREETFLOW_INSTANCE,
+    STREETFLOW_ATTACHMENT_STORE, STREETFLOW_ATTACHMENT_MAX_BYTES.
 
     \b
     Example:
@@ -43,4 +45,5 @@ main.add_command(routing)
 main.add_command(routes)
 main.add_command(sla)
 main.add_command(audit)
+main.add_command(attachments)
 main.add_command(places)

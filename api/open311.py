@@ -293,8 +293,17 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
         # kept it only as filed.
         "lat": case.lat if case.lat is not None else o311.get("lat"),
         "long": case.long if case.long is not None else o311.get("long"),
-        "media_url": o311.get("media_url"),
+        # The resident's own link, else the first photo the case's handlers marked public.
+        "media_url": o311.get("media_url") or _public_media(s, case),
     }
+
+
+def _public_media(s: Session, case: Case) -> str | None:
+    from api.resources.attachments import public_url
+    from workflow.attachments import records
+
+    shown = records.public_of(s, case)
+    return public_url(shown[0]) if shown else None
 
 
 def _date_arg(name: str) -> dt.datetime | None:
@@ -406,6 +415,10 @@ def request_create(fmt: str) -> Response:
                 raise ValueError
         except ValueError:
             raise Open311Error(400, "lat and long are decimal degrees") from None
+    media_url = p.get("media_url", "").strip()
+    # Kept as a link and shown as one: only a web address, never javascript: or data:.
+    if media_url and not re.match(r"^https?://[^\s/]+", media_url, re.IGNORECASE):
+        raise Open311Error(400, "media_url is an http:// or https:// address")
     # Optional: without it the request lands at the community its point or address lies in.
     workstation = p.get("attribute[workstation]", "").strip() or None
     if workstation is not None and workstation not in dict(_workstations(s)):

@@ -13,6 +13,7 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from workflow.attachments.errors import Damaged, TooLarge, UnsupportedType
 from workflow.errors import (
     Conflict,
     InvalidInput,
@@ -26,6 +27,9 @@ from workflow.errors import (
 log = logging.getLogger("streetflow.api")
 PROBLEM = "application/problem+json"
 WORKFLOW_STATUS: dict[type[WorkflowError], int] = {
+    TooLarge: 413,
+    UnsupportedType: 415,
+    Damaged: 500,
     NotFound: 404,
     NotHolder: 403,
     NotAllowed: 409,
@@ -33,6 +37,10 @@ WORKFLOW_STATUS: dict[type[WorkflowError], int] = {
     StaleVersion: 412,
     InvalidInput: 422,
 }
+
+
+# A refused file (workflow.attachments): its reason by field, as a 422's.
+FIELD_STATUSES = (413, 415, 422)
 
 
 class ProblemSchema(ma.Schema):
@@ -125,7 +133,7 @@ def from_http_exception(exc: HTTPException) -> Response:
 
 def from_workflow_error(exc: WorkflowError) -> Response:
     status = next((s for cls, s in WORKFLOW_STATUS.items() if isinstance(exc, cls)), 409)
-    errors = exc.errors if status == 422 else None
+    errors = exc.errors if status in FIELD_STATUSES else None
     if status == 422 and not errors:
         errors = {"_schema": [exc.detail]}
     return problem(status, exc.detail, title=exc.title, errors=errors)

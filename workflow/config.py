@@ -37,6 +37,12 @@ class Settings:
     # Days a resident's one-time rating link stays valid, and working days a rectification gets.
     feedback_link_days: int = 7
     rectification_days: int = 5
+    # Attachments (workflow.attachments): where the files are kept (a folder, by default the
+    # instance's attachments/, or s3://bucket/prefix), an S3-compatible server's URL, and the
+    # largest file taken, in bytes.
+    attachment_store: str = ""
+    attachment_s3_endpoint: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
     # Duplicates (合并): open cases of the same item and community opened within these days of
     # each other, and, where both have a point, within these metres, are likely the same matter.
     duplicate_window_days: int = 7
@@ -73,6 +79,11 @@ def settings() -> Settings:
         secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
         feedback_link_days=_whole("STREETFLOW_FEEDBACK_LINK_DAYS", 7, 1, 90),
         rectification_days=_whole("STREETFLOW_RECTIFICATION_DAYS", 5, 1, 60),
+        attachment_store=os.environ.get("STREETFLOW_ATTACHMENT_STORE", "").strip(),
+        attachment_s3_endpoint=os.environ.get("STREETFLOW_ATTACHMENT_S3_ENDPOINT", "").strip(),
+        attachment_max_bytes=_whole(
+            "STREETFLOW_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, 1024, 200 * 1024 * 1024
+        ),
         duplicate_window_days=_whole("STREETFLOW_DUPLICATE_WINDOW_DAYS", 7, 1, 90),
         duplicate_distance_m=_whole("STREETFLOW_DUPLICATE_DISTANCE_M", 200, 1, 5000),
     )

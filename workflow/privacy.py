@@ -132,3 +132,15 @@ def open311_published() -> ColumnElement[bool]:
 
 def is_open311_published(case: Case) -> bool:
     return case.channel != WINDOW
+
+
+def reads_attachment_files(actor: Actor) -> bool:
+    """Who reads a case's files (photos, scanned ID cards and certificates) among those who see
+    the case: everyone but an auditor, who reads what was attached from the trail (name, kind,
+    size, hash), not the files themselves."""
+    return shows_names(actor)
+
+
+def is_open311_attachment(case: Case, attachment: Any) -> bool:
+    """Open311 readers see a file only when it was marked public on a case Open311 publishes."""
+    return bool(attachment.public) and is_open311_published(case)

@@ -151,13 +151,13 @@ def checkpoint_cmd(ctx: Context) -> None:
 @pass_ctx
 @refusals
 def replay(ctx: Context) -> None:
-    """Rebuild every case, supervision and extension from the trail alone, and name each
+    """Rebuild every case, supervision, extension, task and attachment from the trail alone, and name each
     stored field that differs: one line each, `KIND ID: FIELD: stored VALUE, trail VALUE`
     (FIELD `row`: a row that only one side has).
 
     Compared: what the trail determines (a case's item, route and list versions, workstation,
     street, channel, state, tier, holder, version, times, limits, stage and rating score; every
-    column of supervisions and extensions). Not: personal data, the rating's comment, and the
+    column of supervisions, extensions, tasks and attachments). Not: personal data, the rating's comment, and the
     light and other clock values derived from the limits.
 
     \b

@@ -105,6 +105,10 @@ def init(
         f"demo practice: {made['returns']} returns (approved, refused, arbitrated, pending), "
         f"{made['urgent']} urgent and {made['critical']} critical cases, the ladder swept"
     )
+    from workflow.attachments.demo import add_demo_photos
+
+    photos = add_demo_photos(ctx.sessions, now=now)
+    click.echo(f"demo photos: {photos} files on 3 cases (stored in the attachment store)")
     hot = demo.generate_hotspots(ctx.sessions, now=now)
     click.echo(f"demo hot spots: {hot} reports from the app, placed by their point")
     click.echo(

@@ -33,6 +33,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     admin_people,
     admin_work,
     appraisal,
+    attachments,
     audit,
     cases,
     dispatch,

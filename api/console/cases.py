@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api import db
 from api.console import labels
+from api.console.attachments import intake_files
 from api.console.common import bp, caller, countdown, signed_in, when
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
@@ -165,6 +166,8 @@ def new_case() -> Any:
                     long=values["long"] or None,
                     address=values["address"] or None,
                 )
+                # The form's photos and scanned materials, in the same transaction.
+                intake_files(w, case, item)
                 case_id = case.id
         except InvalidInput as exc:
             errors = exc.errors or {"_schema": [exc.detail]}

@@ -87,6 +87,7 @@ ACTIONS = {
     "extension.approved": ("批准延期", "Extension approved"),
     "extension.refused": ("驳回延期", "Extension refused"),
     "case.urgency_changed": ("调整紧急程度", "Urgency changed"),
+    "attachment.added": ("添加附件", "File attached"),
     "return.requested": ("申请退单", "Return requested"),
     "return.approved": ("同意退单", "Return approved"),
     "return.refused": ("驳回退单", "Return refused"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +40,16 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app(db_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "TESTING": True})
+def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    # Files uploaded by a test (attachments) go to its own folder, never the repository's.
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            "ATTACHMENT_STORE": str(tmp_path / "attachments"),
+        }
+    )
     yield app
     app.extensions["streetflow.engine"].dispose()
 

@@ -15,6 +15,8 @@ What the trail determines, and from which events:
   A return's move (退单 approved) is a case.transition with the trigger "return".
 - a supervision: every column (supervision.raised, supervision.acknowledged).
 - an extension: every column (extension.requested, extension.approved / extension.refused).
+- an attachment: every column (attachment.added): which file (its SHA-256), its name, kind,
+  size, purpose, task, material, whether public and whether it kept its location, who and when.
 
 Not determined by the trail, so not compared: the applicant's name, phone, description and form
 (personal data stays out of the trail), the rating's comment, and what the clock derives from the
@@ -35,7 +37,7 @@ from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import WorkflowError
 from workflow.spec.model import DISPATCH_TIER, RouteSpec
-from workflow.store.models import Case, Extension, Supervision, Task, TrailEvent
+from workflow.store.models import Attachment, Case, Extension, Supervision, Task, TrailEvent
 
 CASE_ACTIONS = ("case.opened", "case.transition", "case.migrated")
 # The dispatch centre's steps and merges (workflow.dispatch).
@@ -57,6 +59,7 @@ REPLAYED_ACTIONS = (
     "case.urgency_changed",
     *DISPATCH_ACTIONS,
     *replay_tasks.TASK_ACTIONS,
+    "attachment.added",
 )
 CASE_FIELDS = (
     "item",
@@ -115,6 +118,21 @@ EXTENSION_FIELDS = (
     "decision_reason",
     "new_stage_due_at",
 )
+ATTACHMENT_FIELDS = (
+    "case_id",
+    "task_id",
+    "purpose",
+    "material",
+    "name",
+    "content_type",
+    "size",
+    "sha256",
+    "public",
+    "location_kept",
+    "added_by",
+    "unit",
+    "added_at",
+)
 ABSENT = "(no row)"
 
 
@@ -123,7 +141,7 @@ class Difference:
     """One field of one row that is not what the trail gives (FIELD "row": a row the trail has
     and the table has not, or the other way round)."""
 
-    kind: str  # case | supervision | extension | task
+    kind: str  # case | supervision | extension | task | attachment
     id: int
     field: str
     stored: Any
@@ -158,6 +176,7 @@ class _Replay:
         self.supervisions: dict[int, Row] = {}
         self.extensions: dict[int, Row] = {}
         self.tasks: dict[int, Row] = {}
+        self.attachments: dict[int, Row] = {}
 
     def apply(self, ev: TrailEvent) -> None:
         if ev.action.startswith("task."):
@@ -288,6 +307,23 @@ class _Replay:
             case.update(
                 urgency=d.get("urgency"), stage_due_at=d.get("stage_due_at"), due_at=d.get("due_at")
             )
+
+    def _attachment_added(self, ev: TrailEvent, d: Row, at: str) -> None:
+        self.attachments[d["attachment"]] = {
+            "case_id": ev.case_id,
+            "task_id": d.get("task"),
+            "purpose": d.get("purpose"),
+            "material": d.get("material"),
+            "name": d.get("name"),
+            "content_type": d.get("content_type"),
+            "size": d.get("size"),
+            "sha256": d.get("sha256"),
+            "public": d.get("public"),
+            "location_kept": d.get("location_kept"),
+            "added_by": ev.actor,
+            "unit": ev.unit,
+            "added_at": at,
+        }
 
     def _case_classified(self, ev: TrailEvent, d: Row, at: str) -> None:
         case = self.cases.get(ev.case_id) if ev.case_id is not None else None
@@ -457,8 +493,8 @@ def _stored(session: Session, model: Any, fields: tuple[str, ...]) -> dict[int, 
 
 
 def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
-    """Every field of every case, supervision, extension and task row that is not what the trail
-    gives; a row that only one of the two has."""
+    """Every field of every case, supervision, extension, task and attachment row that is not
+    what the trail gives; a row that only one of the two has."""
     rebuilt = replay(session, batch=batch)
     yield from _compare("case", _stored(session, Case, CASE_FIELDS), rebuilt.cases, CASE_FIELDS)
     yield from _compare(
@@ -478,4 +514,10 @@ def differences(session: Session, *, batch: int = 5000) -> Iterator[Difference]:
         _stored(session, Task, replay_tasks.TASK_FIELDS),
         rebuilt.tasks,
         replay_tasks.TASK_FIELDS,
+    )
+    yield from _compare(
+        "attachment",
+        _stored(session, Attachment, ATTACHMENT_FIELDS),
+        rebuilt.attachments,
+        ATTACHMENT_FIELDS,
     )

@@ -601,3 +601,31 @@ class Appeal(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A photo or a scanned document on a case (at intake, a checklist material, a task's part,
+    a result's before/after photo). The file itself is stored by its SHA-256 outside the database
+    (workflow.attachments.storage); this row and its trail event (attachment.added) name it."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_case_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    # intake | material | before | after | task
+    purpose: Mapped[str] = mapped_column(String(16))
+    # The checklist material the file is (the item's materials), for purpose "material".
+    material: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Shown to Open311 readers (only on a case Open311 publishes).
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The photo kept its EXIF GPS position (asked for); otherwise every metadata field is gone.
+    location_kept: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_by: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    added_at: Mapped[dt.datetime]
