@@ -55,28 +55,39 @@ def supervision_count(sessions: sessionmaker[Session]) -> int:
 
 
 def test_nothing_is_missed_across_runs_and_restarts(db_url: str) -> None:
-    first = make_sessionmaker(make_engine(db_url))
-    ids = open_cases(first, [T0 + k * DAY / 2 for k in range(8)])
-    now = T0
-    for step in range(14):
-        now = T0 + step * DAY
-        # Every other sweep runs in a "new process": its own engine, the mark read back.
-        sessions = first if step % 2 else make_sessionmaker(make_engine(db_url))
-        if step == 5:
-            # A case moves on between sweeps: its new stage is watched from its new clock.
-            with sessions.begin() as s:
-                engine.fire(s, ids[0], "forward", CLERK, now=now)
-        sla.sweep(sessions, now=now)
-        assert behind(sessions, now) == [], f"after the sweep at day {step}"
-    with first() as s:
-        mark = s.get(SweepMark, 1)
-        assert mark is not None and mark.swept_at == now
-    # A full sweep at the same instant finds nothing more to do.
-    before = supervision_count(first)
-    assert sla.sweep(first, now=now, full=True).supervisions == 0
-    assert supervision_count(first) == before
-    with first() as s:
-        assert chain_intact(s)
+    engines = [make_engine(db_url)]
+    first = make_sessionmaker(engines[0])
+    try:
+        ids = open_cases(first, [T0 + k * DAY / 2 for k in range(8)])
+        now = T0
+        for step in range(14):
+            now = T0 + step * DAY
+            # Every other sweep runs in a "new process": its own engine, the mark read back.
+            if step % 2:
+                sessions = first
+            else:
+                engines.append(make_engine(db_url))
+                sessions = make_sessionmaker(engines[-1])
+            if step == 5:
+                # A case moves on between sweeps: its new stage is watched from its new clock.
+                with sessions.begin() as s:
+                    engine.fire(s, ids[0], "forward", CLERK, now=now)
+            sla.sweep(sessions, now=now)
+            assert behind(sessions, now) == [], f"after the sweep at day {step}"
+            if sessions is not first:
+                engines.pop().dispose()
+        with first() as s:
+            mark = s.get(SweepMark, 1)
+            assert mark is not None and mark.swept_at == now
+        # A full sweep at the same instant finds nothing more to do.
+        before = supervision_count(first)
+        assert sla.sweep(first, now=now, full=True).supervisions == 0
+        assert supervision_count(first) == before
+        with first() as s:
+            assert chain_intact(s)
+    finally:
+        for e in engines:
+            e.dispose()
 
 
 def test_a_routine_sweep_looks_only_at_what_is_due(sessions: sessionmaker[Session]) -> None:
