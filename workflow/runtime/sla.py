@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,8 @@ def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
 # complete sweep began (SweepMark), once, when it begins; on the first sweep, among all.
 
 LIGHTS_NOT_RED = ("green", "yellow", "none")
+# How long one batch of a sweep raises supervisions for, holding the write lock (seconds).
+BATCH_BUDGET_S = 0.05
 
 
 def _index_parts(model: Any, clocked: ColumnElement[bool], now: dt.datetime) -> list[Any]:
@@ -227,7 +230,10 @@ def pending_count(session: Session, *, now: dt.datetime, late: Backlog | None = 
     index ranges' and LATE's (None: every red unsupervised stage counted)."""
     n = 0
     for model, clocked in ((Case, _case_clocked()), (Task, _task_clocked())):
-        for where, _ in _index_parts(model, clocked, now):
+        parts = [where for where, _ in _index_parts(model, clocked, now)]
+        # A green stage may be past both its instants: counted once.
+        n += session.execute(select(func.count(model.id)).where(or_(*parts[:2]))).scalar_one()
+        for where in parts[2:]:
             n += session.execute(select(func.count(model.id)).where(where)).scalar_one()
     return n + len(late if late is not None else backlog(session, None))
 
@@ -535,15 +541,23 @@ def _fire_timeout(
 
 
 def sweep_batch(
-    session: Session, *, now: dt.datetime, limit: int = 200, late: Backlog | None = None
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int = 200,
+    late: Backlog | None = None,
+    budget_s: float | None = None,
 ) -> SweepResult:
     """Bring up to LIMIT cases up to date at NOW, in the caller's transaction: mark their
     lights, raise one supervision per overdue stage, fire the route's timeout if it names one.
     LATE: the sweep's backlog of red unsupervised stages (taken off as handled); None: every
-    red unsupervised stage is looked for.
+    red unsupervised stage is looked for. BUDGET_S: after that many seconds no more supervisions
+    are raised in this batch (the rest are left for the next), so that the write lock is held
+    that long at most (plus one stage's work).
 
     The candidates are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so another sweep takes the
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
+    started = time.perf_counter()
     chain.lock_head(session)
     result = SweepResult(batches=1)
     # Tasks first (their own clocks: lights and supervisions, no timeouts).
@@ -576,7 +590,16 @@ def sweep_batch(
     result.reminders = send_reminders(session, turned_yellow, now=now)
     units = registry.units(session)
     routes: dict[tuple[str, int], RouteSpec] = {}
-    for case in overdue:
+    for i, case in enumerate(overdue):
+        if i and budget_s is not None and time.perf_counter() - started > budget_s:
+            # The write lock is held no longer: the rest (red now, not yet supervised) go back
+            # to the backlog, or are found red and unsupervised by the next batch.
+            rest = [c.id for c in overdue[i:]]
+            if late is not None:
+                late.cases.extend(rest)
+            result.case_ids.difference_update(rest)
+            result.checked -= len(rest)
+            break
         raise_supervision(session, case, now=now, units=units, checked=True)
         result.supervisions += 1
         key = (case.route_name, case.route_version)
@@ -625,6 +648,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     checkpoint_secret: str | None = None,
     full: bool = False,
+    budget_s: float | None = BATCH_BUDGET_S,
 ) -> SweepResult:
     """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
     for long; idempotent, and safe while other sweeps and users write. With CHECKPOINT_SECRET
@@ -643,7 +667,7 @@ def sweep(
     seen: set[int] = set()
     while True:
         with sessions.begin() as s:
-            part = sweep_batch(s, now=now, limit=batch, late=late)
+            part = sweep_batch(s, now=now, limit=batch, late=late, budget_s=budget_s)
         result.add(part)
         if progress:
             progress(result.checked, max(total, result.checked))
