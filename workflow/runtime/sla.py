@@ -666,9 +666,14 @@ def sweep(
     result = SweepResult()
     seen: set[int] = set()
     while True:
+        began = time.perf_counter()
         with sessions.begin() as s:
             part = sweep_batch(s, now=now, limit=batch, late=late, budget_s=budget_s)
         result.add(part)
+        if budget_s is not None and part.checked:
+            # Give way: a user's write waiting on the lock gets it before the next batch
+            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
+            time.sleep(min(time.perf_counter() - began, budget_s))
         if progress:
             progress(result.checked, max(total, result.checked))
         if not part.case_ids and not late:
@@ -692,7 +697,8 @@ def sweep(
 
 def _set_mark(session: Session, trail_seq: int, now: dt.datetime) -> None:
     """Record where this complete sweep began (the next one looks at what came after)."""
-    mark = session.get(SweepMark, 1)
+    chain.lock_head(session)  # sweepers that finish together write it one after the other
+    mark = session.get(SweepMark, 1, populate_existing=True)
     if mark is None:
         mark = SweepMark(id=1)
         session.add(mark)
