@@ -2,7 +2,7 @@
 trail seq the last complete sweep started at
 
 Revision ID: 0012_scale
-Revises: 0011_returns_urgency_ladder
+Revises: 0012_place
 Create Date: 2026-11-29 09:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_scale"
-down_revision: str | None = "0011_returns_urgency_ladder"
+down_revision: str | None = "0012_place"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
