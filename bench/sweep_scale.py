@@ -141,7 +141,7 @@ def main() -> None:
         rows.append(
             (
                 "catch-up sweep (first, no mark)"
-                + ("" if finished else f", stopped after {args.catch_up_seconds} s"),
+                + ("" if finished else f", stopped after {args.catch_up_seconds} s:"),
                 f"{took:.1f} s (CPU {cpu:.1f} s): {r.checked} stages looked at in {r.batches}"
                 " batches,"
                 f" {r.supervisions} supervisions, {r.yellow} yellow, {r.red} red,"
