@@ -29,14 +29,24 @@ def sla() -> None:
     type=click.IntRange(1, 10000),
     help="Cases per transaction.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Look at every late stage again, not only at what changed since the last sweep.",
+)
 @pass_ctx
 @refusals
-def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
+def sweep(ctx: Context, now_text: str | None, batch: int, full: bool) -> None:
     """Mark yellow and red stages, raise one supervision record per overdue stage (addressed to
     the holder's supervising unit) and fire the timeout a route names for an overdue state.
 
     Idempotent: a second sweep at the same instant changes nothing. Several sweeps may run at
     once; each case is handled by one of them. Progress goes to stderr.
+
+    Incremental: a sweep looks at the stages whose yellow instant or deadline has passed and at
+    the cases changed since the last complete sweep began, so a routine sweep of a large city
+    takes little time; --full looks at every late stage again (after restoring a backup into
+    place, or rows changed outside streetflow).
 
     A --now later than this machine's clock is allowed (to try a schedule out on a copy) but
     its events are dated after they were written: the sweep warns, and `audit verify` reports
@@ -46,6 +56,7 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
     Example:
       streetflow sla sweep
       streetflow sla sweep --now 2026-10-12T09:00:00+08:00
+      streetflow sla sweep --full
     Exit codes: 0 swept; 1 a bad --now, a database error or a timeout that could not fire."""
     now = parse_instant(now_text, "--now")
     ctx.require_schema()
@@ -71,6 +82,7 @@ def sweep(ctx: Context, now_text: str | None, batch: int) -> None:
             batch=batch,
             progress=show,
             checkpoint_secret=ctx.settings.secret_key,
+            full=full,
         )
     except ValueError as exc:  # e.g. malformed STREETFLOW_WORKING_HOURS
         progress.end(None)

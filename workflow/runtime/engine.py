@@ -402,6 +402,9 @@ def _read_case(
     """Take the chain's lock; the case's row, as a Case that is not in the session (a plain
     holder of its values), the latest units and calendar, and the chain's head."""
     head = None if chain.lock_for_read(session, conn) else chain.lock_head(session)
+    # The caller's pending changes (to this case too) are written first, under the lock: the
+    # row read below is then the one the firing changes, and nothing the caller set is lost.
+    session.flush()
     read = _READ_CASE_AND_HEAD if head is None else _READ_CASE
     values = read.run(conn, {"case_id": case_id}).one_or_none()
     if values is None:
@@ -490,11 +493,13 @@ def fire(
         result=result,
     )
     try:
-        machine.events[trigger].trigger(firing)
+        fired = machine.events[trigger].trigger(firing)
     except MachineError:
         raise _not_allowed(machine, trigger, case.state) from None
+    if not fired or firing.event is None:
+        # A condition said no without saying why: nothing was written, and the caller learns it.
+        raise NotAllowed(f"{trigger!r} did not fire on case {case_id} in state {case.state!r}")
     _write_case(conn, session, case, before)
-    assert firing.event is not None
     if case.holder is None and before["holder"] is not None:
         _ended(session, case_id, now)
     return firing.event

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,16 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store.models import Case, Extension, Reminder, Supervision, Task
+from workflow.store.models import (
+    Case,
+    Extension,
+    Reminder,
+    Supervision,
+    SweepMark,
+    Task,
+    TrailEvent,
+    TrailHead,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +92,22 @@ def _unsupervised() -> ColumnElement[bool]:
     return ~exists().where(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq)
 
 
-def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
-    """Cases whose light or supervision is behind NOW: green past yellow, or overdue and not
-    yet red or not yet supervised. Everything else is up to date, so a sweep that finds nothing
-    is done, and a case the sweep has handled no longer matches (the loop always ends)."""
+def _case_clocked() -> ColumnElement[bool]:
+    """A case whose stage has a running clock: what a sweep may have to do something about."""
     return and_(
         Case.paused_at.is_(None),
         Case.tier.is_not(None),
         Case.stage_seq.is_not(None),
         Case.stage_due_at.is_not(None),
+    )
+
+
+def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
+    """Cases whose light or supervision is behind NOW: green past yellow, or overdue and not
+    yet red or not yet supervised. Everything else is up to date, so a sweep that finds nothing
+    is done, and a case the sweep has handled no longer matches (the loop always ends)."""
+    return and_(
+        _case_clocked(),
         or_(
             and_(Case.light == "green", Case.stage_yellow_at <= now),
             and_(Case.stage_due_at < now, or_(Case.light != "red", _unsupervised())),
@@ -98,13 +115,127 @@ def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def pending_count(session: Session, *, now: dt.datetime) -> int:
-    """How many cases a sweep at NOW has to look at (for progress; not locked)."""
-    n: int = session.execute(select(func.count(Case.id)).where(_due_for_sweep(now))).scalar_one()
-    t: int = session.execute(
-        select(func.count(Task.id)).where(_task_due_for_sweep(now))
-    ).scalar_one()
-    return n + t
+# ---------------------------------------------------------------- what a sweep looks at
+# A late stage stays red (and supervised) until the case moves: a city keeps hundreds of
+# thousands of them. So a sweep never scans them. It asks the (light, instant) indexes for the
+# stages whose light is behind: green past its yellow instant, not red past its deadline; those
+# leave the index ranges as the sweep handles them. A red stage without its supervision can only
+# come from a change to the case (a firing, an urgency, a migration: each with its trail event),
+# so the sweep looks for those among the cases with an event after the trail seq where the last
+# complete sweep began (SweepMark), once, when it begins; on the first sweep, among all.
+
+LIGHTS_NOT_RED = ("green", "yellow", "none")
+# How long one batch of a sweep raises supervisions for, holding the write lock (seconds).
+BATCH_BUDGET_S = 0.05
+
+
+def _index_parts(model: Any, clocked: ColumnElement[bool], now: dt.datetime) -> list[Any]:
+    """(condition, order) per index range of a light behind NOW: each an index range scan."""
+    return [
+        (
+            and_(model.light == "green", model.stage_yellow_at <= now, clocked),
+            model.stage_yellow_at,
+        ),
+        *(
+            (and_(model.light == light, model.stage_due_at < now, clocked), model.stage_due_at)
+            for light in LIGHTS_NOT_RED
+        ),
+    ]
+
+
+def _task_clocked() -> ColumnElement[bool]:
+    return and_(
+        Task.status.in_(tasks.OPEN), Task.stage_seq.is_not(None), Task.stage_due_at.is_not(None)
+    )
+
+
+@dataclass
+class Backlog:
+    """The red stages without their supervision found when a sweep began (case and task ids),
+    handled batch by batch after what the indexes give."""
+
+    cases: list[int] = field(default_factory=list)
+    tasks: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.cases) + len(self.tasks)
+
+
+def backlog(session: Session, since_seq: int | None) -> Backlog:
+    """The red, unsupervised stages among the cases with a trail event after SINCE_SEQ (None:
+    among all). Whatever the clock says now: a red light set by a clock ahead of this one is
+    measured again by the sweep, not left behind."""
+    touched = (
+        select(TrailEvent.case_id).where(TrailEvent.seq > since_seq)
+        if since_seq is not None
+        else None
+    )
+    cases = select(Case.id).where(Case.light == "red", _case_clocked(), _unsupervised())
+    task_ids = select(Task.id).where(Task.light == "red", _task_clocked(), _task_unsupervised())
+    if touched is not None:
+        cases = cases.where(Case.id.in_(touched))
+        task_ids = task_ids.where(Task.case_id.in_(touched))
+    return Backlog(
+        list(session.execute(cases.order_by(Case.id.desc())).scalars()),
+        list(session.execute(task_ids.order_by(Task.id.desc())).scalars()),
+    )
+
+
+def _due_ids(
+    session: Session,
+    model: Any,
+    clocked: ColumnElement[bool],
+    unsupervised: ColumnElement[bool],
+    now: dt.datetime,
+    limit: int,
+    late: list[int] | None,
+) -> list[int]:
+    """Up to LIMIT ids of MODEL (Case, Task) due at NOW, locked (PostgreSQL: SKIP LOCKED, so
+    that another sweep takes others): the indexes' first, then LATE's (taken off the list);
+    LATE None: the red unsupervised ones looked for here, all of them (no mark)."""
+    ids: dict[int, None] = {}
+    for where, order in _index_parts(model, clocked, now):
+        if len(ids) >= limit:
+            break
+        found = session.execute(
+            select(model.id)
+            .where(where)
+            .order_by(order)
+            .limit(limit - len(ids))
+            .with_for_update(skip_locked=True)
+        ).scalars()
+        ids.update(dict.fromkeys(found))
+    red = and_(model.light == "red", clocked, unsupervised)
+    if late is None:
+        found = session.execute(
+            select(model.id)
+            .where(red)
+            .order_by(model.id)
+            .limit(max(0, limit - len(ids)))
+            .with_for_update(skip_locked=True)
+        ).scalars()
+        ids.update(dict.fromkeys(found))
+    while late and len(ids) < limit:
+        take = late[-(limit - len(ids)) :]
+        del late[-len(take) :]
+        found = session.execute(
+            select(model.id).where(model.id.in_(take), red).with_for_update(skip_locked=True)
+        ).scalars()
+        ids.update(dict.fromkeys(found))
+    return list(ids)
+
+
+def pending_count(session: Session, *, now: dt.datetime, late: Backlog | None = None) -> int:
+    """How many cases and tasks a sweep at NOW has to look at (for progress; not locked): the
+    index ranges' and LATE's (None: every red unsupervised stage counted)."""
+    n = 0
+    for model, clocked in ((Case, _case_clocked()), (Task, _task_clocked())):
+        parts = [where for where, _ in _index_parts(model, clocked, now)]
+        # A green stage may be past both its instants: counted once.
+        n += session.execute(select(func.count(model.id)).where(or_(*parts[:2]))).scalar_one()
+        for where in parts[2:]:
+            n += session.execute(select(func.count(model.id)).where(where)).scalar_one()
+    return n + len(late if late is not None else backlog(session, None))
 
 
 def _task_unsupervised() -> ColumnElement[bool]:
@@ -113,29 +244,24 @@ def _task_unsupervised() -> ColumnElement[bool]:
     )
 
 
-def _task_due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
-    """Open tasks whose light or supervision is behind NOW (as _due_for_sweep for cases)."""
-    return and_(
-        Task.status.in_(tasks.OPEN),
-        Task.stage_seq.is_not(None),
-        Task.stage_due_at.is_not(None),
-        or_(
-            and_(Task.light == "green", Task.stage_yellow_at <= now),
-            and_(Task.stage_due_at < now, or_(Task.light != "red", _task_unsupervised())),
-        ),
-    )
-
-
-def _sweep_tasks(session: Session, *, now: dt.datetime, limit: int, result: SweepResult) -> None:
+def _sweep_tasks(
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int,
+    result: SweepResult,
+    late: list[int] | None = None,
+) -> None:
     """Mark the due tasks' lights and raise one supervision per late task step, addressed to
     the called unit's supervisor and copied to the commanding unit (the street)."""
+    ids = _due_ids(session, Task, _task_clocked(), _task_unsupervised(), now, limit, late)
+    if not ids:
+        return
     due = list(
         session.execute(
             select(Task)
-            .where(_task_due_for_sweep(now))
+            .where(Task.id.in_(ids))
             .order_by(Task.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -414,21 +540,37 @@ def _fire_timeout(
         result.timeouts += 1
 
 
-def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> SweepResult:
+def sweep_batch(
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int = 200,
+    late: Backlog | None = None,
+    budget_s: float | None = None,
+) -> SweepResult:
     """Bring up to LIMIT cases up to date at NOW, in the caller's transaction: mark their
     lights, raise one supervision per overdue stage, fire the route's timeout if it names one.
+    LATE: the sweep's backlog of red unsupervised stages (taken off as handled); None: every
+    red unsupervised stage is looked for. BUDGET_S: after that many seconds no more supervisions
+    are raised in this batch (the rest are left for the next), so that the write lock is held
+    that long at most (plus one stage's work).
 
     The candidates are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so another sweep takes the
     next ones); on SQLite the trail lock taken first serialises the sweeps."""
+    started = time.perf_counter()
     chain.lock_head(session)
     result = SweepResult(batches=1)
     # Tasks first (their own clocks: lights and supervisions, no timeouts).
-    _sweep_tasks(session, now=now, limit=limit, result=result)
-    cases, supervised = _sweep_candidates(session, now, limit)
+    _sweep_tasks(
+        session, now=now, limit=limit, result=result, late=late.tasks if late is not None else None
+    )
+    cases, supervised = _sweep_candidates(
+        session, now, limit, late.cases if late is not None else None
+    )
     if not cases:
         return result
     lights: dict[str, list[int]] = defaultdict(list)
-    late: list[Case] = []
+    overdue: list[Case] = []
     turned_yellow: list[Case] = []
     for case in cases:
         result.checked += 1
@@ -442,13 +584,22 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
             if light == "yellow":
                 turned_yellow.append(case)
         if light == "red" and case.id not in supervised:
-            late.append(case)
+            overdue.append(case)
     # Lights first: a timeout fired below sets its new stage's light itself.
     _set_lights(session, lights)
     result.reminders = send_reminders(session, turned_yellow, now=now)
     units = registry.units(session)
     routes: dict[tuple[str, int], RouteSpec] = {}
-    for case in late:
+    for i, case in enumerate(overdue):
+        if i and budget_s is not None and time.perf_counter() - started > budget_s:
+            # The write lock is held no longer: the rest (red now, not yet supervised) go back
+            # to the backlog, or are found red and unsupervised by the next batch.
+            rest = [c.id for c in overdue[i:]]
+            if late is not None:
+                late.cases.extend(rest)
+            result.case_ids.difference_update(rest)
+            result.checked -= len(rest)
+            break
         raise_supervision(session, case, now=now, units=units, checked=True)
         result.supervisions += 1
         key = (case.route_name, case.route_version)
@@ -461,21 +612,11 @@ def sweep_batch(session: Session, *, now: dt.datetime, limit: int = 200) -> Swee
 
 
 def _sweep_candidates(
-    session: Session, now: dt.datetime, limit: int
+    session: Session, now: dt.datetime, limit: int, late: list[int] | None
 ) -> tuple[list[Case], set[int]]:
     """Up to LIMIT cases due for a sweep at NOW, locked, and which of them have a supervision
     of their current stage already."""
-    ids = (
-        session.execute(
-            select(Case.id)
-            .where(_due_for_sweep(now))
-            .order_by(Case.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
+    ids = _due_ids(session, Case, _case_clocked(), _unsupervised(), now, limit, late)
     if not ids:
         return [], set()
     cases = list(
@@ -506,22 +647,38 @@ def sweep(
     batch: int = 200,
     progress: Callable[[int, int], None] | None = None,
     checkpoint_secret: str | None = None,
+    full: bool = False,
+    budget_s: float | None = BATCH_BUDGET_S,
 ) -> SweepResult:
     """Sweep every case at NOW, one transaction per batch so that no sweep holds the trail lock
     for long; idempotent, and safe while other sweeps and users write. With CHECKPOINT_SECRET
-    (the instance secret), the sweep then signs the chain head when a checkpoint is due."""
+    (the instance secret), the sweep then signs the chain head when a checkpoint is due.
+
+    Incremental: it looks at what changed since the last complete sweep began (its SweepMark)
+    and at the stages whose instants NOW has passed; FULL looks at every red stage again too."""
     now = now or utcnow()
     with sessions() as s:
-        total = pending_count(s, now=now)
+        # The head first: an event after it is looked at again by the next sweep.
+        started_seq = s.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
+        mark = None if full else s.get(SweepMark, 1)
+        late = backlog(s, mark.trail_seq if mark is not None else None)
+        total = pending_count(s, now=now, late=late)
     result = SweepResult()
     seen: set[int] = set()
     while True:
+        began = time.perf_counter()
         with sessions.begin() as s:
-            part = sweep_batch(s, now=now, limit=batch)
+            part = sweep_batch(s, now=now, limit=batch, late=late, budget_s=budget_s)
         result.add(part)
+        if budget_s is not None and part.checked:
+            # Give way: a user's write waiting on the lock gets it before the next batch
+            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
+            time.sleep(min(time.perf_counter() - began, budget_s))
         if progress:
             progress(result.checked, max(total, result.checked))
-        if not part.case_ids:
+        if not part.case_ids and not late:
+            with sessions.begin() as s:
+                _set_mark(s, started_seq, now)
             # The ladder's listing and the returns' reviews: few rows, one transaction.
             with sessions.begin() as s:
                 result.listed += list_supervisions(s, now=now)
@@ -536,6 +693,16 @@ def sweep(
             result.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
             return result
         seen |= part.case_ids
+
+
+def _set_mark(session: Session, trail_seq: int, now: dt.datetime) -> None:
+    """Record where this complete sweep began (the next one looks at what came after)."""
+    chain.lock_head(session)  # sweepers that finish together write it one after the other
+    mark = session.get(SweepMark, 1, populate_existing=True)
+    if mark is None:
+        mark = SweepMark(id=1)
+        session.add(mark)
+    mark.trail_seq, mark.swept_at, mark.finished_at = trail_seq, now, utcnow()
 
 
 # ---------------------------------------------------------------- supervisions

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -31,6 +31,8 @@ class _Compiled:
     # The columns a SELECT or RETURNING gives back
     columns: Columns
     processed_names: frozenset[str]
+    # The parameters that have no value of their own: a run must give each (SQLAlchemy raises)
+    required: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ class Statement:
                 tuple(processed),
                 columns,
                 frozenset(name for _, name, _ in processed),
+                frozenset(
+                    name
+                    for name in compiled.positiontup
+                    if compiled.binds[name].required and compiled.binds[name].callable is None
+                ),
             )
         self._last = (dialect, done)
         return done
@@ -104,6 +111,10 @@ class Statement:
         if encoded is not None and not encoded.keys() <= c.processed_names:
             raise ValueError(f"only a parameter with a bind processor is given encoded: {encoded}")
         given = params or {}
+        if not c.required.issubset(given):
+            missing = c.required - given.keys() - (encoded or {}).keys()
+            if missing:
+                raise _missing(sorted(missing)[0], c.sql, given)
         values = [given.get(name, default) for name, default in c.binds]
         for i, name, process in c.processed:
             if encoded is not None and name in encoded:
@@ -111,6 +122,12 @@ class Statement:
             else:
                 values[i] = process(values[i])
         return Result(run_sql(conn, c.sql, values), c.columns)
+
+
+def _missing(name: str, sql: str, given: Mapping[str, Any]) -> StatementError:
+    """What SQLAlchemy raises for a bound parameter without a value (not a NULL bound)."""
+    why = InvalidRequestError(f"A value is required for bind parameter {name!r}")
+    return StatementError(str(why), sql, dict(given), why)
 
 
 def run_sql(conn: Connection, sql: str, values: Sequence[Any] = ()) -> Any:

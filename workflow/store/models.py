@@ -197,6 +197,9 @@ class Case(Base):
         Index("ix_cases_stage_due_at", "stage_due_at"),
         Index("ix_cases_light", "light"),
         Index("ix_cases_merged_into", "merged_into"),
+        # The sweep's two questions, answered from the stages still to be looked at.
+        Index("ix_cases_light_yellow", "light", "stage_yellow_at"),
+        Index("ix_cases_light_due", "light", "stage_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -263,6 +266,8 @@ class Task(Base):
         Index("ix_tasks_case_round", "case_id", "round"),
         Index("ix_tasks_unit_status", "unit", "status"),
         Index("ix_tasks_stage_due_at", "stage_due_at"),
+        Index("ix_tasks_light_yellow", "light", "stage_yellow_at"),
+        Index("ix_tasks_light_due", "light", "stage_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -298,6 +303,19 @@ class TrailHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SweepMark(Base):
+    """Where the last complete SLA sweep started: the trail's seq then (a case changed since
+    has an event after it) and the instant it swept at. One row (id 1), absent before the first
+    complete sweep."""
+
+    __tablename__ = "sweep_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    trail_seq: Mapped[int] = mapped_column(BigInteger)
+    swept_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime]
 
 
 class write_time(FunctionElement[dt.datetime]):
