@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from werkzeug.routing import IntegerConverter
 
 from api import db, problems
-from api.sweeper import start_sweeper
+from api.sweeper import start_notifier, start_sweeper
 from workflow.config import Settings, settings
 from workflow.inputs import INT32, describe, text_errors
 
@@ -271,4 +271,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ready"}
 
     start_sweeper(app)  # the SLA sweep every SWEEP_EVERY seconds; off when unset
+    start_notifier(app)  # the notify worker every NOTIFY_EVERY seconds; off when unset
     return app

@@ -37,6 +37,14 @@ class Settings:
     # Days a resident's one-time rating link stays valid, and working days a rectification gets.
     feedback_link_days: int = 7
     rectification_days: int = 5
+    # Notifications: the address residents' links start with, and the SMS gateway (none: the
+    # file sink instance/sms.jsonl). STREETFLOW_SMS_BODY is the request body with {phone} and
+    # {text} (JSON-escaped); STREETFLOW_SMS_AUTH the Authorization header sent with it.
+    public_url: str = "http://127.0.0.1:5000"
+    sms_gateway: str = ""
+    sms_method: str = "POST"
+    sms_auth: str = ""
+    sms_body: str = '{{"phone": "{phone}", "text": "{text}"}}'
 
     @property
     def secret_key(self) -> str:
@@ -69,6 +77,11 @@ def settings() -> Settings:
         secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
         feedback_link_days=_whole("STREETFLOW_FEEDBACK_LINK_DAYS", 7, 1, 90),
         rectification_days=_whole("STREETFLOW_RECTIFICATION_DAYS", 5, 1, 60),
+        public_url=os.environ.get("STREETFLOW_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        sms_gateway=os.environ.get("STREETFLOW_SMS_GATEWAY", "").strip(),
+        sms_method=os.environ.get("STREETFLOW_SMS_METHOD", "POST").strip().upper() or "POST",
+        sms_auth=os.environ.get("STREETFLOW_SMS_AUTH", ""),
+        sms_body=os.environ.get("STREETFLOW_SMS_BODY", Settings.sms_body),
     )
 
 

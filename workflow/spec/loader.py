@@ -166,6 +166,11 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
         appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
         problems += p
 
+    # The residents' SMS texts (workflow.notify reads them when sending).
+    from workflow.notify import templates
+
+    problems += templates.read(root)[1]
+
     if problems:
         return None, problems
     return (
