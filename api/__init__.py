@@ -206,6 +206,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     api.register_blueprint(time_limits.blp)
     api.register_blueprint(returns_api.blp)
+    from api.resources import notifications as notifications_api
+
+    api.register_blueprint(notifications_api.blp)
     app.register_blueprint(open311.bp)
     from api import resident
 

@@ -12,7 +12,6 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
