@@ -84,9 +84,7 @@ def run(
     Exit codes: 0 done (or stopped by SIGTERM/Ctrl-C); 1 a database error, or with --once a
     delivery went dead in this round."""
     ctx.require_schema()
-    policy = worker.Policy(
-        max_attempts=max_attempts, backoff_s=backoff, lease_s=lease, batch=batch
-    )
+    policy = worker.Policy(max_attempts=max_attempts, backoff_s=backoff, lease_s=lease, batch=batch)
     if once:
         done = worker.run_once(ctx.sessions, ctx.settings, policy)
         click.echo(
@@ -173,7 +171,12 @@ def retry(ctx: Context, ids: tuple[int, ...], all_dead: bool) -> None:
 @pass_ctx
 @refusals
 def webhook_add(
-    ctx: Context, url: str, events: tuple[str, ...], channel: str | None, secret: str | None, user: str
+    ctx: Context,
+    url: str,
+    events: tuple[str, ...],
+    channel: str | None,
+    secret: str | None,
+    user: str,
 ) -> None:
     """Register a webhook: the events it wants, signed with its secret.
 

@@ -124,7 +124,9 @@ def _with_answers(s: Any, rows: list[Delivery]) -> list[dict[str, Any]]:
 
 
 def _fields(d: Delivery) -> dict[str, Any]:
-    return {c: getattr(d, c) for c in DeliverySchema().fields if c not in ("webhook", "case", "answers")} | {
+    return {
+        c: getattr(d, c) for c in DeliverySchema().fields if c not in ("webhook", "case", "answers")
+    } | {
         "webhook_id": d.webhook_id,
         "case_id": d.case_id,
     }
@@ -205,7 +207,11 @@ class WebhookDeliveries(MethodView):
         """A webhook's deliveries, newest first, with each try's answer (administrators)"""
         s = db.session()
         rows = manage.deliveries(
-            s, current_actor(), webhook_id=webhook_id, status=args.get("status"), limit=args["limit"]
+            s,
+            current_actor(),
+            webhook_id=webhook_id,
+            status=args.get("status"),
+            limit=args["limit"],
         )
         return _with_answers(s, rows)
 
@@ -235,5 +241,3 @@ class DeliveryRetry(MethodView):
             d = manage.retry(s, delivery_id, actor, now=utcnow())
             s.flush()
             return _with_answers(s, [d])[0]
-
-

@@ -105,7 +105,10 @@ def test_a_tampered_delivery_is_refused_by_the_sample_verifier(
     assert verify(secret, g.headers, g.body)
     assert not verify(secret, g.headers, g.body.replace(b'"case.opened"', b'"case.closed"'))
     assert not verify("another secret of the same length!", g.headers, g.body)
-    old = {**g.headers, "X-Streetflow-Timestamp": str(int(g.headers["X-Streetflow-Timestamp"]) - 3600)}
+    old = {
+        **g.headers,
+        "X-Streetflow-Timestamp": str(int(g.headers["X-Streetflow-Timestamp"]) - 3600),
+    }
     assert not verify(secret, old, g.body)  # a replay with an old timestamp
     forged = {**g.headers, "X-Streetflow-Signature": "sha256=" + "0" * 64}
     assert not verify(secret, forged, g.body)
@@ -140,7 +143,12 @@ def test_a_webhook_follows_only_its_channel(
 
     with sessions.begin() as s:
         manage.add_webhook(
-            s, url=receiver.url, events=["case.opened"], actor=ADMIN, channel="hotline", now=utcnow()
+            s,
+            url=receiver.url,
+            events=["case.opened"],
+            actor=ADMIN,
+            channel="hotline",
+            now=utcnow(),
         )
     later = utcnow() + dt.timedelta(seconds=1)
     with sessions.begin() as s:

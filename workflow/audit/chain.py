@@ -275,7 +275,7 @@ def append(
     if case_id is not None:
         # What happened to a case is told (residents, staff, webhooks): queued in this
         # transaction, so it is told if and only if it commits.
-        outbox.queue(conn, row["seq"])
+        outbox.queue(conn, head_seq + 1)
     ev = _new_event()
     ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
     return ev

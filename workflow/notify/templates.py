@@ -65,9 +65,12 @@ def check(data: Any, rel: str = FILE) -> tuple[Texts | None, list[Problem]]:
             )
     for name in sms:
         if name not in TEMPLATES:
-            problems.append(Problem(rel, f"sms.{name}", f"unknown text (use {', '.join(TEMPLATES)})"))
+            problems.append(
+                Problem(rel, f"sms.{name}", f"unknown text (use {', '.join(TEMPLATES)})")
+            )
     if problems:
         return None, problems
+    assert isinstance(sig, str)
     return Texts(sig, {k: sms[k] for k in TEMPLATES}), []
 
 

@@ -203,7 +203,9 @@ def record(
             d.status, d.delivered_at, d.last_error = "delivered", now, None
         elif final or d.attempts >= policy.max_attempts:
             d.status, d.last_error = "dead", _error(answer)
-            log.warning("delivery %s is dead after %s tries: %s", d.delivery_id, d.attempts, d.last_error)
+            log.warning(
+                "delivery %s is dead after %s tries: %s", d.delivery_id, d.attempts, d.last_error
+            )
         else:
             d.status, d.last_error = "pending", _error(answer)
             d.next_at = now + dt.timedelta(seconds=backoff(d.attempts, policy.backoff_s))
