@@ -104,6 +104,15 @@ def init(
         f"demo practice: {made['returns']} returns (approved, refused, arbitrated, pending), "
         f"{made['urgent']} urgent and {made['critical']} critical cases, the ladder swept"
     )
+    # What the demo's cases told: residents' SMS into the file sink, the units' notifications.
+    from workflow.notify import worker
+
+    told = worker.drain(ctx.sessions, ctx.settings, worker.Policy(batch=500))
+    sink = ctx.settings.instance / "sms.jsonl"
+    click.echo(
+        f"demo notifications: {told.fanned_out} events told, {told.delivered} messages sent"
+        + ("" if ctx.settings.sms_gateway else f" (the SMS in {sink})")
+    )
 
 
 @click.command()

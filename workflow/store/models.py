@@ -637,9 +637,8 @@ class Delivery(Base):
     event: Mapped[str] = mapped_column(String(64))
     # What is sent, without a resident's phone (read from the case when sending).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|sending|delivered|dead
+    # pending | sending | delivered | dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[dt.datetime]
     lease_until: Mapped[dt.datetime | None]
