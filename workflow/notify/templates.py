@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass
@@ -77,8 +78,16 @@ def check(data: Any, rel: str = FILE) -> tuple[Texts | None, list[Problem]]:
 def read(root: Path) -> tuple[Texts | None, list[Problem]]:
     """The texts of the definitions folder ROOT (a folder without the file: no problem, None)."""
     path = Path(root) / FILE
-    if not path.is_file():
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
         return None, []
+    return _read(path, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: Path, stamp: int) -> tuple[Texts | None, list[Problem]]:
+    """Read once per version of the file (STAMP: its mtime): the worker renders every SMS."""
     data, _, problems = read_yaml_file(path, FILE)
     if problems:
         return None, problems
