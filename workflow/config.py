@@ -45,6 +45,9 @@ class Settings:
     sms_method: str = "POST"
     sms_auth: str = ""
     sms_body: str = '{{"phone": "{phone}", "text": "{text}"}}'
+    # The units' duty e-mail goes through this SMTP server (host:port; none: instance/mail.jsonl).
+    smtp_host: str = ""
+    smtp_from: str = "streetflow@localhost"
 
     @property
     def secret_key(self) -> str:
@@ -82,6 +85,8 @@ def settings() -> Settings:
         sms_method=os.environ.get("STREETFLOW_SMS_METHOD", "POST").strip().upper() or "POST",
         sms_auth=os.environ.get("STREETFLOW_SMS_AUTH", ""),
         sms_body=os.environ.get("STREETFLOW_SMS_BODY", Settings.sms_body),
+        smtp_host=os.environ.get("STREETFLOW_SMTP_HOST", "").strip(),
+        smtp_from=os.environ.get("STREETFLOW_SMTP_FROM", "streetflow@localhost").strip(),
     )
 
 

@@ -4,7 +4,9 @@ one retried by an administrator; refusals are problem+json."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,8 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import Client
 from tests.notify.receiver import Receiver
 from tests.tasks.helpers import STREET, at_street
+from workflow.config import Settings
 from workflow.notify import worker
 from workflow.runtime import engine
+
+# Where the SMS and e-mail of these tests go (not the checkout's instance folder).
+SINK = Settings(instance=Path(tempfile.mkdtemp(prefix="streetflow-sink-")))
 
 
 @pytest.fixture
@@ -29,7 +35,7 @@ def test_a_whistle_reaches_the_departments_list(
     with sessions.begin() as s:
         cid = at_street(s, "PS-06", now=engine.utcnow())
         engine.fire(s, cid, "whistle", STREET, reason="占道", targets=["D-GA", "D-ZJ"])
-    worker.run_once(sessions)
+    worker.run_once(sessions, SINK)
     ga, zf = login("D-GA", "staff"), login("D-ZF", "staff")
     r = ga.get("/notifications")
     assert r.status_code == 200, r.text
@@ -72,7 +78,7 @@ def test_webhooks_over_http(
     receiver.fail_first = 1
     with sessions.begin() as s:
         at_street(s, "PS-06", now=engine.utcnow())
-    worker.run_once(sessions, policy=worker.Policy(max_attempts=1))
+    worker.run_once(sessions, SINK, policy=worker.Policy(max_attempts=1))
     r = admin.get(f"/webhooks/{hook['id']}/deliveries")
     assert r.status_code == 200, r.text
     (d,) = r.json()
@@ -80,7 +86,7 @@ def test_webhooks_over_http(
     assert admin.get("/deliveries", params={"status": "dead"}).json()[0]["id"] == d["id"]
     r = admin.post(f"/deliveries/{d['id']}/retry")
     assert r.status_code == 200 and r.json()["status"] == "pending"
-    worker.run_once(sessions)
+    worker.run_once(sessions, SINK)
     (again,) = admin.get(f"/webhooks/{hook['id']}/deliveries").json()
     assert again["status"] == "delivered" and again["delivery_id"] == d["delivery_id"]
     assert [a["status_code"] for a in again["answers"]] == [500, 200]

@@ -5,7 +5,9 @@ administrator adds a webhook and sends a dead letter again."""
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.notify.receiver import Receiver
 from tests.tasks.helpers import STREET, at_street
+from workflow.config import Settings
 from workflow.notify import worker
 from workflow.runtime import engine
 
 pytestmark = pytest.mark.browser
+
+# Where the SMS and e-mail of these tests go (not the checkout's instance folder).
+SINK = Settings(instance=Path(tempfile.mkdtemp(prefix="streetflow-sink-")))
 
 
 def test_a_department_reads_its_notifications(
@@ -26,7 +32,7 @@ def test_a_department_reads_its_notifications(
     with sessions.begin() as s:
         cid = at_street(s, "PS-06", now=engine.utcnow())
         engine.fire(s, cid, "whistle", STREET, reason="违建占道", targets=["D-GA"])
-    worker.run_once(sessions)
+    worker.run_once(sessions, SINK)
     sign_in(page, "D-GA", "staff")
     nav = page.locator("nav.menu a.notifications")
     expect(nav).to_contain_text("通知")
@@ -66,7 +72,7 @@ def test_an_administrator_adds_a_webhook_and_retries_a_dead_letter(
 
         with sessions.begin() as s:
             at_street(s, "PS-06", now=engine.utcnow())
-        worker.run_once(sessions, policy=worker.Policy(max_attempts=1))
+        worker.run_once(sessions, SINK, policy=worker.Policy(max_attempts=1))
         page.reload()
         dead = page.locator("table.dead tr[data-delivery]")
         expect(dead).to_have_count(1)
@@ -74,7 +80,7 @@ def test_an_administrator_adds_a_webhook_and_retries_a_dead_letter(
         dead.get_by_role("button", name="重新发送").click()
         expect(page.get_by_text(re.compile("投递 \\d+ 将重新发送。"))).to_be_visible()
         expect(page.locator("table.dead tr[data-delivery]")).to_have_count(0)
-        worker.run_once(sessions)
+        worker.run_once(sessions, SINK)
         page.reload()
         delivered = page.locator("table.deliveries tr.delivery-delivered")
         expect(delivered.filter(has_text="回调地址")).to_have_count(1)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import open_case_as, walk
 from tests.notify.receiver import Receiver
 from workflow.actors import Actor
-from workflow.config import REPO
+from workflow.config import REPO, Settings
 from workflow.instants import utcnow
 from workflow.notify import manage, worker
 from workflow.store.models import Delivery, DeliveryAttempt
@@ -24,6 +26,9 @@ from workflow.store.models import Delivery, DeliveryAttempt
 ADMIN = Actor("admin", None, "admin")
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 FAST = worker.Policy(backoff_s=0.0, max_attempts=5)
+
+# Where the SMS and e-mail of these tests go (not the checkout's instance folder).
+SINK = Settings(instance=Path(tempfile.mkdtemp(prefix="streetflow-sink-")))
 
 
 def docs_verifier() -> Any:
@@ -52,7 +57,7 @@ def hook(sessions: sessionmaker[Session], url: str, events: list[str]) -> tuple[
 def drain(sessions: sessionmaker[Session], policy: worker.Policy = FAST) -> None:
     """Rounds until nothing is left to send now (no timing: a bounded number of rounds)."""
     for _ in range(50):
-        done = worker.run_once(sessions, policy=policy)
+        done = worker.run_once(sessions, SINK, policy=policy)
         if not done.work:
             return
     raise AssertionError("the worker did not settle")

@@ -119,6 +119,10 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
     seqs = [r.seq for r in rows]
     events = session.execute(select(TrailEvent).where(TrailEvent.seq.in_(seqs))).scalars().all()
     hooks = session.execute(select(Webhook).where(Webhook.active.is_(True))).scalars().all()
+    from workflow import config
+    from workflow.notify import templates
+
+    duty = (templates.read(config.of(session).definitions)[0] or templates.NONE).duty
     cases: dict[int, Case] = {}
     for ev in sorted(events, key=lambda e: e.seq):
         if ev.action in SILENT or ev.case_id is None:
@@ -139,6 +143,12 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
                     created_at=ev.at,
                 )
             )
+            contact = duty.get(unit)
+            staff = {"staff": kind, "unit": unit}
+            if contact is not None and contact.phone:
+                _deliver(session, f"{ev.seq}-sms-{unit}", "sms", ev, name, now, staff)
+            if contact is not None and contact.email:
+                _deliver(session, f"{ev.seq}-email-{unit}", "email", ev, name, now, staff)
         template = resident_told(ev)
         if template and case.applicant_phone:
             _deliver(session, f"{ev.seq}-sms", "sms", ev, name, now, {"template": template})

@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import json
 import os
+import smtplib
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -81,6 +83,36 @@ def gateway(settings: Settings) -> SmsGateway:
             settings.sms_gateway, settings.sms_method, settings.sms_auth, settings.sms_body
         )
     return FileSink(settings.instance / "sms.jsonl")
+
+
+def email(settings: Settings, to: str, subject: str, text: str, delivery_id: str) -> Answer:
+    """A plain-text e-mail through the configured SMTP server (host:port), else one JSON line
+    in instance/mail.jsonl (the demo's and the tests' sink)."""
+    if not settings.smtp_host:
+        path = settings.instance / "mail.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(
+            {"delivery": delivery_id, "to": to, "subject": subject, "text": text},
+            ensure_ascii=False,
+        )
+        with path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        return Answer(True, None, f"written to {path.name}")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = settings.smtp_from, to, subject
+    msg["Message-ID"] = f"<{delivery_id}@streetflow>"  # the same on every try
+    msg.set_content(text)
+    host, port = settings.smtp_host, "25"
+    if ":" in host:
+        host, port = host.rsplit(":", 1)
+    try:
+        with smtplib.SMTP(host, int(port), timeout=TIMEOUT_S) as smtp:
+            refused = smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        return Answer(False, None, f"SMTP: {exc}"[:ANSWER_CHARS])
+    if refused:
+        return Answer(False, None, f"SMTP refused {', '.join(refused)}")
+    return Answer(True, 250, "accepted by the SMTP server")
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

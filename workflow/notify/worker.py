@@ -158,6 +158,8 @@ def deliver_one(
                 s.rollback()  # no transaction held while the receiver answers
                 answer = send.webhook(url, secret, body, d.delivery_id, event)
                 final = False
+        elif "staff" in d.payload:
+            answer, final = _to_duty(s, d, settings)
         else:
             case = s.get(Case, d.case_id)
             texts, problems = templates.read(settings.definitions)
@@ -173,6 +175,33 @@ def deliver_one(
                 answer = send.gateway(settings).send(phone, text, delivery_id)
                 final = False
     return record(sessions, did, token, answer, policy, final=final)
+
+
+def _to_duty(s: Session, d: Delivery, settings: Settings) -> tuple[send.Answer, bool]:
+    """A staff notification to the unit's duty phone (SMS) or address (e-mail)."""
+    texts, problems = templates.read(settings.definitions)
+    unit, kind = d.payload["unit"], d.payload["staff"]
+    contact = texts.duty.get(unit) if texts is not None else None
+    if texts is None or kind not in texts.staff:
+        why = "; ".join(str(p) for p in problems) or f"no staff text {kind!r}"
+        return send.Answer(False, None, f"no texts: {why}"), False
+    if contact is None:
+        return send.Answer(True, None, f"{unit} has no duty contact any more"), True
+    case = s.get(Case, d.case_id)
+    from workflow.store.models import TrailEvent
+
+    ev = s.execute(select(TrailEvent).where(TrailEvent.seq == d.seq)).scalar_one()
+    item = registry.item(s, case.item, case.list_version)[0].name_zh if case else ""
+    values = {"case": d.case_id, "item": item, "reason": ev.reason or "", "unit": unit}
+    text = texts.render_staff(kind, values)
+    delivery_id = d.delivery_id
+    s.rollback()
+    if d.channel == "email" and contact.email:
+        subject = text.split("：", 1)[0] + f" · {d.event} · #{d.case_id}"
+        return send.email(settings, contact.email, subject, text, delivery_id), False
+    if contact.phone:
+        return send.gateway(settings).send(contact.phone, text, delivery_id), False
+    return send.Answer(True, None, "no duty phone or address any more"), True
 
 
 def record(

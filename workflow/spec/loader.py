@@ -169,7 +169,7 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
     # The residents' SMS texts (workflow.notify reads them when sending).
     from workflow.notify import templates
 
-    problems += templates.read(root)[1]
+    problems += templates.read(root, frozenset(u.code for _, u in units))[1]
 
     if problems:
         return None, problems
