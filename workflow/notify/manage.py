@@ -58,7 +58,11 @@ def add_webhook(
 ) -> Webhook:
     _admin(actor)
     url = (url or "").strip()
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a bad port raises here, not when sending)
+    except ValueError:
+        parts = urllib.parse.urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
         raise InvalidInput("the URL must be http:// or https:// with a host", {"url": ["bad URL"]})
     check_text(url=url)

@@ -261,7 +261,12 @@ def run_once(
     with sessions.begin() as s:
         token, ids = claim(s, now=now or utcnow(), policy=policy)
     for did in ids:
-        status = deliver_one(sessions, did, token, settings, policy)
+        try:
+            status = deliver_one(sessions, did, token, settings, policy)
+        except Exception as exc:  # a bad gateway setting, a template gone wrong: counted as a try
+            log.exception("delivery %s failed", did)
+            why = send.Answer(False, None, f"{type(exc).__name__}: {exc}"[: send.ANSWER_CHARS])
+            status = record(sessions, did, token, why, policy)
         if status == "delivered":
             out.delivered += 1
         elif status == "dead":
