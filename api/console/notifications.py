@@ -41,7 +41,11 @@ def _unread() -> dict[str, Any]:
         c = current_caller()
         return manage.unread_count(db.session(), c.unit) if c is not None else 0
 
-    return {"unread_notifications": unread_notifications}
+    def manages_webhooks() -> bool:
+        c = current_caller()
+        return c is not None and manage.may_manage(db.session(), c.actor)
+
+    return {"unread_notifications": unread_notifications, "manages_webhooks": manages_webhooks}
 
 
 @bp.get("/notifications")

@@ -170,7 +170,7 @@ class Webhooks(MethodView):
     @blp.alt_response(403, description="Not an administrator")
     @blp.alt_response(422, description="A bad URL, event or secret")
     def post(self, body: dict[str, Any]) -> Webhook:
-        """Register a webhook (administrators): each event it names is POSTed to its URL,
+        """Register a webhook (the district's administrators): each event it names is POSTed to its URL,
         signed (X-Streetflow-Signature) with its secret, at least once"""
         actor = current_actor()
         with db.write() as s:

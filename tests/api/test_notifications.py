@@ -56,9 +56,12 @@ def test_a_whistle_reaches_the_departments_list(
 def test_webhooks_over_http(
     login: Callable[..., Client], sessions: sessionmaker[Session], receiver: Receiver
 ) -> None:
-    admin, clerk = login("S-ZHL", "admin"), login("W-ZHL-01", "clerk")
-    r = clerk.post("/webhooks", json={"url": receiver.url, "events": ["case.opened"]})
-    assert r.status_code == 403
+    admin, clerk = login("X-SN", "admin"), login("W-ZHL-01", "clerk")
+    street_admin = login("S-ZHL", "admin")
+    for other in (clerk, street_admin):  # a street's administrator would hear of every street
+        r = other.post("/webhooks", json={"url": receiver.url, "events": ["case.opened"]})
+        assert r.status_code == 403
+        assert other.get("/webhooks").status_code == 403
     for bad in (
         {"url": "ftp://nope", "events": ["case.opened"]},
         {"url": receiver.url, "events": ["nope"]},

@@ -59,7 +59,7 @@ def test_an_administrator_adds_a_webhook_and_retries_a_dead_letter(
 ) -> None:
     receiver = Receiver(fail_first=1).start()
     try:
-        sign_in(page, "S-ZHL", "admin")
+        sign_in(page, "X-SN", "admin")
         page.locator("nav.menu").get_by_role("link", name="回调推送").click()
         form = page.locator("form.webhook-add")
         form.get_by_label("地址（http 或 https）").fill(receiver.url)

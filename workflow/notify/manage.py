@@ -34,9 +34,17 @@ EVENTS = (
 STATUSES = ("pending", "sending", "delivered", "dead")
 
 
-def _admin(actor: Actor) -> None:
-    if actor.role != "admin":
-        raise NotHolder("only an administrator manages webhooks and deliveries")
+def may_manage(session: Session, actor: Actor) -> bool:
+    """The district's administrators (and the command line, the machine's operator): a webhook
+    hears about every case of the district, a street's administrator sees only its own."""
+    from workflow.catalog.authority import is_district_admin
+
+    return actor.role == "admin" and (actor.unit is None or is_district_admin(session, actor))
+
+
+def _admin(session: Session, actor: Actor) -> None:
+    if not may_manage(session, actor):
+        raise NotHolder("only the district's administrators manage webhooks and deliveries")
 
 
 def _known(pattern: str) -> bool:
@@ -56,7 +64,7 @@ def add_webhook(
     channel: str | None = None,
     now: dt.datetime,
 ) -> Webhook:
-    _admin(actor)
+    _admin(session, actor)
     url = (url or "").strip()
     try:
         parts = urllib.parse.urlsplit(url)
@@ -94,7 +102,7 @@ def add_webhook(
 
 
 def webhooks(session: Session, actor: Actor) -> list[Webhook]:
-    _admin(actor)
+    _admin(session, actor)
     return list(
         session.execute(select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.id))
         .scalars()
@@ -103,7 +111,7 @@ def webhooks(session: Session, actor: Actor) -> list[Webhook]:
 
 
 def webhook(session: Session, webhook_id: int, actor: Actor) -> Webhook:
-    _admin(actor)
+    _admin(session, actor)
     hook = session.get(Webhook, webhook_id)
     if hook is None or not hook.active:
         raise NotFound(f"no webhook {webhook_id}")
@@ -123,7 +131,7 @@ def deliveries(
     status: str | None = None,
     limit: int = 100,
 ) -> list[Delivery]:
-    _admin(actor)
+    _admin(session, actor)
     q = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
     if webhook_id is not None:
         webhook(session, webhook_id, actor)
@@ -137,7 +145,7 @@ def deliveries(
 
 def retry(session: Session, delivery_id: int, actor: Actor, *, now: dt.datetime) -> Delivery:
     """A dead (or failing) delivery again, now, with its tries counted afresh; same id."""
-    _admin(actor)
+    _admin(session, actor)
     d = session.get(Delivery, delivery_id)
     if d is None:
         raise NotFound(f"no delivery {delivery_id}")
