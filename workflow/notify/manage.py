@@ -83,6 +83,8 @@ def add_webhook(
         )
     if secret is not None and not 16 <= len(secret) <= 200:
         raise InvalidInput("the secret needs 16 to 200 characters", {"secret": ["16 to 200"]})
+    if secret is not None:
+        check_text(secret=secret)
     if channel is not None:
         check_text(channel=channel)
         if not channel.strip() or len(channel) > 32:
