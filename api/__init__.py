@@ -186,6 +186,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         routes,
         tasks,
     )
+    from api.resources import places as places_api
     from api.resources import returns as returns_api
     from api.resources import supervision as time_limits  # supervisions, extensions
 
@@ -209,6 +210,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.resources import notifications as notifications_api
 
     api.register_blueprint(notifications_api.blp)
+    api.register_blueprint(places_api.blp)
     app.register_blueprint(open311.bp)
     from api import resident
 

@@ -1,7 +1,7 @@
 """notifications: the outbox, webhooks, deliveries and their attempts, staff notifications
 
-Revision ID: 0012_notify
-Revises: 0011_returns_urgency_ladder
+Revision ID: 0013_notify
+Revises: 0012_place
 Create Date: 2026-11-29 09:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_notify"
-down_revision: str | None = "0011_returns_urgency_ladder"
+revision: str = "0013_notify"
+down_revision: str | None = "0012_place"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
