@@ -1,7 +1,7 @@
 """notifications: the outbox, webhooks, deliveries and their attempts, staff notifications
 
-Revision ID: 0013_notify
-Revises: 0012_place
+Revision ID: 0014_notify
+Revises: 0013_dispatch
 Create Date: 2026-11-29 09:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_notify"
-down_revision: str | None = "0012_place"
+revision: str = "0014_notify"
+down_revision: str | None = "0013_dispatch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
