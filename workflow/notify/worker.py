@@ -105,7 +105,7 @@ def _values(session: Session, d: Delivery, case: Case) -> dict[str, Any]:
 
     s = config.of(session)
     ev = session.execute(select(TrailEvent).where(TrailEvent.seq == d.seq)).scalar_one()
-    item, _ = registry.item(session, case.item, case.list_version)
+    item_name = _item_name(session, case)
     data = ev.data or {}
     reason = ev.reason or ""
     if d.payload.get("template") == "extension" and "extension" in data:
@@ -114,7 +114,7 @@ def _values(session: Session, d: Delivery, case: Case) -> dict[str, Any]:
         reason = ext.reason if ext is not None else reason
     values: dict[str, Any] = {
         "case": case.id,
-        "item": item.name_zh,
+        "item": item_name,
         "due": _local_date(case.due_at, s.timezone),
         "reason": reason,
         "days": data.get("days", ""),
@@ -129,6 +129,16 @@ def _values(session: Session, d: Delivery, case: Case) -> dict[str, Any]:
         ).scalar()
         values["link"] = f"{s.public_url}/f/{code}" if code else s.public_url
     return values
+
+
+def _item_name(session: Session, case: Case) -> str:
+    """The item's Chinese name; a call not yet classified (the dispatch centre's) has none."""
+    from workflow.errors import NotFound
+
+    try:
+        return registry.item(session, case.item, case.list_version)[0].name_zh
+    except NotFound:
+        return "您反映的问题"
 
 
 def _local_date(at: dt.datetime | None, tz: str) -> str:
@@ -191,7 +201,7 @@ def _to_duty(s: Session, d: Delivery, settings: Settings) -> tuple[send.Answer, 
     from workflow.store.models import TrailEvent
 
     ev = s.execute(select(TrailEvent).where(TrailEvent.seq == d.seq)).scalar_one()
-    item = registry.item(s, case.item, case.list_version)[0].name_zh if case else ""
+    item = _item_name(s, case) if case else ""
     values = {"case": d.case_id, "item": item, "reason": ev.reason or "", "unit": unit}
     text = texts.render_staff(kind, values)
     delivery_id = d.delivery_id
