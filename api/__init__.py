@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from werkzeug.routing import IntegerConverter
 
 from api import db, problems
-from api.sweeper import start_sweeper
+from api.sweeper import start_notifier, start_sweeper
 from workflow.config import Settings, settings
 from workflow.inputs import INT32, describe, text_errors
 
@@ -212,6 +212,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(returns_api.blp)
     api.register_blueprint(attachments.blp)
     app.register_blueprint(attachments.media)
+    from api.resources import notifications as notifications_api
+
+    api.register_blueprint(notifications_api.blp)
     api.register_blueprint(places_api.blp)
     api.register_blueprint(dispatch_api.blp)
     app.register_blueprint(open311.bp)
@@ -291,4 +294,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ready"}
 
     start_sweeper(app)  # the SLA sweep every SWEEP_EVERY seconds; off when unset
+    start_notifier(app)  # the notify worker every NOTIFY_EVERY seconds; off when unset
     return app

@@ -12,6 +12,7 @@ from api.commands.attachments import attachments
 from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.list import list_
+from api.commands.notify import notify
 from api.commands.places import places
 from api.commands.routes import routes
 from api.commands.routing import routing
@@ -46,4 +47,5 @@ main.add_command(routes)
 main.add_command(sla)
 main.add_command(audit)
 main.add_command(attachments)
+main.add_command(notify)
 main.add_command(places)

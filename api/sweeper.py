@@ -71,3 +71,32 @@ def start_sweeper(app: Flask) -> Sweeper | None:
     app.extensions["streetflow_sweeper"] = sweeper
     thread.start()
     return sweeper
+
+
+def start_notifier(app: Flask) -> Sweeper | None:
+    """Deliver notifications every NOTIFY_EVERY seconds (0 or unset: off), once per app: for a
+    one-machine install; elsewhere `streetflow notify run`. Rounds that fail are logged and
+    tried again (nothing leaves the outbox unless delivered)."""
+    every = float(app.config.get("NOTIFY_EVERY") or 0)
+    if every <= 0:
+        return None
+    running: Sweeper | None = app.extensions.get("streetflow_notifier")
+    if running is not None:
+        return running
+    from workflow.notify import worker
+
+    own: Settings = app.extensions[SETTINGS]
+    db = make_engine(own.database_url)
+    sessions = make_sessionmaker(db, own)
+    stopping = threading.Event()
+    thread = threading.Thread(
+        target=worker.run,
+        args=(sessions, own),
+        kwargs={"every": every, "stopping": stopping},
+        name="streetflow-notifier",
+        daemon=True,
+    )
+    notifier = Sweeper(thread, stopping, every, db)
+    app.extensions["streetflow_notifier"] = notifier
+    thread.start()
+    return notifier

@@ -47,6 +47,17 @@ class Settings:
     # each other, and, where both have a point, within these metres, are likely the same matter.
     duplicate_window_days: int = 7
     duplicate_distance_m: int = 200
+    # Notifications: the address residents' links start with, and the SMS gateway (none: the
+    # file sink instance/sms.jsonl). STREETFLOW_SMS_BODY is the request body with {phone} and
+    # {text} (JSON-escaped); STREETFLOW_SMS_AUTH the Authorization header sent with it.
+    public_url: str = "http://127.0.0.1:5000"
+    sms_gateway: str = ""
+    sms_method: str = "POST"
+    sms_auth: str = ""
+    sms_body: str = '{{"phone": "{phone}", "text": "{text}"}}'
+    # The units' duty e-mail goes through this SMTP server (host:port; none: instance/mail.jsonl).
+    smtp_host: str = ""
+    smtp_from: str = "streetflow@localhost"
 
     @property
     def secret_key(self) -> str:
@@ -86,6 +97,13 @@ def settings() -> Settings:
         ),
         duplicate_window_days=_whole("STREETFLOW_DUPLICATE_WINDOW_DAYS", 7, 1, 90),
         duplicate_distance_m=_whole("STREETFLOW_DUPLICATE_DISTANCE_M", 200, 1, 5000),
+        public_url=os.environ.get("STREETFLOW_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        sms_gateway=os.environ.get("STREETFLOW_SMS_GATEWAY", "").strip(),
+        sms_method=os.environ.get("STREETFLOW_SMS_METHOD", "POST").strip().upper() or "POST",
+        sms_auth=os.environ.get("STREETFLOW_SMS_AUTH", ""),
+        sms_body=os.environ.get("STREETFLOW_SMS_BODY", Settings.sms_body),
+        smtp_host=os.environ.get("STREETFLOW_SMTP_HOST", "").strip(),
+        smtp_from=os.environ.get("STREETFLOW_SMTP_FROM", "streetflow@localhost").strip(),
     )
 
 

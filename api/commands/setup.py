@@ -115,6 +115,15 @@ def init(
         f"demo dispatch centre: {made['dispatch_queue']} calls in the 12345 queue, "
         f"{made['dispatched']} dispatched, {made['answered']} answered, {made['merged']} merged"
     )
+    # What the demo's cases told: residents' SMS into the file sink, the units' notifications.
+    from workflow.notify import worker
+
+    told = worker.drain(ctx.sessions, ctx.settings, worker.Policy(batch=500))
+    sink = ctx.settings.instance / "sms.jsonl"
+    click.echo(
+        f"demo notifications: {told.fanned_out} events told, {told.delivered} messages sent"
+        + ("" if ctx.settings.sms_gateway else f" (the SMS in {sink})")
+    )
 
 
 @click.command()
@@ -127,17 +136,30 @@ def init(
     type=int,
     help="Run the SLA sweep every N seconds in the background (0: off).",
 )
-def serve(host: str, port: int, sweep_every: int) -> None:
+@click.option(
+    "--notify-every",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Deliver notifications every N seconds in the background (0: off; or `notify run`).",
+)
+def serve(host: str, port: int, sweep_every: int, notify_every: int) -> None:
     """Serve the API and the web console (development server; production: any WSGI server
     on `api:create_app()`, e.g. gunicorn -w 4 'api:create_app()').
 
     \b
     Example:
       streetflow serve --port 5000
+      streetflow serve --sweep-every 300 --notify-every 5
     Exit codes: 0 stopped, 1 could not start."""
     from api import create_app
 
-    app = create_app({"SWEEP_EVERY": sweep_every} if sweep_every else None)
+    config: dict[str, int] = {}
+    if sweep_every:
+        config["SWEEP_EVERY"] = sweep_every
+    if notify_every:
+        config["NOTIFY_EVERY"] = notify_every
+    app = create_app(config or None)
     # The server's own lines (its address, each request, its development-server warning) as it
     # writes them, not under the command's "LEVEL:" prefix ("INFO: WARNING: ...").
     server_log = logging.getLogger("werkzeug")

@@ -38,6 +38,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     cases,
     dispatch,
     feedback,
+    notifications,
     oversight,
     places,
     returns,

@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflow.notify import outbox
 from workflow.store import direct
 from workflow.store.models import TrailEvent, TrailHead
 
@@ -269,7 +270,12 @@ def append(
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
     body.update(at=format_at(at), case=case_id)
     row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
-    _write(conn or session.connection(), row, data_text)
+    conn = conn or session.connection()
+    _write(conn, row, data_text)
+    if case_id is not None:
+        # What happened to a case is told (residents, staff, webhooks): queued in this
+        # transaction, so it is told if and only if it commits.
+        outbox.queue(conn, head_seq + 1)
     ev = _new_event()
     ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
     return ev

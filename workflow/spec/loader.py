@@ -167,6 +167,11 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
         appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
         problems += p
 
+    # The residents' SMS texts (workflow.notify reads them when sending).
+    from workflow.notify import templates
+
+    problems += templates.read(root, frozenset(u.code for _, u in units))[1]
+
     places: dict[str, Any] | None = None
     if not any(p.file == "units.csv" for p in problems):
         places, p = read_places(root, [u for _, u in units])

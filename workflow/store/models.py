@@ -647,3 +647,87 @@ class Attachment(Base):
     added_by: Mapped[str] = mapped_column(String(64))
     unit: Mapped[str | None] = mapped_column(String(32))
     added_at: Mapped[dt.datetime]
+# ---------------------------------------------------------------- notifications (issue 21)
+
+
+class OutboxEvent(Base):
+    """A trail event still to be told: written in the transaction that appended the event,
+    removed when the worker has turned it into deliveries and staff notifications."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+
+
+class Webhook(Base):
+    """An outside system's subscription: the events it wants, signed with its secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[Any] = mapped_column(JSON)  # names, 'prefix.*' or '*'
+    # Only the cases that came in through this channel (e.g. open311 for a hotline platform).
+    channel: Mapped[str | None] = mapped_column(String(32))
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
+class Delivery(Base):
+    """One message to one receiver (a webhook, a resident's SMS, a duty address), delivered at
+    least once under its stable delivery id; retried with backoff, then dead."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_next_at", "status", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(80), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | sms | email
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(64))
+    # What is sent, without a resident's phone (read from the case when sending).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending | sending | delivered | dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[dt.datetime]
+    lease_until: Mapped[dt.datetime | None]
+    claim: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryAttempt(Base):
+    """One try of a delivery and the receiver's answer, for the administrator's list."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[dt.datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    """A staff notification to a unit, shown in the console until read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_unit_id", "unit", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    read_at: Mapped[dt.datetime | None]
+    read_by: Mapped[str | None] = mapped_column(String(64))
