@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from api import db
-from api.console import labels
+from api.console import labels, messages
 from api.console.common import bp, caller, countdown, signed_in
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
@@ -150,7 +150,10 @@ def new_case() -> Any:
                 )
                 case_id = case.id
         except InvalidInput as exc:
-            errors = exc.errors or {"_schema": [exc.detail]}
+            # The refusal said once, in the user's words, beside the field it is about.
+            field = next(iter(exc.errors), "_schema")
+            known = ("item", "applicant_name", "applicant_phone")
+            errors = {field if field in known else "_schema": [messages.say(exc)]}
         else:
             flash(_("Case %(id)s opened.", id=case_id), "ok")
             return redirect(url_for("console.case", case_id=case_id))
