@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import db
+from api.console.labels import STATES
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.catalog import registry
@@ -256,7 +257,8 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
     state = route.state(case.state)
     holder = _last_holder(s, case)
     holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
-    label = state.label_zh or case.state
+    # The state's Chinese word, with its code for programs that read it.
+    label = state.label_zh or STATES.get(case.state, (case.state,))[0]
     if state.final:
         notes = f"{label}（{case.state}）"
     else:
@@ -435,6 +437,7 @@ def request_create(fmt: str) -> Response:
         raise Open311Error(404, exc.detail) from None
     except WorkflowError as exc:
         raise Open311Error(400, exc.detail) from None
-    notice = f"expected by {_w3c(due)}" if due else None
+    # Said to the resident by the channel's app: in Chinese, the instant in W3C form as well.
+    notice = f"预计办结时间：{_w3c(due)}" if due else None
     answer = [{"service_request_id": str(case_id), "service_notice": notice, "account_id": None}]
     return render(answer, fmt, "service_requests", "request", 201)

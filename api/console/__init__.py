@@ -33,6 +33,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     appraisal,
     audit,
     cases,
+    diagrams,
     errors,
     feedback,
     oversight,
@@ -82,7 +83,12 @@ def _protect() -> None:
 
 @bp.context_processor
 def _globals() -> dict[str, Any]:
-    return {**template_globals(), "problem_text": problem_text}
+    return {
+        **template_globals(),
+        "problem_text": problem_text,
+        "transition_words": diagrams.transition_words,
+        "column_name": diagrams.column_name,
+    }
 
 
 @bp.errorhandler(CSRFError)

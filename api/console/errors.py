@@ -63,7 +63,14 @@ def _globals(status: int) -> dict[str, Any]:
 
     if status < 500:
         try:
-            return {**template_globals(), "problem_text": problem_text}
+            from api.console import diagrams
+
+            return {
+                **template_globals(),
+                "problem_text": problem_text,
+                "transition_words": diagrams.transition_words,
+                "column_name": diagrams.column_name,
+            }
         except Exception:  # a plain page is better than none
             log.exception("error page: the layout's names could not be read")
     from api.console import labels
