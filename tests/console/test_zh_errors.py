@@ -98,3 +98,52 @@ def test_a_crash_under_the_console_is_a_page_saying_it_was_logged(db_url: str) -
         assert "已记录" in text and "a bug" not in text
     finally:
         app.extensions["streetflow.engine"].dispose()
+
+
+def test_an_uploaded_sheet_s_problems_and_changes_are_said_in_chinese(
+    sign_in_client: Callable[..., Browserless],
+) -> None:
+    import io
+
+    from tests.console.conftest import ROOT
+
+    rows = (ROOT / "definitions" / "items.csv").read_text(encoding="utf-8").splitlines()
+    ga03 = next(i for i, r in enumerate(rows) if r.startswith("GA-03,"))
+    admin = sign_in_client("X-SN", "admin")
+    admin.get("/console/admin/upload")
+
+    def upload(lines: list[str]) -> str:
+        data = ("\n".join(lines) + "\n").encode()
+        r = admin.post(
+            "/console/admin/upload",
+            {"file": (io.BytesIO(data), "items.csv")},
+            content_type="multipart/form-data",
+        )
+        return str(r.get_data(as_text=True))
+
+    bad = list(rows)
+    bad[ga03] = rows[ga03].replace(",local,D-GA,3,", ",local,D-GA,three,")
+    text = upload(bad)
+    assert "不是有效的整数。" in text and "Not a valid integer." not in text
+    good = list(rows)
+    good[ga03] = rows[ga03].replace(",local,D-GA,3,", ",local,D-GA,2,")
+    text = upload(good)
+    assert "社区时限: 3 → 2" in text and "涉及的在办案件：无" in text
+    assert "ws_limit_wd: 3 -> 2" not in text and "running cases touched" not in text
+
+
+def test_the_route_diagram_speaks_the_user_s_language_with_tiers_as_bands(
+    sign_in_client: Callable[..., Browserless],
+) -> None:
+    admin = sign_in_client("S-ZHL", "admin")
+    svg = admin.get("/console/admin/routes/incident/diagram.svg").get_data(as_text=True)
+    # States and triggers by their Chinese labels, each tier a band (a cluster) with its name.
+    for word in ("已登记", "街道办理中", "吹哨*", "社区工作站", "街道办事处", "图例"):
+        assert word in svg, word
+    assert svg.count('class="cluster"') >= 4  # three tiers and the legend
+    page = admin.get("/console/admin/routes/incident/view?zoom=150").get_data(as_text=True)
+    assert "适应页面宽度" in page and "max-width: none" in page
+    admin.get("/console/lang/en")
+    svg = admin.get("/console/admin/routes/incident/diagram.svg").get_data(as_text=True)
+    for word in ("Reported", "Whistle*", "Workstation", "Street office", "Legend"):
+        assert word in svg, word
