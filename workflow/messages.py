@@ -156,6 +156,41 @@ MESSAGES: dict[str, str] = {
     "not_own_rating": N_("the handling unit does not record its own rating"),
     "no_feedback": N_("no feedback %(feedback)s"),
     "feedback_answered": N_("feedback %(feedback)s has been answered: no call to make"),
+    # Users and api keys.
+    "user_name_invalid": N_("a user name is 2-64 letters, digits or _.@-"),
+    "role_unknown": N_("role must be one of %(roles)s"),
+    "user_unit_unknown": N_("no unit '%(unit)s'; run 'streetflow init' or check the code"),
+    "role_unit_kind": N_("a %(role)s belongs to a %(kinds)s, not a %(kind)s"),
+    "user_exists": N_("user '%(user)s' exists already"),
+    "user_exists_as": N_("user '%(user)s' exists already as '%(as)s' (names ignore case)"),
+    "no_user": N_("no user '%(user)s'"),
+    "user_enabled_already": N_("user '%(user)s' is enabled already"),
+    "key_name_invalid": N_("a key name is 2-64 letters, digits or _.@-"),
+    "key_name_reserved": N_(
+        "'%(name)s' is the channel of cases opened at a window; choose another name"
+    ),
+    "key_exists": N_("api key '%(name)s' exists already"),
+    # Appraisal (考核) and the street's assessment of its agencies.
+    "period_finalized_verify": N_("the records of %(period)s are finalized: verify them instead"),
+    "period_finalized_already": N_("the records of %(period)s are finalized already"),
+    "period_not_ended": N_("%(period)s has not ended yet: its records can be drafts only"),
+    "no_records_for": N_("no appraisal records for %(period)s"),
+    "period_not_begun": N_("%(period)s has not begun: a period is assessed once it has started"),
+    "not_an_agency": N_("'%(unit)s' is not a stationed agency"),
+    "assessor_only": N_("only an administrator of %(street)s assesses %(unit)s"),
+    "period_finalized_assessments": N_(
+        "the records of %(period)s are finalized: no more assessments"
+    ),
+    "assessed_already": N_("%(unit)s has been assessed for %(period)s already"),
+    "score_range": N_("a score is a number from 0 to 100"),
+    "assessment_comment": N_("an assessment needs a comment"),
+    # Publishing definitions.
+    "not_a_street": N_("'%(street)s' is not a street office"),
+    "no_district_route": N_(
+        "the district has no route '%(route)s': a street's variant varies one of the "
+        "district's routes"
+    ),
+    "no_variant": N_("%(street)s has no variant of route '%(route)s' in force"),
     # Reading.
     "trail_auditors": N_("the trail is read by auditors"),
     "appraisal_readers": N_("appraisal records are read by: %(roles)s"),

@@ -101,6 +101,8 @@ PARAMS: dict[str, Callable[[object], str]] = {
     "what": _noun,
     "field": _noun,
     "fields": _fields,
+    "kind": lambda v: labels.label("unit_kind", str(v)),
+    "kinds": lambda v: labels.label("unit_kind", str(v)),
 }
 
 
