@@ -149,6 +149,7 @@ def test_every_console_page_is_chinese_to_the_last_word(
     assert all(n >= 3 for n in counts.values()), counts
 
 
+@pytest.mark.browser
 def test_screenshots_of_every_page_at_laptop_and_tablet_width(
     demo_app: Flask, sessions: sessionmaker[Session], browser: Any
 ) -> None:
