@@ -191,6 +191,13 @@ MESSAGES: dict[str, str] = {
         "district's routes"
     ),
     "no_variant": N_("%(street)s has no variant of route '%(route)s' in force"),
+    # Moving running cases between route versions.
+    "changed_while_moving": N_("a case was changed by someone else while moving"),
+    "map_not_old_new": N_("'%(pair)s' is not old=new"),
+    "state_mapped_twice": N_("state '%(state)s' is mapped twice"),
+    # The resident's answer (好差评) by case.
+    "case_not_ended": N_("case %(case)s has not ended: the resident is asked once it has"),
+    "case_answered": N_("case %(case)s has been answered already (round %(round)s)"),
     # Reading.
     "trail_auditors": N_("the trail is read by auditors"),
     "appraisal_readers": N_("appraisal records are read by: %(roles)s"),

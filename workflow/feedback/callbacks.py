@@ -89,9 +89,9 @@ def pending_of(session: Session, case_id: int) -> Feedback:
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if fb is None:
-        raise NotAllowed(f"case {case_id} has not ended: the resident is asked once it has")
+        raise NotAllowed(code="case_not_ended", params={"case": case_id})
     if fb.status != "pending":
-        raise Conflict(f"case {case_id} has been answered already (round {fb.round})")
+        raise Conflict(code="case_answered", params={"case": case_id, "round": fb.round})
     return fb
 
 
@@ -155,7 +155,7 @@ def record_call(
     chain.lock_head(session)
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     fb = pending_of(session, case_id)
     may_call(session, actor, case, fb)
     return _give(
