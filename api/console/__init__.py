@@ -37,6 +37,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     errors,
     feedback,
     oversight,
+    places,
     returns,
 )
 from api.console.common import bp, current_caller, home_for, safe_next, template_globals
