@@ -198,6 +198,8 @@ MESSAGES: dict[str, str] = {
     # The resident's answer (好差评) by case.
     "case_not_ended": N_("case %(case)s has not ended: the resident is asked once it has"),
     "case_answered": N_("case %(case)s has been answered already (round %(round)s)"),
+    # A case's place.
+    "bad_location": N_("the location is not valid: %(fields)s"),
     # Reading.
     "trail_auditors": N_("the trail is read by auditors"),
     "appraisal_readers": N_("appraisal records are read by: %(roles)s"),

@@ -160,9 +160,7 @@ def new_case() -> Any:
                 case_id = case.id
         except InvalidInput as exc:
             # The refusal said once, in the user's words, beside the field it is about.
-            field = next(iter(exc.errors), "_schema")
-            known = ("item", "applicant_name", "applicant_phone")
-            errors = {field if field in known else "_schema": [messages.say(exc)]}
+            errors = {next(iter(exc.errors), "_schema"): [messages.say(exc)]}
         else:
             flash(_("Case %(id)s opened.", id=case_id), "ok")
             return redirect(url_for("console.case", case_id=case_id))

@@ -41,6 +41,9 @@ NOUNS = {
     "comment": N_("comment"),
     "data": N_("data"),
     "form": N_("form"),
+    "lat": N_("latitude"),
+    "long": N_("longitude"),
+    "address": N_("address"),
 }
 
 STATUSES = {
