@@ -177,6 +177,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from api import auth, docs, open311
+    from api.console import errors as console_errors
     from api.resources import (
         appraisals,
         attachments,
@@ -194,7 +195,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.resources import supervision as time_limits  # supervisions, extensions
 
     api = Api(app)
-    problems.init_app(app, open311_errors=open311.error_response)
+    problems.init_app(
+        app, open311_errors=open311.error_response, console_errors=console_errors.from_problem
+    )
     auth.limiter.init_app(app)
     for blp in (
         auth.blp,

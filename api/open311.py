@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import db
+from api.console.labels import STATES
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.catalog import registry
@@ -260,7 +261,8 @@ def _status(s: Session, case: Case, holder_name: str | None) -> tuple[bool, str]
     if not case.route_version:
         return False, f"待派单（awaiting_dispatch），{holder_name} 办理中"
     state = engine.route_of(s, case).state(case.state)
-    label = state.label_zh or case.state
+    # The state's Chinese word, with its code for programs that read it.
+    label = state.label_zh or STATES.get(case.state, (case.state,))[0]
     if state.final:
         return True, f"{label}（{case.state}）"
     return False, f"{label}（{case.state}），{holder_name} 办理中"
@@ -466,6 +468,7 @@ def request_create(fmt: str) -> Response:
         raise Open311Error(404, exc.detail) from None
     except WorkflowError as exc:
         raise Open311Error(400, exc.detail) from None
-    notice = f"expected by {_w3c(due)}" if due else None
+    # Said to the resident by the channel's app: in Chinese, the instant in W3C form as well.
+    notice = f"预计办结时间：{_w3c(due)}" if due else None
     answer = [{"service_request_id": str(case_id), "service_notice": notice, "account_id": None}]
     return render(answer, fmt, "service_requests", "request", 201)

@@ -55,6 +55,19 @@ class ProblemSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "field -> messages (422 only)"},
     )
+    code = ma.fields.String(
+        metadata={
+            "description": "the engine's refusal, a stable code (see the API's error codes); "
+            "absent on errors that are not the engine's",
+            "example": "needs_reason",
+        }
+    )
+    params = ma.fields.Dict(
+        metadata={
+            "description": "the code's named values (a trigger, a case number, a unit code)",
+            "example": {"trigger": "whistle"},
+        }
+    )
 
 
 def problem(
@@ -64,6 +77,8 @@ def problem(
     title: str | None = None,
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    code: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Response:
     from http import HTTPStatus
 
@@ -79,6 +94,9 @@ def problem(
     }
     if errors is not None:
         body["errors"] = {k: list(v) for k, v in errors.items()}
+    if code is not None:
+        body["code"] = code
+        body["params"] = dict(params or {})
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     for k, v in (headers or {}).items():
         resp.headers[k] = v
@@ -136,13 +154,22 @@ def from_workflow_error(exc: WorkflowError) -> Response:
     errors = exc.errors if status in FIELD_STATUSES else None
     if status == 422 and not errors:
         errors = {"_schema": [exc.detail]}
-    return problem(status, exc.detail, title=exc.title, errors=errors)
+    return problem(
+        status, exc.detail, title=exc.title, errors=errors, code=exc.code, params=exc.params
+    )
 
 
-def init_app(app: Flask, *, open311_errors: Any = None) -> None:
-    """Register the handlers. OPEN311_ERRORS, when given, renders errors under /open311/."""
+def init_app(app: Flask, *, open311_errors: Any = None, console_errors: Any = None) -> None:
+    """Register the handlers. OPEN311_ERRORS, when given, renders errors under /open311/;
+    CONSOLE_ERRORS, errors under /console/ (pages, not problem+json)."""
 
     def render(resp: Response, exc: Exception | None = None) -> Response:
+        if console_errors is not None and (
+            request.path == "/console" or request.path.startswith("/console/")
+        ):
+            body = json.loads(resp.get_data())
+            page: Response = console_errors(body["status"], body["detail"], resp.headers)
+            return page
         if open311_errors is not None and request.path.startswith("/open311/"):
             body = json.loads(resp.get_data())
             out: Response = open311_errors(body["status"], body["detail"] or body["title"])

@@ -1,4 +1,8 @@
-"""The engine's exceptions. The CLI prints them; the API maps each to its HTTP status."""
+"""The engine's exceptions. The CLI prints them; the API maps each to its HTTP status.
+
+A refusal carries a stable `code` and its `params` (workflow/messages.py) besides its English
+`detail`, so that each interface words it in its own language: the API keeps the English detail
+and adds the code, the console says it in Chinese."""
 
 from __future__ import annotations
 
@@ -10,7 +14,20 @@ class WorkflowError(Exception):
 
     title = "Refused"
 
-    def __init__(self, detail: str, errors: Mapping[str, list[str]] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        *,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ):
+        from workflow import messages
+
+        self.code = code
+        self.params = dict(params or {})
+        if detail is None:
+            detail = messages.english(code or "", self.params)
         super().__init__(detail)
         self.detail = detail
         self.errors = dict(errors or {})

@@ -74,7 +74,9 @@ def check_text(**fields: Any) -> None:
     for name, value in fields.items():
         errors.update(text_errors(value, name))
     if errors:
-        raise InvalidInput(describe(errors), errors)
+        raise InvalidInput(
+            describe(errors), errors, code="bad_text", params={"fields": list(errors)}
+        )
 
 
 def describe(errors: Mapping[str, list[str]]) -> str:

@@ -105,23 +105,27 @@ def add_user(
     now = now or utcnow()
     name = (name or "").strip()
     if not NAME.match(name):
-        raise InvalidInput("a user name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
+        raise InvalidInput(errors={"name": ["invalid"]}, code="user_name_invalid")
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+        raise InvalidInput(
+            errors={"role": ["unknown role"]}, code="role_unknown", params={"roles": list(ROLES)}
+        )
     _check_password_strength(password, name)
     chain.lock_head(session)
     u = session.get(Unit, unit)
     if u is None:
-        raise NotFound(f"no unit {unit!r}; run 'streetflow init' or check the code")
+        raise NotFound(code="user_unit_unknown", params={"unit": unit})
     if u.kind not in ROLE_UNIT_KINDS[role]:
-        kinds = ", ".join(sorted(ROLE_UNIT_KINDS[role]))
         raise InvalidInput(
-            f"a {role} belongs to a {kinds}, not a {u.kind}", {"unit": ["wrong kind"]}
+            errors={"unit": ["wrong kind"]},
+            code="role_unit_kind",
+            params={"role": role, "kinds": sorted(ROLE_UNIT_KINDS[role]), "kind": u.kind},
         )
     same = find_user(session, name)
     if same is not None:
-        taken = "" if same.name == name else f" as {same.name!r} (names ignore case)"
-        raise Conflict(f"user {name!r} exists already{taken}")
+        if same.name == name:
+            raise Conflict(code="user_exists", params={"user": name})
+        raise Conflict(code="user_exists_as", params={"user": name, "as": same.name})
     user = User(
         name=name,
         name_key=normalise_name(name),
@@ -146,7 +150,7 @@ def add_user(
 def _user(session: Session, name: str) -> User:
     user = find_user(session, name)
     if user is None:
-        raise NotFound(f"no user {name!r}")
+        raise NotFound(code="no_user", params={"user": name})
     return user
 
 
@@ -179,7 +183,7 @@ def enable_user(session: Session, *, name: str, actor: str, now: dt.datetime | N
     chain.lock_head(session)
     user = _user(session, name)
     if not user.disabled:
-        raise Conflict(f"user {user.name!r} is enabled already")
+        raise Conflict(code="user_enabled_already", params={"user": user.name})
     user.disabled = False
     chain.append(session, at=now, actor=actor, action="user.enabled", data={"user": user.name})
     return user
@@ -212,16 +216,15 @@ def add_api_key(
     """A new Open311 api_key for an outside channel; the key itself is shown once, stored hashed."""
     now = now or utcnow()
     if not NAME.match(name or ""):
-        raise InvalidInput("a key name is 2-64 letters, digits or _.@-", {"name": ["invalid"]})
+        raise InvalidInput(errors={"name": ["invalid"]}, code="key_name_invalid")
     if name.lower() == privacy.WINDOW:
         # A channel named so would be taken for the window, and its requests not published.
         raise InvalidInput(
-            f"{privacy.WINDOW!r} is the channel of cases opened at a window; choose another name",
-            {"name": ["reserved"]},
+            errors={"name": ["reserved"]}, code="key_name_reserved", params={"name": privacy.WINDOW}
         )
     chain.lock_head(session)
     if session.execute(select(ApiKey).where(ApiKey.name == name)).scalar_one_or_none():
-        raise Conflict(f"api key {name!r} exists already")
+        raise Conflict(code="key_exists", params={"name": name})
     key = secrets.token_urlsafe(32)
     row = ApiKey(name=name, key_hash=sha256(key), created_at=now, disabled=False)
     session.add(row)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from workflow.catalog import registry
+from workflow.catalog import registry, sheet_names
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import SUFFIXES, read_sheet, write_sheet
 
@@ -71,7 +71,7 @@ def import_(ctx: Context, file: Path, dry_run: bool, actor: str) -> None:
 @list_.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--version", type=VERSION, help="List version (default: the latest).")
-@click.option("--chinese", is_flag=True, help="Chinese headers (with 英文名称 for name_en).")
+@click.option("--chinese", is_flag=True, help="Chinese headers, and names instead of codes (departments, routes, agency kinds); `list import` reads them back.")
 @pass_ctx
 @refusals
 def export(ctx: Context, file: Path, version: int | None, chinese: bool) -> None:
@@ -86,6 +86,7 @@ def export(ctx: Context, file: Path, version: int | None, chinese: bool) -> None
         fail(f"{file.name}: write .xlsx or .csv")
     with ctx.transaction() as session:
         items, v = registry.items(session, version)
-    write_sheet(list(items.values()), file, chinese=chinese)
+        names = sheet_names.Names.of(session) if chinese else None
+    write_sheet(list(items.values()), file, chinese=chinese, names=names)
     click.echo(f"wrote list version {v} ({len(items)} items) to {file}", err=True)
     sys.exit(0)

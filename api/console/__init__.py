@@ -36,7 +36,9 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     attachments,
     audit,
     cases,
+    diagrams,
     dispatch,
+    errors,
     feedback,
     notifications,
     oversight,
@@ -44,6 +46,8 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     returns,
 )
 from api.console.common import bp, current_caller, home_for, safe_next, template_globals
+from api.console.messages import problem_text
+from api.console.messages import say as refusal
 from api.problems import WORKFLOW_STATUS
 from workflow.errors import WorkflowError
 from workflow.store.models import ConsoleSession
@@ -85,37 +89,39 @@ def _protect() -> None:
 
 @bp.context_processor
 def _globals() -> dict[str, Any]:
-    return template_globals()
+    return {
+        **template_globals(),
+        "problem_text": problem_text,
+        "transition_words": diagrams.transition_words,
+        "column_name": diagrams.column_name,
+    }
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> tuple[str, int]:
-    return render_template(
-        "console/error.html", status=400, detail=_("The form expired; please try again.")
-    ), 400
+def _csrf_error(exc: CSRFError) -> Response:
+    return errors.page(400, _("The form expired; please try again."))
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     if exc.response is not None:  # a page made for the case already (too many sign-ins)
         return exc.response
-    status = exc.code or 500
-    return render_template("console/error.html", status=status, detail=exc.description), status
+    return errors.page(exc.code or 500, errors.particular(exc), exc.get_headers())
 
 
 @bp.errorhandler(WorkflowError)
 def _workflow_error(exc: WorkflowError) -> Any:
     """A refusal of the engine: on a form, said above the page the user came from."""
     status = next((s for cls, s in WORKFLOW_STATUS.items() if isinstance(exc, cls)), 409)
+    # Said in the user's words (its code's wording); the fields' own English notes, meant for
+    # API clients, are not repeated here.
+    detail = refusal(exc)
     if request.method == "POST" and request.referrer:
-        flash(exc.detail, "error")
-        for field, messages in (exc.errors or {}).items():
-            for m in messages:
-                flash(f"{field}: {m}", "error")
+        flash(detail, "error")
         back = safe_next(_path_of(request.referrer))
         if back:
             return redirect(back)
-    return render_template("console/error.html", status=status, detail=exc.detail), status
+    return errors.page(status, detail)
 
 
 def _path_of(url: str) -> str:

@@ -18,6 +18,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 
 from api import db
+from api.console import diagrams
 from api.console.common import bp, caller, now, signed_in
 from workflow.catalog import authority, registry
 from workflow.catalog.listdiff import diff_lists, publish_list
@@ -77,13 +78,13 @@ def items() -> str:
     by_window: dict[str, list[Any]] = defaultdict(list)
     for it in catalog.values():
         by_window[it.window].append(it)
+    routes = {it.route: registry.route(s, it.route)[0] for it in catalog.values()}
     return render_template(
         "console/items.html",
         windows=sorted(by_window.items()),
         version=version,
-        limits={
-            code: limits_of(it, registry.route(s, it.route)[0]) for code, it in catalog.items()
-        },
+        limits={code: limits_of(it, routes[it.route]) for code, it in catalog.items()},
+        routes=routes,
     )
 
 
@@ -184,7 +185,7 @@ def withdraw(name: str) -> Any:
 def diagram(name: str) -> Response:
     row, _versions = _route_row(name, _version_arg("version"))
     route, _v, _d = registry.route(db.session(), name, row.version)
-    return Response(route_svg(route), mimetype="image/svg+xml")
+    return Response(route_svg(route, diagrams.words(route)), mimetype="image/svg+xml")
 
 
 def _yaml(content: Any) -> str:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from api import db
-from api.console import labels
+from api.console import labels, messages
 from api.console.attachments import intake_files
 from api.console.common import bp, caller, countdown, signed_in, when
 from api.resources.cases import mask_phone, read_full
@@ -170,7 +170,8 @@ def new_case() -> Any:
                 intake_files(w, case, item)
                 case_id = case.id
         except InvalidInput as exc:
-            errors = exc.errors or {"_schema": [exc.detail]}
+            # The refusal said once, in the user's words, beside the field it is about.
+            errors = {next(iter(exc.errors), "_schema"): [messages.say(exc)]}
         else:
             flash(_("Case %(id)s opened.", id=case_id), "ok")
             return redirect(url_for("console.case", case_id=case_id))

@@ -95,7 +95,8 @@ def signed_in(*roles: str) -> Callable[[F], F]:
             if caller is None:
                 return redirect(url_for("console.login", next=request.full_path))
             if roles and caller.role not in roles:
-                raise Forbidden(_("This page is for: %(roles)s", roles=", ".join(roles)))
+                who = "、".join(labels.label("role", r) for r in roles)
+                raise Forbidden(_("This page is for: %(roles)s", roles=who))
             return view(*args, **kwargs)
 
         return inner  # type: ignore[return-value]

@@ -186,6 +186,24 @@ ROLES = {
     "dispatcher": ("派单员", "Dispatcher"),
 }
 
+# A stationed agency's kind, the last part of its code (A-ZHL-ZF -> ZF), as the list names it.
+AGENCY_KINDS = {
+    "ZF": ("综合执法", "Comprehensive law enforcement"),
+    "SF": ("司法所", "Justice office"),
+    "PCS": ("派出所", "Police station"),
+    "SJ": ("市场监管所", "Market supervision office"),
+}
+
+# Where a case came in: the window, or an outside channel by its api key's name (Open311).
+# A channel not named here is shown by its name.
+CHANNELS = {
+    "window": ("窗口受理", "At the window"),
+    "app-shinan": ("市南区政务服务App", "Shinan district app"),
+    "hotline-12345": ("12345热线", "12345 hotline"),
+    "phone": ("电话", "Phone"),
+    "link": ("短信链接", "Text message link"),
+}
+
 TABLES = {
     "state": STATES,
     "trigger": TRIGGERS,
@@ -204,6 +222,8 @@ TABLES = {
     },
     "unit_kind": KINDS,
     "limit_unit": LIMIT_UNITS,
+    "agency_kind": AGENCY_KINDS,
+    "channel": CHANNELS,
 }
 
 

@@ -18,7 +18,7 @@ from flask_smorest import Blueprint, abort
 from api import db
 from api.auth import current_actor, require_roles
 from api.schemas import Int
-from workflow.catalog import authority, registry, street_routing
+from workflow.catalog import authority, registry, sheet_names, street_routing
 from workflow.catalog.listdiff import diff_lists, publish_list
 from workflow.catalog.sheet import read_sheet, write_sheet
 from workflow.errors import InvalidInput
@@ -227,7 +227,8 @@ class ListExport(MethodView):
         suffix = args["format"]
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"list.{suffix}"
-            write_sheet(list(items.values()), path, chinese=args["chinese"])
+            names = sheet_names.Names.of(db.session()) if args["chinese"] else None
+            write_sheet(list(items.values()), path, chinese=args["chinese"], names=names)
             payload = path.read_bytes()
         mimetype = XLSX if suffix == "xlsx" else "text/csv; charset=utf-8"
         return Response(

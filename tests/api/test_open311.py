@@ -75,7 +75,7 @@ def test_file_and_follow_a_request(
     r = anon.post(f"{V2}/requests.json", data=filing(api_key))
     assert r.status_code == 201, r.text
     rid = r.json()[0]["service_request_id"]
-    assert r.json()[0]["service_notice"].startswith("expected by")
+    assert r.json()[0]["service_notice"].startswith("预计办结时间：")
     # It is a case like one filed at the window, with the key's name as its channel.
     clerk = login("W-ZHL-01", "clerk")
     case = clerk.get(f"/cases/{rid}").json()

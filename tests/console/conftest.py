@@ -134,3 +134,36 @@ def sign_in_client(
         return c
 
     return do
+
+
+@pytest.fixture(autouse=True)
+def no_untranslated_refusal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every console page a test's journey is shown in Chinese carries no English refusal of the
+    engine or of marshmallow (tests/console/zh_rule.py); checked after the test."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    from flask import Response
+
+    from tests.console import zh_rule
+
+    flask_app: Flask = request.getfixturevalue("app")
+    shown: list[tuple[str, str]] = []
+
+    @flask_app.after_request
+    def _record(resp: Response) -> Response:
+        from flask import request as req
+
+        page = req.path.startswith("/console/") and resp.mimetype == "text/html"
+        if page and not resp.direct_passthrough:
+            shown.append((req.path, resp.get_data(as_text=True)))
+        return resp
+
+    yield
+    found = [
+        f"{path}: {w!r}"
+        for path, html in shown
+        if zh_rule.is_chinese_page(html)
+        for w in zh_rule.untranslated(html)
+    ]
+    assert not found, "untranslated refusals shown: " + "; ".join(found)

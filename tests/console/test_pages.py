@@ -96,8 +96,8 @@ def test_scope_and_roles(
     r = other.get(f"/console/cases/{case_id}")
     # Outside scope: the same page as no such case.
     assert r.status_code == 404
-    assert f"no case {case_id}" in r.get_data(as_text=True)
-    assert "no case 999999" in other.get("/console/cases/999999").get_data(as_text=True)
+    assert f"没有案件 {case_id}" in r.get_data(as_text=True)
+    assert "没有案件 999999" in other.get("/console/cases/999999").get_data(as_text=True)
     assert other.get("/console/admin/items").status_code == 403
     assert other.get("/console/trail").status_code == 403
     auditor = sign_in_client("X-SN", "auditor")

@@ -268,7 +268,7 @@ def compute(
     chain.lock_head(session)
     period_bounds(period, timezone(session))
     if is_finalized(session, period):
-        raise Conflict(f"the records of {period} are finalized: verify them instead")
+        raise Conflict(code="period_finalized_verify", params={"period": period})
     inputs = gather_inputs(session, period)
     return _store(session, inputs, calculate(session, inputs), "draft", now)
 
@@ -285,9 +285,9 @@ def finalize(
     chain.lock_head(session)
     _, end = period_bounds(period, timezone(session))
     if is_finalized(session, period):
-        raise Conflict(f"the records of {period} are finalized already")
+        raise Conflict(code="period_finalized_already", params={"period": period})
     if now < end:
-        raise NotAllowed(f"{period} has not ended yet: its records can be drafts only")
+        raise NotAllowed(code="period_not_ended", params={"period": period})
     inputs = gather_inputs(session, period)
     records = _store(session, inputs, calculate(session, inputs), "final", now)
     chain.append(
@@ -345,7 +345,7 @@ def verify(session: Session, period: str) -> tuple[int, list[str]]:
     else:
         stored = _records(session, period, "draft")
     if not stored:
-        raise NotFound(f"no appraisal records for {period}")
+        raise NotFound(code="no_records_for", params={"period": period})
     problems: list[str] = []
     if finalized_event is not None:
         inputs = finalized_event.data["inputs"]
@@ -410,22 +410,23 @@ def enter_assessment(
     if now < start:
         # An assessment is of work done: one entered early would block the real one.
         raise InvalidInput(
-            f"{period} has not begun: a period is assessed once it has started",
-            {"period": ["not begun yet"]},
+            errors={"period": ["not begun yet"]}, code="period_not_begun", params={"period": period}
         )
     agency = registry.units(session).units.get(unit)
     if agency is None or agency.kind != "dispatched_agency":
-        raise InvalidInput(f"{unit!r} is not a stationed agency", {"unit": ["not an agency"]})
+        raise InvalidInput(
+            errors={"unit": ["not an agency"]}, code="not_an_agency", params={"unit": unit}
+        )
     if actor.role != "admin" or actor.unit != agency.host_street:
-        raise NotHolder(f"only an administrator of {agency.host_street} assesses {unit}")
+        raise NotHolder(code="assessor_only", params={"street": agency.host_street, "unit": unit})
     _check_assessment(score, comment)
     if is_finalized(session, period):
-        raise Conflict(f"the records of {period} are finalized: no more assessments")
+        raise Conflict(code="period_finalized_assessments", params={"period": period})
     exists = session.execute(
         select(Assessment.id).where(Assessment.unit == unit, Assessment.period == period)
     ).first()
     if exists:
-        raise Conflict(f"{unit} has been assessed for {period} already")
+        raise Conflict(code="assessed_already", params={"unit": unit, "period": period})
     row = Assessment(
         unit=unit,
         period=period,
@@ -455,11 +456,15 @@ def _check_assessment(score: Any, comment: Any) -> None:
         or score != score
         or not 0 <= score <= 100
     ):
-        raise InvalidInput("a score is a number from 0 to 100", {"score": ["0 to 100"]})
+        raise InvalidInput(errors={"score": ["0 to 100"]}, code="score_range")
     if not isinstance(comment, str) or not comment.strip():
-        raise InvalidInput("an assessment needs a comment", {"comment": ["required"]})
+        raise InvalidInput(errors={"comment": ["required"]}, code="assessment_comment")
     if len(comment) > MAX_COMMENT:
-        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT}"]})
+        raise InvalidInput(
+            errors={"comment": [f"at most {MAX_COMMENT}"]},
+            code="the_too_long",
+            params={"field": "comment"},
+        )
     check_text(comment=comment)
 
 

@@ -46,7 +46,9 @@ def check_street(session: Session, street: str) -> None:
     unit = registry.units(session).units.get(street)
     if unit is None or unit.kind != "street_office":
         raise InvalidInput(
-            f"{street!r} is not a street office", {"street": ["not a street office"]}
+            errors={"street": ["not a street office"]},
+            code="not_a_street",
+            params={"street": street},
         )
 
 
@@ -88,9 +90,9 @@ def publish_route(
         check_street(session, street)
         if registry.latest_row(session, "route", route.name) is None:
             raise InvalidInput(
-                f"the district has no route {route.name!r}: a street's variant varies one of "
-                "the district's routes",
-                {"name": [f"no district route {route.name!r}"]},
+                errors={"name": [f"no district route {route.name!r}"]},
+                code="no_district_route",
+                params={"route": route.name},
             )
     return registry.publish_one(
         session,
@@ -114,7 +116,7 @@ def withdraw_variant(
     require_publisher(session, actor, street)
     check_street(session, street)
     if street not in registry.route_variants(session, name):
-        raise NotFound(f"{street} has no variant of route {name!r} in force")
+        raise NotFound(code="no_variant", params={"street": street, "route": name})
     return registry.publish_one(
         session,
         "route",

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.catalog import registry
+from workflow.catalog import registry, sheet_names
 from workflow.errors import NotFound
 from workflow.inputs import text_problem
 from workflow.spec.checks import check_items
@@ -146,6 +146,8 @@ def read_sheet(
             if why:
                 problems.append(Problem(rel, f"row {line} column {column}", why, line))
     had_en = bool(rows) and "name_en" in rows[0][1]
+    if shown:  # a Chinese sheet may say names where the list keeps codes
+        sheet_names.coded(rows, sheet_names.Names.of(session))
     filled = _fill_from_published(session, rows)
     items, p2 = load_item_rows(rows, rel)
     problems += p2
@@ -210,10 +212,20 @@ def item_row(item: ItemSpec) -> list[Any]:
     ]
 
 
-def write_sheet(items: list[ItemSpec], path: Path, *, chinese: bool = False) -> None:
+def write_sheet(
+    items: list[ItemSpec],
+    path: Path,
+    *,
+    chinese: bool = False,
+    names: sheet_names.Names | None = None,
+) -> None:
     """Write the list to PATH (.xlsx or .csv) so that read_sheet gives the same items back.
+    A Chinese sheet with NAMES says units, routes and the other coded columns by their names.
 
     Text cells stay text: a code like "0101" does not become the number 101, and a legal basis
     like "-第三条" or a name like "=..." is not taken for a formula (see files.write_table)."""
     header = [HEADER_OF[c] if chinese else c for c in ITEM_COLUMNS]
-    write_table(path, header, [item_row(i) for i in items], sheet_title="权责清单")
+    rows = [item_row(i) for i in items]
+    if chinese and names is not None:
+        rows = [sheet_names.named(ITEM_COLUMNS, r, names) for r in rows]
+    write_table(path, header, rows, sheet_title="权责清单")

@@ -22,9 +22,11 @@ MAX_REASON = 4000
 
 def _reason(value: Any, name: str = "reason") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"a {name} is required", {name: ["required"]})
+        raise InvalidInput(errors={name: ["required"]}, code="a_required", params={"field": name})
     if len(value) > MAX_REASON:
-        raise InvalidInput(f"the {name} is too long", {name: [f"at most {MAX_REASON}"]})
+        raise InvalidInput(
+            errors={name: [f"at most {MAX_REASON}"]}, code="the_too_long", params={"field": name}
+        )
     check_text(**{name: value})
     return value.strip()
 
@@ -47,11 +49,11 @@ def appeal(
     chain.lock_head(session)
     fb = session.get(Feedback, rating_id, populate_existing=True)
     if fb is None or fb.status != "given":
-        raise NotFound(f"no rating {rating_id}")
+        raise NotFound(code="no_rating", params={"rating": rating_id})
     if actor.unit is None or actor.unit != fb.handler or actor.role in ("auditor", "callback"):
-        raise NotHolder(f"a rating is appealed by its handling unit, {fb.handler}")
+        raise NotHolder(code="rating_appealer", params={"unit": fb.handler})
     if session.execute(select(Appeal.id).where(Appeal.feedback_id == rating_id)).first():
-        raise Conflict(f"rating {rating_id} has been appealed already")
+        raise Conflict(code="rating_appealed", params={"rating": rating_id})
     row = Appeal(
         feedback_id=fb.id,
         case_id=fb.case_id,
@@ -86,16 +88,16 @@ def decide(
 ) -> Appeal:
     now = now or dt.datetime.now(dt.UTC)
     if not isinstance(uphold, bool):
-        raise InvalidInput("uphold is true or false", {"uphold": ["true or false"]})
+        raise InvalidInput(errors={"uphold": ["true or false"]}, code="uphold_bool")
     text = _reason(reason)
     chain.lock_head(session)
     row = session.get(Appeal, appeal_id, populate_existing=True)
     if row is None:
-        raise NotFound(f"no appeal {appeal_id}")
+        raise NotFound(code="no_appeal", params={"appeal": appeal_id})
     if not is_district_admin(session, actor):
-        raise NotHolder("an appeal is decided by the district")
+        raise NotHolder(code="appeal_decider")
     if row.status != "pending":
-        raise Conflict(f"appeal {appeal_id} has been decided already")
+        raise Conflict(code="appeal_decided", params={"appeal": appeal_id})
     row.status = "upheld" if uphold else "rejected"
     row.decided_by = actor.label
     row.decided_at = now

@@ -37,7 +37,7 @@ def check_answer(level: Any, resolved: Any, comment: Any, channel: Any) -> str:
     elif comment and len(comment) > MAX_COMMENT:
         errors["comment"] = [f"at most {MAX_COMMENT} characters"]
     if errors:
-        raise InvalidInput("the answer is not complete or not valid", errors)
+        raise InvalidInput(errors=errors, code="answer_incomplete")
     if comment:
         check_text(comment=comment)
     return (comment or "").strip()
@@ -46,12 +46,12 @@ def check_answer(level: Any, resolved: Any, comment: Any, channel: Any) -> str:
 def may_call(session: Session, actor: Actor, case: Case, fb: Feedback) -> None:
     """A callback operator of the district, or of the case's street; never the handling unit."""
     if actor.role != "callback" or not actor.unit:
-        raise NotHolder("a 回访 is recorded by a callback operator")
+        raise NotHolder(code="callback_only")
     unit = registry.units(session).units.get(actor.unit)
     if unit is None or (unit.kind != "district" and actor.unit != case.street):
-        raise NotHolder(f"a callback operator of the district or of {case.street} calls back")
+        raise NotHolder(code="callback_of", params={"street": case.street})
     if actor.unit in (fb.handler, fb.commander):
-        raise NotHolder("the handling unit does not record its own rating")
+        raise NotHolder(code="not_own_rating")
 
 
 def contact_for_call(
@@ -64,10 +64,10 @@ def contact_for_call(
     fb = session.get(Feedback, feedback_id, populate_existing=True)
     case = session.get(Case, fb.case_id) if fb is not None else None
     if fb is None or case is None:
-        raise NotFound(f"no feedback {feedback_id}")
+        raise NotFound(code="no_feedback", params={"feedback": feedback_id})
     may_call(session, actor, case, fb)
     if fb.status != "pending":
-        raise Conflict(f"feedback {feedback_id} has been answered: no call to make")
+        raise Conflict(code="feedback_answered", params={"feedback": feedback_id})
     chain.append(
         session,
         at=now,
@@ -89,9 +89,9 @@ def pending_of(session: Session, case_id: int) -> Feedback:
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if fb is None:
-        raise NotAllowed(f"case {case_id} has not ended: the resident is asked once it has")
+        raise NotAllowed(code="case_not_ended", params={"case": case_id})
     if fb.status != "pending":
-        raise Conflict(f"case {case_id} has been answered already (round {fb.round})")
+        raise Conflict(code="case_answered", params={"case": case_id, "round": fb.round})
     return fb
 
 
@@ -161,7 +161,7 @@ def record_call(
     chain.lock_head(session)
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     fb = pending_of(session, case_id)
     may_call(session, actor, case, fb)
     return _give(

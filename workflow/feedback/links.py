@@ -97,10 +97,10 @@ def by_code(session: Session, code: str, now: dt.datetime) -> Feedback:
     resident is told the same for all three: no guessing which codes exist)."""
     code = (code or "").strip().upper()
     if not code or len(code) > CODE_MAX or any(c not in ALPHABET for c in code):
-        raise NotFound("this link is not valid: it has been used, has expired, or never existed")
+        raise NotFound(code="link_not_valid")
     fb = session.execute(
         select(Feedback).where(Feedback.code == code).execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if fb is None or fb.status != "pending" or fb.expires_at <= now:
-        raise NotFound("this link is not valid: it has been used, has expired, or never existed")
+        raise NotFound(code="link_not_valid")
     return fb

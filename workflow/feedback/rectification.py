@@ -62,9 +62,13 @@ def report(
     """The handling unit reports what it did; the resident is asked again (a second round)."""
     now = now or dt.datetime.now(dt.UTC)
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("say what was done", {"report": ["required"]})
+        raise InvalidInput(errors={"report": ["required"]}, code="say_what_was_done")
     if len(text) > MAX_REPORT:
-        raise InvalidInput("the report is too long", {"report": [f"at most {MAX_REPORT}"]})
+        raise InvalidInput(
+            errors={"report": [f"at most {MAX_REPORT}"]},
+            code="the_too_long",
+            params={"field": "report"},
+        )
     check_text(report=text)
     chain.lock_head(session)
     row = session.execute(
@@ -73,11 +77,11 @@ def report(
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no rectification {rectification_id}")
+        raise NotFound(code="no_rectification", params={"rectification": rectification_id})
     if actor.unit != row.unit or actor.role in ("auditor", "callback"):
-        raise NotHolder(f"the rectification is reported by {row.unit}")
+        raise NotHolder(code="rectification_reporter", params={"unit": row.unit})
     if row.status != "open":
-        raise Conflict(f"rectification {rectification_id} has been reported already")
+        raise Conflict(code="rectification_reported", params={"rectification": rectification_id})
     row.status = "reported"
     row.report = text.strip()
     row.reported_at = now

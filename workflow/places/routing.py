@@ -61,7 +61,12 @@ def check_location(
         else:
             check_text(address=address)
     if errors:
-        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors)
+        raise InvalidInput(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()),
+            errors,
+            code="bad_location",
+            params={"fields": list(errors)},
+        )
     if not point and address is None:
         return None
     return Location(point[0] if point else None, point[1] if point else None, address)

@@ -17,7 +17,7 @@ READERS = ("admin", "auditor")
 
 def _check_reader(actor: Actor) -> None:
     if actor.role not in READERS:
-        raise NotHolder(f"appraisal records are read by: {', '.join(READERS)}")
+        raise NotHolder(code="appraisal_readers", params={"roles": list(READERS)})
 
 
 def list_records(
@@ -41,7 +41,7 @@ def get_record(session: Session, *, actor: Actor, record_id: int) -> AppraisalRe
     _check_reader(actor)
     rec = session.get(AppraisalRecord, record_id) if 1 <= record_id <= MAX_ID else None
     if rec is None:
-        raise NotFound(f"no appraisal record {record_id}")
+        raise NotFound(code="no_appraisal_record", params={"record": record_id})
     return rec
 
 

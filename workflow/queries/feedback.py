@@ -73,7 +73,11 @@ def _page(
 
 def _status(value: str | None, allowed: tuple[str, ...]) -> None:
     if value is not None and value not in allowed:
-        raise InvalidInput(f"status is one of {', '.join(allowed)}", {"status": list(allowed)})
+        raise InvalidInput(
+            errors={"status": list(allowed)},
+            code="status_one_of",
+            params={"allowed": list(allowed)},
+        )
 
 
 def feedback(
@@ -131,7 +135,9 @@ def one(session: Session, *, actor: Actor, model: Any, row_id: int) -> Any:
         select(model).where(model.id == row_id, _where(session, actor, model))
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no {model.__tablename__.rstrip('s')} {row_id}")
+        raise NotFound(
+            code="no_such", params={"what": model.__tablename__.rstrip("s"), "id": row_id}
+        )
     return row
 
 

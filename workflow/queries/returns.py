@@ -70,12 +70,12 @@ def list_returns(
 def get_return(session: Session, *, actor: Actor, return_id: int) -> ReturnRequest:
     """A return ACTOR may see; NotFound otherwise (its existence is not told)."""
     if not 1 <= return_id <= MAX_ID:
-        raise NotFound(f"no return {return_id}")
+        raise NotFound(code="no_return", params={"number": return_id})
     row = session.execute(
         select(ReturnRequest).where(ReturnRequest.id == return_id, visible(session, actor))
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no return {return_id}")
+        raise NotFound(code="no_return", params={"number": return_id})
     return row
 
 

@@ -71,13 +71,13 @@ def in_scope(session: Session, actor: Actor, case: Case) -> bool:
 def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     """The case when ACTOR may see it; NotFound (404) otherwise, the same as no such case."""
     if not 1 <= case_id <= MAX_ID:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     case = engine.get_case(session, case_id)
     # The holder always sees its case: the common path of a firing needs no scope query.
     if actor.unit is not None and actor.unit == case.holder:
         return case
     if not in_scope(session, actor, case):
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     return case
 
 
@@ -85,8 +85,8 @@ def visible_row(session: Session, model: Any, row_id: int, where: ColumnElement[
     """The row of MODEL with ROW_ID matching WHERE (the caller's scope); NotFound otherwise."""
     name = model.__tablename__.rstrip("s")
     if not 1 <= row_id <= MAX_ID:
-        raise NotFound(f"no {name} {row_id}")
+        raise NotFound(code="no_such", params={"what": name, "id": row_id})
     row = session.execute(select(model).where(model.id == row_id, where)).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no {name} {row_id}")
+        raise NotFound(code="no_such", params={"what": name, "id": row_id})
     return row

@@ -62,7 +62,11 @@ def list_tasks(
 ) -> Page[Task]:
     """The tasks ACTOR may see, oldest first (keyset on the id: AFTER is the last id read)."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"no task status {status!r}", {"status": [", ".join(STATUSES)]})
+        raise InvalidInput(
+            errors={"status": [", ".join(STATUSES)]},
+            code="no_task_status",
+            params={"status": status},
+        )
     where = [scope(session, actor)]
     if unit:
         where.append(Task.unit == unit)
@@ -85,14 +89,14 @@ def list_tasks(
 def get_task(session: Session, *, actor: Actor, task_id: int) -> Task:
     """One task in ACTOR's scope; NotFound (404) otherwise, the same as no such task."""
     if not 1 <= task_id < 2**31:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(code="no_task", params={"task": task_id})
     task = session.execute(
         select(Task)
         .where(Task.id == task_id, scope(session, actor))
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if task is None:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(code="no_task", params={"task": task_id})
     return task
 
 

@@ -20,7 +20,7 @@ def readable_part(session: Session, actor: Actor) -> ColumnElement[bool]:
     none: all but auditors, who read each case's timeline on the case."""
     part = privacy.trail_part(session, actor)
     if part is None:
-        raise NotHolder("the trail is read by auditors")
+        raise NotHolder(code="trail_auditors")
     return part
 
 

@@ -1,10 +1,13 @@
-"""A route as a picture: transitions' diagram support, drawn by Graphviz."""
+"""A route as a picture, drawn by Graphviz: each tier a swimlane (a cluster with its own colour and
+name), the final states beside them, a legend; in the words the caller gives (the console's
+Chinese or English labels), else the route's own codes (the API and the CLI)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from transitions.extensions import GraphMachine
+import graphviz
 
 from workflow.spec.model import RouteSpec
 
@@ -14,54 +17,84 @@ TIER_COLOURS = {
     "agency": "#fef9c3",
     "department": "#fde2e2",
     "applicant": "#eeeeee",
+    "party_committee": "#fce7f3",
+    "mediation_committee": "#ede9fe",
+    "street_party": "#ffedd5",
 }
+OTHER_COLOUR = "#f1f5f9"
+FONT = "Noto Sans CJK SC"
 
 
-class _Drawing:
-    """A throwaway model: only the picture needs one; cases never do."""
-
-    state: str
+def _same(code: str) -> str:
+    return code
 
 
-def route_svg(route: RouteSpec) -> bytes:
-    states: list[dict[str, Any]] = []
-    for s in route.states:
-        label = s.name if s.final else f"{s.name}\n({s.tier})"
-        states.append({"name": s.name, "final": s.final, "label": label})
-    transitions = [
-        {
-            "trigger": t.trigger + ("*" if t.reason_required else ""),
-            "source": t.source,
-            "dest": t.dest,
-        }
-        for t in route.transitions
-    ]
-    model = _Drawing()
-    machine = GraphMachine(
-        model=model,
-        states=[s["name"] for s in states],
-        transitions=transitions,
-        initial=route.initial,
-        auto_transitions=False,
-        graph_engine="graphviz",
-        title=f"{route.name}: {route.title_zh}",
-        show_state_attributes=False,
+@dataclass(frozen=True)
+class Words:
+    """How the picture names things; the defaults are the route's codes."""
+
+    state: Callable[[str], str] = _same
+    trigger: Callable[[str], str] = _same
+    tier: Callable[[str], str] = _same
+    title: str | None = None
+    tasks: Callable[[str, str], str] = field(
+        default=lambda per, join: f"∥ tasks per {per}, join {join}"
     )
-    graph = machine.get_graph()
+    legend: str = "legend"
+    reason: str = "* a reason is required"
+    final: str = "final state"
+
+
+def _state_label(route: RouteSpec, name: str, words: Words) -> str:
+    said = words.state(name)
+    return said if said == name else f"{said}\n{name}"
+
+
+def route_svg(route: RouteSpec, words: Words | None = None) -> bytes:
+    """The route's diagram as SVG: states grouped by tier, transitions labelled by trigger (a
+    star where a reason is required), a task state drawn as a stack."""
+    w = words or Words()
+    g = graphviz.Digraph(
+        name=route.name,
+        graph_attr={
+            "rankdir": "LR",
+            "fontname": FONT,
+            "label": w.title or f"{route.name}: {route.title_zh}",
+            "labelloc": "t",
+            "fontsize": "16",
+            "nodesep": "0.3",
+            "ranksep": "0.5",
+        },
+        node_attr={"fontname": FONT, "fontsize": "11", "shape": "box", "style": "rounded,filled"},
+        edge_attr={"fontname": FONT, "fontsize": "10", "color": "#475569"},
+    )
+    tiers: dict[str, list[str]] = {}
     for s in route.states:
-        attrs = {"label": s.name if s.final else f"{s.name}\\n{s.tier}"}
         if s.final:
-            attrs.update(shape="doublecircle", fillcolor="#ffffff")
-        elif s.tier:
-            attrs.update(style="rounded,filled", fillcolor=TIER_COLOURS[s.tier])
-        if s.tasks is not None:
-            # A task state: parallel tasks, one per unit, and the join that lets the case out.
-            attrs.update(
-                shape="box3d",
-                style="filled",
-                label=f"{s.name}\\n{s.tier}\\n∥ tasks per {s.tasks.per}, join {s.tasks.join}",
-            )
-        graph.node(s.name, **attrs)
-    graph.graph_attr.update(fontname="Noto Sans CJK SC", rankdir="LR")
-    svg: bytes = graph.pipe(format="svg")
+            g.node(s.name, _state_label(route, s.name, w), shape="doublecircle", fillcolor="white")
+            continue
+        tiers.setdefault(s.tier or "", []).append(s.name)
+    for tier, names in tiers.items():
+        colour = TIER_COLOURS.get(tier, OTHER_COLOUR)
+        with g.subgraph(name=f"cluster_{tier or 'none'}") as lane:
+            lane.attr(label=w.tier(tier) if tier else "", style="filled", color=colour)
+            lane.attr(fillcolor=colour + "80", fontsize="12")
+            for name in names:
+                s = route.state(name)
+                label = _state_label(route, name, w)
+                if s.tasks is not None:
+                    # A task state: parallel tasks, one per unit, and the join that lets it out.
+                    label += "\n" + w.tasks(s.tasks.per, s.tasks.join)
+                    lane.node(name, label, shape="box3d", style="filled", fillcolor=colour)
+                else:
+                    lane.node(name, label, fillcolor=colour)
+    g.node("__start", "", shape="point", width="0.15")
+    g.edge("__start", route.initial)
+    for t in route.transitions:
+        g.edge(t.source, t.dest, label=w.trigger(t.trigger) + ("*" if t.reason_required else ""))
+    with g.subgraph(name="cluster_legend") as legend:
+        legend.attr(label=w.legend, style="dashed", color="#94a3b8", fontsize="11")
+        legend.node("__reason", w.reason, shape="plaintext", style="")
+        legend.node("__final", w.final, shape="doublecircle", fillcolor="white", fontsize="9")
+    svg: bytes = g.pipe(format="svg")
     return svg

@@ -61,7 +61,9 @@ def clock_of(
 def check_urgency(urgency: str | None) -> str | None:
     if urgency is not None and urgency not in URGENCIES:
         raise InvalidInput(
-            f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
+            errors={"urgency": [f"one of {', '.join(URGENCIES)}"]},
+            code="no_urgency",
+            params={"urgency": urgency},
         )
     return urgency
 
@@ -69,10 +71,12 @@ def check_urgency(urgency: str | None) -> str | None:
 def _text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     if value is None or not str(value).strip():
         if required:
-            raise InvalidInput(f"{name} is required", {name: ["required"]})
+            raise InvalidInput(errors={name: ["required"]}, code="required", params={"field": name})
         return ""
     if len(value) > limit:
-        raise InvalidInput(f"{name} is too long", {name: [f"at most {limit} characters"]})
+        raise InvalidInput(
+            errors={name: [f"at most {limit} characters"]}, code="too_long", params={"field": name}
+        )
     check_text(**{name: value})
     return value
 
@@ -228,12 +232,14 @@ def _opening(session: Session, item: str, workstation: str, actor: Actor) -> _Op
     items, list_version = registry.items(session)
     spec = items.get(item)
     if spec is None:
-        raise InvalidInput(f"no item {item!r} in the list", {"item": ["unknown item"]})
+        raise InvalidInput(errors={"item": ["unknown item"]}, code="no_item", params={"item": item})
     units = registry.units(session)
     ws = units.units.get(workstation)
     if ws is None or ws.kind != "workstation":
         raise InvalidInput(
-            f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
+            errors={"workstation": ["unknown"]},
+            code="not_a_workstation",
+            params={"workstation": workstation},
         )
     # The community's committees receive their own items (两委一站): the party committee's staff
     # open a party application, the mediation committee's a mediation request (which items:
@@ -248,14 +254,8 @@ def _opening(session: Session, item: str, workstation: str, actor: Actor) -> _Op
         and (actor.role != "clerk" or actor.unit != workstation)
         and not committee
     ):
-        raise NotHolder(_OPENERS.format(workstation=workstation))
+        raise NotHolder(code="not_an_opener", params={"workstation": workstation})
     return _Opening(spec, list_version, units, workstation, ws.parent or "")
-
-
-_OPENERS = (
-    "only a clerk of {workstation}, or the staff of the community body that receives the item, "
-    "opens a case there"
-)
 
 
 def _check_receiver(opening: _Opening, actor: Actor) -> None:
@@ -264,7 +264,7 @@ def _check_receiver(opening: _Opening, actor: Actor) -> None:
         return
     first = opening.route.state(opening.route.initial)
     if opening.units.body(opening.workstation, first.tier or "") != actor.unit:
-        raise NotHolder(_OPENERS.format(workstation=opening.workstation))
+        raise NotHolder(code="not_an_opener", params={"workstation": opening.workstation})
 
 
 def _pin_route_and_routing(session: Session, opening: _Opening) -> None:
@@ -338,7 +338,7 @@ def _is_variant(session: Session, route: str, version: int) -> bool:
 def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id, populate_existing=True)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     return case
 
 
@@ -408,7 +408,7 @@ def _read_case(
     read = _READ_CASE_AND_HEAD if head is None else _READ_CASE
     values = read.run(conn, {"case_id": case_id}).one_or_none()
     if values is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(code="no_case", params={"case": case_id})
     if head is None:
         head = (values.pop("head_seq"), values.pop("head_hash"))
     latest = registry.units_and_calendar_of(
@@ -426,7 +426,7 @@ def _write_case(conn: Connection, session: Session, case: Case, before: dict[str
     version = before["version"] + 1
     params.update(case_id=before["id"], old=before["version"], version=version)
     if _write_statement(changed).run(conn, params).rowcount != 1:
-        raise StaleVersion(f"case {before['id']} was changed by someone else")
+        raise StaleVersion(code="changed_by_someone", params={"case": before["id"]})
     case.version = version
     # (An empty identity map, as in most firings, is not asked.)
     held = session.identity_map.get(_case_key((before["id"],))) if session.identity_map else None
@@ -467,7 +467,10 @@ def fire(
     if trigger not in machine.events:  # the route's triggers, without building their set
         raise _no_such_trigger(route, trigger)
     if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
+        raise StaleVersion(
+            code="stale_case",
+            params={"case": case_id, "version": case.version, "expected": expected_version},
+        )
     if reason is not None:
         _text(reason, "reason")
     if result is not None:
@@ -524,22 +527,23 @@ def _targets(target: str | None, targets: list[str] | tuple[str, ...] | None) ->
     if not targets:
         return {"target": target or None, "targets": (target,) if target else ()}
     if target and target not in targets:
-        raise InvalidInput("give target or targets, not both", {"target": ["use targets alone"]})
+        raise InvalidInput(errors={"target": ["use targets alone"]}, code="target_or_targets")
     return {"target": targets[0] if len(targets) == 1 else None, "targets": tuple(targets)}
 
 
 # The refusals of fire(), built off its path.
 def _no_such_trigger(route: RouteSpec, trigger: str) -> InvalidInput:
     return InvalidInput(
-        f"route {route.name} has no trigger {trigger!r}",
-        {"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
+        errors={"trigger": [f"one of {', '.join(sorted(route.triggers))}"]},
+        code="no_trigger",
+        params={"route": route.name, "trigger": trigger},
     )
 
 
 def _not_allowed(machine: Any, trigger: str, state: str) -> NotAllowed:
     return NotAllowed(
-        f"{trigger!r} is not allowed in state {state!r}"
-        f" (allowed: {', '.join(machine.get_triggers(state)) or 'none'})"
+        code="not_allowed_in_state",
+        params={"trigger": trigger, "state": state, "allowed": machine.get_triggers(state)},
     )
 
 
@@ -552,15 +556,20 @@ def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
         value = json.loads(text)
     except (TypeError, ValueError) as err:
         raise InvalidInput(
-            f"{name} is not JSON: {err}", {name: ["must be a JSON object"]}
+            errors={name: ["must be a JSON object"]},
+            code="not_json",
+            params={"field": name, "error": str(err)},
         ) from None
     if not isinstance(value, dict):
-        raise InvalidInput(f"{name} is not a JSON object", {name: ["must be a JSON object"]})
+        raise InvalidInput(
+            errors={name: ["must be a JSON object"]}, code="not_json_object", params={"field": name}
+        )
     size = len(text.encode("utf-8"))
     if size > MAX_DATA_BYTES:
         raise InvalidInput(
-            f"{name} is too large: {size} bytes as JSON",
-            {name: [f"at most {MAX_DATA_BYTES} bytes as JSON"]},
+            errors={name: [f"at most {MAX_DATA_BYTES} bytes as JSON"]},
+            code="too_large",
+            params={"field": name, "size": size},
         )
     return value
 

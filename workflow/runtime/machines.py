@@ -64,15 +64,17 @@ class Firing:
 RESULT_TRIGGERS = frozenset({"resolve", "complete"})
 
 
-def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
-    """Why ACTOR may not fire SPEC on CASE, or None when they may."""
+def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> NotHolder | None:
+    """Why ACTOR may not fire SPEC on CASE (the refusal to raise), or None when they may."""
     if actor.role not in spec.roles:
-        allowed = ", ".join(spec.roles)
-        return f"{spec.trigger!r} is fired by {allowed}, not by a {actor.role}"
+        return NotHolder(
+            code="fired_by",
+            params={"trigger": spec.trigger, "roles": list(spec.roles), "role": actor.role},
+        )
     if actor.role in ("system", "applicant"):
         return None
     if actor.unit != case.holder:
-        return f"the case is held by {case.holder}, not by {actor.unit}"
+        return NotHolder(code="held_by_other", params={"holder": case.holder, "unit": actor.unit})
     return None
 
 
@@ -94,7 +96,7 @@ def _may_fire(spec: TransitionSpec, ev: EventData) -> bool:
     f = _firing(ev)
     why = may_fire(spec, f.actor, f.case)
     if why:
-        raise NotHolder(why)
+        raise why
     _reason_given(spec, f)
     _target_allowed(spec, f)
     if f.result is not None and spec.trigger not in RESULT_TRIGGERS:
@@ -107,7 +109,9 @@ def _may_fire(spec: TransitionSpec, ev: EventData) -> bool:
 def _reason_given(spec: TransitionSpec, f: Firing) -> None:
     if spec.reason_required and not (f.reason and f.reason.strip()):
         raise InvalidInput(
-            f"{spec.trigger!r} needs a reason", {"reason": [f"required for {spec.trigger}"]}
+            errors={"reason": [f"required for {spec.trigger}"]},
+            code="needs_reason",
+            params={"trigger": spec.trigger},
         )
 
 
@@ -116,18 +120,22 @@ def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
         return  # the task state's own check (_tasks_allowed) names the units
     if f.targets and len(f.targets) > 1:
         raise InvalidInput(
-            f"{spec.trigger!r} takes one target here", {"targets": ["one department only"]}
+            errors={"targets": ["one department only"]},
+            code="one_target",
+            params={"trigger": spec.trigger},
         )
     if spec.target == "whistle_to":
         if not f.target:
             raise InvalidInput(
-                f"{spec.trigger!r} needs a target department",
-                {"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+                errors={"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+                code="needs_target",
+                params={"trigger": spec.trigger},
             )
         if f.target not in f.item.whistle_to:
             raise InvalidInput(
-                f"{f.target!r} is not a whistle target of item {f.item.code}",
-                {"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+                errors={"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+                code="not_whistle_target",
+                params={"target": f.target, "item": f.item.code},
             )
     elif f.target and f.route.state(spec.dest).tier == "agency":
         # A dispatch: the street chooses among its fitting agencies, or keeps the case.
@@ -139,7 +147,9 @@ def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
             )
     elif f.target:
         raise InvalidInput(
-            f"{spec.trigger!r} takes no target", {"target": ["not allowed for this trigger"]}
+            errors={"target": ["not allowed for this trigger"]},
+            code="takes_no_target",
+            params={"trigger": spec.trigger},
         )
 
 
@@ -156,7 +166,7 @@ def _tasks_allowed(spec: TransitionSpec, ev: EventData) -> bool:
             if t.status != "cancelled"
         ]
     elif f.lead is not None and not f.targets:
-        raise InvalidInput("a lead without targets", {"lead": ["name the targets too"]})
+        raise InvalidInput(errors={"lead": ["name the targets too"]}, code="lead_without_targets")
     f.calling, f.lead = tasks.check_targets(
         dest, f.item, f.units, f.targets, f.lead, f.reason, already
     )

@@ -364,7 +364,7 @@ def apply(
     try:
         session.flush()
     except StaleDataError:
-        raise StaleVersion("a case was changed by someone else while moving") from None
+        raise StaleVersion(code="changed_while_moving") from None
     result.applied = True
     return result
 
@@ -483,9 +483,15 @@ def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         old, sep, new = pair.partition("=")
         old, new = old.strip(), new.strip()
         if not sep or not old or not new:
-            raise InvalidInput(f"{pair!r} is not old=new", {"map": [f"{pair!r}: use old=new"]})
+            raise InvalidInput(
+                errors={"map": [f"{pair!r}: use old=new"]},
+                code="map_not_old_new",
+                params={"pair": pair},
+            )
         if old in out:
-            raise InvalidInput(f"state {old!r} is mapped twice", {"map": [f"{old!r} twice"]})
+            raise InvalidInput(
+                errors={"map": [f"{old!r} twice"]}, code="state_mapped_twice", params={"state": old}
+            )
         out[old] = new
     return out
 

@@ -47,9 +47,13 @@ TIER_KIND = {
 
 def _reason(reason: str | None, name: str = "reason") -> str:
     if reason is None or not reason.strip():
-        raise InvalidInput(f"a {name} is required", {name: ["required"]})
+        raise InvalidInput(errors={name: ["required"]}, code="a_required", params={"field": name})
     if len(reason) > engine.MAX_TEXT:
-        raise InvalidInput(f"the {name} is too long", {name: [f"at most {engine.MAX_TEXT}"]})
+        raise InvalidInput(
+            errors={name: [f"at most {engine.MAX_TEXT}"]},
+            code="the_too_long",
+            params={"field": name},
+        )
     check_text(**{name: reason})
     return reason.strip()
 
@@ -102,9 +106,9 @@ def request_return(
         )
     roles = TIER_ROLES.get(case.tier or "", frozenset()) - {"system", "applicant"}
     if case.tier is None:
-        raise NotAllowed(f"case {case_id} is {case.state}: there is nothing to return")
+        raise NotAllowed(code="nothing_to_return", params={"case": case_id, "state": case.state})
     if actor.unit != case.holder or actor.role not in roles:
-        raise NotHolder(f"only the holder ({case.holder}) asks to return case {case_id}")
+        raise NotHolder(code="holder_returns", params={"holder": case.holder, "case": case_id})
     earlier = list(
         session.execute(
             select(ReturnRequest)
@@ -112,7 +116,7 @@ def request_return(
             .order_by(ReturnRequest.id)
         ).scalars()
     )
-    _check_earlier(earlier, f"case {case_id}")
+    _check_earlier(earlier, "case", case_id)
     # Returned before: the units are bouncing the case; the district arbitrates.
     arbitration = any(r.status in ("approved", "refused") for r in earlier)
     sender, _ = sender_of(session, case)
@@ -142,18 +146,24 @@ def _check_category(session: Session, category: str) -> None:
     scheme = practice(session)
     if scheme.category(category) is None:
         codes = ", ".join(c["code"] for c in scheme.returns["categories"])
-        raise InvalidInput(f"no return category {category!r}", {"category": [f"one of {codes}"]})
+        raise InvalidInput(
+            errors={"category": [f"one of {codes}"]},
+            code="no_return_category",
+            params={"category": category},
+        )
 
 
-def _check_earlier(earlier: list[ReturnRequest], what: str) -> None:
+def _check_earlier(earlier: list[ReturnRequest], what: str, what_id: int) -> None:
     """One request pending at a time; after an arbitration, none."""
     for r in earlier:
         if r.status == "pending":
-            raise Conflict(f"return {r.id} of {what} is waiting for a decision")
+            raise Conflict(
+                code="return_pending", params={"number": r.id, "what": what, "id": what_id}
+            )
         if r.arbitration and r.status in ("approved", "refused"):
             raise Conflict(
-                f"the district's arbitration of return {r.id} is final: "
-                f"{r.to_unit if r.status == 'approved' else r.unit} is responsible"
+                code="arbitration_final",
+                params={"number": r.id, "unit": r.to_unit if r.status == "approved" else r.unit},
             )
 
 
@@ -234,9 +244,11 @@ def _request_task_return(
             select(ReturnRequest).where(ReturnRequest.task_id == task.id).order_by(ReturnRequest.id)
         ).scalars()
     )
-    _check_earlier(earlier, f"task {task.id}")
+    _check_earlier(earlier, "task", task.id)
     if case.stage_seq != task.round or task.status not in ("awaiting_report", "working"):
-        raise NotAllowed(f"task {task.id} is {task.status}: there is nothing to return")
+        raise NotAllowed(
+            code="task_nothing_to_return", params={"task": task.id, "status": task.status}
+        )
     arbitration = any(r.status == "refused" for r in earlier)
     reviewer = reviewer_of(session, case, arbitration=True) if arbitration else task.commander
     before = task.status
@@ -269,16 +281,18 @@ def _own_task(session: Session, case: Case, task_id: int, actor: Actor) -> Task:
     """The case's task TASK_ID, when ACTOR's unit does it (its staff)."""
     task = session.get(Task, task_id, populate_existing=True) if 1 <= task_id < 2**31 else None
     if task is None or task.case_id != case.id:
-        raise InvalidInput(f"no such task {task_id}", {"task": ["no such task"]})
+        raise InvalidInput(
+            errors={"task": ["no such task"]}, code="no_such_task", params={"task": task_id}
+        )
     if actor.unit != task.unit or actor.role not in tasks.WORK_ROLES:
-        raise NotHolder(f"task {task.id} is {task.unit}'s: its staff ask to return it")
+        raise NotHolder(code="task_staff_return", params={"task": task.id, "unit": task.unit})
     return task
 
 
 def get_return(session: Session, return_id: int) -> ReturnRequest:
     ret = session.get(ReturnRequest, return_id, populate_existing=True)
     if ret is None:
-        raise NotFound(f"no return {return_id}")
+        raise NotFound(code="no_return", params={"number": return_id})
     return ret
 
 
@@ -305,16 +319,20 @@ def decide_return(
     ret = get_return(session, return_id)
     text = _reason(reason)
     if actor.unit != ret.reviewer or actor.role not in REVIEWER_ROLES:
-        raise NotHolder(f"return {return_id} is decided by {ret.reviewer}")
+        raise NotHolder(
+            code="return_decided_by", params={"number": return_id, "unit": ret.reviewer}
+        )
     if ret.status != "pending":
-        raise Conflict(f"return {return_id} was {ret.status} already")
+        raise Conflict(
+            code="return_decided_already", params={"number": return_id, "status": ret.status}
+        )
     case = engine.get_case(session, ret.case_id)
     task = session.get(Task, ret.task_id, populate_existing=True) if ret.task_id else None
     if task is not None:
         if task.status != "return_requested" or case.stage_seq != task.round:
-            raise NotAllowed(f"task {task.id} has moved on since the return was asked for")
+            raise NotAllowed(code="task_moved_on_return", params={"task": task.id})
     elif case.stage_seq != ret.stage_seq or case.holder != ret.unit or case.tier is None:
-        raise NotAllowed(f"case {case.id} has moved on since the return was asked for")
+        raise NotAllowed(code="case_moved_on_return", params={"case": case.id})
     _check_decision(session, approve, to, at_fault)
     data: dict[str, Any] = {"return": ret.id, "requester": ret.unit, "arbitration": ret.arbitration}
     if task is not None:
@@ -334,11 +352,12 @@ def decide_return(
 def _check_decision(session: Session, approve: bool, to: str | None, at_fault: str | None) -> None:
     if not approve and (to or at_fault):
         raise InvalidInput(
-            "a refused return stays with the requester",
-            {"to" if to else "at_fault": ["only when approving"]},
+            errors={"to" if to else "at_fault": ["only when approving"]}, code="refused_stays"
         )
     if at_fault is not None and at_fault not in registry.units(session).units:
-        raise InvalidInput(f"no unit {at_fault!r}", {"at_fault": ["unknown unit"]})
+        raise InvalidInput(
+            errors={"at_fault": ["unknown unit"]}, code="no_unit", params={"unit": at_fault}
+        )
 
 
 def _target(session: Session, ret: ReturnRequest, to: str | None) -> str:
@@ -346,13 +365,12 @@ def _target(session: Session, ret: ReturnRequest, to: str | None) -> str:
     target = to or ret.sender
     if not target:
         raise InvalidInput(
-            "the case began with the requester: name the unit to send it to",
-            {"to": ["required: the case has no sender"]},
+            errors={"to": ["required: the case has no sender"]}, code="name_the_unit"
         )
     if target not in registry.units(session).units:
-        raise InvalidInput(f"no unit {target!r}", {"to": ["unknown unit"]})
+        raise InvalidInput(errors={"to": ["unknown unit"]}, code="no_unit", params={"unit": target})
     if target == ret.unit:
-        raise InvalidInput("to approve is to send the case elsewhere", {"to": ["the requester"]})
+        raise InvalidInput(errors={"to": ["the requester"]}, code="approve_elsewhere")
     return target
 
 
@@ -437,14 +455,18 @@ def _check_callable(session: Session, case: Case, task: Task, to: str) -> None:
     """TO may be called in the released unit's place: a department or agency not yet called."""
     units = registry.units(session).units
     if to not in units or units[to].kind not in ("department", "dispatched_agency"):
-        raise InvalidInput(f"{to!r} cannot be called", {"to": ["a department or agency"]})
+        raise InvalidInput(
+            errors={"to": ["a department or agency"]}, code="cannot_be_called", params={"unit": to}
+        )
     if to == task.unit:
-        raise InvalidInput("to approve is to release the requester", {"to": ["the requester"]})
+        raise InvalidInput(errors={"to": ["the requester"]}, code="approve_release")
     called = {
         t.unit for t in tasks.round_tasks(session, case.id, task.round) if t.status != "cancelled"
     }
     if to in called:
-        raise InvalidInput(f"{to} has a task of this case already", {"to": ["called already"]})
+        raise InvalidInput(
+            errors={"to": ["called already"]}, code="has_task_already", params={"unit": to}
+        )
 
 
 def _move(
@@ -469,8 +491,9 @@ def _move(
         kind = TIER_KIND.get(dest.tier or "")
         if kind is None or units[target].kind != kind:
             raise InvalidInput(
-                f"{target} cannot hold a case in {case.state}",
-                {"to": [f"a unit of kind {kind}" if kind else "not in this state"]},
+                errors={"to": [f"a unit of kind {kind}" if kind else "not in this state"]},
+                code="cannot_hold",
+                params={"unit": target, "state": case.state},
             )
     item = case_item(session, case)
     clock = engine.clock_of(session, case.urgency, item)

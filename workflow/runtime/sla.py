@@ -716,14 +716,19 @@ def acknowledge_supervision(
     chain.lock_head(session)
     sup = session.get(Supervision, supervision_id, populate_existing=True)
     if sup is None:
-        raise NotFound(f"no supervision {supervision_id}")
+        raise NotFound(code="no_such", params={"what": "supervision", "id": supervision_id})
     if actor.unit not in (sup.unit, sup.also_unit) or actor.role not in SUPERVISOR_ROLES:
-        raise NotHolder(f"supervision {supervision_id} is addressed to {sup.unit}")
+        raise NotHolder(
+            code="supervision_addressed", params={"supervision": supervision_id, "unit": sup.unit}
+        )
     if sup.acknowledged_at is not None:
-        raise Conflict(f"supervision {supervision_id} was acknowledged by {sup.acknowledged_by}")
+        raise Conflict(
+            code="supervision_acknowledged",
+            params={"supervision": supervision_id, "user": sup.acknowledged_by},
+        )
     if not is_open(session, sup):
         raise NotAllowed(
-            f"case {sup.case_id} has moved on: supervision {supervision_id} asks for nothing"
+            code="supervision_moved_on", params={"case": sup.case_id, "supervision": supervision_id}
         )
     sup.acknowledged_at = now
     sup.acknowledged_by = actor.label
@@ -769,24 +774,30 @@ def answer_supervision(
     chain.lock_head(session)
     sup = session.get(Supervision, supervision_id, populate_existing=True)
     if sup is None:
-        raise NotFound(f"no supervision {supervision_id}")
+        raise NotFound(code="no_such", params={"what": "supervision", "id": supervision_id})
     text = _reason(explanation, required=True, name="explanation")
     today = engine.work_calendar(session).local(now).date()
     if not isinstance(fix_date, dt.date) or not (
         today <= fix_date <= today + dt.timedelta(days=MAX_FIX_DAYS)
     ):
         raise InvalidInput(
-            "the fix date is a day from today to a year ahead",
-            {"fix_date": [f"from {today.isoformat()}, within {MAX_FIX_DAYS} days"]},
+            errors={"fix_date": [f"from {today.isoformat()}, within {MAX_FIX_DAYS} days"]},
+            code="fix_date_range",
         )
     if actor.unit != sup.holder or actor.role in ("auditor", "applicant"):
-        raise NotHolder(f"supervision {supervision_id} is answered by the holder ({sup.holder})")
+        raise NotHolder(
+            code="supervision_answerer",
+            params={"supervision": supervision_id, "holder": sup.holder},
+        )
     if not is_open(session, sup):
         raise NotAllowed(
-            f"case {sup.case_id} has moved on: supervision {supervision_id} asks for nothing"
+            code="supervision_moved_on", params={"case": sup.case_id, "supervision": supervision_id}
         )
     if sup.answered_at is not None:
-        raise Conflict(f"supervision {supervision_id} was answered by {sup.answered_by}")
+        raise Conflict(
+            code="supervision_answered",
+            params={"supervision": supervision_id, "user": sup.answered_by},
+        )
     sup.explanation = text
     sup.fix_date = fix_date
     sup.answered_by = actor.label
@@ -812,8 +823,9 @@ def answer_supervision(
 def _days(days: Any) -> int:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_EXTENSION_DAYS:
         raise InvalidInput(
-            f"an extension is 1 to {MAX_EXTENSION_DAYS} working days",
-            {"days": [f"a whole number from 1 to {MAX_EXTENSION_DAYS}"]},
+            errors={"days": [f"a whole number from 1 to {MAX_EXTENSION_DAYS}"]},
+            code="extension_days",
+            params={"max": MAX_EXTENSION_DAYS},
         )
     return days
 
@@ -821,10 +833,16 @@ def _days(days: Any) -> int:
 def _reason(reason: str | None, *, required: bool, name: str = "reason") -> str | None:
     if reason is None or not reason.strip():
         if required:
-            raise InvalidInput(f"a {name} is required", {name: ["required"]})
+            raise InvalidInput(
+                errors={name: ["required"]}, code="a_required", params={"field": name}
+            )
         return None
     if len(reason) > engine.MAX_TEXT:
-        raise InvalidInput(f"the {name} is too long", {name: [f"at most {engine.MAX_TEXT}"]})
+        raise InvalidInput(
+            errors={name: [f"at most {engine.MAX_TEXT}"]},
+            code="the_too_long",
+            params={"field": name},
+        )
     check_text(**{name: reason})
     return reason.strip()
 
@@ -862,14 +880,14 @@ def _check_extension_asked(session: Session, case: Case, actor: Actor, now: dt.d
     """ACTOR may ask for more time on CASE's stage: the holder, while a limit runs (before it
     passes and with no request pending: _ask)."""
     if case.tier is None:
-        raise NotAllowed(f"case {case.id} is {case.state}: it has no time limit any more")
+        raise NotAllowed(code="no_time_limit_closed", params={"case": case.id, "state": case.state})
     roles = TIER_ROLES.get(case.tier, frozenset()) - {"system", "applicant"}
     if actor.unit != case.holder or actor.role not in roles:
-        raise NotHolder(f"only the holder ({case.holder}) asks for more time on case {case.id}")
+        raise NotHolder(code="holder_asks_time", params={"holder": case.holder, "case": case.id})
     if case.paused_at is not None:
-        raise NotAllowed("the clock is stopped while the case waits on the applicant")
+        raise NotAllowed(code="clock_stopped")
     if case.stage_due_at is None or case.stage_seq is None:
-        raise NotAllowed(f"the stage {case.state!r} has no time limit")
+        raise NotAllowed(code="stage_no_limit", params={"state": case.state})
 
 
 def decide_extension(
@@ -891,15 +909,20 @@ def decide_extension(
     chain.lock_head(session)
     ext = session.get(Extension, extension_id, populate_existing=True)
     if ext is None:
-        raise NotFound(f"no extension {extension_id}")
+        raise NotFound(code="no_such", params={"what": "extension", "id": extension_id})
     reason_text = _reason(reason, required=not approve)
     granted = _days(ext.days if days is None else days) if approve else None
     if actor.role not in SUPERVISOR_ROLES or actor.unit not in supervising_units(
         ext.holder, registry.units(session)
     ):
-        raise NotHolder(f"extension {extension_id} is decided by {ext.unit}")
+        raise NotHolder(
+            code="extension_decided_by", params={"extension": extension_id, "unit": ext.unit}
+        )
     if ext.status != "pending":
-        raise Conflict(f"extension {extension_id} was {ext.status} already")
+        raise Conflict(
+            code="extension_decided_already",
+            params={"extension": extension_id, "status": ext.status},
+        )
     case = engine.get_case(session, ext.case_id)
     task = _stage_asked_for(session, ext, case)
     ext.decided_by = actor.label
@@ -932,11 +955,11 @@ def _stage_asked_for(session: Session, ext: Extension, case: Case) -> Task | Non
     that step or stage has ended."""
     if ext.task_id is None:
         if case.stage_seq != ext.stage_seq or case.tier is None:
-            raise NotAllowed(f"the stage {ext.state!r} of case {case.id} has ended")
+            raise NotAllowed(code="stage_ended", params={"state": ext.state, "case": case.id})
         return None
     task = tasks.get_task(session, ext.task_id)
     if task.stage_seq != ext.stage_seq or task.status not in tasks.OPEN:
-        raise NotAllowed(f"the step of task {task.id} asked for has ended")
+        raise NotAllowed(code="task_step_ended", params={"task": task.id})
     return task
 
 
@@ -964,11 +987,11 @@ def _request_task_extension(
 ) -> Extension:
     task = tasks.get_task(session, task_id)
     if task.case_id != case.id:
-        raise NotFound(f"no task {task_id} on case {case.id}")
+        raise NotFound(code="no_task_on_case", params={"task": task_id, "case": case.id})
     if actor.unit != task.unit or actor.role not in tasks.WORK_ROLES:
-        raise NotHolder(f"only {task.unit} asks for more time on its task {task.id}")
+        raise NotHolder(code="task_unit_asks_time", params={"unit": task.unit, "task": task.id})
     if task.status not in tasks.OPEN or task.stage_due_at is None or task.stage_seq is None:
-        raise NotAllowed(f"task {task.id} is {task.status}: no time limit runs")
+        raise NotAllowed(code="task_no_limit", params={"task": task.id, "status": task.status})
     on = _Asked(task.stage_seq, task.state, task.unit, task.stage_due_at, "step", task.id)
     return _ask(session, case, on, actor, reason, n, now)
 
@@ -996,9 +1019,9 @@ def _ask(
 ) -> Extension:
     """The request itself, before ON's limit and with none pending: its row and trail event."""
     if now > on.due:
-        limit = "task's" if on.task_id is not None else "stage's"
         raise NotAllowed(
-            f"an extension is asked before the {limit} limit ({chain.format_at(on.due)}), not after"
+            code="extension_late_task" if on.task_id is not None else "extension_late_stage",
+            params={"due": chain.format_at(on.due)},
         )
     pending = session.execute(
         select(Extension.id).where(
@@ -1008,7 +1031,7 @@ def _ask(
         )
     ).first()
     if pending:
-        raise Conflict(f"extension {pending[0]} of this {on.noun} is waiting for a decision")
+        raise Conflict(code="extension_pending", params={"extension": pending[0], "what": on.noun})
     unit, _ = supervising_units(on.holder, registry.units(session))
     ext = Extension(
         case_id=case.id,

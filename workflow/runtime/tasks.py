@@ -91,9 +91,9 @@ def _next(status: str, step: str) -> str:
     try:
         MACHINE.events[step].trigger(model)
     except MachineError:
-        allowed = ", ".join(MACHINE.get_triggers(status)) or "none"
         raise NotAllowed(
-            f"{step!r} is not allowed on a task that is {status} (allowed: {allowed})"
+            code="task_step_not_allowed",
+            params={"step": step, "status": status, "allowed": MACHINE.get_triggers(status)},
         ) from None
     return model.state
 
@@ -182,29 +182,36 @@ def check_targets(
         choices = ", ".join(item.whistle_to)
         if not chosen:
             raise InvalidInput(
-                "name at least one department", {"targets": [f"one or more of {choices}"]}
+                errors={"targets": [f"one or more of {choices}"]}, code="name_a_department"
             )
         if len(set(chosen)) != len(chosen):
-            raise InvalidInput("a department is named twice", {"targets": ["named twice"]})
+            raise InvalidInput(errors={"targets": ["named twice"]}, code="department_twice")
         for code in chosen:
             u = units.units.get(code)
             if u is None or u.kind != "department":
                 raise InvalidInput(
-                    f"{code!r} is not a department", {"targets": [f"one or more of {choices}"]}
+                    errors={"targets": [f"one or more of {choices}"]},
+                    code="not_a_department",
+                    params={"unit": code},
                 )
             if code not in item.whistle_to and not (reason and reason.strip()):
                 raise InvalidInput(
-                    f"{code!r} is not a whistle target of item {item.code}: give a reason",
-                    {"reason": [f"required to call {code}"]},
+                    errors={"reason": [f"required to call {code}"]},
+                    code="not_whistle_target_reason",
+                    params={"unit": code, "item": item.code},
                 )
             if code in already:
                 raise InvalidInput(
-                    f"{code} is already called on this case", {"targets": ["already called"]}
+                    errors={"targets": ["already called"]},
+                    code="already_called",
+                    params={"unit": code},
                 )
     if lead is not None and lead not in chosen:
-        raise InvalidInput(f"the lead {lead!r} is not one of the targets", {"lead": ["a target"]})
+        raise InvalidInput(
+            errors={"lead": ["a target"]}, code="lead_not_target", params={"unit": lead}
+        )
     if not chosen:
-        raise InvalidInput("no department left to call", {"targets": ["all called already"]})
+        raise InvalidInput(errors={"targets": ["all called already"]}, code="nobody_left")
     return chosen, lead
 
 
@@ -326,10 +333,7 @@ def check_join(session: Session, case: Any) -> None:
     """NotAllowed (409) unless the join of the case's current task state holds."""
     waiting = waiting_for(session, case.id, case.stage_seq)
     if waiting:
-        raise NotAllowed(
-            f"the case waits for its tasks: {', '.join(waiting)} not done yet"
-            " (the state is left once every required task is done or cancelled)"
-        )
+        raise NotAllowed(code="waits_for_tasks", params={"units": list(waiting)})
 
 
 def close_round(
@@ -373,17 +377,21 @@ def close_round(
 def get_task(session: Session, task_id: int) -> Task:
     task = session.get(Task, task_id, populate_existing=True) if 1 <= task_id < 2**31 else None
     if task is None:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(code="no_task", params={"task": task_id})
     return task
 
 
 def _text(value: str | None, name: str, *, required: bool) -> str | None:
     if value is None or not value.strip():
         if required:
-            raise InvalidInput(f"{name} is required", {name: ["required"]})
+            raise InvalidInput(errors={name: ["required"]}, code="required", params={"field": name})
         return None
     if len(value) > MAX_RESULT:
-        raise InvalidInput(f"{name} is too long", {name: [f"at most {MAX_RESULT} characters"]})
+        raise InvalidInput(
+            errors={name: [f"at most {MAX_RESULT} characters"]},
+            code="too_long",
+            params={"field": name},
+        )
     check_text(**{name: value})
     return value.strip()
 
@@ -408,7 +416,9 @@ def step(
     chain.lock_head(session)
     task = get_task(session, task_id)
     if name not in STEPS:
-        raise InvalidInput(f"no task step {name!r}", {"step": [", ".join(STEPS)]})
+        raise InvalidInput(
+            errors={"step": [", ".join(STEPS)]}, code="no_task_step", params={"step": name}
+        )
     action, _who = STEPS[name]
     case = session.get(Case, task.case_id, populate_existing=True)
     assert case is not None
@@ -453,14 +463,17 @@ def step(
 def _may_step(task: Task, case: Case, name: str, actor: Any, expected: int | None) -> None:
     """Why ACTOR may not take step NAME on TASK now (raised), in the order a caller learns it."""
     if case.state != task.state or case.stage_seq != task.round:
-        raise NotAllowed(f"case {case.id} has moved on from the state that opened task {task.id}")
+        raise NotAllowed(code="task_moved_on", params={"case": case.id, "task": task.id})
     if STEPS[name][1] == "unit":
         if actor.unit != task.unit or actor.role not in WORK_ROLES:
-            raise NotHolder(f"task {task.id} is {task.unit}'s part: its staff take this step")
+            raise NotHolder(code="task_unit_only", params={"task": task.id, "unit": task.unit})
     elif actor.unit != case.holder or actor.role not in COMMAND_ROLES:
-        raise NotHolder(f"{name!r} is the commanding unit's ({case.holder}) to take")
+        raise NotHolder(code="commander_only", params={"step": name, "holder": case.holder})
     if expected is not None and expected != task.version:
-        raise StaleVersion(f"task {task.id} is at version {task.version}, not {expected}")
+        raise StaleVersion(
+            code="stale_task",
+            params={"task": task.id, "version": task.version, "expected": expected},
+        )
 
 
 def _step_data(task: Task, before: str, status: str, now: dt.datetime) -> dict[str, Any]:

@@ -95,21 +95,27 @@ def _check_change(case: Case, actor: Actor, urgency: str, reason: str | None) ->
     """The reason, once the change is a valid one by someone who may make it."""
     if urgency not in URGENCIES:
         raise InvalidInput(
-            f"no urgency {urgency!r}", {"urgency": [f"one of {', '.join(URGENCIES)}"]}
+            errors={"urgency": [f"one of {', '.join(URGENCIES)}"]},
+            code="no_urgency",
+            params={"urgency": urgency},
         )
     if reason is None or not reason.strip():
-        raise InvalidInput("a reason is required", {"reason": ["required"]})
+        raise InvalidInput(
+            errors={"reason": ["required"]}, code="a_required", params={"field": "reason"}
+        )
     if len(reason) > engine.MAX_TEXT:
-        raise InvalidInput("the reason is too long", {"reason": [f"at most {engine.MAX_TEXT}"]})
+        raise InvalidInput(
+            errors={"reason": [f"at most {engine.MAX_TEXT}"]},
+            code="the_too_long",
+            params={"field": "reason"},
+        )
     check_text(reason=reason)
     if not may_change(case, actor):
-        raise NotHolder(
-            f"the holder ({case.holder}), its street or the dispatch centre changes the urgency"
-        )
+        raise NotHolder(code="urgency_changer", params={"holder": case.holder})
     if case.tier is None:
-        raise NotAllowed(f"case {case.id} is {case.state}: it is closed")
+        raise NotAllowed(code="case_closed", params={"case": case.id, "state": case.state})
     if case.urgency == urgency:
-        raise Conflict(f"case {case.id} is {urgency} already")
+        raise Conflict(code="urgency_already", params={"case": case.id, "urgency": urgency})
     return reason.strip()
 
 
