@@ -34,6 +34,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     audit,
     cases,
     feedback,
+    find,
     oversight,
     returns,
 )

@@ -239,6 +239,11 @@ def where(
     return clauses
 
 
+def case_overdue(case: Case, now: dt.datetime) -> bool:
+    """Past the whole case's limit and still open, whatever its stage's light says."""
+    return case.closed_at is None and case.due_at is not None and case.due_at < now
+
+
 NEWEST_FIRST: list[Key] = [(Case.id, True)]
 # Critical cases first, then urgent ones (minutes matter more than working days); then the
 # nearest stage limit, cases without one last.
