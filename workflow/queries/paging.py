@@ -64,20 +64,32 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str, size: int) -> list[Any]:
-    """The values of a cursor token; InvalidInput when it is not one of ours."""
+def _kind(expr: Any) -> type:
+    try:
+        kind: type = expr.type.python_type
+    except NotImplementedError:
+        kind = object
+    return kind
+
+
+def decode_cursor(token: str, keys: Sequence[Key]) -> list[Any]:
+    """The values of a cursor token for KEYS; InvalidInput when it is not one of this list's
+    (the wrong length, or a value not of its key's type)."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(plain, list) or len(plain) != size:
+        if not isinstance(plain, list) or len(plain) != len(keys):
             raise ValueError(token)
         values = [dt.datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in plain]
-        if any(
-            not isinstance(v, int | str | float | dt.datetime) or isinstance(v, bool)
-            for v in values
-        ):
-            raise ValueError(token)
+        for (expr, _desc), v in zip(keys, values, strict=True):
+            kind = _kind(expr)
+            if isinstance(v, bool) or (kind is not object and not isinstance(v, kind)):
+                raise ValueError(token)
+            if isinstance(v, int) and not -(2**31) < v < 2**31:
+                raise ValueError(token)
+            if isinstance(v, dt.datetime) and v.tzinfo is None:
+                raise ValueError(token)
         return values
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidInput("not a cursor of this list", {"after": ["not a cursor"]}) from exc
 
 
@@ -110,7 +122,7 @@ def seek(
     order = [e.desc() if d else e for e, d in keys]
     exprs = [e for e, _ in keys]
     total, exact = count_upto(session, model.id, where, count_cap)
-    values: Sequence[Any] | None = decode_cursor(after, len(keys)) if after else None
+    values: Sequence[Any] | None = decode_cursor(after, keys) if after else None
     if values is None and offset > 0:
         before = session.execute(
             select(*exprs).where(*where).order_by(*order).offset(offset - 1).limit(1)
