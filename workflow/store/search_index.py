@@ -34,11 +34,18 @@ def _sqlite_row(r: str) -> str:
     return f"{r}.id, {r}.applicant_name, {r}.applicant_phone, " + SQLITE_PLACE.format(r=r)
 
 
+# The index of the cases already there (add a WHERE to fill it for some only).
+SQLITE_FILL = (
+    f"INSERT INTO {FTS}(rowid, name, phone, place) SELECT {_sqlite_row('cases')} FROM cases"
+)
+SQLITE_INSERT_TRIGGER = (
+    f"CREATE TRIGGER {FTS}_ai AFTER INSERT ON cases BEGIN "
+    f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END"
+)
 SQLITE_UP = (
     f"CREATE VIRTUAL TABLE {FTS} USING fts5(name, phone, place, tokenize = 'trigram')",
-    f"INSERT INTO {FTS}(rowid, name, phone, place) SELECT {_sqlite_row('cases')} FROM cases",
-    f"CREATE TRIGGER {FTS}_ai AFTER INSERT ON cases BEGIN "
-    f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END",
+    SQLITE_FILL,
+    SQLITE_INSERT_TRIGGER,
     f"CREATE TRIGGER {FTS}_au AFTER UPDATE OF applicant_name, applicant_phone, description, form"
     f" ON cases BEGIN DELETE FROM {FTS} WHERE rowid = old.id; "
     f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END",
