@@ -4,7 +4,6 @@ page's normal flow. No timing is asserted here: bench/search.py measures it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 
