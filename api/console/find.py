@@ -20,6 +20,7 @@ from api.resources.cases import mask_phone
 from workflow import privacy
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
+from workflow.queries import pending as pending_queries
 from workflow.queries import search
 from workflow.queries.paging import Seek
 from workflow.queries.scope import unit_kind
@@ -143,6 +144,25 @@ def find() -> str:
         names=privacy.searches_names(c.actor),
         phones=privacy.searches_phone(c.actor),
     )
+
+
+@bp.app_context_processor
+def _pending() -> dict[str, Any]:
+    """pending(): what waits for the signed-in user's unit, for the navigation's badges; counted
+    when a page asks, once per request."""
+
+    def pending() -> dict[str, int]:
+        from flask import g
+
+        if "pending_counts" not in g:
+            from api.console.common import current_caller
+
+            c = current_caller()
+            g.pending_counts = pending_queries.counts(db.session(), c.actor) if c else {}
+        counts: dict[str, int] = g.pending_counts
+        return counts
+
+    return {"pending": pending, "pending_cap": pending_queries.CAP}
 
 
 def export_header() -> list[str]:
