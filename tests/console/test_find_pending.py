@@ -15,6 +15,7 @@ from workflow.runtime import sla
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 STREET = Actor("street", "S-ZHL", "staff")
+LOCAL_ITEM = "SW-10"  # accept, then complete at the window
 
 
 def badge(body: str, label: str) -> str | None:
@@ -62,3 +63,26 @@ def test_counts_by_role(sessions: sessionmaker[Session]) -> None:
         assert set(pending.counts(s, CLERK)) == {"extensions", "returns"}
         assert set(pending.counts(s, Actor("cb", "X-SN", "callback"))) == {"callbacks"}
         assert pending.counts(s, Actor("au", "X-SN", "auditor")) == {}
+
+
+def test_a_supervision_on_a_closed_case_no_longer_waits(
+    sessions: sessionmaker[Session], make_case: Callable[..., int]
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from tests.conftest import walk
+    from workflow.store.models import Supervision
+
+    cid = make_case(LOCAL_ITEM, "accept")
+    late = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
+    sla.sweep(sessions, now=late)
+    with sessions() as s:
+        sup = s.execute(select(Supervision).where(Supervision.case_id == cid)).scalar_one()
+        waiting = Actor("staff", sup.unit, "staff")
+        assert pending.counts(s, waiting)["supervisions"] == 1
+    with sessions.begin() as s:
+        walk(s, cid, "complete", at=late + dt.timedelta(minutes=1))
+    with sessions() as s:
+        assert pending.counts(s, waiting)["supervisions"] == 0
