@@ -11,6 +11,7 @@ from api.commands.appraisal import appraisal_group
 from api.commands.audit import audit
 from api.commands.definitions import definitions
 from api.commands.list import list_
+from api.commands.places import places
 from api.commands.routes import routes
 from api.commands.routing import routing
 from api.commands.setup import apikeys, init, serve, users
@@ -42,3 +43,4 @@ main.add_command(routing)
 main.add_command(routes)
 main.add_command(sla)
 main.add_command(audit)
+main.add_command(places)

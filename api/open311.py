@@ -2,7 +2,8 @@
 
 Reads need no key; POST requests.{fmt} needs an `api_key` (`streetflow apikeys add NAME`). A
 request filed here opens a case exactly like one at the window (engine.open_case), at the
-workstation named by the service's required `workstation` attribute, with an `applicant` actor
+workstation named by the service's optional `workstation` attribute, else at the community its
+`lat`/`long` or `address_string` lies in (routing by place), with an `applicant` actor
 and channel = the key's name. Only requests filed here are published (listed, and readable by
 id); a case opened at a window is 404 here. Errors are [{"code", "description"}] with 400, 403
 or 404."""
@@ -225,8 +226,9 @@ def service_definition(code: str, fmt: str) -> Response:
                 "variable": True,
                 "code": "workstation",
                 "datatype": "singlevaluelist",
-                "required": True,
-                "datatype_description": "the community workstation the request goes to",
+                "required": False,
+                "datatype_description": "the community workstation the request goes to; "
+                "without it, the community its lat/long or address_string lies in",
                 "order": 1,
                 "description": "社区工作站 (community workstation)",
                 "values": [{"key": k, "name": n} for k, n in _workstations(s)],
@@ -279,8 +281,10 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
         "address": o311.get("address_string"),
         "address_id": o311.get("address_id"),
         "zipcode": None,
-        "lat": o311.get("lat"),
-        "long": o311.get("long"),
+        # The point as the case keeps it (a number, as GeoReport v2 has it); older requests
+        # kept it only as filed.
+        "lat": case.lat if case.lat is not None else o311.get("lat"),
+        "long": case.long if case.long is not None else o311.get("long"),
         "media_url": o311.get("media_url"),
     }
 
@@ -394,11 +398,14 @@ def request_create(fmt: str) -> Response:
                 raise ValueError
         except ValueError:
             raise Open311Error(400, "lat and long are decimal degrees") from None
-    workstation = p.get("attribute[workstation]", "").strip()
-    if not workstation:
-        raise Open311Error(400, "attribute[workstation] is required (see the service definition)")
-    if workstation not in dict(_workstations(s)):
+    # Optional: without it the request lands at the community its point or address lies in.
+    workstation = p.get("attribute[workstation]", "").strip() or None
+    if workstation is not None and workstation not in dict(_workstations(s)):
         raise Open311Error(400, f"attribute[workstation]: {workstation!r} is not a workstation")
+    if workstation is None and not ((lat and long_) or p.get("address_string", "").strip()):
+        raise Open311Error(
+            400, "give attribute[workstation], or a location: lat and long, or address_string"
+        )
     name = " ".join(x for x in (p.get("last_name", ""), p.get("first_name", "")) if x).strip()
     where = {
         k: p[k]
@@ -426,6 +433,9 @@ def request_create(fmt: str) -> Response:
                 description=p.get("description", ""),
                 form={"open311": where},
                 channel=channel[:32],
+                lat=float(lat) if lat and long_ else None,
+                long=float(long_) if lat and long_ else None,
+                address=p.get("address_string", "").strip() or None,
             )
             case_id, due = case.id, case.due_at
     except InvalidInput as exc:

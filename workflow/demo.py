@@ -19,6 +19,7 @@ from workflow import users
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.feedback import appeals, callbacks, rectification
+from workflow.places import routing
 from workflow.runtime import engine, tasks
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case, Feedback, Rectification
@@ -267,10 +268,14 @@ def _open_demo_case(
     # A quarter of the incidents come from a residents' app through Open311 (so the public
     # Open311 list has requests to show); the rest at the window.
     by_app = item.route == "incident" and rng.random() < 0.25
+    # The app sends where the resident stands, not a workstation: the case lands by place.
+    point = _point_in(session, ws, random.Random(f"{ws} {at.isoformat()}")) if by_app else None
     return engine.open_case(
         session,
         item=item.code,
-        workstation=ws,
+        workstation=None if point else ws,
+        lat=point[0] if point else None,
+        long=point[1] if point else None,
         actor=Actor(APP_CHANNEL, None, "applicant") if by_app else _receiver(session, ws, item),
         applicant_name=name,
         applicant_phone=f"13{rng.randint(100000000, 999999999)}",
@@ -279,6 +284,56 @@ def _open_demo_case(
         channel=APP_CHANNEL if by_app else "window",
         now=at,
     )
+
+
+def _point_in(session: Session, ws: str, rng: random.Random) -> tuple[float, float] | None:
+    """A point (lat, long) inside WS's community that lands there; None without places."""
+    places = routing.current(session)
+    if places is None or ws not in places.boundaries:
+        return None
+    x0, y0, x1, y1 = places.boundaries[ws].bounds
+    for _ in range(200):
+        lat, long = round(rng.uniform(y0, y1), 6), round(rng.uniform(x0, x1), 6)
+        if places.at_point(lat, long) == ws:
+            return lat, long
+    return None
+
+
+# Hot spots (主动治理): reports that repeat in a few communities over the last two weeks, filed
+# from the residents' app at a point, so the hot spots page has somewhere to point at.
+HOT_SPOTS = (("W-BDH-02", "UD-07", 12), ("W-ZSL-01", "UD-02", 8), ("W-JSL-04", "UD-01", 6))
+
+
+def generate_hotspots(sessions: sessionmaker[Session], *, now: dt.datetime) -> int:
+    """Open the HOT_SPOTS reports (left for the workstations to accept); how many."""
+    rng = random.Random(20)
+    # In time order, as every demo event: the trail's times never run backwards.
+    plan = sorted(
+        (now - dt.timedelta(minutes=10) * (n - k), ws, item)
+        for ws, item, n in HOT_SPOTS
+        for k in range(n)
+    )
+    made = 0
+    with sessions.begin() as s:
+        for at, ws, item in plan:
+            point = _point_in(s, ws, rng)
+            if point is None:
+                return made
+            engine.open_case(
+                s,
+                item=item,
+                workstation=None,
+                lat=point[0],
+                long=point[1],
+                actor=Actor(APP_CHANNEL, None, "applicant"),
+                applicant_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                applicant_phone=f"13{rng.randint(100000000, 999999999)}",
+                description="又一次（演示数据：反复出现的诉求）",
+                channel=APP_CHANNEL,
+                now=at,
+            )
+            made += 1
+    return made
 
 
 class _Moves:

@@ -38,7 +38,9 @@ def validate(ctx: Context, path: Path | None) -> None:
     assert defs is not None
     click.echo(
         f"{root}: valid ({len(defs.units)} units, {len(defs.items)} items, "
-        f"{len(defs.routes)} routes)"
+        f"{len(defs.routes)} routes"
+        + (f", {len(defs.places['communities']['features'])} communities" if defs.places else "")
+        + ")"
     )
 
 

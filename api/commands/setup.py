@@ -104,6 +104,8 @@ def init(
         f"demo practice: {made['returns']} returns (approved, refused, arbitrated, pending), "
         f"{made['urgent']} urgent and {made['critical']} critical cases, the ladder swept"
     )
+    hot = demo.generate_hotspots(ctx.sessions, now=now)
+    click.echo(f"demo hot spots: {hot} reports from the app, placed by their point")
 
 
 @click.command()

@@ -36,6 +36,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     feedback,
     find,
     oversight,
+    places,
     returns,
 )
 from api.console.common import bp, current_caller, home_for, safe_next, template_globals

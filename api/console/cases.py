@@ -137,7 +137,12 @@ def new_case() -> Any:
     item = items.get(code)
     if item is not None:
         window = item.window
-    values = {k: request.form.get(k, "") for k in ("name", "phone", "description", "urgency")}
+    values = {
+        k: request.form.get(k, "").strip()
+        if k in ("lat", "long", "address")
+        else request.form.get(k, "")
+        for k in ("name", "phone", "description", "urgency", "lat", "long", "address")
+    }
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
         checked = [m for m in item.materials if m in request.form.getlist("materials")]
@@ -154,6 +159,10 @@ def new_case() -> Any:
                     form={"materials": checked},
                     channel="window",
                     urgency=values["urgency"] or None,
+                    # Where it happened (an incident): kept on the case and drawn on its map.
+                    lat=values["lat"] or None,
+                    long=values["long"] or None,
+                    address=values["address"] or None,
                 )
                 case_id = case.id
         except InvalidInput as exc:

@@ -47,7 +47,31 @@ class ApplicantSchema(ma.Schema):
 
 class OpenCaseSchema(ma.Schema):
     item = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    workstation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    workstation = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "the community workstation; without it, the community that "
+            "contains lat/long or matches address (routing by place)"
+        },
+    )
+    lat = ma.fields.Float(
+        load_default=None,
+        allow_nan=False,
+        validate=ma.validate.Range(-90, 90),
+        metadata={"description": "where it was reported: latitude, decimal degrees (WGS 84)"},
+    )
+    long = ma.fields.Float(
+        load_default=None,
+        allow_nan=False,
+        validate=ma.validate.Range(-180, 180),
+        metadata={"description": "longitude, decimal degrees; with lat"},
+    )
+    address = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": "the address as given: a road and number, or an estate"},
+    )
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
     form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
@@ -125,6 +149,12 @@ class CaseSchema(ma.Schema):
     applicant = ma.fields.Nested(ApplicantSchema)
 
 
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float(allow_none=True, required=True)
+    long = ma.fields.Float(allow_none=True, required=True)
+    address = ma.fields.String(allow_none=True, required=True)
+
+
 class CaseDetailSchema(CaseSchema):
     """The full record: with the description, the form, the rating, and the versions of the list
     and of the street's routing table the case is pinned to (null: opened before its street had
@@ -137,6 +167,11 @@ class CaseDetailSchema(CaseSchema):
     updated_at = ma.fields.String()
     closed_at = ma.fields.String(allow_none=True)
     rating = ma.fields.Dict(allow_none=True)
+    location = ma.fields.Nested(
+        LocationSchema,
+        allow_none=True,
+        metadata={"description": "where it was reported; null: opened by workstation only"},
+    )
 
 
 class CaseListArgs(KeysetPageArgs):
@@ -285,6 +320,16 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
                 if case.rating_score is not None
                 else None
             ),
+            location=(
+                # An auditor reads no personal data: an address may be the resident's home.
+                {
+                    "lat": case.lat,
+                    "long": case.long,
+                    "address": case.address if privacy.shows_names(actor) else None,
+                }
+                if case.lat is not None or case.address
+                else None
+            ),
         )
     return out
 
@@ -385,7 +430,12 @@ class Cases(MethodView):
     )
     def post(self, body: dict[str, Any]) -> Response:
         """Open a case at a workstation (its clerk, or the staff of the community's party or
-        mediation committee for the items that committee receives)"""
+        mediation committee for the items that committee receives)
+
+        Without `workstation`, the case lands at the community that contains `lat`/`long`
+        (on a shared edge: the lowest workstation code), else the one `address` matches;
+        what cannot be placed is refused with 422 (`cannot place; name a workstation`)
+        unless a dispatch centre takes it."""
         # The engine checks which clerk or committee may open there.
         actor = require_roles("clerk", "staff")
         with db.write() as s:
@@ -400,6 +450,9 @@ class Cases(MethodView):
                 form=body["form"],
                 channel="window",
                 urgency=body.get("urgency"),
+                lat=body["lat"],
+                long=body["long"],
+                address=body["address"],
             )
             out = case_json(s, case, actor, full=True)
         return with_etag(out, 201)

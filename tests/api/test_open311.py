@@ -60,7 +60,7 @@ def test_service_definition_has_the_workstation_attribute(anon: Client) -> None:
     attrs = r.json()["attributes"]
     assert [a["code"] for a in attrs] == ["workstation"]
     a = attrs[0]
-    assert a["required"] is True and a["datatype"] == "singlevaluelist" and a["variable"] is True
+    assert a["required"] is False and a["datatype"] == "singlevaluelist" and a["variable"] is True
     assert len(a["values"]) == 50 and {"key", "name"} <= set(a["values"][0])
     x = ET.fromstring(anon.get(f"{V2}/services/UD-01.xml").content)
     assert x.find("attributes/attribute/code").text == "workstation"  # type: ignore[union-attr]
@@ -95,7 +95,7 @@ def test_file_and_follow_a_request(
     assert req["status"] == "open" and req["service_code"] == "UD-01"
     assert req["agency_responsible"] == "香港花园社区工作站"
     assert "reported" in req["status_notes"]
-    assert req["lat"] == "36.06" and req["description"] is None
+    assert req["lat"] == 36.06 and req["description"] is None
     assert "13800001111" not in anon.get(f"{V2}/requests/{rid}.json").text
 
     # The case moves on: status_notes and agency_responsible follow it.
@@ -134,7 +134,9 @@ BAD_FILINGS: list[tuple[dict[str, str], int]] = [
     ({"api_key": "forged"}, 403),
     ({"service_code": ""}, 400),
     ({"service_code": "NOPE"}, 404),
-    ({"attribute[workstation]": ""}, 400),
+    # No workstation and a point outside the district: nowhere to place it.
+    ({"attribute[workstation]": "", "lat": "35.0", "long": "119.0"}, 400),
+    ({"attribute[workstation]": "", "lat": "", "long": ""}, 400),
     ({"attribute[workstation]": "S-ZHL"}, 400),
     ({"lat": "", "long": ""}, 400),
     ({"lat": "north", "long": "1"}, 400),

@@ -25,7 +25,9 @@ def test_upgrade_from_empty_downgrade_to_base_and_up_again(
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            assert (
+                compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            )
 
         cfg = alembic_config()
         with engine.begin() as conn:
@@ -44,7 +46,9 @@ def test_upgrade_from_empty_downgrade_to_base_and_up_again(
 
         upgrade(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            assert (
+                compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            )
             assert MigrationContext.configure(conn).get_current_revision() is not None
     finally:
         engine.dispose()

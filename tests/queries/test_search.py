@@ -131,6 +131,10 @@ def test_the_index_follows_a_changed_case_in_the_same_transaction(sessions, thre
     with sessions() as s:
         assert found(s, CLERK, q="楼道堆物") == []
         assert found(s, CLERK, q="中山路") == [three["b"]]
+    with sessions.begin() as s:  # the address reported with the case's location
+        s.execute(update(Case).where(Case.id == three["c"]).values(address="香港中路100号"))
+    with sessions() as s:
+        assert found(s, CLERK, q="香港中路") == [three["c"]]
 
 
 def test_a_rolled_back_case_is_not_found(sessions, three) -> None:

@@ -147,6 +147,8 @@ def definition_contents(defs: Definitions) -> list[tuple[str, str, Any]]:
     out += [("route", r.name, route_to_data(r)) for r in defs.routes]
     if defs.appraisal is not None:
         out.append(("appraisal", "appraisal", defs.appraisal))
+    if defs.places is not None:
+        out.append(("places", "places", defs.places))
     return out
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
 
+import workflow
 from workflow import config
 from workflow.actors import Actor
 from workflow.audit import chain
@@ -20,6 +21,7 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
 from workflow.inputs import MAX_DATA_BYTES, check_text
 from workflow.instants import utcnow
+from workflow.places import routing as places
 from workflow.runtime import stages, tasks
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
@@ -80,7 +82,7 @@ def open_case(
     session: Session,
     *,
     item: str,
-    workstation: str,
+    workstation: str | None,
     actor: Actor,
     applicant_name: str,
     applicant_phone: str,
@@ -89,14 +91,48 @@ def open_case(
     channel: str = "window",
     urgency: str | None = None,
     now: dt.datetime | None = None,
+    lat: float | str | None = None,
+    long: float | str | None = None,
+    address: str | None = None,
 ) -> Case:
     """Open a case of ITEM at WORKSTATION on the latest list and route versions.
 
     The actor is a clerk of that workstation, or an outside channel (role ``applicant``).
-    URGENCY: normal, urgent or critical; by default the item's."""
+    URGENCY: normal, urgent or critical; by default the item's. LAT/LONG and ADDRESS: where it
+    was reported, kept on the case; with no WORKSTATION the case lands at the community the
+    location lies in (routing by place), and what cannot be placed goes to the dispatch centre
+    (``workflow.dispatch_fallback``) or, without one, is refused."""
     now = now or utcnow()
     chain.lock_head(session)
     check_urgency(urgency)
+    location = places.check_location(lat, long, address)
+    placed_by: dict[str, Any] = {}
+    if workstation is None:
+        if location is None:
+            raise InvalidInput(
+                "name a workstation or give a location",
+                {"workstation": ["required without lat/long or an address"]},
+            )
+        placed, places_version = places.locate(session, location)
+        if placed is None:
+            fallback = getattr(workflow, "dispatch_fallback", None)
+            if fallback is not None:
+                return fallback(
+                    session,
+                    item=item,
+                    actor=actor,
+                    applicant_name=applicant_name,
+                    applicant_phone=applicant_phone,
+                    description=description,
+                    form=form,
+                    channel=channel,
+                    urgency=urgency,
+                    now=now,
+                    location=location,
+                )
+            raise InvalidInput(places.CANNOT_PLACE, {"workstation": [places.CANNOT_PLACE]})
+        workstation = placed.workstation
+        placed_by = {"placed_by": placed.by, "places_version": places_version}
     opening = _opening(session, item, workstation, actor)
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
@@ -116,6 +152,9 @@ def open_case(
         applicant_phone=(applicant_phone or "").strip(),
         description=description or "",
         form=form or {},
+        lat=location.lat if location else None,
+        long=location.long if location else None,
+        address=location.address if location else None,
     )
     first = opening.route.state(opening.route.initial)
     stages.enter_stage(case, first, opening.item, calendar, now, seq=chain.next_seq(session))
@@ -131,7 +170,8 @@ def open_case(
         case_id=case.id,
         to_state=case.state,
         to_holder=case.holder,
-        data=_opened_data(session, case, opening),
+        # Where it was reported stays out too (a home address); how it was placed goes in.
+        data={**_opened_data(session, case, opening), **placed_by},
     )
     return case
 

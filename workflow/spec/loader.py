@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from workflow.places.files import read_places
 from workflow.spec.checks import check_items, check_route, check_units
 
 from .files import Problem, load_rows, read_csv_file, read_yaml, read_yaml_file
@@ -166,6 +167,11 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
         appraisal, p = read_scheme(root / "appraisal.yaml", "appraisal.yaml")
         problems += p
 
+    places: dict[str, Any] | None = None
+    if not any(p.file == "units.csv" for p in problems):
+        places, p = read_places(root, [u for _, u in units])
+        problems += p
+
     if problems:
         return None, problems
     return (
@@ -175,6 +181,7 @@ def read_definitions(root: Path) -> tuple[Definitions | None, list[Problem]]:
             routes=tuple(routes[k] for k in sorted(routes)),
             calendar=calendar,
             appraisal=appraisal,
+            places=places,
         ),
         [],
     )

@@ -252,6 +252,8 @@ class Definitions:
     routes: tuple[RouteSpec, ...]
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
     appraisal: dict[str, Any] | None = None
+    # The communities' boundaries and the address table (places/), as published; None: none.
+    places: dict[str, Any] | None = None
 
     def unit(self, code: str) -> UnitSpec:
         for u in self.units:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -237,6 +238,11 @@ class Case(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     # 紧急程度: normal (一般, working time), urgent (紧急) or critical (特急): clock time.
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # Where it was reported (routing by place): a point in decimal degrees and the address as
+    # given; null when the case was opened by naming its workstation only.
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(500))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

@@ -18,14 +18,16 @@ FTS = "cases_fts"
 NAME_PREFIX_INDEX = "search_cases_name_prefix"
 PG_INDEXES = ("search_cases_name_trgm", "search_cases_phone_trgm", "search_cases_place_trgm")
 
-# The place a case is about: its description and the address its form carries (a window's
-# address field, or an Open311 request's address_string).
+# The place a case is about: its description, its address (reported with its location) and
+# the address its form carries (an Open311 request's address_string).
 SQLITE_PLACE = (
-    "coalesce({r}.description, '') || ' ' || coalesce(json_extract({r}.form, '$.address'), '')"
+    "coalesce({r}.description, '') || ' ' || coalesce({r}.address, '') || ' ' || "
+    "coalesce(json_extract({r}.form, '$.address'), '')"
     " || ' ' || coalesce(json_extract({r}.form, '$.open311.address_string'), '')"
 )
 PG_PLACE = (
-    "(coalesce(description, '') || ' ' || coalesce(form ->> 'address', '') || ' ' || "
+    "(coalesce(description, '') || ' ' || coalesce(address, '') || ' ' || "
+    "coalesce(form ->> 'address', '') || ' ' || "
     "coalesce((form -> 'open311') ->> 'address_string', ''))"
 )
 
@@ -46,7 +48,7 @@ SQLITE_UP = (
     f"CREATE VIRTUAL TABLE {FTS} USING fts5(name, phone, place, tokenize = 'trigram')",
     SQLITE_FILL,
     SQLITE_INSERT_TRIGGER,
-    f"CREATE TRIGGER {FTS}_au AFTER UPDATE OF applicant_name, applicant_phone, description, form"
+    f"CREATE TRIGGER {FTS}_au AFTER UPDATE OF applicant_name, applicant_phone, description, address, form"
     f" ON cases BEGIN DELETE FROM {FTS} WHERE rowid = old.id; "
     f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END",
     f"CREATE TRIGGER {FTS}_ad AFTER DELETE ON cases BEGIN "
