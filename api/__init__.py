@@ -186,6 +186,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         routes,
         tasks,
     )
+    from api.resources import dispatch as dispatch_api
     from api.resources import places as places_api
     from api.resources import returns as returns_api
     from api.resources import supervision as time_limits  # supervisions, extensions
@@ -208,6 +209,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(time_limits.blp)
     api.register_blueprint(returns_api.blp)
     api.register_blueprint(places_api.blp)
+    api.register_blueprint(dispatch_api.blp)
     app.register_blueprint(open311.bp)
     from api import resident
 

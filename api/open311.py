@@ -252,22 +252,30 @@ def _last_holder(s: Session, case: Case) -> str | None:
     ).scalar_one_or_none()
 
 
-def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
-    units = registry.units(s)
-    route = engine.route_of(s, case)
-    state = route.state(case.state)
-    holder = _last_holder(s, case)
-    holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
+def _status(s: Session, case: Case, holder_name: str | None) -> tuple[bool, str]:
+    """(closed?, status_notes): at the dispatch centre and merged (合并) cases have no route
+    state; the resident of a merged case is told which case goes on."""
+    if case.merged_into is not None:
+        return True, f"已合并（merged）至 {case.merged_into} 号，请关注该件办理结果"
+    if not case.route_version:
+        return False, f"待派单（awaiting_dispatch），{holder_name} 办理中"
+    state = engine.route_of(s, case).state(case.state)
     label = state.label_zh or case.state
     if state.final:
-        notes = f"{label}（{case.state}）"
-    else:
-        notes = f"{label}（{case.state}），{holder_name} 办理中"
+        return True, f"{label}（{case.state}）"
+    return False, f"{label}（{case.state}），{holder_name} 办理中"
+
+
+def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
+    units = registry.units(s)
+    holder = _last_holder(s, case)
+    holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
+    final, notes = _status(s, case, holder_name)
     item = items.get(case.item)
     o311 = (case.form or {}).get("open311", {}) if case.channel != "window" else {}
     return {
         "service_request_id": str(case.id),
-        "status": "closed" if state.final else "open",
+        "status": "closed" if final else "open",
         "status_notes": notes,
         "service_name": item.name_zh if item else case.item,
         "service_code": case.item,

@@ -37,6 +37,10 @@ class Settings:
     # Days a resident's one-time rating link stays valid, and working days a rectification gets.
     feedback_link_days: int = 7
     rectification_days: int = 5
+    # Duplicates (合并): open cases of the same item and community opened within these days of
+    # each other, and, where both have a point, within these metres, are likely the same matter.
+    duplicate_window_days: int = 7
+    duplicate_distance_m: int = 200
 
     @property
     def secret_key(self) -> str:
@@ -69,6 +73,8 @@ def settings() -> Settings:
         secure_cookies=_flag(os.environ.get("STREETFLOW_SECURE_COOKIES", "")),
         feedback_link_days=_whole("STREETFLOW_FEEDBACK_LINK_DAYS", 7, 1, 90),
         rectification_days=_whole("STREETFLOW_RECTIFICATION_DAYS", 5, 1, 60),
+        duplicate_window_days=_whole("STREETFLOW_DUPLICATE_WINDOW_DAYS", 7, 1, 90),
+        duplicate_distance_m=_whole("STREETFLOW_DUPLICATE_DISTANCE_M", 200, 1, 5000),
     )
 
 

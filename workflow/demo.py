@@ -83,6 +83,13 @@ DEMO_USERS = (
     DemoUser(
         "callback", "X-SN", "callback", "callback-demo-2026", "callback operator (回访), district"
     ),
+    DemoUser(
+        "dispatcher",
+        "H-SN",
+        "dispatcher",
+        "dispatcher-demo-2026",
+        "dispatch centre (12345 hotline): classifies, places and dispatches calls",
+    ),
 )
 CALLBACK = Actor("demo:callback", "X-SN", "callback")
 DISTRICT = Actor("demo:district", "X-SN", "admin")
@@ -114,6 +121,7 @@ CHOICES: dict[str, list[tuple[str, int]]] = {
     "district_mediation": [("settle", 70), ("refer", 25), ("withdraw", 5)],
     "party_review": [("forward", 100)],
     "street_party_review": [("approve", 80), ("send_back", 12), ("reject", 8)],
+    "asked": [("answer", 100)],
 }
 REASONS = {
     "refuse": "不属于本事项受理范围",
@@ -124,6 +132,7 @@ REASONS = {
     "reopen": "居民反映问题未解决",
     "refer": "调解不成，引导通过诉讼解决",
     "withdraw": "当事人撤回申请",
+    "answer": "已当场答复，告知办理条件、所需材料和办理地点",
 }
 # A joint whistle's tasks: the departments' written results, the street's reasons.
 RESULTS = ("已到场处置，现场问题已消除", "已核查并依法处理", "已约谈责任单位，限期整改完毕")
@@ -570,7 +579,11 @@ def generate_practice(sessions: sessionmaker[Session], *, now: dt.datetime) -> d
     from workflow.runtime import sla
 
     with sessions.begin() as s:
-        made = {"returns": _demo_returns(s, now), **_demo_urgency(s, now)}
+        made = {
+            "returns": _demo_returns(s, now),
+            **_demo_urgency(s, now),
+            **_demo_dispatch(s, now),
+        }
     # The ladder: reminders, supervisions and listings as the sweep finds them now.
     sla.sweep(sessions, now=now)
     return made
@@ -649,3 +662,62 @@ def _demo_urgency(s: Session, now: dt.datetime) -> dict[str, int]:
         if ago == 30 * _HOUR:
             engine.fire(s, cid, "accept", _CLERK, now=now - ago + _HOUR)
     return made
+
+
+_DISPATCHER = Actor("demo:H-SN", "H-SN", "dispatcher")
+
+
+def _demo_dispatch(s: Session, now: dt.datetime) -> dict[str, int]:
+    """The 12345 centre's day: calls waiting in its queue (one not yet classified, one not yet
+    placed, one a likely duplicate of an open case), one dispatched to the workstation, one
+    question answered on the spot, and one duplicate merged (合并)."""
+    from workflow.dispatch import centre, duplicates
+
+    def call(
+        ago: dt.timedelta, text: str, item: str | None = None, workstation: str | None = None
+    ) -> int:
+        return centre.open_at_dispatch(
+            s,
+            actor=_DISPATCHER,
+            applicant_name="演示来电",
+            applicant_phone="13900000000",
+            description=text,
+            item=item,
+            workstation=workstation,
+            now=now - ago,
+        ).id
+
+    master = _demo_case(s, now - 26 * _HOUR, "UD-03")
+    call(40 * dt.timedelta(minutes=1), "来电反映楼下有异味，说不清具体地点")
+    call(30 * dt.timedelta(minutes=1), "来电反映路灯不亮", item="UD-04")
+    call(20 * dt.timedelta(minutes=1), "来电反映垃圾堆放", item="UD-03", workstation="W-ZHL-01")
+    sent = call(3 * _HOUR, "来电反映夜间施工噪声扰民")
+    centre.dispatch(
+        s,
+        sent,
+        _DISPATCHER,
+        "W-ZHL-01",
+        item="UD-07",
+        urgency="urgent",
+        reason="夜间施工，居民无法休息",
+        now=now - 3 * _HOUR + 5 * dt.timedelta(minutes=1),
+    )
+    asked = call(2 * _HOUR, "咨询高龄津贴如何申请")
+    centre.answer(
+        s,
+        asked,
+        _DISPATCHER,
+        "年满80周岁可带身份证、户口簿到户籍所在社区工作站申请",
+        item="GA-08",
+        now=now - 2 * _HOUR + 3 * dt.timedelta(minutes=1),
+    )
+    dup = call(_HOUR, "来电反映同一处垃圾未清运", item="UD-03", workstation="W-ZHL-01")
+    duplicates.merge(
+        s,
+        dup,
+        _DISPATCHER,
+        master,
+        reason="与已登记的同一处垃圾堆放为同一事项",
+        now=now - _HOUR + 2 * dt.timedelta(minutes=1),
+    )
+    return {"dispatch_queue": 3, "dispatched": 1, "answered": 1, "merged": 1}

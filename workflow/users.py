@@ -41,6 +41,8 @@ ROLE_UNIT_KINDS = {
     "auditor": {"district", "street_office", "department", "party_department"},
     # 回访: a callback operator at the district or a street, never the handling unit.
     "callback": {"district", "street_office"},
+    # 派单员: at the dispatch centre (12345/12349), never at a unit that handles cases.
+    "dispatcher": {"dispatch_centre"},
 }
 MIN_PASSWORD = 8
 

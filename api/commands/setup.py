@@ -14,6 +14,7 @@ from workflow import demo
 from workflow import users as users_service
 from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
+from workflow.spec.model import ROLES
 from workflow.store.migrate import upgrade
 
 from . import progress
@@ -106,6 +107,10 @@ def init(
     )
     hot = demo.generate_hotspots(ctx.sessions, now=now)
     click.echo(f"demo hot spots: {hot} reports from the app, placed by their point")
+    click.echo(
+        f"demo dispatch centre: {made['dispatch_queue']} calls in the 12345 queue, "
+        f"{made['dispatched']} dispatched, {made['answered']} answered, {made['merged']} merged"
+    )
 
 
 @click.command()
@@ -148,7 +153,12 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--unit", required=True, help="Unit code, e.g. W-ZHL-01.")
-@click.option("--role", required=True, type=click.Choice(["admin", "clerk", "staff", "auditor"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="dispatcher: at a dispatch centre (12345/12349); callback: 回访.",
+)
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 @pass_ctx
 @refusals
@@ -162,6 +172,7 @@ def users_add(ctx: Context, name: str, unit: str, role: str, password_stdin: boo
     \b
     Example:
       printf '%s' 'a long password' | streetflow users add wang --unit W-ZHL-02 --role clerk --password-stdin
+      printf '%s' 'a long password' | streetflow users add li --unit H-SN --role dispatcher --password-stdin
     Exit codes: 0 added, 1 refused (unknown unit, wrong role for the unit, name taken, weak password)."""
     password = _read_password()
     with ctx.transaction() as session:

@@ -33,6 +33,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     appraisal,
     audit,
     cases,
+    dispatch,
     feedback,
     find,
     oversight,

@@ -235,6 +235,8 @@ def case(case_id: int) -> str:
             phone = read_full(w, case, actor)["applicant"]["phone"]
     s = db.session()
     case = engine.get_case(s, case_id)
+    if not case.route_version:  # at the dispatch centre: no route yet
+        return redirect(url_for("console.dispatch_case", case_id=case_id))  # type: ignore[return-value]
     route = engine.route_of(s, case)
     item = registry.item(s, case.item, case.list_version)[0]
     board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
@@ -274,6 +276,7 @@ def case(case_id: int) -> str:
         and case.paused_at is None
         and case.stage_due_at > engine.utcnow()
     )
+    from api.console.dispatch import similar_panel
     from api.console.feedback import case_feedback
 
     returns = list(
@@ -326,7 +329,10 @@ def case(case_id: int) -> str:
         events=timeline(case_id, actor),
         board=board,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
-        current_round=case.stage_seq if route.state(case.state).tasks is not None else None,
+        current_round=case.stage_seq
+        if case.state in route.state_names and route.state(case.state).tasks is not None
+        else None,
+        **similar_panel(case),
     )
 
 

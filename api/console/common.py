@@ -185,6 +185,7 @@ def home_for(role: str) -> str:
         "admin": "console.items",
         "auditor": "console.trail",
         "callback": "console.feedback_queue",
+        "dispatcher": "console.dispatch_queue",
     }.get(role, "console.inbox")
 
 

@@ -35,6 +35,11 @@ STATES = {
     "refused": ("不予受理", "Refused"),
     "rejected": ("不予批准", "Rejected"),
     "withdrawn": ("已撤回", "Withdrawn"),
+    # The dispatch centre's (workflow.dispatch): waiting in its queue, merged, answered.
+    "awaiting_dispatch": ("待派单", "Awaiting dispatch"),
+    "merged": ("已合并", "Merged"),
+    "asked": ("待答复", "Asked"),
+    "answered": ("已答复", "Answered"),
 }
 
 TRIGGERS = {
@@ -58,6 +63,7 @@ TRIGGERS = {
     "settle": ("调解成功", "Settle"),
     "whistle": ("吹哨", "Whistle"),
     "withdraw": ("撤回", "Withdraw"),
+    "answer": ("答复", "Answer"),
 }
 
 ACTIONS = {
@@ -89,6 +95,11 @@ ACTIONS = {
     "supervision.reminded": ("催办", "Reminder"),
     "supervision.answered": ("督办答复", "Supervision answered"),
     "supervision.listed": ("挂牌督办", "Listed supervision"),
+    "case.classified": ("确定事项", "Classified"),
+    "case.placed": ("确定社区", "Placed"),
+    "case.dispatched": ("派单", "Dispatched"),
+    "case.answered": ("当场答复", "Answered on the spot"),
+    "case.merged": ("合并", "Merged"),
 }
 
 URGENCY = {
@@ -139,6 +150,7 @@ TIERS = {
     "party_committee": ("社区党委", "Community party committee"),
     "mediation_committee": ("人民调解委员会", "People's mediation committee"),
     "street_party": ("街道党工委", "Street party working committee"),
+    "dispatch": ("派单中心", "Dispatch centre"),
 }
 
 # The kinds of unit: the community is three bodies (两委一站), the street two more beside its
@@ -155,6 +167,7 @@ KINDS = {
     "street_party_committee": ("街道党工委", "Street party working committee"),
     "service_centre": ("街道便民服务中心", "Street service centre"),
     "party_department": ("区委组织部门", "District party department"),
+    "dispatch_centre": ("派单中心（12345/12349）", "Dispatch centre (12345/12349)"),
 }
 
 LIMIT_UNITS = {
@@ -169,6 +182,7 @@ ROLES = {
     "admin": ("管理员", "Administrator"),
     "auditor": ("督查考核", "Auditor"),
     "callback": ("回访员", "Callback operator"),
+    "dispatcher": ("派单员", "Dispatcher"),
 }
 
 TABLES = {

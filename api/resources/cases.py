@@ -23,6 +23,7 @@ from workflow import privacy
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
+from workflow.dispatch import duplicates
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.queries import cases as case_queries
 from workflow.queries import scope, search
@@ -147,6 +148,10 @@ class CaseSchema(ma.Schema):
     )
     channel = ma.fields.String()
     applicant = ma.fields.Nested(ApplicantSchema)
+    merged_into = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "合并: the case this one was merged into (state `merged`)"},
+    )
 
 
 class LocationSchema(ma.Schema):
@@ -171,6 +176,13 @@ class CaseDetailSchema(CaseSchema):
         LocationSchema,
         allow_none=True,
         metadata={"description": "where it was reported; null: opened by workstation only"},
+    )
+    similar = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={
+            "description": "on opening: likely duplicates (open cases of the same item and "
+            "place of the last days; GET /cases/{id}/similar)"
+        },
     )
 
 
@@ -287,7 +299,10 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "route": {
             "name": case.route_name,
             "version": case.route_version,
-            "street": registry.route_street(session, case.route_name, case.route_version),
+            # (Route version 0: at the dispatch centre, no route yet.)
+            "street": registry.route_street(session, case.route_name, case.route_version)
+            if case.route_version
+            else None,
         },
         "state": case.state,
         "tier": case.tier,
@@ -299,6 +314,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "due_at": iso(case.due_at),
         "light": case.light,
         "urgency": case.urgency,
+        "merged_into": case.merged_into,
         "available_triggers": engine.available_triggers(session, case, actor),
         "tasks": case_tasks(session, case, actor),
         "channel": case.channel,
@@ -336,7 +352,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
 
 def case_tasks(session: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
     """The case's tasks the caller may see; none asked for on a route without task states."""
-    if not engine.route_of(session, case).has_tasks:
+    if not case.route_version or not engine.route_of(session, case).has_tasks:
         return []
     units = registry.units(session).units
     now = engine.utcnow()
@@ -455,6 +471,7 @@ class Cases(MethodView):
                 address=body["address"],
             )
             out = case_json(s, case, actor, full=True)
+            out["similar"] = [c.id for c in duplicates.similar(s, case)]
         return with_etag(out, 201)
 
 

@@ -148,7 +148,7 @@ def test_units_and_items(login: Callable[..., Client]) -> None:
     assert units["W-ZHL-01"]["parent"] == "S-ZHL"
     assert units["A-ZHL-ZF"]["agency_kind"] == "ZF"
     items = me.get("/items").json()
-    assert len(items) == 43
+    assert len(items) == 44
     one = me.get(f"/items/{items[0]['code']}").json()
     assert one == items[0]
 

@@ -135,7 +135,6 @@ BAD_FILINGS: list[tuple[dict[str, str], int]] = [
     ({"service_code": ""}, 400),
     ({"service_code": "NOPE"}, 404),
     # No workstation and a point outside the district: nowhere to place it.
-    ({"attribute[workstation]": "", "lat": "35.0", "long": "119.0"}, 400),
     ({"attribute[workstation]": "", "lat": "", "long": ""}, 400),
     ({"attribute[workstation]": "S-ZHL"}, 400),
     ({"lat": "", "long": ""}, 400),

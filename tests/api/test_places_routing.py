@@ -13,7 +13,6 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import workflow
 from tests.api.conftest import Client
 from workflow import users
 from workflow.config import DEFAULT_DEFINITIONS
@@ -134,10 +133,6 @@ def test_a_named_workstation_wins_over_the_point(
     assert case.workstation == "W-ZHL-01" and case.lat == inside.y
 
 
-@pytest.mark.skipif(
-    getattr(workflow, "dispatch_fallback", None) is not None,
-    reason="a dispatch centre takes what cannot be placed (its own tests)",
-)
 @pytest.mark.parametrize(
     "where",
     [
@@ -147,14 +142,24 @@ def test_a_named_workstation_wins_over_the_point(
         {"address_string": "香港中路"},  # a road split between communities, no number
     ],
 )
-def test_what_cannot_be_placed_is_refused_and_changes_nothing(
-    anon: Client, api_key: str, sessions: sessionmaker[Session], where: dict[str, str]
+def test_what_cannot_be_placed_goes_to_the_dispatch_queue(
+    anon: Client,
+    api_key: str,
+    login: Callable[..., Client],
+    sessions: sessionmaker[Session],
+    where: dict[str, str],
 ) -> None:
     r = anon.post(f"{V2}/requests.json", data=filing(api_key, **where))
-    assert r.status_code == 400
-    assert "cannot place; name a workstation" in r.json()[0]["description"]
-    with sessions() as s:
-        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+    assert r.status_code == 201, r.text
+    case = landed(sessions, r.json()[0]["service_request_id"])
+    assert case.state == "awaiting_dispatch" and case.holder == "H-SN"
+    # The dispatcher finds it in the queue, with where the resident said it was.
+    queue = login("H-SN", "dispatcher").get("/dispatch").json()["items"]
+    assert [c["id"] for c in queue] == [case.id]
+    if "lat" in where:
+        assert case.lat == float(where["lat"]) and case.long == float(where["long"])
+    else:
+        assert case.address == where["address_string"]
 
 
 def test_the_service_definition_makes_the_workstation_optional(anon: Client) -> None:
@@ -181,23 +186,19 @@ def test_post_cases_by_place_for_the_clerk_of_that_community(
     assert r.status_code == 403 and r.headers["Content-Type"] == "application/problem+json"
 
 
-@pytest.mark.skipif(
-    getattr(workflow, "dispatch_fallback", None) is not None,
-    reason="a dispatch centre takes what cannot be placed (its own tests)",
-)
-def test_post_cases_refuses_what_cannot_be_placed_with_a_problem(
+def test_post_cases_sends_what_cannot_be_placed_to_the_queue_and_refuses_bad_places(
     login: Callable[..., Client], sessions: sessionmaker[Session]
 ) -> None:
     clerk = login("W-XGZ-04", "clerk")
     base = {"item": "UD-01", "applicant": {"name": "王芳"}}
     r = clerk.post("/cases", json={**base, "lat": 35.0, "long": 119.0})
-    assert r.status_code == 422 and r.headers["Content-Type"] == "application/problem+json"
-    assert r.json()["detail"] == "cannot place; name a workstation"
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "awaiting_dispatch" and r.json()["holder"]["code"] == "H-SN"
     r = clerk.post("/cases", json=base)
     assert r.status_code == 422 and "workstation" in r.json()["errors"]
     r = clerk.post("/cases", json={**base, "lat": 36.06})
     assert r.status_code == 422 and "long" in r.json()["errors"]
     r = clerk.post("/cases", json={**base, "lat": 91, "long": 120})
     assert r.status_code == 422
-    with sessions() as s:
-        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+    with sessions() as s:  # the refusals changed nothing: only the queued case is there
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1

@@ -36,7 +36,7 @@ def validate(folder: Path) -> tuple[int, list[str]]:
 def test_the_shipped_definitions_are_valid() -> None:
     code, lines = validate(DEFAULT_DEFINITIONS)
     assert code == 0, lines
-    assert "valid (285 units, 43 items, 8 routes, 50 communities)" in lines[-1]
+    assert "valid (286 units, 44 items, 9 routes, 50 communities)" in lines[-1]
 
 
 def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
@@ -88,6 +88,7 @@ def test_the_route_templates_are_exactly_those_of_the_domain() -> None:
         "mediation": ["referred", "settled", "withdrawn"],
         "party_local": ["completed", "refused", "rejected"],
         "party_approval": ["approved", "refused", "rejected"],
+        "consultation": ["answered"],
     }
 
 

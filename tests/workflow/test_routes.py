@@ -31,6 +31,7 @@ ITEMS = {
     "mediation": ["PS-01", "UD-05"],
     "party_local": ["PB-03"],
     "party_approval": ["PB-01"],
+    "consultation": ["GA-08"],
 }
 # The community's two committees and the street's party working committee (两委一站).
 BODIES = {

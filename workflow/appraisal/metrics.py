@@ -215,7 +215,8 @@ def _answers(w: Window, credit: str) -> Any:
     counted = (
         select(
             g.seq.label("seq"),
-            g.case_id.label("case_id"),
+            # 合并: a merged case's resident rates the master's outcome; one answer a matter.
+            func.coalesce(g.data["merged_into"].as_integer(), g.case_id).label("case_id"),
             g.data["level"].as_integer().label("level"),
             _flag(g, "resolved").label("resolved"),
             _text(g, "handler").label("handler"),
@@ -393,7 +394,13 @@ CLOCK_ACTIONS = (
     "case.migrated",
     "extension.approved",
     "case.urgency_changed",
+    # The dispatch centre's: leaving it starts the clocks; a merge ends them.
+    "case.dispatched",
+    "case.answered",
+    "case.merged",
 )
+# A case handed on: a transition, or a dispatch from the centre.
+HANDED = ("case.opened", "case.transition", "case.dispatched")
 
 
 def open_overdue(w: Window) -> Select[Any]:
@@ -428,15 +435,19 @@ def open_overdue(w: Window) -> Select[Any]:
 
 
 def received(w: Window) -> Select[Any]:
-    """Cases that came into a unit's hands from elsewhere (opened there, or handed to it)."""
-    e = aliased(TrailEvent)
+    """Cases that came into a unit's hands from elsewhere (opened there, handed or dispatched
+    to it); a case merged into another by the period's end is the other's matter, not counted
+    again."""
+    e, m = aliased(TrailEvent), aliased(TrailEvent)
+    merged = exists().where(m.case_id == e.case_id, m.action == "case.merged", _known_by_end(m, w))
     base = (
         select(e.to_holder.label("unit"), e.case_id.label("case_id"))
         .where(
-            e.action.in_(("case.opened", "case.transition")),
+            e.action.in_(HANDED),
             _counted(e, w),
             e.to_holder.is_not(None),
             or_(e.from_holder.is_(None), e.from_holder != e.to_holder),
+            not_(merged),
         )
         .subquery()
     )
@@ -444,12 +455,13 @@ def received(w: Window) -> Select[Any]:
 
 
 def completed(w: Window) -> Select[Any]:
-    """Cases a unit brought to a final state (completed, approved, closed, settled, refused, ...)."""
+    """Cases a unit brought to a final state (completed, approved, closed, settled, refused, ...,
+    a question answered at the dispatch centre); not a merge: the master's end counts."""
     e = aliased(TrailEvent)
     base = (
         select(e.from_holder.label("unit"), e.case_id.label("case_id"))
         .where(
-            e.action == "case.transition",
+            e.action.in_(("case.transition", "case.answered")),
             _counted(e, w),
             e.to_holder.is_(None),
             e.from_holder.is_not(None),

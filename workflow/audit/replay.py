@@ -4,7 +4,9 @@ extension, and compare with the stored rows: each field that differs is named.
 What the trail determines, and from which events:
 
 - a case: item, route (name and version), list version, routing version, workstation, street,
-  channel and created_at (case.opened); state, holder, version, updated_at, the stage's and the
+  channel and created_at (case.opened); at the dispatch centre the item (case.classified), the
+  place (case.placed), and what it is pinned to on leaving (case.dispatched, case.answered);
+  merged_into and the end of a merged case (case.merged); state, holder, version, updated_at, the stage's and the
   case's limits (stage_due_at, due_at) after each case.opened, case.transition and
   case.migrated; tier, closed_at, whistle_target and the stage (stage_seq, stage_started_at,
   paused_at) from the route version each event names; an approved extension's new limits;
@@ -31,10 +33,18 @@ from workflow.audit import replay_tasks
 from workflow.audit.chain import format_at
 from workflow.catalog import registry
 from workflow.errors import WorkflowError
-from workflow.spec.model import RouteSpec
+from workflow.spec.model import DISPATCH_TIER, RouteSpec
 from workflow.store.models import Case, Extension, Supervision, Task, TrailEvent
 
 CASE_ACTIONS = ("case.opened", "case.transition", "case.migrated")
+# The dispatch centre's steps and merges (workflow.dispatch).
+DISPATCH_ACTIONS = (
+    "case.classified",
+    "case.placed",
+    "case.dispatched",
+    "case.answered",
+    "case.merged",
+)
 REPLAYED_ACTIONS = (
     *CASE_ACTIONS,
     "case.rated",
@@ -44,6 +54,7 @@ REPLAYED_ACTIONS = (
     "extension.approved",
     "extension.refused",
     "case.urgency_changed",
+    *DISPATCH_ACTIONS,
     *replay_tasks.TASK_ACTIONS,
 )
 CASE_FIELDS = (
@@ -70,6 +81,7 @@ CASE_FIELDS = (
     "due_at",
     "rating_score",
     "urgency",
+    "merged_into",
 )
 SUPERVISION_FIELDS = (
     "case_id",
@@ -182,12 +194,22 @@ class _Replay:
             "due_at": d.get("due_at"),
             "rating_score": None,
             "urgency": d.get("urgency", "normal"),
+            "merged_into": None,
         }
         if "street" in d:  # recorded since the trail named it
             case["street"] = d["street"]
         assert ev.case_id is not None  # replay() passes only case events with a case
         self.cases[ev.case_id] = case
         self._enter(case, ev, at, d, transition=False)
+        if "dispatch_centre" in d:  # at the centre's queue: no route, the centre's tier
+            case.update(
+                tier=DISPATCH_TIER,
+                closed_at=None,
+                whistle_target=None,
+                stage_seq=ev.seq,
+                stage_started_at=at,
+                paused_at=None,
+            )
 
     def _enter(self, case: Row, ev: TrailEvent, at: str, d: Row, *, transition: bool) -> None:
         """The state entered by EV: its tier, and the stage as stages.enter_stage sets it."""
@@ -260,6 +282,48 @@ class _Replay:
         if case is not None:
             case.update(
                 urgency=d.get("urgency"), stage_due_at=d.get("stage_due_at"), due_at=d.get("due_at")
+            )
+
+    def _case_classified(self, ev: TrailEvent, d: Row, at: str) -> None:
+        case = self.cases.get(ev.case_id) if ev.case_id is not None else None
+        if case is not None:
+            case.update(item=d.get("item"), updated_at=at)
+
+    def _case_placed(self, ev: TrailEvent, d: Row, at: str) -> None:
+        case = self.cases.get(ev.case_id) if ev.case_id is not None else None
+        if case is not None:
+            case.update(workstation=d.get("workstation"), street=d.get("street"), updated_at=at)
+
+    def _case_dispatched(self, ev: TrailEvent, d: Row, at: str) -> None:
+        """The case leaves the dispatch centre, pinned (as case.opened pins at the window)."""
+        case = self.cases.get(ev.case_id) if ev.case_id is not None else None
+        if case is None:
+            return
+        case.update(
+            item=d.get("item"),
+            list_version=d.get("list_version"),
+            route_name=d.get("route"),
+            route_version=d.get("route_version"),
+            routing_version=d.get("routing_version"),
+            workstation=d.get("workstation"),
+            street=d.get("street"),
+        )
+        self._moved(ev, d, at)
+        case.update(closed_at=None, whistle_target=None, paused_at=None)
+        self._enter(case, ev, at, d, transition=True)
+
+    _case_answered = _case_dispatched
+
+    def _case_merged(self, ev: TrailEvent, d: Row, at: str) -> None:
+        case = self._moved(ev, d, at)
+        if case is not None:
+            case.update(
+                tier=None,
+                closed_at=at,
+                stage_seq=ev.seq,
+                stage_started_at=at,
+                paused_at=None,
+                merged_into=d.get("into"),
             )
 
     def _case_rated(self, ev: TrailEvent, d: Row, at: str) -> None:

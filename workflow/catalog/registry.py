@@ -128,6 +128,10 @@ class UnitIndex:
             return u.host_street
         if u.kind in STREET_BODIES:
             return u.parent
+        if u.kind == "dispatch_centre":
+            # A street's 12349 centre belongs to its street; the district's 12345 to none.
+            parent = self.units.get(u.parent or "")
+            return parent.code if parent is not None and parent.kind == "street_office" else None
         community = self.community_of(code)
         if community and community != code:
             return self.street_of(community)

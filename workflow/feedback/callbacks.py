@@ -95,6 +95,10 @@ def pending_of(session: Session, case_id: int) -> Feedback:
     return fb
 
 
+def _master_of(session: Session, case_id: int) -> int | None:
+    return session.execute(select(Case.merged_into).where(Case.id == case_id)).scalar()
+
+
 def _give(
     session: Session,
     fb: Feedback,
@@ -131,6 +135,8 @@ def _give(
             "channel": channel,
             "handler": fb.handler,
             "commander": fb.commander,
+            # 合并: the answer is about the master's outcome, and counts for it (once).
+            **({"merged_into": master} if (master := _master_of(session, fb.case_id)) else {}),
         },
     )
     if level in BAD_LEVELS and fb.handler:

@@ -55,9 +55,12 @@ def handling_units(session: Session, case_id: int) -> tuple[str | None, str | No
     return handler, commander
 
 
-def ask(session: Session, case: Case, *, now: dt.datetime, round: int = 1) -> Feedback:
-    """A pending feedback of CASE for ROUND, with a fresh link; in the caller's transaction."""
-    handler, commander = handling_units(session, case.id)
+def ask(
+    session: Session, case: Case, *, now: dt.datetime, round: int = 1, about: int | None = None
+) -> Feedback:
+    """A pending feedback of CASE for ROUND, with a fresh link; in the caller's transaction.
+    ABOUT: the case whose outcome is rated (a merged case's resident rates its master's)."""
+    handler, commander = handling_units(session, about or case.id)
     fb = Feedback(
         case_id=case.id,
         round=round,
@@ -83,6 +86,10 @@ def case_ended(session: Session, case_id: int, now: dt.datetime) -> None:
     have = session.execute(select(Feedback.id).where(Feedback.case_id == case_id)).first()
     if have is None:
         ask(session, case, now=now)
+    # 合并: the residents of the cases merged into this one rate its outcome too.
+    from workflow.dispatch import duplicates
+
+    duplicates.ask_merged(session, case_id, now)
 
 
 def by_code(session: Session, code: str, now: dt.datetime) -> Feedback:

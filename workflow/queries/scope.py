@@ -6,6 +6,8 @@ inside scope but not permitted is the engine's NotHolder.
   stationed agencies); a district administrator: every case;
 - agency and department staff, and the staff of a community committee or the street party
   working committee: the cases they hold or have held (per the trail);
+- a dispatcher: at the district's centre (12345) every case; at a street's (12349) the cases
+  of its street and those the centre holds or has held;
 - an auditor: at the district every case, elsewhere their unit's cases, the part of the trail
   they read (workflow.privacy); an auditor changes nothing: no route lets an auditor fire."""
 
@@ -44,6 +46,14 @@ def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
         return Case.workstation == unit
     if kind == "street_office" and actor.role in ("staff", "admin"):
         return Case.street == unit
+    if actor.role == "dispatcher":
+        # The district's 12345 centre follows every case (it takes the calls about them and
+        # finds their duplicates); a street's 12349 its street's, and what it has held.
+        street = registry.units(session).street_of(unit)
+        if street is None:
+            return true()
+        held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
+        return or_(Case.street == street, Case.holder == unit, Case.id.in_(held))
     if actor.role == "staff":
         held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
         return or_(Case.holder == unit, Case.id.in_(held))

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from transitions import MachineError
 
-import workflow
 from workflow import config
 from workflow.actors import Actor
 from workflow.audit import chain
@@ -100,8 +99,8 @@ def open_case(
     The actor is a clerk of that workstation, or an outside channel (role ``applicant``).
     URGENCY: normal, urgent or critical; by default the item's. LAT/LONG and ADDRESS: where it
     was reported, kept on the case; with no WORKSTATION the case lands at the community the
-    location lies in (routing by place), and what cannot be placed goes to the dispatch centre
-    (``workflow.dispatch_fallback``) or, without one, is refused."""
+    location lies in (routing by place), and what cannot be placed goes to the dispatch centre's
+    queue (workflow.dispatch.centre.open_at_dispatch)."""
     now = now or utcnow()
     chain.lock_head(session)
     check_urgency(urgency)
@@ -115,22 +114,23 @@ def open_case(
             )
         placed, places_version = places.locate(session, location)
         if placed is None:
-            fallback = getattr(workflow, "dispatch_fallback", None)
-            if fallback is not None:
-                return fallback(
-                    session,
-                    item=item,
-                    actor=actor,
-                    applicant_name=applicant_name,
-                    applicant_phone=applicant_phone,
-                    description=description,
-                    form=form,
-                    channel=channel,
-                    urgency=urgency,
-                    now=now,
-                    location=location,
-                )
-            raise InvalidInput(places.CANNOT_PLACE, {"workstation": [places.CANNOT_PLACE]})
+            # What cannot be placed goes to the dispatch centre's queue (imported here: the
+            # dispatch module builds on this one).
+            from workflow.dispatch import centre as dispatch_centre
+
+            return dispatch_centre.open_at_dispatch(
+                session,
+                item=item or None,
+                actor=actor,
+                applicant_name=applicant_name,
+                applicant_phone=applicant_phone,
+                description=description,
+                form=form,
+                channel=channel,
+                urgency=urgency,
+                now=now,
+                location=location,
+            )
         workstation = placed.workstation
         placed_by = {"placed_by": placed.by, "places_version": places_version}
     opening = _opening(session, item, workstation, actor)
@@ -422,6 +422,9 @@ def fire(
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
     case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
+    if not case.route_version or case.merged_into is not None:
+        # At the dispatch centre (no route yet: workflow.dispatch moves it on), or merged.
+        raise NotAllowed(f"case {case_id} is {case.state}: no trigger fires on it")
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
@@ -522,6 +525,8 @@ def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
     """What ACTOR may fire on CASE now (reasons and targets are asked for on firing)."""
+    if not case.route_version or case.merged_into is not None:
+        return []  # at the dispatch centre (no route yet), or merged into another case
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     out: list[str] = []

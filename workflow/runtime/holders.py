@@ -67,6 +67,6 @@ def supervising_units(holder: str, units: UnitIndex) -> tuple[str, str | None]:
             # The party line reports to the street party working committee where there is one.
             party = units.body(street, "street_party_committee")
             return (party if u.kind == "party_committee" and party else street), None
-    if u.kind == "service_centre":
+    if u.kind in ("service_centre", "dispatch_centre"):
         return u.parent or district, None
     return district, None

@@ -15,7 +15,7 @@ from workflow.catalog import registry, street_routing
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotHolder
 from workflow.inputs import check_text
 from workflow.runtime import engine, stages, tasks
-from workflow.spec.model import TIER_ROLES, URGENCIES, ItemSpec
+from workflow.spec.model import DISPATCH_STATE, TIER_ROLES, URGENCIES, ItemSpec
 from workflow.store.models import Case, TrailEvent
 
 # Who besides the holder may change a case's urgency: the dispatch centre, the street office of
@@ -61,15 +61,20 @@ def set_urgency(
     case = engine.get_case(session, case_id)
     text = _check_change(case, actor, urgency, reason)
     old = case.urgency
-    item = case_item(session, case)
-    clock = engine.clock_of(session, urgency, item)
-    values = _new_limits(session, case, item, clock, now) if case.paused_at is None else {}
-    values["urgency"] = urgency
-    _write(session, case, values)
-    light = stages.light_of(case, now)
-    if light != case.light:
-        _write(session, case, {"light": light})
-    retimed = _retime_tasks(session, case, item, clock, actor=actor, now=now)
+    retimed: list[int] = []
+    if case.state == DISPATCH_STATE:
+        # At the dispatch centre no limit runs yet: the new clock starts on dispatch.
+        _write(session, case, {"urgency": urgency})
+    else:
+        item = case_item(session, case)
+        clock = engine.clock_of(session, urgency, item)
+        values = _new_limits(session, case, item, clock, now) if case.paused_at is None else {}
+        values["urgency"] = urgency
+        _write(session, case, values)
+        light = stages.light_of(case, now)
+        if light != case.light:
+            _write(session, case, {"light": light})
+        retimed = _retime_tasks(session, case, item, clock, actor=actor, now=now)
     change = "raised" if URGENCY_ORDER[urgency] > URGENCY_ORDER.get(old, 0) else "lowered"
     data = {"urgency": urgency, "from": old, "change": change, **stages.clock_data(case)}
     return chain.append(

@@ -152,7 +152,12 @@ def check_units(units: list[tuple[int, UnitSpec]], rel: str) -> list[Problem]:
             problems.append(Problem(rel, f"row {n}, column {column}", msg, n))
 
         want = EXPECTED_PARENT.get(u.kind)
-        if want:
+        if u.kind == "dispatch_centre":
+            # The district's hotline (12345) or a street's (12349).
+            parent = by_code.get(u.parent or "")
+            if parent is None or parent.kind not in ("district", "street_office"):
+                add("parent", "must name the district or a street_office unit")
+        elif want:
             parent = by_code.get(u.parent or "")
             if parent is None or parent.kind != want:
                 add("parent", f"must name a {want} unit")

@@ -39,6 +39,9 @@ UNIT_KINDS = (
     "service_centre",
     # The district organisation department (区委组织部): a party body, not a government one.
     "party_department",
+    # 派单中心: the district's hotline (12345) or a street's (12349) dispatch centre; what came
+    # in without a place or with an unclear item waits in its queue (parent: district or street).
+    "dispatch_centre",
 )
 # The categories of the list of powers and responsibilities (权责清单), a closed set.
 ITEM_TYPES = (
@@ -61,7 +64,12 @@ PARTY_ITEM_TYPE = "党内事务"
 MEDIATION_ITEM_TYPE = "人民调解"
 # How an item's day limits count: working days (the default), calendar days, months.
 LIMIT_UNITS = ("working_days", "calendar_days", "months")
-ROLES = ("admin", "clerk", "staff", "auditor", "callback")
+ROLES = ("admin", "clerk", "staff", "auditor", "callback", "dispatcher")
+# A case at the dispatch centre (12345/12349), before it has a route: its state and tier; a case
+# merged into another (合并) ends in MERGED_STATE. Neither is a route's state.
+DISPATCH_STATE = "awaiting_dispatch"
+DISPATCH_TIER = "dispatch"
+MERGED_STATE = "merged"
 # Who may act in a state of each tier. "applicant" is the resident (through an outside
 # channel); "system" is the sweep firing a configured timeout.
 TIER_ROLES: dict[str, frozenset[str]] = {

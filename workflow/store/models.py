@@ -196,6 +196,7 @@ class Case(Base):
         Index("ix_cases_stage_yellow_at", "stage_yellow_at"),
         Index("ix_cases_stage_due_at", "stage_due_at"),
         Index("ix_cases_light", "light"),
+        Index("ix_cases_merged_into", "merged_into"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -243,6 +244,8 @@ class Case(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     long: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(500))
+    # 合并: the case this one was merged into (a duplicate closes as merged; the master goes on).
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
