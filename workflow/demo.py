@@ -21,6 +21,7 @@ from workflow.catalog import registry
 from workflow.feedback import appeals, callbacks, rectification
 from workflow.places import routing
 from workflow.runtime import engine, tasks
+from workflow.runtime.machines import RESULT_TRIGGERS
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case, Feedback, Rectification
 
@@ -137,6 +138,11 @@ REASONS = {
 # A joint whistle's tasks: the departments' written results, the street's reasons.
 RESULTS = ("已到场处置，现场问题已消除", "已核查并依法处理", "已约谈责任单位，限期整改完毕")
 TASK_SEND_BACK = "办理结果缺少现场照片，请补充后重报"
+# A case's result (办理结果) on resolve or complete, by route.
+CASE_RESULTS = {
+    "incident": "已到现场核实处置，问题已解决，已告知居民",
+    "*": "已按规定办理完毕，结果已告知申请人",
+}
 TASK_CANCEL = "经现场核实不涉及该部门职责"
 # Departments a street may call beside an item's whistle_to (with the whistle's reason).
 EXTRA_DEPARTMENTS = ("D-GA", "D-ZJ", "D-SJ")
@@ -289,10 +295,28 @@ def _open_demo_case(
         applicant_name=name,
         applicant_phone=f"13{rng.randint(100000000, 999999999)}",
         description=f"{item.name_zh}（演示数据）",
-        form={"open311": {"address_string": f"{ws} 辖区（演示地址）"}} if by_app else None,
+        form={"open311": {"address_string": f"{ws} 辖区（演示地址）"}}
+        if by_app
+        else _window_form(item, ws, at),
         channel=APP_CHANNEL if by_app else "window",
         now=at,
+        materials_override=_MATERIALS_OVERRIDE if not by_app and _lacks_one(item, at) else None,
     )
+
+
+# At the window the clerk ticks the materials brought; now and then one is missing and the case
+# is opened anyway, with the reason (decided by the minute, not the random stream, so that the
+# rest of the demo stays as it was).
+_MATERIALS_OVERRIDE = "群众急需办理，缺少的材料承诺三日内补交（演示）"
+
+
+def _lacks_one(item: ItemSpec, at: dt.datetime) -> bool:
+    return len(item.materials) > 1 and at.minute % 15 == 0
+
+
+def _window_form(item: ItemSpec, ws: str, at: dt.datetime) -> dict[str, object]:
+    given = list(item.materials[:-1] if _lacks_one(item, at) else item.materials)
+    return {"materials": given}
 
 
 def _point_in(session: Session, ws: str, rng: random.Random) -> tuple[float, float] | None:
@@ -429,6 +453,10 @@ def _step(
         target=target,
         targets=targets,
         now=at,
+        # 办理结果: what was done, as the console asks for it on resolving or completing.
+        result=CASE_RESULTS.get(route.name, CASE_RESULTS["*"])
+        if trigger in RESULT_TRIGGERS
+        else None,
     )
     case = engine.get_case(session, case_id)
     if route.state(case.state).final:

@@ -89,3 +89,31 @@ def in_range(value: dt.date | dt.datetime) -> bool:
 
 def date_range_text() -> str:
     return f"between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"
+
+
+# A resident's phone: a mainland mobile (1[3-9] and nine digits, +86 allowed before it) or a
+# landline with its area code (0 and 2-3 digits, then 7-8 digits, an extension after "-" or
+# "转" allowed): 13912345678, 0532-82871234, 053282871234, 0532-82871234-801.
+_MOBILE = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}[- ]?[2-9]\d{6,7}(?:(?:-|转)\d{1,6})?")
+PHONE_RULE = (
+    "a mobile number (1[3-9] and 9 digits) or a landline with its area code (0532-8xxxxxxx)"
+)
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why PHONE (stripped, not empty) is not a Chinese mobile or landline number, or None."""
+    p = phone.strip().replace("（", "(").replace("）", ")")
+    # (0532)82871234 is written too: the brackets are the area code's.
+    m = re.fullmatch(r"\((0\d{2,3})\)\s*(.*)", p)
+    if m:
+        p = f"{m.group(1)}-{m.group(2)}"
+    if _MOBILE.fullmatch(p) or _LANDLINE.fullmatch(p):
+        return None
+    return f"not a phone number: {PHONE_RULE}"
+
+
+def check_phone(phone: str | None, field: str = "applicant.phone") -> None:
+    """Raise InvalidInput when PHONE is given and is not a phone number; an empty one passes."""
+    if phone and phone.strip() and (why := phone_problem(phone)):
+        raise InvalidInput(f"{field}: {why}", {field: [why]})

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
 from workflow.catalog import registry
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, Feedback, Rectification, TrailEvent
 
 # The channel of a case opened at a workstation's window (console or API), never published.
 WINDOW = "window"
@@ -87,6 +87,30 @@ PHONE_SEARCHERS = ("clerk", "staff")
 def searches_phone(actor: Actor) -> bool:
     """Who may find cases by the last digits of the applicant's phone."""
     return actor.role in PHONE_SEARCHERS
+
+
+def phone_shown_for(session: Session, actor: Actor, case: Case) -> str | None:
+    """Why ACTOR may read the resident's whole phone on CASE, or None (masked): the holder
+    handles the case ("holder"); once it has ended, the workstation that opened it still
+    reaches the resident while a 回访 is pending or a rectification (整改) open ("follow_up")."""
+    if not shows_names(actor) or actor.unit is None:
+        return None
+    if actor.unit == case.holder:
+        return "holder"
+    if case.holder is not None or actor.unit != case.workstation:
+        return None
+    if actor.role not in ("clerk", "staff", "admin"):
+        return None
+    pending = session.execute(
+        select(Feedback.id).where(Feedback.case_id == case.id, Feedback.status == "pending")
+    ).first()
+    if pending is None:
+        pending = session.execute(
+            select(Rectification.id).where(
+                Rectification.case_id == case.id, Rectification.status == "open"
+            )
+        ).first()
+    return "follow_up" if pending is not None else None
 
 
 def mask_name(name: str) -> str:

@@ -30,6 +30,8 @@ from api import db
 from api.auth import _dummy_check, login_limit, still_valid
 from api.console import (  # noqa: F401  (they add their pages to bp)
     admin,
+    admin_people,
+    admin_work,
     appraisal,
     audit,
     cases,

@@ -22,7 +22,7 @@ from api.console import labels
 from api.console.common import bp, caller, signed_in
 from workflow.appraisal import export
 from workflow.appraisal import records as appraisal
-from workflow.catalog import registry
+from workflow.catalog import authority, registry
 from workflow.errors import NotFound
 from workflow.inputs import FIRST_PERIOD_YEAR, LAST_YEAR
 from workflow.queries import appraisal as appraisal_queries
@@ -212,6 +212,8 @@ def appraisal_dashboard() -> Any:
         bar=bar_chart(of_kind, title) if any(r.score is not None for r in of_kind) else None,
         trend=trend_chart(_("Mean score by month")) if scored else None,
         finalized=any(r.status == "final" for r in recs),
+        may_finalize=caller().role == "auditor"
+        or authority.is_district_admin(db.session(), caller().actor),
     )
 
 

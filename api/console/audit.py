@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 
 from api import db
+from api.console import labels
 from api.console.cases import _page
-from api.console.common import bp, caller, signed_in
+from api.console.common import bp, caller, signed_in, unit_name, units
 from workflow import privacy
 from workflow.audit.export import export_lines
 from workflow.audit.verify import Report, verify
@@ -70,6 +71,57 @@ def export_trail() -> Response:
     return resp
 
 
+def unit_choices() -> list[tuple[str, str]]:
+    """(code, name) of every unit, named in the page's language: the unit filter's completion."""
+    return sorted((code, labels.named(u, code)) for code, u in units().units.items())
+
+
+def unit_named(raw: str) -> tuple[str | None, str | None]:
+    """The unit code a filter names (a code, a name in either language, or the one unit whose
+    name holds the text), and why not when none or several match."""
+    text = raw.strip()[:128]
+    if not text:
+        return None, None
+    index = units().units
+    if text in index:
+        return text, None
+    exact = [c for c, u in index.items() if text in (u.name_zh, u.name_en)]
+    if len(exact) == 1:
+        return exact[0], None
+    found = [c for c, u in index.items() if text in u.name_zh or text.lower() in u.name_en.lower()]
+    if len(found) == 1:
+        return found[0], None
+    if not found:
+        return None, _("No unit is named %(name)s.", name=text)
+    return None, _("%(n)s units match %(name)s: choose one from the list.", n=len(found), name=text)
+
+
+# What a publication event published, in the reader's words.
+_KINDS = {
+    "units": lambda: _("the units"),
+    "items": lambda: _("the list of items"),
+    "calendar": lambda: _("the calendar"),
+    "route": lambda: _("the route"),
+    "appraisal": lambda: _("the appraisal scheme"),
+    "street_routing": lambda: _("the street routing table"),
+}
+
+
+def published_what(data: dict[str, object]) -> str:
+    kind = str(data.get("kind", ""))
+    what = _KINDS[kind]() if kind in _KINDS else kind
+    name = str(data.get("name", ""))
+    out = _(
+        "%(what)s %(name)s, version %(v)s",
+        what=what,
+        name=name if kind == "route" else "",
+        v=data.get("version"),
+    )
+    if data.get("street"):
+        out += " · " + _("for %(street)s", street=unit_name(str(data["street"])))
+    return " ".join(out.split())
+
+
 def trail_page(report: Report | None = None) -> tuple[str, int]:
     args = request.args
     s = db.session()
@@ -83,6 +135,9 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
             case = int(case_raw)
         else:
             errors.append(_("A case number is a whole number."))
+    unit, why = unit_named(args.get("unit", ""))
+    if why:
+        errors.append(why)
     cal = engine.work_calendar(s)
     bounds: dict[str, dt.datetime | None] = {"from": None, "to": None}
     for name in bounds:
@@ -105,7 +160,7 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
         actor=caller().actor,
         case=case,
         # The acting unit, or the holder before or after (as the audit API filters).
-        unit=args.get("unit", "").strip()[:32] or None,
+        unit=unit,
         by=args.get("actor", "").strip()[:64] or None,
         action=args.get("action", "").strip()[:48] or None,
         since=bounds["from"],
@@ -122,6 +177,8 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         actions=trail_queries.actions(s, actor=caller().actor),
+        unit_choices=unit_choices(),
+        published_what=published_what,
         errors=errors,
         args=args,
         report=report,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api import db
 from api.console import labels
-from api.console.common import bp, caller, countdown, signed_in
+from api.console.common import bp, caller, countdown, signed_in, when
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
 from workflow.catalog import registry
@@ -22,6 +22,7 @@ from workflow.queries import scope, search
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
+from workflow.runtime.machines import RESULT_TRIGGERS
 from workflow.runtime.urgency import may_change
 from workflow.spec.model import URGENCIES
 from workflow.spec.practice import practice
@@ -143,9 +144,15 @@ def new_case() -> Any:
         else request.form.get(k, "")
         for k in ("name", "phone", "description", "urgency", "lat", "long", "address")
     }
+    values["materials_override"] = request.form.get("materials_override", "")
+    # The materials ticked are kept after a refusal, like the rest of the form.
+    checked = (
+        [m for m in item.materials if m in request.form.getlist("materials")]
+        if item is not None and request.method == "POST"
+        else []
+    )
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and item is not None:
-        checked = [m for m in item.materials if m in request.form.getlist("materials")]
         try:
             with db.write() as w:
                 case = engine.open_case(
@@ -159,6 +166,7 @@ def new_case() -> Any:
                     form={"materials": checked},
                     channel="window",
                     urgency=values["urgency"] or None,
+                    materials_override=values["materials_override"].strip() or None,
                     # Where it happened (an incident): kept on the case and drawn on its map.
                     lat=values["lat"] or None,
                     long=values["long"] or None,
@@ -175,6 +183,8 @@ def new_case() -> Any:
     route = registry.route(s, item.route)[0] if item is not None else None
     return render_template(
         "console/new_case.html",
+        checked=checked,
+        promise=engine.promise(s, item.code, workstation) if item is not None else None,
         windows=windows,
         window=window,
         items=sorted(by_window.get(window, []), key=lambda i: i.code),
@@ -190,6 +200,24 @@ def new_case() -> Any:
 def timeline(case_id: int, actor: Actor) -> list[TrailEvent]:
     """The case's trail; a called department reads its own task steps, not the others'."""
     return trail_queries.case_timeline(db.session(), case_id=case_id, actor=actor)
+
+
+def grouped(events: list[TrailEvent]) -> list[dict[str, Any]]:
+    """The timeline's lines: each event, but the personal-data reads of one user on one day
+    (the instance's day) as one line, where the first of them was, to be expanded."""
+    out: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in events:
+        if e.action != "case.personal_data_read":
+            out.append({"event": e})
+            continue
+        key = (e.actor, when(e.at)[:10])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"reads": [], "actor": e.actor, "unit": e.unit, "day": key[1]}
+            out.append(group)
+        group["reads"].append(e)
+    return out
 
 
 def task_rows(task_list: Any) -> list[dict[str, Any]]:
@@ -266,6 +294,12 @@ def case(case_id: int) -> str:
                 if item.lead_unit
                 else set(),
                 "dest": spec.dest,
+                # A dispatch: the street's fitting agencies, or the street itself.
+                "agencies": engine.dispatch_choices(s, case)
+                if route.state(spec.dest).tier == "agency"
+                else None,
+                # 办理结果: asked for where the work on the case ends.
+                "result": trigger in RESULT_TRIGGERS,
             }
         )
     # The holder may ask for more time on a running stage with a limit (the engine decides).
@@ -326,7 +360,7 @@ def case(case_id: int) -> str:
         may_extend=may_extend,
         max_days=sla.MAX_EXTENSION_DAYS,
         countdown=countdown(case.stage_due_at, case.urgency),
-        events=timeline(case_id, actor),
+        lines=grouped(timeline(case_id, actor)),
         board=board,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
         current_round=case.stage_seq
@@ -353,6 +387,11 @@ def fire(case_id: int) -> Any:
         abort(400)
     # A joint whistle: the departments ticked, the lead chosen (default: the first ticked).
     targets = [t for t in request.form.getlist("targets") if t] or None
+    result = (request.form.get("result") or "").strip() or None
+    if trigger in RESULT_TRIGGERS and result is None:
+        # The console asks for the result where the work ends (the API leaves it optional).
+        flash(_("Write the result (办理结果) before resolving or completing."), "error")
+        return redirect(url_for("console.case", case_id=case_id))
     with db.write() as w:
         scope.get_case(w, c.actor, case_id)
         engine.fire(
@@ -365,6 +404,7 @@ def fire(case_id: int) -> Any:
             targets=targets,
             lead=(request.form.get("lead") or None) if targets else None,
             expected_version=expected,
+            result=result,
         )
     flash(_("Done: %(action)s.", action=labels.label("trigger", trigger)), "ok")
     return redirect(url_for("console.case", case_id=case_id))

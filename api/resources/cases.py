@@ -75,7 +75,20 @@ class OpenCaseSchema(ma.Schema):
     )
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=TEXT))
-    form = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    form = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=dict,
+        metadata={
+            "description": "materials: the item's materials received (each is then required "
+            "unless materials_override gives a reason)"
+        },
+    )
+    materials_override = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=TEXT),
+        metadata={"description": "why the case is opened without some of the item's materials"},
+    )
     urgency = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf(URGENCIES),
@@ -151,6 +164,10 @@ class CaseSchema(ma.Schema):
     merged_into = ma.fields.Integer(
         allow_none=True,
         metadata={"description": "合并: the case this one was merged into (state `merged`)"},
+    )
+    result = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "办理结果: as written on the latest resolve or complete"},
     )
 
 
@@ -236,6 +253,11 @@ class TransitionSchema(ma.Schema):
         metadata={"description": "the lead (主办) among the targets, when not the first"},
     )
     data = ma.fields.Dict(keys=ma.fields.String(), allow_none=True)
+    result = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=TEXT),
+        metadata={"description": "办理结果: what was done, with resolve or complete only"},
+    )
 
 
 class TransitionHeaders(ma.Schema):
@@ -290,9 +312,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
             "name_en": u.name_en if u else case.holder,
             "kind": u.kind if u else "unknown",
         }
-    shows_phone = (
-        full and privacy.shows_names(actor) and actor.unit is not None and actor.unit == case.holder
-    )
+    shows_phone = full and privacy.phone_shown_for(session, actor, case) is not None
     out: dict[str, Any] = {
         "id": case.id,
         "item": case.item,
@@ -318,6 +338,7 @@ def case_json(session: Session, case: Case, actor: Actor, *, full: bool = False)
         "available_triggers": engine.available_triggers(session, case, actor),
         "tasks": case_tasks(session, case, actor),
         "channel": case.channel,
+        "result": case.result,
         "applicant": {
             "name": privacy.applicant_name(actor, case.applicant_name),
             "phone": case.applicant_phone if shows_phone else mask_phone(case.applicant_phone),
@@ -389,7 +410,7 @@ def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
         unit=actor.unit,
         action="case.personal_data_read",
         case_id=case.id,
-        data={"phone": "shown" if "*" not in body["applicant"]["phone"] else "masked"},
+        data=_read_data(session, case, actor, body),
     )
     return body
 
@@ -410,6 +431,15 @@ def search_filters(args: dict[str, Any]) -> search.Filters:
         overdue=bool(args.get("overdue")),
         tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
     )
+
+
+def _read_data(session: Session, case: Case, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """What a personal-data read showed; a follow-up read (the phone of an ended case, for its
+    回访 or rectification) says so."""
+    if "*" in body["applicant"]["phone"]:
+        return {"phone": "masked"}
+    why = privacy.phone_shown_for(session, actor, case)
+    return {"phone": "shown", **({"for": why} if why == "follow_up" else {})}
 
 
 # ---------------------------------------------------------------- endpoints
@@ -466,6 +496,7 @@ class Cases(MethodView):
                 form=body["form"],
                 channel="window",
                 urgency=body.get("urgency"),
+                materials_override=body.get("materials_override"),
                 lat=body["lat"],
                 long=body["long"],
                 address=body["address"],
@@ -543,6 +574,7 @@ class Transitions(MethodView):
                     lead=body.get("lead"),
                     data=body.get("data"),
                     expected_version=expected_version(s, case_id, headers.get("if_match")),
+                    result=body.get("result"),
                 )
             except WorkflowError:
                 # Outside the caller's scope every refusal is a 404: nothing is told.

@@ -48,7 +48,7 @@ def test_open_case_refusals(login: Callable[..., Client]) -> None:
     clerk = login("W-ZHL-01", "clerk")
     r = clerk.post("/cases", json={**NEW, "item": "NOPE"})
     assert r.status_code == 422 and "item" in r.json()["errors"]
-    r = clerk.post("/cases", json={**NEW, "applicant": {"phone": "1"}})
+    r = clerk.post("/cases", json={**NEW, "applicant": {"phone": "13912345678"}})
     assert r.status_code == 422 and "applicant.name" in r.json()["errors"]
     assert clerk.post("/cases", json={**NEW, "workstation": "W-ZHL-02"}).status_code == 403
 

@@ -17,7 +17,11 @@ from workflow.store.models import ApiToken, Case, IdempotencyKey, TrailHead
 
 ANSWER = {"level": 5, "resolved": True, "channel": "phone"}
 JSON = {"Content-Type": "application/json"}
-GOOD = {"item": "UD-01", "workstation": "W-ZHL-01", "applicant": {"name": "王芳", "phone": "1"}}
+GOOD = {
+    "item": "UD-01",
+    "workstation": "W-ZHL-01",
+    "applicant": {"name": "王芳", "phone": "13912345678"},
+}
 DEEP = "[" * 100_000 + "]" * 100_000
 
 # (name, method, path, requests kwargs, expected status). {case} is an existing case's id.

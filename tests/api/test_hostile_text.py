@@ -28,7 +28,11 @@ BAD = {
     "NUL": "王\x00芳",
 }
 V2 = "/open311/v2"
-CASE = {"item": "UD-01", "workstation": "W-ZHL-01", "applicant": {"name": "王芳", "phone": "1"}}
+CASE = {
+    "item": "UD-01",
+    "workstation": "W-ZHL-01",
+    "applicant": {"name": "王芳", "phone": "13912345678"},
+}
 
 
 def stored(sessions: sessionmaker[Session]) -> tuple[Any, ...]:
@@ -187,12 +191,12 @@ def test_console_forms_refuse_bad_text(
         posts = [
             (
                 f"{server}/console/cases/new",
-                {"item": "UD-01", "name": bad, "phone": "1", "description": "x"},
+                {"item": "UD-01", "name": bad, "phone": "13912345678", "description": "x"},
                 "name",
             ),
             (
                 f"{server}/console/cases/new",
-                {"item": "UD-01", "name": "王芳", "phone": "1", "description": bad},
+                {"item": "UD-01", "name": "王芳", "phone": "13912345678", "description": bad},
                 "description",
             ),
             (

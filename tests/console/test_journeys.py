@@ -57,6 +57,12 @@ def test_clerk_opens_moves_and_rates_a_case(
     page.get_by_label("诉求描述").fill("出租房屋信息登记")
     shot(page, "clerk-2-new-case")
     page.get_by_role("button", name="登记案件").click()
+    # 出租人身份证 was not ticked: refused, the form kept; opened with a reason.
+    expect(page.locator(".materials-error")).to_contain_text("出租人身份证")
+    expect(page.get_by_label("申请人姓名")).to_have_value("王芳")
+    expect(page.get_by_label("房产证")).to_be_checked()
+    page.get_by_label("缺少材料时受理的理由").fill("出租人身份证次日补交")
+    page.get_by_role("button", name="登记案件").click()
 
     expect(page.get_by_text(re.compile(r"案件 \d+ 已登记"))).to_be_visible()
     case_id = int(re.search(r"/cases/(\d+)", page.url).group(1))  # type: ignore[union-attr]
@@ -69,8 +75,10 @@ def test_clerk_opens_moves_and_rates_a_case(
     assert refuse.get_by_label("理由（必填）").get_attribute("required") is not None
     page.get_by_role("button", name="受理", exact=True).click()
     expect(page.locator("dd.state")).to_have_text("办理中")
+    page.get_by_label("办理结果（必填）").fill("已登记出租房屋信息")
     page.get_by_role("button", name="办结", exact=True).click()
     expect(page.locator("dd.state")).to_have_text("已办结")
+    expect(page.locator("dd.case-result")).to_have_text("已登记出租房屋信息")
 
     # The resident rates, not the window: the one-time link as a QR code to scan.
     expect(page.locator("figure.qr svg")).to_be_visible()

@@ -38,7 +38,7 @@ def test_a_party_application_goes_the_whole_party_line(
         page.get_by_label("事项").select_option("PB-04")
     page.get_by_label("共建协议书").check()
     page.get_by_label("申请人姓名").fill("青岛某公司党支部")
-    page.get_by_label("联系电话").fill("053200000000")
+    page.get_by_label("联系电话").fill("0532-82870000")
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_text(re.compile(r"案件 \d+ 已登记"))).to_be_visible()
     case_id = int(re.search(r"/cases/(\d+)", page.url).group(1))  # type: ignore[union-attr]

@@ -109,7 +109,9 @@ def test_a_joint_whistle_in_the_browser(
     page.get_by_role("button", name="退出").click()
     sign_in(page, "S-ZHL", "staff")
     page.goto(f"/console/cases/{case_id}")
-    page.get_by_role("button", name="办结", exact=True).click()
+    resolve = page.locator("form.action", has=page.get_by_role("button", name="办结", exact=True))
+    resolve.get_by_label("办理结果（必填）").fill("两部门均已处置完毕")
+    resolve.get_by_role("button", name="办结", exact=True).click()
     expect(page.locator("dd.state")).to_have_text("已办结待确认")
     shot(page, "whistle-3-resolved")
 

@@ -191,7 +191,7 @@ def test_open_case_checks_its_input(sessions: sessionmaker[Session], clerk: Acto
             workstation="W-ZHL-01",
             actor=clerk,
             applicant_name="王",
-            applicant_phone="1",
+            applicant_phone="13912345678",
         )
         kwargs.update(change)
         with sessions.begin() as s, pytest.raises(InvalidInput):
@@ -203,7 +203,7 @@ def test_open_case_checks_its_input(sessions: sessionmaker[Session], clerk: Acto
             workstation="W-ZHL-02",
             actor=clerk,
             applicant_name="王",
-            applicant_phone="1",
+            applicant_phone="13912345678",
             now=T0,
         )
     with sessions() as s:

@@ -67,7 +67,7 @@ def test_random_firings_keep_case_and_trail_consistent(
             workstation="W-ZHL-01",
             actor=Actor("c", "W-ZHL-01", "clerk"),
             applicant_name="赵敏",
-            applicant_phone="1",
+            applicant_phone="13912345678",
             now=T0,
         )
         cid = case.id

@@ -196,7 +196,7 @@ def test_every_transition_refuses_the_wrong_actors(
             workstation=WS,
             actor=Actor("c", WS, "clerk"),
             applicant_name="王芳",
-            applicant_phone="1",
+            applicant_phone="13912345678",
             now=T0,
         ).id
     for step in path_to(route, t.source):

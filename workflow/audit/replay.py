@@ -10,7 +10,8 @@ What the trail determines, and from which events:
   case's limits (stage_due_at, due_at) after each case.opened, case.transition and
   case.migrated; tier, closed_at, whistle_target and the stage (stage_seq, stage_started_at,
   paused_at) from the route version each event names; an approved extension's new limits;
-  rating_score (case.rated); urgency (case.opened, case.urgency_changed with its new limits).
+  rating_score (case.rated); urgency (case.opened, case.urgency_changed with its new limits);
+  the result (办理结果) of the latest case.transition that carried one.
   A return's move (退单 approved) is a case.transition with the trigger "return".
 - a supervision: every column (supervision.raised, supervision.acknowledged).
 - an extension: every column (extension.requested, extension.approved / extension.refused).
@@ -82,6 +83,7 @@ CASE_FIELDS = (
     "rating_score",
     "urgency",
     "merged_into",
+    "result",
 )
 SUPERVISION_FIELDS = (
     "case_id",
@@ -195,6 +197,7 @@ class _Replay:
             "rating_score": None,
             "urgency": d.get("urgency", "normal"),
             "merged_into": None,
+            "result": None,
         }
         if "street" in d:  # recorded since the trail named it
             case["street"] = d["street"]
@@ -259,6 +262,8 @@ class _Replay:
         case = self._moved(ev, d, at)
         if case is not None:
             self._enter(case, ev, at, d, transition=True)
+            if "result" in d:  # 办理结果: the latest resolve's or complete's
+                case["result"] = d["result"]
 
     def _case_migrated(self, ev: TrailEvent, d: Row, at: str) -> None:
         case = self._moved(ev, d, at)

@@ -125,3 +125,24 @@ def withdraw_variant(
         street=street,
         action="definitions.variant_withdrawn",
     )
+
+
+def may_manage_people(session: Session, actor: Actor, unit: str) -> str | None:
+    """Why ACTOR may not add, disable, enable or reset the password of a user of UNIT; None when
+    they may. A district administrator manages everyone; a street's administrator the people of
+    their street (its office, bodies, workstations, committees and stationed agencies)."""
+    if is_district_admin(session, actor):
+        return None
+    own = street_of_admin(session, actor)
+    if own is None:
+        return "people are managed by an administrator"
+    if registry.units(session).street_of(unit) == own:
+        return None
+    return f"an administrator of {own} manages the people of {own} only"
+
+
+def require_people_manager(session: Session, actor: Actor, unit: str) -> None:
+    """NotPermitted unless ACTOR may manage the users of UNIT."""
+    why = may_manage_people(session, actor, unit)
+    if why is not None:
+        raise NotPermitted(why)

@@ -18,10 +18,10 @@ from workflow.audit import chain
 from workflow.catalog import registry, street_routing
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotAllowed, NotFound, NotHolder, StaleVersion
-from workflow.inputs import MAX_DATA_BYTES, check_text
+from workflow.inputs import MAX_DATA_BYTES, check_phone, check_text
 from workflow.instants import utcnow
 from workflow.places import routing as places
-from workflow.runtime import stages, tasks
+from workflow.runtime import holders, stages, tasks
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
 from workflow.runtime.machines import Firing, machine_for, may_fire
@@ -93,6 +93,7 @@ def open_case(
     lat: float | str | None = None,
     long: float | str | None = None,
     address: str | None = None,
+    materials_override: str | None = None,
 ) -> Case:
     """Open a case of ITEM at WORKSTATION on the latest list and route versions.
 
@@ -100,7 +101,9 @@ def open_case(
     URGENCY: normal, urgent or critical; by default the item's. LAT/LONG and ADDRESS: where it
     was reported, kept on the case; with no WORKSTATION the case lands at the community the
     location lies in (routing by place), and what cannot be placed goes to the dispatch centre's
-    queue (workflow.dispatch.centre.open_at_dispatch)."""
+    queue (workflow.dispatch.centre.open_at_dispatch). When FORM lists the materials
+    received (``materials``), each of the item's is required unless MATERIALS_OVERRIDE gives
+    the reason to open without it (the reason and what was missing go into the trail)."""
     now = now or utcnow()
     chain.lock_head(session)
     check_urgency(urgency)
@@ -136,8 +139,10 @@ def open_case(
     opening = _opening(session, item, workstation, actor)
     _text(applicant_name, "applicant.name", required=True, limit=128)
     _text(applicant_phone, "applicant.phone", limit=32)
+    check_phone(applicant_phone)
     _text(description, "description")
     form = _plain_json(form, "form") if form else {}
+    missing = _missing_materials(opening.item, form, materials_override)
     _pin_route_and_routing(session, opening)
     _check_receiver(opening, actor)
     level = urgency or opening.item.urgency
@@ -171,9 +176,36 @@ def open_case(
         to_state=case.state,
         to_holder=case.holder,
         # Where it was reported stays out too (a home address); how it was placed goes in.
-        data={**_opened_data(session, case, opening), **placed_by},
+        data={
+            **_opened_data(session, case, opening),
+            **placed_by,
+            **(
+                {"materials_missing": missing, "materials_override": materials_override}
+                if missing
+                else {}
+            ),
+        },
     )
     return case
+
+
+def _missing_materials(item: ItemSpec, form: dict[str, Any], override: str | None) -> list[str]:
+    """The item's materials the form's list lacks (none checked when the form lists none);
+    refused unless OVERRIDE gives a reason."""
+    if "materials" not in form:
+        return []
+    given = form["materials"]
+    if not isinstance(given, list) or not all(isinstance(m, str) for m in given):
+        raise InvalidInput("form.materials is not a list of names", {"form.materials": ["a list"]})
+    missing = [m for m in item.materials if m not in given]
+    if missing and not (override and override.strip()):
+        raise InvalidInput(
+            f"materials missing: {', '.join(missing)} (give a reason to open without them)",
+            {"materials": [f"missing: {', '.join(missing)}"]},
+        )
+    if override is not None:
+        _text(override, "materials_override")
+    return missing
 
 
 @dataclasses.dataclass
@@ -413,10 +445,12 @@ def fire(
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    result: str | None = None,
 ) -> TrailEvent:
     """Fire TRIGGER on a case as ACTOR: the case's state, holder and version change and one trail
     event is appended, in the caller's transaction. Into a task state, TARGETS (or TARGET) are
-    the units called, LEAD their lead. Raises InvalidInput (unknown trigger, missing reason, bad
+    the units called, LEAD their lead. RESULT (办理结果) goes with resolve or complete: kept
+    on the case and in the event. Raises InvalidInput (unknown trigger, missing reason, bad
     target), StaleVersion, NotAllowed (not from this state; a join not held), NotHolder, NotFound."""
     now = now or utcnow()
     # Core statements go to the connection directly: the session's execute() adds nothing here.
@@ -433,6 +467,8 @@ def fire(
         raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected_version}")
     if reason is not None:
         _text(reason, "reason")
+    if result is not None:
+        result = _text(result, "result").strip() or None
     item, routing = _item_as_routed(session, case)
     firing = Firing(
         state=case.state,
@@ -451,6 +487,7 @@ def fire(
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
         conn=conn,
+        result=result,
     )
     try:
         machine.events[trigger].trigger(firing)
@@ -547,3 +584,44 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
 
 def route_of(session: Session, case: Case) -> Any:
     return registry.route(session, case.route_name, case.route_version)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Promise:
+    """承诺时限: what a resident is told before a case of an item is opened at a workstation."""
+
+    days: int
+    unit: str  # the item's limit unit (working_days, natural_days)
+    due_at: dt.datetime  # if opened now, at the item's urgency
+    response_h: int | None  # the response limit (hours), where the route starts with one
+
+
+def promise(
+    session: Session, item: str, workstation: str, now: dt.datetime | None = None
+) -> Promise:
+    """The whole-case limit of ITEM opened at WORKSTATION now: the street's routing table and
+    variant of the route applied, as open_case would."""
+    now = now or utcnow()
+    spec, _ = registry.item(session, item)
+    ws = registry.units(session).units.get(workstation)
+    street = ws.parent if ws is not None and ws.parent else None
+    route = registry.route(session, spec.route, street=street)[0]
+    routing = street_routing.table(session, street) if street else None
+    if routing is not None:
+        spec = routing.apply(spec)
+    clock = clock_of(session, spec.urgency, spec)
+    first = route.state(route.initial)
+    return Promise(
+        days=stages.case_limit_days(route, spec),
+        unit=spec.limit_unit,
+        due_at=stages.case_due(route, spec, clock, now),
+        response_h=spec.response_limit_h if first.limit == "response" else None,
+    )
+
+
+def dispatch_choices(session: Session, case: Case) -> list[str]:
+    """The units the case's street may dispatch it to now: its fitting stationed agencies (the
+    default first: its routing table's, else the item's kind) and the street office itself."""
+    item, routing = _item_as_routed(session, case)
+    routed = routing.holders(case.item).get("agency") if routing is not None else None
+    return holders.dispatch_choices(case.street, item, registry.units(session), routed)

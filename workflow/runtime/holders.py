@@ -36,6 +36,8 @@ def resolve_holder(
     if tier == "street_office":
         return street
     if tier == "agency":
+        if target:  # chosen on dispatch among dispatch_choices()
+            return target
         if item.street_agency:
             return units.agencies.get((street, item.street_agency), street)
         return street
@@ -50,6 +52,29 @@ def resolve_holder(
     if tier == "street_party":
         return units.body(street, "street_party_committee") or street
     raise ValueError(f"unknown tier {tier!r}")
+
+
+def dispatch_choices(
+    street: str, item: ItemSpec, units: UnitIndex, routed: str | None = None
+) -> list[str]:
+    """Whom a street may dispatch a case of ITEM to: its stationed agencies of a fitting kind
+    (the item's agency kind, or an agency of the item's departments: responsible, lead,
+    assisting, whistle targets), the default one first (ROUTED, the street's routing table's
+    choice, where it has one), then the street office itself."""
+    default = routed or resolve_holder(
+        "agency", workstation="", street=street, item=item, units=units
+    )
+    departments = {item.department, item.lead_unit, *item.assist_units, *item.whistle_to}
+    fitting = sorted(
+        code
+        for code, u in units.units.items()
+        if u.kind == "dispatched_agency"
+        and u.host_street == street
+        and (u.agency_kind == item.street_agency or u.parent in departments)
+    )
+    out = [default] if default and default != street else []
+    out += [c for c in fitting if c != default]
+    return [*out, street]
 
 
 def supervising_units(holder: str, units: UnitIndex) -> tuple[str, str | None]:

@@ -22,7 +22,7 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotHolder
 from workflow.runtime import stages, tasks
 from workflow.runtime.clock import Clock
-from workflow.runtime.holders import resolve_holder
+from workflow.runtime.holders import dispatch_choices, resolve_holder
 from workflow.spec.model import ItemSpec, RouteSpec, StateSpec, TransitionSpec
 from workflow.store.models import Case, TrailEvent
 
@@ -56,6 +56,12 @@ class Firing:
     lead: str | None = None
     # The units a firing into a task state calls, as checked.
     calling: list[str] = field(default_factory=list)
+    # 办理结果: what was done, written when a case is resolved or completed.
+    result: str | None = None
+
+
+# The triggers that end the work on a case and so carry its result (办理结果).
+RESULT_TRIGGERS = frozenset({"resolve", "complete"})
 
 
 def may_fire(spec: TransitionSpec, actor: Actor, case: Case) -> str | None:
@@ -91,6 +97,10 @@ def _may_fire(spec: TransitionSpec, ev: EventData) -> bool:
         raise NotHolder(why)
     _reason_given(spec, f)
     _target_allowed(spec, f)
+    if f.result is not None and spec.trigger not in RESULT_TRIGGERS:
+        raise InvalidInput(
+            f"{spec.trigger!r} takes no result", {"result": ["only on resolve or complete"]}
+        )
     return True
 
 
@@ -118,6 +128,14 @@ def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
             raise InvalidInput(
                 f"{f.target!r} is not a whistle target of item {f.item.code}",
                 {"target": [f"one of {', '.join(f.item.whistle_to)}"]},
+            )
+    elif f.target and f.route.state(spec.dest).tier == "agency":
+        # A dispatch: the street chooses among its fitting agencies, or keeps the case.
+        choices = dispatch_choices(f.case.street, f.item, f.units, f.street_holders.get("agency"))
+        if f.target not in choices:
+            raise InvalidInput(
+                f"{f.target!r} is not an agency {f.case.street} may dispatch item {f.item.code} to",
+                {"target": [f"one of {', '.join(choices)}"]},
             )
     elif f.target:
         raise InvalidInput(
@@ -163,7 +181,10 @@ def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
         units=f.units,
         target=f.target,
         current_department=current,
-        street_holders=f.street_holders,
+        # A dispatch's chosen agency is the street's choice, over its routing table's default.
+        street_holders={k: v for k, v in f.street_holders.items() if k != "agency"}
+        if tier == "agency" and f.target
+        else f.street_holders,
     )
 
 
@@ -204,6 +225,9 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     if dest.tier == "applicant":
         data["paused"] = True
     _target_data(f, data, same_stage)
+    if f.result is not None:
+        data["result"] = f.result
+        case.result = f.result
     if f.data:
         data["input"] = f.data
     fields: dict[str, Any] = dict(
@@ -230,6 +254,8 @@ def _target_data(f: Firing, data: dict[str, Any], same_stage: bool) -> None:
     if f.calling:
         data["targets"] = list(f.calling)
         data["lead"] = f.lead or (f.calling[0] if not same_stage else None)
+    elif f.target and f.case.tier == "agency":
+        data["agency"] = f.target  # a dispatch's choice (not a whistle's target)
     elif f.target:
         data["target"] = f.target
 

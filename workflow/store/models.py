@@ -239,6 +239,8 @@ class Case(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     # 紧急程度: normal (一般, working time), urgent (紧急) or critical (特急): clock time.
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # 办理结果: what was done, as written on resolving or completing (the latest one).
+    result: Mapped[str | None] = mapped_column(Text)
     # Where it was reported (routing by place): a point in decimal degrees and the address as
     # given; null when the case was opened by naming its workstation only.
     lat: Mapped[float | None] = mapped_column(Float)

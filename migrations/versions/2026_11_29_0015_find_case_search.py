@@ -1,7 +1,7 @@
 """case search: FTS5 trigram (SQLite) or pg_trgm (PostgreSQL) on the applicant and the place
 
-Revision ID: 0014_find
-Revises: 0013_dispatch
+Revision ID: 0015_find
+Revises: 0014_work_case_result
 Create Date: 2026-11-29 09:30:00
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from workflow.store import search_index
 
-revision: str = "0014_find"
-down_revision: str | None = "0013_dispatch"
+revision: str = "0015_find"
+down_revision: str | None = "0014_work_case_result"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
