@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from workflow.store.db import make_engine
 from workflow.store.models import Base
+from workflow.store.search_index import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +17,7 @@ def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

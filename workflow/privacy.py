@@ -74,6 +74,21 @@ def shows_names(actor: Actor) -> bool:
     return actor.role != "auditor"
 
 
+def searches_names(actor: Actor) -> bool:
+    """Who may find cases by the applicant's name: those who read names."""
+    return shows_names(actor)
+
+
+# The roles whose work is to reach the resident (the window, the handling units): they may find
+# a case by the last digits of the phone; administrators and auditors may not.
+PHONE_SEARCHERS = ("clerk", "staff")
+
+
+def searches_phone(actor: Actor) -> bool:
+    """Who may find cases by the last digits of the applicant's phone."""
+    return actor.role in PHONE_SEARCHERS
+
+
 def phone_shown_for(session: Session, actor: Actor, case: Case) -> str | None:
     """Why ACTOR may read the resident's whole phone on CASE, or None (masked): the holder
     handles the case ("holder"); once it has ended, the workstation that opened it still

@@ -40,6 +40,7 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     dispatch,
     errors,
     feedback,
+    find,
     notifications,
     oversight,
     places,

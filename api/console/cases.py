@@ -19,7 +19,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.queries import cases as case_queries
-from workflow.queries import scope
+from workflow.queries import scope, search
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, sla, tasks
@@ -51,6 +51,8 @@ def case_view(case: Case) -> dict[str, Any]:
         "case": case,
         "item_name": labels.named(item, case.item),
         "countdown": countdown(case.stage_due_at, case.urgency),
+        # Past the whole case's limit: flagged even while the stage's light is green.
+        "case_overdue": search.case_overdue(case, engine.utcnow()),
     }
 
 
@@ -58,22 +60,23 @@ def case_view(case: Case) -> dict[str, Any]:
 @signed_in()
 def inbox() -> str:
     """The cases the user's unit holds now, the most urgent first."""
+    from api.console.find import list_nav, page_request
+
     c = caller()
     light = request.args.get("light")
-    page = _page()
+    page, after = page_request()
     rows = case_queries.inbox(
         db.session(),
         actor=c.actor,
         light=light if light in LIGHT_ORDER else None,
-        offset=(page - 1) * PER_PAGE,
+        after=after,
+        offset=0 if after else (page - 1) * PER_PAGE,
         limit=PER_PAGE,
     )
     return render_template(
         "console/inbox.html",
         rows=[case_view(r) for r in rows.items],
-        total=rows.total,
-        page=page,
-        pages=pages(rows.total),
+        nav=list_nav(rows, page),
         light=light,
         # The unit's open tasks (a called department's parts of other units' cases).
         task_board=task_rows(task_queries.unit_inbox(db.session(), actor=c.actor)),
@@ -85,16 +88,20 @@ def inbox() -> str:
 def whistles() -> str:
     """Whistled cases awaiting a department's report: those addressed to the user's department,
     or those the user's street blew; each with the working time left to report."""
-    page = _page()
+    from api.console.find import list_nav, page_request
+
+    page, after = page_request()
     rows = case_queries.whistles(
-        db.session(), actor=caller().actor, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+        db.session(),
+        actor=caller().actor,
+        after=after,
+        offset=0 if after else (page - 1) * PER_PAGE,
+        limit=PER_PAGE,
     )
     return render_template(
         "console/whistles.html",
         rows=[case_view(r) for r in rows.items],
-        total=rows.total,
-        page=page,
-        pages=pages(rows.total),
+        nav=list_nav(rows, page),
         # Joint whistles: the departments yet to report.
         task_board=task_rows(task_queries.awaiting_report(db.session(), actor=caller().actor)),
     )

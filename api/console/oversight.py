@@ -82,11 +82,13 @@ def extensions() -> str:
 
     # An auditor reads every extension of their part; others, those their unit decides, and
     # those their unit asked for.
-    to_decide = of(unit=c.unit) if c.role != "auditor" else of()
+    mine = of(unit=c.unit) if c.role != "auditor" else of()
     asked = of(holder=c.unit) if c.role != "auditor" else []
     return render_template(
         "console/extensions.html",
-        to_decide=to_decide,
+        # A decided request leaves the list to decide; it stays readable among the decided.
+        to_decide=[r for r in mine if r[0].status == "pending"],
+        decided=[r for r in mine if r[0].status != "pending"],
         asked=asked,
         max_days=sla.MAX_EXTENSION_DAYS,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from workflow.catalog import registry
 from workflow.dispatch import duplicates
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.queries import cases as case_queries
-from workflow.queries import scope
+from workflow.queries import scope, search
 from workflow.queries import tasks as task_queries
 from workflow.queries import trail as trail_queries
 from workflow.runtime import engine, tasks, urgency
@@ -204,10 +204,34 @@ class CaseDetailSchema(CaseSchema):
 
 
 class CaseListArgs(KeysetPageArgs):
+    q = ma.fields.String(
+        validate=ma.validate.Length(max=search.MAX_Q),
+        metadata={
+            "description": "search: a case number (1024 or #1024); the last 3+ digits of the "
+            "applicant's phone (clerks and staff); the applicant's name, anywhere from 3 "
+            "characters, its start for 1-2 (王, 王五; not for auditors); the description or "
+            "address, anywhere from 3 characters; the item's code or any part of its name"
+        },
+    )
+    view = ma.fields.String(
+        validate=ma.validate.OneOf(search.VIEWS),
+        metadata={
+            "description": "all (default): every case in scope; inbox: held by the caller's "
+            "unit; handled: held by it at some time; opened: opened by it; whistled: the "
+            "whistles the caller's street blew"
+        },
+    )
     state = ma.fields.String(validate=ma.validate.Length(max=64))
     holder = ma.fields.String(validate=ma.validate.Length(max=32))
     item = ma.fields.String(validate=ma.validate.Length(max=32))
     light = ma.fields.String(validate=ma.validate.OneOf(LIGHTS))
+    street = ma.fields.String(validate=ma.validate.Length(max=32))
+    urgency = ma.fields.String(validate=ma.validate.OneOf(URGENCIES))
+    opened_from = ma.fields.Date(metadata={"description": "opened on or after this day"})
+    opened_until = ma.fields.Date(metadata={"description": "opened on or before this day"})
+    overdue = ma.fields.Boolean(
+        metadata={"description": "only open cases past their whole-case limit"}
+    )
 
 
 CasePage = page_schema(CaseSchema, "CasePage", keyset=True)
@@ -391,6 +415,24 @@ def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
     return body
 
 
+def search_filters(args: dict[str, Any]) -> search.Filters:
+    """The search filters of a list request (GET /cases)."""
+    return search.Filters(
+        q=args.get("q") or "",
+        view=args.get("view") or "all",
+        state=args.get("state"),
+        holder=args.get("holder"),
+        item=args.get("item"),
+        light=args.get("light"),
+        street=args.get("street"),
+        urgency=args.get("urgency"),
+        opened_from=args.get("opened_from"),
+        opened_until=args.get("opened_until"),
+        overdue=bool(args.get("overdue")),
+        tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
+    )
+
+
 def _read_data(session: Session, case: Case, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     """What a personal-data read showed; a follow-up read (the phone of an ended case, for its
     回访 or rectification) says so."""
@@ -418,10 +460,7 @@ class Cases(MethodView):
         page = case_queries.list_cases(
             s,
             actor=actor,
-            state=args.get("state"),
-            holder=args.get("holder"),
-            item=args.get("item"),
-            light=args.get("light"),
+            filters=search_filters(args),
             after=args.get("after"),
             offset=offset,
             limit=limit,

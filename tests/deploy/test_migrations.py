@@ -12,6 +12,10 @@ from sqlalchemy import inspect, text
 from workflow.store.db import make_engine
 from workflow.store.migrate import alembic_config, upgrade
 from workflow.store.models import Base
+from workflow.store.search_index import include_object
+
+# The search index (FTS5 table, pg_trgm indexes) is the migration's, not the models'.
+SEARCH = {"include_object": include_object}
 
 
 def test_upgrade_from_empty_downgrade_to_base_and_up_again(
@@ -21,7 +25,9 @@ def test_upgrade_from_empty_downgrade_to_base_and_up_again(
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert (
+                compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            )
 
         cfg = alembic_config()
         with engine.begin() as conn:
@@ -40,7 +46,9 @@ def test_upgrade_from_empty_downgrade_to_base_and_up_again(
 
         upgrade(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert (
+                compare_metadata(MigrationContext.configure(conn, opts=SEARCH), Base.metadata) == []
+            )
             assert MigrationContext.configure(conn).get_current_revision() is not None
     finally:
         engine.dispose()

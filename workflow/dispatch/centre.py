@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +27,7 @@ from workflow.errors import InvalidInput, NotAllowed, NotHolder
 from workflow.instants import utcnow
 from workflow.places.routing import Location
 from workflow.queries.cases import URGENCY_RANK
-from workflow.queries.paging import Page, numbered
+from workflow.queries.paging import Key, Page, seek
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import DISPATCH_STATE, DISPATCH_TIER, ItemSpec, RouteSpec, StateSpec
@@ -603,5 +603,7 @@ def queue(session: Session, actor: Actor, *, offset: int = 0, limit: int = 50) -
         Case.holder == actor.unit,
         Case.state == DISPATCH_STATE,
     ]
-    stmt = select(Case).order_by(URGENCY_RANK, Case.created_at, Case.id)
-    return numbered(session, stmt, Case, where, offset=offset, limit=limit)
+    # Keyset underneath: a numbered page is found from the key of the case before it.
+    keys: list[Key] = [(URGENCY_RANK, False), (Case.created_at, False), (Case.id, False)]
+    found = seek(session, Case, where, keys, offset=offset, limit=limit)
+    return Page(found.items, found.total, None)

@@ -1,26 +1,35 @@
-"""Lists of cases: the caller's scoped list (newest first, keyset paged), a unit's inbox and the
-whistle queue (the most urgent first)."""
+"""Lists of cases: the caller's scoped list (newest first, found with workflow.queries.search's
+filters), a unit's inbox and the whistle queue (the most urgent first); keyset paged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
-from workflow.queries.paging import Page, numbered, page
+from workflow.queries.paging import Page, Seek, page, seek
 from workflow.queries.scope import case_filter, unit_kind
+from workflow.queries.search import (
+    COUNT_CAP,
+    LIGHTS,
+    MOST_URGENT_FIRST,
+    URGENCY_RANK,
+    Filters,
+    where,
+)
 from workflow.store.models import Case
 
-LIGHTS = ("green", "yellow", "red", "none")
+__all__ = ["LIGHTS", "URGENCY_RANK", "by_ids", "inbox", "list_cases", "whistles"]
 
 
 def list_cases(
     session: Session,
     *,
     actor: Actor,
+    filters: Filters | None = None,
     state: str | None = None,
     holder: str | None = None,
     item: str | None = None,
@@ -29,55 +38,71 @@ def list_cases(
     offset: int = 0,
     limit: int,
 ) -> Page[Case]:
-    """The cases ACTOR may see, newest (highest id) first, filtered; AFTER is the id of the last
-    case already read."""
-    where: list[ColumnElement[bool]] = [case_filter(session, actor)]
-    for column, value in (
-        (Case.state, state),
-        (Case.holder, holder),
-        (Case.item, item),
-        (Case.light, light),
-    ):
-        if value:
-            where.append(column == value)
-    return page(session, Case, where, key=Case.id, after=after, offset=offset, limit=limit)
-
-
-# Critical cases first, then urgent ones: minutes matter more than working days.
-URGENCY_RANK = sql_case((Case.urgency == "critical", 0), (Case.urgency == "urgent", 1), else_=2)
-
-
-def _most_urgent_first(
-    session: Session, where: list[ColumnElement[bool]], offset: int, limit: int
-) -> Page[Case]:
-    stmt = select(Case).order_by(
-        URGENCY_RANK, Case.stage_due_at.is_(None), Case.stage_due_at, Case.id
+    """The cases ACTOR finds with FILTERS (STATE, HOLDER, ITEM, LIGHT: its fields, when given),
+    newest (highest id) first; AFTER is the id of the last case already read."""
+    f = filters or Filters()
+    f = replace(
+        f,
+        state=state or f.state,
+        holder=holder or f.holder,
+        item=item or f.item,
+        light=light or f.light,
     )
-    return numbered(session, stmt, Case, where, offset=offset, limit=limit)
+    clauses = where(session, actor, f)
+    return page(session, Case, clauses, key=Case.id, after=after, offset=offset, limit=limit)
 
 
 def inbox(
-    session: Session, *, actor: Actor, light: str | None = None, offset: int = 0, limit: int
-) -> Page[Case]:
-    """The cases ACTOR's unit holds now, the nearest stage limit first."""
-    where: list[ColumnElement[bool]] = [Case.holder == actor.unit, case_filter(session, actor)]
-    if light in LIGHTS:
-        where.append(Case.light == light)
-    return _most_urgent_first(session, where, offset, limit)
+    session: Session,
+    *,
+    actor: Actor,
+    light: str | None = None,
+    after: str | None = None,
+    offset: int = 0,
+    limit: int,
+) -> Seek[Case]:
+    """The cases ACTOR's unit holds now, the most urgent first."""
+    f = Filters(view="inbox", light=light if light in LIGHTS else None)
+    return seek(
+        session,
+        Case,
+        where(session, actor, f),
+        MOST_URGENT_FIRST,
+        after=after,
+        offset=offset,
+        limit=limit,
+        count_cap=COUNT_CAP,
+    )
 
 
-def whistles(session: Session, *, actor: Actor, offset: int = 0, limit: int) -> Page[Case]:
+def whistle_queue(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
     """Whistled cases awaiting a department's report: those the actor's street blew (a street
-    office), or those addressed to the actor's unit; the nearest report limit first."""
-    where: list[ColumnElement[bool]] = [
+    office), or those addressed to the actor's unit."""
+    clauses: list[ColumnElement[bool]] = [
         Case.state == "awaiting_report",
         case_filter(session, actor),
     ]
     if unit_kind(session, actor.unit) == "street_office":
-        where.append(Case.street == actor.unit)
+        clauses.append(Case.street == actor.unit)
     else:
-        where.append(Case.holder == actor.unit)
-    return _most_urgent_first(session, where, offset, limit)
+        clauses.append(Case.holder == actor.unit)
+    return clauses
+
+
+def whistles(
+    session: Session, *, actor: Actor, after: str | None = None, offset: int = 0, limit: int
+) -> Seek[Case]:
+    """The whistle queue, the nearest report limit first."""
+    return seek(
+        session,
+        Case,
+        whistle_queue(session, actor),
+        MOST_URGENT_FIRST,
+        after=after,
+        offset=offset,
+        limit=limit,
+        count_cap=COUNT_CAP,
+    )
 
 
 def by_ids(session: Session, ids: list[int]) -> dict[int, Any]:

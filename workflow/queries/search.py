@@ -1,0 +1,292 @@
+"""Finding cases: one query for the search box, the lists beside the inbox and their filters,
+for the API's ``GET /cases`` and the console alike.
+
+``q`` matches, in the caller's scope:
+- a case number (``1024`` or ``#1024``);
+- the last digits of the applicant's phone (3 or more digits), for those who may reach the
+  resident (workflow.privacy.searches_phone);
+- the applicant's name, anywhere in it from 3 characters on, or its start for 1-2 characters
+  (王, 王五), for those who read names (workflow.privacy.searches_names);
+- the place (description and address), anywhere in it from 3 characters on;
+- the item, by its code or any part of its name.
+
+Text is found through the search index (workflow.store.search_index): FTS5 trigram on SQLite,
+pg_trgm on PostgreSQL, so a search stays fast at a million cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from workflow import privacy
+from workflow.actors import Actor
+from workflow.catalog import registry
+from workflow.errors import InvalidInput
+from workflow.instants import utcnow
+from workflow.queries.paging import Key, Seek, seek
+from workflow.queries.scope import MAX_ID, case_filter, unit_kind
+from workflow.spec.model import URGENCIES
+from workflow.store import search_index
+from workflow.store.models import Case, TrailEvent, UTCDateTime
+
+LIGHTS = ("green", "yellow", "red", "none")
+# The lists beside the search: every case in scope, the unit's inbox, the cases it handled
+# (held at some time), opened, and the whistles its street blew.
+VIEWS = ("all", "inbox", "handled", "opened", "whistled")
+MAX_Q = 100
+# Beyond this many matches a list says "more than" instead of counting on.
+COUNT_CAP = 10_000
+DIGITS = re.compile(r"#?(\d+)")
+# After every real instant: where a case without a stage limit sorts among those with one.
+NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list of cases is narrowed by; every field optional."""
+
+    q: str = ""
+    view: str = "all"
+    state: str | None = None
+    holder: str | None = None
+    item: str | None = None
+    light: str | None = None
+    street: str | None = None
+    urgency: str | None = None
+    opened_from: dt.date | None = None
+    opened_until: dt.date | None = None  # inclusive
+    overdue: bool = False  # past the whole case's limit, still open
+    tz: str = "Asia/Shanghai"
+
+    def check(self) -> None:
+        """InvalidInput naming each bad field."""
+        errors: dict[str, list[str]] = {}
+        if len(self.q) > MAX_Q:
+            errors["q"] = [f"at most {MAX_Q} characters"]
+        if self.view not in VIEWS:
+            errors["view"] = [f"one of {', '.join(VIEWS)}"]
+        if self.light and self.light not in LIGHTS:
+            errors["light"] = [f"one of {', '.join(LIGHTS)}"]
+        if self.urgency and self.urgency not in URGENCIES:
+            errors["urgency"] = [f"one of {', '.join(URGENCIES)}"]
+        if self.opened_from and self.opened_until and self.opened_from > self.opened_until:
+            errors["opened_until"] = ["before opened_from"]
+        if errors:
+            raise InvalidInput("bad search: " + ", ".join(sorted(errors)), errors)
+
+
+def _like_escape(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _fts_phrase(text_: str) -> str:
+    return '"' + text_.replace('"', '""') + '"'
+
+
+def _sqlite_match(columns: Sequence[str], words: str) -> ColumnElement[bool]:
+    """The cases whose COLUMNS of the FTS table hold WORDS (3 characters or more)."""
+    match = "{" + " ".join(columns) + "} : " + _fts_phrase(words)
+    ids = text(f"SELECT rowid FROM {search_index.FTS} WHERE {search_index.FTS} MATCH :m")
+    # unique: two matches in one query must not share one parameter
+    return Case.id.in_(
+        ids.bindparams(bindparam("m", match, unique=True)).columns(rowid=Case.id.type)
+    )
+
+
+def _name_start(session: Session, q: str) -> ColumnElement[bool]:
+    """Names that begin with Q, through the binary-ordered name index (a name of 1-2
+    characters has no trigram)."""
+    name: Any = Case.applicant_name
+    if session.get_bind().dialect.name == "postgresql":
+        name = name.collate("C")
+    return and_(name >= q, name < q + "\U0010ffff")
+
+
+def _text_matches(session: Session, actor: Actor, q: str) -> list[ColumnElement[bool]]:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    found: list[ColumnElement[bool]] = []
+    names = privacy.searches_names(actor)
+    if len(q) >= 3:
+        columns = ["place", *(["name"] if names else [])]
+        if sqlite:
+            found.append(_sqlite_match(columns, q))
+        else:
+            pattern = "%" + _like_escape(q) + "%"
+            found.append(literal_column(search_index.PG_PLACE, Text()).ilike(pattern, escape="\\"))
+            if names:
+                found.append(Case.applicant_name.ilike(pattern, escape="\\"))
+    elif names:
+        found.append(_name_start(session, q))
+    return found
+
+
+def _phone_ends(session: Session, digits: str) -> ColumnElement[bool]:
+    ends = Case.applicant_phone.like("%" + digits)
+    if session.get_bind().dialect.name == "sqlite":
+        return and_(_sqlite_match(["phone"], digits), ends)
+    return ends  # pg_trgm's index serves the LIKE
+
+
+def _items_named(session: Session, q: str) -> list[str]:
+    """The codes of the items whose code or name (Chinese or English) holds Q."""
+    needle = q.casefold()
+    items, _version = registry.items(session)
+    hits = []
+    for code, it in items.items():
+        if any(needle in w.casefold() for w in (code, it.name_zh, it.name_en)):
+            hits.append(code)
+    return hits
+
+
+def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | None:
+    """The cases Q finds for ACTOR (before scope); None: Q is empty."""
+    q = " ".join(q.split())
+    if not q:
+        return None
+    found: list[ColumnElement[bool]] = []
+    number = DIGITS.fullmatch(q)
+    if number:
+        digits = number.group(1)
+        if 1 <= int(digits) <= MAX_ID:
+            found.append(Case.id == int(digits))
+        if q.startswith("#"):  # a case number, nothing else
+            return or_(*found) if found else false()
+        if len(digits) >= 3 and privacy.searches_phone(actor):
+            found.append(_phone_ends(session, digits))
+    if not number or len(q) >= 3:
+        found.extend(_text_matches(session, actor, q))
+    codes = _items_named(session, q)
+    if codes:
+        found.append(Case.item.in_(codes))
+    return or_(*found) if found else false()
+
+
+def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | None:
+    unit = actor.unit or ""
+    if view == "inbox":
+        return Case.holder == unit
+    if view == "handled":
+        return Case.id.in_(select(TrailEvent.case_id).where(TrailEvent.to_holder == unit))
+    if view == "opened":
+        if unit_kind(session, unit) == "workstation":
+            return Case.workstation == unit
+        # A community's committee opens cases at the community's workstation.
+        return Case.id.in_(
+            select(TrailEvent.case_id).where(
+                TrailEvent.action == "case.opened", TrailEvent.unit == unit
+            )
+        )
+    if view == "whistled":
+        return and_(
+            Case.street == unit,
+            Case.id.in_(select(TrailEvent.case_id).where(TrailEvent.trigger == "whistle")),
+        )
+    return None
+
+
+def where(
+    session: Session, actor: Actor, f: Filters, *, now: dt.datetime | None = None
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the cases ACTOR finds with F (scope first)."""
+    f.check()
+    clauses: list[ColumnElement[bool]] = [case_filter(session, actor)]
+    view = _view(session, actor, f.view)
+    if view is not None:
+        clauses.append(view)
+    found = q_filter(session, actor, f.q)
+    if found is not None:
+        clauses.append(found)
+    for column, value in (
+        (Case.state, f.state),
+        (Case.holder, f.holder),
+        (Case.item, f.item),
+        (Case.light, f.light),
+        (Case.street, f.street),
+        (Case.urgency, f.urgency),
+    ):
+        if value:
+            clauses.append(column == value)
+    tz = ZoneInfo(f.tz)
+    if f.opened_from:
+        start = dt.datetime.combine(f.opened_from, dt.time(), tz)
+        clauses.append(Case.created_at >= start)
+    if f.opened_until:
+        end = dt.datetime.combine(f.opened_until + dt.timedelta(days=1), dt.time(), tz)
+        clauses.append(Case.created_at < end)
+    if f.overdue:
+        clauses.append(and_(Case.closed_at.is_(None), Case.due_at < (now or utcnow())))
+    return clauses
+
+
+def case_overdue(case: Case, now: dt.datetime) -> bool:
+    """Past the whole case's limit and still open, whatever its stage's light says."""
+    return case.closed_at is None and case.due_at is not None and case.due_at < now
+
+
+NEWEST_FIRST: list[Key] = [(Case.id, True)]
+# Critical cases first, then urgent ones (minutes matter more than working days); then the
+# nearest stage limit, cases without one last.
+URGENCY_RANK = sql_case((Case.urgency == "critical", 0), (Case.urgency == "urgent", 1), else_=2)
+MOST_URGENT_FIRST: list[Key] = [
+    (URGENCY_RANK, False),
+    (func.coalesce(Case.stage_due_at, literal(NEVER, UTCDateTime())), False),
+    (Case.id, False),
+]
+
+
+def find(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: Filters,
+    order: Sequence[Key] = NEWEST_FIRST,
+    after: str | None = None,
+    offset: int = 0,
+    limit: int,
+    count_cap: int | None = COUNT_CAP,
+) -> Seek[Case]:
+    """A page of the cases ACTOR finds with FILTERS."""
+    return seek(
+        session,
+        Case,
+        where(session, actor, filters),
+        order,
+        after=after,
+        offset=offset,
+        limit=limit,
+        count_cap=count_cap,
+    )
+
+
+def all_rows(
+    session: Session, *, actor: Actor, filters: Filters, order: Sequence[Key], limit: int
+) -> list[Case]:
+    """Up to LIMIT cases of the list, in its order (an export)."""
+    stmt: Select[Any] = (
+        select(Case)
+        .where(*where(session, actor, filters))
+        .order_by(*[e.desc() if d else e for e, d in order])
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())

@@ -1,0 +1,85 @@
+"""The case search index: what it holds and how each database keeps it.
+
+SQLite: an FTS5 table ``cases_fts`` (trigram tokenizer: any three characters match, Chinese
+included) with the applicant's name, phone and the place (description and address), rowid = the
+case's id, kept by triggers on ``cases`` so that it changes in the transaction that changes the
+case. PostgreSQL: ``pg_trgm`` GIN indexes on the same columns and expression (an index is
+always in step with its table). Both: a binary-ordered index on the name for names shorter than
+a trigram (王五, or a surname alone), searched by prefix.
+
+Alembic's models know none of these (virtual tables, operator classes, expression indexes):
+``include_object`` keeps them out of the comparison with the models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FTS = "cases_fts"
+NAME_PREFIX_INDEX = "search_cases_name_prefix"
+PG_INDEXES = ("search_cases_name_trgm", "search_cases_phone_trgm", "search_cases_place_trgm")
+
+# The place a case is about: its description, its address (reported with its location) and
+# the address its form carries (an Open311 request's address_string).
+SQLITE_PLACE = (
+    "coalesce({r}.description, '') || ' ' || coalesce({r}.address, '') || ' ' || "
+    "coalesce(json_extract({r}.form, '$.address'), '')"
+    " || ' ' || coalesce(json_extract({r}.form, '$.open311.address_string'), '')"
+)
+PG_PLACE = (
+    "(coalesce(description, '') || ' ' || coalesce(address, '') || ' ' || "
+    "coalesce(form ->> 'address', '') || ' ' || "
+    "coalesce((form -> 'open311') ->> 'address_string', ''))"
+)
+
+
+def _sqlite_row(r: str) -> str:
+    return f"{r}.id, {r}.applicant_name, {r}.applicant_phone, " + SQLITE_PLACE.format(r=r)
+
+
+# The index of the cases already there (add a WHERE to fill it for some only).
+SQLITE_FILL = (
+    f"INSERT INTO {FTS}(rowid, name, phone, place) SELECT {_sqlite_row('cases')} FROM cases"
+)
+SQLITE_INSERT_TRIGGER = (
+    f"CREATE TRIGGER {FTS}_ai AFTER INSERT ON cases BEGIN "
+    f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END"
+)
+SQLITE_UP = (
+    f"CREATE VIRTUAL TABLE {FTS} USING fts5(name, phone, place, tokenize = 'trigram')",
+    SQLITE_FILL,
+    SQLITE_INSERT_TRIGGER,
+    f"CREATE TRIGGER {FTS}_au AFTER UPDATE OF applicant_name, applicant_phone, description, address, form"
+    f" ON cases BEGIN DELETE FROM {FTS} WHERE rowid = old.id; "
+    f"INSERT INTO {FTS}(rowid, name, phone, place) VALUES ({_sqlite_row('new')}); END",
+    f"CREATE TRIGGER {FTS}_ad AFTER DELETE ON cases BEGIN "
+    f"DELETE FROM {FTS} WHERE rowid = old.id; END",
+    f"CREATE INDEX {NAME_PREFIX_INDEX} ON cases (applicant_name)",
+)
+SQLITE_DOWN = (
+    f"DROP INDEX IF EXISTS {NAME_PREFIX_INDEX}",
+    f"DROP TRIGGER IF EXISTS {FTS}_ad",
+    f"DROP TRIGGER IF EXISTS {FTS}_au",
+    f"DROP TRIGGER IF EXISTS {FTS}_ai",
+    f"DROP TABLE IF EXISTS {FTS}",
+)
+PG_UP = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX search_cases_name_trgm ON cases USING gin (applicant_name gin_trgm_ops)",
+    "CREATE INDEX search_cases_phone_trgm ON cases USING gin (applicant_phone gin_trgm_ops)",
+    f"CREATE INDEX search_cases_place_trgm ON cases USING gin ({PG_PLACE} gin_trgm_ops)",
+    f'CREATE INDEX {NAME_PREFIX_INDEX} ON cases ((applicant_name COLLATE "C"))',
+)
+PG_DOWN = (
+    f"DROP INDEX IF EXISTS {NAME_PREFIX_INDEX}",
+    *(f"DROP INDEX IF EXISTS {name}" for name in reversed(PG_INDEXES)),
+    "DROP EXTENSION IF EXISTS pg_trgm",
+)
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """For Alembic's comparison: the search index's tables and indexes are not the models'."""
+    if name is None:
+        return True
+    return not (name in (FTS, NAME_PREFIX_INDEX, *PG_INDEXES) or name.startswith(FTS + "_"))
