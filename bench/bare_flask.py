@@ -88,7 +88,13 @@ def create_sqlite3() -> Flask:
             c.execute(
                 "UPDATE cases SET state = ?, version = ?, updated_at = ? "
                 "WHERE id = ? AND version = ?",
-                ("ws_handling", version + 1, now.strftime("%Y-%m-%d %H:%M:%S.%f"), case_id, version),
+                (
+                    "ws_handling",
+                    version + 1,
+                    now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    case_id,
+                    version,
+                ),
             )
             data_text = "{}"
             ev = {

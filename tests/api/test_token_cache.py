@@ -17,9 +17,7 @@ from workflow.store.models import ApiToken
 
 
 def refused(r: requests.Response) -> bool:
-    return r.status_code == 401 and r.headers["Content-Type"].startswith(
-        "application/problem+json"
-    )
+    return r.status_code == 401 and r.headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_new_password_stops_a_token_just_used(
