@@ -33,6 +33,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import requests  # noqa: E402
 
@@ -227,16 +228,16 @@ def main() -> None:
             procs.append(subprocess.Popen(spin))
         # Alternate the targets batch by batch, so a change in the machine's load while the
         # benchmark runs weighs on both alike.
-        totals = {name: [0.0, [], 0, 0.0] for name in targets}
-        for r in range(args.rounds):
-            ids = range(warm + 1 + r * per_round, warm + 1 + (r + 1) * per_round)
+        totals: dict[str, list[Any]] = {name: [0.0, [], 0, 0.0] for name in targets}
+        for rnd in range(args.rounds):
+            ids = range(warm + 1 + rnd * per_round, warm + 1 + (rnd + 1) * per_round)
             for name, (path, headers, pid) in targets.items():
                 cpu0 = cpu_seconds(pid)
                 secs, lat, errors = load([path.format(i) for i in ids], headers, args.clients)
-                totals[name][3] += cpu_seconds(pid) - cpu0  # type: ignore[operator]
-                totals[name][0] += secs  # type: ignore[operator]
-                totals[name][1] += lat  # type: ignore[operator]
-                totals[name][2] += errors  # type: ignore[operator]
+                totals[name][3] += cpu_seconds(pid) - cpu0
+                totals[name][0] += secs
+                totals[name][1] += lat
+                totals[name][2] += errors
         results = {
             name: (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors, cpu * 1e3 / len(lat))
             for name, (secs, lat, errors, cpu) in totals.items()
