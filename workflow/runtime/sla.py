@@ -253,9 +253,12 @@ def _sweep_tasks(
     limit: int,
     result: SweepResult,
     late: list[int] | None = None,
+    started: float = 0.0,
+    budget_s: float | None = None,
 ) -> None:
     """Mark the due tasks' lights and raise one supervision per late task step, addressed to
-    the called unit's supervisor and copied to the commanding unit (the street)."""
+    the called unit's supervisor and copied to the commanding unit (the street). Past BUDGET_S
+    since STARTED, the rest are left for the next batch (back to LATE), as the cases'."""
     ids = _due_ids(session, Task, _task_clocked(), _task_unsupervised(), now, limit, late)
     if not ids:
         return
@@ -322,7 +325,15 @@ def _sweep_tasks(
                 task_status=task.status,
             )
         )
-    result.supervisions += len(_raise_many(session, raising, now))
+    for start in range(0, len(raising), RAISE_CHUNK):
+        if start and budget_s is not None and time.perf_counter() - started > budget_s:
+            rest = [x.task_id for x in raising[start:] if x.task_id is not None]
+            if late is not None:
+                late.extend(rest)
+            result.case_ids.difference_update(-i for i in rest)
+            result.checked -= len(rest)
+            break
+        result.supervisions += len(_raise_many(session, raising[start : start + RAISE_CHUNK], now))
 
 
 def raise_task_supervision(
@@ -677,7 +688,13 @@ def sweep_batch(
     result = SweepResult(batches=1)
     # Tasks first (their own clocks: lights and supervisions, no timeouts).
     _sweep_tasks(
-        session, now=now, limit=limit, result=result, late=late.tasks if late is not None else None
+        session,
+        now=now,
+        limit=limit,
+        result=result,
+        late=late.tasks if late is not None else None,
+        started=started,
+        budget_s=budget_s,
     )
     cases, supervised = _sweep_candidates(
         session, now, limit, late.cases if late is not None else None
