@@ -23,6 +23,8 @@ def kinds() -> dict[str, str]:
         "supervision": _("A supervision of your unit's late stage"),
         "return_review": _("A return request for you to review"),
         "rectify": _("A poor rating for your unit to rectify"),
+        "yellow": _("A stage your unit holds turned yellow: its limit is near"),
+        "red": _("A stage your unit holds turned red: its limit has passed"),
     }
 
 

@@ -20,8 +20,8 @@ MAX_TEXT = 300
 
 
 # The staff's texts, one per kind of notification, for a unit's duty phone or address.
-KINDS = ("whistle", "task", "supervision", "return_review", "rectify")
-STAFF_PLACES = frozenset({"case", "item", "reason", "unit"})
+KINDS = ("whistle", "task", "supervision", "return_review", "rectify", "yellow", "red")
+STAFF_PLACES = frozenset({"case", "item", "reason", "unit", "due"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 
