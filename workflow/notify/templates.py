@@ -12,8 +12,8 @@ from typing import Any
 from workflow.spec.files import Problem, read_yaml_file
 
 FILE = "notifications.yaml"
-TEMPLATES = ("receipt", "materials", "extension", "result")
-PLACES = frozenset({"case", "item", "due", "reason", "days", "link"})
+TEMPLATES = ("receipt", "materials", "extension", "result", "merged")
+PLACES = frozenset({"case", "item", "due", "reason", "days", "link", "into"})
 # 【…】: the signature the law requires on a government SMS, 2 to 16 characters inside.
 SIGNATURE = re.compile(r"^【[^【】]{2,16}】$")
 MAX_TEXT = 300

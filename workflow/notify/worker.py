@@ -118,6 +118,7 @@ def _values(session: Session, d: Delivery, case: Case) -> dict[str, Any]:
         "due": _local_date(case.due_at, s.timezone),
         "reason": reason,
         "days": data.get("days", ""),
+        "into": data.get("into", ""),
     }
     if d.payload.get("template") == "result":
         code = session.execute(
