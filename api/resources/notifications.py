@@ -168,7 +168,11 @@ class Notifications(MethodView):
         page = manage.notifications_page(
             s, actor, unread=args["unread"], after=args.get("after"), limit=args["limit"]
         )
-        return {"unread": manage.unread_count(s, actor.unit), "items": page.items, "next": page.next}
+        return {
+            "unread": manage.unread_count(s, actor.unit),
+            "items": page.items,
+            "next": page.next,
+        }
 
 
 @blp.route("/notifications/<int:notification_id>/read")
@@ -255,7 +259,10 @@ class Deliveries(MethodView):
         Page on with `after=next`."""
         s = db.session()
         page = manage.deliveries_page(
-            s, current_actor(), status=args.get("status"), after=args.get("after"),
+            s,
+            current_actor(),
+            status=args.get("status"),
+            after=args.get("after"),
             limit=args["limit"],
         )
         return {"items": _with_answers(s, page.items), "next": page.next}

@@ -20,15 +20,26 @@ def add(sessions: sessionmaker[Session], n: int, unit: str = "D-GA") -> None:
         for i in range(n):
             s.add(
                 Notification(
-                    unit=unit, kind="red", seq=1, case_id=None, data={"event": "stage.red"},
+                    unit=unit,
+                    kind="red",
+                    seq=1,
+                    case_id=None,
+                    data={"event": "stage.red"},
                     created_at=T,
                 )
             )
             s.add(
                 Delivery(
-                    delivery_id=f"paging-{unit}-{i}-{id(s)}", channel="sms", case_id=None, seq=1,
-                    event="stage.red", payload={"staff": "red", "unit": unit}, status="dead",
-                    attempts=3, next_at=T, created_at=T,
+                    delivery_id=f"paging-{unit}-{i}-{id(s)}",
+                    channel="sms",
+                    case_id=None,
+                    seq=1,
+                    event="stage.red",
+                    payload={"staff": "red", "unit": unit},
+                    status="dead",
+                    attempts=3,
+                    next_at=T,
+                    created_at=T,
                 )
             )
 

@@ -22,8 +22,12 @@ def test_the_list_pages_and_names_lights(
         for i in range(55):
             s.add(
                 Notification(
-                    unit="D-GA", kind="yellow" if i % 2 else "red", seq=1, case_id=None,
-                    data={"event": "stage.red"}, created_at=T,
+                    unit="D-GA",
+                    kind="yellow" if i % 2 else "red",
+                    seq=1,
+                    case_id=None,
+                    data={"event": "stage.red"},
+                    created_at=T,
                 )
             )
     c = sign_in_client("D-GA", "staff")

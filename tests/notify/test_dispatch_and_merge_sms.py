@@ -40,7 +40,10 @@ def test_a_call_gets_its_receipt_when_dispatched(own) -> None:  # type: ignore[n
     sessions, settings = own
     with sessions.begin() as s:
         cid = centre.open_at_dispatch(
-            s, actor=DISPATCHER, applicant_name="王芳", applicant_phone="13800001111",
+            s,
+            actor=DISPATCHER,
+            applicant_name="王芳",
+            applicant_phone="13800001111",
             description="路灯不亮",
         ).id
     worker.run_once(sessions, settings)
@@ -63,7 +66,9 @@ def test_a_call_answered_on_the_spot_gets_the_result_and_its_rating_link(own) ->
     worker.run_once(sessions, settings)
     texts = [m["text"] for m in sent(settings.instance)]
     assert len(texts) == 1
-    assert f"编号{cid}" in texts[0] and "已办结" in texts[0] and "https://sf.example.cn/f/" in texts[0]
+    assert (
+        f"编号{cid}" in texts[0] and "已办结" in texts[0] and "https://sf.example.cn/f/" in texts[0]
+    )
 
 
 def test_the_merged_case_s_resident_is_told_then_rates_the_master(own) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +106,5 @@ def test_hot_spots_count_a_merged_case_once(sessions: sessionmaker[Session]) -> 
         open_case_as(s, "UD-03")
         duplicates.merge(s, dup, CLERK, master, reason="同一处垃圾")
     with sessions() as s:
-        got = hotspots.hotspots(
-            s, start=now - dt.timedelta(days=1), end=now + dt.timedelta(days=1)
-        )
+        got = hotspots.hotspots(s, start=now - dt.timedelta(days=1), end=now + dt.timedelta(days=1))
     assert got.cells[("W-ZHL-01", "UD-03")] == 2

@@ -67,11 +67,10 @@ def test_yellow_then_red_tell_the_holder_once_each(
 
 def test_a_rolled_back_batch_tells_nothing(sessions: sessionmaker[Session]) -> None:
     cid = accepted(sessions)
-    with sessions() as s:
-        with s.begin():
-            result = sla.sweep_batch(s, now=sh(2026, 12, 2))
-            assert result.red == 1 and result.told == 1
-            s.rollback()
+    with sessions() as s, s.begin():
+        result = sla.sweep_batch(s, now=sh(2026, 12, 2))
+        assert result.red == 1 and result.told == 1
+        s.rollback()
     assert told(sessions, cid) == []
     with sessions() as s:
         case = s.get(Case, cid)

@@ -165,8 +165,14 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
             for merged in _merged_into(session, ev.case_id):
                 if merged.applicant_phone:
                     _deliver(
-                        session, f"{ev.seq}-sms-{merged.id}", "sms", ev, name, now,
-                        {"template": "result"}, case_id=merged.id,
+                        session,
+                        f"{ev.seq}-sms-{merged.id}",
+                        "sms",
+                        ev,
+                        name,
+                        now,
+                        {"template": "result"},
+                        case_id=merged.id,
                     )
         for hook in hooks:
             if hook.created_at > ev.at or not matches(hook.events, name):
@@ -181,8 +187,9 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
 
 def _merged_into(session: Session, master_id: int) -> list[Case]:
     return list(
-        session.execute(select(Case).where(Case.merged_into == master_id).order_by(Case.id))
-        .scalars()
+        session.execute(
+            select(Case).where(Case.merged_into == master_id).order_by(Case.id)
+        ).scalars()
     )
 
 

@@ -287,8 +287,13 @@ def _sweep_tasks(
             if task.stage_seq is not None:
                 turned.append(
                     light_news.Turned(
-                        task.case_id, task.stage_seq, task.unit, light, task.stage_due_at,
-                        None, task.id,
+                        task.case_id,
+                        task.stage_seq,
+                        task.unit,
+                        light,
+                        task.stage_due_at,
+                        None,
+                        task.id,
                     )
                 )
         if light == "red" and raise_task_supervision(session, task, now=now, units=units):
