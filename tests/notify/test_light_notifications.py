@@ -47,9 +47,9 @@ def test_yellow_then_red_tell_the_holder_once_each(
     env: Path, sessions: sessionmaker[Session]
 ) -> None:
     cid = accepted(sessions)
-    sweep("2026-12-01T09:00:00+08:00")
+    assert "told 1 holder(s) of a light turned yellow or red" in sweep("2026-12-01T09:00:00+08:00")
     assert told(sessions, cid) == [("W-ZHL-01", "yellow")]
-    sweep("2026-12-01T09:30:00+08:00")  # a re-run: nothing new
+    assert "told" not in sweep("2026-12-01T09:30:00+08:00")  # a re-run: nothing new
     assert told(sessions, cid) == [("W-ZHL-01", "yellow")]
     sweep("2026-12-02T09:00:00+08:00")
     assert told(sessions, cid) == [("W-ZHL-01", "yellow"), ("W-ZHL-01", "red")]
