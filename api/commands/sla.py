@@ -98,6 +98,8 @@ def sweep(ctx: Context, now_text: str | None, batch: int, full: bool) -> None:
             f"the ladder: {result.reminders} reminder(s) (催办), {result.listed} listed (挂牌督办); "
             f"returns: {result.returns_late} review(s) late, {result.returns_lapsed} lapsed"
         )
+    if result.told:
+        click.echo(f"told {result.told} holder(s) of a light turned yellow or red")
     if result.checkpoint_seq is not None:
         click.echo(f"signed a checkpoint of the trail at seq {result.checkpoint_seq}")
     for problem in result.problems:

@@ -10,9 +10,12 @@ from flask_babel import gettext as _
 
 from api import db
 from api.console.common import bp, caller, current_caller, signed_in
+from workflow.errors import InvalidInput
 from workflow.instants import utcnow
 from workflow.notify import manage
 from workflow.store.models import Webhook
+
+PER_PAGE = 50
 
 
 def kinds() -> dict[str, str]:
@@ -23,6 +26,8 @@ def kinds() -> dict[str, str]:
         "supervision": _("A supervision of your unit's late stage"),
         "return_review": _("A return request for you to review"),
         "rectify": _("A poor rating for your unit to rectify"),
+        "yellow": _("A stage your unit holds turned yellow: its limit is near"),
+        "red": _("A stage your unit holds turned red: its limit has passed"),
     }
 
 
@@ -52,8 +57,16 @@ def _unread() -> dict[str, Any]:
 @signed_in("clerk", "staff", "admin")
 def notifications() -> str:
     c = caller()
-    rows = manage.notifications(db.session(), c.actor, limit=200)
-    return render_template("console/notifications.html", rows=rows, kinds=kinds())
+    try:
+        page = manage.notifications_page(
+            db.session(), c.actor, after=request.args.get("after") or None, limit=PER_PAGE
+        )
+    except InvalidInput:
+        # A stale or edited cursor: the first page rather than an error.
+        page = manage.notifications_page(db.session(), c.actor, limit=PER_PAGE)
+    return render_template(
+        "console/notifications.html", rows=page.items, next=page.next, kinds=kinds()
+    )
 
 
 @bp.post("/notifications/<int:notification_id>/read")

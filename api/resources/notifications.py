@@ -28,13 +28,20 @@ blp = Blueprint(
 class NotificationArgs(ma.Schema):
     unread = ma.fields.Boolean(load_default=False, metadata={"description": "only the unread"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))
+    after = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "the `next` of the page before: the page after it"},
+    )
 
 
 class NotificationSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     kind = ma.fields.String(
         required=True,
-        metadata={"description": "whistle, task, supervision, return_review or rectify"},
+        metadata={
+            "description": "whistle, task, supervision, return_review, rectify, "
+            "or yellow / red (a stage the unit holds changed light)"
+        },
     )
     case = ma.fields.Integer(attribute="case_id", allow_none=True, required=True)
     seq = ma.fields.Integer(required=True, metadata={"description": "the trail event's seq"})
@@ -47,6 +54,11 @@ class NotificationSchema(ma.Schema):
 class NotificationListSchema(ma.Schema):
     unread = ma.fields.Integer(required=True, metadata={"description": "the unit's unread count"})
     items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+    next = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "pass as `after` for the next page; null: the last page"},
+    )
 
 
 class WebhookInSchema(ma.Schema):
@@ -109,6 +121,19 @@ class DeliverySchema(ma.Schema):
 class DeliveryArgs(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(manage.STATUSES))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))
+    after = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "the `next` of the page before: the page after it"},
+    )
+
+
+class DeliveryPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(DeliverySchema), required=True)
+    next = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "pass as `after` for the next page; null: the last page"},
+    )
 
 
 def _with_answers(s: Any, rows: list[Delivery]) -> list[dict[str, Any]]:
@@ -140,9 +165,13 @@ class Notifications(MethodView):
         """The caller's unit's notifications, newest first, with the unread count"""
         actor = current_actor()
         s = db.session()
+        page = manage.notifications_page(
+            s, actor, unread=args["unread"], after=args.get("after"), limit=args["limit"]
+        )
         return {
             "unread": manage.unread_count(s, actor.unit),
-            "items": manage.notifications(s, actor, unread=args["unread"], limit=args["limit"]),
+            "items": page.items,
+            "next": page.next,
         }
 
 
@@ -200,32 +229,43 @@ class WebhookOne(MethodView):
 @blp.route("/webhooks/<int:webhook_id>/deliveries")
 class WebhookDeliveries(MethodView):
     @blp.arguments(DeliveryArgs, location="query")
-    @blp.response(200, DeliverySchema(many=True))
+    @blp.response(200, DeliveryPageSchema)
     @blp.alt_response(403, description="Not an administrator")
     @blp.alt_response(404, description="No such webhook")
-    def get(self, args: dict[str, Any], webhook_id: int) -> list[dict[str, Any]]:
-        """A webhook's deliveries, newest first, with each try's answer (administrators)"""
+    def get(self, args: dict[str, Any], webhook_id: int) -> dict[str, Any]:
+        """A webhook's deliveries, newest first, with each try's answer (administrators)
+
+        Page on with `after=next`."""
         s = db.session()
-        rows = manage.deliveries(
+        page = manage.deliveries_page(
             s,
             current_actor(),
             webhook_id=webhook_id,
             status=args.get("status"),
+            after=args.get("after"),
             limit=args["limit"],
         )
-        return _with_answers(s, rows)
+        return {"items": _with_answers(s, page.items), "next": page.next}
 
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
     @blp.arguments(DeliveryArgs, location="query")
-    @blp.response(200, DeliverySchema(many=True))
+    @blp.response(200, DeliveryPageSchema)
     @blp.alt_response(403, description="Not an administrator")
-    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every delivery (webhooks and SMS), newest first; status=dead: the dead letters"""
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every delivery (webhooks, SMS and e-mail), newest first; status=dead: the dead letters
+
+        Page on with `after=next`."""
         s = db.session()
-        rows = manage.deliveries(s, current_actor(), status=args.get("status"), limit=args["limit"])
-        return _with_answers(s, rows)
+        page = manage.deliveries_page(
+            s,
+            current_actor(),
+            status=args.get("status"),
+            after=args.get("after"),
+            limit=args["limit"],
+        )
+        return {"items": _with_answers(s, page.items), "next": page.next}
 
 
 @blp.route("/deliveries/<int:delivery_id>/retry")

@@ -43,7 +43,7 @@ def test_a_whistle_reaches_the_departments_list(
     kinds = sorted(n["kind"] for n in body["items"])
     assert body["unread"] == len(kinds) >= 1 and "task" in kinds
     assert all(n["case"] == cid for n in body["items"])
-    assert zf.get("/notifications").json() == {"unread": 0, "items": []}
+    assert zf.get("/notifications").json() == {"unread": 0, "items": [], "next": None}
     first = body["items"][0]["id"]
     r = ga.post(f"/notifications/{first}/read")
     assert r.status_code == 200 and r.json()["read_at"]
@@ -84,13 +84,13 @@ def test_webhooks_over_http(
     worker.run_once(sessions, SINK, policy=worker.Policy(max_attempts=1))
     r = admin.get(f"/webhooks/{hook['id']}/deliveries")
     assert r.status_code == 200, r.text
-    (d,) = r.json()
+    (d,) = r.json()["items"]
     assert d["status"] == "dead" and d["answers"][0]["status_code"] == 500
-    assert admin.get("/deliveries", params={"status": "dead"}).json()[0]["id"] == d["id"]
+    assert admin.get("/deliveries", params={"status": "dead"}).json()["items"][0]["id"] == d["id"]
     r = admin.post(f"/deliveries/{d['id']}/retry")
     assert r.status_code == 200 and r.json()["status"] == "pending"
     worker.run_once(sessions, SINK)
-    (again,) = admin.get(f"/webhooks/{hook['id']}/deliveries").json()
+    (again,) = admin.get(f"/webhooks/{hook['id']}/deliveries").json()["items"]
     assert again["status"] == "delivered" and again["delivery_id"] == d["delivery_id"]
     assert [a["status_code"] for a in again["answers"]] == [500, 200]
     r = admin.post(f"/deliveries/{d['id']}/retry")

@@ -8,12 +8,13 @@ import secrets
 import urllib.parse
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
 from workflow.errors import InvalidInput, NotFound, NotHolder
 from workflow.inputs import check_text
+from workflow.queries.paging import Seek, seek
 from workflow.store.models import Delivery, Notification, Webhook
 
 # What a webhook may ask for: names, a family ('task.*'), or everything ('*').
@@ -145,6 +146,30 @@ def deliveries(
     return list(session.execute(q).scalars().all())
 
 
+def deliveries_page(
+    session: Session,
+    actor: Actor,
+    *,
+    webhook_id: int | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> Seek[Delivery]:
+    """The deliveries newest first, a page at a time: after the cursor AFTER (keyset, so a
+    delivery added meanwhile neither shifts the pages nor is read twice)."""
+    _admin(session, actor)
+    where: list[ColumnElement[bool]] = []
+    if webhook_id is not None:
+        webhook(session, webhook_id, actor)
+        where.append(Delivery.webhook_id == webhook_id)
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"no status {status!r}", {"status": [", ".join(STATUSES)]})
+        where.append(Delivery.status == status)
+    keys = [(Delivery.id, True)]
+    return seek(session, Delivery, where, keys, after=after, limit=limit, count_cap=10_000)
+
+
 def retry(session: Session, delivery_id: int, actor: Actor, *, now: dt.datetime) -> Delivery:
     """A dead (or failing) delivery again, now, with its tries counted afresh; same id."""
     _admin(session, actor)
@@ -174,6 +199,24 @@ def notifications(
     if unread:
         q = q.where(Notification.read_at.is_(None))
     return list(session.execute(q).scalars().all())
+
+
+def notifications_page(
+    session: Session,
+    actor: Actor,
+    *,
+    unread: bool = False,
+    after: str | None = None,
+    limit: int = 100,
+) -> Seek[Notification]:
+    """The unit's notifications newest first, a page at a time after the cursor AFTER."""
+    where: list[ColumnElement[bool]] = [Notification.unit == (actor.unit or "")]
+    if not actor.unit:
+        where.append(Notification.id < 0)  # a user of no unit is told nothing
+    if unread:
+        where.append(Notification.read_at.is_(None))
+    keys = [(Notification.id, True)]
+    return seek(session, Notification, where, keys, after=after, limit=limit, count_cap=10_000)
 
 
 def unread_count(session: Session, unit: str | None) -> int:

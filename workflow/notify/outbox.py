@@ -67,7 +67,15 @@ def staff_told(ev: TrailEvent) -> list[tuple[str, str]]:
 def resident_told(ev: TrailEvent) -> str | None:
     """The resident's SMS template for an event (None: no SMS)."""
     if ev.action == "case.opened":
+        # A call at the dispatch centre has no item nor limit yet: its receipt waits for the
+        # dispatch (or the answer on the spot, or the merge, tells the resident instead).
+        return None if (ev.data or {}).get("dispatch_centre") else "receipt"
+    if ev.action == "case.dispatched":
         return "receipt"
+    if ev.action == "case.answered":
+        return "result"
+    if ev.action == "case.merged":
+        return "merged"
     if ev.action == "case.transition":
         if ev.trigger == "request_materials":
             return "materials"
@@ -157,6 +165,20 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
         template = resident_told(ev)
         if template and case.applicant_phone:
             _deliver(session, f"{ev.seq}-sms", "sms", ev, name, now, {"template": template})
+        if template == "result":
+            # 合并: the residents of the cases merged into this one rate its outcome too.
+            for merged in _merged_into(session, ev.case_id):
+                if merged.applicant_phone:
+                    _deliver(
+                        session,
+                        f"{ev.seq}-sms-{merged.id}",
+                        "sms",
+                        ev,
+                        name,
+                        now,
+                        {"template": "result"},
+                        case_id=merged.id,
+                    )
         for hook in hooks:
             if hook.created_at > ev.at or not matches(hook.events, name):
                 continue
@@ -166,6 +188,14 @@ def fan_out(session: Session, *, now: dt.datetime, batch: int = 200) -> int:
             _deliver(session, did, "webhook", ev, name, now, webhook_body(ev, name, did), hook.id)
     session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows])))
     return len(rows)
+
+
+def _merged_into(session: Session, master_id: int) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case).where(Case.merged_into == master_id).order_by(Case.id)
+        ).scalars()
+    )
 
 
 def _brief(ev: TrailEvent) -> dict[str, Any]:
@@ -183,13 +213,15 @@ def _deliver(
     now: dt.datetime,
     payload: dict[str, Any],
     webhook_id: int | None = None,
+    *,
+    case_id: int | None = None,
 ) -> None:
     session.add(
         Delivery(
             delivery_id=delivery_id,
             channel=channel,
             webhook_id=webhook_id,
-            case_id=ev.case_id,
+            case_id=case_id or ev.case_id,
             seq=ev.seq,
             event=name,
             payload=payload,

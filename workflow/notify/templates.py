@@ -12,16 +12,16 @@ from typing import Any
 from workflow.spec.files import Problem, read_yaml_file
 
 FILE = "notifications.yaml"
-TEMPLATES = ("receipt", "materials", "extension", "result")
-PLACES = frozenset({"case", "item", "due", "reason", "days", "link"})
+TEMPLATES = ("receipt", "materials", "extension", "result", "merged")
+PLACES = frozenset({"case", "item", "due", "reason", "days", "link", "into"})
 # 【…】: the signature the law requires on a government SMS, 2 to 16 characters inside.
 SIGNATURE = re.compile(r"^【[^【】]{2,16}】$")
 MAX_TEXT = 300
 
 
 # The staff's texts, one per kind of notification, for a unit's duty phone or address.
-KINDS = ("whistle", "task", "supervision", "return_review", "rectify")
-STAFF_PLACES = frozenset({"case", "item", "reason", "unit"})
+KINDS = ("whistle", "task", "supervision", "return_review", "rectify", "yellow", "red")
+STAFF_PLACES = frozenset({"case", "item", "reason", "unit", "due"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 

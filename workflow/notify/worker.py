@@ -118,6 +118,7 @@ def _values(session: Session, d: Delivery, case: Case) -> dict[str, Any]:
         "due": _local_date(case.due_at, s.timezone),
         "reason": reason,
         "days": data.get("days", ""),
+        "into": data.get("into", ""),
     }
     if d.payload.get("template") == "result":
         code = session.execute(
@@ -139,6 +140,13 @@ def _item_name(session: Session, case: Case) -> str:
         return registry.item(session, case.item, case.list_version)[0].name_zh
     except NotFound:
         return "您反映的问题"
+
+
+def _local_time(at: str, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _local_date(at: dt.datetime | None, tz: str) -> str:
@@ -203,6 +211,10 @@ def _to_duty(s: Session, d: Delivery, settings: Settings) -> tuple[send.Answer, 
     ev = s.execute(select(TrailEvent).where(TrailEvent.seq == d.seq)).scalar_one()
     item = _item_name(s, case) if case else ""
     values = {"case": d.case_id, "item": item, "reason": ev.reason or "", "unit": unit}
+    if d.payload.get("due_at"):
+        # A light's notification: its seq is the stage's first event, the news is the limit.
+        values["reason"] = ""
+        values["due"] = _local_time(d.payload["due_at"], settings.timezone)
     text = texts.render_staff(kind, values)
     delivery_id = d.delivery_id
     s.rollback()

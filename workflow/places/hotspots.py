@@ -101,6 +101,8 @@ def hotspots(
     q = (
         select(Case.workstation, Case.item, func.count())
         .where(Case.created_at >= start, Case.created_at < end)
+        # 合并: a complaint merged into another is the same problem, counted once (the master).
+        .where(Case.merged_into.is_(None))
         .group_by(Case.workstation, Case.item)
     )
     if street is not None:

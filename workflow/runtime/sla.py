@@ -26,6 +26,7 @@ from workflow.catalog.registry import UnitIndex
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder, WorkflowError
 from workflow.inputs import check_text
 from workflow.instants import utcnow
+from workflow.notify import lights as light_news
 from workflow.runtime import engine, returns, stages, tasks
 from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
@@ -65,6 +66,8 @@ class SweepResult:
     batches: int = 0
     # The ladder's other steps, and the returns' reviews.
     reminders: int = 0
+    # The holders' notifications of a light turned yellow or red.
+    told: int = 0
     listed: int = 0
     returns_late: int = 0
     returns_lapsed: int = 0
@@ -82,6 +85,7 @@ class SweepResult:
         self.timeouts += other.timeouts
         self.batches += other.batches
         self.reminders += other.reminders
+        self.told += other.told
         self.listed += other.listed
         self.returns_late += other.returns_late
         self.returns_lapsed += other.returns_lapsed
@@ -273,6 +277,7 @@ def _sweep_tasks(
     if not due:
         return
     lights: dict[str, list[int]] = defaultdict(list)
+    turned: list[light_news.Turned] = []
     red: list[Task] = []
     for task in due:
         result.checked += 1
@@ -284,9 +289,23 @@ def _sweep_tasks(
             set_committed_value(task, "light", light)
             result.yellow += light == "yellow"
             result.red += light == "red"
+            if task.stage_seq is not None:
+                turned.append(
+                    light_news.Turned(
+                        task.case_id,
+                        task.stage_seq,
+                        task.unit,
+                        light,
+                        task.stage_due_at,
+                        None,
+                        task.id,
+                    )
+                )
         if light == "red":
             red.append(task)
     tasks.set_lights(session, lights)
+    # The called units told of their steps' lights in this transaction.
+    result.told += light_news.tell(session, turned, now=now)
     if not red:
         return
     # Which late steps have their supervision already: one query for the batch.
@@ -704,6 +723,7 @@ def sweep_batch(
     lights: dict[str, list[int]] = defaultdict(list)
     overdue: list[Case] = []
     turned_yellow: list[Case] = []
+    turned: list[light_news.Turned] = []
     for case in cases:
         result.checked += 1
         result.case_ids.add(case.id)
@@ -715,10 +735,18 @@ def sweep_batch(
             result.red += light == "red"
             if light == "yellow":
                 turned_yellow.append(case)
+            if case.stage_seq is not None and case.holder:
+                turned.append(
+                    light_news.Turned(
+                        case.id, case.stage_seq, case.holder, light, case.stage_due_at, case.item
+                    )
+                )
         if light == "red" and case.id not in supervised:
             overdue.append(case)
     # Lights first: a timeout fired below sets its new stage's light itself.
     _set_lights(session, lights)
+    # The holders told of their lights in this transaction: a rolled-back batch tells nothing.
+    result.told += light_news.tell(session, turned, now=now)
     result.reminders = send_reminders(session, turned_yellow, now=now)
     units = registry.units(session)
     routes: dict[tuple[str, int], RouteSpec] = {}
