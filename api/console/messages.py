@@ -44,6 +44,8 @@ NOUNS = {
     "lat": N_("latitude"),
     "long": N_("longitude"),
     "address": N_("address"),
+    "route": N_("route"),
+    "list": N_("item list"),
 }
 
 STATUSES = {
@@ -101,6 +103,9 @@ PARAMS: dict[str, Callable[[object], str]] = {
     "workstation": _unit,
     "target": _unit,
     "street": _unit,
+    "centre": _unit,
+    "definition": _noun,
+    "states": lambda v: labels.label("state", str(v)),
     "what": _noun,
     "field": _noun,
     "fields": _fields,
