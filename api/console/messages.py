@@ -195,7 +195,13 @@ _WITH_VALUES: list[tuple[re.Pattern[str], Callable[..., str]]] = [
 
 def problem_text(message: str) -> str:
     """A file check's problem in the user's language where it is one of marshmallow's own
-    sentences (or several, joined by spaces); otherwise as the check wrote it."""
+    sentences (or several, joined by spaces) or one of the definition checks' own
+    (api/console/check_wording.py); otherwise as the check wrote it."""
+    from api.console.check_wording import check_text
+
+    said = check_text(message)
+    if said is not None:
+        return said
     parts = [p for p in re.split(r"(?<=\.) (?=[A-Z])", message) if p]
     out = []
     for part in parts:
