@@ -1,11 +1,13 @@
 """Bearer tokens: issued for a user name and password, stored as SHA-256 with an expiry, checked
-on every request (so `streetflow users disable` stops a user's tokens at once)."""
+on every request, or kept a moment (see TOKEN_CACHE_SECONDS), so `streetflow users disable` stops
+a user's tokens at once in its own process and within seconds everywhere else."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import secrets
+import time
 from typing import Any
 
 import marshmallow as ma
@@ -16,6 +18,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from api import db
+from workflow import users
 from workflow.actors import Actor
 from workflow.store.models import ApiToken, User
 from workflow.users import check_password, find_user, hash_password, normalise_name, sha256
@@ -77,9 +80,43 @@ def _unauthorized(detail: str) -> None:
     abort(401, message=detail, headers={"WWW-Authenticate": 'Bearer realm="streetflow"'})
 
 
+# Verified tokens, kept briefly per process: the lookup (a join and a snapshot) was a good part
+# of a firing's CPU. A revoke or disable in this process empties it at once (users.
+# forget_credentials); one made by another process (another gunicorn worker, the CLI) is seen
+# within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 2.0
+TOKEN_CACHE_SIZE = 1024
+_verified: dict[str, tuple[float, dt.datetime, Caller]] = {}
+_verified_epoch = [-1]
+
+
+def _cached_caller(token_hash: str, now: dt.datetime) -> Caller | None:
+    if _verified_epoch[0] != users.credentials_changed[0]:
+        _verified.clear()
+        _verified_epoch[0] = users.credentials_changed[0]
+        return None
+    hit = _verified.get(token_hash)
+    if hit is None:
+        return None
+    checked_at, expires_at, caller = hit
+    if time.monotonic() - checked_at > TOKEN_CACHE_SECONDS or expires_at <= now:
+        _verified.pop(token_hash, None)
+        return None
+    return caller
+
+
+def _remember_caller(token_hash: str, expires_at: dt.datetime, caller: Caller, epoch: int) -> None:
+    if epoch != users.credentials_changed[0]:
+        return  # revoked something while we looked: do not keep what we read before it
+    if len(_verified) >= TOKEN_CACHE_SIZE:
+        _verified.clear()
+    _verified[token_hash] = (time.monotonic(), expires_at, caller)
+
+
 def current_caller() -> Caller:
-    """The caller behind `Authorization: Bearer TOKEN`, or 401. Checked against the database on
-    every request: a revoked or expired token, or a disabled user, is refused at once."""
+    """The caller behind `Authorization: Bearer TOKEN`, or 401. A revoked or expired token, or a
+    disabled user, is refused at once in the process that revoked it, and within
+    TOKEN_CACHE_SECONDS everywhere else."""
     if "caller" in g:
         caller: Caller = g.caller
         return caller
@@ -88,13 +125,19 @@ def current_caller() -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("a bearer token is required: POST /api/v1/auth/token")
     now = dt.datetime.now(dt.UTC)
+    token_hash = sha256(token.strip())
+    cached = _cached_caller(token_hash, now)
+    if cached is not None:
+        g.caller = cached
+        return cached
+    epoch = users.credentials_changed[0]
     row = (
         db.session()
         .execute(
             select(User.id, User.name, User.unit, User.role, ApiToken.expires_at)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(
-                ApiToken.token_hash == sha256(token.strip()),
+                ApiToken.token_hash == token_hash,
                 ApiToken.revoked.is_(False),
                 User.disabled.is_(False),
             )
@@ -105,6 +148,7 @@ def current_caller() -> Caller:
         _unauthorized("the token is unknown, expired or revoked")
     assert row is not None
     g.caller = Caller(row.id, row.name, row.unit, row.role)
+    _remember_caller(token_hash, row.expires_at, g.caller, epoch)
     return g.caller
 
 

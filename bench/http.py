@@ -2,6 +2,10 @@
 bare Flask app on the same stack doing the same writes per request, in one run; p50/p99 latency.
 
     .venv/bin/python bench/http.py [--requests 1500] [--clients 8] [--workers 2]
+    .venv/bin/python bench/http.py --compete        # with a CPU-bound process on one core
+
+Each target's CPU per request is the CPU time its gunicorn processes (master and workers) used
+over the measured batches, read from /proc, divided by the requests.
 
 Each request fires `accept` on its own case (reported -> ws_handling), so every request is one
 real transition: through the API that is token check, scope, the route's machine, the case
@@ -29,6 +33,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import requests  # noqa: E402
 
@@ -144,6 +149,23 @@ def load(urls: list[str], headers: dict[str, str], clients: int) -> tuple[float,
     return time.perf_counter() - t0, latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process PID and its children now alive, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
@@ -158,6 +180,14 @@ def main() -> None:
     ap.add_argument(
         "--rounds", type=int, default=3, help="alternate the targets in this many batches"
     )
+    ap.add_argument(
+        "--compete",
+        choices=("none", "free", "pinned"),
+        nargs="?",
+        const="free",
+        default="none",
+        help="run `python -c 'while 1: pass'` meanwhile (pinned: on CPU 0 with taskset)",
+    )
     args = ap.parse_args()
     warm = 50
     per_round = args.requests // args.rounds
@@ -171,6 +201,7 @@ def main() -> None:
         for name, app in (
             ("streetflow API", "api:create_app()"),
             ("bare Flask", "bench.bare_flask:create()"),
+            ("bare sqlite3", "bench.bare_flask:create_sqlite3()"),
         ):
             db = tmp / f"{name.split()[0]}.db"
             shutil.copyfile(template, db)
@@ -189,32 +220,47 @@ def main() -> None:
             else:
                 path = base + "/bare/cases/{}/transitions"
             load([path.format(i) for i in range(1, warm + 1)], headers, args.clients)
-            targets[name] = (path, headers)
+            targets[name] = (path, headers, proc.pid)
+        if args.compete != "none":
+            spin = [sys.executable, "-c", "while 1: pass"]
+            if args.compete == "pinned":
+                spin = ["taskset", "-c", "0", *spin]
+            procs.append(subprocess.Popen(spin))
         # Alternate the targets batch by batch, so a change in the machine's load while the
         # benchmark runs weighs on both alike.
-        totals = {name: [0.0, [], 0] for name in targets}
-        for r in range(args.rounds):
-            ids = range(warm + 1 + r * per_round, warm + 1 + (r + 1) * per_round)
-            for name, (path, headers) in targets.items():
+        totals: dict[str, list[Any]] = {name: [0.0, [], 0, 0.0] for name in targets}
+        for rnd in range(args.rounds):
+            ids = range(warm + 1 + rnd * per_round, warm + 1 + (rnd + 1) * per_round)
+            for name, (path, headers, pid) in targets.items():
+                cpu0 = cpu_seconds(pid)
                 secs, lat, errors = load([path.format(i) for i in ids], headers, args.clients)
-                totals[name][0] += secs  # type: ignore[operator]
-                totals[name][1] += lat  # type: ignore[operator]
-                totals[name][2] += errors  # type: ignore[operator]
+                totals[name][3] += cpu_seconds(pid) - cpu0
+                totals[name][0] += secs
+                totals[name][1] += lat
+                totals[name][2] += errors
         results = {
-            name: (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors)
-            for name, (secs, lat, errors) in totals.items()
+            name: (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors, cpu * 1e3 / len(lat))
+            for name, (secs, lat, errors, cpu) in totals.items()
         }
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(
             f"\n{per_round * args.rounds} transitions per target in {args.rounds} alternating "
             f"batches, {args.clients} clients, gunicorn -w {args.workers}, SQLite (WAL, "
-            f"synchronous=FULL), {when}"
+            f"synchronous=FULL), {when}, competing CPU-bound process: {args.compete}, "
+            f"load average {os.getloadavg()[0]:.1f} at the end"
         )
-        print(f"{'target':<16} {'transitions/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for name, (tps, p50, p99, errors) in results.items():
-            print(f"{name:<16} {tps:>14.1f} {p50:>8.1f} {p99:>8.1f} {errors:>7}")
-        ratio = results["streetflow API"][0] / results["bare Flask"][0]
-        print(f"API / bare: {ratio:.2f} (target >= 0.5)")
+        print(
+            f"{'target':<16} {'transitions/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+            f"{'CPU ms/req':>11}"
+        )
+        for name, (tps, p50, p99, errors, cpu) in results.items():
+            print(f"{name:<16} {tps:>14.1f} {p50:>8.1f} {p99:>8.1f} {errors:>7} {cpu:>11.2f}")
+        api = results["streetflow API"]
+        for bare in ("bare Flask", "bare sqlite3"):
+            print(
+                f"API / {bare}: {api[0] / results[bare][0]:.2f} transitions/s, "
+                f"{api[4] / results[bare][4]:.2f}x the CPU per request"
+            )
     finally:
         for proc in procs:
             proc.terminate()

@@ -46,6 +46,15 @@ ROLE_UNIT_KINDS = {
 }
 MIN_PASSWORD = 8
 
+# Bumped whenever tokens are revoked or a user is disabled in this process: a cache of verified
+# tokens (the API keeps one, briefly) drops everything it verified before.
+credentials_changed = [0]
+
+
+def forget_credentials() -> None:
+    """Tell this process's caches of verified tokens that some have just stopped being valid."""
+    credentials_changed[0] += 1
+
 
 def find_user(session: Session, name: str) -> User | None:
     """The user a typed NAME means (see normalise_name), or None."""
@@ -165,6 +174,7 @@ def _user(session: Session, name: str) -> User:
 
 def end_sessions(session: Session, user: User) -> None:
     """End every console session and bearer token of USER, in the caller's transaction."""
+    forget_credentials()
     session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
     session.execute(
         update(ApiToken)
@@ -181,6 +191,7 @@ def disable_user(
     chain.lock_head(session)
     user = _user(session, name)
     user.disabled = True
+    forget_credentials()
     end_sessions(session, user)
     chain.append(session, at=now, actor=actor, action="user.disabled", data={"user": user.name})
     return user

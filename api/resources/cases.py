@@ -580,18 +580,27 @@ class Transitions(MethodView):
                 # Outside the caller's scope every refusal is a 404: nothing is told.
                 scope.get_case(s, actor, case_id)
                 raise
+            return {}
+
+        def render(s: Session) -> dict[str, Any]:
             # Whoever may fire is in scope (a holder, or the applicant's channel).
             return case_json(s, engine.get_case(s, case_id), actor)
 
-        return idempotent_write(caller.user_id, key, digest, fire)
+        return idempotent_write(caller.user_id, key, digest, fire, render)
 
 
 def idempotent_write(
-    user_id: int, key: str | None, digest: str, write: Callable[[Session], dict[str, Any]]
+    user_id: int,
+    key: str | None,
+    digest: str,
+    write: Callable[[Session], dict[str, Any]],
+    render: Callable[[Session], dict[str, Any]] | None = None,
 ) -> Response:
-    """Run WRITE in one transaction and answer its body with its ETag. With an Idempotency-Key
-    the answer is stored in the same transaction, so a retry gets it back and never writes
-    twice; the same key with another request is a 422."""
+    """Run WRITE in one transaction and answer its body (or RENDER's) with its ETag. With an
+    Idempotency-Key the answer is stored in the same transaction, so a retry gets it back and
+    never writes twice; the same key with another request is a 422. Without a key RENDER runs
+    after the commit, on a fresh snapshot, so the write lock is not held while the answer is
+    built (another write may have come in between: the answer is the case as it is then)."""
     try:
         # Without a key the engine's own lock_head is the transaction's first statement.
         with db.write(lock=bool(key)) as s:
@@ -600,6 +609,8 @@ def idempotent_write(
                 if stored is not None:
                     return stored
             out = write(s)
+            if render is not None and key:
+                out = render(s)
             if key:
                 s.add(
                     IdempotencyKey(
@@ -620,6 +631,8 @@ def idempotent_write(
         if stored is None:
             raise
         return stored
+    if render is not None and not key:
+        out = render(db.session())
     return with_etag(out)
 
 

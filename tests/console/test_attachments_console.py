@@ -45,7 +45,13 @@ def test_intake_files_open_with_the_case_or_not_at_all(
     clerk = sign_in_client("W-ZHL-01", "clerk")
     html = clerk.get("/console/cases/new?item=UD-01").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in html and "扫描件 2" in html
-    form = {"item": "UD-01", "name": "王芳", "phone": "13800001111", "description": "违建"}
+    form = {
+        "item": "UD-01",
+        "name": "王芳",
+        "phone": "13800001111",
+        "description": "违建",
+        "materials": ["位置", "照片"],  # the checklist ticked, as the clerk does
+    }
     # A spoofed photo: the form comes back with the reason, no case is opened, nothing stored.
     r = clerk.post(
         "/console/cases/new",

@@ -44,8 +44,8 @@ def test_intake_checks_and_keeps_the_form_and_resolving_asks_for_the_result(
     expect(page.get_by_label("地址", exact=True)).to_have_value("珠海路 8 号楼下")
     shot(page, "work-1-intake-refused")
     page.get_by_label("联系电话").fill("0532-82871234")
-    page.get_by_label("位置").check()
-    page.get_by_label("照片").check()
+    page.get_by_label("位置", exact=True).check()
+    page.get_by_label("照片", exact=True).check()
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_text(re.compile(r"案件 \d+ 已登记"))).to_be_visible()
     case_id = int(re.search(r"/cases/(\d+)", page.url).group(1))  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def test_the_street_dispatches_to_the_agency_it_chooses(
     assert options[:2] == ["珠海路街道派出所", "珠海路街道综合执法中队"]  # the item's first
     assert "街道办事处自办" in options[-1]
     assert "珠海路街道市场监管所" not in options  # not of a fitting kind
-    form.get_by_label("派遣给").select_option(label="珠海路街道综合执法中队")
+    form.get_by_label("派往").select_option(label="珠海路街道综合执法中队")
     form.get_by_role("button", name="派单").click()
     expect(page.locator("dd.holder")).to_contain_text("珠海路街道综合执法中队")
 

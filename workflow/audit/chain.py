@@ -245,6 +245,80 @@ def append(
         # The caller's pending changes go out first, as they would with the event in one flush.
         session.flush()
         head = session.execute(_HEAD).one()
+    row, data_text = _link(
+        head,
+        at=at,
+        actor=actor,
+        action=action,
+        unit=unit,
+        case_id=case_id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        from_holder=from_holder,
+        to_holder=to_holder,
+        reason=reason,
+        data=data,
+    )
+    conn = conn or session.connection()
+    _write(conn, row, data_text)
+    if case_id is not None:
+        # What happened to a case is told (residents, staff, webhooks): queued in this
+        # transaction, so it is told if and only if it commits.
+        outbox.queue(conn, row["seq"])
+    ev = _new_event()
+    ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
+    return ev
+
+
+def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """append() for several events, in order, in the caller's transaction (which called
+    lock_head() first): each is hashed by the same _link() as append()'s, then the events are
+    inserted with one executemany, the outbox queued with another, and the head moved once.
+    EVENTS: append()'s keyword arguments (at, actor, action required). The rows written."""
+    if not events:
+        return []
+    for ev in events:
+        _check_append(session, ev["at"])
+    session.flush()
+    head: tuple[int, str] = tuple(session.execute(_HEAD).one())
+    first_seq = head[0]
+    rows = []
+    for ev in events:
+        row, _ = _link(head, **ev)
+        rows.append(row)
+        head = (row["seq"], row["hash"])
+    conn = session.connection()
+    # The JSON column's serializer is the canonical encoder (store.db): the data stored is the
+    # text hashed, as append()'s.
+    conn.execute(insert(_event), rows)
+    queued = [{"seq": row["seq"]} for row in rows if row["case_id"] is not None]
+    if queued:
+        outbox.queue_many(conn, queued)
+    moved = _MOVE_HEAD.run(conn, {"old_seq": first_seq, "new_seq": head[0], "new_hash": head[1]})
+    if moved.rowcount != 1:
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {first_seq})")
+    return rows
+
+
+def _link(
+    head: tuple[int, str],
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    unit: str | None = None,
+    case_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    from_holder: str | None = None,
+    to_holder: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The event's row after HEAD (seq, hash), its hash computed, and its data's canonical JSON:
+    the one place an appended event is hashed."""
     head_seq, head_hash = head
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
@@ -270,15 +344,7 @@ def append(
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
     body.update(at=format_at(at), case=case_id)
     row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
-    conn = conn or session.connection()
-    _write(conn, row, data_text)
-    if case_id is not None:
-        # What happened to a case is told (residents, staff, webhooks): queued in this
-        # transaction, so it is told if and only if it commits.
-        outbox.queue(conn, head_seq + 1)
-    ev = _new_event()
-    ev.__dict__.update(row)  # a plain holder of the row, as a load fills it
-    return ev
+    return row, data_text
 
 
 def _write(conn: Connection, row: dict[str, Any], data_text: str) -> None:

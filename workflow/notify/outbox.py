@@ -31,6 +31,11 @@ def queue(conn: Connection, seq: int) -> None:
     _QUEUE.run(conn, {"seq": seq})
 
 
+def queue_many(conn: Connection, seqs: list[dict[str, int]]) -> None:
+    """queue() for several events ({"seq": n} each), one executemany."""
+    conn.execute(_QUEUE.stmt, seqs)
+
+
 # ---------------------------------------------------------------- what an event tells
 
 

@@ -12,9 +12,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -127,6 +127,8 @@ def _due_for_sweep(now: dt.datetime) -> ColumnElement[bool]:
 LIGHTS_NOT_RED = ("green", "yellow", "none")
 # How long one batch of a sweep raises supervisions for, holding the write lock (seconds).
 BATCH_BUDGET_S = 0.05
+# How many supervisions are raised together (one executemany each), between budget checks.
+RAISE_CHUNK = 50
 
 
 def _index_parts(model: Any, clocked: ColumnElement[bool], now: dt.datetime) -> list[Any]:
@@ -251,9 +253,12 @@ def _sweep_tasks(
     limit: int,
     result: SweepResult,
     late: list[int] | None = None,
+    started: float = 0.0,
+    budget_s: float | None = None,
 ) -> None:
     """Mark the due tasks' lights and raise one supervision per late task step, addressed to
-    the called unit's supervisor and copied to the commanding unit (the street)."""
+    the called unit's supervisor and copied to the commanding unit (the street). Past BUDGET_S
+    since STARTED, the rest are left for the next batch (back to LATE), as the cases'."""
     ids = _due_ids(session, Task, _task_clocked(), _task_unsupervised(), now, limit, late)
     if not ids:
         return
@@ -268,7 +273,7 @@ def _sweep_tasks(
     if not due:
         return
     lights: dict[str, list[int]] = defaultdict(list)
-    units = registry.units(session)
+    red: list[Task] = []
     for task in due:
         result.checked += 1
         # Cases and tasks share the loop's progress check: a task counts under its negative id.
@@ -279,9 +284,56 @@ def _sweep_tasks(
             set_committed_value(task, "light", light)
             result.yellow += light == "yellow"
             result.red += light == "red"
-        if light == "red" and raise_task_supervision(session, task, now=now, units=units):
-            result.supervisions += 1
+        if light == "red":
+            red.append(task)
     tasks.set_lights(session, lights)
+    if not red:
+        return
+    # Which late steps have their supervision already: one query for the batch.
+    supervised = {
+        (row[0], row[1])
+        for row in session.execute(
+            select(Supervision.case_id, Supervision.stage_seq).where(
+                Supervision.case_id.in_({t.case_id for t in red})
+            )
+        )
+    }
+    urgency = dict(
+        session.execute(
+            select(Case.id, Case.urgency).where(Case.id.in_({t.case_id for t in red}))
+        ).all()
+    )
+    units = registry.units(session)
+    raising: list[_Late] = []
+    for task in red:
+        assert task.stage_seq is not None and task.stage_due_at is not None
+        if (task.case_id, task.stage_seq) in supervised:
+            continue
+        supervised.add((task.case_id, task.stage_seq))  # two steps of one stage: one supervision
+        unit, _ = supervising_units(task.unit, units)
+        raising.append(
+            _Late(
+                task.stage_seq,
+                task.state,
+                task.unit,
+                task.stage_due_at,
+                unit,
+                task.commander,
+                case_id=task.case_id,
+                urgency=urgency.get(task.case_id),
+                task_id=task.id,
+                task_status=task.status,
+            )
+        )
+    for start in range(0, len(raising), RAISE_CHUNK):
+        if start and budget_s is not None and time.perf_counter() - started > budget_s:
+            rest = [x.task_id for x in raising[start:] if x.task_id is not None]
+            if late is not None:
+                late.extend(rest)
+            result.case_ids.difference_update(-i for i in rest)
+            result.checked -= len(rest)
+            break
+        result.supervisions += len(_raise_many(session, raising[start : start + RAISE_CHUNK], now))
 
 
 def raise_task_supervision(
@@ -347,6 +399,11 @@ class _Late:
     due: dt.datetime
     unit: str
     also: str | None
+    # For the bulk path (_raise_many): whose stage, on which clock, of which task.
+    case_id: int = 0
+    urgency: str | None = None
+    task_id: int | None = None
+    task_status: str | None = None
 
 
 def _raise(
@@ -398,6 +455,75 @@ def _list_at(session: Session, case_id: int, due: dt.datetime) -> dt.datetime:
     assert case is not None
     hours = practice(session).ladder["listed_after_h"]
     return _clock(session, case).add_working_hours(due, hours)
+
+
+_supervisions = cast(Table, Supervision.__table__)
+
+
+def _raise_many(session: Session, late: list[_Late], now: dt.datetime) -> list[int]:
+    """The supervisions of LATE's stages (none raised yet) and their trail events, for a batch
+    at once: the calendar and the practice read once, the rows inserted with one executemany,
+    the events appended through chain.append_many (the same hashing as one by one). Their ids."""
+    if not late:
+        return []
+    calendar = engine.work_calendar(session)
+    hours = practice(session).ladder["listed_after_h"]
+    clocks: dict[str | None, Any] = {}
+
+    def list_at(x: _Late) -> dt.datetime:
+        key = None if x.urgency in (None, "normal") else x.urgency
+        clock = clocks.get(key)
+        if clock is None:
+            clock = clocks[key] = calendar if key is None else RoundTheClock(calendar, key, {})
+        return clock.add_working_hours(x.due, hours)
+
+    rows = [
+        {
+            "case_id": x.case_id,
+            "stage_seq": x.stage_seq,
+            "state": x.state,
+            "holder": x.holder,
+            "unit": x.unit,
+            "also_unit": x.also,
+            "stage_due_at": x.due,
+            "raised_at": now,
+            "task_id": x.task_id,
+            "list_at": list_at(x),
+        }
+        for x in late
+    ]
+    ids = list(
+        session.execute(
+            insert(_supervisions).returning(_supervisions.c.id, sort_by_parameter_order=True),
+            rows,
+        ).scalars()
+    )
+    events = []
+    for x, row, sup_id in zip(late, rows, ids, strict=True):
+        of_task = {"task": x.task_id, "task_status": x.task_status} if x.task_id else {}
+        events.append(
+            {
+                "at": now,
+                "actor": SYSTEM.label,
+                "action": "supervision.raised",
+                "case_id": x.case_id,
+                "to_state": x.state,
+                "to_holder": x.holder,
+                "data": {
+                    "supervision": sup_id,
+                    **of_task,
+                    "stage_seq": x.stage_seq,
+                    "state": x.state,
+                    "holder": x.holder,
+                    "unit": x.unit,
+                    "also_unit": x.also,
+                    "stage_due_at": chain.format_at(x.due),
+                    "list_at": chain.format_at(row["list_at"]),  # type: ignore[arg-type]
+                },
+            }
+        )
+    chain.append_many(session, events)
+    return ids
 
 
 def _clock(session: Session, case: Case) -> Any:
@@ -562,7 +688,13 @@ def sweep_batch(
     result = SweepResult(batches=1)
     # Tasks first (their own clocks: lights and supervisions, no timeouts).
     _sweep_tasks(
-        session, now=now, limit=limit, result=result, late=late.tasks if late is not None else None
+        session,
+        now=now,
+        limit=limit,
+        result=result,
+        late=late.tasks if late is not None else None,
+        started=started,
+        budget_s=budget_s,
     )
     cases, supervised = _sweep_candidates(
         session, now, limit, late.cases if late is not None else None
@@ -590,24 +722,42 @@ def sweep_batch(
     result.reminders = send_reminders(session, turned_yellow, now=now)
     units = registry.units(session)
     routes: dict[tuple[str, int], RouteSpec] = {}
-    for i, case in enumerate(overdue):
-        if i and budget_s is not None and time.perf_counter() - started > budget_s:
+    for start in range(0, len(overdue), RAISE_CHUNK):
+        if start and budget_s is not None and time.perf_counter() - started > budget_s:
             # The write lock is held no longer: the rest (red now, not yet supervised) go back
             # to the backlog, or are found red and unsupervised by the next batch.
-            rest = [c.id for c in overdue[i:]]
+            rest = [c.id for c in overdue[start:]]
             if late is not None:
                 late.cases.extend(rest)
             result.case_ids.difference_update(rest)
             result.checked -= len(rest)
             break
-        raise_supervision(session, case, now=now, units=units, checked=True)
-        result.supervisions += 1
-        key = (case.route_name, case.route_version)
-        if key not in routes:
-            routes[key] = registry.route(session, *key)[0]
-        trigger = routes[key].state(case.state).on_timeout
-        if trigger:
-            _fire_timeout(session, case, trigger, result, now=now)
+        chunk = overdue[start : start + RAISE_CHUNK]
+        raised = []
+        for case in chunk:
+            assert case.stage_seq is not None and case.stage_due_at is not None and case.holder
+            unit, also = supervising_units(case.holder, units)
+            raised.append(
+                _Late(
+                    case.stage_seq,
+                    case.state,
+                    case.holder,
+                    case.stage_due_at,
+                    unit,
+                    also,
+                    case_id=case.id,
+                    urgency=case.urgency,
+                )
+            )
+        result.supervisions += len(_raise_many(session, raised, now))
+        # The routes' timeouts after the chunk's supervisions: a firing moves the case on.
+        for case in chunk:
+            key = (case.route_name, case.route_version)
+            if key not in routes:
+                routes[key] = registry.route(session, *key)[0]
+            trigger = routes[key].state(case.state).on_timeout
+            if trigger:
+                _fire_timeout(session, case, trigger, result, now=now)
     return result
 
 
