@@ -118,4 +118,6 @@ def phone_problem(phone: str) -> str | None:
 def check_phone(phone: str | None, field: str = "applicant.phone") -> None:
     """Raise InvalidInput when PHONE is given and is not a phone number; an empty one passes."""
     if phone and phone.strip() and (why := phone_problem(phone)):
-        raise InvalidInput(f"{field}: {why}", {field: [why]})
+        raise InvalidInput(
+            f"{field}: {why}", {field: [why]}, code="not_a_phone", params={"field": field}
+        )

@@ -205,6 +205,109 @@ MESSAGES: dict[str, str] = {
     "appraisal_readers": N_("appraisal records are read by: %(roles)s"),
     "no_appraisal_record": N_("no appraisal record %(record)s"),
     "status_one_of": N_("status is one of %(allowed)s"),
+    # Appraisal exports and definitions behind the records.
+    "no_records_compute": N_("no appraisal records for %(period)s: run 'appraisal compute' first"),
+    "export_file_kind": N_("write a .csv or .xlsx file, not '%(file)s'"),
+    "period_form": N_("a period is a month like 2026-11, not '%(period)s'"),
+    "period_years": N_("a period lies in the years %(first)s to %(last)s, not '%(period)s'"),
+    "no_definition_version": N_("no published %(definition)s definition version %(version)s"),
+    "no_appraisal_scheme": N_("no appraisal scheme is published: add definitions/appraisal.yaml"),
+    "record_finalized": N_("appraisal record %(record)s is finalized: it cannot be changed"),
+    # The published definitions.
+    "version_withdraws_variant": N_(
+        "%(definition)s %(name)s version %(version)s withdraws a street's variant"
+    ),
+    "no_published": N_("no published %(definition)s %(name)s %(version)s"),
+    "no_item_version": N_("no item '%(item)s' in the list (version %(version)s)"),
+    "routing_table_invalid": N_("the routing table of %(street)s is invalid: %(problems)s"),
+    "district_publisher": N_(
+        "definitions that bind the whole district are published by a district administrator"
+    ),
+    "street_publisher": N_(
+        "only an administrator of %(street)s or of the district publishes for %(street)s"
+    ),
+    "people_admins": N_("people are managed by an administrator"),
+    "own_street_people": N_("an administrator of %(street)s manages the people of %(street)s only"),
+    # Passwords.
+    "password_short": N_("a password has at least %(min)s characters"),
+    "password_spaces": N_("a password cannot be only spaces"),
+    "password_repeated": N_("a password cannot be one character repeated"),
+    "password_common": N_("this password is one of the most common ones; guessers try it first"),
+    "password_is_name": N_("a password cannot be the user name"),
+    # A case's files.
+    "file_empty": N_("the file is empty"),
+    "task_file_names_task": N_("a task's file names its task"),
+    "purpose_names_no_task": N_("a file for '%(purpose)s' names no task"),
+    "case_has_no_task": N_("case %(case)s has no task %(task)s"),
+    "task_files_by": N_("only task %(task)s's unit or the unit in command add its files"),
+    "purpose_one_of": N_("purpose is one of %(purposes)s"),
+    "role_adds_no_files": N_("a %(role)s does not add files to cases"),
+    "case_ended_files": N_("case %(case)s has ended: its files are as they were"),
+    "material_not_on_checklist": N_("'%(material)s' is not on item %(item)s's checklist"),
+    "material_required": N_("a material names which of the checklist it is"),
+    "no_attachment": N_("no attachment %(attachment)s"),
+    "auditor_no_files": N_("an auditor reads what was attached (the trail), not the files"),
+    # The dispatch centre (指挥中心) and duplicates.
+    "not_a_centre": N_("'%(centre)s' is not a dispatch centre"),
+    "no_centre": N_("the organisation has no dispatch centre"),
+    "not_at_centre": N_("case %(case)s is not at the dispatch centre: it is %(state)s"),
+    "centre_dispatchers_only": N_("only a dispatcher of %(unit)s acts on case %(case)s there"),
+    "workstation_not_in_street": N_("%(workstation)s is not in the street of %(centre)s"),
+    "centre_openers": N_("a dispatcher, a clerk or an outside channel opens a case at the centre"),
+    "dispatcher_own_centre": N_("a dispatcher of %(unit)s opens cases at %(unit)s only"),
+    "classify_first": N_("classify the case first: it has no item"),
+    "place_first": N_("place the case first: it has no community"),
+    "not_dispatchable_to": N_("case %(case)s of %(item)s may not be dispatched to '%(target)s'"),
+    "not_a_consultation": N_("%(item)s is not a consultation: dispatch it instead"),
+    "centre_queue_dispatchers": N_("the dispatch centre's queue is its dispatchers'"),
+    "merge_into_itself": N_("a case is not merged into itself"),
+    "classify_duplicate_first": N_("classify case %(case)s first: a duplicate is of an item"),
+    "merge_by_holder": N_(
+        "the dispatcher or clerk holding case %(case)s, before it is accepted, merges it"
+    ),
+    "merge_into_open": N_("case %(case)s is %(state)s: merge into an open case"),
+    # Notifications and webhooks.
+    "webhooks_admins": N_("only the district's administrators manage webhooks and deliveries"),
+    "bad_url": N_("the URL must be http:// or https:// with a host"),
+    "name_an_event": N_("name at least one event"),
+    "unknown_event": N_("unknown event '%(event)s'"),
+    "secret_length": N_("the secret needs 16 to 200 characters"),
+    "channel_length": N_("channel: 1 to 32 characters"),
+    "no_webhook": N_("no webhook %(webhook)s"),
+    "no_delivery_status": N_("no status '%(status)s'"),
+    "no_delivery": N_("no delivery %(delivery)s"),
+    "delivery_not_retried": N_(
+        "delivery %(delivery)s is %(status)s: only a dead or pending one is retried"
+    ),
+    "no_notification": N_("no notification %(notification)s for your unit"),
+    # Places and hot spots.
+    "own_street_hotspots": N_("a street office sees its own street's hot spots, %(street)s"),
+    "hotspots_for": N_("hot spots are for the street offices and the district"),
+    "period_ends_before": N_("the period ends before it starts"),
+    "period_at_most": N_("a period of at most %(days)s days"),
+    "day_between": N_("%(field)s: a day between %(first)s and %(last)s"),
+    "not_a_phone": N_("%(field)s: not a phone number"),
+    # Lists and search.
+    "not_a_cursor": N_("not a cursor of this list"),
+    "bad_search": N_("bad search: %(fields)s"),
+    # Opening and firing (more).
+    "workstation_or_location": N_("name a workstation or give a location"),
+    "materials_not_list": N_("form.materials is not a list of names"),
+    "materials_missing": N_(
+        "materials missing: %(materials)s (give a reason to open without them)"
+    ),
+    "no_trigger_fires": N_("case %(case)s is %(state)s: no trigger fires on it"),
+    "trigger_did_not_fire": N_("'%(trigger)s' did not fire on case %(case)s in state '%(state)s'"),
+    "takes_no_result": N_("'%(trigger)s' takes no result"),
+    "not_dispatch_agency": N_(
+        "'%(target)s' is not an agency %(street)s may dispatch item %(item)s to"
+    ),
+    "move_to_another_version": N_("a case moves to another version"),
+    "variant_cases_only": N_(
+        "%(route)s version %(version)s is the variant of %(street)s: only %(street)s's cases "
+        "move to it"
+    ),
+    "map_unknown_state": N_("route %(route)s version %(version)s has no state %(states)s"),
 }
 
 

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from workflow import privacy
+from workflow import messages, privacy
 from workflow.audit import chain
 from workflow.common_passwords import COMMON_PASSWORDS
 from workflow.errors import Conflict, InvalidInput, NotFound
@@ -63,26 +63,35 @@ def find_user(session: Session, name: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def password_problem(password: str, name: str = "") -> str | None:
-    """Why PASSWORD is too weak to use (for user NAME), or None when it will do."""
+def password_refusal(password: str, name: str = "") -> tuple[str, dict[str, object]] | None:
+    """Why PASSWORD is too weak to use (for user NAME), as a refusal's code and params; None
+    when it will do."""
     if len(password) < MIN_PASSWORD:
-        return f"a password has at least {MIN_PASSWORD} characters"
+        return "password_short", {"min": MIN_PASSWORD}
     if not password.strip():
-        return "a password cannot be only spaces"
+        return "password_spaces", {}
     if len(set(password)) == 1:
-        return "a password cannot be one character repeated"
+        return "password_repeated", {}
     folded = password.casefold()
     if folded in COMMON_PASSWORDS:
-        return "this password is one of the most common ones; guessers try it first"
+        return "password_common", {}
     if name and normalise_name(name) == folded:
-        return "a password cannot be the user name"
+        return "password_is_name", {}
     return None
 
 
+def password_problem(password: str, name: str = "") -> str | None:
+    """Why PASSWORD is too weak to use (for user NAME), in English, or None when it will do."""
+    refusal = password_refusal(password, name)
+    return messages.english(*refusal) if refusal else None
+
+
 def _check_password_strength(password: str, name: str) -> None:
-    problem = password_problem(password or "", name)
-    if problem:
-        raise InvalidInput(problem, {"password": [problem]})
+    refusal = password_refusal(password or "", name)
+    if refusal:
+        code, params = refusal
+        problem = messages.english(code, params)
+        raise InvalidInput(problem, {"password": [problem]}, code=code, params=params)
 
 
 def hash_password(password: str) -> str:

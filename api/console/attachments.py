@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import db
 from api.console.common import bp, caller, current_caller, signed_in
+from api.console.messages import say
 from api.resources.attachments import file_response, upload_of
 from workflow import config
 from workflow.attachments import content, records
@@ -64,7 +65,8 @@ def intake_files(session: Any, case: Case, item: ItemSpec) -> int:
         try:
             checked = records.check(session, upload, keep_location=keep)
         except WorkflowError as exc:
-            raise InvalidInput(f"{upload.name}: {exc.detail}", {"files": [exc.detail]}) from None
+            said = say(exc)
+            raise InvalidInput(f"{upload.name}: {said}", {"files": [said]}) from None
         prepared.append((upload, purpose, material, checked))
     for upload, purpose, material, checked in prepared:
         records.add(

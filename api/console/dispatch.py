@@ -12,6 +12,7 @@ from api import db
 from api.console import labels
 from api.console.cases import PER_PAGE, _page, case_view, pages, timeline
 from api.console.common import bp, caller, signed_in, units
+from api.console.messages import say
 from api.resources.cases import mask_phone, read_full
 from workflow.catalog import registry
 from workflow.dispatch import centre, duplicates
@@ -72,7 +73,8 @@ def dispatch_queue() -> Any:
             flash(_("Call recorded: case #%(id)s is in the queue.", id=case_id), "ok")
             return redirect(url_for("console.dispatch_case", case_id=case_id))
         except InvalidInput as exc:
-            errors = exc.errors or {"_schema": [exc.detail]}
+            # The refusal said whole, in the user's words (its field errors are English).
+            errors = {"_schema": [say(exc)]}
     page = _page()
     s = db.session()
     rows = centre.queue(s, c.actor, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)

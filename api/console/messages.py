@@ -44,6 +44,8 @@ NOUNS = {
     "lat": N_("latitude"),
     "long": N_("longitude"),
     "address": N_("address"),
+    "route": N_("route"),
+    "list": N_("item list"),
 }
 
 STATUSES = {
@@ -101,6 +103,9 @@ PARAMS: dict[str, Callable[[object], str]] = {
     "workstation": _unit,
     "target": _unit,
     "street": _unit,
+    "centre": _unit,
+    "definition": _noun,
+    "states": lambda v: labels.label("state", str(v)),
     "what": _noun,
     "field": _noun,
     "fields": _fields,
@@ -190,7 +195,13 @@ _WITH_VALUES: list[tuple[re.Pattern[str], Callable[..., str]]] = [
 
 def problem_text(message: str) -> str:
     """A file check's problem in the user's language where it is one of marshmallow's own
-    sentences (or several, joined by spaces); otherwise as the check wrote it."""
+    sentences (or several, joined by spaces) or one of the definition checks' own
+    (api/console/check_wording.py); otherwise as the check wrote it."""
+    from api.console.check_wording import check_text
+
+    said = check_text(message)
+    if said is not None:
+        return said
     parts = [p for p in re.split(r"(?<=\.) (?=[A-Z])", message) if p]
     out = []
     for part in parts:

@@ -108,7 +108,8 @@ class Browserless:
 
     def get(self, path: str, **kw: Any) -> Any:
         r = self.client.get(path, **kw)
-        m = TOKEN.search(r.get_data(as_text=True))
+        # A file (an attachment, its thumbnail, an export) carries no form token.
+        m = TOKEN.search(r.get_data(as_text=True)) if r.mimetype == "text/html" else None
         if m:
             self.token = m.group(1)
         return r

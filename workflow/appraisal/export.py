@@ -55,7 +55,11 @@ def rows(session: Session, period: str) -> list[list[Any]]:
     Rates are fractions (0.75); empty where a rate does not apply."""
     recs = appraisal.records(session, period)
     if not recs:
-        raise NotFound(f"no appraisal records for {period}: run 'appraisal compute' first")
+        raise NotFound(
+            f"no appraisal records for {period}: run 'appraisal compute' first",
+            code="no_records_compute",
+            params={"period": period},
+        )
     names = registry.units(session).units
     out: list[list[Any]] = []
     for r in sorted(
@@ -85,7 +89,12 @@ def write(session: Session, period: str, path: Path) -> int:
     """Write PERIOD's records to PATH (.csv or .xlsx); the number of rows written."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise InvalidInput(f"write a .csv or .xlsx file, not {path.name!r}", {"file": [suffix]})
+        raise InvalidInput(
+            f"write a .csv or .xlsx file, not {path.name!r}",
+            {"file": [suffix]},
+            code="export_file_kind",
+            params={"file": path.name},
+        )
     table = rows(session, period)
     rate_columns = range(6, 6 + len(RATE_METRICS))
     write_table(

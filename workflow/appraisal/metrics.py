@@ -61,12 +61,17 @@ def period_bounds(period: str, timezone: str) -> tuple[dt.datetime, dt.datetime]
             raise ValueError
     except ValueError:
         raise InvalidInput(
-            f"a period is a month like 2026-11, not {period!r}", {"period": ["YYYY-MM"]}
+            f"a period is a month like 2026-11, not {period!r}",
+            {"period": ["YYYY-MM"]},
+            code="period_form",
+            params={"period": period},
         ) from None
     if not FIRST_PERIOD_YEAR <= year <= LAST_YEAR:
         raise InvalidInput(
             f"a period lies in the years {FIRST_PERIOD_YEAR} to {LAST_YEAR}, not {period!r}",
             {"period": [f"a month of {FIRST_PERIOD_YEAR}-01 to {LAST_YEAR}-12"]},
+            code="period_years",
+            params={"first": FIRST_PERIOD_YEAR, "last": LAST_YEAR, "period": period},
         )
     tz = ZoneInfo(timezone)
     start = dt.datetime(year, month, 1, tzinfo=tz)

@@ -54,7 +54,11 @@ def _definition(session: Session, kind: str, version: int) -> dict[str, Any]:
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no published {kind} definition version {version}")
+        raise NotFound(
+            f"no published {kind} definition version {version}",
+            code="no_definition_version",
+            params={"definition": kind, "version": version},
+        )
     return row.content
 
 
@@ -67,7 +71,10 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
     scheme_version = scheme_version_for(session, period)
     if not scheme_version:
-        raise NotFound("no appraisal scheme is published: add definitions/appraisal.yaml")
+        raise NotFound(
+            "no appraisal scheme is published: add definitions/appraisal.yaml",
+            code="no_appraisal_scheme",
+        )
     ev = TrailEvent
     rows = session.execute(
         select(ev.data["unit"].as_string(), ev.data["score"].as_float()).where(

@@ -78,7 +78,7 @@ def check(
             {"file": [f"larger than {limit} bytes"]},
         )
     if not upload.data:
-        raise InvalidInput("the file is empty", {"file": ["empty"]})
+        raise InvalidInput("the file is empty", {"file": ["empty"]}, code="file_empty")
     checked = content.check(
         upload.data, content_type=upload.content_type, name=upload.name, keep_location=keep_location
     )
@@ -90,17 +90,31 @@ def _task_of(
 ) -> Task | None:
     if task_id is None:
         if purpose == "task":
-            raise InvalidInput("a task's file names its task", {"task": ["required"]})
+            raise InvalidInput(
+                "a task's file names its task", {"task": ["required"]}, code="task_file_names_task"
+            )
         return None
     if purpose not in TASK_PURPOSES:
         raise InvalidInput(
-            f"a file for {purpose!r} names no task", {"task": [f"not with purpose {purpose}"]}
+            f"a file for {purpose!r} names no task",
+            {"task": [f"not with purpose {purpose}"]},
+            code="purpose_names_no_task",
+            params={"purpose": purpose},
         )
     task = session.get(Task, task_id) if 1 <= task_id <= scope.MAX_ID else None
     if task is None or task.case_id != case.id:
-        raise InvalidInput(f"case {case.id} has no task {task_id}", {"task": ["not on this case"]})
+        raise InvalidInput(
+            f"case {case.id} has no task {task_id}",
+            {"task": ["not on this case"]},
+            code="case_has_no_task",
+            params={"case": case.id, "task": task_id},
+        )
     if actor.unit not in (task.unit, task.commander):
-        raise NotHolder(f"only task {task_id}'s unit or the unit in command add its files")
+        raise NotHolder(
+            f"only task {task_id}'s unit or the unit in command add its files",
+            code="task_files_by",
+            params={"task": task_id},
+        )
     return task
 
 
@@ -126,13 +140,24 @@ def add(
     chain.lock_head(session)
     if purpose not in PURPOSES:
         raise InvalidInput(
-            f"purpose is one of {', '.join(PURPOSES)}", {"purpose": [f"not {purpose!r}"]}
+            f"purpose is one of {', '.join(PURPOSES)}",
+            {"purpose": [f"not {purpose!r}"]},
+            code="purpose_one_of",
+            params={"purposes": list(PURPOSES), "purpose": purpose},
         )
     if actor.role not in ADDERS:
-        raise NotHolder(f"a {actor.role} does not add files to cases")
+        raise NotHolder(
+            f"a {actor.role} does not add files to cases",
+            code="role_adds_no_files",
+            params={"role": actor.role},
+        )
     case = scope.get_case(session, actor, case_id)
     if case.closed_at is not None:
-        raise NotAllowed(f"case {case_id} has ended: its files are as they were")
+        raise NotAllowed(
+            f"case {case_id} has ended: its files are as they were",
+            code="case_ended_files",
+            params={"case": case_id},
+        )
     task = _task_of(session, case, task_id, purpose, actor)
     if material is not None:
         material = material.strip() or None
@@ -142,10 +167,14 @@ def add(
             raise InvalidInput(
                 f"{material!r} is not on item {case.item}'s checklist",
                 {"material": ["not on the item's checklist"]},
+                code="material_not_on_checklist",
+                params={"material": material, "item": case.item},
             )
     elif purpose == "material":
         raise InvalidInput(
-            "a material names which of the checklist it is", {"material": ["required"]}
+            "a material names which of the checklist it is",
+            {"material": ["required"]},
+            code="material_required",
         )
     good, name = checked or check(session, upload, keep_location=keep_location)
     digest = (store or store_of(session)).put(good.data)
@@ -215,13 +244,25 @@ def visible(session: Session, actor: Actor, attachment_id: int) -> Attachment:
     """The file's row when ACTOR sees its case (and its task); NotFound otherwise."""
     row = session.get(Attachment, attachment_id) if 1 <= attachment_id <= scope.MAX_ID else None
     if row is None:
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(
+            f"no attachment {attachment_id}",
+            code="no_attachment",
+            params={"attachment": attachment_id},
+        )
     try:
         scope.get_case(session, actor, row.case_id)
     except NotFound:
-        raise NotFound(f"no attachment {attachment_id}") from None
+        raise NotFound(
+            f"no attachment {attachment_id}",
+            code="no_attachment",
+            params={"attachment": attachment_id},
+        ) from None
     if row.task_id is not None and row.task_id not in _visible_tasks(session, actor, row.case_id):
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(
+            f"no attachment {attachment_id}",
+            code="no_attachment",
+            params={"attachment": attachment_id},
+        )
     return row
 
 
@@ -231,7 +272,9 @@ def read(
     """The file's row and bytes, for ACTOR; the bytes are checked against the hash first."""
     row = visible(session, actor, attachment_id)
     if not privacy.reads_attachment_files(actor):
-        raise NotHolder("an auditor reads what was attached (the trail), not the files")
+        raise NotHolder(
+            "an auditor reads what was attached (the trail), not the files", code="auditor_no_files"
+        )
     return row, _bytes(row, store or store_of(session))
 
 
@@ -242,7 +285,11 @@ def public(
     row = session.get(Attachment, attachment_id) if 1 <= attachment_id <= scope.MAX_ID else None
     case = session.get(Case, row.case_id) if row is not None else None
     if row is None or case is None or not privacy.is_open311_attachment(case, row):
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(
+            f"no attachment {attachment_id}",
+            code="no_attachment",
+            params={"attachment": attachment_id},
+        )
     return row, _bytes(row, store or store_of(session))
 
 

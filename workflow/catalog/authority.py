@@ -52,23 +52,32 @@ def check_street(session: Session, street: str) -> None:
         )
 
 
-def may_publish(session: Session, actor: Actor, street: str | None = None) -> str | None:
+def publish_refusal(
+    session: Session, actor: Actor, street: str | None = None
+) -> NotPermitted | None:
     """Why ACTOR may not publish a district-wide definition (STREET None) or a definition
-    of STREET; None when they may."""
+    of STREET, as the refusal; None when they may."""
     if is_district_admin(session, actor):
         return None
     if street is None:
-        return "definitions that bind the whole district are published by a district administrator"
+        return NotPermitted(code="district_publisher")
     if street_of_admin(session, actor) == street:
         return None
-    return f"only an administrator of {street} or of the district publishes for {street}"
+    return NotPermitted(code="street_publisher", params={"street": street})
+
+
+def may_publish(session: Session, actor: Actor, street: str | None = None) -> str | None:
+    """Why ACTOR may not publish a district-wide definition (STREET None) or a definition
+    of STREET; None when they may."""
+    refusal = publish_refusal(session, actor, street)
+    return refusal.detail if refusal else None
 
 
 def require_publisher(session: Session, actor: Actor, street: str | None = None) -> None:
     """NotPermitted unless ACTOR may publish for STREET (None: district-wide)."""
-    why = may_publish(session, actor, street)
-    if why is not None:
-        raise NotPermitted(why)
+    refusal = publish_refusal(session, actor, street)
+    if refusal is not None:
+        raise refusal
 
 
 def publish_route(
@@ -129,22 +138,28 @@ def withdraw_variant(
     )
 
 
-def may_manage_people(session: Session, actor: Actor, unit: str) -> str | None:
-    """Why ACTOR may not add, disable, enable or reset the password of a user of UNIT; None when
-    they may. A district administrator manages everyone; a street's administrator the people of
-    their street (its office, bodies, workstations, committees and stationed agencies)."""
+def people_refusal(session: Session, actor: Actor, unit: str) -> NotPermitted | None:
+    """Why ACTOR may not manage the users of UNIT, as the refusal; None when they may."""
     if is_district_admin(session, actor):
         return None
     own = street_of_admin(session, actor)
     if own is None:
-        return "people are managed by an administrator"
+        return NotPermitted(code="people_admins")
     if registry.units(session).street_of(unit) == own:
         return None
-    return f"an administrator of {own} manages the people of {own} only"
+    return NotPermitted(code="own_street_people", params={"street": own})
+
+
+def may_manage_people(session: Session, actor: Actor, unit: str) -> str | None:
+    """Why ACTOR may not add, disable, enable or reset the password of a user of UNIT; None when
+    they may. A district administrator manages everyone; a street's administrator the people of
+    their street (its office, bodies, workstations, committees and stationed agencies)."""
+    refusal = people_refusal(session, actor, unit)
+    return refusal.detail if refusal else None
 
 
 def require_people_manager(session: Session, actor: Actor, unit: str) -> None:
     """NotPermitted unless ACTOR may manage the users of UNIT."""
-    why = may_manage_people(session, actor, unit)
-    if why is not None:
-        raise NotPermitted(why)
+    refusal = people_refusal(session, actor, unit)
+    if refusal is not None:
+        raise refusal

@@ -113,7 +113,7 @@ class UnitIndex:
         try:
             return self.units[code]
         except KeyError:
-            raise NotFound(f"no unit {code!r}") from None
+            raise NotFound(f"no unit {code!r}", code="no_unit", params={"unit": code}) from None
 
     def street_of(self, code: str) -> str | None:
         """The street a unit belongs to: a workstation's parent, an agency's host, a street itself."""
@@ -368,13 +368,21 @@ def _pointer3(
                 return hit
         row = session.execute(_PINNED, {"kind": kind, "name": name, "v": version}).one_or_none()
         if row is not None and row[1] == WITHDRAWN_DIGEST:
-            raise NotFound(f"{kind} {name} version {version} withdraws a street's variant")
+            raise NotFound(
+                f"{kind} {name} version {version} withdraws a street's variant",
+                code="version_withdraws_variant",
+                params={"definition": kind, "name": name, "version": version},
+            )
         if row is not None and session.info.get(_PUBLISHING) is not session.get_transaction():
             with _cache_lock:
                 _pinned.setdefault(bind, {})[key] = (row[0], row[1], row[2])
     if row is None:
         what = f"{kind} {name}" + (f" version {version}" if version else "")
-        raise NotFound(f"no published {what}")
+        raise NotFound(
+            f"no published {what}",
+            code="no_published",
+            params={"definition": kind, "name": name, "version": version or ""},
+        )
     return row[0], row[1], row[2]
 
 
@@ -490,7 +498,11 @@ def item(session: Session, code: str, version: int | None = None) -> tuple[ItemS
     try:
         return specs[code], v
     except KeyError:
-        raise NotFound(f"no item {code!r} in the list (version {v})") from None
+        raise NotFound(
+            f"no item {code!r} in the list (version {v})",
+            code="no_item_version",
+            params={"item": code, "version": v},
+        ) from None
 
 
 def _units_from(session: Session, v: int) -> UnitIndex:

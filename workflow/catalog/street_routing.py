@@ -188,6 +188,8 @@ def publish_table(
             f"the routing table of {street} is invalid: "
             + "; ".join(f"{p.place}: {p.message}" for p in problems),
             {p.place or "body": [p.message] for p in problems},
+            code="routing_table_invalid",
+            params={"street": street, "problems": [f"{p.place}: {p.message}" for p in problems]},
         )
     return registry.publish_one(session, KIND, street, content, actor=actor, now=now)
 

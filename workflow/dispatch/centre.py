@@ -49,7 +49,12 @@ ANSWER = "answer"
 def centre_of(units: UnitIndex, code: str | None) -> str:
     u = units.units.get(code or "")
     if u is None or u.kind != "dispatch_centre":
-        raise InvalidInput(f"{code!r} is not a dispatch centre", {"centre": ["unknown"]})
+        raise InvalidInput(
+            f"{code!r} is not a dispatch centre",
+            {"centre": ["unknown"]},
+            code="not_a_centre",
+            params={"centre": code},
+        )
     return u.code
 
 
@@ -59,7 +64,9 @@ def default_centre(session: Session, street: str | None = None) -> str:
     units = registry.units(session)
     centres = sorted(c for c, u in units.units.items() if u.kind == "dispatch_centre")
     if not centres:
-        raise InvalidInput("the organisation has no dispatch centre", {"centre": ["none"]})
+        raise InvalidInput(
+            "the organisation has no dispatch centre", {"centre": ["none"]}, code="no_centre"
+        )
     for code in centres:
         if street and units.units[code].parent == street:
             return code
@@ -69,20 +76,36 @@ def default_centre(session: Session, street: str | None = None) -> str:
 
 def _check_dispatcher(case: Case, actor: Actor) -> None:
     if case.state != DISPATCH_STATE:
-        raise NotAllowed(f"case {case.id} is not at the dispatch centre: it is {case.state}")
+        raise NotAllowed(
+            f"case {case.id} is not at the dispatch centre: it is {case.state}",
+            code="not_at_centre",
+            params={"case": case.id, "state": case.state},
+        )
     if actor.role != DISPATCHER or actor.unit != case.holder:
-        raise NotHolder(f"only a dispatcher of {case.holder} acts on case {case.id} there")
+        raise NotHolder(
+            f"only a dispatcher of {case.holder} acts on case {case.id} there",
+            code="centre_dispatchers_only",
+            params={"unit": case.holder, "case": case.id},
+        )
 
 
 def _workstation(units: UnitIndex, centre: str, code: str) -> tuple[str, str]:
     """(workstation, its street), checked: a street's centre places only in its street."""
     u = units.units.get(code)
     if u is None or u.kind != "workstation":
-        raise InvalidInput(f"{code!r} is not a community workstation", {"workstation": ["unknown"]})
+        raise InvalidInput(
+            f"{code!r} is not a community workstation",
+            {"workstation": ["unknown"]},
+            code="not_a_workstation",
+            params={"workstation": code},
+        )
     own = units.street_of(centre)
     if own is not None and u.parent != own:
         raise InvalidInput(
-            f"{code} is not in the street of {centre}", {"workstation": [f"a workstation of {own}"]}
+            f"{code} is not in the street of {centre}",
+            {"workstation": [f"a workstation of {own}"]},
+            code="workstation_not_in_street",
+            params={"workstation": code, "centre": centre},
         )
     return u.code, u.parent or ""
 
@@ -91,7 +114,12 @@ def _item(session: Session, code: str) -> tuple[ItemSpec, int]:
     items, version = registry.items(session)
     spec = items.get(code)
     if spec is None:
-        raise InvalidInput(f"no item {code!r} in the list", {"item": ["unknown item"]})
+        raise InvalidInput(
+            f"no item {code!r} in the list",
+            {"item": ["unknown item"]},
+            code="no_item",
+            params={"item": code},
+        )
     return spec, version
 
 
@@ -130,11 +158,18 @@ def open_at_dispatch(
     chain.lock_head(session)
     engine.check_urgency(urgency)
     if actor.role not in OPENERS:
-        raise NotHolder("a dispatcher, a clerk or an outside channel opens a case at the centre")
+        raise NotHolder(
+            "a dispatcher, a clerk or an outside channel opens a case at the centre",
+            code="centre_openers",
+        )
     units = registry.units(session)
     if actor.role == DISPATCHER:
         if centre not in (None, actor.unit):
-            raise NotHolder(f"a dispatcher of {actor.unit} opens cases at {actor.unit} only")
+            raise NotHolder(
+                f"a dispatcher of {actor.unit} opens cases at {actor.unit} only",
+                code="dispatcher_own_centre",
+                params={"unit": actor.unit},
+            )
         centre = centre_of(units, actor.unit)
     spec, list_version = _item(session, item) if item else (None, registry.items(session)[1])
     street = ""
@@ -375,7 +410,10 @@ def destinations(session: Session, item: str, workstation: str) -> list[Destinat
     ws = units.units.get(workstation)
     if ws is None or ws.kind != "workstation":
         raise InvalidInput(
-            f"{workstation!r} is not a community workstation", {"workstation": ["unknown"]}
+            f"{workstation!r} is not a community workstation",
+            {"workstation": ["unknown"]},
+            code="not_a_workstation",
+            params={"workstation": workstation},
         )
     return _destinations(_pin(session, item, ws.code, ws.parent or ""))
 
@@ -455,10 +493,14 @@ def dispatch(
         now=now,
     )
     if not case.item:
-        raise InvalidInput("classify the case first: it has no item", {"item": ["required"]})
+        raise InvalidInput(
+            "classify the case first: it has no item", {"item": ["required"]}, code="classify_first"
+        )
     if not placed(units, case):
         raise InvalidInput(
-            "place the case first: it has no community", {"workstation": ["required"]}
+            "place the case first: it has no community",
+            {"workstation": ["required"]},
+            code="place_first",
         )
     pinned = _pin(session, case.item, case.workstation, case.street)
     allowed = _destinations(pinned)
@@ -467,6 +509,8 @@ def dispatch(
         raise InvalidInput(
             f"case {case.id} of {case.item} may not be dispatched to {to!r}",
             {"to": [f"one of {', '.join(d.unit for d in allowed)}"]},
+            code="not_dispatchable_to",
+            params={"case": case.id, "item": case.item, "target": to},
         )
     return _leave(
         session,
@@ -501,7 +545,9 @@ def answer(
     if item and item != case.item:
         classify(session, case.id, actor, item, now=now)
     if not case.item:
-        raise InvalidInput("classify the case first: it has no item", {"item": ["required"]})
+        raise InvalidInput(
+            "classify the case first: it has no item", {"item": ["required"]}, code="classify_first"
+        )
     units = registry.units(session)
     # The answer needs no community: the case stays with the centre's street (if any).
     ws = case.workstation if placed(units, case) else case.holder or ""
@@ -510,6 +556,8 @@ def answer(
         raise InvalidInput(
             f"{case.item} is not a consultation: dispatch it instead",
             {"item": ["a consultation item (its route ends by `answer`)"]},
+            code="not_a_consultation",
+            params={"item": case.item},
         )
     t = pinned.route.transition(pinned.route.initial, ANSWER)
     assert t is not None
@@ -598,7 +646,9 @@ def _leave(
 def queue(session: Session, actor: Actor, *, offset: int = 0, limit: int = 50) -> Page[Case]:
     """What waits at the actor's centre: the most urgent first, then the oldest."""
     if actor.role != DISPATCHER:
-        raise NotHolder("the dispatch centre's queue is its dispatchers'")
+        raise NotHolder(
+            "the dispatch centre's queue is its dispatchers'", code="centre_queue_dispatchers"
+        )
     where: list[ColumnElement[bool]] = [
         Case.holder == actor.unit,
         Case.state == DISPATCH_STATE,

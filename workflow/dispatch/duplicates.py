@@ -112,20 +112,35 @@ def merge(
     text = engine._text(reason, "reason", required=True).strip()
     case = engine.get_case(session, case_id)
     if into == case_id:
-        raise InvalidInput("a case is not merged into itself", {"into": ["another case"]})
+        raise InvalidInput(
+            "a case is not merged into itself", {"into": ["another case"]}, code="merge_into_itself"
+        )
     master = engine.get_case(session, into)
     if case.closed_at is not None:
-        raise NotAllowed(f"case {case_id} is {case.state}: it is closed")
+        raise NotAllowed(
+            f"case {case_id} is {case.state}: it is closed",
+            code="case_closed",
+            params={"case": case_id, "state": case.state},
+        )
     if not case.item:
         raise InvalidInput(
-            f"classify case {case_id} first: a duplicate is of an item", {"item": ["required"]}
+            f"classify case {case_id} first: a duplicate is of an item",
+            {"item": ["required"]},
+            code="classify_duplicate_first",
+            params={"case": case_id},
         )
     if not may_merge(session, case, actor):
         raise NotHolder(
-            f"the dispatcher or clerk holding case {case_id}, before it is accepted, merges it"
+            f"the dispatcher or clerk holding case {case_id}, before it is accepted, merges it",
+            code="merge_by_holder",
+            params={"case": case_id},
         )
     if master.closed_at is not None or master.merged_into is not None:
-        raise NotAllowed(f"case {into} is {master.state}: merge into an open case")
+        raise NotAllowed(
+            f"case {into} is {master.state}: merge into an open case",
+            code="merge_into_open",
+            params={"case": into, "state": master.state},
+        )
     before = (case.state, case.holder)
     case.state = MERGED_STATE
     case.tier = None

@@ -45,7 +45,10 @@ def may_manage(session: Session, actor: Actor) -> bool:
 
 def _admin(session: Session, actor: Actor) -> None:
     if not may_manage(session, actor):
-        raise NotHolder("only the district's administrators manage webhooks and deliveries")
+        raise NotHolder(
+            "only the district's administrators manage webhooks and deliveries",
+            code="webhooks_admins",
+        )
 
 
 def _known(pattern: str) -> bool:
@@ -73,23 +76,36 @@ def add_webhook(
     except ValueError:
         parts = urllib.parse.urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise InvalidInput("the URL must be http:// or https:// with a host", {"url": ["bad URL"]})
+        raise InvalidInput(
+            "the URL must be http:// or https:// with a host", {"url": ["bad URL"]}, code="bad_url"
+        )
     check_text(url=url)
     if not events:
-        raise InvalidInput("name at least one event", {"events": ["required"]})
+        raise InvalidInput(
+            "name at least one event", {"events": ["required"]}, code="name_an_event"
+        )
     bad = [e for e in events if not isinstance(e, str) or not _known(e)]
     if bad:
         raise InvalidInput(
-            f"unknown event {bad[0]!r}", {"events": [f"one of {', '.join(EVENTS)}, or a task.x"]}
+            f"unknown event {bad[0]!r}",
+            {"events": [f"one of {', '.join(EVENTS)}, or a task.x"]},
+            code="unknown_event",
+            params={"event": bad[0]},
         )
     if secret is not None and not 16 <= len(secret) <= 200:
-        raise InvalidInput("the secret needs 16 to 200 characters", {"secret": ["16 to 200"]})
+        raise InvalidInput(
+            "the secret needs 16 to 200 characters", {"secret": ["16 to 200"]}, code="secret_length"
+        )
     if secret is not None:
         check_text(secret=secret)
     if channel is not None:
         check_text(channel=channel)
         if not channel.strip() or len(channel) > 32:
-            raise InvalidInput("channel: 1 to 32 characters", {"channel": ["1 to 32 characters"]})
+            raise InvalidInput(
+                "channel: 1 to 32 characters",
+                {"channel": ["1 to 32 characters"]},
+                code="channel_length",
+            )
     hook = Webhook(
         url=url,
         events=sorted(set(events)),
@@ -117,7 +133,9 @@ def webhook(session: Session, webhook_id: int, actor: Actor) -> Webhook:
     _admin(session, actor)
     hook = session.get(Webhook, webhook_id)
     if hook is None or not hook.active:
-        raise NotFound(f"no webhook {webhook_id}")
+        raise NotFound(
+            f"no webhook {webhook_id}", code="no_webhook", params={"webhook": webhook_id}
+        )
     return hook
 
 
@@ -141,7 +159,12 @@ def deliveries(
         q = q.where(Delivery.webhook_id == webhook_id)
     if status is not None:
         if status not in STATUSES:
-            raise InvalidInput(f"no status {status!r}", {"status": [", ".join(STATUSES)]})
+            raise InvalidInput(
+                f"no status {status!r}",
+                {"status": [", ".join(STATUSES)]},
+                code="no_delivery_status",
+                params={"status": status},
+            )
         q = q.where(Delivery.status == status)
     return list(session.execute(q).scalars().all())
 
@@ -175,11 +198,15 @@ def retry(session: Session, delivery_id: int, actor: Actor, *, now: dt.datetime)
     _admin(session, actor)
     d = session.get(Delivery, delivery_id)
     if d is None:
-        raise NotFound(f"no delivery {delivery_id}")
+        raise NotFound(
+            f"no delivery {delivery_id}", code="no_delivery", params={"delivery": delivery_id}
+        )
     if d.status not in ("dead", "pending"):
         raise InvalidInput(
             f"delivery {delivery_id} is {d.status}: only a dead or pending one is retried",
             {"status": [d.status]},
+            code="delivery_not_retried",
+            params={"delivery": delivery_id, "status": d.status},
         )
     d.status, d.attempts, d.next_at, d.claim, d.lease_until = "pending", 0, now, None, None
     return d
@@ -236,7 +263,11 @@ def mark_read(
 ) -> Notification:
     n = session.get(Notification, notification_id)
     if n is None or n.unit != actor.unit:
-        raise NotFound(f"no notification {notification_id} for your unit")
+        raise NotFound(
+            f"no notification {notification_id} for your unit",
+            code="no_notification",
+            params={"notification": notification_id},
+        )
     if n.read_at is None:
         n.read_at, n.read_by = now, actor.label
     return n

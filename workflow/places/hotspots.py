@@ -19,7 +19,7 @@ from workflow import config
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotHolder
-from workflow.inputs import date_range_text, in_range
+from workflow.inputs import FIRST_YEAR, LAST_YEAR, date_range_text, in_range
 from workflow.store.models import Case
 
 MAX_DAYS = 366
@@ -55,22 +55,36 @@ def streets_for(session: Session, actor: Actor, street: str | None) -> str | Non
     if street is not None:
         u = units.units.get(street)
         if u is None or u.kind != "street_office":
-            raise InvalidInput(f"{street!r} is not a street office", {"street": ["unknown"]})
+            raise InvalidInput(
+                f"{street!r} is not a street office",
+                {"street": ["unknown"]},
+                code="not_a_street",
+                params={"street": street},
+            )
     if mine is not None and mine.kind == "district":
         return street
     if mine is not None and mine.kind == "street_office" and actor.role in ("staff", "admin"):
         if street not in (None, mine.code):
-            raise NotHolder(f"a street office sees its own street's hot spots, {mine.code}")
+            raise NotHolder(
+                f"a street office sees its own street's hot spots, {mine.code}",
+                code="own_street_hotspots",
+                params={"street": mine.code},
+            )
         return mine.code
-    raise NotHolder("hot spots are for the street offices and the district")
+    raise NotHolder("hot spots are for the street offices and the district", code="hotspots_for")
 
 
 def period(start: dt.datetime, end: dt.datetime) -> None:
     if end <= start:
-        raise InvalidInput("the period ends before it starts", {"to": ["after from"]})
+        raise InvalidInput(
+            "the period ends before it starts", {"to": ["after from"]}, code="period_ends_before"
+        )
     if end - start > dt.timedelta(days=MAX_DAYS):
         raise InvalidInput(
-            f"a period of at most {MAX_DAYS} days", {"to": [f"at most {MAX_DAYS} days after from"]}
+            f"a period of at most {MAX_DAYS} days",
+            {"to": [f"at most {MAX_DAYS} days after from"]},
+            code="period_at_most",
+            params={"days": MAX_DAYS},
         )
 
 
@@ -78,9 +92,22 @@ def days(session: Session, first: dt.date, last: dt.date) -> tuple[dt.datetime, 
     """The instants [START, END) of the days FIRST..LAST (both included) in the district's time."""
     for name, day in (("from", first), ("to", last)):
         if not in_range(day):
-            raise InvalidInput(f"{name}: a day {date_range_text()}", {name: [date_range_text()]})
+            raise InvalidInput(
+                f"{name}: a day {date_range_text()}",
+                {name: [date_range_text()]},
+                code="day_between",
+                params={
+                    "field": name,
+                    "first": f"{FIRST_YEAR}-01-01",
+                    "last": f"{LAST_YEAR}-12-31",
+                },
+            )
     if last < first:
-        raise InvalidInput("the period ends before it starts", {"to": ["on or after from"]})
+        raise InvalidInput(
+            "the period ends before it starts",
+            {"to": ["on or after from"]},
+            code="period_ends_before",
+        )
     zone = ZoneInfo(config.of(session).timezone)
     start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)

@@ -90,7 +90,9 @@ def decode_cursor(token: str, keys: Sequence[Key]) -> list[Any]:
                 raise ValueError(token)
         return values
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InvalidInput("not a cursor of this list", {"after": ["not a cursor"]}) from exc
+        raise InvalidInput(
+            "not a cursor of this list", {"after": ["not a cursor"]}, code="not_a_cursor"
+        ) from exc
 
 
 def count_upto(

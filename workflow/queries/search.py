@@ -93,7 +93,12 @@ class Filters:
         if self.opened_from and self.opened_until and self.opened_from > self.opened_until:
             errors["opened_until"] = ["before opened_from"]
         if errors:
-            raise InvalidInput("bad search: " + ", ".join(sorted(errors)), errors)
+            raise InvalidInput(
+                "bad search: " + ", ".join(sorted(errors)),
+                errors,
+                code="bad_search",
+                params={"fields": sorted(errors)},
+            )
 
 
 def _like_escape(text_: str) -> str:

@@ -118,6 +118,7 @@ def open_case(
             raise InvalidInput(
                 "name a workstation or give a location",
                 {"workstation": ["required without lat/long or an address"]},
+                code="workstation_or_location",
             )
         placed, places_version = places.locate(session, location)
         if placed is None:
@@ -200,12 +201,18 @@ def _missing_materials(item: ItemSpec, form: dict[str, Any], override: str | Non
         return []
     given = form["materials"]
     if not isinstance(given, list) or not all(isinstance(m, str) for m in given):
-        raise InvalidInput("form.materials is not a list of names", {"form.materials": ["a list"]})
+        raise InvalidInput(
+            "form.materials is not a list of names",
+            {"form.materials": ["a list"]},
+            code="materials_not_list",
+        )
     missing = [m for m in item.materials if m not in given]
     if missing and not (override and override.strip()):
         raise InvalidInput(
             f"materials missing: {', '.join(missing)} (give a reason to open without them)",
             {"materials": [f"missing: {', '.join(missing)}"]},
+            code="materials_missing",
+            params={"materials": list(missing)},
         )
     if override is not None:
         _text(override, "materials_override")
@@ -461,7 +468,11 @@ def fire(
     case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
     if not case.route_version or case.merged_into is not None:
         # At the dispatch centre (no route yet: workflow.dispatch moves it on), or merged.
-        raise NotAllowed(f"case {case_id} is {case.state}: no trigger fires on it")
+        raise NotAllowed(
+            f"case {case_id} is {case.state}: no trigger fires on it",
+            code="no_trigger_fires",
+            params={"case": case_id, "state": case.state},
+        )
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
@@ -501,7 +512,11 @@ def fire(
         raise _not_allowed(machine, trigger, case.state) from None
     if not fired or firing.event is None:
         # A condition said no without saying why: nothing was written, and the caller learns it.
-        raise NotAllowed(f"{trigger!r} did not fire on case {case_id} in state {case.state!r}")
+        raise NotAllowed(
+            f"{trigger!r} did not fire on case {case_id} in state {case.state!r}",
+            code="trigger_did_not_fire",
+            params={"trigger": trigger, "case": case_id, "state": case.state},
+        )
     _write_case(conn, session, case, before)
     if case.holder is None and before["holder"] is not None:
         _ended(session, case_id, now)

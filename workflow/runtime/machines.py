@@ -101,7 +101,10 @@ def _may_fire(spec: TransitionSpec, ev: EventData) -> bool:
     _target_allowed(spec, f)
     if f.result is not None and spec.trigger not in RESULT_TRIGGERS:
         raise InvalidInput(
-            f"{spec.trigger!r} takes no result", {"result": ["only on resolve or complete"]}
+            f"{spec.trigger!r} takes no result",
+            {"result": ["only on resolve or complete"]},
+            code="takes_no_result",
+            params={"trigger": spec.trigger},
         )
     return True
 
@@ -144,6 +147,8 @@ def _target_allowed(spec: TransitionSpec, f: Firing) -> None:
             raise InvalidInput(
                 f"{f.target!r} is not an agency {f.case.street} may dispatch item {f.item.code} to",
                 {"target": [f"one of {', '.join(choices)}"]},
+                code="not_dispatch_agency",
+                params={"target": f.target, "street": f.case.street, "item": f.item.code},
             )
     elif f.target:
         raise InvalidInput(

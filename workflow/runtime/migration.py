@@ -268,7 +268,9 @@ def _plan(
     target, _, _ = registry.route(session, to_route, to_version)
     if route == to_route and from_version == to_version:
         raise InvalidInput(
-            "a case moves to another version", {"to_version": ["same as from_version"]}
+            "a case moves to another version",
+            {"to_version": ["same as from_version"]},
+            code="move_to_another_version",
         )
     # A street's variant is for that street's cases only.
     variant_of = registry.route_street(session, to_route, to_version)
@@ -278,6 +280,8 @@ def _plan(
                 f"{to_route} version {to_version} is the variant of {variant_of}: "
                 f"only {variant_of}'s cases move to it",
                 {"to_version": [f"a variant of {variant_of}"]},
+                code="variant_cases_only",
+                params={"route": to_route, "version": to_version, "street": variant_of},
             )
         street = variant_of
     unknown = sorted(set(mapping) - set(source.state_names))
@@ -285,6 +289,8 @@ def _plan(
         raise InvalidInput(
             f"route {route} version {from_version} has no state {', '.join(unknown)}",
             {"map": [f"unknown source state {s!r}" for s in unknown]},
+            code="map_unknown_state",
+            params={"route": route, "version": from_version, "states": unknown},
         )
     items, lv = registry.items(session, list_version)
     result = Plan(route, from_version, to_route, to_version, lv)

@@ -549,7 +549,11 @@ def _final_records_are_frozen(_mapper: Any, _connection: Any, target: AppraisalR
     if was == "final":
         from workflow.errors import Conflict
 
-        raise Conflict(f"appraisal record {target.id} is finalized: it cannot be changed")
+        raise Conflict(
+            f"appraisal record {target.id} is finalized: it cannot be changed",
+            code="record_finalized",
+            params={"record": target.id},
+        )
 
 
 class Feedback(Base):
@@ -647,6 +651,8 @@ class Attachment(Base):
     added_by: Mapped[str] = mapped_column(String(64))
     unit: Mapped[str | None] = mapped_column(String(32))
     added_at: Mapped[dt.datetime]
+
+
 # ---------------------------------------------------------------- notifications (issue 21)
 
 
