@@ -187,7 +187,12 @@ def deliveries_page(
         where.append(Delivery.webhook_id == webhook_id)
     if status is not None:
         if status not in STATUSES:
-            raise InvalidInput(f"no status {status!r}", {"status": [", ".join(STATUSES)]})
+            raise InvalidInput(
+                f"no status {status!r}",
+                {"status": [", ".join(STATUSES)]},
+                code="no_delivery_status",
+                params={"status": status},
+            )
         where.append(Delivery.status == status)
     keys = [(Delivery.id, True)]
     return seek(session, Delivery, where, keys, after=after, limit=limit, count_cap=10_000)
