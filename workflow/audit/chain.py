@@ -283,15 +283,15 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
     session.flush()
     head: tuple[int, str] = tuple(session.execute(_HEAD).one())
     first_seq = head[0]
-    rows = []
+    rows, texts = [], []
     for ev in events:
-        row, _ = _link(head, **ev)
+        row, data_text = _link(head, **ev)
         rows.append(row)
+        texts.append({"data": data_text})
         head = (row["seq"], row["hash"])
     conn = session.connection()
-    # The JSON column's serializer is the canonical encoder (store.db): the data stored is the
-    # text hashed, as append()'s.
-    conn.execute(insert(_event), rows)
+    # The data stored is the text hashed, as append()'s (on SQLite given to the driver as is).
+    _INSERT_EVENT.run_many(conn, rows, encoded=texts)
     queued = [{"seq": row["seq"]} for row in rows if row["case_id"] is not None]
     if queued:
         outbox.queue_many(conn, queued)
