@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -674,6 +674,8 @@ _TASK_COLS = (
 )
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
+# How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
+MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
 LIST_BATCH = 300
 
@@ -1010,7 +1012,8 @@ class Sweeper:
         self.gap = 0.0
         self.last_commit: float | None = None
         self.seen: set[int] = set()
-        self.idle = 0
+        # How often each stage was left out because its row changed since the plan.
+        self.dropped: Counter[int] = Counter()
 
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
@@ -1027,6 +1030,7 @@ class Sweeper:
                 time.sleep(wait)
         began = time.perf_counter()
         part = SweepResult(batches=1)
+        planned = {s.key for s in self.carry}
         with self.sessions.begin() as s:
             chain.lock_head(s)
             self.carry = _apply(
@@ -1046,9 +1050,12 @@ class Sweeper:
             # A stage still due after being handled would make the sweep loop for ever.
             part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
             return part, "stuck"
-        self.idle = 0 if part.case_ids else self.idle + 1
-        if self.idle > 10:
-            part.problems.append("the planned stages keep changing under the sweep; stopped")
+        # Left out (changed since the plan, or handled by another sweep): planned again if
+        # still due. One that keeps changing under every plan would keep the sweep going.
+        self.dropped.update(planned - part.case_ids - {s.key for s in self.carry})
+        changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
+        if changing:
+            part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
