@@ -163,6 +163,8 @@ def main() -> None:
             )
         )
         rows.append(("  write lock held per batch (commit included)", _lock_stats(lock_s)))
+        if getattr(r, "commit_s", None):
+            rows.append(("  of which the COMMIT", _lock_stats(r.commit_s)))
         rows.append(("firing while the catch-up sweep runs", _stats(during)))
 
         later = now + dt.timedelta(minutes=1)

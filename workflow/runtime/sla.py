@@ -90,6 +90,8 @@ class SweepResult:
     case_ids: set[int] = field(default_factory=set)
     # How long each batch held the write lock, its commit included (seconds).
     lock_s: list[float] = field(default_factory=list)
+    # Of which the COMMIT (on SQLite with synchronous=FULL: the WAL's fsync).
+    commit_s: list[float] = field(default_factory=list)
 
     def add(self, other: SweepResult) -> None:
         self.checked += other.checked
@@ -105,6 +107,7 @@ class SweepResult:
         self.returns_lapsed += other.returns_lapsed
         self.problems += other.problems
         self.lock_s += other.lock_s
+        self.commit_s += other.commit_s
 
 
 def _unsupervised() -> ColumnElement[bool]:
@@ -182,12 +185,25 @@ class Backlog:
         return len(self.cases) + len(self.tasks)
 
 
+# The ladder's own events (a sweep writes them by the hundred thousand after a catch-up): none
+# changes a case's stage or light, so none can leave a red stage without its supervision.
+LADDER_ACTIONS = (
+    "supervision.raised",
+    "supervision.reminded",
+    "supervision.listed",
+    "supervision.acknowledged",
+    "supervision.answered",
+)
+
+
 def backlog(session: Session, since_seq: int | None) -> Backlog:
     """The red, unsupervised stages among the cases with a trail event after SINCE_SEQ (None:
     among all). Whatever the clock says now: a red light set by a clock ahead of this one is
     measured again by the sweep, not left behind."""
     touched = (
-        select(TrailEvent.case_id).where(TrailEvent.seq > since_seq)
+        select(TrailEvent.case_id).where(
+            TrailEvent.seq > since_seq, TrailEvent.action.not_in(LADDER_ACTIONS)
+        )
         if since_seq is not None
         else None
     )
@@ -1041,8 +1057,10 @@ class Sweeper:
                 started=began,
                 budget_s=self.budget_s,
             )
+            written = time.perf_counter()
         self.last_commit = time.perf_counter()
         part.lock_s = [self.last_commit - began]
+        part.commit_s = [self.last_commit - written]
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
         if self.budget_s is not None:
             _checkpoint(self.sessions)
