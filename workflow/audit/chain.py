@@ -183,7 +183,8 @@ def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tupl
         _hold(session, frozenset(wanted), head["parts"])
         return head["seq"], head["hash"]
     stmt = _LOCK_ALL if wanted is None else _LOCK_SOME
-    rows = stmt.run(conn, {} if wanted is None else {"ids": [p + 1 for p in wanted]}).all()
+    params = {} if wanted is None else {"ids": [p + 1 for p in wanted]}
+    rows = conn.execute(stmt, params).mappings().all()
     if not rows or (wanted is not None and len(rows) != len(wanted)):
         raise ChainNotLocked(f"the trail has no partitions {wanted}")
     _hold(session, None if wanted is None else frozenset(wanted), rows[0]["parts"])
@@ -344,17 +345,18 @@ def _appended(held: _Lock, partition: int, seq: int) -> None:
 _head = cast(Table, TrailHead.__table__)
 _cases = cast(Table, Case.__table__)
 _units = cast(Table, Unit.__table__)
-_head_id = bindparam("head_id")
+_head_id: Any = bindparam("head_id")
 _LOCK_HEAD = update(_head).where(_head.c.id == _head_id).values(seq=_head.c.seq)
 _LOCK_HEAD_RETURNING = direct.Statement(
     _LOCK_HEAD.returning(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
 )
-_LOCK_ALL = direct.Statement(
+# (PostgreSQL only: the rows are locked in the ORDER BY's order, ascending.)
+_LOCK_ALL = (
     select(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
     .order_by(_head.c.id)
     .with_for_update()
 )
-_LOCK_SOME = direct.Statement(
+_LOCK_SOME = (
     select(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
     .where(_head.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_head.c.id)
