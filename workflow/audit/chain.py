@@ -260,7 +260,7 @@ def partition_for_street(session: Session, street: str | None) -> int:
     rank = session.execute(
         select(func.count())
         .select_from(_units)
-        .where(_units.c.kind == "street", _units.c.code < street)
+        .where(_units.c.kind == "street_office", _units.c.code < street)
     ).scalar_one()
     return int(rank) % count
 

@@ -130,9 +130,12 @@ def verify_partition(
 
     # The seqs the signed anchors recorded for this partition: (seq, hash, anchor).
     due = sorted(
-        (a.partition_heads()[part][0], a.partition_heads()[part][1], a)
-        for a in signed
-        if part in a.partition_heads() and a.partition_heads()[part][0] > 0
+        (
+            (a.partition_heads()[part][0], a.partition_heads()[part][1], a)
+            for a in signed
+            if part in a.partition_heads() and a.partition_heads()[part][0] > 0
+        ),
+        key=lambda d: d[0],
     )
     di = 0
     running, last_seq, last_at, count = chain.GENESIS, 0, "", 0
