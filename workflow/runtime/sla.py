@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -167,31 +167,29 @@ class Backlog:
         return len(self.cases) + len(self.tasks)
 
 
+def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[tuple[int | None]]:
+    """The case ids of the events after SINCE_SEQ: a seq (the default partition's), or each
+    partition's seq (a partition without one: all its events)."""
+    if isinstance(since_seq, int):
+        since_seq = {chain.DEFAULT_PARTITION: since_seq}
+    heads = list(session.execute(select(TrailHead.id - 1).order_by(TrailHead.id)).scalars())
+    if heads == [chain.DEFAULT_PARTITION]:
+        return select(TrailEvent.case_id).where(
+            TrailEvent.seq > since_seq.get(chain.DEFAULT_PARTITION, 0)
+        )
+    # Seq order is commit order within a partition only (its head lock): each partition's
+    # events after its own mark.
+    return select(TrailEvent.case_id).where(
+        or_(*(and_(TrailEvent.partition == p, TrailEvent.seq > since_seq.get(p, 0)) for p in heads))
+    )
+
+
 def backlog(session: Session, since_seq: int | dict[int, int] | None) -> Backlog:
     """The red, unsupervised stages among the cases with a trail event after SINCE_SEQ (None:
     among all): a seq (the default partition's), or each partition's seq (a partition without
     one: all its events). Whatever the clock says now: a red light set by a clock ahead of this
     one is measured again by the sweep, not left behind."""
-    touched = None
-    if isinstance(since_seq, int):
-        since_seq = {chain.DEFAULT_PARTITION: since_seq}
-    if since_seq is not None:
-        heads = list(session.execute(select(TrailHead.id - 1).order_by(TrailHead.id)).scalars())
-        if heads == [chain.DEFAULT_PARTITION]:
-            touched = select(TrailEvent.case_id).where(
-                TrailEvent.seq > since_seq.get(chain.DEFAULT_PARTITION, 0)
-            )
-        else:
-            # Seq order is commit order within a partition only (its head lock): each
-            # partition's events after its own mark.
-            touched = select(TrailEvent.case_id).where(
-                or_(
-                    *(
-                        and_(TrailEvent.partition == p, TrailEvent.seq > since_seq.get(p, 0))
-                        for p in heads
-                    )
-                )
-            )
+    touched = touched_since(session, since_seq) if since_seq is not None else None
     cases = select(Case.id).where(Case.light == "red", _case_clocked(), _unsupervised())
     task_ids = select(Task.id).where(Task.light == "red", _task_clocked(), _task_unsupervised())
     if touched is not None:
