@@ -167,7 +167,7 @@ class Backlog:
         return len(self.cases) + len(self.tasks)
 
 
-def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[tuple[int | None]]:
+def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[int | None]:
     """The case ids of the events after SINCE_SEQ: a seq (the default partition's), or each
     partition's seq (a partition without one: all its events)."""
     if isinstance(since_seq, int):
