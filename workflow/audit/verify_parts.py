@@ -285,9 +285,11 @@ def verify_partition(
     return rep
 
 
-def misplaced(session: Session, partitions: list[int] | None) -> list[tuple[int, int, str]]:
+def misplaced(
+    session: Session, partitions: list[int] | None, *, headless: bool = True
+) -> list[tuple[int, int, str]]:
     """(partition, seq, detail) of the first event, in each partition, of a case that lies
-    outside the case's partition; and of events in partitions that have no head."""
+    outside the case's partition; and (HEADLESS) of events in partitions that have no head."""
     out: list[tuple[int, int, str]] = []
     q = (
         select(TrailEvent.partition, func.min(TrailEvent.seq))
@@ -310,6 +312,8 @@ def misplaced(session: Session, partitions: list[int] | None) -> list[tuple[int,
                 f"an event of case {case_part.id}, which lies in partition {case_part.partition}",
             )
         )
+    if not headless:
+        return sorted(out)
     known = select(TrailHead.id - 1)
     q2 = (
         select(TrailEvent.partition, func.min(TrailEvent.seq))
