@@ -63,7 +63,7 @@ def init(
     with ctx.sessions.begin() as session:
         parts = chain.ensure_partitions(session, s.trail_partitions)
     if parts > 1:
-        click.echo(f"trail: {parts} partitions")
+        click.echo(f"trail: {parts} partitions, new cases dealt over {s.trail_partitions}")
     defs, problems = read_definitions(s.definitions)
     if defs is None:
         for p in problems:

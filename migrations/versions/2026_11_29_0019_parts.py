@@ -23,6 +23,7 @@ _ADDED = (
     ("cases", "partition", sa.Integer(), "0"),
     ("trail_events", "partition", sa.Integer(), "0"),
     ("trail_head", "parts", sa.Integer(), "1"),
+    ("trail_head", "dealt", sa.Integer(), "1"),
 )
 
 

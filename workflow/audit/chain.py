@@ -252,10 +252,14 @@ def partition_of(session: Session, case_id: int | None) -> int:
 
 def partition_for_street(session: Session, street: str | None) -> int:
     """The partition a new case of STREET goes to: the streets in order of their codes, dealt
-    round-robin over the partitions there are (no street, a single partition: the default)."""
+    round-robin over the first `dealt` partitions (the count last set: a lowered count leaves
+    the partitions beyond it to the cases already in them); no street, or a single partition:
+    the default."""
     held = _held(session)
-    count = held.count if held is not None and held.count else partitions_count(session)
-    if count <= 1 or not street:
+    if (held is not None and held.count == 1) or not street:
+        return DEFAULT_PARTITION
+    count = session.execute(select(_head.c.dealt).where(_head.c.id == 1)).scalar_one()
+    if count <= 1:
         return DEFAULT_PARTITION
     rank = session.execute(
         select(func.count())
@@ -266,11 +270,13 @@ def partition_for_street(session: Session, street: str | None) -> int:
 
 
 def ensure_partitions(session: Session, count: int) -> int:
-    """Make the trail have COUNT partitions at least (head rows added at the genesis; never
-    removed: a lower count only stops new cases going to the partitions beyond it). The
-    partition count after. Takes every head's lock."""
+    """Deal new cases over COUNT partitions from now on, adding the head rows missing (at the
+    genesis). Partitions are never removed: a lower count only stops new cases going to the
+    partitions beyond it (their cases stay in them). How many partitions there are after.
+    Takes every head's lock."""
     lock_head(session)
     have = partitions_count(session)
+    session.execute(update(_head).values(dealt=count))
     if count <= have:
         return have
     conn = session.connection()
@@ -280,7 +286,10 @@ def ensure_partitions(session: Session, count: int) -> int:
         session.execute(text("SELECT setval('trail_seq', :top, true)"), {"top": max(top, 1)})
     session.execute(
         insert(_head),
-        [{"id": p + 1, "seq": 0, "hash": GENESIS, "parts": count} for p in range(have, count)],
+        [
+            {"id": p + 1, "seq": 0, "hash": GENESIS, "parts": count, "dealt": count}
+            for p in range(have, count)
+        ],
     )
     session.execute(update(_head).values(parts=count))
     _hold(session, None, count)

@@ -619,7 +619,7 @@ def verify(
         report.problems.append(broken)
         return report
     _ends(session, report, signed, (head[0], head[1]) if head else None, upto)
-    for where, seq, detail in verify_parts.misplaced(session, None, headless=False):
+    for where, seq, detail in verify_parts.misplaced_single(session):
         report.problems.append(Problem(seq, "misplaced", detail, partition=where))
     return report
 

@@ -285,11 +285,44 @@ def verify_partition(
     return rep
 
 
-def misplaced(
-    session: Session, partitions: list[int] | None, *, headless: bool = True
-) -> list[tuple[int, int, str]]:
+def misplaced_single(session: Session) -> list[tuple[int, int, str]]:
+    """misplaced() for a trail of one partition, without a join over the whole trail: the
+    first event outside partition 0, and the first event of a case stored outside it."""
+    out: list[tuple[int, int, str]] = []
+    for outside in (TrailEvent.partition > 0, TrailEvent.partition < 0):
+        row = session.execute(
+            select(TrailEvent.partition, TrailEvent.seq)
+            .where(outside)
+            .order_by(TrailEvent.partition, TrailEvent.seq)
+            .limit(1)
+        ).one_or_none()
+        if row is not None:
+            out.append(
+                (
+                    row.partition,
+                    row.seq,
+                    f"partition {row.partition} has no head: no such partition",
+                )
+            )
+    case = session.execute(
+        select(Case.id, Case.partition).where(Case.partition != 0).limit(1)
+    ).one_or_none()
+    if case is not None:
+        seq = session.execute(
+            select(func.min(TrailEvent.seq)).where(
+                TrailEvent.case_id == case.id, TrailEvent.partition != case.partition
+            )
+        ).scalar()
+        if seq is not None:
+            out.append(
+                (0, seq, f"an event of case {case.id}, which lies in partition {case.partition}")
+            )
+    return sorted(out)
+
+
+def misplaced(session: Session, partitions: list[int] | None) -> list[tuple[int, int, str]]:
     """(partition, seq, detail) of the first event, in each partition, of a case that lies
-    outside the case's partition; and (HEADLESS) of events in partitions that have no head."""
+    outside the case's partition; and of events in partitions that have no head."""
     out: list[tuple[int, int, str]] = []
     q = (
         select(TrailEvent.partition, func.min(TrailEvent.seq))
@@ -312,8 +345,6 @@ def misplaced(
                 f"an event of case {case_part.id}, which lies in partition {case_part.partition}",
             )
         )
-    if not headless:
-        return sorted(out)
     known = select(TrailHead.id - 1)
     q2 = (
         select(TrailEvent.partition, func.min(TrailEvent.seq))

@@ -311,6 +311,9 @@ class TrailHead(Base):
     # How many partitions (head rows) there are, on every head row: a writer reads it with the
     # head it locks (workflow.audit.chain).
     parts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Over how many partitions new cases are dealt (STREETFLOW_TRAIL_PARTITIONS as last applied;
+    # at most `parts`: partitions are never removed, a lower count stops dealing to the others).
+    dealt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SweepMark(Base):
