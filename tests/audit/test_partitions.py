@@ -345,3 +345,13 @@ def test_a_partition_count_lowered_keeps_the_partitions_and_new_cases_go_to_the_
     assert events(sessions, 2)[-1].case_id == made["W-XGZ-01"][0]
     report = check(sessions)
     assert report.ok and len(report.partitions) == 3
+
+
+def test_more_partitions_later_keep_every_seq_unique(sessions: sessionmaker[Session]) -> None:
+    build(sessions, 2, rounds=1)
+    build(sessions, 3, rounds=1)
+    with sessions() as s:
+        seqs = list(s.scalars(select(TrailEvent.seq)))
+        heads = list(s.scalars(select(TrailHead.seq).order_by(TrailHead.id)))
+    assert len(seqs) == len(set(seqs)) and len(heads) == 3
+    assert check(sessions).ok

@@ -281,9 +281,16 @@ def ensure_partitions(session: Session, count: int) -> int:
         return have
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        # From now on seqs are drawn from the sequence: start it beyond every seq written.
+        # From now on seqs are drawn from the sequence: beyond every seq written (every append
+        # has committed or rolled back: all heads are locked), never back.
         top = session.execute(select(func.max(_head.c.seq))).scalar_one()
-        session.execute(text("SELECT setval('trail_seq', :top, true)"), {"top": max(top, 1)})
+        session.execute(
+            text(
+                "SELECT setval('trail_seq', greatest(:top, "
+                "(SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM trail_seq)), true)"
+            ),
+            {"top": max(top, 1)},
+        )
     session.execute(
         insert(_head),
         [
