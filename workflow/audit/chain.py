@@ -193,19 +193,22 @@ def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tupl
 
 def lock_case_head(session: Session, case_id: int) -> tuple[int, str] | None:
     """lock_head() for the partition of case CASE_ID only (its partition never changes, so it is
-    read without a lock): one statement on PostgreSQL. None when there is no such case."""
+    read without a lock): one statement on PostgreSQL. On SQLite the database's write lock (the
+    first statement), then the head of the case's partition where there are several. None when
+    there is no such case."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        part = session.execute(_CASE_PART, {"case_id": case_id}).scalar()
-        if part is None:
-            lock_head(session)
-            return None
-        return lock_head(session, [part])
-    head = _LOCK_CASE_HEAD.run(conn, {"case_id": case_id}).one_or_none()
-    if head is None:
+        head = lock_head(session)
+        held = _held(session)
+        if held is not None and held.count == 1:
+            return head
+        row = session.execute(_CASE_HEAD, {"case_id": case_id}).one_or_none()
+        return None if row is None else (row.seq, row.hash)
+    locked = _LOCK_CASE_HEAD.run(conn, {"case_id": case_id}).one_or_none()
+    if locked is None:
         return None
-    _hold(session, frozenset([head["id"] - 1]), head["parts"])
-    return head["seq"], head["hash"]
+    _hold(session, frozenset([locked["id"] - 1]), locked["parts"])
+    return locked["seq"], locked["hash"]
 
 
 def lock_for_read(session: Session, conn: Connection) -> bool:
@@ -391,6 +394,10 @@ _LOCK_CASE_HEAD = direct.Statement(
     .returning(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
 )
 _HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == _head_id)
+_CASE_HEAD = select(_head.c.seq, _head.c.hash).where(
+    _head.c.id
+    == select(_cases.c.partition + 1).where(_cases.c.id == bindparam("case_id")).scalar_subquery()
+)
 _HEAD_PARTS = select(_head.c.seq, _head.c.hash, _head.c.parts).where(_head.c.id == _head_id)
 _HEAD_SEQ_OF = select(_head.c.seq).where(_head.c.id == _head_id)
 # The head of a case's partition as columns of another SELECT over cases, for a caller of
