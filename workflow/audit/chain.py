@@ -525,7 +525,11 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
     required). The rows written."""
     if not events:
         return []
-    parts = [partition_of(session, ev.get("case_id")) for ev in events]
+    known: dict[int | None, int] = {}
+    for ev in events:
+        if ev.get("case_id") not in known:
+            known[ev.get("case_id")] = partition_of(session, ev.get("case_id"))
+    parts = [known[ev.get("case_id")] for ev in events]
     held = None
     for ev, part in zip(events, parts, strict=True):
         held = _check_append(session, ev["at"], part)
