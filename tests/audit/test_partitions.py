@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.audit.helpers import intrude
@@ -18,7 +18,7 @@ from workflow.audit.checkpoints import Anchor, checkpoint, merkle_root
 from workflow.audit.export import export_lines
 from workflow.audit.verify import verify
 from workflow.runtime import engine as wf
-from workflow.store.models import Case, Checkpoint, TrailEvent, TrailHead
+from workflow.store.models import Case, Checkpoint, SweepMark, TrailEvent, TrailHead
 
 SECRET = "s3cret"
 # Workstations of three streets: with three partitions, streets in code order dealt
@@ -355,3 +355,34 @@ def test_more_partitions_later_keep_every_seq_unique(sessions: sessionmaker[Sess
         heads = list(s.scalars(select(TrailHead.seq).order_by(TrailHead.id)))
     assert len(seqs) == len(set(seqs)) and len(heads) == 3
     assert check(sessions).ok
+
+
+def test_a_sweep_over_cases_of_every_partition_supervises_each_in_its_chain(
+    sessions: sessionmaker[Session],
+) -> None:
+    from tests.time.conftest import open_at
+    from workflow.runtime import sla
+    from workflow.store.models import Supervision
+
+    partitioned(sessions, 3)
+    for k in range(9):
+        w = WORKSTATIONS[k % 3]
+        clerk = Actor(f"clerk@{w}", w, "clerk")
+        with sessions.begin() as s:
+            case = open_at(s, clerk, "SW-02", T0 + dt.timedelta(hours=k), workstation=w)
+            wf.fire(s, case.id, "accept", clerk, now=T0 + dt.timedelta(hours=k))
+    result = sla.sweep(sessions, now=T0 + dt.timedelta(days=40), batch=4)
+    assert result.supervisions == 9
+    with sessions() as s:
+        raised = list(
+            s.scalars(select(TrailEvent).where(TrailEvent.action == "supervision.raised"))
+        )
+        assert s.execute(select(func.count()).select_from(Supervision)).scalar_one() == 9
+        marks = {m.id - 1 for m in s.scalars(select(SweepMark))}
+    assert marks == {0, 1, 2}
+    assert {ev.partition for ev in raised} == {0, 1, 2}
+    for ev in raised:
+        assert ev.partition == partition_of_case(sessions, ev.case_id)
+    assert check(sessions).ok
+    # A second sweep: nothing changed since, nothing raised again.
+    assert sla.sweep(sessions, now=T0 + dt.timedelta(days=40)).supervisions == 0

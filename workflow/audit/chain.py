@@ -326,9 +326,13 @@ def next_seq(
         if conn.dialect.name == "postgresql":
             seq = int(session.execute(text("SELECT nextval('trail_seq')")).scalar_one())
         else:
+            # The highest seq written, kept up to date by this transaction's appends (the
+            # heads move only at the end of an append_many).
             top = held.reserved.get(-1)
             if top is None:
-                top = session.execute(select(func.max(_head.c.seq))).scalar_one()
+                top = held.reserved[-1] = session.execute(
+                    select(func.max(_head.c.seq))
+                ).scalar_one()
             # Beyond the seqs drawn for other partitions and not appended yet, too.
             seq = max([int(top), *(v for k, v in held.reserved.items() if k >= 0)]) + 1
     held.reserved[partition] = seq
