@@ -196,7 +196,17 @@ def test_racing_writers_over_streets_leave_every_partition_chain_intact(
         except BaseException as exc:
             errors.append(exc)
 
+    def opener() -> None:
+        # Opening a case locks every partition (ascending) while the firings lock one each:
+        # no deadlock, nobody waits for ever.
+        try:
+            for k in range(6):
+                opened(sessions, actors[k % 3])
+        except BaseException as exc:
+            errors.append(exc)
+
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    threads.append(threading.Thread(target=opener))
     for t in threads:
         t.start()
     for t in threads:
