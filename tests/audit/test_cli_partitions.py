@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -65,3 +66,34 @@ def test_a_partitioned_trail_from_init_to_anchors(
     assert "partition 0: intact" in out and "partition 2: BROKEN" in out
     code, out, _ = run("audit", "verify", "--partition", "0")
     assert code == 0
+
+
+def test_the_api_verify_answers_each_partition(env: Path, sessions: sessionmaker[Session]) -> None:
+    from api import create_app
+    from tests.audit.test_partitions import build
+    from workflow import users
+
+    build(sessions, 3, rounds=1)
+    with sessions.begin() as s:
+        users.add_user(
+            s, name="aud", unit="X-SN", role="auditor", password="audit-password-1", actor="t"
+        )
+    app = create_app()
+    try:
+        client = app.test_client()
+        _verify_over_http(client)
+    finally:
+        app.extensions["streetflow.engine"].dispose()
+
+
+def _verify_over_http(client: Any) -> None:
+    tok = client.post(
+        "/api/v1/auth/token", json={"username": "aud", "password": "audit-password-1"}
+    )
+    assert tok.status_code == 201, tok.get_data(as_text=True)
+    r = client.get(
+        "/api/v1/audit/verify", headers={"Authorization": f"Bearer {tok.get_json()['token']}"}
+    )
+    body = r.get_json()
+    assert r.status_code == 200 and body["ok"] is True
+    assert [p["partition"] for p in body["partitions"]] == [0, 1, 2]
