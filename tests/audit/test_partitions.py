@@ -386,3 +386,43 @@ def test_a_sweep_over_cases_of_every_partition_supervises_each_in_its_chain(
     assert check(sessions).ok
     # A second sweep: nothing changed since, nothing raised again.
     assert sla.sweep(sessions, now=T0 + dt.timedelta(days=40)).supervisions == 0
+
+
+def test_an_event_inserted_inside_a_partition_is_named(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    build(sessions, 3)
+    evs = events(sessions, 1)
+    a = evs[1]
+    with sessions() as s:
+        taken = set(s.scalars(select(TrailEvent.seq)))
+    # A seq no event has, after event a (appended on top, the chain then linked around it).
+    free = max(taken) + 1
+    body = {**chain.event_body(a), "seq": free, "reason": "forged"}
+    forged = chain.chain_hash(a.hash, body)
+    data = "CAST(:d AS json)" if engine.dialect.name == "postgresql" else ":d"
+    intrude(
+        engine,
+        (
+            "INSERT INTO trail_events (seq, at, case_id, actor, unit, action, reason, data,"
+            f' prev_hash, hash, "partition") VALUES (:s, :at, :c, :ac, :u, :an, :r, {data}, :p,'
+            " :h, 1)",
+            {
+                "s": free,
+                "at": a.at,
+                "c": a.case_id,
+                "ac": a.actor,
+                "u": a.unit,
+                "an": a.action,
+                "r": "forged",
+                "d": chain.canonical_text(a.data),
+                "p": a.hash,
+                "h": forged,
+            },
+        ),
+        f"UPDATE trail_head SET seq = {free}, hash = '{forged}' WHERE id = 2",
+    )
+    # Event a's successors still link to a: the forged one, last in seq order, links to a too.
+    report = check(sessions)
+    _tamper_ok_elsewhere(report, 1, "inserted")
+    assert report.first_bad.seq == evs[2].seq

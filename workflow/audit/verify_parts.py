@@ -164,8 +164,13 @@ def verify_partition(
             )
             return
         if linked is not None and linked[0] < last_seq:
+            first = session.execute(
+                select(func.min(TrailEvent.seq)).where(
+                    TrailEvent.partition == part, TrailEvent.seq > linked[0]
+                )
+            ).scalar_one()
             problem(
-                linked[0] + 1,
+                first,
                 "inserted",
                 f"event {seq} links to event {linked[0]}: the events after it up to event "
                 f"{last_seq} do not belong in the partition's chain",
