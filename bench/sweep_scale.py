@@ -235,7 +235,9 @@ def _catch_up(
     main before the plan/apply split), the loop sla.sweep() ran then: sweep_batch() in one
     transaction (the lock taken first), then a pause as long as the batch held it."""
     with sessions() as s:
-        started = s.execute(select(TrailHead.seq)).scalar_one()
+        # Each partition's head (one in a default install; main before partitions: one).
+        heads = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
+        started = heads[min(heads)]
         late = sla.backlog(s, None)
     result = sla.SweepResult()
     lock_s: list[float] = []
@@ -270,13 +272,13 @@ def _catch_up(
         if done:
             # As sla.sweep() ends: the mark, the ladder's listing, the returns' reviews.
             if hasattr(sla, "finish"):
-                sla.finish(sessions, result, started_seq=started, now=now)
+                sla.finish(sessions, result, started=heads, now=now)
                 return result, True, lock_s
             with sessions.begin() as s:
                 result.listed += sla.list_supervisions(s, now=now)
                 returns.sweep_returns(s, now=now)
             with sessions.begin() as s:
-                sla._set_mark(s, started, now)
+                sla._set_mark(s, started, now)  # type: ignore[attr-defined]  # main before partitions
             return result, True, lock_s
     return result, False, lock_s
 

@@ -1,8 +1,8 @@
 """sweep at city scale: the notifications by case (a sweep's lights told), the supervisions
 not listed yet by list_at (a sweep's listing)
 
-Revision ID: 0019_sweep3
-Revises: 0018_find
+Revision ID: 0020_sweep3
+Revises: 0019_parts
 Create Date: 2026-11-29 12:20:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_sweep3"
-down_revision: str | None = "0018_find"
+revision: str = "0020_sweep3"
+down_revision: str | None = "0019_parts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
