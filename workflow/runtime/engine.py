@@ -109,7 +109,12 @@ def open_case(
     received (``materials``), each of the item's is required unless MATERIALS_OVERRIDE gives
     the reason to open without it (the reason and what was missing go into the trail)."""
     now = now or utcnow()
-    chain.lock_head(session)
+    # SQLite: the write lock first (a read snapshot cannot be upgraded once another writer has
+    # committed; one writer at a time anyway). PostgreSQL: only the new case's partition's head,
+    # once its street is known, so that openings in other partitions do not wait.
+    partitioned = session.connection().dialect.name == "postgresql"
+    if not partitioned:
+        chain.lock_head(session)
     check_urgency(urgency)
     location = places.check_location(lat, long, address)
     placed_by: dict[str, Any] = {}
@@ -168,6 +173,8 @@ def open_case(
     )
     # Its trail partition, for good: by its street (the whole history in one chain).
     case.partition = chain.partition_for_street(session, opening.street)
+    if partitioned:
+        chain.lock_head(session, [case.partition])
     first = opening.route.state(opening.route.initial)
     stages.enter_stage(
         case, first, opening.item, calendar, now, seq=chain.next_seq(session, case.partition)
