@@ -52,7 +52,7 @@ def start_sweeper(app: Flask) -> Sweeper | None:
     def run() -> None:
         while not stopping.is_set():
             try:
-                result = sla.sweep(sessions, batch=200, checkpoint_secret=secret)
+                result = sla.sweep(sessions, checkpoint_secret=secret)
                 if result.checked:
                     log.info(
                         "sweep: %s cases, %s supervisions, %s timeouts",

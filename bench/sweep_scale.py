@@ -37,6 +37,7 @@ from workflow.catalog import registry
 from workflow.instants import utcnow
 from workflow.runtime import engine, returns, sla
 from workflow.store.db import make_engine, make_sessionmaker
+from workflow.store.migrate import upgrade
 from workflow.store.models import Case, TrailHead
 
 
@@ -94,7 +95,7 @@ def _old_candidates(sessions: Any, now: dt.datetime) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True, help="a built instance (bench/build.py)")
-    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=1000 if hasattr(sla, "Sweeper") else 200)
     ap.add_argument("--baseline-firings", type=int, default=200)
     ap.add_argument(
         "--catch-up-seconds", type=float, default=600, help="stop the catch-up sweep after this"
@@ -106,11 +107,17 @@ def main() -> None:
         if u.get_backend_name() == "sqlite":
             copy = Path(tmp) / "sweep.db"
             shutil.copy(str(u.database), copy)
+            if Path(f"{u.database}-wal").exists():  # what is not checkpointed yet
+                shutil.copy(f"{u.database}-wal", f"{copy}-wal")
             url = f"sqlite:///{copy}"
         db = make_engine(url)
+        # The copy migrated to the code's head (an instance built before a new index).
+        t = time.perf_counter()
+        upgrade(db)
+        migrated = time.perf_counter() - t
         sessions = make_sessionmaker(db)
         ctx = mp.get_context("spawn")
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str]] = [("migrated to head (the copy)", f"{migrated:.1f} s")]
 
         # A user alone: the baseline of the firing latency.
         stop, out = ctx.Event(), ctx.Queue()
@@ -133,7 +140,7 @@ def main() -> None:
         p.start()
         time.sleep(3)  # the user is firing before the sweep starts
         t, c = time.perf_counter(), time.process_time()
-        r, finished = _catch_up(sessions, now, args.batch, args.catch_up_seconds)
+        r, finished, lock_s = _catch_up(sessions, now, args.batch, args.catch_up_seconds)
         took, cpu = time.perf_counter() - t, time.process_time() - c
         stop.set()
         during = out.get()
@@ -145,9 +152,19 @@ def main() -> None:
                 f"{took:.1f} s (CPU {cpu:.1f} s): {r.checked} stages looked at in {r.batches}"
                 " batches,"
                 f" {r.supervisions} supervisions, {r.yellow} yellow, {r.red} red,"
-                f" {r.timeouts} timeouts, {r.listed} listed ({r.checked / max(took, 1e-9):,.0f} stages/s)",
+                f" {r.timeouts} timeouts, {r.listed} listed",
             )
         )
+        rows.append(
+            (
+                "  catch-up rate",
+                f"{r.checked / max(took, 1e-9):,.0f} stages/s wall,"
+                f" {cpu * 1000 / max(r.checked, 1):.3f} ms CPU per stage",
+            )
+        )
+        rows.append(("  write lock held per batch (commit included)", _lock_stats(lock_s)))
+        if getattr(r, "commit_s", None):
+            rows.append(("  of which the COMMIT", _lock_stats(r.commit_s)))
         rows.append(("firing while the catch-up sweep runs", _stats(during)))
 
         later = now + dt.timedelta(minutes=1)
@@ -166,7 +183,7 @@ def main() -> None:
             db.dispose()
             return
         t = time.perf_counter()
-        r = sla.sweep(sessions, now=later)
+        r = sla.sweep(sessions, now=later, batch=args.batch)
         rows.append(
             (
                 "routine sweep a minute later",
@@ -180,7 +197,7 @@ def main() -> None:
         out.get()
         p.join()
         t = time.perf_counter()
-        r = sla.sweep(sessions, now=later + dt.timedelta(minutes=1))
+        r = sla.sweep(sessions, now=later + dt.timedelta(minutes=1), batch=args.batch)
         rows.append(
             (
                 "routine sweep after 50 firings",
@@ -202,31 +219,68 @@ def _print(dialect: str, sessions: Any, rows: list[tuple[str, str]]) -> None:
         print(f"{what:<48}{value}")
 
 
+def _lock_stats(lock_s: list[float]) -> str:
+    if not lock_s:
+        return "no batches"
+    ms = sorted(x * 1000 for x in lock_s)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return f"{len(ms)} batches: p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
+
+
 def _catch_up(
     sessions: Any, now: dt.datetime, batch: int, seconds: float
-) -> tuple[sla.SweepResult, bool]:
-    """sla.sweep()'s loop (no mark: every red stage looked at), stopped after SECONDS."""
+) -> tuple[sla.SweepResult, bool, list[float]]:
+    """sla.sweep()'s loop (no mark: every red stage looked at), stopped after SECONDS; and how
+    long each batch held the write lock. With a streetflow that has no sla.Sweeper (the baseline:
+    main before the plan/apply split), the loop sla.sweep() ran then: sweep_batch() in one
+    transaction (the lock taken first), then a pause as long as the batch held it."""
     with sessions() as s:
-        started = s.execute(select(TrailHead.seq)).scalar_one()
+        # Each partition's head (one in a default install; main before partitions: one).
+        heads = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
+        started = heads[min(heads)]
         late = sla.backlog(s, None)
     result = sla.SweepResult()
+    lock_s: list[float] = []
     end = time.perf_counter() + seconds
+    sweeper = getattr(sla, "Sweeper", None)
+    stepper = (
+        sweeper(sessions, now=now, batch=batch, late=late, budget_s=sla.BATCH_BUDGET_S)
+        if sweeper
+        else None
+    )
     while time.perf_counter() < end:
-        began = time.perf_counter()
-        with sessions.begin() as s:
-            part = sla.sweep_batch(s, now=now, limit=batch, late=late, budget_s=sla.BATCH_BUDGET_S)
-        result.add(part)
-        if part.checked:  # as sla.sweep() gives way between batches
-            time.sleep(min(time.perf_counter() - began, sla.BATCH_BUDGET_S))
-        if not part.case_ids and not late:
-            # As sla.sweep() ends: the ladder's listing, the returns' reviews, the mark.
+        if stepper is not None:
+            part, state = stepper.step()
+            result.add(part)
+            lock_s += part.lock_s
+            if state == "stuck":
+                print("stuck:", part.problems)
+                return result, False, lock_s
+            done = state == "done"
+        else:
+            began = time.perf_counter()
+            with sessions.begin() as s:
+                part = sla.sweep_batch(
+                    s, now=now, limit=batch, late=late, budget_s=sla.BATCH_BUDGET_S
+                )
+            held = time.perf_counter() - began
+            lock_s.append(held)
+            result.add(part)
+            if part.checked:  # as sla.sweep() gave way between batches
+                time.sleep(min(held, sla.BATCH_BUDGET_S))
+            done = not part.case_ids and not late
+        if done:
+            # As sla.sweep() ends: the mark, the ladder's listing, the returns' reviews.
+            if hasattr(sla, "finish"):
+                sla.finish(sessions, result, started=heads, now=now)
+                return result, True, lock_s
             with sessions.begin() as s:
                 result.listed += sla.list_supervisions(s, now=now)
                 returns.sweep_returns(s, now=now)
             with sessions.begin() as s:
-                sla._set_mark(s, started, now)
-            return result, True
-    return result, False
+                sla._set_mark(s, started, now)  # type: ignore[attr-defined]  # main before partitions
+            return result, True, lock_s
+    return result, False, lock_s
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ def sla() -> None:
 )
 @click.option(
     "--batch",
-    default=200,
+    default=1000,
     show_default=True,
     type=click.IntRange(1, 10000),
-    help="Cases per transaction.",
+    help="Cases planned at once (each transaction writes for at most 50 ms of them).",
 )
 @click.option(
     "--full",

@@ -545,18 +545,19 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
         if part not in heads:
             heads[part] = tuple(session.execute(_HEAD, {"head_id": part + 1}).one())
             firsts[part] = heads[part][0]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
     for ev, part in zip(events, parts, strict=True):
         seq = next_seq(session, part, heads[part][0])
-        row, _ = _link(heads[part], seq=seq, **ev)
+        row, data_text = _link(heads[part], seq=seq, **ev)
         row["partition"] = part
         rows.append(row)
+        texts.append({"data": data_text})
         heads[part] = (row["seq"], row["hash"])
         _appended(held, part, seq)
     conn = session.connection()
-    # The JSON column's serializer is the canonical encoder (store.db): the data stored is the
-    # text hashed, as append()'s.
-    conn.execute(insert(_event), rows)
+    # The data stored is the text hashed, as append()'s (on SQLite given to the driver as is).
+    _INSERT_EVENT.run_many(conn, rows, encoded=texts)
     queued = [{"seq": row["seq"]} for row in rows if row["case_id"] is not None]
     if queued:
         outbox.queue_many(conn, queued)

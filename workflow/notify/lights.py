@@ -9,15 +9,40 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from workflow import config
+from workflow.store import direct
 from workflow.store.models import Delivery, Notification
 
 LIGHTS = ("yellow", "red")
+
+
+def _insert(table: Any, keys: tuple[str, ...]) -> direct.Statement:
+    return direct.Statement(insert(cast(Table, table)).values({k: bindparam(k) for k in keys}))
+
+
+_INSERT_NOTIFICATION = _insert(
+    Notification.__table__, ("unit", "kind", "seq", "case_id", "data", "created_at")
+)
+_INSERT_DELIVERY = _insert(
+    Delivery.__table__,
+    (
+        "delivery_id",
+        "channel",
+        "case_id",
+        "seq",
+        "event",
+        "payload",
+        "status",
+        "attempts",
+        "next_at",
+        "created_at",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,8 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
 
     duty = (templates.read(config.of(session).definitions)[0] or templates.NONE).duty
     n = 0
+    notes: list[dict[str, Any]] = []
+    sends: list[dict[str, Any]] = []
     for t in turned:
         key = (t.case_id, t.stage_seq, t.light)
         if key in told:
@@ -66,15 +93,15 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
         }
         if t.task_id is not None:
             data["task"] = t.task_id
-        session.add(
-            Notification(
-                unit=t.holder,
-                kind=t.light,
-                seq=t.stage_seq,
-                case_id=t.case_id,
-                data=data,
-                created_at=now,
-            )
+        notes.append(
+            {
+                "unit": t.holder,
+                "kind": t.light,
+                "seq": t.stage_seq,
+                "case_id": t.case_id,
+                "data": data,
+                "created_at": now,
+            }
         )
         n += 1
         contact = duty.get(t.holder)
@@ -85,18 +112,24 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
             if not address:
                 continue
             of = f"task{t.task_id}" if t.task_id else "stage"
-            session.add(
-                Delivery(
-                    delivery_id=f"{t.stage_seq}-{of}-{t.light}-{channel}-{t.holder}",
-                    channel=channel,
-                    case_id=t.case_id,
-                    seq=t.stage_seq,
-                    event=event,
-                    payload=payload,
-                    status="pending",
-                    attempts=0,
-                    next_at=now,
-                    created_at=now,
-                )
+            sends.append(
+                {
+                    "delivery_id": f"{t.stage_seq}-{of}-{t.light}-{channel}-{t.holder}",
+                    "channel": channel,
+                    "case_id": t.case_id,
+                    "seq": t.stage_seq,
+                    "event": event,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_at": now,
+                    "created_at": now,
+                }
             )
+    # In bulk (one executemany each): a sweep's batch tells hundreds of units at once.
+    if notes or sends:
+        session.flush()
+        conn = session.connection()
+        _INSERT_NOTIFICATION.run_many(conn, notes)
+        _INSERT_DELIVERY.run_many(conn, sends)
     return n

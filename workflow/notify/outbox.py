@@ -33,7 +33,7 @@ def queue(conn: Connection, seq: int) -> None:
 
 def queue_many(conn: Connection, seqs: list[dict[str, int]]) -> None:
     """queue() for several events ({"seq": n} each), one executemany."""
-    conn.execute(_QUEUE.stmt, seqs)
+    _QUEUE.run_many(conn, seqs)
 
 
 # ---------------------------------------------------------------- what an event tells

@@ -9,12 +9,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,6 +44,7 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
+from workflow.store import direct
 from workflow.store.models import (
     Case,
     Extension,
@@ -76,6 +89,10 @@ class SweepResult:
     checkpoint_seq: int | None = None
     # The cases of one batch (not added up: a sweep keeps its own set).
     case_ids: set[int] = field(default_factory=set)
+    # How long each batch held the write lock, its commit included (seconds).
+    lock_s: list[float] = field(default_factory=list)
+    # Of which the COMMIT (on SQLite with synchronous=FULL: the WAL's fsync).
+    commit_s: list[float] = field(default_factory=list)
 
     def add(self, other: SweepResult) -> None:
         self.checked += other.checked
@@ -90,6 +107,8 @@ class SweepResult:
         self.returns_late += other.returns_late
         self.returns_lapsed += other.returns_lapsed
         self.problems += other.problems
+        self.lock_s += other.lock_s
+        self.commit_s += other.commit_s
 
 
 def _unsupervised() -> ColumnElement[bool]:
@@ -167,6 +186,17 @@ class Backlog:
         return len(self.cases) + len(self.tasks)
 
 
+# The ladder's own events (a sweep writes them by the hundred thousand after a catch-up): none
+# changes a case's stage or light, so none can leave a red stage without its supervision.
+LADDER_ACTIONS = (
+    "supervision.raised",
+    "supervision.reminded",
+    "supervision.listed",
+    "supervision.acknowledged",
+    "supervision.answered",
+)
+
+
 def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[int | None]:
     """The case ids of the events after SINCE_SEQ: a seq (the default partition's), or each
     partition's seq (a partition without one: all its events)."""
@@ -175,12 +205,16 @@ def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[i
     heads = list(session.execute(select(TrailHead.id - 1).order_by(TrailHead.id)).scalars())
     if heads == [chain.DEFAULT_PARTITION]:
         return select(TrailEvent.case_id).where(
-            TrailEvent.seq > since_seq.get(chain.DEFAULT_PARTITION, 0)
+            TrailEvent.seq > since_seq.get(chain.DEFAULT_PARTITION, 0),
+            TrailEvent.action.not_in(LADDER_ACTIONS),
         )
     # Seq order is commit order within a partition only (its head lock): each partition's
     # events after its own mark.
     return select(TrailEvent.case_id).where(
-        or_(*(and_(TrailEvent.partition == p, TrailEvent.seq > since_seq.get(p, 0)) for p in heads))
+        TrailEvent.action.not_in(LADDER_ACTIONS),
+        or_(
+            *(and_(TrailEvent.partition == p, TrailEvent.seq > since_seq.get(p, 0)) for p in heads)
+        ),
     )
 
 
@@ -209,39 +243,41 @@ def _due_ids(
     now: dt.datetime,
     limit: int,
     late: list[int] | None,
+    *,
+    lock: bool = True,
+    taken: set[int] | None = None,
 ) -> list[int]:
-    """Up to LIMIT ids of MODEL (Case, Task) due at NOW, locked (PostgreSQL: SKIP LOCKED, so
-    that another sweep takes others): the indexes' first, then LATE's (taken off the list);
-    LATE None: the red unsupervised ones looked for here, all of them (no mark)."""
+    """Up to LIMIT ids of MODEL (Case, Task) due at NOW, the indexes' first, then LATE's (taken
+    off the list, and added to TAKEN); LATE None: the red unsupervised ones looked for here, all
+    of them (no mark). LOCK: locked (PostgreSQL: SKIP LOCKED, so that another sweep takes
+    others); a sweep's plan reads without locking and re-checks under the trail lock."""
     ids: dict[int, None] = {}
+
+    def locked(q: Any) -> Any:
+        return q.with_for_update(skip_locked=True) if lock else q
+
     for where, order in _index_parts(model, clocked, now):
         if len(ids) >= limit:
             break
         found = session.execute(
-            select(model.id)
-            .where(where)
-            .order_by(order)
-            .limit(limit - len(ids))
-            .with_for_update(skip_locked=True)
+            locked(select(model.id).where(where).order_by(order).limit(limit - len(ids)))
         ).scalars()
         ids.update(dict.fromkeys(found))
     red = and_(model.light == "red", clocked, unsupervised)
     if late is None:
         found = session.execute(
-            select(model.id)
-            .where(red)
-            .order_by(model.id)
-            .limit(max(0, limit - len(ids)))
-            .with_for_update(skip_locked=True)
+            locked(select(model.id).where(red).order_by(model.id).limit(max(0, limit - len(ids))))
         ).scalars()
         ids.update(dict.fromkeys(found))
     while late and len(ids) < limit:
         take = late[-(limit - len(ids)) :]
         del late[-len(take) :]
-        found = session.execute(
-            select(model.id).where(model.id.in_(take), red).with_for_update(skip_locked=True)
-        ).scalars()
-        ids.update(dict.fromkeys(found))
+        back = list(
+            session.execute(locked(select(model.id).where(model.id.in_(take), red))).scalars()
+        )
+        if taken is not None:
+            taken.update(back)
+        ids.update(dict.fromkeys(back))
     return list(ids)
 
 
@@ -264,111 +300,6 @@ def _task_unsupervised() -> ColumnElement[bool]:
     )
 
 
-def _sweep_tasks(
-    session: Session,
-    *,
-    now: dt.datetime,
-    limit: int,
-    result: SweepResult,
-    late: list[int] | None = None,
-    started: float = 0.0,
-    budget_s: float | None = None,
-) -> None:
-    """Mark the due tasks' lights and raise one supervision per late task step, addressed to
-    the called unit's supervisor and copied to the commanding unit (the street). Past BUDGET_S
-    since STARTED, the rest are left for the next batch (back to LATE), as the cases'."""
-    ids = _due_ids(session, Task, _task_clocked(), _task_unsupervised(), now, limit, late)
-    if not ids:
-        return
-    due = list(
-        session.execute(
-            select(Task)
-            .where(Task.id.in_(ids))
-            .order_by(Task.id)
-            .execution_options(populate_existing=True)
-        ).scalars()
-    )
-    if not due:
-        return
-    lights: dict[str, list[int]] = defaultdict(list)
-    turned: list[light_news.Turned] = []
-    red: list[Task] = []
-    for task in due:
-        result.checked += 1
-        # Cases and tasks share the loop's progress check: a task counts under its negative id.
-        result.case_ids.add(-task.id)
-        light = tasks.light_of(task, now)
-        if light != task.light:
-            lights[light].append(task.id)
-            set_committed_value(task, "light", light)
-            result.yellow += light == "yellow"
-            result.red += light == "red"
-            if task.stage_seq is not None:
-                turned.append(
-                    light_news.Turned(
-                        task.case_id,
-                        task.stage_seq,
-                        task.unit,
-                        light,
-                        task.stage_due_at,
-                        None,
-                        task.id,
-                    )
-                )
-        if light == "red":
-            red.append(task)
-    tasks.set_lights(session, lights)
-    # The called units told of their steps' lights in this transaction.
-    result.told += light_news.tell(session, turned, now=now)
-    if not red:
-        return
-    # Which late steps have their supervision already: one query for the batch.
-    supervised = {
-        (row[0], row[1])
-        for row in session.execute(
-            select(Supervision.case_id, Supervision.stage_seq).where(
-                Supervision.case_id.in_({t.case_id for t in red})
-            )
-        )
-    }
-    urgency = dict(
-        session.execute(
-            select(Case.id, Case.urgency).where(Case.id.in_({t.case_id for t in red}))
-        ).all()
-    )
-    units = registry.units(session)
-    raising: list[_Late] = []
-    for task in red:
-        assert task.stage_seq is not None and task.stage_due_at is not None
-        if (task.case_id, task.stage_seq) in supervised:
-            continue
-        supervised.add((task.case_id, task.stage_seq))  # two steps of one stage: one supervision
-        unit, _ = supervising_units(task.unit, units)
-        raising.append(
-            _Late(
-                task.stage_seq,
-                task.state,
-                task.unit,
-                task.stage_due_at,
-                unit,
-                task.commander,
-                case_id=task.case_id,
-                urgency=urgency.get(task.case_id),
-                task_id=task.id,
-                task_status=task.status,
-            )
-        )
-    for start in range(0, len(raising), RAISE_CHUNK):
-        if start and budget_s is not None and time.perf_counter() - started > budget_s:
-            rest = [x.task_id for x in raising[start:] if x.task_id is not None]
-            if late is not None:
-                late.extend(rest)
-            result.case_ids.difference_update(-i for i in rest)
-            result.checked -= len(rest)
-            break
-        result.supervisions += len(_raise_many(session, raising[start : start + RAISE_CHUNK], now))
-
-
 def raise_task_supervision(
     session: Session, task: Task, *, now: dt.datetime, units: UnitIndex | None = None
 ) -> Supervision | None:
@@ -387,15 +318,17 @@ def raise_task_supervision(
     return _raise(session, task.case_id, late, now, task=task)
 
 
+_cases = cast(Table, Case.__table__)
+
+
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
-    """One UPDATE per light: not a transition, so the cases' versions stay."""
+    """One UPDATE per light (Core: not a transition, so the cases' versions stay; a case held
+    in the session keeps the light it was loaded with)."""
     for light, ids in lights.items():
-        session.execute(
-            update(Case)
-            .where(Case.id.in_(ids))
-            .values(light=light)
-            .execution_options(synchronize_session=False)
-        )
+        if ids:
+            session.connection().execute(
+                update(_cases).where(_cases.c.id.in_(ids)).values(light=light)
+            )
 
 
 def raise_supervision(
@@ -437,6 +370,8 @@ class _Late:
     urgency: str | None = None
     task_id: int | None = None
     task_status: str | None = None
+    # The ladder's listing instant, when computed already (_plan).
+    list_at: dt.datetime | None = None
 
 
 def _raise(
@@ -491,25 +426,32 @@ def _list_at(session: Session, case_id: int, due: dt.datetime) -> dt.datetime:
 
 
 _supervisions = cast(Table, Supervision.__table__)
+_SUPERVISION_KEYS = (
+    "id",
+    "case_id",
+    "stage_seq",
+    "state",
+    "holder",
+    "unit",
+    "also_unit",
+    "stage_due_at",
+    "raised_at",
+    "task_id",
+    "list_at",
+)
+_INSERT_SUPERVISION = direct.Statement(
+    insert(_supervisions).values({k: bindparam(k) for k in _SUPERVISION_KEYS})
+)
 
 
 def _raise_many(session: Session, late: list[_Late], now: dt.datetime) -> list[int]:
     """The supervisions of LATE's stages (none raised yet) and their trail events, for a batch
-    at once: the calendar and the practice read once, the rows inserted with one executemany,
-    the events appended through chain.append_many (the same hashing as one by one). Their ids."""
+    at once: the calendar and the practice read once (their listing instants, unless computed
+    already), the rows inserted with one executemany, the events appended through
+    chain.append_many (the same hashing as one by one). Their ids."""
     if not late:
         return []
-    calendar = engine.work_calendar(session)
-    hours = practice(session).ladder["listed_after_h"]
-    clocks: dict[str | None, Any] = {}
-
-    def list_at(x: _Late) -> dt.datetime:
-        key = None if x.urgency in (None, "normal") else x.urgency
-        clock = clocks.get(key)
-        if clock is None:
-            clock = clocks[key] = calendar if key is None else RoundTheClock(calendar, key, {})
-        return clock.add_working_hours(x.due, hours)
-
+    list_at = _ListAt(session) if any(x.list_at is None for x in late) else None
     rows = [
         {
             "case_id": x.case_id,
@@ -521,16 +463,26 @@ def _raise_many(session: Session, late: list[_Late], now: dt.datetime) -> list[i
             "stage_due_at": x.due,
             "raised_at": now,
             "task_id": x.task_id,
-            "list_at": list_at(x),
+            "list_at": x.list_at or cast(_ListAt, list_at)(x.due, x.urgency),
         }
         for x in late
     ]
-    ids = list(
-        session.execute(
-            insert(_supervisions).returning(_supervisions.c.id, sort_by_parameter_order=True),
-            rows,
-        ).scalars()
-    )
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # Under the write lock the ids after the largest are free: the rows go in with theirs,
+        # one executemany without RETURNING (SQLite would insert them one by one to return).
+        top = session.execute(select(func.max(_supervisions.c.id))).scalar() or 0
+        ids = list(range(top + 1, top + 1 + len(rows)))
+        for row, sup_id in zip(rows, ids, strict=True):
+            row["id"] = sup_id
+        _INSERT_SUPERVISION.run_many(conn, rows)
+    else:
+        ids = list(
+            session.execute(
+                insert(_supervisions).returning(_supervisions.c.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        )
     events = []
     for x, row, sup_id in zip(late, rows, ids, strict=True):
         of_task = {"task": x.task_id, "task_status": x.task_status} if x.task_id else {}
@@ -551,7 +503,7 @@ def _raise_many(session: Session, late: list[_Late], now: dt.datetime) -> list[i
                     "unit": x.unit,
                     "also_unit": x.also,
                     "stage_due_at": chain.format_at(x.due),
-                    "list_at": chain.format_at(row["list_at"]),  # type: ignore[arg-type]
+                    "list_at": chain.format_at(cast(dt.datetime, row["list_at"])),
                 },
             }
         )
@@ -567,9 +519,22 @@ def _clock(session: Session, case: Case) -> Any:
     return RoundTheClock(calendar, case.urgency, {})
 
 
-def send_reminders(session: Session, cases: list[Case], *, now: dt.datetime) -> int:
+_reminders = cast(Table, Reminder.__table__)
+_INSERT_REMINDER = direct.Statement(
+    insert(_reminders).values(
+        {
+            k: bindparam(k)
+            for k in ("case_id", "stage_seq", "state", "holder", "stage_due_at", "sent_at")
+        }
+    )
+)
+
+
+def send_reminders(session: Session, cases: list[Any], *, now: dt.datetime) -> int:
     """催办: the ladder's first step, to the holder of each case whose stage has just turned
-    yellow, once per stage (a trail event)."""
+    yellow, once per stage (a trail event). CASES: Case rows or the sweep's plain rows (id,
+    stage_seq, state, holder, stage_due_at). In bulk: one executemany for the reminders, the
+    events through chain.append_many."""
     if not cases or not practice(session).ladder["reminder"]:
         return 0
     sent = {
@@ -580,38 +545,42 @@ def send_reminders(session: Session, cases: list[Case], *, now: dt.datetime) -> 
             )
         )
     }
-    n = 0
+    rows, events = [], []
     for case in cases:
         if (case.id, case.stage_seq) in sent or case.stage_seq is None or not case.holder:
             continue
         assert case.stage_due_at is not None
-        session.add(
-            Reminder(
-                case_id=case.id,
-                stage_seq=case.stage_seq,
-                state=case.state,
-                holder=case.holder,
-                stage_due_at=case.stage_due_at,
-                sent_at=now,
-            )
-        )
-        chain.append(
-            session,
-            at=now,
-            actor=SYSTEM.label,
-            action="supervision.reminded",
-            case_id=case.id,
-            to_state=case.state,
-            to_holder=case.holder,
-            data={
-                "holder": case.holder,
+        sent.add((case.id, case.stage_seq))
+        rows.append(
+            {
+                "case_id": case.id,
                 "stage_seq": case.stage_seq,
-                "stage_due_at": chain.format_at(case.stage_due_at),
-            },
+                "state": case.state,
+                "holder": case.holder,
+                "stage_due_at": case.stage_due_at,
+                "sent_at": now,
+            }
         )
-        n += 1
-    session.flush()
-    return n
+        events.append(
+            {
+                "at": now,
+                "actor": SYSTEM.label,
+                "action": "supervision.reminded",
+                "case_id": case.id,
+                "to_state": case.state,
+                "to_holder": case.holder,
+                "data": {
+                    "holder": case.holder,
+                    "stage_seq": case.stage_seq,
+                    "stage_due_at": chain.format_at(case.stage_due_at),
+                },
+            }
+        )
+    if rows:
+        session.flush()
+        _INSERT_REMINDER.run_many(session.connection(), rows)
+        chain.append_many(session, events)
+    return len(rows)
 
 
 def still_open() -> ColumnElement[bool]:
@@ -645,47 +614,367 @@ def mark_active(session: Session, sups: list[Supervision]) -> None:
         sup.active = sup.id in active  # type: ignore[attr-defined]
 
 
-def list_supervisions(session: Session, *, now: dt.datetime) -> int:
-    """挂牌督办: a supervision still open past its list_at is listed by the district (once)."""
+def _to_list(now: dt.datetime) -> Any:
+    return select(Supervision.id, Supervision.case_id, Supervision.state, Supervision.holder).where(
+        Supervision.listed_at.is_(None),
+        Supervision.list_at.is_not(None),
+        Supervision.list_at <= now,
+        still_open(),
+    )
+
+
+def to_list(session: Session, *, now: dt.datetime) -> list[int]:
+    """The supervisions list_supervisions() would list at NOW (read, not locked)."""
+    return list(session.execute(_to_list(now).order_by(Supervision.id)).scalars())
+
+
+def list_supervisions(session: Session, *, now: dt.datetime, ids: list[int] | None = None) -> int:
+    """挂牌督办: a supervision still open past its list_at is listed by the district (once).
+    IDS: only those of them (to_list()'s, in batches: each checked again here under the lock).
+    In bulk: one UPDATE, the events through chain.append_many."""
     chain.lock_head(session)
     listed_by = str(practice(session).ladder.get("listed_by") or "X-SN")
-    due = list(
-        session.execute(
-            select(Supervision)
-            .where(
-                Supervision.listed_at.is_(None),
-                Supervision.list_at.is_not(None),
-                Supervision.list_at <= now,
-                still_open(),
-            )
-            .order_by(Supervision.id)
-        ).scalars()
-    )
-    for sup in due:
-        sup.listed_at = now
-        sup.listed_unit = listed_by
-        chain.append(
-            session,
-            at=now,
-            actor=SYSTEM.label,
-            action="supervision.listed",
-            case_id=sup.case_id,
-            to_state=sup.state,
-            to_holder=sup.holder,
-            data={"supervision": sup.id, "holder": sup.holder, "unit": listed_by},
-        )
+    query = _to_list(now).order_by(Supervision.id)
+    if ids is not None:
+        query = query.where(Supervision.id.in_(ids))
+    due = list(session.execute(query))
+    if not due:
+        return 0
     session.flush()
+    for start in range(0, len(due), 500):
+        session.connection().execute(
+            update(_supervisions)
+            .where(_supervisions.c.id.in_([r.id for r in due[start : start + 500]]))
+            .values(listed_at=now, listed_unit=listed_by)
+        )
+    chain.append_many(
+        session,
+        [
+            {
+                "at": now,
+                "actor": SYSTEM.label,
+                "action": "supervision.listed",
+                "case_id": r.case_id,
+                "to_state": r.state,
+                "to_holder": r.holder,
+                "data": {"supervision": r.id, "holder": r.holder, "unit": listed_by},
+            }
+            for r in due
+        ],
+    )
+    # A Supervision held in the session is read again from the row.
+    for r in due:
+        held = session.identity_map.get(session.identity_key(Supervision, r.id))
+        if held is not None:
+            session.expire(held, ["listed_at", "listed_unit"])
     return len(due)
 
 
+# ---------------------------------------------------------------- a batch: plan, then apply
+# A batch is planned without the write lock (which stages are due, their lights at NOW, the
+# supervisions to raise with their ladder instants) and applied under it: the planned rows are
+# read again in one statement and any that changed since (a firing, an extension, another
+# sweep) is left out, then the writes go in bulk. The lock is held for the writes only.
+
+_CASE_COLS = (
+    Case.id,
+    Case.version,
+    Case.stage_seq,
+    Case.light,
+    Case.stage_due_at,
+    Case.stage_yellow_at,
+    Case.paused_at,
+    Case.tier,
+    Case.holder,
+    Case.state,
+    Case.urgency,
+    Case.item,
+    Case.route_name,
+    Case.route_version,
+)
+_TASK_COLS = (
+    Task.id,
+    Task.version,
+    Task.case_id,
+    Task.stage_seq,
+    Task.light,
+    Task.stage_due_at,
+    Task.stage_yellow_at,
+    Task.status,
+    Task.unit,
+    Task.state,
+    Task.commander,
+)
+# How many planned stages are written together, between checks of the batch's budget.
+APPLY_CHUNK = 100
+# How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
+MAX_DROPPED = 20
+# How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
+LIST_BATCH = 300
+
+
+@dataclass
+class _Stage:
+    """A case's stage (TASK False) or a task's step as the plan read it (ROW, re-checked under
+    the lock), its light at NOW, and the supervision to raise (LATE, its instants computed)."""
+
+    task: bool
+    row: Any
+    light: str
+    late: _Late | None
+    from_backlog: bool
+
+    @property
+    def key(self) -> int:
+        # Cases and tasks share the loop's progress check: a task counts under its negative id.
+        return -self.row.id if self.task else int(self.row.id)
+
+
+class _ListAt:
+    """The ladder's listing instant of late stages: the calendar and the practice read once."""
+
+    def __init__(self, session: Session) -> None:
+        self.calendar = engine.work_calendar(session)
+        self.hours = practice(session).ladder["listed_after_h"]
+        self.clocks: dict[str | None, Any] = {}
+
+    def __call__(self, due: dt.datetime, urgency: str | None) -> dt.datetime:
+        key = None if urgency in (None, "normal") else urgency
+        clock = self.clocks.get(key)
+        if clock is None:
+            clock = self.clocks[key] = (
+                self.calendar if key is None else RoundTheClock(self.calendar, key, {})
+            )
+        return cast(dt.datetime, clock.add_working_hours(due, self.hours))
+
+
+def _plan(
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int,
+    late: Backlog | None,
+    lock: bool = False,
+) -> list[_Stage]:
+    """The stages due at NOW (up to LIMIT tasks' steps, then up to LIMIT cases' stages) and what
+    the sweep does about each: nothing written. LOCK: the rows are locked as they are found."""
+    planned: list[_Stage] = []
+    taken: set[int] = set()
+    task_ids = _due_ids(
+        session,
+        Task,
+        _task_clocked(),
+        _task_unsupervised(),
+        now,
+        limit,
+        late.tasks if late is not None else None,
+        lock=lock,
+        taken=taken,
+    )
+    task_rows: list[Any] = (
+        list(session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids)).order_by(Task.id)))
+        if task_ids
+        else []
+    )
+    case_taken: set[int] = set()
+    case_ids = _due_ids(
+        session,
+        Case,
+        _case_clocked(),
+        _unsupervised(),
+        now,
+        limit,
+        late.cases if late is not None else None,
+        lock=lock,
+        taken=case_taken,
+    )
+    case_rows: list[Any] = (
+        list(session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids)).order_by(Case.id)))
+        if case_ids
+        else []
+    )
+    if not task_rows and not case_rows:
+        return planned
+    # Which late stages have their supervision already: one query for the batch.
+    case_of = {r.case_id for r in task_rows} | {r.id for r in case_rows}
+    supervised = {
+        (r[0], r[1])
+        for r in session.execute(
+            select(Supervision.case_id, Supervision.stage_seq).where(
+                Supervision.case_id.in_(case_of)
+            )
+        )
+    }
+    units = registry.units(session)
+    list_at: _ListAt | None = None
+    urgency: dict[int, str | None] = {}
+    if task_rows:
+        urgency = dict(
+            session.execute(
+                select(Case.id, Case.urgency).where(Case.id.in_({r.case_id for r in task_rows}))
+            ).all()
+        )
+    for r in task_rows:
+        light = tasks.light_of(r, now)
+        raising = None
+        if (
+            light == "red"
+            and r.stage_seq is not None
+            and r.stage_due_at is not None
+            and (r.case_id, r.stage_seq) not in supervised
+        ):
+            supervised.add((r.case_id, r.stage_seq))  # two steps of one stage: one
+            list_at = list_at or _ListAt(session)
+            unit, _ = supervising_units(r.unit, units)
+            u = urgency.get(r.case_id)
+            raising = _Late(
+                r.stage_seq,
+                r.state,
+                r.unit,
+                r.stage_due_at,
+                unit,
+                r.commander,
+                case_id=r.case_id,
+                urgency=u,
+                task_id=r.id,
+                task_status=r.status,
+                list_at=list_at(r.stage_due_at, u),
+            )
+        planned.append(_Stage(True, r, light, raising, r.id in taken))
+    for r in case_rows:
+        light = stages.light_of(r, now)
+        raising = None
+        if light == "red" and (r.id, r.stage_seq) not in supervised and r.holder:
+            supervised.add((r.id, r.stage_seq))
+            list_at = list_at or _ListAt(session)
+            unit, also = supervising_units(r.holder, units)
+            raising = _Late(
+                r.stage_seq,
+                r.state,
+                r.holder,
+                r.stage_due_at,
+                unit,
+                also,
+                case_id=r.id,
+                urgency=r.urgency,
+                list_at=list_at(r.stage_due_at, r.urgency),
+            )
+        planned.append(_Stage(False, r, light, raising, r.id in case_taken))
+    return planned
+
+
+def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> list[_Stage]:
+    """Under the trail lock: the planned stages whose rows are still as planned; the others
+    (changed since: a firing, an extension, another sweep) left out, back to LATE if they came
+    from it. A supervision raised since is not raised again."""
+    fresh: dict[tuple[bool, int], tuple[Any, ...]] = {}
+    task_ids = [s.row.id for s in planned if s.task]
+    case_ids = [s.row.id for s in planned if not s.task]
+    if task_ids:
+        for r in session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids))):
+            fresh[(True, r.id)] = tuple(r)
+    if case_ids:
+        for c in session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids))):
+            fresh[(False, c.id)] = tuple(c)
+    kept = []
+    for s in planned:
+        if fresh.get((s.task, s.row.id)) == tuple(s.row):
+            kept.append(s)
+        elif s.from_backlog and late is not None:
+            (late.tasks if s.task else late.cases).append(s.row.id)
+    raising = [s for s in kept if s.late is not None]
+    if raising:
+        supervised = {
+            (r[0], r[1])
+            for r in session.execute(
+                select(Supervision.case_id, Supervision.stage_seq).where(
+                    Supervision.case_id.in_({s.late.case_id for s in raising if s.late})
+                )
+            )
+        }
+        for s in raising:
+            assert s.late is not None
+            if (s.late.case_id, s.late.stage_seq) in supervised:
+                s.late = None
+    return kept
+
+
+def _apply(
+    session: Session,
+    planned: list[_Stage],
+    *,
+    now: dt.datetime,
+    result: SweepResult,
+    started: float,
+    budget_s: float | None,
+) -> list[_Stage]:
+    """Write what PLANNED (re-checked) asks, chunk by chunk, under the trail lock the caller
+    took: lights, the holders told, reminders, supervisions with their trail events, the
+    routes' timeouts. Past BUDGET_S since STARTED, the rest is returned, not written."""
+    routes: dict[tuple[str, int], RouteSpec] = {}
+    took = 0.0  # the last chunk's time: the next one is not begun if it would end past budget
+    for start in range(0, len(planned), APPLY_CHUNK):
+        begun = time.perf_counter()
+        if start and budget_s is not None and begun - started + took > budget_s:
+            return planned[start:]
+        chunk = planned[start : start + APPLY_CHUNK]
+        case_lights: dict[str, list[int]] = defaultdict(list)
+        task_lights: dict[str, list[int]] = defaultdict(list)
+        turned: list[light_news.Turned] = []
+        turned_yellow: list[Any] = []
+        for s in chunk:
+            r = s.row
+            result.checked += 1
+            result.case_ids.add(s.key)
+            if s.light == r.light:
+                continue
+            (task_lights if s.task else case_lights)[s.light].append(r.id)
+            result.yellow += s.light == "yellow"
+            result.red += s.light == "red"
+            if s.task:
+                if r.stage_seq is not None:
+                    turned.append(
+                        light_news.Turned(
+                            r.case_id, r.stage_seq, r.unit, s.light, r.stage_due_at, None, r.id
+                        )
+                    )
+                continue
+            if s.light == "yellow":
+                turned_yellow.append(r)
+            if r.stage_seq is not None and r.holder:
+                turned.append(
+                    light_news.Turned(r.id, r.stage_seq, r.holder, s.light, r.stage_due_at, r.item)
+                )
+        # Lights first: a timeout fired below sets its new stage's light itself.
+        tasks.set_lights(session, task_lights)
+        _set_lights(session, case_lights)
+        # The holders told of their lights in this transaction: a rolled-back batch tells nothing.
+        result.told += light_news.tell(session, turned, now=now)
+        result.reminders += send_reminders(session, turned_yellow, now=now)
+        raising = [s.late for s in chunk if s.late is not None]
+        result.supervisions += len(_raise_many(session, raising, now))
+        # The routes' timeouts after the chunk's supervisions: a firing moves the case on.
+        for s in chunk:
+            if s.task or s.late is None:
+                continue
+            key = (s.row.route_name, s.row.route_version)
+            if key not in routes:
+                routes[key] = registry.route(session, *key)[0]
+            trigger = routes[key].state(s.row.state).on_timeout
+            if trigger:
+                _fire_timeout(session, s.row.id, trigger, result, now=now)
+        took = time.perf_counter() - begun
+    return []
+
+
 def _fire_timeout(
-    session: Session, case: Case, trigger: str, result: SweepResult, *, now: dt.datetime
+    session: Session, case_id: int, trigger: str, result: SweepResult, *, now: dt.datetime
 ) -> None:
     try:
         # Conditions refuse before anything changes, so a refusal leaves the batch intact.
         engine.fire(
             session,
-            case.id,
+            case_id,
             trigger,
             SYSTEM,
             reason=TIMEOUT_REASON,
@@ -693,8 +982,8 @@ def _fire_timeout(
             now=now,
         )
     except WorkflowError as exc:
-        result.problems.append(f"case {case.id}: timeout {trigger!r} not fired: {exc.detail}")
-        log.warning("case %s: timeout %r not fired: %s", case.id, trigger, exc.detail)
+        result.problems.append(f"case {case_id}: timeout {trigger!r} not fired: {exc.detail}")
+        log.warning("case %s: timeout %r not fired: %s", case_id, trigger, exc.detail)
     else:
         result.timeouts += 1
 
@@ -707,136 +996,121 @@ def sweep_batch(
     late: Backlog | None = None,
     budget_s: float | None = None,
 ) -> SweepResult:
-    """Bring up to LIMIT cases up to date at NOW, in the caller's transaction: mark their
-    lights, raise one supervision per overdue stage, fire the route's timeout if it names one.
-    LATE: the sweep's backlog of red unsupervised stages (taken off as handled); None: every
-    red unsupervised stage is looked for. BUDGET_S: after that many seconds no more supervisions
-    are raised in this batch (the rest are left for the next), so that the write lock is held
-    that long at most (plus one stage's work).
+    """Bring up to LIMIT cases (and LIMIT tasks) up to date at NOW, in the caller's transaction:
+    mark their lights, raise one supervision per overdue stage, fire the route's timeout if it
+    names one. LATE: the sweep's backlog of red unsupervised stages (taken off as handled);
+    None: every red unsupervised stage is looked for. BUDGET_S: after that many seconds no more
+    stages are written in this batch (the rest are left for the next: back to LATE, or found
+    again), so that the write lock is held that long at most (plus one chunk's work).
 
-    The candidates are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so another sweep takes the
-    next ones); on SQLite the trail lock taken first serialises the sweeps."""
+    Everything here runs under the trail lock taken first (sweep() plans its batches without
+    it); the candidates are locked too (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
     started = time.perf_counter()
     chain.lock_head(session)
     result = SweepResult(batches=1)
-    # Tasks first (their own clocks: lights and supervisions, no timeouts).
-    _sweep_tasks(
+    planned = _plan(session, now=now, limit=limit, late=late, lock=True)
+    rest = _apply(
         session,
+        _recheck(session, planned, late),
         now=now,
-        limit=limit,
         result=result,
-        late=late.tasks if late is not None else None,
         started=started,
         budget_s=budget_s,
     )
-    cases, supervised = _sweep_candidates(
-        session, now, limit, late.cases if late is not None else None
-    )
-    if not cases:
-        return result
-    lights: dict[str, list[int]] = defaultdict(list)
-    overdue: list[Case] = []
-    turned_yellow: list[Case] = []
-    turned: list[light_news.Turned] = []
-    for case in cases:
-        result.checked += 1
-        result.case_ids.add(case.id)
-        light = stages.light_of(case, now)
-        if light != case.light:
-            lights[light].append(case.id)
-            set_committed_value(case, "light", light)
-            result.yellow += light == "yellow"
-            result.red += light == "red"
-            if light == "yellow":
-                turned_yellow.append(case)
-            if case.stage_seq is not None and case.holder:
-                turned.append(
-                    light_news.Turned(
-                        case.id, case.stage_seq, case.holder, light, case.stage_due_at, case.item
-                    )
-                )
-        if light == "red" and case.id not in supervised:
-            overdue.append(case)
-    # Lights first: a timeout fired below sets its new stage's light itself.
-    _set_lights(session, lights)
-    # The holders told of their lights in this transaction: a rolled-back batch tells nothing.
-    result.told += light_news.tell(session, turned, now=now)
-    result.reminders = send_reminders(session, turned_yellow, now=now)
-    units = registry.units(session)
-    routes: dict[tuple[str, int], RouteSpec] = {}
-    for start in range(0, len(overdue), RAISE_CHUNK):
-        if start and budget_s is not None and time.perf_counter() - started > budget_s:
-            # The write lock is held no longer: the rest (red now, not yet supervised) go back
-            # to the backlog, or are found red and unsupervised by the next batch.
-            rest = [c.id for c in overdue[start:]]
-            if late is not None:
-                late.cases.extend(rest)
-            result.case_ids.difference_update(rest)
-            result.checked -= len(rest)
-            break
-        chunk = overdue[start : start + RAISE_CHUNK]
-        raised = []
-        for case in chunk:
-            assert case.stage_seq is not None and case.stage_due_at is not None and case.holder
-            unit, also = supervising_units(case.holder, units)
-            raised.append(
-                _Late(
-                    case.stage_seq,
-                    case.state,
-                    case.holder,
-                    case.stage_due_at,
-                    unit,
-                    also,
-                    case_id=case.id,
-                    urgency=case.urgency,
-                )
-            )
-        result.supervisions += len(_raise_many(session, raised, now))
-        # The routes' timeouts after the chunk's supervisions: a firing moves the case on.
-        for case in chunk:
-            key = (case.route_name, case.route_version)
-            if key not in routes:
-                routes[key] = registry.route(session, *key)[0]
-            trigger = routes[key].state(case.state).on_timeout
-            if trigger:
-                _fire_timeout(session, case, trigger, result, now=now)
+    if late is not None:
+        # Not written: a stage from the backlog goes back to it; the indexes find the others.
+        late.tasks.extend(s.row.id for s in rest if s.task and s.from_backlog)
+        late.cases.extend(s.row.id for s in rest if not s.task and s.from_backlog)
     return result
 
 
-def _sweep_candidates(
-    session: Session, now: dt.datetime, limit: int, late: list[int] | None
-) -> tuple[list[Case], set[int]]:
-    """Up to LIMIT cases due for a sweep at NOW, locked, and which of them have a supervision
-    of their current stage already."""
-    ids = _due_ids(session, Case, _case_clocked(), _unsupervised(), now, limit, late)
-    if not ids:
-        return [], set()
-    cases = list(
-        session.execute(
-            select(Case)
-            .where(Case.id.in_(ids))
-            .order_by(Case.id)
-            .execution_options(populate_existing=True)
-        ).scalars()
-    )
-    supervised = set(
-        session.execute(
-            select(Supervision.case_id)
-            .join(
-                Case,
-                and_(Supervision.case_id == Case.id, Supervision.stage_seq == Case.stage_seq),
+class Sweeper:
+    """sweep()'s loop, one step at a time (the bench drives it): each step plans a batch in a
+    read transaction (or carries over what the last one left), gives way to users' writes as
+    long as the last batch held the lock (at most BUDGET_S), then applies it in one write
+    transaction. On SQLite the WAL is checkpointed between batches, outside the write lock."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        now: dt.datetime,
+        batch: int,
+        late: Backlog | None,
+        budget_s: float | None,
+    ) -> None:
+        self.sessions, self.now, self.batch, self.late = sessions, now, batch, late
+        self.budget_s = budget_s
+        self.carry: list[_Stage] = []
+        self.gap = 0.0
+        self.last_commit: float | None = None
+        self.seen: set[int] = set()
+        # How often each stage was left out because its row changed since the plan.
+        self.dropped: Counter[int] = Counter()
+
+    def step(self) -> tuple[SweepResult, str]:
+        """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
+        if not self.carry:
+            with self.sessions() as s:
+                self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
+        if not self.carry and not self.late:
+            return SweepResult(), "done"
+        if self.last_commit is not None and self.budget_s is not None:
+            # Give way: a user's write waiting on the lock gets it before the next batch
+            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
+            wait = self.gap - (time.perf_counter() - self.last_commit)
+            if wait > 0:
+                time.sleep(wait)
+        began = time.perf_counter()
+        part = SweepResult(batches=1)
+        planned = {s.key for s in self.carry}
+        with self.sessions.begin() as s:
+            chain.lock_head(s)
+            self.carry = _apply(
+                s,
+                _recheck(s, self.carry, self.late),
+                now=self.now,
+                result=part,
+                started=began,
+                budget_s=self.budget_s,
             )
-            .where(Case.id.in_(ids))
-        ).scalars()
-    )
-    return cases, supervised
+            written = time.perf_counter()
+        self.last_commit = time.perf_counter()
+        part.lock_s = [self.last_commit - began]
+        part.commit_s = [self.last_commit - written]
+        self.gap = min(self.last_commit - began, self.budget_s or 0.0)
+        if self.budget_s is not None:
+            _checkpoint(self.sessions)
+        if part.case_ids and part.case_ids <= self.seen:
+            # A stage still due after being handled would make the sweep loop for ever.
+            part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
+            return part, "stuck"
+        # Left out (changed since the plan, or handled by another sweep): planned again if
+        # still due. One that keeps changing under every plan would keep the sweep going.
+        self.dropped.update(planned - part.case_ids - {s.key for s in self.carry})
+        changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
+        if changing:
+            part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
+            return part, "stuck"
+        self.seen |= part.case_ids
+        return part, "more"
+
+
+def _checkpoint(sessions: sessionmaker[Session]) -> None:
+    """SQLite: move the WAL's pages into the database file now, outside the write lock, instead
+    of in the commit of whichever writer (a user's firing) crosses the WAL's autocheckpoint
+    size. PASSIVE: it never waits on readers or writers. Elsewhere nothing."""
+    with sessions() as s:
+        conn = s.connection()
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def sweep(
     sessions: sessionmaker[Session],
     *,
     now: dt.datetime | None = None,
-    batch: int = 200,
+    batch: int = 1000,
     progress: Callable[[int, int], None] | None = None,
     checkpoint_secret: str | None = None,
     full: bool = False,
@@ -854,37 +1128,56 @@ def sweep(
         started = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
         marks = {} if full else {m.id - 1: m.trail_seq for m in s.scalars(select(SweepMark))}
         late = backlog(s, marks if marks else None)
-        total = pending_count(s, now=now, late=late)
+        total = pending_count(s, now=now, late=late) if progress else 0
     result = SweepResult()
-    seen: set[int] = set()
+    sweeper = Sweeper(sessions, now=now, batch=batch, late=late, budget_s=budget_s)
     while True:
-        began = time.perf_counter()
-        with sessions.begin() as s:
-            part = sweep_batch(s, now=now, limit=batch, late=late, budget_s=budget_s)
+        part, state = sweeper.step()
         result.add(part)
-        if budget_s is not None and part.checked:
-            # Give way: a user's write waiting on the lock gets it before the next batch
-            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
-            time.sleep(min(time.perf_counter() - began, budget_s))
         if progress:
             progress(result.checked, max(total, result.checked))
-        if not part.case_ids and not late:
-            with sessions.begin() as s:
-                _set_marks(s, started, now)
-            # The ladder's listing and the returns' reviews: few rows, one transaction.
-            with sessions.begin() as s:
-                result.listed += list_supervisions(s, now=now)
-                result.returns_late, result.returns_lapsed = returns.sweep_returns(s, now=now)
-            if checkpoint_secret:
-                with sessions.begin() as s:
-                    anchor = checkpoint_if_due(s, utcnow(), secret=checkpoint_secret)
-                result.checkpoint_seq = anchor.seq if anchor else None
+        if state == "stuck":
             return result
-        # A case still due after being handled would make the sweep loop for ever: stop instead.
-        if part.case_ids <= seen:
-            result.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
-            return result
-        seen |= part.case_ids
+        if state == "done":
+            return finish(
+                sessions,
+                result,
+                started=started,
+                now=now,
+                checkpoint_secret=checkpoint_secret,
+            )
+
+
+def finish(
+    sessions: sessionmaker[Session],
+    result: SweepResult,
+    *,
+    started: dict[int, int],
+    now: dt.datetime,
+    checkpoint_secret: str | None = None,
+) -> SweepResult:
+    """The end of a complete sweep: its mark, the ladder's listing, the returns' reviews (few
+    rows, one transaction), the checkpoint when one is due."""
+    with sessions.begin() as s:
+        _set_marks(s, started, now)
+    # The listing in batches, as the stages' (after a catch-up: thousands at once): found
+    # without the lock, each batch checked again and written under it.
+    with sessions() as s:
+        listing = to_list(s, now=now)
+    held = 0.0
+    for start in range(0, len(listing), LIST_BATCH):
+        time.sleep(min(held, BATCH_BUDGET_S))
+        began = time.perf_counter()
+        with sessions.begin() as s:
+            result.listed += list_supervisions(s, now=now, ids=listing[start : start + LIST_BATCH])
+        held = time.perf_counter() - began
+    with sessions.begin() as s:
+        result.returns_late, result.returns_lapsed = returns.sweep_returns(s, now=now)
+    if checkpoint_secret:
+        with sessions.begin() as s:
+            anchor = checkpoint_if_due(s, utcnow(), secret=checkpoint_secret)
+        result.checkpoint_seq = anchor.seq if anchor else None
+    return result
 
 
 def _set_marks(session: Session, started: dict[int, int], now: dt.datetime) -> None:

@@ -123,6 +123,44 @@ class Statement:
                 values[i] = process(values[i])
         return Result(run_sql(conn, c.sql, values), c.columns)
 
+    def run_many(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        encoded: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Execute once per row (an INSERT or UPDATE without RETURNING) in the connection's
+        transaction: on SQLite one executemany on the driver's cursor, each row's values
+        converted by the same bind processors as run()'s; elsewhere Connection.execute() with
+        the rows (SQLAlchemy's executemany). ENCODED: per row, as run()'s."""
+        if not rows:
+            return
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            conn.execute(self.stmt, [dict(r) for r in rows])
+            return
+        c = self._compiled(dialect)
+        for given in rows:
+            if not c.required.issubset(given):
+                raise _missing(sorted(c.required - given.keys())[0], c.sql, given)
+        processed = c.processed
+        binds = c.binds
+        values = []
+        for n, given in enumerate(rows):
+            v = [given.get(name, default) for name, default in binds]
+            done = encoded[n] if encoded is not None else None
+            for i, name, process in processed:
+                v[i] = done[name] if done is not None and name in done else process(v[i])
+            values.append(v)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(c.sql, values)
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise DBAPIError.instance(
+                c.sql, values, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from err
+
 
 def _missing(name: str, sql: str, given: Mapping[str, Any]) -> StatementError:
     """What SQLAlchemy raises for a bound parameter without a value (not a NULL bound)."""

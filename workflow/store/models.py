@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    text,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -416,7 +417,16 @@ class Supervision(Base):
     """督办: raised once when a stage passes its limit, addressed to the supervising unit."""
 
     __tablename__ = "supervisions"
-    __table_args__ = (UniqueConstraint("case_id", "stage_seq", name="uq_supervisions_case_stage"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "stage_seq", name="uq_supervisions_case_stage"),
+        # What a sweep's listing (挂牌督办) looks at: the supervisions not listed yet, by list_at.
+        Index(
+            "ix_supervisions_to_list",
+            "list_at",
+            sqlite_where=text("listed_at IS NULL"),
+            postgresql_where=text("listed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -744,7 +754,11 @@ class Notification(Base):
     """A staff notification to a unit, shown in the console until read."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_unit_id", "unit", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_unit_id", "unit", "id"),
+        # A sweep asks which stages' lights were told already (lights.tell): by case.
+        Index("ix_notifications_case_seq", "case_id", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit: Mapped[str] = mapped_column(String(32))
