@@ -71,7 +71,11 @@ def import_(ctx: Context, file: Path, dry_run: bool, actor: str) -> None:
 @list_.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--version", type=VERSION, help="List version (default: the latest).")
-@click.option("--chinese", is_flag=True, help="Chinese headers, and names instead of codes (departments, routes, agency kinds); `list import` reads them back.")
+@click.option(
+    "--chinese",
+    is_flag=True,
+    help="Chinese headers, and names instead of codes (departments, routes, agency kinds); `list import` reads them back.",
+)
 @pass_ctx
 @refusals
 def export(ctx: Context, file: Path, version: int | None, chinese: bool) -> None:

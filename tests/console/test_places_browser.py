@@ -31,7 +31,9 @@ def test_intake_location_then_the_case_map(page: Any, sign_in: Callable[..., str
     sign_in(page, "W-ZHL-01", "clerk")
     page.goto("/console/cases/new?item=UD-01")
     lat, long = inside("W-ZHL-01")
-    page.get_by_label("位置", exact=True).check()  # the item's materials, checked since the intake checks them
+    page.get_by_label(
+        "位置", exact=True
+    ).check()  # the item's materials, checked since the intake checks them
     page.get_by_label("照片", exact=True).check()
     page.get_by_label("申请人姓名").fill("王芳")
     page.get_by_label("地址").fill("香港花园 3 号楼")

@@ -147,9 +147,7 @@ def test_every_console_page_is_chinese_to_the_last_word(
         for v in visited.values()
         for p in v
     }
-    expected = {
-        e for e, p in starts if not any(x in p for x in NOT_HTML) and e not in REDIRECTS
-    }
+    expected = {e for e, p in starts if not any(x in p for x in NOT_HTML) and e not in REDIRECTS}
     assert expected <= reached, expected - reached
     counts = {k: len(v) for k, v in visited.items()}
     print("pages walked per user:", counts)

@@ -345,6 +345,8 @@ class TrailEvent(Base):
         Index("ix_trail_events_case_seq", "case_id", "seq"),
         Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
         Index("ix_trail_events_at", "at"),
+        Index("ix_trail_events_action_seq", "action", "seq"),
+        Index("ix_trail_events_trigger_case", "trigger", "case_id"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,0 +1,28 @@
+"""lists at a million cases: the trail indexed by action and by trigger
+
+Revision ID: 0019_lists
+Revises: 0018_find
+Create Date: 2026-11-29 12:10:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0019_lists"
+down_revision: str | None = "0018_find"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # The trail's actions for the console's filter (a loose index scan) and the events of one
+    # action in seq order (the trail browser filtered by action, the appraisal's queries).
+    op.create_index("ix_trail_events_action_seq", "trail_events", ["action", "seq"])
+    # The cases a trigger was fired on (the whistles a street blew): a few among millions.
+    op.create_index("ix_trail_events_trigger_case", "trail_events", ["trigger", "case_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_trail_events_trigger_case", "trail_events")
+    op.drop_index("ix_trail_events_action_seq", "trail_events")
