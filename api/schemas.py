@@ -106,7 +106,7 @@ def page_schema(item: type[ma.Schema], name: str, *, keyset: bool = False) -> ty
             allow_none=True,
             metadata={
                 "description": "how many match, all pages: exact when `total_exact`, else an "
-                "estimate (more than 10,000 match: counting them all would cost more than the "
+                "estimate (more than 1,000 match: counting them all would cost more than the "
                 "page; show it as about that many)"
             },
         ),

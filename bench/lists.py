@@ -233,6 +233,7 @@ def main() -> None:
     ap.add_argument("--db", required=True, help="SQLAlchemy URL of a copy of a built instance")
     ap.add_argument("--reps", type=int, default=30, help="rounds (each asks every list once)")
     ap.add_argument("--only", default="", help="only the lists whose label holds this text")
+    ap.add_argument("--verbose", action="store_true", help="each list's warm-up time as it goes")
     args = ap.parse_args()
     known = prepare(args.db)
     print(
@@ -264,6 +265,8 @@ def main() -> None:
                         )
                     if rnd:
                         took[label].append(ms)
+                    elif args.verbose:
+                        print(f"  warm-up {label}: {ms:.0f} ms", file=sys.stderr, flush=True)
         finally:
             proc.terminate()
             proc.wait(30)

@@ -41,7 +41,7 @@ class EventPageSchema(ma.Schema):
         required=True,
         metadata={
             "description": "events matching, all pages: exact when `total_exact`, else an "
-            "estimate (more than 10,000 match)"
+            "estimate (more than 1,000 match)"
         },
     )
     total_exact = ma.fields.Boolean(

@@ -15,7 +15,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# A list newest first within one street, workstation, holder or urgency: the index hands the
+# rows over in id order (SQLite sorted a street's 160,000 cases for each page of 25).
+CASE_LISTS = ("street", "workstation", "holder", "urgency")
+
+
 def upgrade() -> None:
+    for column in CASE_LISTS:
+        op.create_index(f"ix_cases_{column}_id", "cases", [column, "id"])
+    # The cases opened in a period (a date filter).
+    op.create_index("ix_cases_created_at", "cases", ["created_at"])
     # The trail's actions for the console's filter (a loose index scan) and the events of one
     # action in seq order (the trail browser filtered by action, the appraisal's queries).
     op.create_index("ix_trail_events_action_seq", "trail_events", ["action", "seq"])
@@ -26,3 +35,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_trail_events_trigger_case", "trail_events")
     op.drop_index("ix_trail_events_action_seq", "trail_events")
+    op.drop_index("ix_cases_created_at", "cases")
+    for column in reversed(CASE_LISTS):
+        op.drop_index(f"ix_cases_{column}_id", "cases")

@@ -200,6 +200,11 @@ class Case(Base):
         # The sweep's two questions, answered from the stages still to be looked at.
         Index("ix_cases_light_yellow", "light", "stage_yellow_at"),
         Index("ix_cases_light_due", "light", "stage_due_at"),
+        Index("ix_cases_street_id", "street", "id"),
+        Index("ix_cases_workstation_id", "workstation", "id"),
+        Index("ix_cases_holder_id", "holder", "id"),
+        Index("ix_cases_urgency_id", "urgency", "id"),
+        Index("ix_cases_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
