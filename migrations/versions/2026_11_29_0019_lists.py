@@ -25,6 +25,9 @@ def upgrade() -> None:
         op.create_index(f"ix_cases_{column}_id", "cases", [column, "id"])
     # The cases opened in a period (a date filter).
     op.create_index("ix_cases_created_at", "cases", ["created_at"])
+    # A state's cases newest first, and a street's cases in a state (its whistle queue).
+    op.create_index("ix_cases_state_id", "cases", ["state", "id"])
+    op.create_index("ix_cases_street_state", "cases", ["street", "state"])
     # The trail's actions for the console's filter (a loose index scan) and the events of one
     # action in seq order (the trail browser filtered by action, the appraisal's queries).
     op.create_index("ix_trail_events_action_seq", "trail_events", ["action", "seq"])
@@ -35,6 +38,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_trail_events_trigger_case", "trail_events")
     op.drop_index("ix_trail_events_action_seq", "trail_events")
+    op.drop_index("ix_cases_street_state", "cases")
+    op.drop_index("ix_cases_state_id", "cases")
     op.drop_index("ix_cases_created_at", "cases")
     for column in reversed(CASE_LISTS):
         op.drop_index(f"ix_cases_{column}_id", "cases")

@@ -207,7 +207,9 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
     if view == "whistled":
         return and_(
             Case.street == unit,
-            Case.id.in_(select(TrailEvent.case_id).where(TrailEvent.trigger == "whistle")),
+            # Asked of each of the street's cases (a city's whistles are many: a set of them
+            # all was built for each page).
+            exists().where(TrailEvent.trigger == "whistle", TrailEvent.case_id == Case.id),
         )
     return None
 

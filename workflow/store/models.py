@@ -205,6 +205,8 @@ class Case(Base):
         Index("ix_cases_holder_id", "holder", "id"),
         Index("ix_cases_urgency_id", "urgency", "id"),
         Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_state_id", "state", "id"),
+        Index("ix_cases_street_state", "street", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
