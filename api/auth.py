@@ -14,10 +14,11 @@ import marshmallow as ma
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_limiter import Limiter
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db
+from api.blueprint import Blueprint
 from workflow import users
 from workflow.actors import Actor
 from workflow.store.models import ApiToken, User

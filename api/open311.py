@@ -16,7 +16,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, json, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import db
@@ -268,9 +268,35 @@ def _status(s: Session, case: Case, holder_name: str | None) -> tuple[bool, str]
     return False, f"{label}（{case.state}），{holder_name} 办理中"
 
 
-def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
+def _last_holders(s: Session, cases: list[Case]) -> dict[int, str | None]:
+    """_last_holder() of each of CASES, in two queries however many there are."""
+    out: dict[int, str | None] = {c.id: c.holder for c in cases if c.holder}
+    ended = [c.id for c in cases if not c.holder]
+    if ended:
+        last = (
+            select(func.max(TrailEvent.seq))
+            .where(TrailEvent.case_id.in_(ended), TrailEvent.action == "case.transition")
+            .group_by(TrailEvent.case_id)
+        )
+        rows = s.execute(
+            select(TrailEvent.case_id, TrailEvent.from_holder).where(TrailEvent.seq.in_(last))
+        )
+        out.update((case_id, holder) for case_id, holder in rows if case_id is not None)
+    return out
+
+
+def _request_json(
+    s: Session,
+    case: Case,
+    items: Any,
+    *,
+    holders: dict[int, str | None] | None = None,
+    media: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """A case as a GeoReport v2 request. HOLDERS and MEDIA: the last holders and public photos
+    of a whole list read at once (otherwise read here, for this case)."""
     units = registry.units(s)
-    holder = _last_holder(s, case)
+    holder = holders.get(case.id) if holders is not None else _last_holder(s, case)
     holder_name = units.units[holder].name_zh if holder and holder in units.units else holder
     final, notes = _status(s, case, holder_name)
     item = items.get(case.item)
@@ -296,7 +322,8 @@ def _request_json(s: Session, case: Case, items: Any) -> dict[str, Any]:
         "lat": case.lat if case.lat is not None else o311.get("lat"),
         "long": case.long if case.long is not None else o311.get("long"),
         # The resident's own link, else the first photo the case's handlers marked public.
-        "media_url": o311.get("media_url") or _public_media(s, case),
+        "media_url": o311.get("media_url")
+        or (media.get(case.id) if media is not None else _public_media(s, case)),
     }
 
 
@@ -306,6 +333,14 @@ def _public_media(s: Session, case: Case) -> str | None:
 
     shown = records.public_of(s, case)
     return public_url(shown[0]) if shown else None
+
+
+def _public_medias(s: Session, cases: list[Case]) -> dict[int, str]:
+    """_public_media() of each of CASES, in one query."""
+    from api.resources.attachments import public_url
+    from workflow.attachments import records
+
+    return {case_id: public_url(a) for case_id, a in records.first_public_of(s, cases).items()}
 
 
 def _date_arg(name: str) -> dt.datetime | None:
@@ -347,7 +382,8 @@ def requests_list(fmt: str) -> Response:
             codes = request.args["service_code"].split(",")
             q = q.where(Case.item.in_([c.strip() for c in codes]))
     rows = list(s.execute(q.order_by(Case.id.desc()).limit(MAX_REQUESTS)).scalars())
-    out = [_request_json(s, c, items) for c in rows]
+    holders, media = _last_holders(s, rows), _public_medias(s, rows)
+    out = [_request_json(s, c, items, holders=holders, media=media) for c in rows]
     status = request.args.get("status")
     if status and not ids:
         allowed = {p.strip() for p in status.split(",")}

@@ -28,8 +28,15 @@ def _shown(code: str) -> dict[str, Any]:
     case = s.get(Case, fb.case_id)
     assert case is not None
     item, _ = registry.item(s, case.item, case.list_version)
-    # The day the case ended, in the instance's time zone.
-    return {"item": item.name_zh, "date": when(fb.created_at)[:10], "code": code}
+    # The day the case ended, in the instance's time zone; on a second round (after a
+    # rectification) also the day the rectification was reported, which the round asks about.
+    ended = case.closed_at or fb.created_at
+    return {
+        "item": item.name_zh,
+        "date": when(ended)[:10],
+        "rectified": when(fb.created_at)[:10] if fb.round > 1 else None,
+        "code": code,
+    }
 
 
 def _gone() -> tuple[str, int]:

@@ -57,6 +57,33 @@ CHECKS = [
     N_("route %(route)s needs it for %(state)s"),
     N_("route %(route)s needs a limit for the %(tier)s tier"),
     N_("route %(route)s can whistle: name at least one department"),
+    # A street's routing table (workflow/catalog/street_routing.py).
+    N_("%(street)s is not a street office"),
+    N_("no item %(code)s in list version %(version)s"),
+    N_("%(unit)s is neither %(street)s nor an agency stationed in it"),
+    N_("route %(route)s has no %(tier)s stage"),
+    N_("the district sets no such limit here"),
+    N_(
+        "%(mine)s working days would lengthen the district's %(district)s: "
+        "a street may only shorten it"
+    ),
+    # The places files (workflow/places/files.py).
+    N_("missing file (places/ needs the boundaries)"),
+    N_("malformed JSON: %(error)s"),
+    N_("more than %(n)s features"),
+    N_("required: the workstation's code"),
+    N_("%(code)s is not a workstation in units.csv"),
+    N_("%(code)s has a boundary already at %(place)s"),
+    N_("workstation %(code)s has no boundary: every community needs one"),
+    N_("must be a Polygon or a MultiPolygon"),
+    N_("malformed coordinates: rings of [longitude, latitude] pairs"),
+    N_("empty"),
+    N_("coordinates are [longitude, latitude] in decimal degrees"),
+    N_("not a valid polygon: %(why)s"),
+    N_("overlaps %(place)s by about %(m2)s m²: a place belongs to one community"),
+    N_("one of %(choices)s"),
+    N_("the range ends before it starts (%(start)s > %(end)s)"),
+    N_("%(what)s is given to %(code)s at row %(row)s"),
 ]
 
 

@@ -178,7 +178,7 @@ LIMIT_UNITS = {
 }
 
 ROLES = {
-    "clerk": ("窗口人员", "Window clerk"),
+    "clerk": ("窗口受理员", "Window clerk"),
     "staff": ("工作人员", "Staff"),
     "admin": ("管理员", "Administrator"),
     "auditor": ("督查考核", "Auditor"),

@@ -86,6 +86,12 @@ def _fields(value: object) -> str:
     return _noun(value)
 
 
+def _problem(value: object) -> str:
+    """A file check's "place: sentence", its sentence in the user's language."""
+    place, sep, message = str(value).partition(": ")
+    return f"{place}{sep}{problem_text(message)}" if sep else problem_text(place)
+
+
 # How each named param is said: by its name in the code's wording.
 PARAMS: dict[str, Callable[[object], str]] = {
     "trigger": _trigger_or_step,
@@ -111,6 +117,7 @@ PARAMS: dict[str, Callable[[object], str]] = {
     "fields": _fields,
     "kind": lambda v: labels.label("unit_kind", str(v)),
     "kinds": lambda v: labels.label("unit_kind", str(v)),
+    "problems": _problem,
 }
 
 
@@ -118,6 +125,8 @@ def _param(name: str, value: object) -> str:
     say = PARAMS.get(name)
     if isinstance(value, list | tuple):
         words = [say(v) if say else str(v) for v in value]
+        if name == "problems":
+            return "；".join(words) if labels.is_zh() else "; ".join(words)
         return "、".join(words) if labels.is_zh() else ", ".join(words)
     if say is None or value is None:
         return str(value)

@@ -7,10 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.blueprint import Blueprint
 from api.schemas import At, PageArgs, Period, page_body, page_of, page_schema
 from workflow.appraisal import records as appraisal
 from workflow.catalog import registry

@@ -9,12 +9,12 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import Request, Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from api import db
 from api.auth import current_caller
+from api.blueprint import Blueprint
 from api.schemas import iso
 from workflow.attachments import records
 from workflow.attachments.records import Upload

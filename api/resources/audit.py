@@ -7,10 +7,11 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.blueprint import Blueprint
 from api.resources.cases import TrailEventSchema
 from api.schemas import Instant, Int
 from workflow import privacy

@@ -10,13 +10,13 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import db
 from api.auth import current_caller, require_roles
+from api.blueprint import Blueprint
 from api.problems import problem
 from api.schemas import KeysetPageArgs, iso, page_body, page_of, page_schema
 from workflow import privacy

@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from workflow.catalog import registry
 from workflow.spec.serialize import record_to_data
 

@@ -8,10 +8,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.blueprint import Blueprint
 from api.resources.cases import (
     ApplicantSchema,
     CaseDetailSchema,

@@ -8,10 +8,10 @@ from typing import Any
 import marshmallow as ma
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.schemas import Int
 from workflow.actors import Actor
 from workflow.audit.chain import format_at

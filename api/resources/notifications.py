@@ -7,11 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api import db
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.schemas import At
 from workflow.instants import utcnow
 from workflow.notify import manage

@@ -8,10 +8,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_caller
+from api.blueprint import Blueprint
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.places import hotspots as hot

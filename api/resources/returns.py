@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.schemas import Int, KeysetPageArgs, page_body, page_of, page_schema
 from workflow.queries import returns as queries
 from workflow.queries import scope

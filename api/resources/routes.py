@@ -10,10 +10,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from api import db
 from api.auth import current_actor, require_roles
+from api.blueprint import Blueprint
 from api.schemas import Int
 from workflow.catalog import authority, registry
 from workflow.errors import InvalidInput

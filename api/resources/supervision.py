@@ -8,10 +8,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import db
 from api.auth import current_actor
+from api.blueprint import Blueprint
 from api.schemas import At, Int, KeysetPageArgs, page_body, page_of, page_schema
 from workflow.queries import extensions as extension_queries
 from workflow.queries import scope

@@ -9,11 +9,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api import db
 from api.auth import current_caller
+from api.blueprint import Blueprint
 from api.resources.cases import TEXT, TransitionHeaders, idempotent_write
 from api.schemas import Int
 from workflow.actors import Actor

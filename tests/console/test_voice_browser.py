@@ -96,6 +96,8 @@ def test_a_call_a_rectification_and_an_upheld_appeal_in_the_console(
     # The workstation reports what it did, and appeals the rating.
     sign_in(page, "W-ZHL-01", "clerk")
     page.get_by_role("link", name="整改").click()
+    # The open ones' tab says 整改中 (not the supervisions' 未签收).
+    expect(page.locator("nav.tabs a.current")).to_have_text("整改中")
     rect = page.locator("table.rectifications tbody tr", has_text=f"#{done}")
     rect.get_by_label("整改情况").fill("已电话致歉并当日补办")
     rect.get_by_role("button", name="报告").click()

@@ -1250,8 +1250,9 @@ def _ask(
 
 
 def _extend_task(session: Session, task: Task, days: int, *, now: dt.datetime) -> dt.datetime:
-    """Move the task's current limit DAYS working days later (not a step: its version stays)."""
-    calendar = engine.work_calendar(session)
+    """Move the task's current limit DAYS working days later (not a step: its version stays);
+    on an urgent case's clock, DAYS times 24 hours."""
+    calendar = _clock(session, session.get_one(Case, task.case_id))
     assert task.stage_due_at is not None
     new_due = calendar.add_working_days(task.stage_due_at, days)
     limit = calendar.working_seconds_between(task.stage_started_at or now, new_due)
@@ -1278,8 +1279,9 @@ def _extend_task(session: Session, task: Task, days: int, *, now: dt.datetime) -
 
 def _extend(session: Session, case: Case, days: int, *, now: dt.datetime) -> dt.datetime | None:
     """Move the stage's limit DAYS working days later, and the case's by as much working time;
-    while the clock is stopped, add that time to what is left. Not a transition: Core UPDATE."""
-    calendar = engine.work_calendar(session)
+    while the clock is stopped, add that time to what is left. Not a transition: Core UPDATE.
+    On an urgent case's clock (running day and night) a day is 24 hours."""
+    calendar = _clock(session, case)
     assert case.stage_due_at is not None
     old_due = case.stage_due_at
     new_due = calendar.add_working_days(old_due, days)
