@@ -398,10 +398,12 @@ def _pointer3(
     if version is None:
         tx = session.get_transaction()
         if tx is not None and session.info.get(_PUBLISHING) is not tx:
-            memo = session.info.get(_LATEST_MEMO)
-            if memo is None or memo[0] is not tx:
-                memo = session.info[_LATEST_MEMO] = (tx, {})
-            memo[1][(kind, name, street)] = (row[0], row[1], row[2])
+            seen: tuple[Any, dict[tuple[str, str, str | None], Pointer]] | None
+            seen = session.info.get(_LATEST_MEMO)
+            if seen is None or seen[0] is not tx:
+                seen = (tx, {})
+                session.info[_LATEST_MEMO] = seen
+            seen[1][(kind, name, street)] = (row[0], row[1], row[2])
     return row[0], row[1], row[2]
 
 

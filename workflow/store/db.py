@@ -20,7 +20,7 @@ def _sqlite_from_hint(_compiler: Any, _table: Any, text: str) -> str:
     return text
 
 
-SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
