@@ -7,6 +7,7 @@ Create Date: 2026-11-29 12:10:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_lists"
@@ -28,16 +29,24 @@ def upgrade() -> None:
     # A state's cases newest first, and a street's cases in a state (its whistle queue).
     op.create_index("ix_cases_state_id", "cases", ["state", "id"])
     op.create_index("ix_cases_street_state", "cases", ["street", "state"])
-    # The trail's actions for the console's filter (a loose index scan) and the events of one
-    # action in seq order (the trail browser filtered by action, the appraisal's queries).
-    op.create_index("ix_trail_events_action_seq", "trail_events", ["action", "seq"])
+    # The trail's actions for the console's filter (a loose index scan). Partial on a condition
+    # only that scan states (seq > 0), so that no other query is planned on it: with a plain
+    # index on the action, SQLite took it over the instants' index for the appraisal's queries
+    # (all the trail's transitions read instead of a month's events: 0.65 s to 2.5 s).
+    op.create_index(
+        "ix_trail_events_action_listed",
+        "trail_events",
+        ["action"],
+        sqlite_where=sa.text("seq > 0"),
+        postgresql_where=sa.text("seq > 0"),
+    )
     # The cases a trigger was fired on (the whistles a street blew): a few among millions.
     op.create_index("ix_trail_events_trigger_case", "trail_events", ["trigger", "case_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_trail_events_trigger_case", "trail_events")
-    op.drop_index("ix_trail_events_action_seq", "trail_events")
+    op.drop_index("ix_trail_events_action_listed", "trail_events")
     op.drop_index("ix_cases_street_state", "cases")
     op.drop_index("ix_cases_state_id", "cases")
     op.drop_index("ix_cases_created_at", "cases")

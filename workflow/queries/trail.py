@@ -78,10 +78,11 @@ def list_events(
 # The distinct actions by a loose index scan: each step one seek in the index on the action
 # for the next one, so the cost is the number of actions, not of events (a million cases have
 # four million events; SELECT DISTINCT read them all).
+# (seq > 0: the condition of the partial index ix_trail_events_action_listed.)
 _ACTIONS = text(
-    "WITH RECURSIVE a(x) AS (SELECT min(action) FROM trail_events"
-    " UNION ALL SELECT (SELECT min(action) FROM trail_events WHERE action > a.x) FROM a"
-    " WHERE a.x IS NOT NULL) SELECT x FROM a WHERE x IS NOT NULL"
+    "WITH RECURSIVE a(x) AS (SELECT min(action) FROM trail_events WHERE seq > 0"
+    " UNION ALL SELECT (SELECT min(action) FROM trail_events WHERE seq > 0 AND action > a.x)"
+    " FROM a WHERE a.x IS NOT NULL) SELECT x FROM a WHERE x IS NOT NULL"
 )
 
 
