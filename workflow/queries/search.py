@@ -209,7 +209,10 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
             Case.street == unit,
             # Asked of each of the street's cases (a city's whistles are many: a set of them
             # all was built for each page).
-            exists().where(TrailEvent.trigger == "whistle", TrailEvent.case_id == Case.id),
+            # (the literal: the condition of the partial index ix_trail_events_whistles)
+            exists().where(
+                TrailEvent.trigger == literal_column("'whistle'"), TrailEvent.case_id == Case.id
+            ),
         )
     return None
 

@@ -360,7 +360,12 @@ class TrailEvent(Base):
             sqlite_where=text("seq > 0"),
             postgresql_where=text("seq > 0"),
         ),
-        Index("ix_trail_events_trigger_case", "trigger", "case_id"),
+        Index(
+            "ix_trail_events_whistles",
+            "case_id",
+            sqlite_where=text("\"trigger\" = 'whistle'"),
+            postgresql_where=text("\"trigger\" = 'whistle'"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
