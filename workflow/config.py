@@ -58,6 +58,10 @@ class Settings:
     # The units' duty e-mail goes through this SMTP server (host:port; none: instance/mail.jsonl).
     smtp_host: str = ""
     smtp_from: str = "streetflow@localhost"
+    # How many partitions the trail is chained in (workflow.audit.chain): new cases are dealt to
+    # them by street; 1 (the default) is the single chain. Applied by `streetflow init`; a change
+    # applies to new cases only, and partitions are never removed.
+    trail_partitions: int = 1
 
     @property
     def secret_key(self) -> str:
@@ -104,6 +108,7 @@ def settings() -> Settings:
         sms_body=os.environ.get("STREETFLOW_SMS_BODY", Settings.sms_body),
         smtp_host=os.environ.get("STREETFLOW_SMTP_HOST", "").strip(),
         smtp_from=os.environ.get("STREETFLOW_SMTP_FROM", "streetflow@localhost").strip(),
+        trail_partitions=_whole("STREETFLOW_TRAIL_PARTITIONS", 1, 1, 64),
     )
 
 

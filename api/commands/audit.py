@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from workflow.audit import chain
 from workflow.audit.checkpoints import Anchor, checkpoint
 from workflow.audit.export import export_lines
 from workflow.audit.replay import differences
@@ -64,18 +65,33 @@ def _read_anchors(path: Path) -> list[Anchor]:
     help="Check a SQLite trail in this many processes (a break is then named by one walk). "
     "Default: one per CPU (at most 8) for a trail of 200,000 events or more, else 1.",
 )
+@click.option(
+    "--partition",
+    type=click.IntRange(min=0),
+    default=None,
+    help="On a partitioned trail: check this partition's chain only (against what the "
+    "checkpoints and anchors signed of it).",
+)
 @pass_ctx
 @refusals
 def verify(
-    ctx: Context, anchors: Path | None, as_json: bool, strict: bool, jobs: int | None
+    ctx: Context,
+    anchors: Path | None,
+    as_json: bool,
+    strict: bool,
+    jobs: int | None,
+    partition: int | None,
 ) -> None:
     """Recheck every link of the trail in seq order, its head, and every signed checkpoint.
 
     Each event's stored columns must be exactly the bytes its hash covers (not merely parse to
     the same value). On a break, names the first bad event and what is wrong with it: modified,
     missing, inserted, reordered, truncated (shorter than a signed checkpoint or its head),
-    rebuilt (every hash recomputed: no longer the one signed at a checkpoint), or
-    forged_checkpoint.
+    rebuilt (every hash recomputed: no longer the one signed at a checkpoint),
+    forged_checkpoint, or misplaced (an event outside its case's partition).
+
+    On a partitioned trail each partition's chain is checked by itself (or only --partition's),
+    every problem is named with its partition, and one line per partition gives its head.
 
     Warnings do not break the chain: time_backwards (an event dated before the one before it),
     dated_after_write (dated more than a minute after the database wrote it). They are listed
@@ -99,10 +115,25 @@ def verify(
 
     with ctx.sessions() as session:
         report = verify_trail(
-            session, ctx.settings.secret_key, anchors=outside, progress=progress, jobs=jobs
+            session,
+            ctx.settings.secret_key,
+            anchors=outside,
+            progress=progress,
+            jobs=jobs,
+            partition=partition,
         )
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif report.ok and report.partitions is not None:
+        click.echo(
+            f"trail intact: {report.events_checked} events in {len(report.partitions)} "
+            f"partition(s), {report.checkpoints_checked} signed checkpoint(s) hold"
+        )
+        for rp in report.partitions:
+            click.echo(
+                f"partition {rp.partition}: {rp.events_checked} events, head seq "
+                f"{rp.last_seq} {rp.last_hash}"
+            )
     elif report.ok:
         click.echo(
             f"trail intact: {report.events_checked} events, head seq {report.last_seq} "
@@ -111,7 +142,12 @@ def verify(
     else:
         bad = report.first_bad
         assert bad is not None
-        click.echo(f"trail BROKEN at seq {bad.seq}: {bad.kind}: {bad.detail}")
+        where = "" if bad.partition is None else f" in partition {bad.partition}"
+        click.echo(f"trail BROKEN{where} at seq {bad.seq}: {bad.kind}: {bad.detail}")
+        if report.partitions is not None:
+            for rp in report.partitions:
+                state = "intact" if rp.ok else "BROKEN"
+                click.echo(f"partition {rp.partition}: {state}, {rp.events_checked} events")
         for p in report.problems:
             if p is not bad:
                 click.echo(f"also: {p}")
@@ -135,7 +171,9 @@ def checkpoint_cmd(ctx: Context) -> None:
 
     The printed line is an anchor: append it to a file kept away from the database, and give
     that file to `audit verify --anchors`, so that deleting checkpoint rows does not help
-    anyone who rewrites the trail.
+    anyone who rewrites the trail. On a partitioned trail it carries every partition's head
+    ("heads": [[partition, seq, hash], ...]) and their Merkle root ("root", also "hash"), which
+    the signature covers.
 
     \b
     Example:
@@ -179,22 +217,34 @@ def replay(ctx: Context) -> None:
 
 @audit.command()
 @click.option("--since", type=click.IntRange(min=0), default=0, help="Only events after SEQ.")
+@click.option(
+    "--partition",
+    type=click.IntRange(min=0),
+    default=None,
+    help="On a partitioned trail: only this partition's events (its chain).",
+)
 @pass_ctx
 @refusals
-def export(ctx: Context, since: int) -> None:
+def export(ctx: Context, since: int, partition: int | None) -> None:
     """Write the trail as JSON Lines on stdout: one event a line, in seq order, canonical JSON.
 
     Each line has seq, at, case, actor, unit, action, trigger, from_state, to_state,
     from_holder, to_holder, reason, data, prev_hash and hash; docs/auditors/verify.md shows how
-    to re-hash it with Python's standard library alone.
+    to re-hash it with Python's standard library alone. On a partitioned trail each line also
+    has its partition, and an incremental export (--since) is made per partition: seq order is
+    commit order within a partition only, so a whole-trail --since could skip an event that
+    committed after a higher seq of another partition.
 
     \b
     Example:
       streetflow audit export --since 1000 > trail.jsonl
-    Exit codes: 0 written, 1 no database."""
+      streetflow audit export --partition 2 --since 1000 > trail-2.jsonl
+    Exit codes: 0 written, 1 no database, --since over several partitions without --partition."""
     ctx.require_schema()
     out = sys.stdout.buffer
     with ctx.sessions() as session:
-        for line in export_lines(session, since=since):
+        if since and partition is None and chain.partitions_count(session) > 1:
+            fail("the trail has several partitions: export --since per --partition")
+        for line in export_lines(session, since=since, partition=partition):
             out.write(line)
     out.flush()

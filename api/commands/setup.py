@@ -12,6 +12,7 @@ from alembic.util import CommandError
 
 from workflow import demo
 from workflow import users as users_service
+from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
 from workflow.spec.model import ROLES
@@ -59,6 +60,10 @@ def init(
         hint = "; is this database from another streetflow version?"
         fail(f"cannot upgrade the schema: {exc}" + (hint if "revision" in str(exc) else ""))
     click.echo("schema: up to date")
+    with ctx.sessions.begin() as session:
+        parts = chain.ensure_partitions(session, s.trail_partitions)
+    if parts > 1:
+        click.echo(f"trail: {parts} partitions, new cases dealt over {s.trail_partitions}")
     defs, problems = read_definitions(s.definitions)
     if defs is None:
         for p in problems:

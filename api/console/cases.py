@@ -16,6 +16,7 @@ from api.console.attachments import intake_files
 from api.console.common import bp, caller, countdown, signed_in, when
 from api.resources.cases import mask_phone, read_full
 from workflow.actors import Actor
+from workflow.audit import chain
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.queries import cases as case_queries
@@ -396,7 +397,9 @@ def fire(case_id: int) -> Any:
         # The console asks for the result where the work ends (the API leaves it optional).
         flash(_("Write the result (办理结果) before resolving or completing."), "error")
         return redirect(url_for("console.case", case_id=case_id))
-    with db.write() as w:
+    # The lock of the case's trail partition only (firings in other partitions go on).
+    with db.write(lock=False) as w:
+        chain.lock_case_head(w, case_id)
         scope.get_case(w, c.actor, case_id)
         engine.fire(
             w,

@@ -58,6 +58,17 @@ class TrailProblemSchema(ma.Schema):
     seq = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True)
     detail = ma.fields.String(required=True)
+    partition = ma.fields.Integer(
+        metadata={"description": "on a partitioned trail: the partition it was found in"}
+    )
+
+
+class TrailPartitionSchema(ma.Schema):
+    partition = ma.fields.Integer(required=True)
+    ok = ma.fields.Boolean(required=True)
+    events_checked = ma.fields.Integer(required=True)
+    last_seq = ma.fields.Integer(required=True, metadata={"description": "its chain's last seq"})
+    head_seq = ma.fields.Integer(allow_none=True, metadata={"description": "its head's seq"})
 
 
 class TrailVerifySchema(ma.Schema):
@@ -77,6 +88,10 @@ class TrailVerifySchema(ma.Schema):
         },
     )
     warnings_total = ma.fields.Integer(required=True, metadata={"description": "all warnings"})
+    partitions = ma.fields.List(
+        ma.fields.Nested(TrailPartitionSchema),
+        metadata={"description": "on a partitioned trail only: each partition's chain"},
+    )
 
 
 @blp.route("/events")

@@ -606,7 +606,7 @@ class Transitions(MethodView):
             # Whoever may fire is in scope (a holder, or the applicant's channel).
             return case_json(s, engine.get_case(s, case_id), actor)
 
-        return idempotent_write(caller.user_id, key, digest, fire, render)
+        return idempotent_write(caller.user_id, key, digest, fire, render, case_id=case_id)
 
 
 def idempotent_write(
@@ -615,6 +615,8 @@ def idempotent_write(
     digest: str,
     write: Callable[[Session], dict[str, Any]],
     render: Callable[[Session], dict[str, Any]] | None = None,
+    *,
+    case_id: int | None = None,
 ) -> Response:
     """Run WRITE in one transaction and answer its body (or RENDER's) with its ETag. With an
     Idempotency-Key the answer is stored in the same transaction, so a retry gets it back and
@@ -622,8 +624,11 @@ def idempotent_write(
     after the commit, on a fresh snapshot, so the write lock is not held while the answer is
     built (another write may have come in between: the answer is the case as it is then)."""
     try:
-        # Without a key the engine's own lock_head is the transaction's first statement.
-        with db.write(lock=bool(key)) as s:
+        # Without a key the engine's own lock_head is the transaction's first statement; with
+        # one, the lock of CASE_ID's trail partition where WRITE fires on that case only.
+        with db.write(lock=bool(key) and case_id is None) as s:
+            if key and case_id is not None:
+                chain.lock_case_head(s, case_id)
             if key:
                 stored = _stored_answer(s, user_id, key, digest)
                 if stored is not None:

@@ -1,7 +1,7 @@
 """lists at a million cases: the trail indexed by action and by trigger
 
 Revision ID: 0019_lists
-Revises: 0018_find
+Revises: 0019_parts
 Create Date: 2026-11-29 12:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_lists"
-down_revision: str | None = "0018_find"
+down_revision: str | None = "0019_parts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

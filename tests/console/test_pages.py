@@ -181,10 +181,13 @@ def test_every_console_text_has_its_chinese() -> None:
     """No English left in the Chinese console, and the compiled catalogue is the current one."""
     console = ROOT / "api" / "console"
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    # Keyed by (context, id): one English word may be two Chinese ones (pgettext).
     found = {
-        msg if isinstance(msg, str) else msg[0]
-        for _f, _l, msg, *_rest in extract_from_dir(
-            str(console), method_map, keywords={"_": None, "gettext": None}
+        (context, msg if isinstance(msg, str) else msg[0])
+        for _f, _l, msg, _comments, context in extract_from_dir(
+            str(console),
+            method_map,
+            keywords={"_": None, "gettext": None, "pgettext": ((1, "c"), 2)},
         )
     }
     po_path = Path(console, "translations/zh/LC_MESSAGES/messages.po")
@@ -192,9 +195,9 @@ def test_every_console_text_has_its_chinese() -> None:
         po = read_po(f)
     with po_path.with_suffix(".mo").open("rb") as f:
         mo = read_mo(f)
-    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
-    assert sorted(found - set(translated)) == []
-    assert {m.id: m.string for m in mo if m.id} == translated
+    translated = {(m.context, m.id): m.string for m in po if m.id and m.string and not m.fuzzy}
+    assert sorted(found - set(translated), key=str) == []
+    assert {(m.context, m.id): m.string for m in mo if m.id} == translated
 
 
 def test_oversight_pages_keep_to_their_units(

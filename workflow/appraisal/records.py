@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from workflow import config
 from workflow.actors import Actor
 from workflow.appraisal.metrics import Window, cases_of, measure, period_bounds
-from workflow.audit import chain, spelling
+from workflow.audit import chain, checkpoints, spelling
 from workflow.catalog import registry
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotHolder
 from workflow.inputs import check_text
@@ -65,10 +66,29 @@ def _definition(session: Session, kind: str, version: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- inputs and calculation
 
 
+@dataclass(frozen=True)
+class _Head:
+    seq: int
+    hash: str
+
+
+def _trail_head(session: Session) -> _Head:
+    """The trail's head: the single chain's; on a partitioned trail the highest head seq (every
+    event up to it has committed: the caller holds every partition's lock) and the Merkle root
+    of the heads."""
+    rows = session.execute(
+        select(TrailHead.id, TrailHead.seq, TrailHead.hash).order_by(TrailHead.id)
+    ).all()
+    if len(rows) == 1:
+        return _Head(rows[0].seq, rows[0].hash)
+    heads = [(r.id - 1, r.seq, r.hash) for r in rows]
+    return _Head(max(r.seq for r in rows), checkpoints.merkle_root(heads))
+
+
 def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     """The inputs of a computation now: the trail so far, the latest definitions."""
     start, end = period_bounds(period, timezone(session))
-    head = session.execute(select(TrailHead).where(TrailHead.id == 1)).scalar_one()
+    head = _trail_head(session)
     scheme_version = scheme_version_for(session, period)
     if not scheme_version:
         raise NotFound(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from workflow.notify import outbox
 from workflow.store import direct
-from workflow.store.models import TrailEvent, TrailHead
+from workflow.store.models import Case, TrailEvent, TrailHead, Unit
 
 GENESIS = "0" * 64
 
@@ -100,88 +101,328 @@ def link_hash(prev_hash: str, body_bytes: bytes) -> str:
 
 
 class ChainNotLocked(RuntimeError):
-    """append() was called in a transaction that did not call lock_head() first: a bug."""
+    """append() was called in a transaction that did not call lock_head() first, or that did
+    not lock the partition the event belongs to: a bug."""
 
 
-def lock_head(session: Session) -> tuple[int, str]:
-    """Take the chain's write lock before anything else in a write transaction; the head as it
-    is now (seq, hash).
+# ---------------------------------------------------------------- partitions
+#
+# The trail is one chain per partition: partition P's head is trail_head's row P + 1, every
+# event's prev_hash is the hash of the event before it in the same partition. A case's events
+# all lie in the partition stored on the case when it was opened; events without a case, and
+# cases without a street, lie in the default partition 0. With one partition (the default) the
+# trail is exactly the single chain it always was: seq is the head's + 1, contiguous. With more,
+# seq stays unique and increasing within each partition (a partition's head lock orders its
+# appends) but is drawn from a database SEQUENCE on PostgreSQL (gaps where a transaction rolls
+# back) and is max over the heads + 1 on SQLite (one writer at a time anyway).
 
-    The first statement is an UPDATE, so SQLite takes its write lock here (waiting on
-    busy_timeout) instead of failing to upgrade a read snapshot later, and PostgreSQL locks the
-    head row until commit: appends are serialised and the chain cannot fork."""
-    conn = session.connection()
-    if conn.dialect.update_returning:
-        # One statement locks and reads the head (SQLite >= 3.35, PostgreSQL).
-        head = _LOCK_HEAD_RETURNING.run(conn).one_or_none()
-        assert head is not None, "the chain head row is missing"
-        seq, hash_ = head["seq"], head["hash"]
-    else:
-        session.execute(_LOCK_HEAD)
-        seq, hash_ = session.execute(_HEAD).one()
-    # Remember which transaction holds the lock, so append() can refuse to run without it.
-    session.info[_LOCKED] = session.get_transaction()
-    return seq, hash_
+DEFAULT_PARTITION = 0
+
+
+@dataclass
+class _Lock:
+    """What a write transaction holds: its partitions' heads (None: every partition), how many
+    partitions there are, and the seqs drawn ahead by next_seq() for an append to come."""
+
+    txn: Any
+    parts: frozenset[int] | None
+    count: int
+    reserved: dict[int, int]
 
 
 _LOCKED = "streetflow.trail_locked"
 
 
+def _held(session: Session) -> _Lock | None:
+    lock = session.info.get(_LOCKED)
+    if lock is None or lock.txn is not session.get_transaction():
+        return None
+    return cast(_Lock, lock)
+
+
+def _hold(session: Session, parts: frozenset[int] | None, count: int) -> None:
+    """Record the lock SESSION's transaction took (adding to what it held already)."""
+    held = _held(session)
+    if held is not None:
+        held.count = count
+        if held.parts is not None:
+            held.parts = None if parts is None else held.parts | parts
+        return
+    session.info[_LOCKED] = _Lock(session.get_transaction(), parts, count, {})
+
+
+def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tuple[int, str]:
+    """Take the chain's write lock before anything else in a write transaction: the heads of
+    PARTITIONS (None: every partition, in ascending order); the first partition's head (the
+    default partition's without PARTITIONS) as it is now (seq, hash).
+
+    On SQLite the first statement is an UPDATE, so SQLite takes its write lock (for every
+    partition: one writer) here, waiting on busy_timeout, instead of failing to upgrade a read
+    snapshot later. On PostgreSQL the head rows are locked until commit, in ascending order
+    (no deadlock between writers of several partitions): appends to a partition are serialised
+    and its chain cannot fork, while writers of other partitions go on."""
+    conn = session.connection()
+    wanted = None if partitions is None else sorted(set(partitions))
+    if conn.dialect.name != "postgresql":
+        first = DEFAULT_PARTITION if not wanted else wanted[0]
+        if conn.dialect.update_returning:
+            # One statement locks and reads the head (SQLite >= 3.35).
+            head = _LOCK_HEAD_RETURNING.run(conn, {"head_id": first + 1}).one_or_none()
+            if head is None:
+                raise ChainNotLocked(f"the trail has no partition {first}")
+            seq, hash_, count = head["seq"], head["hash"], head["parts"]
+        else:
+            session.execute(_LOCK_HEAD, {"head_id": first + 1})
+            seq, hash_, count = session.execute(_HEAD_PARTS, {"head_id": first + 1}).one()
+        _hold(session, None, count)  # SQLite's write lock is the whole database's
+        return seq, hash_
+    if wanted is not None and len(wanted) == 1:
+        head = _LOCK_HEAD_RETURNING.run(conn, {"head_id": wanted[0] + 1}).one_or_none()
+        if head is None:
+            raise ChainNotLocked(f"the trail has no partition {wanted[0]}")
+        _hold(session, frozenset(wanted), head["parts"])
+        return head["seq"], head["hash"]
+    stmt = _LOCK_ALL if wanted is None else _LOCK_SOME
+    params = {} if wanted is None else {"ids": [p + 1 for p in wanted]}
+    rows = conn.execute(stmt, params).mappings().all()
+    if not rows or (wanted is not None and len(rows) != len(wanted)):
+        raise ChainNotLocked(f"the trail has no partitions {wanted}")
+    _hold(session, None if wanted is None else frozenset(wanted), rows[0]["parts"])
+    return rows[0]["seq"], rows[0]["hash"]
+
+
+def lock_case_head(session: Session, case_id: int) -> tuple[int, str] | None:
+    """lock_head() for the partition of case CASE_ID only (its partition never changes, so it is
+    read without a lock): one statement on PostgreSQL. On SQLite the database's write lock (the
+    first statement), then the head of the case's partition where there are several. None when
+    there is no such case."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        head = lock_head(session)
+        held = _held(session)
+        if held is not None and held.count == 1:
+            return head
+        row = session.execute(_CASE_HEAD, {"case_id": case_id}).one_or_none()
+        return None if row is None else (row.seq, row.hash)
+    locked = _LOCK_CASE_HEAD.run(conn, {"case_id": case_id}).one_or_none()
+    if locked is None:
+        return None
+    _hold(session, frozenset([locked["id"] - 1]), locked["parts"])
+    return locked["seq"], locked["hash"]
+
+
 def lock_for_read(session: Session, conn: Connection) -> bool:
     """lock_head() without reading the head, where that saves a statement: on SQLite with no
     transaction open yet, BEGIN IMMEDIATE takes the database's write lock (waiting on
-    busy_timeout as the UPDATE would), and the caller reads the head with its own first SELECT
-    (HEAD_SEQ and HEAD_HASH). False elsewhere: call lock_head()."""
+    busy_timeout as the UPDATE would), and the caller reads its case's partition's head with its
+    own first SELECT (HEAD_SEQ, HEAD_HASH, HEAD_TOP and HEAD_PARTS), then calls
+    read_locked(). False elsewhere: call lock_head()."""
     if conn.dialect.name != "sqlite":
         return False
     driver = conn.connection.driver_connection
     if driver is None or driver.in_transaction:
         return False
     direct.run_sql(conn, "BEGIN IMMEDIATE")
-    session.info[_LOCKED] = session.get_transaction()
+    _hold(session, None, 0)  # the count comes with the caller's SELECT (read_locked)
     return True
+
+
+def read_locked(session: Session, count: int, top: int) -> None:
+    """What the caller of lock_for_read() read with the head: the partition count and the
+    highest seq of any head (the next seq is top + 1 on SQLite)."""
+    held = _held(session)
+    assert held is not None
+    held.count = count
+    held.reserved.setdefault(-1, top)  # SQLite's top, until something is appended
+
+
+def partitions_count(session: Session) -> int:
+    """How many partitions the trail has (head rows)."""
+    return int(session.execute(select(func.count()).select_from(_head)).scalar_one())
+
+
+def partition_of(session: Session, case_id: int | None) -> int:
+    """The partition case CASE_ID's events lie in (the default one without a case)."""
+    if case_id is None:
+        return DEFAULT_PARTITION
+    held = _held(session)
+    if held is not None and held.count == 1:
+        return DEFAULT_PARTITION
+    with session.no_autoflush:
+        part = session.execute(_CASE_PART, {"case_id": case_id}).scalar()
+    return DEFAULT_PARTITION if part is None else int(part)
+
+
+def partition_for_street(session: Session, street: str | None) -> int:
+    """The partition a new case of STREET goes to: the streets in order of their codes, dealt
+    round-robin over the first `dealt` partitions (the count last set: a lowered count leaves
+    the partitions beyond it to the cases already in them); no street, or a single partition:
+    the default."""
+    held = _held(session)
+    if (held is not None and held.count == 1) or not street:
+        return DEFAULT_PARTITION
+    count = session.execute(select(_head.c.dealt).where(_head.c.id == 1)).scalar_one()
+    if count <= 1:
+        return DEFAULT_PARTITION
+    rank = session.execute(
+        select(func.count())
+        .select_from(_units)
+        .where(_units.c.kind == "street_office", _units.c.code < street)
+    ).scalar_one()
+    return int(rank) % count
+
+
+def ensure_partitions(session: Session, count: int) -> int:
+    """Deal new cases over COUNT partitions from now on, adding the head rows missing (at the
+    genesis). Partitions are never removed: a lower count only stops new cases going to the
+    partitions beyond it (their cases stay in them). How many partitions there are after.
+    Takes every head's lock."""
+    lock_head(session)
+    have = partitions_count(session)
+    session.execute(update(_head).values(dealt=count))
+    if count <= have:
+        return have
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # From now on seqs are drawn from the sequence: beyond every seq written (every append
+        # has committed or rolled back: all heads are locked), never back.
+        top = session.execute(select(func.max(_head.c.seq))).scalar_one()
+        session.execute(
+            text(
+                "SELECT setval('trail_seq', greatest(:top, "
+                "(SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM trail_seq)), true)"
+            ),
+            {"top": max(top, 1)},
+        )
+    session.execute(
+        insert(_head),
+        [
+            {"id": p + 1, "seq": 0, "hash": GENESIS, "parts": count, "dealt": count}
+            for p in range(have, count)
+        ],
+    )
+    session.execute(update(_head).values(parts=count))
+    _hold(session, None, count)
+    return count
+
+
+def next_seq(
+    session: Session, partition: int = DEFAULT_PARTITION, head_seq: int | None = None
+) -> int:
+    """The sequence number the next append to PARTITION gets (under its lock, nobody else can
+    take it). HEAD_SEQ: that partition's head seq where the caller has it."""
+    held = _held(session)
+    if held is None:
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    if partition in held.reserved:
+        return held.reserved[partition]
+    # No autoflush: flushing a half-changed case here would bump its version twice.
+    with session.no_autoflush:
+        if held.count <= 1:
+            if head_seq is None:
+                head_seq = session.execute(_HEAD_SEQ_OF, {"head_id": partition + 1}).scalar_one()
+            return int(head_seq) + 1
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":
+            seq = int(session.execute(text("SELECT nextval('trail_seq')")).scalar_one())
+        else:
+            # The highest seq written, kept up to date by this transaction's appends (the
+            # heads move only at the end of an append_many).
+            top = held.reserved.get(-1)
+            if top is None:
+                top = held.reserved[-1] = session.execute(
+                    select(func.max(_head.c.seq))
+                ).scalar_one()
+            # Beyond the seqs drawn for other partitions and not appended yet, too.
+            seq = max([int(top), *(v for k, v in held.reserved.items() if k >= 0)]) + 1
+    held.reserved[partition] = seq
+    return seq
+
+
+def _check_append(session: Session, at: dt.datetime, partition: int) -> _Lock:
+    """Refuse an append outside a transaction that took lock_head() for PARTITION, or with a
+    naive time."""
+    held = _held(session)
+    if held is None:
+        # Without the lock two writers could both read the same head and fork the chain.
+        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
+    if held.parts is not None and partition not in held.parts:
+        raise ChainNotLocked(
+            f"an append to partition {partition} in a transaction that locked {sorted(held.parts)}"
+        )
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    return held
+
+
+def _appended(held: _Lock, partition: int, seq: int) -> None:
+    """SEQ was written to PARTITION: its reservation is used; SQLite's top moves on."""
+    held.reserved.pop(partition, None)
+    if -1 in held.reserved:
+        held.reserved[-1] = max(held.reserved[-1], seq)
 
 
 # Core statements built once: the same SQL, without the ORM's bulk-update bookkeeping. The head
 # is read as plain columns, never as an ORM entity: a TrailHead kept in the identity map from an
 # earlier transaction of the same session (expire_on_commit=False) would be a stale head.
 _head = cast(Table, TrailHead.__table__)
-_LOCK_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
-_LOCK_HEAD_RETURNING = direct.Statement(_LOCK_HEAD.returning(_head.c.seq, _head.c.hash))
-_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
-# The head as two columns of another SELECT, for a caller of lock_for_read().
-HEAD_SEQ = select(_head.c.seq).where(_head.c.id == 1).scalar_subquery().label("head_seq")
-HEAD_HASH = select(_head.c.hash).where(_head.c.id == 1).scalar_subquery().label("head_hash")
-
-
-def next_seq(session: Session) -> int:
-    """The sequence number the next append gets (under lock_head, nobody else can take it)."""
-    # No autoflush: flushing a half-changed case here would bump its version twice.
-    with session.no_autoflush:
-        seq: int = session.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
-    return seq + 1
-
-
-def _check_append(session: Session, at: dt.datetime) -> None:
-    """Refuse an append outside a transaction that took lock_head(), or with a naive time."""
-    txn = session.get_transaction()
-    if txn is None or session.info.get(_LOCKED) is not txn:
-        # Without the lock two writers could both read the same head and fork the chain.
-        raise ChainNotLocked("chain.lock_head(session) must start every write transaction")
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+_cases = cast(Table, Case.__table__)
+_units = cast(Table, Unit.__table__)
+_head_id: Any = bindparam("head_id")
+_LOCK_HEAD = update(_head).where(_head.c.id == _head_id).values(seq=_head.c.seq)
+_LOCK_HEAD_RETURNING = direct.Statement(
+    _LOCK_HEAD.returning(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
+)
+# (PostgreSQL only: the rows are locked in the ORDER BY's order, ascending.)
+_LOCK_ALL = (
+    select(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
+    .order_by(_head.c.id)
+    .with_for_update()
+)
+_LOCK_SOME = (
+    select(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
+    .where(_head.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_head.c.id)
+    .with_for_update()
+)
+_CASE_PART = select(_cases.c.partition).where(_cases.c.id == bindparam("case_id"))
+_LOCK_CASE_HEAD = direct.Statement(
+    update(_head)
+    .where(
+        _head.c.id
+        == select(_cases.c.partition + 1)
+        .where(_cases.c.id == bindparam("case_id"))
+        .scalar_subquery()
+    )
+    .values(seq=_head.c.seq)
+    .returning(_head.c.id, _head.c.seq, _head.c.hash, _head.c.parts)
+)
+_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == _head_id)
+_CASE_HEAD = select(_head.c.seq, _head.c.hash).where(
+    _head.c.id
+    == select(_cases.c.partition + 1).where(_cases.c.id == bindparam("case_id")).scalar_subquery()
+)
+_HEAD_PARTS = select(_head.c.seq, _head.c.hash, _head.c.parts).where(_head.c.id == _head_id)
+_HEAD_SEQ_OF = select(_head.c.seq).where(_head.c.id == _head_id)
+# The head of a case's partition as columns of another SELECT over cases, for a caller of
+# lock_for_read(); the partition count and the highest head seq along.
+_case_head = _head.c.id == _cases.c.partition + 1
+HEAD_SEQ = select(_head.c.seq).where(_case_head).scalar_subquery().label("head_seq")
+HEAD_HASH = select(_head.c.hash).where(_case_head).scalar_subquery().label("head_hash")
+HEAD_PARTS = select(_head.c.parts).where(_head.c.id == 1).scalar_subquery().label("head_parts")
+HEAD_TOP = select(func.max(_head.c.seq)).scalar_subquery().label("head_top")
 
 
 # Core statements built once: the same SQL on every append, without the ORM's unit of work (a
 # flush costs as much as the rest of a firing). The columns are named: the database sets the
 # others (written_at).
 _event = cast(Table, TrailEvent.__table__)
-_WRITTEN = ("seq", *(f.column for f in FIELDS if f.key != "seq"), "prev_hash", "hash")
+_WRITTEN = ("seq", *(f.column for f in FIELDS if f.key != "seq"), "prev_hash", "hash", "partition")
 _INSERT_EVENT = direct.Statement(insert(_event).values({c: bindparam(c) for c in _WRITTEN}))
 _new_event = TrailEvent.__mapper__.class_manager.new_instance
 _MOVE_HEAD = direct.Statement(
     update(_head)
-    .where(_head.c.id == 1, _head.c.seq == bindparam("old_seq"))
+    .where(_head.c.id == _head_id, _head.c.seq == bindparam("old_seq"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 
@@ -234,19 +475,26 @@ def append(
     data: dict[str, Any] | None = None,
     head: tuple[int, str] | None = None,
     conn: Connection | None = None,
+    partition: int | None = None,
 ) -> TrailEvent:
-    """Append one event in the caller's transaction, which called lock_head() first.
+    """Append one event in the caller's transaction, which called lock_head() first for the
+    event's partition (its case's; the default one without a case).
 
-    HEAD: the head as that lock_head() gave it, when nothing was appended since (fire() has it:
-    no read). DATA must be plain JSON (string keys): it is encoded once, as stored and as hashed.
-    The event returned is a plain holder of the row, not added to the session."""
-    _check_append(session, at)
+    HEAD: that partition's head as lock_head() gave it, when nothing was appended since (fire()
+    has it: no read), PARTITION the case's partition where the caller has it. DATA must be plain
+    JSON (string keys): it is encoded once, as stored and as hashed. The event returned is a
+    plain holder of the row, not added to the session."""
+    if partition is None:
+        partition = partition_of(session, case_id)
+    held = _check_append(session, at, partition)
     if head is None:
         # The caller's pending changes go out first, as they would with the event in one flush.
         session.flush()
-        head = session.execute(_HEAD).one()
+        head = tuple(session.execute(_HEAD, {"head_id": partition + 1}).one())
+    seq = next_seq(session, partition, head[0])
     row, data_text = _link(
         head,
+        seq=seq,
         at=at,
         actor=actor,
         action=action,
@@ -260,8 +508,10 @@ def append(
         reason=reason,
         data=data,
     )
+    row["partition"] = partition
     conn = conn or session.connection()
-    _write(conn, row, data_text)
+    _write(conn, row, data_text, head[0])
+    _appended(held, partition, seq)
     if case_id is not None:
         # What happened to a case is told (residents, staff, webhooks): queued in this
         # transaction, so it is told if and only if it commits.
@@ -273,21 +523,36 @@ def append(
 
 def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """append() for several events, in order, in the caller's transaction (which called
-    lock_head() first): each is hashed by the same _link() as append()'s, then the events are
-    inserted with one executemany, the outbox queued with another, and the head moved once.
-    EVENTS: append()'s keyword arguments (at, actor, action required). The rows written."""
+    lock_head() first for their partitions): each is hashed by the same _link() as append()'s,
+    then the events are inserted with one executemany, the outbox queued with another, and each
+    partition's head moved once. EVENTS: append()'s keyword arguments (at, actor, action
+    required). The rows written."""
     if not events:
         return []
+    known: dict[int | None, int] = {}
     for ev in events:
-        _check_append(session, ev["at"])
+        if ev.get("case_id") not in known:
+            known[ev.get("case_id")] = partition_of(session, ev.get("case_id"))
+    parts = [known[ev.get("case_id")] for ev in events]
+    held = None
+    for ev, part in zip(events, parts, strict=True):
+        held = _check_append(session, ev["at"], part)
+    assert held is not None
     session.flush()
-    head: tuple[int, str] = tuple(session.execute(_HEAD).one())
-    first_seq = head[0]
+    heads: dict[int, tuple[int, str]] = {}
+    firsts: dict[int, int] = {}
+    for part in parts:
+        if part not in heads:
+            heads[part] = tuple(session.execute(_HEAD, {"head_id": part + 1}).one())
+            firsts[part] = heads[part][0]
     rows = []
-    for ev in events:
-        row, _ = _link(head, **ev)
+    for ev, part in zip(events, parts, strict=True):
+        seq = next_seq(session, part, heads[part][0])
+        row, _ = _link(heads[part], seq=seq, **ev)
+        row["partition"] = part
         rows.append(row)
-        head = (row["seq"], row["hash"])
+        heads[part] = (row["seq"], row["hash"])
+        _appended(held, part, seq)
     conn = session.connection()
     # The JSON column's serializer is the canonical encoder (store.db): the data stored is the
     # text hashed, as append()'s.
@@ -295,15 +560,20 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
     queued = [{"seq": row["seq"]} for row in rows if row["case_id"] is not None]
     if queued:
         outbox.queue_many(conn, queued)
-    moved = _MOVE_HEAD.run(conn, {"old_seq": first_seq, "new_seq": head[0], "new_hash": head[1]})
-    if moved.rowcount != 1:
-        raise ChainNotLocked(f"the chain head moved under a locked append (seq {first_seq})")
+    for part, (seq, hash_) in heads.items():
+        moved = _MOVE_HEAD.run(
+            conn,
+            {"head_id": part + 1, "old_seq": firsts[part], "new_seq": seq, "new_hash": hash_},
+        )
+        if moved.rowcount != 1:
+            raise ChainNotLocked(f"the chain head moved under a locked append (seq {firsts[part]})")
     return rows
 
 
 def _link(
     head: tuple[int, str],
     *,
+    seq: int | None = None,
     at: dt.datetime,
     actor: str,
     action: str,
@@ -317,15 +587,15 @@ def _link(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The event's row after HEAD (seq, hash), its hash computed, and its data's canonical JSON:
-    the one place an appended event is hashed."""
+    """The event's row after HEAD (seq, hash) with SEQ (by default the head's + 1), its hash
+    computed, and its data's canonical JSON: the one place an appended event is hashed."""
     head_seq, head_hash = head
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
     data = data or {}
     data_text = _CANONICAL.encode(data)
     row = {
-        "seq": head_seq + 1,
+        "seq": head_seq + 1 if seq is None else seq,
         "at": at,
         "case_id": case_id,
         "actor": actor,
@@ -347,13 +617,19 @@ def _link(
     return row, data_text
 
 
-def _write(conn: Connection, row: dict[str, Any], data_text: str) -> None:
-    """Insert the event ROW and move the head to it from the seq before."""
+def _write(conn: Connection, row: dict[str, Any], data_text: str, old_seq: int) -> None:
+    """Insert the event ROW and move its partition's head to it from OLD_SEQ."""
     # On SQLite the data goes to the driver as the text just hashed, not encoded a second time.
     _INSERT_EVENT.run(conn, row, encoded={"data": data_text})
     moved = _MOVE_HEAD.run(
-        conn, {"old_seq": row["seq"] - 1, "new_seq": row["seq"], "new_hash": row["hash"]}
+        conn,
+        {
+            "head_id": row["partition"] + 1,
+            "old_seq": old_seq,
+            "new_seq": row["seq"],
+            "new_hash": row["hash"],
+        },
     )
     if moved.rowcount != 1:
         # The head moved since it was read: something appended in between. Never fork.
-        raise ChainNotLocked(f"the chain head moved under a locked append (seq {row['seq'] - 1})")
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {old_seq})")

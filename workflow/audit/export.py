@@ -29,14 +29,17 @@ COLUMNS = (
 )
 
 
-def export_lines(session: Session, *, since: int = 0, batch: int = 5000) -> Iterator[bytes]:
-    """Every event with seq > SINCE as one line of canonical JSON (keys sorted), newline-ended."""
-    rows = session.execute(
-        select(*COLUMNS)
-        .where(TrailEvent.seq > since)
-        .order_by(TrailEvent.seq)
-        .execution_options(yield_per=batch)
-    )
+def export_lines(
+    session: Session, *, since: int = 0, batch: int = 5000, partition: int | None = None
+) -> Iterator[bytes]:
+    """Every event with seq > SINCE (of PARTITION only, if given) as one line of canonical JSON
+    (keys sorted), newline-ended. On a trail of several partitions each line has its
+    "partition" too (a partition's events chain by prev_hash among themselves)."""
+    several = partition is not None or chain.partitions_count(session) > 1
+    q = select(*COLUMNS, TrailEvent.partition).where(TrailEvent.seq > since)
+    if partition is not None:
+        q = q.where(TrailEvent.partition == partition)
+    rows = session.execute(q.order_by(TrailEvent.seq).execution_options(yield_per=batch))
     for r in rows:
         event = {
             "seq": r.seq,
@@ -55,4 +58,6 @@ def export_lines(session: Session, *, since: int = 0, batch: int = 5000) -> Iter
             "prev_hash": r.prev_hash,
             "hash": r.hash,
         }
+        if several:
+            event["partition"] = r.partition
         yield chain.canonical_json(event) + b"\n"

@@ -59,11 +59,15 @@ def _expr(f: chain.Field, exprs: dict[str, str]) -> str:
     return exprs[f.kind].format(c=f.column)
 
 
-def _select(exprs: dict[str, str], late: str, after: str, upto: str) -> str:
+def _select(
+    exprs: dict[str, str], late: str, after: str, upto: str, part: str | None = None
+) -> str:
     cols = ", ".join(_expr(f, exprs) for f in chain.SORTED_FIELDS)
+    where = f"seq > {after} AND seq <= {upto}"
+    if part is not None:
+        where = f'"partition" = {part} AND {where}'
     return (
-        f"SELECT seq, prev_hash, hash, {late}, {cols} FROM trail_events "
-        f"WHERE seq > {after} AND seq <= {upto} ORDER BY seq"
+        f"SELECT seq, prev_hash, hash, {late}, {cols} FROM trail_events WHERE {where} ORDER BY seq"
     )
 
 
@@ -71,6 +75,9 @@ def _select(exprs: dict[str, str], late: str, after: str, upto: str) -> str:
 # Python reads a blob as bytes, which no format spells as the text hashed: data as it is.
 SQLITE_SELECT = _select({**_SQLITE_EXPR, "json": '"{c}"'}, _SQLITE_LATE, "?", "?")
 PG_SELECT = _select(_PG_EXPR, _PG_LATE, ":after", ":upto")
+# The same, of one partition's events.
+SQLITE_SELECT_PART = _select({**_SQLITE_EXPR, "json": '"{c}"'}, _SQLITE_LATE, "?", "?", "?")
+PG_SELECT_PART = _select(_PG_EXPR, _PG_LATE, ":after", ":upto", ":part")
 
 
 def _sqlite_fast() -> str:
@@ -171,23 +178,30 @@ def hashed_bytes(row: Sequence[Any]) -> bytes | None:
         return None
 
 
-def raw_rows(conn: Connection, after: int, upto: int) -> Iterator[list[Any]]:
-    """Batches of raw rows (SEQ ..) of the events after..upto: the DBAPI cursor on SQLite (no
-    Row objects), a server-side cursor on PostgreSQL."""
+def raw_rows(
+    conn: Connection, after: int, upto: int, partition: int | None = None
+) -> Iterator[list[Any]]:
+    """Batches of raw rows (SEQ ..) of the events after..upto (of PARTITION only, if given):
+    the DBAPI cursor on SQLite (no Row objects), a server-side cursor on PostgreSQL."""
     if conn.dialect.name == "sqlite":
         dbapi = conn.connection.driver_connection
         assert dbapi is not None
         cur = dbapi.cursor()
         try:
-            cur.execute(SQLITE_SELECT, (after, upto))
+            if partition is None:
+                cur.execute(SQLITE_SELECT, (after, upto))
+            else:
+                cur.execute(SQLITE_SELECT_PART, (partition, after, upto))
             while batch := cur.fetchmany(BATCH):
                 yield batch
         finally:
             cur.close()
         return
-    result = conn.execute(
-        text(PG_SELECT).execution_options(yield_per=BATCH), {"after": after, "upto": upto}
-    )
+    params: dict[str, Any] = {"after": after, "upto": upto}
+    if partition is not None:
+        params["part"] = partition
+    sql = PG_SELECT if partition is None else PG_SELECT_PART
+    result = conn.execute(text(sql).execution_options(yield_per=BATCH), params)
     for part in result.partitions():
         yield [tuple(r) for r in part]
 

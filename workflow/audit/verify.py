@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.audit import chain, spelling
+from workflow.audit import chain, spelling, verify_parts
 from workflow.audit.checkpoints import Anchor, signature_ok
 from workflow.audit.spelling import AT, HASH, LATE, PREV
 from workflow.store.models import Checkpoint, TrailEvent, TrailHead
@@ -62,6 +62,7 @@ KINDS = (
     "truncated",
     "rebuilt",
     "forged_checkpoint",
+    "misplaced",
 )
 WARNING_KINDS = ("time_backwards", "dated_after_write")
 
@@ -71,12 +72,18 @@ class Problem:
     seq: int
     kind: str
     detail: str
+    # The partition it was found in, on a trail of several partitions (None: the one chain).
+    partition: int | None = None
 
     def __str__(self) -> str:
-        return f"seq {self.seq}: {self.kind}: {self.detail}"
+        where = "" if self.partition is None else f"partition {self.partition}: "
+        return f"{where}seq {self.seq}: {self.kind}: {self.detail}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
+        d: dict[str, Any] = {"seq": self.seq, "kind": self.kind, "detail": self.detail}
+        if self.partition is not None:
+            d["partition"] = self.partition
+        return d
 
 
 @dataclass
@@ -89,6 +96,8 @@ class Report:
     # The chain holds but time does not: the first MAX_WARNINGS, and how many in all.
     warnings: list[Problem] = field(default_factory=list)
     warnings_total: int = 0
+    # On a trail of several partitions: what was found of each partition checked.
+    partitions: list[verify_parts.PartitionReport] | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,7 +115,16 @@ class Report:
             "first_bad": bad.as_dict() if bad else None,
             "warnings": [w.as_dict() for w in self.warnings],
             "warnings_total": self.warnings_total,
+            **(
+                {"partitions": [p.as_dict() for p in self.partitions]}
+                if self.partitions is not None
+                else {}
+            ),
         }
+
+    def bad_partitions(self) -> list[int]:
+        """The partitions a problem was found in."""
+        return sorted({p.partition for p in self.problems if p.partition is not None})
 
 
 @dataclass
@@ -447,10 +465,27 @@ def _diagnose_moved(
 def _checkpoints(session: Session) -> list[Anchor]:
     rows = session.execute(
         select(
-            Checkpoint.id, Checkpoint.seq, Checkpoint.hash, Checkpoint.at, Checkpoint.signature
+            Checkpoint.id,
+            Checkpoint.seq,
+            Checkpoint.hash,
+            Checkpoint.at,
+            Checkpoint.signature,
+            Checkpoint.heads,
         ).order_by(Checkpoint.seq, Checkpoint.id)
     ).all()
-    return [Anchor(seq=r.seq, hash=r.hash, at=r.at, signature=r.signature, id=r.id) for r in rows]
+    return [
+        Anchor(
+            seq=r.seq,
+            hash=r.hash,
+            at=r.at,
+            signature=r.signature,
+            id=r.id,
+            heads=None
+            if r.heads is None
+            else tuple((int(p), int(q), str(h)) for p, q, h in r.heads),
+        )
+        for r in rows
+    ]
 
 
 def _signed(
@@ -541,13 +576,19 @@ def verify(
     anchors: Iterable[Anchor] = (),
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = 1,
+    partition: int | None = None,
 ) -> Report:
-    """Check the whole trail, its head and every checkpoint (and ANCHORS kept outside).
+    """Check the whole trail, its head and every checkpoint (and ANCHORS kept outside); on a
+    trail of several partitions each partition's chain (PARTITION: that one only, against what
+    the checkpoints signed of it) and that every case's events lie in the case's partition.
 
     JOBS > 1 checks parts of a SQLite trail in that many processes first; only when something
     is wrong does the sequential pass run, to name the first bad event exactly. JOBS None: one
     process per CPU (at most 8) for a trail of AUTO_PARALLEL events or more, else 1 (starting
     processes costs more than a small trail takes)."""
+    heads = verify_parts.heads(session)
+    if len(heads) > 1 or partition not in (None, chain.DEFAULT_PARTITION):
+        return _verify_partitions(session, secret, heads, anchors, partition, progress)
     report = Report()
     head = session.execute(
         select(TrailHead.seq, TrailHead.hash).where(TrailHead.id == 1)
@@ -578,4 +619,53 @@ def verify(
         report.problems.append(broken)
         return report
     _ends(session, report, signed, (head[0], head[1]) if head else None, upto)
+    for where, seq, detail in verify_parts.misplaced_single(session):
+        report.problems.append(Problem(seq, "misplaced", detail, partition=where))
+    return report
+
+
+def _verify_partitions(
+    session: Session,
+    secret: str,
+    heads: dict[int, tuple[int, str]],
+    anchors: Iterable[Anchor],
+    partition: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> Report:
+    """verify() of a trail of several partitions: each partition's chain by itself
+    (verify_parts), every problem named with its partition."""
+    report = Report(partitions=[])
+    signed = _signed(session, secret, anchors, report)
+    parts = sorted(heads) if partition is None else [partition]
+    total = session.execute(select(func.count()).select_from(TrailEvent)).scalar_one()
+    done = 0
+    for part in parts:
+        if part not in heads:
+            report.problems.append(
+                Problem(0, "missing", f"the trail has no partition {part} (no head)", part)
+            )
+            continue
+        times = _Part()
+
+        def add(seq: int, kind: str, detail: str, part: int = part) -> None:
+            report.problems.append(Problem(seq, kind, detail, part))
+
+        def warn(seq: int, at: str, before: str, late: float | None, times: _Part = times) -> None:
+            times.time_warning(seq, at, before, late)
+
+        rep = verify_parts.verify_partition(session, part, heads[part], signed, add, warn)
+        report.partitions.append(rep)  # type: ignore[union-attr]
+        report.events_checked += rep.events_checked
+        report.last_seq = max(report.last_seq, rep.last_seq)
+        report.warnings_total += times.times_total
+        report.warnings.extend(
+            Problem(w.seq, w.kind, w.detail, part)
+            for w in times.times[: max(0, MAX_WARNINGS - len(report.warnings))]
+        )
+        done += rep.events_checked
+        if progress:
+            progress(done, total)
+    report.last_hash = heads[parts[0]][1] if parts[0] in heads else chain.GENESIS
+    for part, seq, detail in verify_parts.misplaced(session, None if partition is None else parts):
+        report.problems.append(Problem(seq, "misplaced", detail, part))
     return report

@@ -610,7 +610,9 @@ def _leave(
     case.holder = holder
     case.updated_at = now
     case.due_at = stages.case_due(p.route, p.item, calendar, now)
-    stages.enter_stage(case, state, p.item, calendar, now, seq=chain.next_seq(session))
+    stages.enter_stage(
+        case, state, p.item, calendar, now, seq=chain.next_seq(session, case.partition)
+    )
     session.flush()
     variant = registry.route_street(session, p.route.name, p.route_version) is not None
     chain.append(

@@ -148,7 +148,7 @@ def merge(
     case.merged_into = master.id
     case.updated_at = now
     case.due_at = None
-    stages._stop_for_good(case, now, chain.next_seq(session))
+    stages._stop_for_good(case, now, chain.next_seq(session, case.partition))
     session.flush()
     chain.append(
         session,

@@ -166,8 +166,12 @@ def open_case(
         long=location.long if location else None,
         address=location.address if location else None,
     )
+    # Its trail partition, for good: by its street (the whole history in one chain).
+    case.partition = chain.partition_for_street(session, opening.street)
     first = opening.route.state(opening.route.initial)
-    stages.enter_stage(case, first, opening.item, calendar, now, seq=chain.next_seq(session))
+    stages.enter_stage(
+        case, first, opening.item, calendar, now, seq=chain.next_seq(session, case.partition)
+    )
     session.add(case)
     session.flush()
     # Personal data stays out of the trail: it is exported and kept for ever.
@@ -178,6 +182,7 @@ def open_case(
         unit=actor.unit,
         action="case.opened",
         case_id=case.id,
+        partition=case.partition,
         to_state=case.state,
         to_holder=case.holder,
         # Where it was reported stays out too (a home address); how it was placed goes in.
@@ -371,9 +376,9 @@ _READ_CASE = direct.Statement(
     select(*_read_case_columns).where(_cases.c.id == bindparam("case_id"))
 )
 _READ_CASE_AND_HEAD = direct.Statement(
-    select(*_read_case_columns, chain.HEAD_SEQ, chain.HEAD_HASH).where(
-        _cases.c.id == bindparam("case_id")
-    )
+    select(
+        *_read_case_columns, chain.HEAD_SEQ, chain.HEAD_HASH, chain.HEAD_PARTS, chain.HEAD_TOP
+    ).where(_cases.c.id == bindparam("case_id"))
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
 # version_id_col check), built once for each set of changed columns.
@@ -406,18 +411,23 @@ class _CaseRow:
 def _read_case(
     conn: Connection, session: Session, case_id: int
 ) -> tuple[Case, dict[str, Any], tuple[UnitIndex, CalendarSpec], tuple[int, str]]:
-    """Take the chain's lock; the case's row, as a Case that is not in the session (a plain
-    holder of its values), the latest units and calendar, and the chain's head."""
-    head = None if chain.lock_for_read(session, conn) else chain.lock_head(session)
+    """Take the lock of the case's partition of the chain; the case's row, as a Case that is not
+    in the session (a plain holder of its values), the latest units and calendar, and the head
+    of the case's partition. On SQLite one SELECT after BEGIN IMMEDIATE; on PostgreSQL one
+    UPDATE of the partition's head row (the case's partition never changes) before it."""
+    fast = chain.lock_for_read(session, conn)
+    head = None if fast else chain.lock_case_head(session, case_id)
     # The caller's pending changes (to this case too) are written first, under the lock: the
     # row read below is then the one the firing changes, and nothing the caller set is lost.
     session.flush()
-    read = _READ_CASE_AND_HEAD if head is None else _READ_CASE
+    read = _READ_CASE_AND_HEAD if fast else _READ_CASE
     values = read.run(conn, {"case_id": case_id}).one_or_none()
     if values is None:
         raise NotFound(code="no_case", params={"case": case_id})
-    if head is None:
+    if fast:
         head = (values.pop("head_seq"), values.pop("head_hash"))
+        chain.read_locked(session, values.pop("head_parts"), values.pop("head_top"))
+    assert head is not None
     latest = registry.units_and_calendar_of(
         session, values.pop("units_digest"), values.pop("calendar_digest")
     )

@@ -211,7 +211,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
     source = f.route.state(spec.source)
     from_state, from_holder = case.state, case.holder
     # The event appended below, which begins the new stage.
-    seq = f.head[0] + 1 if f.head is not None else chain.next_seq(f.session)
+    seq = chain.next_seq(f.session, case.partition, f.head[0] if f.head is not None else None)
     # Calling more units into a task state goes on with the same stage (and its tasks).
     same_stage = spec.source == spec.dest and dest.tasks is not None
     round_left = case.stage_seq
@@ -259,7 +259,7 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         reason=f.reason,
         data=data,
     )
-    f.event = chain.append(f.session, head=f.head, conn=f.conn, **fields)
+    f.event = chain.append(f.session, head=f.head, conn=f.conn, partition=case.partition, **fields)
     if source.tasks is not None or dest.tasks is not None:
         _tasks_after(f, source, dest, same_stage, round_left)
 

@@ -499,7 +499,7 @@ def _move(
     clock = engine.clock_of(session, case.urgency, item)
     from_state, from_holder = case.state, case.holder
     left = stages.leave_stage(case, now)
-    seq = chain.next_seq(session)
+    seq = chain.next_seq(session, case.partition)
     case.state = dest.name
     case.tier = dest.tier
     case.holder = target

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -167,15 +167,29 @@ class Backlog:
         return len(self.cases) + len(self.tasks)
 
 
-def backlog(session: Session, since_seq: int | None) -> Backlog:
-    """The red, unsupervised stages among the cases with a trail event after SINCE_SEQ (None:
-    among all). Whatever the clock says now: a red light set by a clock ahead of this one is
-    measured again by the sweep, not left behind."""
-    touched = (
-        select(TrailEvent.case_id).where(TrailEvent.seq > since_seq)
-        if since_seq is not None
-        else None
+def touched_since(session: Session, since_seq: int | dict[int, int]) -> Select[int | None]:
+    """The case ids of the events after SINCE_SEQ: a seq (the default partition's), or each
+    partition's seq (a partition without one: all its events)."""
+    if isinstance(since_seq, int):
+        since_seq = {chain.DEFAULT_PARTITION: since_seq}
+    heads = list(session.execute(select(TrailHead.id - 1).order_by(TrailHead.id)).scalars())
+    if heads == [chain.DEFAULT_PARTITION]:
+        return select(TrailEvent.case_id).where(
+            TrailEvent.seq > since_seq.get(chain.DEFAULT_PARTITION, 0)
+        )
+    # Seq order is commit order within a partition only (its head lock): each partition's
+    # events after its own mark.
+    return select(TrailEvent.case_id).where(
+        or_(*(and_(TrailEvent.partition == p, TrailEvent.seq > since_seq.get(p, 0)) for p in heads))
     )
+
+
+def backlog(session: Session, since_seq: int | dict[int, int] | None) -> Backlog:
+    """The red, unsupervised stages among the cases with a trail event after SINCE_SEQ (None:
+    among all): a seq (the default partition's), or each partition's seq (a partition without
+    one: all its events). Whatever the clock says now: a red light set by a clock ahead of this
+    one is measured again by the sweep, not left behind."""
+    touched = touched_since(session, since_seq) if since_seq is not None else None
     cases = select(Case.id).where(Case.light == "red", _case_clocked(), _unsupervised())
     task_ids = select(Task.id).where(Task.light == "red", _task_clocked(), _task_unsupervised())
     if touched is not None:
@@ -836,10 +850,10 @@ def sweep(
     and at the stages whose instants NOW has passed; FULL looks at every red stage again too."""
     now = now or utcnow()
     with sessions() as s:
-        # The head first: an event after it is looked at again by the next sweep.
-        started_seq = s.execute(select(TrailHead.seq).where(TrailHead.id == 1)).scalar_one()
-        mark = None if full else s.get(SweepMark, 1)
-        late = backlog(s, mark.trail_seq if mark is not None else None)
+        # The heads first: an event after its partition's is looked at again by the next sweep.
+        started = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
+        marks = {} if full else {m.id - 1: m.trail_seq for m in s.scalars(select(SweepMark))}
+        late = backlog(s, marks if marks else None)
         total = pending_count(s, now=now, late=late)
     result = SweepResult()
     seen: set[int] = set()
@@ -856,7 +870,7 @@ def sweep(
             progress(result.checked, max(total, result.checked))
         if not part.case_ids and not late:
             with sessions.begin() as s:
-                _set_mark(s, started_seq, now)
+                _set_marks(s, started, now)
             # The ladder's listing and the returns' reviews: few rows, one transaction.
             with sessions.begin() as s:
                 result.listed += list_supervisions(s, now=now)
@@ -873,14 +887,16 @@ def sweep(
         seen |= part.case_ids
 
 
-def _set_mark(session: Session, trail_seq: int, now: dt.datetime) -> None:
-    """Record where this complete sweep began (the next one looks at what came after)."""
+def _set_marks(session: Session, started: dict[int, int], now: dt.datetime) -> None:
+    """Record where this complete sweep began in each partition (the next one looks at what
+    came after in each): partition P's mark is SweepMark P + 1."""
     chain.lock_head(session)  # sweepers that finish together write it one after the other
-    mark = session.get(SweepMark, 1, populate_existing=True)
-    if mark is None:
-        mark = SweepMark(id=1)
-        session.add(mark)
-    mark.trail_seq, mark.swept_at, mark.finished_at = trail_seq, now, utcnow()
+    for part, trail_seq in sorted(started.items()):
+        mark = session.get(SweepMark, part + 1, populate_existing=True)
+        if mark is None:
+            mark = SweepMark(id=part + 1)
+            session.add(mark)
+        mark.trail_seq, mark.swept_at, mark.finished_at = trail_seq, now, utcnow()
 
 
 # ---------------------------------------------------------------- supervisions

@@ -252,7 +252,9 @@ def open_tasks(
     out: list[Task] = []
     for code in units_to_call:
         task = _new_task(case, state, code, code == lead, status, item, calendar, now)
-        task.stage_seq = chain.next_seq(session)  # the event below begins its first step
+        task.stage_seq = chain.next_seq(
+            session, case.partition
+        )  # the event below begins its first step
         session.add(task)
         session.flush()  # its id, for the event: one INSERT, version 1
         chain.append(
@@ -428,7 +430,7 @@ def step(
     before = task.status
     status = _next(before, name)
     data = _step_data(task, before, status, now)
-    seq = chain.next_seq(session)
+    seq = chain.next_seq(session, case.partition)
     item = _item_of(session, case) if status == "working" else None
     calendar = clock_of(session, case.urgency, item) if item else work_calendar(session)
     # Every change below goes out in one UPDATE: one step, one version.

@@ -159,7 +159,7 @@ def _retime_tasks(
     for task in tasks.round_tasks(session, case.id, case.stage_seq):
         if task.status not in ("awaiting_report", "working"):
             continue
-        seq = chain.next_seq(session)
+        seq = chain.next_seq(session, case.partition)
         data: dict[str, Any] = {"task": task.id, "status": task.status}
         if task.status == "awaiting_report":
             task.report_due_at = tasks.report_due(item, clock, now)

@@ -259,6 +259,9 @@ class Case(Base):
     address: Mapped[str | None] = mapped_column(String(500))
     # 合并: the case this one was merged into (a duplicate closes as merged; the master goes on).
     merged_into: Mapped[int | None] = mapped_column(Integer)
+    # The trail partition the case's events are chained in: decided when it is opened (by its
+    # street, workflow.audit.chain.partition_for_street), never changed afterwards.
+    partition: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -304,19 +307,27 @@ class Task(Base):
 
 
 class TrailHead(Base):
-    """The chain's last sequence number and hash; locking this row serialises appends."""
+    """A chain's last sequence number and hash; locking this row serialises its appends. One row
+    per trail partition: partition P's head is the row with id P + 1 (id 1: the default
+    partition 0, the only one of a single-partition install)."""
 
     __tablename__ = "trail_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    # How many partitions (head rows) there are, on every head row: a writer reads it with the
+    # head it locks (workflow.audit.chain).
+    parts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Over how many partitions new cases are dealt (STREETFLOW_TRAIL_PARTITIONS as last applied;
+    # at most `parts`: partitions are never removed, a lower count stops dealing to the others).
+    dealt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SweepMark(Base):
-    """Where the last complete SLA sweep started: the trail's seq then (a case changed since
-    has an event after it) and the instant it swept at. One row (id 1), absent before the first
-    complete sweep."""
+    """Where the last complete SLA sweep started: a partition's head seq then (a case of it
+    changed since has an event after it in that partition) and the instant it swept at. One row
+    per trail partition (id P + 1 for partition P), absent before the first complete sweep."""
 
     __tablename__ = "sweep_marks"
 
@@ -366,6 +377,7 @@ class TrailEvent(Base):
             sqlite_where=text("\"trigger\" = 'whistle'"),
             postgresql_where=text("\"trigger\" = 'whistle'"),
         ),
+        Index("ix_trail_events_partition_seq", "partition", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -386,6 +398,8 @@ class TrailEvent(Base):
     # When the database wrote the row (set by the database; not hashed: NULL for events written
     # before it was kept). verify warns of an event dated after it.
     written_at: Mapped[dt.datetime | None] = mapped_column(server_default=write_time())
+    # The partition whose chain the event links into (not hashed: the chain is the proof).
+    partition: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Checkpoint(Base):
@@ -398,6 +412,10 @@ class Checkpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime]
     signature: Mapped[str] = mapped_column(String(64))
+    # With more than one partition: every partition's head ([partition, seq, hash], in partition
+    # order) and their Merkle root, which the signature covers (workflow.audit.checkpoints).
+    heads: Mapped[list[Any] | None] = mapped_column(JSON)
+    root: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotencyKey(Base):
