@@ -101,7 +101,19 @@ def page_schema(item: type[ma.Schema], name: str, *, keyset: bool = False) -> ty
         "items": ma.fields.List(ma.fields.Nested(item), required=True),
         "page": ma.fields.Integer(required=True),
         "per_page": ma.fields.Integer(required=True),
-        "total": ma.fields.Integer(required=True),
+        "total": ma.fields.Integer(
+            required=True,
+            allow_none=True,
+            metadata={
+                "description": "how many match, all pages: exact when `total_exact`, else an "
+                "estimate (more than 1,000 match: counting them all would cost more than the "
+                "page; show it as about that many)"
+            },
+        ),
+        "total_exact": ma.fields.Boolean(
+            required=True,
+            metadata={"description": "false: `total` is an estimate (约), not a count"},
+        ),
     }
     if keyset:
         fields["next"] = ma.fields.Integer(
@@ -122,5 +134,6 @@ def page_body(
         "page": args.get("page", 1),
         "per_page": args["per_page"],
         "total": page.total,
+        "total_exact": page.exact,
         "next": page.next,
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
@@ -29,6 +29,16 @@ def _kind(session: Session, unit: str | None) -> str | None:
     return u.kind if u else None
 
 
+def held_by(unit: str) -> ColumnElement[bool]:
+    """The cases UNIT holds or has held (per the trail), asked of each case by the index on the
+    trail's holder and case: a list newest first stops at its page, where IN (the unit's whole
+    history) built a set of every case the unit ever held for each page."""
+    return or_(
+        Case.holder == unit,
+        exists().where(TrailEvent.to_holder == unit, TrailEvent.case_id == Case.id),
+    )
+
+
 def unit_cases(unit: str, kind: str | None) -> ColumnElement[bool]:
     """The cases a unit works on: a street's, a workstation's, or those a unit holds or held."""
     if kind == "district":
@@ -39,8 +49,7 @@ def unit_cases(unit: str, kind: str | None) -> ColumnElement[bool]:
         return Case.workstation == unit
     if kind is None:
         return false()
-    held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
-    return or_(Case.holder == unit, Case.id.in_(held))
+    return held_by(unit)
 
 
 def auditor_cases(session: Session, actor: Actor) -> ColumnElement[bool]:
@@ -61,9 +70,10 @@ def trail_part(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     if kind == "district":
         return true()
     unit = actor.unit or ""
-    cases = select(Case.id).where(unit_cases(unit, kind))
+    # Asked of each event by the case's primary key: a page of the trail stops at its page, where
+    # IN (the unit's every case) built a set of a street's 160,000 cases for each page.
     return or_(
-        TrailEvent.case_id.in_(cases),
+        exists().where(Case.id == TrailEvent.case_id, unit_cases(unit, kind)),
         and_(TrailEvent.case_id.is_(None), TrailEvent.unit == unit),
     )
 

@@ -174,6 +174,7 @@ def trail_page(report: Report | None = None) -> tuple[str, int]:
         "console/trail.html",
         events=events.items,
         total=total,
+        exact=events.exact,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         actions=trail_queries.actions(s, actor=caller().actor),

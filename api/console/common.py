@@ -223,12 +223,21 @@ def opens_cases(c: Any) -> bool:
     return u is not None and u.kind in ("party_committee", "mediation_committee")
 
 
+def about(n: int | None) -> str:
+    """An estimated count as shown: two significant digits, grouped (12,345 -> 12,000)."""
+    if not n:
+        return "0"
+    keep = 10 ** max(0, len(str(n)) - 2)
+    return f"{round(n / keep) * keep:,}"
+
+
 def template_globals() -> dict[str, Any]:
     c = current_caller()
     return {
         "caller": c,
         "opens_cases": opens_cases(c),
         "applicant": applicant,
+        "about": about,
         "label": labels.label,
         "unit_name": unit_name,
         "community": community,

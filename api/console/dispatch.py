@@ -82,6 +82,7 @@ def dispatch_queue() -> Any:
         "console/dispatch_queue.html",
         rows=[case_view(r) for r in rows.items],
         total=rows.total or 0,
+        exact=rows.exact,
         page=page,
         pages=pages(rows.total),
         items=_items(),

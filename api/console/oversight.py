@@ -48,6 +48,7 @@ def supervisions() -> str:
         "console/supervisions.html",
         rows=[(sup, case_view(cases[sup.case_id])) for sup in rows.items],
         total=rows.total,
+        exact=rows.exact,
         page=page,
         pages=pages(rows.total),
         show=show,

@@ -38,7 +38,17 @@ class EventArgs(ma.Schema):
 class EventPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(TrailEventSchema), required=True)
     per_page = ma.fields.Integer(required=True)
-    total = ma.fields.Integer(required=True, metadata={"description": "events matching, all pages"})
+    total = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "events matching, all pages: exact when `total_exact`, else an "
+            "estimate (more than 1,000 match)"
+        },
+    )
+    total_exact = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "false: `total` is an estimate (约), not a count"},
+    )
     next_after = ma.fields.Integer(
         allow_none=True, metadata={"description": "pass as `after` for the next page; null: last"}
     )
@@ -118,6 +128,7 @@ class Events(MethodView):
             "items": [chain.event_dict(e) for e in page.items],
             "per_page": per_page,
             "total": page.total,
+            "total_exact": page.exact,
             "next_after": page.next,
         }
 

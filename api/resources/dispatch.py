@@ -17,6 +17,7 @@ from api.resources.cases import (
     CaseDetailSchema,
     CaseSchema,
     case_json,
+    cases_json,
     with_etag,
 )
 from api.schemas import Int, PageArgs, page_body, page_of, page_schema
@@ -129,7 +130,7 @@ class Queue(MethodView):
         s = db.session()
         offset, limit = page_of(args)
         page = centre.queue(s, actor, offset=offset, limit=limit)
-        return page_body(args, page, [case_json(s, c, actor) for c in page.items])
+        return page_body(args, page, cases_json(s, page.items, actor))
 
     @blp.arguments(CallSchema)
     @blp.response(201, CaseDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})

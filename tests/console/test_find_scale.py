@@ -50,7 +50,7 @@ def test_a_search_among_100000_cases(
         assert ids(CLERK, q="闵五") == [short]
         assert mine in ids(DISTRICT, q="欧阳小雨")
         # A common surname in the whole district: a page of them, newest first, counted up to
-        # the cap and then said to be more.
+        # the cap and then estimated.
         wang = search.find(s, actor=DISTRICT, filters=search.Filters(q="王"), limit=25)
         assert len(wang.items) == 25
         assert all(c.applicant_name.startswith("王") for c in wang.items)
@@ -59,7 +59,8 @@ def test_a_search_among_100000_cases(
         )
         assert len(deep.items) == 25 and all("海口路" in c.description for c in deep.items)
         everything = search.find(s, actor=DISTRICT, filters=search.Filters(), limit=25)
-        assert (everything.total, everything.exact) == (search.COUNT_CAP, False)
+        # Beyond the cap the count is an estimate from a sample of the ids, labelled so.
+        assert not everything.exact and 0.75 * N <= everything.total <= 1.25 * N
     # The console's page answers in its normal flow.
     c = sign_in_client("W-ZHL-01", "clerk")
     body = c.get("/console/find?q=欧阳小雨").get_data(as_text=True)
@@ -67,4 +68,4 @@ def test_a_search_among_100000_cases(
     body = sign_in_client("X-SN", "admin").get("/console/find?q=王").get_data(as_text=True)
     assert len(re.findall(r'href="/console/cases/(\d+)"', body)) == 25
     body = sign_in_client("X-SN", "admin").get("/console/find").get_data(as_text=True)
-    assert "超过 10000 件（估计）" in body
+    assert re.search(r"约 [\d,]+ 件（估计）", body)

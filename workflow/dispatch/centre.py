@@ -28,6 +28,7 @@ from workflow.instants import utcnow
 from workflow.places.routing import Location
 from workflow.queries.cases import URGENCY_RANK
 from workflow.queries.paging import Key, Page, seek
+from workflow.queries.search import COUNT_CAP
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import DISPATCH_STATE, DISPATCH_TIER, ItemSpec, RouteSpec, StateSpec
@@ -657,5 +658,5 @@ def queue(session: Session, actor: Actor, *, offset: int = 0, limit: int = 50) -
     ]
     # Keyset underneath: a numbered page is found from the key of the case before it.
     keys: list[Key] = [(URGENCY_RANK, False), (Case.created_at, False), (Case.id, False)]
-    found = seek(session, Case, where, keys, offset=offset, limit=limit)
-    return Page(found.items, found.total, None)
+    found = seek(session, Case, where, keys, offset=offset, limit=limit, count_cap=COUNT_CAP)
+    return Page(found.items, found.total, None, found.exact)

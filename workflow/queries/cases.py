@@ -49,7 +49,16 @@ def list_cases(
         light=light or f.light,
     )
     clauses = where(session, actor, f)
-    return page(session, Case, clauses, key=Case.id, after=after, offset=offset, limit=limit)
+    return page(
+        session,
+        Case,
+        clauses,
+        key=Case.id,
+        after=after,
+        offset=offset,
+        limit=limit,
+        count_cap=COUNT_CAP,
+    )
 
 
 def inbox(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.errors import InvalidInput
@@ -29,18 +29,20 @@ Key = tuple[ColumnElement[Any] | InstrumentedAttribute[Any], bool]
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of a list: its rows, how many match in all (None when not counted) and the
-    cursor of the next page (None: this is the last)."""
+    """One page of a list: its rows, how many match in all (None when not counted; an estimate
+    when not EXACT) and the cursor of the next page (None: this is the last)."""
 
     items: list[T]
     total: int | None
     next: int | None
+    exact: bool = True
 
 
 @dataclass(frozen=True)
 class Seek(Generic[T]):
     """One page of a list ordered by a composite key: its rows, the count (exact when EXACT,
-    else at least TOTAL: counting stopped there) and the next page's cursor (None: the last)."""
+    else an estimate, above the cap where exact counting stopped) and the next page's cursor
+    (None: the last)."""
 
     items: list[T]
     total: int
@@ -108,6 +110,61 @@ def count_upto(
     return (n, True) if n <= cap else (cap, False)
 
 
+# An estimate looks at this many ids of the table, in SAMPLE_WINDOWS runs spread over its ids.
+SAMPLE_ROWS = 4096
+SAMPLE_WINDOWS = 16
+
+
+def estimate(
+    session: Session, id_column: Any, where: Sequence[ColumnElement[bool]]
+) -> tuple[int, bool]:
+    """About how many rows match WHERE: the matches among SAMPLE_ROWS ids of the table (runs of
+    consecutive ids spread evenly from its lowest id to its highest, each found by the primary
+    key), scaled to all its ids; its cost does not grow with the table. (n, True): the table
+    is small enough to count them all, and n is exact."""
+    # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
+    # the whole table).
+    lo, hi = session.execute(
+        select(
+            select(func.min(id_column)).scalar_subquery(),
+            select(func.max(id_column)).scalar_subquery(),
+        )
+    ).one()
+    if lo is None:
+        return 0, True
+    span = hi - lo + 1
+    if span <= 2 * SAMPLE_ROWS:
+        n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
+        return int(n), True
+    width = SAMPLE_ROWS // SAMPLE_WINDOWS
+    step = span // SAMPLE_WINDOWS
+    runs = [
+        id_column.between(lo + k * step, lo + k * step + width - 1) for k in range(SAMPLE_WINDOWS)
+    ]
+    # SQLite would take a filter's own index (a street's 160,000 cases) over the runs of ids:
+    # NOT INDEXED leaves it the rowid's ranges (workflow.store.db renders the hint), when the id
+    # is the rowid (an INTEGER PRIMARY KEY; a BIGINT one has an index of its own).
+    table = id_column.table
+    stmt = select(func.count(id_column)).select_from(table).where(or_(*runs), *where)
+    if type(id_column.type) is Integer:
+        stmt = stmt.with_hint(table, "NOT INDEXED", "sqlite")
+    hits = session.execute(stmt).scalar_one()
+    return round(hits * span / (width * SAMPLE_WINDOWS)), False
+
+
+def count_or_estimate(
+    session: Session, id_column: Any, where: Sequence[ColumnElement[bool]], cap: int | None
+) -> tuple[int, bool]:
+    """(n, True): exactly n rows match WHERE, n <= CAP (or any n without a cap; or the table is
+    small enough to count); (n, False): more than CAP match, about n (estimate(), never below
+    CAP + 1)."""
+    n, exact = count_upto(session, id_column, where, cap)
+    if exact or cap is None:
+        return n, True
+    about, exact = estimate(session, id_column, where)
+    return (about, True) if exact else (max(cap + 1, about), False)
+
+
 def seek(
     session: Session,
     model: Any,
@@ -123,7 +180,7 @@ def seek(
     cursor AFTER, or from row OFFSET on (located by its key first)."""
     order = [e.desc() if d else e for e, d in keys]
     exprs = [e for e, _ in keys]
-    total, exact = count_upto(session, model.id, where, count_cap)
+    total, exact = count_or_estimate(session, model.id, where, count_cap)
     values: Sequence[Any] | None = decode_cursor(after, keys) if after else None
     if values is None and offset > 0:
         before = session.execute(
@@ -153,25 +210,26 @@ def page(
     offset: int = 0,
     limit: int,
     count: bool = True,
+    count_cap: int | None = None,
 ) -> Page[Any]:
     """The rows of MODEL matching WHERE, ordered by KEY (unique), from after the cursor AFTER
-    (the KEY of the last row already read) or from row OFFSET on (located by its key first)."""
-    total = (
-        session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
-        if count
-        else None
-    )
+    (the KEY of the last row already read) or from row OFFSET on (located by its key first).
+    The count is exact up to COUNT_CAP (without one: always), beyond it an estimate."""
+    total: int | None = None
+    exact = True
+    if count:
+        total, exact = count_or_estimate(session, key, where, count_cap)
     order = key.desc() if descending else key
     if after is None and offset > 0:
         after = session.execute(
             select(key).where(*where).order_by(order).offset(offset - 1).limit(1)
         ).scalar_one_or_none()
         if after is None:
-            return Page([], total, None)
+            return Page([], total, None, exact)
     stmt: Select[Any] = select(model).where(*where)
     if after is not None:
         stmt = stmt.where(key < after if descending else key > after)
     rows = list(session.execute(stmt.order_by(order).limit(limit + 1)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, total, getattr(rows[-1], key.key) if more and rows else None)
+    return Page(rows, total, getattr(rows[-1], key.key) if more and rows else None, exact)

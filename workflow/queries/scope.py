@@ -23,7 +23,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import NotFound
 from workflow.runtime import engine
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case
 
 # Integer ids beyond this are not ours (and would overflow PostgreSQL's integer).
 MAX_ID = 2**31 - 1
@@ -52,11 +52,9 @@ def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
         street = registry.units(session).street_of(unit)
         if street is None:
             return true()
-        held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
-        return or_(Case.street == street, Case.holder == unit, Case.id.in_(held))
+        return or_(Case.street == street, privacy.held_by(unit))
     if actor.role == "staff":
-        held = select(TrailEvent.case_id).where(TrailEvent.to_holder == unit)
-        return or_(Case.holder == unit, Case.id.in_(held))
+        return privacy.held_by(unit)
     return Case.id.is_(None)  # nothing
 
 

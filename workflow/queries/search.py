@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    exists,
     false,
     func,
     literal,
@@ -55,8 +56,9 @@ LIGHTS = ("green", "yellow", "red", "none")
 # (held at some time), opened, and the whistles its street blew.
 VIEWS = ("all", "inbox", "handled", "opened", "whistled")
 MAX_Q = 100
-# Beyond this many matches a list says "more than" instead of counting on.
-COUNT_CAP = 10_000
+# Up to this many matches a list counts them exactly (reading at most as many index entries as
+# it counts); beyond it, the count is an estimate from a sample (workflow.queries.paging).
+COUNT_CAP = 1_000
 DIGITS = re.compile(r"#?(\d+)")
 # After every real instant: where a case without a stage limit sorts among those with one.
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -192,7 +194,7 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
     if view == "inbox":
         return Case.holder == unit
     if view == "handled":
-        return Case.id.in_(select(TrailEvent.case_id).where(TrailEvent.to_holder == unit))
+        return exists().where(TrailEvent.to_holder == unit, TrailEvent.case_id == Case.id)
     if view == "opened":
         if unit_kind(session, unit) == "workstation":
             return Case.workstation == unit
@@ -205,7 +207,12 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
     if view == "whistled":
         return and_(
             Case.street == unit,
-            Case.id.in_(select(TrailEvent.case_id).where(TrailEvent.trigger == "whistle")),
+            # Asked of each of the street's cases (a city's whistles are many: a set of them
+            # all was built for each page).
+            # (the literal: the condition of the partial index ix_trail_events_whistles)
+            exists().where(
+                TrailEvent.trigger == literal_column("'whistle'"), TrailEvent.case_id == Case.id
+            ),
         )
     return None
 

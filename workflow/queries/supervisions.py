@@ -9,6 +9,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.queries.paging import Page, page
 from workflow.queries.scope import case_filter, visible_row
+from workflow.queries.search import COUNT_CAP
 from workflow.runtime import sla
 from workflow.store.models import Case, Supervision
 
@@ -66,7 +67,14 @@ def list_supervisions(
     if case:
         where.append(Supervision.case_id == case)
     return page(
-        session, Supervision, where, key=Supervision.id, after=after, offset=offset, limit=limit
+        session,
+        Supervision,
+        where,
+        key=Supervision.id,
+        after=after,
+        offset=offset,
+        limit=limit,
+        count_cap=COUNT_CAP,
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.orm import Session
 
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.errors import NotHolder
 from workflow.queries.paging import Page, page
+from workflow.queries.search import COUNT_CAP
 from workflow.store.models import TrailEvent
 
 
@@ -70,17 +71,26 @@ def list_events(
         after=after,
         offset=offset,
         limit=limit,
+        count_cap=COUNT_CAP,
     )
+
+
+# The distinct actions by a loose index scan: each step one seek in the index on the action
+# for the next one, so the cost is the number of actions, not of events (a million cases have
+# four million events; SELECT DISTINCT read them all).
+# (seq > 0: the condition of the partial index ix_trail_events_action_listed.)
+_ACTIONS = text(
+    "WITH RECURSIVE a(x) AS (SELECT min(action) FROM trail_events WHERE seq > 0"
+    " UNION ALL SELECT (SELECT min(action) FROM trail_events WHERE seq > 0 AND action > a.x)"
+    " FROM a WHERE a.x IS NOT NULL) SELECT x FROM a WHERE x IS NOT NULL"
+)
 
 
 def actions(session: Session, *, actor: Actor) -> list[str]:
-    """The actions that occur in ACTOR's part of the trail (for a filter's choices)."""
-    part = readable_part(session, actor)
-    return list(
-        session.execute(
-            select(TrailEvent.action).where(part).distinct().order_by("action")
-        ).scalars()
-    )
+    """The actions that occur in the trail, for the choices of ACTOR's filter (an auditor of a
+    unit may choose one their part lacks: the list they get is then empty)."""
+    readable_part(session, actor)
+    return list(session.execute(_ACTIONS).scalars())
 
 
 def case_timeline(

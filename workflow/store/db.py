@@ -7,10 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.config import SESSION_INFO_KEY, Settings
+
+
+def _sqlite_from_hint(_compiler: Any, _table: Any, text: str) -> str:
+    """A table hint for SQLite (`.with_hint(t, "NOT INDEXED", "sqlite")`), rendered after the
+    table's name as SQLite reads it; SQLAlchemy renders none for SQLite by itself."""
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:

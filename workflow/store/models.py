@@ -201,6 +201,13 @@ class Case(Base):
         # The sweep's two questions, answered from the stages still to be looked at.
         Index("ix_cases_light_yellow", "light", "stage_yellow_at"),
         Index("ix_cases_light_due", "light", "stage_due_at"),
+        Index("ix_cases_street_id", "street", "id"),
+        Index("ix_cases_workstation_id", "workstation", "id"),
+        Index("ix_cases_holder_id", "holder", "id"),
+        Index("ix_cases_urgency_id", "urgency", "id"),
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_state_id", "state", "id"),
+        Index("ix_cases_street_state", "street", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -357,6 +364,19 @@ class TrailEvent(Base):
         Index("ix_trail_events_case_seq", "case_id", "seq"),
         Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
         Index("ix_trail_events_at", "at"),
+        # Partial: for the loose scan of the actions only (migration 0019_lists says why).
+        Index(
+            "ix_trail_events_action_listed",
+            "action",
+            sqlite_where=text("seq > 0"),
+            postgresql_where=text("seq > 0"),
+        ),
+        Index(
+            "ix_trail_events_whistles",
+            "case_id",
+            sqlite_where=text("\"trigger\" = 'whistle'"),
+            postgresql_where=text("\"trigger\" = 'whistle'"),
+        ),
         Index("ix_trail_events_partition_seq", "partition", "seq"),
     )
 

@@ -1,0 +1,57 @@
+"""Counts of lists: exact where counting is cheap (up to a cap), beyond it an estimate from a
+sample of the table's ids, labelled as one (the API's `total_exact`, the console's 约)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.seed import seed_cases
+from tests.conftest import T0
+from tests.queries.conftest import actor
+from workflow.queries import cases, paging, search
+from workflow.store.models import Case
+
+N = 12_000  # more than search.COUNT_CAP, and than paging.SAMPLE_ROWS twice
+CLERK = actor("W-ZHL-01", "clerk")
+DISTRICT = actor("X-SN", "admin")
+
+
+@pytest.fixture
+def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with sessions.begin() as s:
+        seed_cases(s, N, start=T0)
+    return sessions
+
+
+def test_an_exact_count_up_to_the_cap_and_an_estimate_beyond(city: sessionmaker[Session]) -> None:
+    with city() as s:
+        assert paging.count_or_estimate(s, Case.id, [true()], 20_000) == (N, True)
+        mine = [Case.workstation == "W-ZHL-01"]
+        really = s.execute(select(func.count(Case.id)).where(*mine)).scalar_one()
+        assert 0 < really < 1000
+        assert paging.count_or_estimate(s, Case.id, mine, 1000) == (really, True)
+        # Beyond the cap: not exact, more than the cap, and near the truth (a sample of 4,096
+        # ids of 12,000: within a quarter here).
+        n, exact = paging.count_or_estimate(s, Case.id, [true()], 100)
+        assert not exact and 0.75 * N <= n <= 1.25 * N
+        n, exact = paging.count_or_estimate(s, Case.id, mine, 10)
+        assert not exact and n > 10 and 0.5 * really <= n <= 1.5 * really
+        # A few matches the sample misses: still said to be more than the cap.
+        few = [Case.id.in_([300, 301, 302, 303])]  # between the sampled runs
+        assert paging.count_or_estimate(s, Case.id, few, 2) == (3, False)
+
+
+def test_a_list_says_whether_its_count_is_exact(city: sessionmaker[Session]) -> None:
+    with city() as s:
+        small = cases.list_cases(s, actor=CLERK, limit=25)
+        really = s.execute(
+            select(func.count(Case.id)).where(Case.workstation == "W-ZHL-01")
+        ).scalar_one()
+        assert (small.total, small.exact) == (really, True)
+        big = cases.list_cases(s, actor=DISTRICT, limit=25)
+        assert not big.exact and big.total is not None and big.total > search.COUNT_CAP
+        assert len(big.items) == 25
+        found = search.find(s, actor=DISTRICT, filters=search.Filters(), limit=25)
+        assert not found.exact and found.total > search.COUNT_CAP
