@@ -364,7 +364,7 @@ class TrailEvent(Base):
         Index("ix_trail_events_case_seq", "case_id", "seq"),
         Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
         Index("ix_trail_events_at", "at"),
-        # Partial: for the loose scan of the actions only (migration 0019_lists says why).
+        # Partial: for the loose scan of the actions only (migration 0021_lists says why).
         Index(
             "ix_trail_events_action_listed",
             "action",

@@ -1,7 +1,7 @@
 """lists at a million cases: the trail indexed by action and by trigger
 
-Revision ID: 0019_lists
-Revises: 0019_parts
+Revision ID: 0021_lists
+Revises: 0020_sweep3
 Create Date: 2026-11-29 12:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_lists"
-down_revision: str | None = "0019_parts"
+revision: str = "0021_lists"
+down_revision: str | None = "0020_sweep3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
