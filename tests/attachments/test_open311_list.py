@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from tests.api.test_open311 import filing
 from tests.attachments.helpers import jpeg_with_gps, png
 from tests.attachments.test_attachments_api import app, upload  # noqa: F401 (its fixture)
 from workflow import users
@@ -20,19 +21,9 @@ def test_the_list_says_what_each_request_says(
 ) -> None:
     with sessions.begin() as s:
         _, key = users.add_api_key(s, name="hotline-12345", actor="test")
-    filing = {
-        "api_key": key,
-        "service_code": "UD-01",
-        "attribute[workstation]": "W-ZHL-01",
-        "lat": "36.06",
-        "long": "120.38",
-        "first_name": "芳",
-        "last_name": "王",
-        "description": "违建",
-    }
     ids = []
     for _ in range(3):
-        r = anon.post(f"{V2}/requests.json", data=filing)
+        r = anon.post(f"{V2}/requests.json", data=filing(key))
         assert r.status_code == 201, r.text
         ids.append(int(r.json()[0]["service_request_id"]))
     with_photos, closed, plain = ids

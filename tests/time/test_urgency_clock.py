@@ -19,7 +19,8 @@ STREET = Actor("street", "S-ZHL", "staff")
 FRIDAY_NIGHT = sh(2026, 11, 27, 22, 0)
 
 
-def whistled(s: Session, level: str | None, at=FRIDAY_NIGHT) -> int:
+def accepted(s: Session, level: str | None, at=FRIDAY_NIGHT) -> int:
+    """A case of urgency LEVEL opened at AT and accepted a minute later."""
     case = engine.open_case(
         s,
         item="UD-01",
@@ -32,11 +33,16 @@ def whistled(s: Session, level: str | None, at=FRIDAY_NIGHT) -> int:
         now=at,
     )
     engine.fire(s, case.id, "accept", CLERK, now=at.replace(minute=1))
-    engine.fire(s, case.id, "forward", CLERK, now=at.replace(minute=2))
-    engine.fire(
-        s, case.id, "whistle", STREET, reason="夜间施工", target="D-ZJ", now=at.replace(minute=5)
-    )
     return case.id
+
+
+def whistled(s: Session, level: str | None, at=FRIDAY_NIGHT) -> int:
+    case_id = accepted(s, level, at)
+    engine.fire(s, case_id, "forward", CLERK, now=at.replace(minute=2))
+    engine.fire(
+        s, case_id, "whistle", STREET, reason="夜间施工", target="D-ZJ", now=at.replace(minute=5)
+    )
+    return case_id
 
 
 def task_of(s: Session, case_id: int) -> Task:

@@ -9,24 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import staff_of
 from tests.time.conftest import sh
-from tests.time.test_urgency_clock import CLERK, FRIDAY_NIGHT, task_of, whistled
+from tests.time.test_urgency_clock import CLERK, FRIDAY_NIGHT, accepted, task_of, whistled
 from workflow.runtime import engine, sla
-
-
-def _opened(s: Session, level: str | None) -> int:
-    case = engine.open_case(
-        s,
-        item="UD-01",
-        workstation="W-ZHL-01",
-        actor=CLERK,
-        applicant_name="王芳",
-        applicant_phone="13800000000",
-        description="夜间违建施工",
-        urgency=level,
-        now=FRIDAY_NIGHT,
-    )
-    engine.fire(s, case.id, "accept", CLERK, now=FRIDAY_NIGHT.replace(minute=1))
-    return case.id
 
 
 def _extend_case(sessions: sessionmaker[Session], case_id: int) -> tuple[dt.datetime, dt.datetime]:
@@ -50,7 +34,7 @@ def test_an_urgent_cases_extension_adds_24_hours_and_a_normal_ones_a_working_day
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as s:
-        urgent, normal = _opened(s, "urgent"), _opened(s, None)
+        urgent, normal = accepted(s, "urgent"), accepted(s, None)
     before, after = _extend_case(sessions, urgent)
     assert after - before == dt.timedelta(hours=24)
     before, after = _extend_case(sessions, normal)
