@@ -45,12 +45,14 @@ from workflow.store.migrate import upgrade
 from workflow.store.models import Base, Case, TrailEvent, TrailHead
 
 WINDOW_DAYS = 28  # the template's span: whole weeks
-# Every table that belongs to a case, parents first (tasks before the supervisions of a task).
+# Every table that belongs to a case, parents first (tasks before the supervisions of a task);
+# not case_units, which the trail's trigger writes as the events are copied.
+DERIVED = ("trail_events", "case_units")
 _CASES = cast(Table, Case.__table__)
 _EVENTS = cast(Table, TrailEvent.__table__)
 _HEAD = cast(Table, TrailHead.__table__)
 CASE_TABLES = [_CASES] + [
-    t for t in Base.metadata.sorted_tables if "case_id" in t.c and t.name not in ("trail_events",)
+    t for t in Base.metadata.sorted_tables if "case_id" in t.c and t.name not in DERIVED
 ]
 # Columns that name another row of a case's tables, and the table.
 REFS = {"task_id": "tasks", "feedback_id": "feedback"}
@@ -128,7 +130,7 @@ def make_template(
         other = {
             t.name: [dict(r._mapping) for r in conn.execute(select(t))]
             for t in Base.metadata.sorted_tables
-            if t not in CASE_TABLES and t.name not in ("trail_events", "trail_head")
+            if t not in CASE_TABLES and t.name not in (*DERIVED, "trail_head")
         }
     db.dispose()
     first = next(i for i, e in enumerate(events) if e["case_id"] is not None)

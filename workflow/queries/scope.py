@@ -52,7 +52,7 @@ def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
         street = registry.units(session).street_of(unit)
         if street is None:
             return true()
-        return or_(Case.street == street, privacy.held_by(unit))
+        return or_(Case.street == street, privacy.held_by_each(unit))
     if actor.role == "staff":
         return privacy.held_by(unit)
     return Case.id.is_(None)  # nothing

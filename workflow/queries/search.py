@@ -194,7 +194,7 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
     if view == "inbox":
         return Case.holder == unit
     if view == "handled":
-        return exists().where(TrailEvent.to_holder == unit, TrailEvent.case_id == Case.id)
+        return privacy.handed(unit)
     if view == "opened":
         if unit_kind(session, unit) == "workstation":
             return Case.workstation == unit

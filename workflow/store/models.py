@@ -402,6 +402,19 @@ class TrailEvent(Base):
     partition: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class CaseUnit(Base):
+    """A unit that holds or has held a case, per the trail: one row for each (to_holder, case)
+    of its events, written by a trigger on trail_events in the statement that appends the event
+    (migration 0022_case_units), so a department's cases are read from here in id order instead
+    of asking each case's trail."""
+
+    __tablename__ = "case_units"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    unit: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class Checkpoint(Base):
     """A signed chain head (HMAC with the instance secret, which is not in the database)."""
 
