@@ -38,7 +38,7 @@ def held_by(unit: str) -> ColumnElement[bool]:
     return Case.id.in_(
         select(CaseUnit.case_id)
         .where(CaseUnit.unit == unit)
-        .union(select(now.id).where(now.holder == unit))
+        .union_all(select(now.id).where(now.holder == unit))
     )
 
 

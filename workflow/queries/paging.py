@@ -165,6 +165,13 @@ def count_or_estimate(
     return (about, True) if exact else (max(cap + 1, about), False)
 
 
+def _among(key: Any, ids: Select[Any]) -> ColumnElement[bool]:
+    """KEY among the page's keys IDS, found first by themselves: a filter's index then hands
+    over keys without reading rows (the cases opened in a week: 40,000 rows read and sorted
+    whole for a page of 25, where their ids sort in a few milliseconds)."""
+    return key.in_(ids.correlate(None))
+
+
 def seek(
     session: Session,
     model: Any,
@@ -189,10 +196,12 @@ def seek(
         if before is None:
             return Seek([], total, exact, None)
         values = tuple(before)
-    stmt = select(model, *exprs).where(*where)
+    ids = select(model.id).where(*where)
     if values is not None:
-        stmt = stmt.where(after_key(keys, values))
-    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1)))
+        ids = ids.where(after_key(keys, values))
+    ids = ids.order_by(*order).limit(limit + 1)
+    stmt = select(model, *exprs).where(_among(model.id, ids)).order_by(*order)
+    rows = list(session.execute(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = encode_cursor(tuple(rows[-1])[1:]) if more else None
@@ -226,10 +235,12 @@ def page(
         ).scalar_one_or_none()
         if after is None:
             return Page([], total, None, exact)
-    stmt: Select[Any] = select(model).where(*where)
+    ids: Select[Any] = select(key).where(*where)
     if after is not None:
-        stmt = stmt.where(key < after if descending else key > after)
-    rows = list(session.execute(stmt.order_by(order).limit(limit + 1)).scalars())
+        ids = ids.where(key < after if descending else key > after)
+    ids = ids.order_by(order).limit(limit + 1)
+    stmt = select(model).where(_among(key, ids)).order_by(order)
+    rows = list(session.execute(stmt).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, total, getattr(rows[-1], key.key) if more and rows else None, exact)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow import privacy
@@ -35,7 +35,9 @@ def scope(session: Session, actor: Actor) -> ColumnElement[bool]:
     kind = _kind(session, unit)
 
     def of_cases(where: ColumnElement[bool]) -> ColumnElement[bool]:
-        return Task.case_id.in_(select(Case.id).where(where))
+        # Asked of each task by the case's primary key: IN built the set of a street's every
+        # case (160,000 at a million) for each page's two dozen tasks.
+        return exists().where(Case.id == Task.case_id, where)
 
     if actor.role == "auditor":
         return true() if kind == "district" else of_cases(privacy.auditor_cases(session, actor))

@@ -405,7 +405,7 @@ class TrailEvent(Base):
 class CaseUnit(Base):
     """A unit that holds or has held a case, per the trail: one row for each (to_holder, case)
     of its events, written by a trigger on trail_events in the statement that appends the event
-    (migration 0022_case_units), so a department's cases are read from here in id order instead
+    (migration 0022_lists2), so a department's cases are read from here in id order instead
     of asking each case's trail."""
 
     __tablename__ = "case_units"

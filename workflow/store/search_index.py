@@ -17,6 +17,15 @@ from typing import Any
 FTS = "cases_fts"
 NAME_PREFIX_INDEX = "search_cases_name_prefix"
 PG_INDEXES = ("search_cases_name_trgm", "search_cases_phone_trgm", "search_cases_place_trgm")
+# A workstation's cases by the applicant's name (binary order): a clerk's search by a name's
+# first one or two characters reads the matches, not the workstation's every case.
+WORKSTATION_NAME_INDEX = "search_cases_workstation_name"
+SQLITE_WORKSTATION_NAME = (
+    f"CREATE INDEX {WORKSTATION_NAME_INDEX} ON cases (workstation, applicant_name)"
+)
+PG_WORKSTATION_NAME = (
+    f'CREATE INDEX {WORKSTATION_NAME_INDEX} ON cases (workstation, (applicant_name COLLATE "C"))'
+)
 
 # The place a case is about: its description, its address (reported with its location) and
 # the address its form carries (an Open311 request's address_string).
@@ -82,4 +91,5 @@ def include_object(
     """For Alembic's comparison: the search index's tables and indexes are not the models'."""
     if name is None:
         return True
-    return not (name in (FTS, NAME_PREFIX_INDEX, *PG_INDEXES) or name.startswith(FTS + "_"))
+    ours = (FTS, NAME_PREFIX_INDEX, WORKSTATION_NAME_INDEX, *PG_INDEXES)
+    return not (name in ours or name.startswith(FTS + "_"))

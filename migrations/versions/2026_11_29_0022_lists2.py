@@ -1,6 +1,7 @@
-"""case units: the units that hold or have held each case, kept by a trigger on the trail
+"""lists at a million cases, part two: the units that hold or have held each case (kept by a
+trigger on the trail), a workstation's names in order
 
-Revision ID: 0022_case_units
+Revision ID: 0022_lists2
 Revises: 0021_lists
 Create Date: 2026-11-29 15:00:00
 """
@@ -10,7 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0022_case_units"
+from workflow.store import search_index
+
+revision: str = "0022_lists2"
 down_revision: str | None = "0021_lists"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -56,9 +59,11 @@ def upgrade() -> None:
     else:
         op.execute(SQLITE_TRIGGER)
     op.execute(BACKFILL)
+    op.execute(search_index.PG_WORKSTATION_NAME if pg else search_index.SQLITE_WORKSTATION_NAME)
 
 
 def downgrade() -> None:
+    op.execute(f"DROP INDEX IF EXISTS {search_index.WORKSTATION_NAME_INDEX}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS case_units_held ON trail_events")
         op.execute("DROP FUNCTION IF EXISTS case_units_held()")
