@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_babel import get_locale
 
 STATES = {
@@ -228,8 +229,15 @@ TABLES = {
 
 
 def is_zh() -> bool:
+    """Whether the user reads Chinese; asked once per request (a page of cases asks a thousand
+    times, and Babel looks the locale up each time)."""
+    if has_request_context() and "console_is_zh" in g:
+        return bool(g.console_is_zh)
     locale = get_locale()
-    return locale is None or locale.language == "zh"
+    zh = locale is None or locale.language == "zh"
+    if has_request_context():
+        g.console_is_zh = zh
+    return zh
 
 
 def label(table: str, key: str | None) -> str:
