@@ -18,6 +18,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from workflow.errors import InvalidInput
 
@@ -148,14 +151,33 @@ def estimate(
     ids = select(id_column.label("id")).select_from(table).where(or_(*runs))
     if type(id_column.type) is Integer:
         ids = ids.with_hint(table, "NOT INDEXED", "sqlite")
-    sample = ids.subquery()
-    # WHERE asked of each sampled id (by its primary key): a set of ids in WHERE (a department's
-    # cases, a search's matches) would otherwise be walked whole, each id looked up.
-    stmt = select(func.count()).select_from(sample).where(
-        exists().where(id_column == sample.c.id, *where)
-    )
+    if _holds_a_set(where):
+        # WHERE asked of each sampled id (by its primary key): SQLite would walk the set of ids
+        # in WHERE (a department's cases, a search's matches) whole, each id looked up.
+        sample = ids.subquery()
+        stmt = (
+            select(func.count())
+            .select_from(sample)
+            .where(exists().where(id_column == sample.c.id, *where))
+        )
+    else:
+        stmt = ids.where(*where).with_only_columns(func.count())
     hits = session.execute(stmt).scalar_one()
     return round(hits * span / (width * SAMPLE_WINDOWS)), False
+
+
+def _holds_a_set(where: Sequence[ColumnElement[bool]]) -> bool:
+    """Whether WHERE asks for membership in a subquery's rows (x IN (SELECT ...))."""
+    for clause in where:
+        for el in visitors.iterate(clause):
+            subquery = getattr(getattr(el, "right", None), "element", None)
+            if (
+                isinstance(el, BinaryExpression)
+                and el.operator is operators.in_op
+                and isinstance(subquery, (Select, CompoundSelect))
+            ):
+                return True
+    return False
 
 
 def count_or_estimate(
