@@ -122,6 +122,12 @@ def test_a_department_lists_what_it_holds_or_held_and_its_auditor_reads_that_par
                 s, actor=staff, filters=search.Filters(view="handled"), limit=10_000
             )
             assert {c.id for c in handled.items} == ids(s, handed_rule(unit))
+            inbox = search.find(s, actor=staff, filters=search.Filters(view="inbox"), limit=10_000)
+            assert {c.id for c in inbox.items} == ids(s, Case.holder == unit)
+            queue = cases.whistles(s, actor=staff, limit=10_000)
+            assert {c.id for c in queue.items} == ids(
+                s, (Case.holder == unit) & (Case.state == "awaiting_report")
+            )
             events = trail.list_events(s, actor=actor(unit, "auditor"), limit=100_000)
             read = {e.seq for e in events.items}
             assert read == set(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
 from workflow.queries.paging import Page, Seek, page, seek
-from workflow.queries.scope import case_filter, unit_kind
+from workflow.queries.scope import case_filter, held_scope, unit_kind
 from workflow.queries.search import (
     COUNT_CAP,
     LIGHTS,
@@ -87,14 +87,13 @@ def inbox(
 def whistle_queue(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
     """Whistled cases awaiting a department's report: those the actor's street blew (a street
     office), or those addressed to the actor's unit."""
-    clauses: list[ColumnElement[bool]] = [
-        Case.state == "awaiting_report",
-        case_filter(session, actor),
-    ]
+    clauses: list[ColumnElement[bool]] = [Case.state == "awaiting_report"]
     if unit_kind(session, actor.unit) == "street_office":
-        clauses.append(Case.street == actor.unit)
+        clauses += [case_filter(session, actor), Case.street == actor.unit]
     else:
         clauses.append(Case.holder == actor.unit)
+        if not held_scope(session, actor):  # what the unit holds is in such a scope anyway
+            clauses.append(case_filter(session, actor))
     return clauses
 
 

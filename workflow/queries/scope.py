@@ -58,6 +58,12 @@ def case_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
     return Case.id.is_(None)  # nothing
 
 
+def held_scope(session: Session, actor: Actor) -> bool:
+    """Whether ACTOR's scope is privacy.held_by (the cases their unit holds or has held): what
+    their unit holds now is then in scope by itself, unasked."""
+    return actor.role == "staff" and unit_kind(session, actor.unit) != "street_office"
+
+
 def in_scope(session: Session, actor: Actor, case: Case) -> bool:
     return bool(
         session.execute(
