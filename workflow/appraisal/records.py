@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal_column, select
 from sqlalchemy.orm import Session
 
 from workflow import config
@@ -99,6 +99,9 @@ def gather_inputs(session: Session, period: str) -> dict[str, Any]:
     rows = session.execute(
         select(ev.data["unit"].as_string(), ev.data["score"].as_float()).where(
             ev.action == ASSESSMENT_ENTERED,
+            # The actions' partial index's condition, as a literal: the few assessments are
+            # found by their action, not by reading the trail (a second at a million cases).
+            ev.seq > literal_column("0"),
             ev.data["period"].as_string() == period,
             ev.seq <= head.seq,
         )
