@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -58,32 +60,41 @@ def _rows_bytes(conn: Connection, after: int, upto: int) -> Iterator[bytes]:
             yield spelling.hashed_bytes(row) or repr(tuple(row)).encode("utf-8", "replace")
 
 
-def _rows_bytes_sqlite(conn: Connection, after: int, upto: int) -> Iterator[bytes]:
-    """The same on SQLite, spelled by SQLite itself (about ten times faster): where those bytes
-    give the event's stored hash they are the ones Python spells (tests/audit/
-    test_fast_spelling.py); elsewhere, the row is read and spelled in Python."""
-    dbapi = conn.connection.driver_connection
-    assert dbapi is not None
-    sha256 = hashlib.sha256
+def _sqlite_digest(dbapi: Any, after: int, upto: int) -> str:
+    """digest_range on SQLite's own connection, the bytes spelled by SQLite itself (about ten
+    times faster): where they give the event's stored hash they are the ones Python spells
+    (tests/audit/test_fast_spelling.py); elsewhere the row is read and spelled in Python."""
+    h, sha256 = hashlib.sha256(), hashlib.sha256
     cur = dbapi.cursor()
     try:
         cur.execute(spelling.SQLITE_PAYLOAD, (after, upto))
-        for seq, h, payload in cur:
-            if payload is not None and sha256(payload).hexdigest() == h:
-                yield payload
-            else:
-                yield from _rows_bytes(conn, seq - 1, seq)
+        for seq, stored_hash, payload in cur:
+            if payload is None or sha256(payload).hexdigest() != stored_hash:
+                row = dbapi.execute(spelling.SQLITE_SELECT, (seq - 1, seq)).fetchone()
+                payload = spelling.hashed_bytes(row) or repr(tuple(row)).encode("utf-8", "replace")
+            h.update(payload)
     finally:
         cur.close()
+    return h.hexdigest()
 
 
 def digest_range(conn: Connection, after: int, upto: int) -> str:
     """SHA-256 over the stored text of the events after..upto (stored_digest's bytes)."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_digest(conn.connection.driver_connection, after, upto)
     h = hashlib.sha256()
-    rows = _rows_bytes_sqlite if conn.dialect.name == "sqlite" else _rows_bytes
-    for b in rows(conn, after, upto):
+    for b in _rows_bytes(conn, after, upto):
         h.update(b)
     return h.hexdigest()
+
+
+def _digest_in_worker(path: str, after: int, upto: int) -> str:
+    """In a worker process: digest_range over a read-only connection of its own."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _sqlite_digest(conn, after, upto)
+    finally:
+        conn.close()
 
 
 def stored(session: Session, upto: int | None = None) -> list[Block]:
@@ -148,22 +159,29 @@ def trail_read(session: Session, upto: int, *, size: int | None = None, store: b
 def changed(
     session: Session,
     upto: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
 ) -> list[tuple[Block, str]]:
     """Every stored block (ending at or below UPTO) whose rows no longer give its digest, with
-    the digest they give now. PROGRESS(seqs done, seqs in all)."""
+    the digest they give now; on a SQLite file, over JOBS processes."""
     blocks = stored(session, upto)
     conn = session.connection()
-    total = sum(b.last_seq - b.first_seq + 1 for b in blocks)
-    done, out = 0, []
-    for b in blocks:
-        now = digest_range(conn, b.first_seq - 1, b.last_seq)
-        if now != b.digest:
-            out.append((b, now))
-        done += b.last_seq - b.first_seq + 1
-        if progress:
-            progress(done, total)
-    return out
+    path = conn.engine.url.database
+    if (
+        jobs > 1
+        and len(blocks) > 1
+        and conn.dialect.name == "sqlite"
+        and path not in (None, "", ":memory:")
+    ):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(jobs, len(blocks)), mp_context=ctx) as pool:
+            args = [(path, b.first_seq - 1, b.last_seq) for b in blocks]
+            now = list(pool.map(_digest_in_worker, *zip(*args, strict=True)))
+    else:
+        now = [digest_range(conn, b.first_seq - 1, b.last_seq) for b in blocks]
+    return [(b, d) for b, d in zip(blocks, now, strict=True) if d != b.digest]
 
 
 def recheck(session: Session, upto: int, size: int) -> tuple[str, list[tuple[Block, str]]]:

@@ -573,8 +573,9 @@ def _ends(
             )
 
 
-def _changed_blocks(session: Session) -> list[Problem]:
-    """Every stored block digest its rows no longer give, named by its first seq."""
+def _changed_blocks(session: Session, jobs: int = 1) -> list[Problem]:
+    """Every stored block digest its rows no longer give, named by its first seq (over JOBS
+    processes on a SQLite file)."""
     return [
         Problem(
             b.first_seq,
@@ -582,7 +583,7 @@ def _changed_blocks(session: Session) -> list[Problem]:
             f"events {b.first_seq}..{b.last_seq} no longer give the digest stored for their "
             f"block ({b.digest[:12]}…, now {now[:12]}…): changed after the block was digested",
         )
-        for b, now in blocks.changed(session)
+        for b, now in blocks.changed(session, jobs=jobs)
     ]
 
 
@@ -632,7 +633,7 @@ def verify(
     rebuilt = _rebuilt(due, part.at_due)
     if rebuilt:
         report.problems.append(rebuilt)
-    report.problems += _changed_blocks(session)
+    report.problems += _changed_blocks(session, jobs)
     if broken:
         report.problems.append(broken)
         return report
