@@ -89,7 +89,10 @@ def verify(
     the same value). On a break, names the first bad event and what is wrong with it: modified,
     missing, inserted, reordered, truncated (shorter than a signed checkpoint or its head),
     rebuilt (every hash recomputed: no longer the one signed at a checkpoint),
-    forged_checkpoint, or misplaced (an event outside its case's partition).
+    forged_checkpoint, misplaced (an event outside its case's partition), or block_changed (a
+    block of seqs digested for the appraisal whose rows no longer give its stored digest:
+    changed afterwards, even if every hash after it was recomputed; every stored block is
+    recomputed, over --jobs processes on SQLite).
 
     On a partitioned trail each partition's chain is checked by itself (or only --partition's),
     every problem is named with its partition, and one line per partition gives its head.
