@@ -248,7 +248,7 @@ def replay(ctx: Context) -> None:
     if n:
         click.echo(f"{n} field(s) in {len(rows)} row(s) differ from their trail", err=True)
         sys.exit(1)
-    click.echo("every case, supervision and extension matches its trail")
+    click.echo("every case, supervision, extension, task and attachment matches its trail")
 
 
 @audit.command()

@@ -273,8 +273,9 @@ def answered_satisfaction_rate(w: Window, credit: str) -> Select[Any]:
 
 
 def send_back_rate(w: Window) -> Select[Any]:
-    """Cases a unit handed on (forward, dispatch, whistle) in the window; ok (which here means
-    counted against it) = the case was sent back to that unit afterwards, by the period's end."""
+    """Cases a unit handed on (forward, dispatch; a whistle asks for a report, it hands nothing
+    on) in the window; ok (which here means counted against it) = the case was sent back to that
+    unit afterwards, by the period's end."""
     f, s = aliased(TrailEvent), aliased(TrailEvent)
     sent_back = exists().where(
         s.case_id == f.case_id,
