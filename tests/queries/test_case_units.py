@@ -23,7 +23,7 @@ from workflow.store.migrate import alembic_config, upgrade
 from workflow.store.models import Case, CaseUnit, TrailEvent
 
 NOW = T0
-BEFORE = "0021_lists"  # the schema before case_units
+BEFORE = "0022_appraisal_scale"  # the schema before case_units
 
 
 def trail_rule(unit: str) -> ColumnElement[bool]:

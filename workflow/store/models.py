@@ -361,9 +361,11 @@ class TrailEvent(Base):
 
     __tablename__ = "trail_events"
     __table_args__ = (
-        Index("ix_trail_events_case_seq", "case_id", "seq"),
+        # The action (and instant) after the columns searched by: read from the index, not
+        # the rows (migration 0022_appraisal_scale says why).
+        Index("ix_trail_events_case_seq_action_at", "case_id", "seq", "action", "at"),
         Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
-        Index("ix_trail_events_at", "at"),
+        Index("ix_trail_events_at_action", "at", "action"),
         # Partial: for the loose scan of the actions only (migration 0021_lists says why).
         Index(
             "ix_trail_events_action_listed",
@@ -405,7 +407,7 @@ class TrailEvent(Base):
 class CaseUnit(Base):
     """A unit that holds or has held a case, per the trail: one row for each (to_holder, case)
     of its events, written by a trigger on trail_events in the statement that appends the event
-    (migration 0022_lists2), so a department's cases are read from here in id order instead
+    (migration 0023_lists2), so a department's cases are read from here in id order instead
     of asking each case's trail."""
 
     __tablename__ = "case_units"
@@ -413,6 +415,18 @@ class CaseUnit(Base):
 
     unit: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class TrailBlock(Base):
+    """The digest of a full block of trail seqs (workflow.audit.blocks): SHA-256 over the stored
+    text of its events, computed once, when the block was full and first needed."""
+
+    __tablename__ = "trail_blocks"
+
+    first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime]
 
 
 class Checkpoint(Base):

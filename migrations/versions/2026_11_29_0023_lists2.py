@@ -1,8 +1,8 @@
 """lists at a million cases, part two: the units that hold or have held each case (kept by a
 trigger on the trail), a workstation's names in order
 
-Revision ID: 0022_lists2
-Revises: 0021_lists
+Revision ID: 0023_lists2
+Revises: 0022_appraisal_scale
 Create Date: 2026-11-29 15:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from workflow.store import search_index
 
-revision: str = "0022_lists2"
-down_revision: str | None = "0021_lists"
+revision: str = "0023_lists2"
+down_revision: str | None = "0022_appraisal_scale"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
