@@ -404,7 +404,11 @@ def case_tasks(
     out = []
     found = tasks_of.get(case.id) if tasks_of is not None else None
     if found is None:
-        found = list(task_queries.tasks_of_case(session, actor=actor, case_id=case.id))
+        found = list(
+            task_queries.tasks_of_case(
+                session, actor=actor, case_id=case.id, case=case, units=index
+            )
+        )
     for t in found:
         d = tasks.task_json(t, now)
         u = units.get(t.unit)
