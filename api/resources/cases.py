@@ -654,6 +654,7 @@ def fire_planned(
             expected_version=versions[0] if versions else None,
             result=body.get("result"),
         )
+        s.rollback()  # the plan's reads end here: nothing to commit
         with db.write(lock=False) as s:
             engine.commit_fire(s, plan)
     except WorkflowError:
