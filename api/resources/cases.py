@@ -668,8 +668,11 @@ def fire_planned(
     if not hasattr(case, "applicant_name"):
         # Fired again under the lock, from the columns a firing reads: the rest is read now.
         case = engine.get_case(s, case_id)
-    # Whoever may fire is in scope (a holder, or the applicant's channel).
-    return with_etag(case_json(s, case, actor, units=plan.units))
+    # Whoever may fire is in scope (a holder, or the applicant's channel). A case without
+    # tasks under the lock has none after a firing that opens none (one into a task state is
+    # fired whole under the lock, and its tasks read here).
+    no_tasks: dict[int, list[Task]] | None = {case_id: []} if plan.has_tasks is False else None
+    return with_etag(case_json(s, case, actor, units=plan.units, tasks_of=no_tasks))
 
 
 def idempotent_write(

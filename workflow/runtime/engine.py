@@ -34,7 +34,7 @@ from workflow.runtime.machines import (
 from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec, RouteSpec
 from workflow.spec.practice import practice
 from workflow.store import direct
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, Task, TrailEvent
 
 MAX_TEXT = 4000
 
@@ -371,6 +371,7 @@ def get_case(session: Session, case_id: int) -> Case:
 # A firing reads the case and writes the case row, its trail event and the chain head with Core
 # statements built once: the ORM's load and unit of work cost more than all the rest of fire().
 _cases = cast(Table, Case.__table__)
+_tasks = cast(Table, Task.__table__)
 # What a firing reads and may change: not the applicant's details, the form or the rating (the
 # form is JSON, decoded on every read).
 _NOT_READ = frozenset(
@@ -401,6 +402,22 @@ _PLAN_CASE = direct.Statement(
     select(*_read_case_columns, *(_cases.c[name] for name in _PLAN_COLUMNS)).where(
         _cases.c.id == bindparam("case_id")
     )
+)
+# commit_fire's reads under the lock: fire()'s, and whether the case has any tasks (its answer
+# then lists none without asking).
+_HAS_TASKS = select(_tasks.c.id).where(_tasks.c.case_id == _cases.c.id).exists().label("has_tasks")
+_RECHECK = direct.Statement(
+    select(*_read_case_columns, _HAS_TASKS).where(_cases.c.id == bindparam("case_id"))
+)
+_RECHECK_AND_HEAD = direct.Statement(
+    select(
+        *_read_case_columns,
+        _HAS_TASKS,
+        chain.HEAD_SEQ,
+        chain.HEAD_HASH,
+        chain.HEAD_PARTS,
+        chain.HEAD_TOP,
+    ).where(_cases.c.id == bindparam("case_id"))
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
 # version_id_col check), built once for each set of changed columns.
@@ -639,6 +656,9 @@ class PlannedFiring:
     # After commit_fire: the case as written, and whether it was fired again under the lock.
     case: Case | None = None
     redone: bool = False
+    # Whether the case had any tasks under the lock, when the plan was written (None: fired
+    # under the lock, or not yet).
+    has_tasks: bool | None = None
 
 
 def plan_fire(
@@ -696,10 +716,11 @@ def commit_fire(session: Session, plan: PlannedFiring) -> TrailEvent:
     fast = chain.lock_for_read(session, conn)
     head = None if fast else chain.lock_case_head(session, case_id)
     session.flush()  # the caller's pending changes, under the lock (as fire() does)
-    read = _READ_CASE_AND_HEAD if fast else _READ_CASE
+    read = _RECHECK_AND_HEAD if fast else _RECHECK
     now = read.run(conn, {"case_id": case_id}).one_or_none()
     if now is None:
         raise NotFound(code="no_case", params={"case": case_id})
+    has_tasks = bool(now.pop("has_tasks"))
     if fast:
         head = (now.pop("head_seq"), now.pop("head_hash"))
         chain.read_locked(session, now.pop("head_parts"), now.pop("head_top"))
@@ -712,6 +733,7 @@ def commit_fire(session: Session, plan: PlannedFiring) -> TrailEvent:
         assert firing.event is not None
         return firing.event
     assert head is not None
+    plan.has_tasks = has_tasks
     case = firing.case
     firing.head = head
     firing.conn = conn
