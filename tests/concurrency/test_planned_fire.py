@@ -90,12 +90,13 @@ def test_a_case_changed_since_the_plan_is_fired_on_as_it_is_now(
         plan = engine.plan_fire(s, case_id, "accept", CLERK)
         s.rollback()
         with sessions.begin() as other:  # made urgent meanwhile: the version moves, not the state
-            urgency.set_urgency(
+            raised = urgency.set_urgency(
                 other, case_id=case_id, actor=CLERK, urgency="urgent", reason="积水漫进楼道"
             )
         with s.begin():
             event = engine.commit_fire(s, plan)
     assert plan.redone
+    assert event.at >= raised.at  # fired after the change, at its own time
     with sessions() as s:
         case = s.get(Case, case_id)
         assert case is not None

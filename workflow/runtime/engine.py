@@ -540,6 +540,7 @@ class _FireArgs:
     expected_version: int | None
     now: dt.datetime
     result: str | None
+    at_given: bool = False  # NOW is the caller's, not the clock's
 
 
 def _fire_locked(session: Session, case_id: int, args: _FireArgs) -> Firing:
@@ -691,6 +692,7 @@ def plan_fire(
         expected_version,
         now or utcnow(),
         result,
+        at_given=now is not None,
     )
     conn = session.connection()
     values = _PLAN_CASE.run(conn, {"case_id": case_id}).one_or_none()
@@ -728,7 +730,11 @@ def commit_fire(session: Session, plan: PlannedFiring) -> TrailEvent:
     # sweep's light), and a firing worked out from other values may not be written.
     if firing is None or now != plan.seen:
         plan.redone = firing is not None
-        firing = _fire_locked(session, case_id, plan.args)
+        args = plan.args
+        if not args.at_given:
+            # After whatever came in between: the time it is now, not the plan's.
+            args = dataclasses.replace(args, now=max(args.now, utcnow()))
+        firing = _fire_locked(session, case_id, args)
         plan.case = firing.case
         assert firing.event is not None
         return firing.event
