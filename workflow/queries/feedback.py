@@ -4,7 +4,7 @@ Keyword-only functions taking the session and the actor, called by the API and t
 alike; keyset pages (newest first, ``after`` = the last id of the previous page). Who sees what:
 - a callback operator: at the district everything, at a street its street's;
 - a district administrator or auditor: everything; a street's staff, administrators or
-  auditors: their street's;
+  auditors: their street's; a department's auditor: the cases it held (its part of the trail);
 - a clerk: their workstation's cases;
 - any other unit: what it handled (or commanded), its rectifications and appeals."""
 
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow import privacy
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput, NotFound
@@ -29,10 +30,14 @@ MAX_PER_PAGE = 100
 
 
 def _reach(session: Session, actor: Actor) -> tuple[str, str | None]:
-    """('all' | 'street' | 'workstation' | 'unit' | 'none', the unit)."""
+    """('all' | 'street' | 'workstation' | 'unit' | 'auditor' | 'none', the unit)."""
     unit = registry.units(session).units.get(actor.unit or "")
     if unit is None:
         return "none", None
+    if actor.role == "auditor" and unit.kind not in ("district", "street_office"):
+        # A department's auditor reviews the ratings of its unit's part of the trail (the
+        # cases it held), as it reads their events: the satisfaction rate is appraised.
+        return "auditor", unit.code
     if unit.kind == "district" and actor.role in ("callback", "admin", "auditor"):
         return "all", None
     if unit.kind == "street_office" and actor.role in ("callback", "admin", "staff", "auditor"):
@@ -55,6 +60,8 @@ def _where(session: Session, actor: Actor, model: Any) -> ColumnElement[bool]:
         return model.case_id.in_(case_ids.where(Case.street == code))
     if reach == "workstation":
         return model.case_id.in_(case_ids.where(Case.workstation == code))
+    if reach == "auditor":
+        return model.case_id.in_(case_ids.where(privacy.auditor_cases(session, actor)))
     if model is Feedback:
         return or_(Feedback.handler == code, Feedback.commander == code)
     return model.unit == code
