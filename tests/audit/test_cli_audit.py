@@ -94,7 +94,10 @@ def test_replay_finds_a_case_row_edited_by_hand(
 ) -> None:
     ids = make_cases(sessions, 2)
     code, out, _ = run("audit", "replay")
-    assert code == 0 and "every case, supervision and extension matches its trail" in out
+    assert (
+        code == 0
+        and "every case, supervision, extension, task and attachment matches its trail" in out
+    )
     with engine.begin() as conn:  # the trail is untouched: only the case row is edited
         conn.execute(update(Case).where(Case.id == ids[1]).values(state="closed", holder=None))
     code, out, err = run("audit", "replay")

@@ -80,7 +80,7 @@ SQLITE_SELECT_PART = _select({**_SQLITE_EXPR, "json": '"{c}"'}, _SQLITE_LATE, "?
 PG_SELECT_PART = _select(_PG_EXPR, _PG_LATE, ":after", ":upto", ":part")
 
 
-def _sqlite_fast() -> str:
+def _sqlite_payload() -> str:
     """SQLite spells each event's hashed bytes itself: prev_hash followed by the canonical JSON
     of the event (json_object escapes strings as json.dumps(ensure_ascii=False) does;
     tests/audit/test_fast_spelling.py holds the two to the same bytes). `data` is spliced in as
@@ -96,22 +96,27 @@ def _sqlite_fast() -> str:
     def pairs(fields: list[chain.Field]) -> str:
         return ", ".join(f"'{f.key}', {_expr(f, checked)}" for f in fields)
 
-    payload = (
+    return (
         "CASE WHEN substr(at, 11, 1) = ' ' AND typeof(data) = 'text' THEN "
         f"CAST(ifnull(prev_hash, '') || rtrim(json_object({pairs(before)}), '}}') || "
         f"',\"data\":' || data || ',' || ltrim(json_object({pairs(after)}), '{{') "
         "AS BLOB) END"
-    )
-    return (
-        f"SELECT seq, prev_hash, hash, {_SQLITE_LATE}, at, {payload} "
-        "FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
     )
 
 
 # Rows (seq, prev_hash, hash, late, at as stored, the hashed bytes): Python only chains SHA-256
 # over them (and compares `at` with the one before: a stored `at` that gives its hash is in the
 # one spelling, which sorts as time does).
-SQLITE_FAST = _sqlite_fast()
+_PAYLOAD = _sqlite_payload()
+SQLITE_FAST = (
+    f"SELECT seq, prev_hash, hash, {_SQLITE_LATE}, at, {_PAYLOAD} "
+    "FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
+)
+# Rows (seq, hash, the hashed bytes as SQLite spells them): what a digest of the stored text
+# reads where the bytes give the hash (workflow.audit.blocks).
+SQLITE_PAYLOAD = (
+    f"SELECT seq, hash, {_PAYLOAD} FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq"
+)
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring
 

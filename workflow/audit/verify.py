@@ -21,6 +21,9 @@ hash of the verified chain up to k-1, ``r`` the row found at position k):
              signed there: every hash was recomputed after a change. The change lies after the last
              checkpoint that still matches; the first event after it is named.
 - forged_checkpoint: a checkpoint whose HMAC signature does not verify with the instance secret.
+- block_changed: a stored block digest (workflow.audit.blocks) that the block's rows no longer
+             give: a row was changed after the block was digested, even if every hash after it
+             was recomputed. The block's first seq is named.
 
 "Gives its hash" means: the stored columns, taken as they are (see spelling.py), are the bytes
 that were hashed. Content that only parses to the same value (a duplicate key in data, `at` in
@@ -44,7 +47,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.audit import chain, spelling, verify_parts
+from workflow.audit import blocks, chain, spelling, verify_parts
 from workflow.audit.checkpoints import Anchor, signature_ok
 from workflow.audit.spelling import AT, HASH, LATE, PREV
 from workflow.store.models import Checkpoint, TrailEvent, TrailHead
@@ -63,6 +66,7 @@ KINDS = (
     "rebuilt",
     "forged_checkpoint",
     "misplaced",
+    "block_changed",
 )
 WARNING_KINDS = ("time_backwards", "dated_after_write")
 
@@ -569,6 +573,20 @@ def _ends(
             )
 
 
+def _changed_blocks(session: Session, jobs: int = 1) -> list[Problem]:
+    """Every stored block digest its rows no longer give, named by its first seq (over JOBS
+    processes on a SQLite file)."""
+    return [
+        Problem(
+            b.first_seq,
+            "block_changed",
+            f"events {b.first_seq}..{b.last_seq} no longer give the digest stored for their "
+            f"block ({b.digest[:12]}…, now {now[:12]}…): changed after the block was digested",
+        )
+        for b, now in blocks.changed(session, jobs=jobs)
+    ]
+
+
 def verify(
     session: Session,
     secret: str,
@@ -615,6 +633,7 @@ def verify(
     rebuilt = _rebuilt(due, part.at_due)
     if rebuilt:
         report.problems.append(rebuilt)
+    report.problems += _changed_blocks(session, jobs)
     if broken:
         report.problems.append(broken)
         return report
@@ -666,6 +685,8 @@ def _verify_partitions(
         if progress:
             progress(done, total)
     report.last_hash = heads[parts[0]][1] if parts[0] in heads else chain.GENESIS
+    if partition is None:  # a block spans every partition: checked with the whole trail
+        report.problems += _changed_blocks(session)
     for part, seq, detail in verify_parts.misplaced(session, None if partition is None else parts):
         report.problems.append(Problem(seq, "misplaced", detail, part))
     return report
