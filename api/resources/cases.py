@@ -23,6 +23,7 @@ from workflow import privacy
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
+from workflow.catalog.registry import UnitIndex
 from workflow.dispatch import duplicates
 from workflow.errors import InvalidInput, NotFound, StaleVersion, WorkflowError
 from workflow.queries import cases as case_queries
@@ -315,9 +316,11 @@ def case_json(
     *,
     full: bool = False,
     tasks_of: dict[int, list[Task]] | None = None,
+    units: UnitIndex | None = None,
 ) -> dict[str, Any]:
-    """The case as JSON; TASKS_OF: the tasks of a page's cases, read already (cases_json)."""
-    units = registry.units(session)
+    """The case as JSON; TASKS_OF: the tasks of a page's cases, read already (cases_json);
+    UNITS: the organisation where the caller has it."""
+    units = units or registry.units(session)
     holder = None
     if case.holder:
         u = units.units.get(case.holder)
@@ -351,7 +354,7 @@ def case_json(
         "urgency": case.urgency,
         "merged_into": case.merged_into,
         "available_triggers": engine.available_triggers(session, case, actor),
-        "tasks": case_tasks(session, case, actor, tasks_of),
+        "tasks": case_tasks(session, case, actor, tasks_of, units),
         "channel": case.channel,
         "result": case.result,
         "applicant": {
@@ -387,17 +390,25 @@ def case_json(
 
 
 def case_tasks(
-    session: Session, case: Case, actor: Actor, tasks_of: dict[int, list[Task]] | None = None
+    session: Session,
+    case: Case,
+    actor: Actor,
+    tasks_of: dict[int, list[Task]] | None = None,
+    index: UnitIndex | None = None,
 ) -> list[dict[str, Any]]:
     """The case's tasks the caller may see; none asked for on a route without task states."""
     if not case.route_version or not engine.route_of(session, case).has_tasks:
         return []
-    units = registry.units(session).units
+    units = (index or registry.units(session)).units
     now = engine.utcnow()
     out = []
     found = tasks_of.get(case.id) if tasks_of is not None else None
     if found is None:
-        found = list(task_queries.tasks_of_case(session, actor=actor, case_id=case.id))
+        found = list(
+            task_queries.tasks_of_case(
+                session, actor=actor, case_id=case.id, case=case, units=index
+            )
+        )
     for t in found:
         d = tasks.task_json(t, now)
         u = units.get(t.unit)
@@ -545,13 +556,21 @@ class CaseResource(MethodView):
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def expected_version(s: Session, case_id: int, if_match: str | None) -> int | None:
-    """The version If-Match asks for; None for no header or `*`."""
+def if_match_versions(if_match: str | None) -> list[int] | None:
+    """The versions If-Match lists; None for no header or `*`; StaleVersion if it lists none."""
     if if_match is None or if_match.strip() == "*":
         return None
     versions = [int(m.group(1)) for p in if_match.split(",") if (m := _ETAG.match(p))]
     if not versions:
         raise StaleVersion(f"If-Match {if_match!r} does not match the case's ETag")
+    return versions
+
+
+def expected_version(s: Session, case_id: int, if_match: str | None) -> int | None:
+    """The version If-Match asks for; None for no header or `*`."""
+    versions = if_match_versions(if_match)
+    if versions is None:
+        return None
     if len(versions) == 1:
         return versions[0]
     chain.lock_head(s)  # the first statement: reading the version comes after the lock
@@ -581,6 +600,9 @@ class Transitions(MethodView):
         if not 1 <= case_id <= scope.MAX_ID:
             raise NotFound(f"no case {case_id}")
 
+        if key is None and len(if_match_versions(headers.get("if_match")) or ()) <= 1:
+            return fire_planned(case_id, body, actor, headers.get("if_match"))
+
         def fire(s: Session) -> dict[str, Any]:
             try:
                 engine.fire(
@@ -607,6 +629,50 @@ class Transitions(MethodView):
             return case_json(s, engine.get_case(s, case_id), actor)
 
         return idempotent_write(caller.user_id, key, digest, fire, render, case_id=case_id)
+
+
+def fire_planned(
+    case_id: int, body: dict[str, Any], actor: Actor, if_match: str | None
+) -> Response:
+    """A transition without an Idempotency-Key: worked out without the write lock (the case,
+    the definitions, the machine's checks, the new state and deadlines), then written under it
+    if the case has not changed since (else fired again under it, engine.commit_fire); the
+    answer is built after the commit from the case as written."""
+    s = db.session()
+    versions = if_match_versions(if_match)
+    try:
+        plan = engine.plan_fire(
+            s,
+            case_id,
+            body["trigger"],
+            actor,
+            reason=body.get("reason"),
+            target=body.get("target"),
+            targets=body.get("targets"),
+            lead=body.get("lead"),
+            data=body.get("data"),
+            expected_version=versions[0] if versions else None,
+            result=body.get("result"),
+        )
+        s.rollback()  # the plan's reads end here: nothing to commit
+        with db.write(lock=False) as s:
+            engine.commit_fire(s, plan)
+    except WorkflowError:
+        # Outside the caller's scope every refusal is a 404: nothing is told.
+        s = db.session()
+        s.rollback()
+        scope.get_case(s, actor, case_id)
+        raise
+    case = plan.case
+    assert case is not None
+    if not hasattr(case, "applicant_name"):
+        # Fired again under the lock, from the columns a firing reads: the rest is read now.
+        case = engine.get_case(s, case_id)
+    # Whoever may fire is in scope (a holder, or the applicant's channel). A case without
+    # tasks under the lock has none after a firing that opens none (one into a task state is
+    # fired whole under the lock, and its tasks read here).
+    no_tasks: dict[int, list[Task]] | None = {case_id: []} if plan.has_tasks is False else None
+    return with_etag(case_json(s, case, actor, units=plan.units, tasks_of=no_tasks))
 
 
 def idempotent_write(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.catalog import registry
+from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotFound
 from workflow.queries.paging import Page, page
 from workflow.runtime.tasks import STATUSES
@@ -102,13 +103,44 @@ def get_task(session: Session, *, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def tasks_of_case(session: Session, *, actor: Actor, case_id: int) -> Sequence[Task]:
-    """The tasks of a case that ACTOR may see (a department: its own only), oldest first."""
+def tasks_of_case(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    case: Case | None = None,
+    units: UnitIndex | None = None,
+) -> Sequence[Task]:
+    """The tasks of a case that ACTOR may see (a department: its own only), oldest first.
+    CASE and UNITS, where the caller has them: the scope is worked out from the case's
+    workstation and street (scope()'s rule for one case) instead of asked of the database."""
+    if case is None or units is None or actor.role == "auditor":
+        where: ColumnElement[bool] | None = scope(session, actor)
+    else:
+        where = _scope_of(actor, case, units)
+    if where is None:
+        return []
     return list(
-        session.execute(
-            select(Task).where(Task.case_id == case_id, scope(session, actor)).order_by(Task.id)
-        ).scalars()
+        session.execute(select(Task).where(Task.case_id == case_id, where).order_by(Task.id))
+        .scalars()
+        .all()
     )
+
+
+def _scope_of(actor: Actor, case: Case, units: UnitIndex) -> ColumnElement[bool] | None:
+    """scope() for the tasks of CASE (not an auditor's): true() for all, None for none."""
+    unit = actor.unit or ""
+    u = units.units.get(unit)
+    kind = u.kind if u else None
+    if kind == "district" and actor.role == "admin":
+        return true()
+    if kind == "street_office" and actor.role in ("staff", "admin"):
+        return true() if case.street == unit else None
+    if kind == "workstation" and actor.role == "clerk":
+        return true() if case.workstation == unit else None
+    if actor.role == "staff" and kind is not None:
+        return Task.unit == unit
+    return None
 
 
 def tasks_of_cases(

@@ -24,11 +24,17 @@ from workflow.places import routing as places
 from workflow.runtime import holders, stages, tasks
 from workflow.runtime.clock import Clock, WorkCalendar, calendar_of, case_clock
 from workflow.runtime.holders import resolve_holder
-from workflow.runtime.machines import Firing, machine_for, may_fire
+from workflow.runtime.machines import (
+    SEQ_TO_COME,
+    Firing,
+    append_event,
+    machine_for,
+    may_fire,
+)
 from workflow.spec.model import URGENCIES, CalendarSpec, ItemSpec, RouteSpec
 from workflow.spec.practice import practice
 from workflow.store import direct
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, Task, TrailEvent
 
 MAX_TEXT = 4000
 
@@ -365,6 +371,7 @@ def get_case(session: Session, case_id: int) -> Case:
 # A firing reads the case and writes the case row, its trail event and the chain head with Core
 # statements built once: the ORM's load and unit of work cost more than all the rest of fire().
 _cases = cast(Table, Case.__table__)
+_tasks = cast(Table, Task.__table__)
 # What a firing reads and may change: not the applicant's details, the form or the rating (the
 # form is JSON, decoded on every read).
 _NOT_READ = frozenset(
@@ -385,6 +392,31 @@ _READ_CASE = direct.Statement(
 _READ_CASE_AND_HEAD = direct.Statement(
     select(
         *_read_case_columns, chain.HEAD_SEQ, chain.HEAD_HASH, chain.HEAD_PARTS, chain.HEAD_TOP
+    ).where(_cases.c.id == bindparam("case_id"))
+)
+# plan_fire's read: the case as fire() reads it, the columns its answer shows too (not the
+# form or description), no head (no lock is held). commit_fire reads again what fire() reads.
+_PLAN_COLUMNS = ("channel", "applicant_name", "applicant_phone", "created_at")
+_CHECKED = (*_CASE_COLUMNS, "units_digest", "calendar_digest")
+_PLAN_CASE = direct.Statement(
+    select(*_read_case_columns, *(_cases.c[name] for name in _PLAN_COLUMNS)).where(
+        _cases.c.id == bindparam("case_id")
+    )
+)
+# commit_fire's reads under the lock: fire()'s, and whether the case has any tasks (its answer
+# then lists none without asking).
+_HAS_TASKS = select(_tasks.c.id).where(_tasks.c.case_id == _cases.c.id).exists().label("has_tasks")
+_RECHECK = direct.Statement(
+    select(*_read_case_columns, _HAS_TASKS).where(_cases.c.id == bindparam("case_id"))
+)
+_RECHECK_AND_HEAD = direct.Statement(
+    select(
+        *_read_case_columns,
+        _HAS_TASKS,
+        chain.HEAD_SEQ,
+        chain.HEAD_HASH,
+        chain.HEAD_PARTS,
+        chain.HEAD_TOP,
     ).where(_cases.c.id == bindparam("case_id"))
 )
 # UPDATE ... SET the changed columns, version + 1 WHERE id and version as read (the ORM's
@@ -479,10 +511,67 @@ def fire(
     the units called, LEAD their lead. RESULT (办理结果) goes with resolve or complete: kept
     on the case and in the event. Raises InvalidInput (unknown trigger, missing reason, bad
     target), StaleVersion, NotAllowed (not from this state; a join not held), NotHolder, NotFound."""
-    now = now or utcnow()
+    args = _FireArgs(
+        trigger,
+        actor,
+        reason,
+        target,
+        targets,
+        lead,
+        data,
+        expected_version,
+        now or utcnow(),
+        result,
+    )
+    return _fire_locked(session, case_id, args).event  # type: ignore[return-value]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FireArgs:
+    """fire()'s arguments, kept by a planned firing to be fired again under the lock."""
+
+    trigger: str
+    actor: Actor
+    reason: str | None
+    target: str | None
+    targets: list[str] | tuple[str, ...] | None
+    lead: str | None
+    data: dict[str, Any] | None
+    expected_version: int | None
+    now: dt.datetime
+    result: str | None
+    at_given: bool = False  # NOW is the caller's, not the clock's
+
+
+def _fire_locked(session: Session, case_id: int, args: _FireArgs) -> Firing:
+    """fire(): the lock first, then the case read, worked out and written."""
     # Core statements go to the connection directly: the session's execute() adds nothing here.
     conn = session.connection()
-    case, before, (units, calendar_spec), head = _read_case(conn, session, case_id)
+    case, before, latest, head = _read_case(conn, session, case_id)
+    firing = _work_out(session, conn, case_id, case, latest, args, head=head)
+    assert firing is not None
+    _write_case(conn, session, case, before)
+    if case.holder is None and before["holder"] is not None:
+        _ended(session, case_id, args.now)
+    return firing
+
+
+def _work_out(
+    session: Session,
+    conn: Connection,
+    case_id: int,
+    case: Case,
+    latest: tuple[UnitIndex, CalendarSpec],
+    args: _FireArgs,
+    *,
+    head: tuple[int, str] | None = None,
+    plan_only: bool = False,
+) -> Firing | None:
+    """Check the firing and run the route's machine on the case read: the case's new values and
+    its trail event (appended unless PLAN_ONLY). None when PLAN_ONLY and the transition leaves
+    or enters a task state: its checks and writes read the tasks, it is fired under the lock."""
+    units, calendar_spec = latest
+    trigger, reason, result = args.trigger, args.reason, args.result
     if not case.route_version or case.merged_into is not None:
         # At the dispatch centre (no route yet: workflow.dispatch moves it on), or merged.
         raise NotAllowed(
@@ -494,11 +583,17 @@ def fire(
     machine = machine_for(route, digest)
     if trigger not in machine.events:  # the route's triggers, without building their set
         raise _no_such_trigger(route, trigger)
-    if expected_version is not None and expected_version != case.version:
+    if args.expected_version is not None and args.expected_version != case.version:
         raise StaleVersion(
             code="stale_case",
-            params={"case": case_id, "version": case.version, "expected": expected_version},
+            params={"case": case_id, "version": case.version, "expected": args.expected_version},
         )
+    if plan_only and route.has_tasks:
+        spec = route.transition(case.state, trigger)
+        if spec is not None and (
+            route.state(spec.source).tasks is not None or route.state(spec.dest).tasks is not None
+        ):
+            return None
     if reason is not None:
         _text(reason, "reason")
     if result is not None:
@@ -507,36 +602,156 @@ def fire(
     firing = Firing(
         state=case.state,
         case=case,
-        actor=actor,
+        actor=args.actor,
         route=route,
         item=item,
         units=units,
         calendar=clock_of(session, case.urgency, item, work_calendar(session, calendar_spec)),
         session=session,
-        now=now,
+        now=args.now,
         reason=reason.strip() if reason else None,
-        **_targets(target, targets),
-        lead=lead or None,
-        data=_plain_json(data, "data") if data else {},
+        **_targets(args.target, args.targets),
+        lead=args.lead or None,
+        data=_plain_json(args.data, "data") if args.data else {},
         street_holders=routing.holders(case.item) if routing else {},
         head=head,
         conn=conn,
         result=result,
+        plan_only=plan_only,
     )
     try:
         fired = machine.events[trigger].trigger(firing)
     except MachineError:
         raise _not_allowed(machine, trigger, case.state) from None
-    if not fired or firing.event is None:
+    if not fired or firing.fields is None:
         # A condition said no without saying why: nothing was written, and the caller learns it.
         raise NotAllowed(
             f"{trigger!r} did not fire on case {case_id} in state {case.state!r}",
             code="trigger_did_not_fire",
             params={"trigger": trigger, "case": case_id, "state": case.state},
         )
+    return firing
+
+
+# ---------------------------------------------------------------- a firing planned, then written
+# The API works a firing out on a read snapshot, without the write lock (the case, the
+# definitions, the machine's checks, the new state and its deadlines), then takes the lock only
+# to check that the case has not changed since and to write. A case that did change is fired
+# again under the lock, as fire() would have: the caller sees what one firing after the other
+# gives (a refusal where the trigger no longer fits), never a conflict it did not ask for.
+
+
+@dataclasses.dataclass
+class PlannedFiring:
+    """A firing worked out on a read snapshot (plan_fire), to be written by commit_fire."""
+
+    case_id: int
+    args: _FireArgs
+    # The case as read (its columns and the render's); what commit_fire checks (the case's
+    # columns a firing reads and the digests of the units and calendar it used); the machine's
+    # model after firing (None: a task state's transition, fired whole under the lock).
+    before: dict[str, Any]
+    seen: dict[str, Any]
+    firing: Firing | None
+    units: UnitIndex
+    # After commit_fire: the case as written, and whether it was fired again under the lock.
+    case: Case | None = None
+    redone: bool = False
+    # Whether the case had any tasks under the lock, when the plan was written (None: fired
+    # under the lock, or not yet).
+    has_tasks: bool | None = None
+
+
+def plan_fire(
+    session: Session,
+    case_id: int,
+    trigger: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    target: str | None = None,
+    targets: list[str] | tuple[str, ...] | None = None,
+    lead: str | None = None,
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+    result: str | None = None,
+) -> PlannedFiring:
+    """fire()'s reads and checks, and the case's new values, in the session's read snapshot:
+    no lock is taken and nothing is written. The caller ends the snapshot (it is not a write
+    transaction) and calls commit_fire() in its write transaction. Raises fire()'s refusals as
+    the case is in the snapshot."""
+    args = _FireArgs(
+        trigger,
+        actor,
+        reason,
+        target,
+        targets,
+        lead,
+        data,
+        expected_version,
+        now or utcnow(),
+        result,
+        at_given=now is not None,
+    )
+    conn = session.connection()
+    values = _PLAN_CASE.run(conn, {"case_id": case_id}).one_or_none()
+    if values is None:
+        raise NotFound(code="no_case", params={"case": case_id})
+    seen = {name: values[name] for name in _CHECKED}
+    latest = registry.units_and_calendar_of(
+        session, values.pop("units_digest"), values.pop("calendar_digest")
+    )
+    case = cast(Case, _CaseRow(values))
+    firing = _work_out(session, conn, case_id, case, latest, args, plan_only=True)
+    return PlannedFiring(case_id, args, values, seen, firing, latest[0])
+
+
+def commit_fire(session: Session, plan: PlannedFiring) -> TrailEvent:
+    """Write a planned firing in the caller's write transaction: the lock of the case's partition
+    of the chain first (SQLite: BEGIN IMMEDIATE, the database's write lock), then the case's
+    version read again. Unchanged since the plan: its event is appended (seq and hash from the
+    head read with the version) and the case row written. Changed (or a task state's firing):
+    fired again under the lock, as fire() does, from the case as it is now."""
+    firing, before, case_id = plan.firing, plan.before, plan.case_id
+    conn = session.connection()
+    fast = chain.lock_for_read(session, conn)
+    head = None if fast else chain.lock_case_head(session, case_id)
+    session.flush()  # the caller's pending changes, under the lock (as fire() does)
+    read = _RECHECK_AND_HEAD if fast else _RECHECK
+    now = read.run(conn, {"case_id": case_id}).one_or_none()
+    if now is None:
+        raise NotFound(code="no_case", params={"case": case_id})
+    has_tasks = bool(now.pop("has_tasks"))
+    if fast:
+        head = (now.pop("head_seq"), now.pop("head_hash"))
+        chain.read_locked(session, now.pop("head_parts"), now.pop("head_top"))
+    # The whole row, not only its version: some changes leave the version (a new urgency, the
+    # sweep's light), and a firing worked out from other values may not be written.
+    if firing is None or now != plan.seen:
+        plan.redone = firing is not None
+        args = plan.args
+        if not args.at_given:
+            # After whatever came in between: the time it is now, not the plan's.
+            args = dataclasses.replace(args, now=max(args.now, utcnow()))
+        firing = _fire_locked(session, case_id, args)
+        plan.case = firing.case
+        assert firing.event is not None
+        return firing.event
+    assert head is not None
+    plan.has_tasks = has_tasks
+    case = firing.case
+    firing.head = head
+    firing.conn = conn
+    seq = chain.next_seq(session, case.partition, head[0])
+    if case.stage_seq == SEQ_TO_COME:
+        case.stage_seq = seq
+    append_event(firing)
     _write_case(conn, session, case, before)
     if case.holder is None and before["holder"] is not None:
-        _ended(session, case_id, now)
+        _ended(session, case_id, plan.args.now)
+    plan.case = case
+    assert firing.event is not None
     return firing.event
 
 

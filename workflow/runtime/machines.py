@@ -58,6 +58,15 @@ class Firing:
     calling: list[str] = field(default_factory=list)
     # 办理结果: what was done, written when a case is resolved or completed.
     result: str | None = None
+    # Worked out only (engine.plan_fire): the case's new values and the event's fields are
+    # set, nothing is written; engine.commit_fire writes them under the lock.
+    plan_only: bool = False
+    # The trail event's fields, once the case's new values are set (_change).
+    fields: dict[str, Any] | None = None
+    # The stage_seq of the stage the firing leaves (its task round, for _tasks_after).
+    round_left: int | None = None
+    # The transition fired (set with fields).
+    transition: TransitionSpec | None = None
 
 
 # The triggers that end the work on a case and so carry its result (办理结果).
@@ -203,15 +212,46 @@ def _resolve_holder(spec: TransitionSpec, ev: EventData) -> None:
     )
 
 
+# The stage_seq of a stage entered by a firing worked out before its event's seq is known
+# (engine.plan_fire): commit_fire puts the seq in its place under the lock.
+SEQ_TO_COME = -1
+
+
 def _record(spec: TransitionSpec, ev: EventData) -> None:
-    """Apply the new state to the case row and append its one trail event."""
+    """Apply the new state to the case row and append its one trail event (only the former
+    when the firing is worked out ahead of its lock: plan_only)."""
     f = _firing(ev)
+    if f.plan_only:
+        _change(spec, f, SEQ_TO_COME)
+        return
+    # The event appended below, which begins the new stage.
+    head_seq = f.head[0] if f.head is not None else None
+    _change(spec, f, chain.next_seq(f.session, f.case.partition, head_seq))
+    append_event(f)
+
+
+def append_event(f: Firing) -> None:
+    """The firing's trail event (fields set by _change), and the tasks of a task state left or
+    entered, in the caller's transaction under the chain's lock."""
+    spec = f.transition
+    assert f.fields is not None and spec is not None
+    case = f.case
+    f.event = chain.append(
+        f.session, head=f.head, conn=f.conn, partition=case.partition, **f.fields
+    )
+    source, dest = f.route.state(spec.source), f.route.state(spec.dest)
+    if source.tasks is not None or dest.tasks is not None:
+        same_stage = spec.source == spec.dest and dest.tasks is not None
+        _tasks_after(f, source, dest, same_stage, f.round_left)
+
+
+def _change(spec: TransitionSpec, f: Firing, seq: int) -> None:
+    """The case's new state, holder and clock (a stage entered begins at event SEQ), and the
+    fields of its trail event: no statement runs."""
     case = f.case
     dest = f.route.state(spec.dest)
     source = f.route.state(spec.source)
     from_state, from_holder = case.state, case.holder
-    # The event appended below, which begins the new stage.
-    seq = chain.next_seq(f.session, case.partition, f.head[0] if f.head is not None else None)
     # Calling more units into a task state goes on with the same stage (and its tasks).
     same_stage = spec.source == spec.dest and dest.tasks is not None
     round_left = case.stage_seq
@@ -259,9 +299,9 @@ def _record(spec: TransitionSpec, ev: EventData) -> None:
         reason=f.reason,
         data=data,
     )
-    f.event = chain.append(f.session, head=f.head, conn=f.conn, partition=case.partition, **fields)
-    if source.tasks is not None or dest.tasks is not None:
-        _tasks_after(f, source, dest, same_stage, round_left)
+    f.fields = fields
+    f.round_left = round_left
+    f.transition = spec
 
 
 def _target_data(f: Firing, data: dict[str, Any], same_stage: bool) -> None:
