@@ -55,3 +55,28 @@ def test_a_list_says_whether_its_count_is_exact(city: sessionmaker[Session]) -> 
         assert len(big.items) == 25
         found = search.find(s, actor=DISTRICT, filters=search.Filters(), limit=25)
         assert not found.exact and found.total > search.COUNT_CAP
+
+
+def test_postgresql_estimates_from_its_statistics_once_analyzed(
+    city: sessionmaker[Session], db_kind: str
+) -> None:
+    """Once the table is analyzed (autovacuum does it soon after it fills), PostgreSQL's planner
+    gives the estimate: a department's set of cases is not hashed whole for a sample."""
+    if db_kind != "postgresql":
+        pytest.skip("PostgreSQL's statistics")
+    with city() as s:
+        s.connection().exec_driver_sql("ANALYZE cases")
+        assert paging._has_statistics(s, Case.id)
+        mine = [Case.workstation == "W-ZHL-01"]
+        really = s.execute(select(func.count(Case.id)).where(*mine)).scalar_one()
+        n, exact = paging.count_or_estimate(s, Case.id, [true()], 100)
+        assert not exact and 0.9 * N <= n <= 1.1 * N
+        n, exact = paging.count_or_estimate(s, Case.id, mine, 10)
+        assert not exact and n > 10 and 0.5 * really <= n <= 1.5 * really
+        # The planner's guess for a handful of ids is a handful: still more than the cap.
+        few = [Case.id.in_([300, 301, 302, 303])]
+        n, exact = paging.count_or_estimate(s, Case.id, few, 2)
+        assert not exact and 3 <= n <= 10
+        # The list says so too (the API's total_exact, the console's 约).
+        big = cases.list_cases(s, actor=DISTRICT, limit=25)
+        assert not big.exact and big.total is not None and 0.9 * N <= big.total <= 1.1 * N

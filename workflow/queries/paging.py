@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, or_, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from workflow.errors import InvalidInput
@@ -121,7 +123,8 @@ SAMPLE_WINDOWS = 16
 def estimate(
     session: Session, id_column: Any, where: Sequence[ColumnElement[bool]]
 ) -> tuple[int, bool]:
-    """About how many rows match WHERE: the matches among SAMPLE_ROWS ids of the table (runs of
+    """About how many rows match WHERE: on PostgreSQL, what its planner expects; elsewhere the
+    matches among SAMPLE_ROWS ids of the table (runs of
     consecutive ids spread evenly from its lowest id to its highest, each found by the primary
     key), scaled to all its ids; its cost does not grow with the table. (n, True): the table
     is small enough to count them all, and n is exact."""
@@ -139,6 +142,8 @@ def estimate(
     if span <= 2 * SAMPLE_ROWS:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return int(n), True
+    if session.get_bind().dialect.name == "postgresql" and _has_statistics(session, id_column):
+        return _planned_rows(session, select(id_column).where(*where)), False
     width = SAMPLE_ROWS // SAMPLE_WINDOWS
     step = span // SAMPLE_WINDOWS
     runs = [
@@ -164,6 +169,39 @@ def estimate(
         stmt = ids.where(*where).with_only_columns(func.count())
     hits = session.execute(stmt).scalar_one()
     return round(hits * span / (width * SAMPLE_WINDOWS)), False
+
+
+class _Plan(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a statement, compiled with it (its parameters bound as usual)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Plan, "postgresql")
+def _compile_plan(element: _Plan, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+def _has_statistics(session: Session, id_column: Any) -> bool:
+    """Whether PostgreSQL has analyzed the table (autovacuum does, soon after it fills): until
+    then its planner guesses each filter's share, and the sample is the better estimate."""
+    tuples = session.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+        {"t": id_column.table.name},
+    ).scalar()
+    return tuples is not None and tuples >= 0
+
+
+def _planned_rows(session: Session, statement: Select[Any]) -> int:
+    """The rows PostgreSQL's planner expects STATEMENT to give: it knows each column's values
+    (ANALYZE, autovacuum), and planning costs a few milliseconds where the sample asked each
+    sampled id of a set in the filter, which PostgreSQL hashed whole (a department's 58,000
+    cases at 5,000,000: 200-300 ms)."""
+    plan = session.connection().execute(_Plan(statement)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _holds_a_set(where: Sequence[ColumnElement[bool]]) -> bool:
