@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from workflow.config import DEFAULT_TIMEZONE
 from workflow.runtime import engine, sla
 from workflow.store.models import Supervision
 
@@ -42,7 +44,8 @@ def test_reminder_supervision_answer_listing_and_closing(
     [sup] = sups
     assert (sup["level"], sup["active"], sup["explanation"]) == ("supervision", True, None)
     assert sup["list_at"] is not None
-    today = dt.date.today()
+    # The instance's today (Asia/Shanghai), not the machine's: from 16:00 UTC they differ.
+    today = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
     # The holder answers, in writing, with a date; bad answers change nothing.
     for body, field in (
         ({"explanation": " ", "fix_date": today.isoformat()}, "explanation"),

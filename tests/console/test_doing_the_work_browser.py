@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.console.conftest import TABLET, fits
 from tests.listadmin.test_migration import publish_v2
 from workflow.actors import Actor
+from workflow.config import DEFAULT_TIMEZONE
 from workflow.runtime import engine
 from workflow.store.models import ApiKey, Assessment, Case, TrailEvent, User
 
@@ -250,7 +252,8 @@ def test_routing_table_assessment_and_finalization(
     assert fits(page)
 
     # The street assesses its agencies for last month.
-    last = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    today = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()  # the instance's, not UTC's
+    last = today.replace(day=1) - dt.timedelta(days=1)
     period = f"{last.year:04d}-{last.month:02d}"
     page.get_by_role("link", name="考核派驻机构").click()
     row = page.locator("tr.assessment-row[data-unit='A-ZHL-ZF']")
