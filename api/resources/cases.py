@@ -610,13 +610,8 @@ class Transitions(MethodView):
                     case_id,
                     body["trigger"],
                     actor,
-                    reason=body.get("reason"),
-                    target=body.get("target"),
-                    targets=body.get("targets"),
-                    lead=body.get("lead"),
-                    data=body.get("data"),
                     expected_version=expected_version(s, case_id, headers.get("if_match")),
-                    result=body.get("result"),
+                    **firing_args(body),
                 )
             except WorkflowError:
                 # Outside the caller's scope every refusal is a 404: nothing is told.
@@ -629,6 +624,11 @@ class Transitions(MethodView):
             return case_json(s, engine.get_case(s, case_id), actor)
 
         return idempotent_write(caller.user_id, key, digest, fire, render, case_id=case_id)
+
+
+def firing_args(body: dict[str, Any]) -> dict[str, Any]:
+    """A transition's fields as engine.fire() and engine.plan_fire() take them."""
+    return {k: body.get(k) for k in ("reason", "target", "targets", "lead", "data", "result")}
 
 
 def fire_planned(
@@ -646,13 +646,8 @@ def fire_planned(
             case_id,
             body["trigger"],
             actor,
-            reason=body.get("reason"),
-            target=body.get("target"),
-            targets=body.get("targets"),
-            lead=body.get("lead"),
-            data=body.get("data"),
             expected_version=versions[0] if versions else None,
-            result=body.get("result"),
+            **firing_args(body),
         )
         s.rollback()  # the plan's reads end here: nothing to commit
         with db.write(lock=False) as s:
