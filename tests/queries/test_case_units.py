@@ -142,26 +142,31 @@ def test_a_department_lists_what_it_holds_or_held_and_its_auditor_reads_that_par
             )
 
 
-def test_a_case_handed_to_a_department_is_in_its_scope_in_the_same_transaction(
-    sessions: sessionmaker[Session],
-) -> None:
-    walk = (
+def to_a_department(s: Session) -> Case:
+    """A dibao application opened at W-ZHL-01 and walked up to the civil affairs department."""
+    case = wf.open_case(
+        s,
+        item="SW-02",
+        workstation="W-ZHL-01",
+        actor=actor("W-ZHL-01", "clerk"),
+        applicant_name="王芳",
+        applicant_phone="13800001234",
+        description="路灯不亮",
+    )
+    for trigger, unit, role in (
         ("accept", "W-ZHL-01", "clerk"),
         ("forward", "W-ZHL-01", "clerk"),
         ("forward", "S-ZHL", "staff"),
-    )
+    ):
+        wf.fire(s, case.id, trigger, actor(unit, role))
+    return case
+
+
+def test_a_case_handed_to_a_department_is_in_its_scope_in_the_same_transaction(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions() as s, s.begin():
-        case = wf.open_case(
-            s,
-            item="SW-02",
-            workstation="W-ZHL-01",
-            actor=actor("W-ZHL-01", "clerk"),
-            applicant_name="王芳",
-            applicant_phone="13800001234",
-            description="路灯不亮",
-        )
-        for trigger, unit, role in walk:
-            wf.fire(s, case.id, trigger, actor(unit, role))
+        case = to_a_department(s)
         dept = case.holder
         assert dept is not None and dept.startswith("D-")
         s.flush()
@@ -170,17 +175,7 @@ def test_a_case_handed_to_a_department_is_in_its_scope_in_the_same_transaction(
     with sessions() as s:
         assert s.execute(select(func.count()).select_from(CaseUnit)).scalar_one() == 0
     with sessions.begin() as s:
-        case = wf.open_case(
-            s,
-            item="SW-02",
-            workstation="W-ZHL-01",
-            actor=actor("W-ZHL-01", "clerk"),
-            applicant_name="王芳",
-            applicant_phone="13800001234",
-            description="路灯不亮",
-        )
-        for trigger, unit, role in walk:
-            wf.fire(s, case.id, trigger, actor(unit, role))
+        case = to_a_department(s)
         wf.fire(s, case.id, "send_back", actor(case.holder or "", "staff"), reason="理由")
         case_id = case.id
     with sessions() as s:
