@@ -79,8 +79,8 @@ def inbox() -> str:
         rows=[case_view(r) for r in rows.items],
         nav=list_nav(rows, page),
         light=light,
-        # The unit's open tasks (a called department's parts of other units' cases).
-        task_board=task_rows(task_queries.unit_inbox(db.session(), actor=c.actor)),
+        # The unit's open tasks (a called department's parts of other units' cases), a page.
+        **task_board(task_queries.unit_inbox),
     )
 
 
@@ -103,8 +103,8 @@ def whistles() -> str:
         "console/whistles.html",
         rows=[case_view(r) for r in rows.items],
         nav=list_nav(rows, page),
-        # Joint whistles: the departments yet to report.
-        task_board=task_rows(task_queries.awaiting_report(db.session(), actor=caller().actor)),
+        # Joint whistles: the departments yet to report, a page.
+        **task_board(task_queries.awaiting_report),
     )
 
 
@@ -223,6 +223,29 @@ def grouped(events: list[TrailEvent]) -> list[dict[str, Any]]:
             out.append(group)
         group["reads"].append(e)
     return out
+
+
+# The task board's own page and cursor, beside the case list's (page, after).
+TASK_PAGE_ARGS = ("task_page", "task_after")
+
+
+def task_board(query: Any) -> dict[str, Any]:
+    """A page of a unit's task board (QUERY: task_queries.unit_inbox or awaiting_report) and its
+    pager, in pages of PER_PAGE as the case lists."""
+    from api.console.find import list_nav, page_request
+
+    number, after = page_request(*TASK_PAGE_ARGS)
+    found = query(
+        db.session(),
+        actor=caller().actor,
+        after=after,
+        offset=0 if after else (number - 1) * PER_PAGE,
+        limit=PER_PAGE,
+    )
+    return {
+        "task_board": task_rows(found.items),
+        "task_nav": list_nav(found, number, *TASK_PAGE_ARGS),
+    }
 
 
 def task_rows(task_list: Any) -> list[dict[str, Any]]:

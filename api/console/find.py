@@ -30,16 +30,19 @@ from workflow.spec.model import URGENCIES
 MAX_PAGE_NO = 10_000
 
 
-def page_request() -> tuple[int, str | None]:
-    """The page number asked for and the cursor that leads to it (a Next link carries both)."""
+def page_request(page_arg: str = "page", after_arg: str = "after") -> tuple[int, str | None]:
+    """The page number asked for and the cursor that leads to it (a Next link carries both).
+    A page with two lists (the inbox's cases and its task board) names the second one's."""
     try:
-        number = max(1, min(int(request.args.get("page", "1")), MAX_PAGE_NO))
+        number = max(1, min(int(request.args.get(page_arg, "1")), MAX_PAGE_NO))
     except ValueError:
         number = 1
-    return number, request.args.get("after") or None
+    return number, request.args.get(after_arg) or None
 
 
-def list_nav(found: Seek[Any], number: int) -> dict[str, Any]:
+def list_nav(
+    found: Seek[Any], number: int, page_arg: str = "page", after_arg: str = "after"
+) -> dict[str, Any]:
     """What the pager and the count show of a page: numbered pages, the next page's cursor, and
     whether the count is exact (else the list holds at least that many)."""
     pages = max(1, -(-found.total // PER_PAGE))
@@ -50,8 +53,11 @@ def list_nav(found: Seek[Any], number: int) -> dict[str, Any]:
         "exact": found.exact,
         "next": found.next,
         "window": list(range(max(1, number - 3), min(pages, number + 3) + 1)),
-        # The list's filters, carried by every pager link.
-        "kept": {k: v for k, v in request.args.items() if k not in ("page", "after")},
+        # The list's filters (and the other list's page, on a page with two), carried by every
+        # pager link.
+        "kept": {k: v for k, v in request.args.items() if k not in (page_arg, after_arg)},
+        "page_arg": page_arg,
+        "after_arg": after_arg,
     }
 
 

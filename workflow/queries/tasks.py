@@ -8,9 +8,10 @@ Who sees which task is a domain rule, here for the API and the console alike:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow import privacy
@@ -18,9 +19,9 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotFound
-from workflow.queries.paging import Page, page
+from workflow.queries.paging import Key, Page, Seek, page, seek
 from workflow.runtime.tasks import STATUSES
-from workflow.store.models import Case, Task, TrailEvent
+from workflow.store.models import Case, Task, TrailEvent, UTCDateTime
 
 MAX_PAGE = 200
 
@@ -170,33 +171,72 @@ def trail_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
     return or_(TrailEvent.action.not_like("task.%"), TrailEvent.to_holder == actor.unit)
 
 
-def _most_urgent(session: Session, where: list[ColumnElement[bool]], limit: int) -> list[Task]:
-    return list(
-        session.execute(
-            select(Task)
-            .where(*where)
-            .order_by(Task.stage_due_at.is_(None), Task.stage_due_at, Task.id)
-            .limit(max(1, min(limit, MAX_PAGE)))
-        ).scalars()
-    )
+# The task board's order as a key to page by: the nearest stage limit first,
+# tasks without one last, then the oldest.
+NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+MOST_URGENT_TASKS: list[Key] = [
+    (func.coalesce(Task.stage_due_at, literal(NEVER, UTCDateTime())), False),
+    (Task.id, False),
+]
+# Counted exactly up to this many; beyond, an estimate (as the case lists).
+BOARD_COUNT_CAP = 1_000
 
 
-def unit_inbox(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
-    """The open tasks of ACTOR's unit (awaiting its report, or its work), most urgent first."""
+def _unit_inbox_where(session: Session, actor: Actor) -> list[ColumnElement[bool]] | None:
     if actor.role != "staff" or not actor.unit:
-        return []
-    where = [
+        return None
+    return [
         scope(session, actor),
         Task.unit == actor.unit,
         Task.status.in_(("awaiting_report", "working")),
     ]
-    return _most_urgent(session, where, limit)
 
 
-def awaiting_report(session: Session, *, actor: Actor, limit: int = MAX_PAGE) -> list[Task]:
-    """The whistle queue's tasks: a street's cases' departments yet to report, or a department's
-    own calls yet to answer; most urgent first."""
+def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
     where = [scope(session, actor), Task.status == "awaiting_report"]
     if _kind(session, actor.unit) != "street_office":
         where.append(Task.unit == (actor.unit or ""))
-    return _most_urgent(session, where, limit)
+    return where
+
+
+def _board(
+    session: Session,
+    where: list[ColumnElement[bool]] | None,
+    *,
+    after: str | None,
+    offset: int,
+    limit: int,
+) -> Seek[Task]:
+    if where is None:
+        return Seek([], 0, True, None)
+    return seek(
+        session,
+        Task,
+        where,
+        MOST_URGENT_TASKS,
+        after=after,
+        offset=offset,
+        limit=max(1, min(limit, MAX_PAGE)),
+        count_cap=BOARD_COUNT_CAP,
+    )
+
+
+def unit_inbox(
+    session: Session, *, actor: Actor, after: str | None = None, offset: int = 0, limit: int
+) -> Seek[Task]:
+    """The open tasks of ACTOR's unit (awaiting its report, or its work), most urgent first, a
+    page of them: after the cursor AFTER, or from task OFFSET on; the count exact up to
+    BOARD_COUNT_CAP, beyond it an estimate."""
+    return _board(
+        session, _unit_inbox_where(session, actor), after=after, offset=offset, limit=limit
+    )
+
+
+def awaiting_report(
+    session: Session, *, actor: Actor, after: str | None = None, offset: int = 0, limit: int
+) -> Seek[Task]:
+    """The whistle queue's tasks: a street's cases' departments yet to report, or a department's
+    own calls yet to answer; most urgent first, in pages as unit_inbox()."""
+    return _board(
+        session, _awaiting_report_where(session, actor), after=after, offset=offset, limit=limit
+    )
