@@ -1,0 +1,123 @@
+"""Where a console page's time goes: each of bench/lists.py's console pages asked in process
+(Flask's test client, no HTTP server), with its SQL statements counted and timed, and optionally
+a profile of the slowest functions.
+
+    .venv/bin/python bench/console_pages.py --db sqlite:////tmp/copy.db [--reps 10] [--profile N]
+
+The database is written to (the demo users, a personal-data read per case page): a copy of a
+built instance (bench/build.py), never the original. Per page: median wall time, statements,
+their time, and the rest (templates, Python) as wall minus SQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+_ROOT = os.path.dirname(_HERE)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import importlib.util  # noqa: E402
+import pstats  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import event  # noqa: E402
+
+# bench/lists.py's users, pages and set-up (it is a script, not a package's module).
+_spec = importlib.util.spec_from_file_location("bench_lists", os.path.join(_HERE, "lists.py"))
+assert _spec is not None and _spec.loader is not None
+lists = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lists)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--only", default="", help="only the pages whose label holds this text")
+    ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
+    args = ap.parse_args()
+    known = lists.prepare(args.db)
+    todo = [t for t in lists.targets(known) if t[1] == "console" and args.only in t[0]]
+    tmp = tempfile.mkdtemp()
+    os.environ.update(
+        STREETFLOW_DATABASE_URL=args.db,
+        STREETFLOW_INSTANCE=tmp,
+        STREETFLOW_SECRET_KEY="bench-secret",
+        STREETFLOW_LOGIN_LIMIT="1000/second",
+    )
+    from api import create_app, db
+
+    app = create_app()
+    stats: dict[str, float] = {"n": 0, "ms": 0.0}
+
+    def before(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        conn.info["t"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        stats["n"] += 1
+        stats["ms"] += (time.perf_counter() - conn.info.pop("t")) * 1000
+
+    with app.app_context():
+        engine = db.session().get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    clients: dict[str, Any] = {}
+    for _label, _kind, user, _path in todo:
+        if user not in clients:
+            c = app.test_client()
+            page = c.get("/console/login").get_data(as_text=True)
+            token = lists.TOKEN.search(page)
+            assert token is not None
+            r = c.post(
+                "/console/login",
+                data={
+                    "username": user,
+                    "password": lists.PASSWORDS[user],
+                    "csrf_token": token.group(1),
+                },
+            )
+            assert r.status_code == 302, (user, r.status_code)
+            clients[user] = c
+    print(f"{known['cases']} cases; load average {lists.loadavg()}", flush=True)
+    print(f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}")
+    for label, _kind, user, path in todo:
+        walls, sqls, counts = [], [], []
+        size = 0
+        for rep in range(args.reps + 1):
+            stats.update(n=0, ms=0.0)
+            t = time.perf_counter()
+            r = clients[user].get(path)
+            ms = (time.perf_counter() - t) * 1000
+            assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
+            size = len(r.data)
+            if rep:
+                walls.append(ms)
+                sqls.append(stats["ms"])
+                counts.append(stats["n"])
+        w, q = statistics.median(walls), statistics.median(sqls)
+        print(
+            f"{label:<40} {w:7.1f} {statistics.median(counts):6.0f} {q:7.1f} {w - q:8.1f}"
+            f" {size / 1024:5.0f}",
+            flush=True,
+        )
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(3):
+                clients[user].get(path)
+            prof.disable()
+            pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
+                args.profile
+            )
+
+
+if __name__ == "__main__":
+    main()
