@@ -14,13 +14,15 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
+    has_request_context,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import delete
@@ -64,6 +66,16 @@ def locale() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
+def _catalogue() -> Any:
+    """The request's translations (Flask-Babel's get_translations(), kept on g); outside a
+    request, asked each time."""
+    if not has_request_context():
+        return get_translations()
+    if "console_catalogue" not in g:
+        g.console_catalogue = get_translations()
+    return g.console_catalogue
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
@@ -74,6 +86,15 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session lives
     Babel(app, locale_selector=locale)
+    # The templates' _() with the request's catalogue looked up once: Flask-Babel's own asks
+    # for it through several context lookups at every word (a page says a few hundred).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+    )
     csrf.init_app(app)
     app.register_blueprint(bp)
 

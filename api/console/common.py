@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone
+from flask_babel import get_timezone
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
@@ -119,8 +119,23 @@ def when(at: dt.datetime | None) -> str:
     if at is None:
         return "—"
     # What format_datetime(at, "yyyy-MM-dd HH:mm") writes, without Babel's pattern machinery
-    # (a case page formats a hundred instants: a tenth of its time).
-    return to_user_timezone(at).strftime("%Y-%m-%d %H:%M")
+    # (a case page formats a hundred instants: a tenth of its time), in the time zone looked up
+    # once per request (to_user_timezone asks Babel's for each instant).
+    if "console_tz" not in g:
+        g.console_tz = get_timezone()
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(g.console_tz).strftime("%Y-%m-%d %H:%M")
+
+
+def case_url(case_id: int) -> str:
+    """url_for("console.case", case_id=CASE_ID), the rule built once per request (a list links
+    every row, and url_for is a tenth of a millisecond each)."""
+    if "console_case_url" not in g:
+        one = url_for("console.case", case_id=1)
+        assert one.endswith("/1"), one
+        g.console_case_url = one[:-1]
+    return f"{g.console_case_url}{int(case_id)}"
 
 
 def units() -> registry.UnitIndex:
@@ -242,6 +257,7 @@ def template_globals() -> dict[str, Any]:
         "about": about,
         "label": labels.label,
         "unit_name": unit_name,
+        "case_url": case_url,
         "community": community,
         "holder_label": holder_label,
         "when": when,
