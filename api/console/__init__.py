@@ -88,7 +88,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=locale)
     # The templates' _() with the request's catalogue looked up once: Flask-Babel's own asks
     # for it through several context lookups at every word (a page says a few hundred).
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _catalogue().ugettext(s),
         ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
         newstyle=True,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
-from flask_babel import gettext as _
 from flask_babel import get_timezone
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
