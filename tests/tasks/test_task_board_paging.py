@@ -74,8 +74,13 @@ def test_pages_cover_each_task_once_in_the_boards_order(sessions: sessionmaker[S
         second = task_queries.unit_inbox(s, actor=DEPT, after=first.next, limit=5)
         by_number = task_queries.unit_inbox(s, actor=DEPT, offset=5, limit=5)
         assert [t.id for t in by_number.items] == [t.id for t in second.items]
-        # The street sees the tasks of its cases awaiting report; another unit none.
+        # The street sees the tasks of its cases awaiting report (its administrator too), another
+        # street none; another unit none.
         assert len(read_all(s, task_queries.awaiting_report, STREET, 25)) == 12
+        admin = Actor("a", "S-ZHL", "admin")
+        assert len(read_all(s, task_queries.awaiting_report, admin, 25)) == 12
+        xgz = task_queries.awaiting_report(s, actor=Actor("x", "S-XGZ", "staff"), limit=25)
+        assert (xgz.items, xgz.total) == ([], 0)
         other = task_queries.unit_inbox(s, actor=Actor("x", "D-ZF", "staff"), limit=25)
         assert (other.items, other.total, other.next) == ([], 0, None)
         clerk = task_queries.unit_inbox(s, actor=Actor("c", "W-ZHL-01", "clerk"), limit=25)

@@ -193,8 +193,15 @@ def _unit_inbox_where(session: Session, actor: Actor) -> list[ColumnElement[bool
 
 
 def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
+    kind = _kind(session, actor.unit)
+    if kind == "street_office" and actor.role in ("staff", "admin"):
+        # scope()'s rule for a street (the tasks of its cases), asked of each task awaiting
+        # report by its case's primary key: PostgreSQL made EXISTS a hash join over the street's
+        # every case (100,000 at a million cases, 30-60 ms) for a few thousand tasks.
+        street = select(Case.street).where(Case.id == Task.case_id).scalar_subquery()
+        return [street == actor.unit, Task.status == "awaiting_report"]
     where = [scope(session, actor), Task.status == "awaiting_report"]
-    if _kind(session, actor.unit) != "street_office":
+    if kind != "street_office":
         where.append(Task.unit == (actor.unit or ""))
     return where
 
