@@ -1,0 +1,43 @@
+"""bench/console_pages.py still runs against a built instance and prints a row for every console
+page of bench/lists.py, with its statements and a profile when asked (tiny sizes: this checks
+the script, not speed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from workflow.config import REPO
+
+
+def test_console_pages_bench_prints_every_page(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'city.db'}"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "bench/build.py",
+            "--cases=150",
+            "--template=60",
+            "--months=2",
+            "--db",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run(
+        [sys.executable, "bench/console_pages.py", "--db", url, "--reps=1", "--profile=3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "150 cases" in run.stdout and "SQL n" in run.stdout
+    for row in ("console: case page (clerk)", "console: inbox (D-ZF)", "console: whistles (S-ZHL)"):
+        assert row in run.stdout
+    assert "function calls" in run.stdout  # the profile
