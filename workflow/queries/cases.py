@@ -18,6 +18,7 @@ from workflow.queries.search import (
     MOST_URGENT_FIRST,
     URGENCY_RANK,
     Filters,
+    q_branches,
     where,
 )
 from workflow.store.models import Case
@@ -48,7 +49,9 @@ def list_cases(
         item=item or f.item,
         light=light or f.light,
     )
-    clauses = where(session, actor, f)
+    f.check()
+    branches = q_branches(session, actor, f.q)
+    clauses = where(session, actor, f, with_q=branches is None)
     return page(
         session,
         Case,
@@ -58,6 +61,7 @@ def list_cases(
         offset=offset,
         limit=limit,
         count_cap=COUNT_CAP,
+        branches=branches,
     )
 
 

@@ -51,7 +51,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.instants import utcnow
-from workflow.queries.paging import Key, Seek, seek
+from workflow.queries.paging import Branch, Key, Seek, seek
 from workflow.queries.scope import MAX_ID, case_filter, held_scope, unit_kind
 from workflow.spec.model import URGENCIES
 from workflow.store import search_index
@@ -201,6 +201,55 @@ def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | No
     return or_(*found)
 
 
+# More items than this that a word names are one branch (their ids sorted), not one each.
+MAX_ITEM_BRANCHES = 8
+
+
+def _fts_branch(columns: Sequence[str], words: str, *checks: ColumnElement[bool]) -> Branch:
+    match = "{" + " ".join(columns) + "} : " + _fts_phrase(words)
+    matches = text(f"{search_index.FTS} MATCH :m").bindparams(bindparam("m", match, unique=True))
+    return Branch(select(_FTS.c.rowid.label("id")).where(matches), _FTS.c.rowid, checks)
+
+
+def _case_branch(cond: ColumnElement[bool]) -> Branch:
+    return Branch(select(Case.id.label("id")), Case.id, (cond,))
+
+
+def q_branches(session: Session, actor: Actor, q: str) -> list[Branch] | None:
+    """What Q finds (q_filter's alternatives, the same cases) as branches a list reads in id
+    order (workflow.queries.paging.Branch), on SQLite when the full-text index is one of them:
+    a page of a common word's matches (an address) reads a page of the index, not every match.
+    None: q_filter's condition serves (PostgreSQL, no text search, a case number)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    q = " ".join(q.split())
+    if not q or q.startswith("#"):
+        return None
+    branches: list[Branch] = []
+    number = DIGITS.fullmatch(q)
+    if number:
+        digits = number.group(1)
+        if 1 <= int(digits) <= MAX_ID:
+            branches.append(_case_branch(Case.id == int(digits)))
+        if len(digits) >= 3 and privacy.searches_phone(actor):
+            ends = Case.applicant_phone.like("%" + digits)
+            branches.append(_fts_branch(["phone"], digits, ends))
+    if not number or len(q) >= 3:
+        names = privacy.searches_names(actor)
+        if len(q) >= 3:
+            branches.append(_fts_branch(["place", *(["name"] if names else [])], q))
+        elif names:
+            branches.append(_case_branch(_name_start(session, q)))
+    if not any(b.key is not Case.id for b in branches):
+        return None
+    codes = _items_named(session, q)
+    if len(codes) > MAX_ITEM_BRANCHES:
+        branches.append(_case_branch(Case.item.in_(codes)))
+    else:
+        branches.extend(_case_branch(Case.item == code) for code in codes)
+    return branches
+
+
 def _one_set(found: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     """OR of FOUND as one set of ids (each part's ids, UNION ALL): SQLite reads the set in id
     order, where the OR of the trigram index's matches and another index's made it collect both
@@ -244,9 +293,15 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
 
 
 def where(
-    session: Session, actor: Actor, f: Filters, *, now: dt.datetime | None = None
+    session: Session,
+    actor: Actor,
+    f: Filters,
+    *,
+    now: dt.datetime | None = None,
+    with_q: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the cases ACTOR finds with F (scope first)."""
+    """The WHERE clauses of the cases ACTOR finds with F (scope first); without F.q's unless
+    WITH_Q (the caller reads q_branches() instead)."""
     f.check()
     clauses: list[ColumnElement[bool]] = []
     # A unit's inbox is in the scope of a unit that sees what it holds or held (reading the
@@ -256,7 +311,7 @@ def where(
     view = _view(session, actor, f.view)
     if view is not None:
         clauses.append(view)
-    found = q_filter(session, actor, f.q)
+    found = q_filter(session, actor, f.q) if with_q else None
     if found is not None:
         clauses.append(found)
     for column, value in (
@@ -309,15 +364,18 @@ def find(
     count_cap: int | None = COUNT_CAP,
 ) -> Seek[Case]:
     """A page of the cases ACTOR finds with FILTERS."""
+    filters.check()
+    branches = q_branches(session, actor, filters.q)
     return seek(
         session,
         Case,
-        where(session, actor, filters),
+        where(session, actor, filters, with_q=branches is None),
         order,
         after=after,
         offset=offset,
         limit=limit,
         count_cap=count_cap,
+        branches=branches,
     )
 
 
