@@ -51,7 +51,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.instants import utcnow
-from workflow.queries.paging import Branch, Key, Seek, seek
+from workflow.queries.paging import Branch, Key, Seek, narrowing, seek
 from workflow.queries.scope import MAX_ID, case_filter, held_scope, unit_kind
 from workflow.spec.model import URGENCIES
 from workflow.store import search_index
@@ -325,15 +325,33 @@ def where(
         if value:
             clauses.append(column == value)
     tz = ZoneInfo(f.tz)
+    opened: list[ColumnElement[bool]] = []
     if f.opened_from:
         start = dt.datetime.combine(f.opened_from, dt.time(), tz)
-        clauses.append(Case.created_at >= start)
+        opened.append(Case.created_at >= start)
     if f.opened_until:
         end = dt.datetime.combine(f.opened_until + dt.timedelta(days=1), dt.time(), tz)
-        clauses.append(Case.created_at < end)
+        opened.append(Case.created_at < end)
+    if opened:
+        clauses += [*opened, _ids_opened(session, opened)]
     if f.overdue:
         clauses.append(and_(Case.closed_at.is_(None), Case.due_at < (now or utcnow())))
     return clauses
+
+
+def _ids_opened(session: Session, opened: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The range of ids of the cases opened in the time OPENED selects (their lowest and highest
+    id, read from the index on the opening time and id alone): a list newest first starts at the period's
+    newest case. Ids follow the opening order in practice, but nothing promises it (an import);
+    the range holds each such case whatever the order, so the list is the same. (PostgreSQL
+    walked the primary key down from the newest case, past every case opened since: 1.3
+    million at five million cases for a week in October.)"""
+    # (id + 0: PostgreSQL would turn min(id) into a walk of the primary key from its start)
+    ids = Case.id + 0
+    lo, hi = session.execute(select(func.min(ids), func.max(ids)).where(*opened)).one()
+    if lo is None:
+        return false()
+    return narrowing(Case.id.between(lo, hi))
 
 
 def case_overdue(case: Case, now: dt.datetime) -> bool:
