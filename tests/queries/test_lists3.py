@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
@@ -19,8 +19,8 @@ from tests.conftest import T0
 from tests.queries.conftest import actor
 from workflow import demo
 from workflow.actors import Actor
-from workflow.queries import cases, paging, search
-from workflow.store.models import Case
+from workflow.queries import cases, paging, search, trail
+from workflow.store.models import Case, TrailEvent
 
 NOW = T0
 TZ = ZoneInfo("Asia/Shanghai")
@@ -173,3 +173,42 @@ def test_a_text_search_beyond_the_cap_estimates_what_its_condition_estimates(
                 s, Case.id, where, search.COUNT_CAP
             )
             assert [c.id for c in page.items] == condition(s, district, f)[:25]
+
+
+def test_a_units_part_of_the_trail_counts_what_its_condition_counts(
+    month: sessionmaker[Session],
+) -> None:
+    """A street's, a workstation's and a department's auditor: the count of their part of the
+    trail (found from their cases) is the count of the events their part's condition selects,
+    exact up to the cap, the same estimate beyond it; with the list's filters too."""
+    with month() as s:
+        checked = []
+        for who in (
+            actor("S-ZHL", "auditor"),
+            actor("W-ZHL-01", "auditor"),
+            actor("D-ZF", "auditor"),
+        ):
+            for kw in (
+                {},
+                {"action": "case.opened"},
+                {"unit": "D-ZF"},
+                {"since": NOW - dt.timedelta(days=3)},
+            ):
+                page = trail.list_events(s, actor=who, limit=10, **kw)  # type: ignore[arg-type]
+                where = [trail.readable_part(s, who)]
+                if "action" in kw:
+                    where.append(TrailEvent.action == kw["action"])
+                if "unit" in kw:
+                    where.append(
+                        or_(
+                            TrailEvent.unit == kw["unit"],
+                            TrailEvent.from_holder == kw["unit"],
+                            TrailEvent.to_holder == kw["unit"],
+                        )
+                    )
+                if "since" in kw:
+                    where.append(TrailEvent.at >= kw["since"])
+                expected = paging.count_or_estimate(s, TrailEvent.seq, where, search.COUNT_CAP)
+                assert (page.total, page.exact) == expected, (who, kw)
+                checked.append(expected)
+        assert any(exact for _, exact in checked) and any(n > 0 for n, _ in checked), checked
