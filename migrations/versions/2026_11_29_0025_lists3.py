@@ -1,7 +1,7 @@
 """lists3: the cases' opening time indexed with the id
 
-Revision ID: 0024_lists3
-Revises: 0023_lists2
+Revision ID: 0025_lists3
+Revises: 0024_blocks_append_only
 Create Date: 2026-11-29 17:40:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0024_lists3"
-down_revision: str | None = "0023_lists2"
+revision: str = "0025_lists3"
+down_revision: str | None = "0024_blocks_append_only"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
