@@ -20,7 +20,7 @@ from tests.queries.conftest import actor
 from workflow import demo
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, CaseUnit, TrailEvent
 
 NOW = T0
 TZ = ZoneInfo("Asia/Shanghai")
@@ -212,3 +212,27 @@ def test_a_units_part_of_the_trail_counts_what_its_condition_counts(
                 assert (page.total, page.exact) == expected, (who, kw)
                 checked.append(expected)
         assert any(exact for _, exact in checked) and any(n > 0 for n, _ in checked), checked
+
+
+def test_a_units_lists_of_what_it_holds_or_held_are_what_their_condition_selects(
+    month: sessionmaker[Session],
+) -> None:
+    """A department's and a committee's lists (their scope read as the ids case_units hands
+    over and those of the cases they hold, merged newest first), with each view and filter."""
+    with month() as s:
+        held = [u for (u,) in s.execute(select(CaseUnit.unit).distinct()).all()]
+        staff = [actor(u, "staff") for u in sorted(held) if u.startswith(("D-", "C-", "A-"))]
+        assert len(staff) >= 3
+        for who in staff:
+            for f in (
+                search.Filters(),
+                search.Filters(state="closed"),
+                search.Filters(view="handled"),
+                search.Filters(view="inbox"),
+                search.Filters(light="red"),
+            ):
+                expected = condition(s, who, f)
+                assert by_cursor(s, who, f, 4) == expected, (who, f)
+                assert by_number(s, who, f, 4) == expected, (who, f)
+                page = cases.list_cases(s, actor=who, filters=f, limit=3)
+                assert (page.total, page.exact) == (len(expected), True)

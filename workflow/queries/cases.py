@@ -18,7 +18,7 @@ from workflow.queries.search import (
     MOST_URGENT_FIRST,
     URGENCY_RANK,
     Filters,
-    q_branches,
+    branches,
     where,
 )
 from workflow.store.models import Case
@@ -49,9 +49,7 @@ def list_cases(
         item=item or f.item,
         light=light or f.light,
     )
-    f.check()
-    branches = q_branches(session, actor, f.q)
-    clauses = where(session, actor, f, with_q=branches is None)
+    clauses, read = branches(session, actor, f)
     return page(
         session,
         Case,
@@ -61,7 +59,7 @@ def list_cases(
         offset=offset,
         limit=limit,
         count_cap=COUNT_CAP,
-        branches=branches,
+        branches=read,
     )
 
 
