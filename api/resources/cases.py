@@ -649,7 +649,8 @@ def fire_planned(
             expected_version=versions[0] if versions else None,
             **firing_args(body),
         )
-        s.rollback()  # the plan's reads end here: nothing to commit
+        # The plan's reads end as the write begins (db.write: on SQLite they opened no
+        # transaction, and the write goes on on the same connection).
         with db.write(lock=False) as s:
             engine.commit_fire(s, plan)
     except WorkflowError:
