@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,10 +144,26 @@ class RouteSpec:
     transitions: tuple[TransitionSpec, ...]
 
     def state(self, name: str) -> StateSpec:
+        found = self._states.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    # Indexes built on first use (a spec never changes): a firing and its answer look states,
+    # transitions and has_tasks up a dozen times.
+    @functools.cached_property
+    def _states(self) -> dict[str, StateSpec]:
+        out: dict[str, StateSpec] = {}
         for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+            out.setdefault(s.name, s)
+        return out
+
+    @functools.cached_property
+    def _transitions(self) -> dict[tuple[str, str], TransitionSpec]:
+        out: dict[tuple[str, str], TransitionSpec] = {}
+        for t in self.transitions:
+            out.setdefault((t.source, t.trigger), t)
+        return out
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -157,12 +174,9 @@ class RouteSpec:
         return frozenset(t.trigger for t in self.transitions)
 
     def transition(self, source: str, trigger: str) -> TransitionSpec | None:
-        for t in self.transitions:
-            if t.source == source and t.trigger == trigger:
-                return t
-        return None
+        return self._transitions.get((source, trigger))
 
-    @property
+    @functools.cached_property
     def has_tasks(self) -> bool:
         return any(s.tasks is not None for s in self.states)
 
