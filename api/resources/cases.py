@@ -649,9 +649,10 @@ def fire_planned(
             expected_version=versions[0] if versions else None,
             **firing_args(body),
         )
-        # The plan's reads end as the write begins (db.write: on SQLite they opened no
-        # transaction, and the write goes on on the same connection).
-        with db.write(lock=False) as s:
+        # Only reads so far (the token, the plan): the write goes on in their transaction
+        # where that is the same as a new one (db.write: SQLite, PostgreSQL at READ
+        # COMMITTED), else it is ended first.
+        with db.write(lock=False, after_reads=True) as s:
             engine.commit_fire(s, plan)
     except WorkflowError:
         # Outside the caller's scope every refusal is a 404: nothing is told.

@@ -6,6 +6,7 @@ behaves as a fresh write transaction, on both databases."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -14,8 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import create_app, db
 from tests.conftest import trail_intact
+from tests.trail import trail_problems
 from workflow import users
-from workflow.store.models import TrailEvent, User
+from workflow.actors import Actor
+from workflow.errors import NotAllowed
+from workflow.runtime import engine, urgency
+from workflow.store.models import Case, TrailEvent, User
 
 
 def _add(s: Session, name: str) -> None:
@@ -97,3 +102,41 @@ def test_a_server_app_settles_its_heap_and_a_test_app_does_not(db_url: str, env:
         served.extensions["streetflow.engine"].dispose()
     finally:
         gc.unfreeze()
+
+
+CLERK = Actor("clerk", "W-ZHL-01", "clerk")
+
+
+def test_a_write_going_on_after_a_plan_sees_what_committed_meanwhile(
+    app: Flask, sessions: sessionmaker[Session], make_case: Callable[..., int]
+) -> None:
+    """The transition's path (api.resources.cases.fire_planned): the plan's reads, then the
+    write in the same transaction (SQLite; PostgreSQL at READ COMMITTED). A case accepted by
+    another connection in between is refused as it is now, and one made urgent in between is
+    fired on from its new row: the write reads past the plan's reads, as a new one would."""
+    accepted, urgent = make_case(), make_case()
+    with app.app_context():
+        plans = {c: engine.plan_fire(db.session(), c, "accept", CLERK) for c in (accepted, urgent)}
+        read_on = db.session().connection().connection.driver_connection
+        with sessions.begin() as other:
+            engine.fire(other, accepted, "accept", CLERK)
+            urgency.set_urgency(
+                other, case_id=urgent, actor=CLERK, urgency="urgent", reason="积水漫进楼道"
+            )
+        with db.write(lock=False, after_reads=True) as w:
+            # The same connection and transaction: not given back to the pool in between.
+            assert w.connection().connection.driver_connection is read_on
+            engine.commit_fire(w, plans[urgent])
+    with app.app_context():
+        assert engine.get_case(db.session(), accepted).state == "ws_handling"  # reads first
+        read_on = db.session().connection().connection.driver_connection
+        with pytest.raises(NotAllowed), db.write(lock=False, after_reads=True) as w:
+            assert w.connection().connection.driver_connection is read_on
+            engine.commit_fire(w, plans[accepted])  # planned before the other's accept
+    assert plans[urgent].redone
+    with sessions() as s:
+        got = {c: s.get(Case, c) for c in (accepted, urgent)}
+        assert got[accepted] is not None and got[accepted].version == 2
+        assert got[urgent] is not None
+        assert (got[urgent].urgency, got[urgent].state) == ("urgent", "ws_handling")
+    assert trail_problems(sessions) == []
