@@ -437,15 +437,23 @@ def open_overdue(w: Window) -> Select[Any]:
         .subquery()
     )
     cur = aliased(TrailEvent)
-    due = _text(cur, "stage_due_at")
-    base = (
-        select(cur.to_holder.label("unit"), cur.case_id.label("case_id"))
+    # Each case's last clock event first, its data read after: OFFSET 0 keeps PostgreSQL from
+    # pushing the JSON tests into a scan of every event (a json column is parsed at each test:
+    # 14 s against 6-9 s at a million cases); SQLite plans it as before.
+    last_event = (
+        select(cur.to_holder.label("unit"), cur.case_id.label("case_id"), cur.data)
         .join(last, last.c.seq == cur.seq)
+        .where(cur.to_holder.is_not(None))
+        .offset(0)
+        .subquery()
+    )
+    due = last_event.c.data["stage_due_at"].as_string()
+    base = (
+        select(last_event.c.unit, last_event.c.case_id)
         .where(
-            cur.to_holder.is_not(None),
             due.is_not(None),
             due < format_at(w.end),
-            _flag(cur, "paused").is_(None),
+            last_event.c.data["paused"].as_boolean().is_(None),
         )
         .subquery()
     )
