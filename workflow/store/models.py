@@ -205,7 +205,7 @@ class Case(Base):
         Index("ix_cases_workstation_id", "workstation", "id"),
         Index("ix_cases_holder_id", "holder", "id"),
         Index("ix_cases_urgency_id", "urgency", "id"),
-        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_created_id", "created_at", "id"),
         Index("ix_cases_state_id", "state", "id"),
         Index("ix_cases_street_state", "street", "state"),
     )
@@ -277,7 +277,7 @@ class Task(Base):
         Index("ix_tasks_case_round", "case_id", "round"),
         Index("ix_tasks_unit_status", "unit", "status"),
         # A street's task board (its cases' tasks awaiting report), by status: without it each
-        # page read every task (100,000 at a million cases; migration 0025_task_board).
+        # page read every task (100,000 at a million cases; migration 0026_task_board).
         Index("ix_tasks_status_due", "status", "stage_due_at"),
         Index("ix_tasks_stage_due_at", "stage_due_at"),
         Index("ix_tasks_light_yellow", "light", "stage_yellow_at"),
