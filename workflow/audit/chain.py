@@ -521,6 +521,9 @@ def append(
     return ev
 
 
+_sqlite_at = cast(Any, TrailEvent.__table__.c.at.type).sqlite_bind
+
+
 def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """append() for several events, in order, in the caller's transaction (which called
     lock_head() first for their partitions): each is hashed by the same _link() as append()'s,
@@ -547,12 +550,19 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
             firsts[part] = heads[part][0]
     rows: list[dict[str, Any]] = []
     texts: list[dict[str, Any]] = []
+    # The instants spelled once each (a sweep appends thousands of events at one NOW): as
+    # hashed, and as SQLite stores them.
+    spelled: dict[dt.datetime, tuple[str, str | None]] = {}
     for ev, part in zip(events, parts, strict=True):
         seq = next_seq(session, part, heads[part][0])
-        row, data_text = _link(heads[part], seq=seq, **ev)
+        at = ev["at"]
+        at_texts = spelled.get(at)
+        if at_texts is None:
+            at_texts = spelled[at] = (format_at(at), _sqlite_at(at))
+        row, data_text = _link(heads[part], seq=seq, at_text=at_texts[0], **ev)
         row["partition"] = part
         rows.append(row)
-        texts.append({"data": data_text})
+        texts.append({"data": data_text, "at": at_texts[1]})
         heads[part] = (row["seq"], row["hash"])
         _appended(held, part, seq)
     conn = session.connection()
@@ -587,9 +597,11 @@ def _link(
     to_holder: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    at_text: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The event's row after HEAD (seq, hash) with SEQ (by default the head's + 1), its hash
-    computed, and its data's canonical JSON: the one place an appended event is hashed."""
+    computed, and its data's canonical JSON: the one place an appended event is hashed.
+    AT_TEXT: format_at(AT), where the caller has it."""
     head_seq, head_hash = head
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
@@ -613,7 +625,7 @@ def _link(
     }
     # The hashed body is the row under the contract's names: `case` for case_id, `at` spelled.
     body = {k: row[k] for k in HASHED_FIELDS if k not in ("at", "case", "data")}
-    body.update(at=format_at(at), case=case_id)
+    body.update(at=at_text or format_at(at), case=case_id)
     row["hash"] = link_hash(head_hash, body_json(body, data_text).encode("utf-8"))
     return row, data_text
 
