@@ -538,8 +538,8 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
             known[ev.get("case_id")] = partition_of(session, ev.get("case_id"))
     parts = [known[ev.get("case_id")] for ev in events]
     held = None
-    for ev, part in zip(events, parts, strict=True):
-        held = _check_append(session, ev["at"], part)
+    for at, part in {(ev["at"], part) for ev, part in zip(events, parts, strict=True)}:
+        held = _check_append(session, at, part)
     assert held is not None
     session.flush()
     heads: dict[int, tuple[int, str]] = {}
@@ -553,8 +553,11 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
     # The instants spelled once each (a sweep appends thousands of events at one NOW): as
     # hashed, and as SQLite stores them.
     spelled: dict[dt.datetime, tuple[str, str | None]] = {}
+    # One partition (the default install): each seq is the one after the last, as next_seq()
+    # gives it.
+    one = held.count <= 1 and not held.reserved
     for ev, part in zip(events, parts, strict=True):
-        seq = next_seq(session, part, heads[part][0])
+        seq = heads[part][0] + 1 if one else next_seq(session, part, heads[part][0])
         at = ev["at"]
         at_texts = spelled.get(at)
         if at_texts is None:

@@ -472,7 +472,9 @@ def _raise_many(
     if not late:
         return [], 0
     list_at = _ListAt(session) if any(x.list_at is None for x in late) else None
-    listed_by = str(practice(session).ladder.get("listed_by") or "X-SN") if listing else None
+    listed_by = (
+        str(practice(session).ladder.get("listed_by") or "X-SN") if listing is not None else None
+    )
     rows = []
     for x in late:
         at = x.list_at or cast(_ListAt, list_at)(x.due, x.urgency)
