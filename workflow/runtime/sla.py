@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -157,7 +156,7 @@ RAISE_CHUNK = 50
 # it held the lock). SQLite's busy handler tries again at most 25 ms apart for its first 128 ms
 # of waiting: a writer that waited through a batch of BATCH_BUDGET_S finds the lock free in a
 # pause this long.
-GIVE_WAY_S = float(os.environ.get("STREETFLOW_SWEEP_GIVE_WAY_S", "0.025"))
+GIVE_WAY_S = 0.025
 
 
 def _index_parts(model: Any, clocked: ColumnElement[bool], now: dt.datetime) -> list[Any]:
