@@ -152,10 +152,10 @@ LIGHTS_NOT_RED = ("green", "yellow", "none")
 BATCH_BUDGET_S = 0.05
 # How many supervisions are raised together (one executemany each), between budget checks.
 RAISE_CHUNK = 50
-# How long a sweep on SQLite gives way between two batches at most (seconds; a shorter batch:
-# as long as it held the lock; on PostgreSQL as long as it held the lock, up to its budget). SQLite's busy handler tries again at most 25 ms apart for its first 128 ms
-# of waiting: a writer that waited through a batch of BATCH_BUDGET_S finds the lock free in a
-# pause this long.
+# How long a sweep on SQLite gives way between two batches at most (seconds; after a shorter
+# batch: as long as it held the lock; on PostgreSQL always as long, up to its budget). SQLite's
+# busy handler tries again at most 25 ms apart for its first 128 ms of waiting: a writer that
+# waited through a batch of BATCH_BUDGET_S finds the lock free in a pause this long.
 GIVE_WAY_S = 0.025
 
 
