@@ -93,17 +93,61 @@ def session() -> Session:
 
 
 @contextmanager
-def write(*, lock: bool = True) -> Iterator[Session]:
+def write(*, lock: bool = True, after_reads: bool = False) -> Iterator[Session]:
     """A write transaction that starts with the trail's lock (the house rule), so SQLite takes
     its write lock first instead of failing to upgrade a read snapshot, and PostgreSQL
-    serialises writers. Whatever this request read before is ended first. lock=False only
-    where the first statement is an engine call that takes the lock itself (engine.fire)."""
+    serialises writers. Whatever this request read before is ended first, or the write goes
+    on in its transaction where that is the same (_goes_on). lock=False only where the first
+    statement is an engine call that takes the lock itself (engine.fire). AFTER_READS: the
+    caller knows that its session has only read so far."""
     s = session()
-    if s.in_transaction():
-        s.commit()  # only reads so far: ends the read snapshot
     writers: WriterLock | None = current_app.extensions["streetflow.writer_lock"]
     queue: Any = writers.held() if writers is not None else nullcontext()
+    if s.in_transaction():
+        if _goes_on(s, after_reads):
+            # The write goes on in the session's transaction and connection instead of
+            # ending it, giving the connection back to the pool and checking one out again
+            # (on PostgreSQL a COMMIT, a ROLLBACK and a ping: three round trips).
+            with queue:
+                tx = s.get_transaction()
+                assert tx is not None
+                try:
+                    if lock:
+                        chain.lock_head(s)
+                    yield s
+                except BaseException:
+                    tx.rollback()
+                    raise
+                try:
+                    tx.commit()
+                except BaseException:
+                    if tx.is_active:
+                        tx.rollback()
+                    raise
+            return
+        s.commit()  # only reads so far: ends the read snapshot
     with queue, s.begin():
         if lock:
             chain.lock_head(s)
         yield s
+
+
+def _goes_on(s: Session, after_reads: bool) -> bool:
+    """Whether a write may go on in SESSION's transaction as if it began it: the session holds
+    no change to flush, and what it read holds nothing the write would not see anew. On
+    SQLite, no transaction is open in the driver (pysqlite runs reads each on its own, and
+    begins one only before a write). On PostgreSQL at READ COMMITTED (every statement reads
+    what is committed when it runs), when the caller knows its session only read
+    (AFTER_READS): a write made there without the lock would otherwise commit with ours."""
+    if s.in_nested_transaction() or s.new or s.dirty or s.deleted:
+        return False
+    conn = s.connection()  # the transaction's own (the app has one engine)
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        return driver is not None and not driver.in_transaction
+    return (
+        after_reads
+        and conn.dialect.name == "postgresql"
+        and "isolation_level" not in conn.get_execution_options()
+        and conn.dialect.default_isolation_level == "READ COMMITTED"
+    )

@@ -396,11 +396,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
     started = time.perf_counter()
-    phase = {"at": 0.0}
+    phase = {"at": 0.0, "first": 0}
 
     def show(what: str, k: int, total: int) -> None:
-        phase["at"] = phase["at"] or time.perf_counter()
-        rate = k / max(time.perf_counter() - phase["at"], 1e-9)
+        # The rate counts from the first report (its own batch is not timed): no rate on it.
+        now = time.perf_counter()
+        if not phase["at"]:
+            phase.update(at=now, first=k)
+            print(f"\r  {what} {k}/{total}", end="", file=sys.stderr, flush=True)
+            return
+        rate = (k - phase["first"]) / max(now - phase["at"], 1e-9)
         print(f"\r  {what} {k}/{total} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
 
     print(f"building {args.cases} cases into {args.db}", file=sys.stderr)

@@ -69,10 +69,97 @@ class Row:
     seconds: float
     p50_ms: float
     p99_ms: float
+    # Where the time went (see Usage): CPU ms per transition of the gunicorn processes, of
+    # this client process, and of the database's backends (PostgreSQL); the share of the
+    # machine's CPUs busy (all processes, other users' too); PostgreSQL: backends of this
+    # database running, waiting on a lock (the chain's head row), waiting on I/O (the WAL's
+    # flush), on average over the run.
+    usage: Usage | None = None
 
     @property
     def per_second(self) -> float:
         return self.transitions / self.seconds
+
+
+@dataclass(frozen=True)
+class Usage:
+    server_ms: float
+    client_ms: float
+    db_ms: float | None
+    busy: float
+    active: float | None = None
+    on_lock: float | None = None
+    on_io: float | None = None
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process PID and its live descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def backends_cpu(dbname: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected to DBNAME (their process titles name
+    it), from /proc: the server runs on this machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {dbname} " not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
+class Waits:
+    """Samples pg_stat_activity every 50 ms while the load runs: how many of DBNAME's backends
+    are running a statement, and how many of those wait on a lock or on I/O."""
+
+    def __init__(self, admin: str, dbname: str) -> None:
+        self.admin, self.dbname = admin, dbname
+        self.samples: list[tuple[int, int, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE state = 'active'),"
+                    " count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),"
+                    " count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'IO')"
+                    " FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (self.dbname,),
+                ).fetchone()
+                assert row is not None
+                self.samples.append((row[0], row[1], row[2]))
+
+    def means(self) -> tuple[float, float, float]:
+        n = max(1, len(self.samples))
+        return tuple(sum(s[i] for s in self.samples) / n for i in range(3))  # type: ignore[return-value]
 
 
 def log(message: str) -> None:
@@ -143,7 +230,16 @@ def gunicorn(url: str, workers: int, logfile: Path) -> Iterator[str]:
     env["STREETFLOW_INSTANCE"] = str(logfile.parent / "instance")
     with logfile.open("ab") as out:
         proc = subprocess.Popen(
-            [GUNICORN, "-w", str(workers), "-b", f"fd://{sock.fileno()}", "api:create_app()"],
+            [
+                GUNICORN,
+                "-w",
+                str(workers),
+                "-b",
+                f"fd://{sock.fileno()}",
+                "-p",
+                str(logfile.parent / "gunicorn.pid"),
+                "api:create_app()",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -217,11 +313,31 @@ def run(kind: str, workers: int, args: argparse.Namespace, workdir: Path) -> Row
     with database(kind, workdir, args.pg) as url:
         log(f"{kind}, {workers} worker(s): opening {args.cases} cases")
         cases = prepare(url, args.cases)
+        dbname = url.rsplit("/", 1)[1] if kind == "postgresql" else ""
+        waits = Waits(args.pg.replace("postgresql+psycopg://", "postgresql://"), dbname)
         with gunicorn(url, workers, workdir / "gunicorn.log") as base:
             log(f"{kind}, {workers} worker(s): {2 * len(cases)} transitions")
+            server = int(Path(workdir / "gunicorn.pid").read_text())
+            cpu0 = (tree_cpu(server), time.process_time(), backends_cpu(dbname) if dbname else 0)
+            busy0 = machine_busy()
+            if dbname:
+                waits.thread.start()
             latencies, errors, wall = load(base, cases, args.clients)
+            waits.stop.set()
+            busy1 = machine_busy()
+            cpu1 = (tree_cpu(server), time.process_time(), backends_cpu(dbname) if dbname else 0)
+    n = len(latencies)
+    spent = [(b - a) * 1e3 / n for a, b in zip(cpu0, cpu1, strict=True)]
+    means = waits.means() if dbname else (None, None, None)
+    usage = Usage(
+        spent[0],
+        spent[1],
+        spent[2] if dbname else None,
+        (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+        *means,
+    )
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return Row(kind, workers, len(latencies) - errors, errors, wall, q[49] * 1e3, q[98] * 1e3)
+    return Row(kind, workers, n - errors, errors, wall, q[49] * 1e3, q[98] * 1e3, usage)
 
 
 def print_table(rows: list[Row], clients: int) -> None:
@@ -237,6 +353,30 @@ def print_table(rows: list[Row], clients: int) -> None:
         print(
             f"{r.db:<11} {r.workers:>7} {r.transitions:>11} {r.errors:>6} "
             f"{r.per_second:>10.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {ratio:>11}"
+        )
+    print()
+    print(
+        "Where the time went: CPU ms per transition (gunicorn, this client, the database's "
+        "backends), the machine's CPUs busy (every process), and PostgreSQL backends running / "
+        "waiting on a lock / waiting on I/O, on average"
+    )
+    print(
+        f"{'database':<11} {'workers':>7} {'server':>7} {'client':>7} {'db':>6} {'total':>6} "
+        f"{'CPUs busy':>9} {'running':>7} {'on lock':>7} {'on I/O':>6}"
+    )
+    for r in rows:
+        u = r.usage
+        if u is None:
+            continue
+        total = u.server_ms + u.client_ms + (u.db_ms or 0)
+
+        def f(v: float | None, w: int, d: int = 1) -> str:
+            return f"{v:>{w}.{d}f}" if v is not None else f"{'-':>{w}}"
+
+        print(
+            f"{r.db:<11} {r.workers:>7} {f(u.server_ms, 7, 2)} {f(u.client_ms, 7, 2)} "
+            f"{f(u.db_ms, 6, 2)} {total:>6.2f} {u.busy:>9.0%} {f(u.active, 7, 2)} "
+            f"{f(u.on_lock, 7, 2)} {f(u.on_io, 6, 2)}"
         )
 
 

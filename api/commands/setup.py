@@ -157,7 +157,7 @@ def serve(host: str, port: int, sweep_every: int, notify_every: int) -> None:
       streetflow serve --port 5000
       streetflow serve --sweep-every 300 --notify-every 5
     Exit codes: 0 stopped, 1 could not start."""
-    from api import create_app
+    from api import create_app, settle_heap
 
     config: dict[str, int] = {}
     if sweep_every:
@@ -165,6 +165,7 @@ def serve(host: str, port: int, sweep_every: int, notify_every: int) -> None:
     if notify_every:
         config["NOTIFY_EVERY"] = notify_every
     app = create_app(config or None)
+    settle_heap()  # (create_app does it without a config; a second time costs one collection)
     # The server's own lines (its address, each request, its development-server warning) as it
     # writes them, not under the command's "LEVEL:" prefix ("INFO: WARNING: ...").
     server_log = logging.getLogger("werkzeug")

@@ -649,8 +649,10 @@ def fire_planned(
             expected_version=versions[0] if versions else None,
             **firing_args(body),
         )
-        s.rollback()  # the plan's reads end here: nothing to commit
-        with db.write(lock=False) as s:
+        # Only reads so far (the token, the plan): the write goes on in their transaction
+        # where that is the same as a new one (db.write: SQLite, PostgreSQL at READ
+        # COMMITTED), else it is ended first.
+        with db.write(lock=False, after_reads=True) as s:
             engine.commit_fire(s, plan)
     except WorkflowError:
         # Outside the caller's scope every refusal is a 404: nothing is told.

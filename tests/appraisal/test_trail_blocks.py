@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import main
@@ -188,3 +189,33 @@ def test_audit_blocks_digests_the_full_blocks_ahead_of_time(
     assert len(stored_blocks(sessions)) == full
     code, out = run("audit", "verify")
     assert code == 0, out
+
+
+def test_the_database_refuses_to_change_a_stored_block_and_verify_names_one_changed_anyway(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    """A block's stored digest is evidence like the trail itself: UPDATE, DELETE (and TRUNCATE on
+    PostgreSQL) are refused while the triggers stand; an intruder who drops them and rewrites a
+    digest is still named by `audit verify`, which recomputes every stored block."""
+    build_november(sessions)
+    with sessions.begin() as s:
+        appraisal.finalize(s, NOV, actor="auditor", now=at(12, 1, 9))
+    stored = stored_blocks(sessions)
+    assert len(stored) > 3
+    statements = ["UPDATE trail_blocks SET digest = 'x'", "DELETE FROM trail_blocks"]
+    if engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE trail_blocks")
+    for sql in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(sql))
+    assert stored_blocks(sessions) == stored
+    with sessions() as s:
+        assert verify(s, SECRET).ok
+    first = stored[2][0]
+    intrude(
+        engine,
+        ("UPDATE trail_blocks SET digest = :d WHERE first_seq = :f", {"d": "0" * 64, "f": first}),
+    )
+    with sessions() as s:
+        report = verify(s, SECRET)
+    assert [(p.seq, p.kind) for p in report.problems] == [(first, "block_changed")]

@@ -49,9 +49,12 @@ def drop_triggers(conn: Any) -> None:
         conn.execute(text("DROP TRIGGER IF EXISTS trail_events_no_delete"))
         conn.execute(text("DROP TRIGGER IF EXISTS checkpoints_no_update"))
         conn.execute(text("DROP TRIGGER IF EXISTS checkpoints_no_delete"))
+        conn.execute(text("DROP TRIGGER IF EXISTS trail_blocks_no_update"))
+        conn.execute(text("DROP TRIGGER IF EXISTS trail_blocks_no_delete"))
     else:
         conn.execute(text("ALTER TABLE trail_events DISABLE TRIGGER USER"))
         conn.execute(text("ALTER TABLE checkpoints DISABLE TRIGGER USER"))
+        conn.execute(text("ALTER TABLE trail_blocks DISABLE TRIGGER USER"))
 
 
 def intrude(engine: Engine, *statements: str | tuple[str, dict[str, Any]]) -> None:

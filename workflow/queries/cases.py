@@ -18,6 +18,7 @@ from workflow.queries.search import (
     MOST_URGENT_FIRST,
     URGENCY_RANK,
     Filters,
+    branches,
     where,
 )
 from workflow.store.models import Case
@@ -48,7 +49,7 @@ def list_cases(
         item=item or f.item,
         light=light or f.light,
     )
-    clauses = where(session, actor, f)
+    clauses, read = branches(session, actor, f)
     return page(
         session,
         Case,
@@ -58,6 +59,7 @@ def list_cases(
         offset=offset,
         limit=limit,
         count_cap=COUNT_CAP,
+        branches=read,
     )
 
 

@@ -16,11 +16,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, exists, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, ClauseElement
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, True_
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.selectable import CompoundSelect
 
@@ -120,6 +132,13 @@ SAMPLE_ROWS = 4096
 SAMPLE_WINDOWS = 16
 
 
+def narrowing(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """CLAUSE marked as one that every row matching the rest of a list's WHERE meets anyway (a
+    range of ids read from an index): it narrows where the list is read, never what it holds,
+    and an estimate leaves it out."""
+    return clause._annotate({"narrowing": True})
+
+
 def estimate(
     session: Session, id_column: Any, where: Sequence[ColumnElement[bool]]
 ) -> tuple[int, bool]:
@@ -128,6 +147,9 @@ def estimate(
     consecutive ids spread evenly from its lowest id to its highest, each found by the primary
     key), scaled to all its ids; its cost does not grow with the table. (n, True): the table
     is small enough to count them all, and n is exact."""
+    # Left out: a narrowing range of ids would be read whole instead of the sample's runs
+    # (SQLite), or taken for one more filter by the planner (PostgreSQL).
+    where = [w for w in where if not w._annotations.get("narrowing")]
     # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
     # the whole table).
     lo, hi = session.execute(
@@ -231,6 +253,132 @@ def count_or_estimate(
     return (about, True) if exact else (max(cap + 1, about), False)
 
 
+@dataclass(frozen=True)
+class Branch:
+    """One way a list's rows are found, read in the order of an index: SELECT is the ids it
+    finds (KEY labelled "id", no WHERE on the model's table yet), KEY the column that equals
+    the model's id and that its index hands over in order (a full-text index's rowid, the
+    model's id itself). A list that is an OR of such ways (a search: the address, the name,
+    the item) is the UNION of its branches, which SQLite merges in the key's order and stops
+    at the page: the set of every match of a common word is never built (a city's address
+    search collected and sorted 50,000 matches for each of its count, estimate and page)."""
+
+    select: Select[Any]
+    key: Any
+    # What the branch asks of the model's row besides (a phone's last digits, an item).
+    checks: tuple[ColumnElement[bool], ...] = ()
+
+    def ids(
+        self, model: Any, where: Sequence[ColumnElement[bool]], *more: ColumnElement[bool]
+    ) -> Select[Any]:
+        """The branch's ids matching WHERE (on MODEL) and MORE (on KEY)."""
+        stmt = self.select.where(*more).correlate(None)
+        where = [*self.checks, *(w for w in where if not isinstance(w, True_))]
+        if self.key is model.id:
+            return stmt.where(*where)
+        if where:
+            # Asked of each id the index hands over (by the model's primary key): SQLite must
+            # read the index first, in its order (a join let it start from a filter's index).
+            stmt = stmt.where(exists().where(model.id == self.key, *where))
+        return stmt
+
+
+def _union(
+    model: Any,
+    branches: Sequence[Branch],
+    where: Sequence[ColumnElement[bool]],
+    more: Any = None,
+) -> Any:
+    """The UNION of BRANCHES matching WHERE, and MORE(key) on each branch's key (a cursor, a
+    range of ids)."""
+    parts = [b.ids(model, where, *([more(b.key)] if more is not None else [])) for b in branches]
+    return union(*parts) if len(parts) > 1 else parts[0]
+
+
+def _driven(
+    session: Session,
+    model: Any,
+    branches: Sequence[Branch],
+    where: Sequence[ColumnElement[bool]],
+    *,
+    descending: bool,
+    after: int | None,
+    offset: int,
+    limit: int,
+    count_cap: int | None,
+    count: bool = True,
+) -> tuple[list[Any], int | None, bool, int | None]:
+    """page() of the ids BRANCHES find (their UNION) that match WHERE, ordered by the id: (rows,
+    total, exact, the last row's id when there are more)."""
+    by_id: ColumnElement[Any] = literal_column("id")
+    order = by_id.desc() if descending else by_id
+    total: int | None = None
+    exact = True
+    if count:
+        total, exact = _count_branches(session, model, branches, where, count_cap)
+    if after is None and offset > 0:
+        ids = _union(model, branches, where).order_by(order).offset(offset - 1).limit(1)
+        after = session.execute(ids).scalar_one_or_none()
+        if after is None:
+            return [], total, exact, None
+    more = None
+    if after is not None:
+        cursor = after
+        more = (lambda k: k < cursor) if descending else (lambda k: k > cursor)
+    ids = _union(model, branches, where, more).order_by(order).limit(limit + 1)
+    found = list(session.execute(ids).scalars())
+    key = model.id.desc() if descending else model.id
+    rows = list(session.execute(select(model).where(model.id.in_(found)).order_by(key)).scalars())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, total, exact, (rows[-1].id if has_more and rows else None)
+
+
+def _count_branches(
+    session: Session,
+    model: Any,
+    branches: Sequence[Branch],
+    where: Sequence[ColumnElement[bool]],
+    cap: int | None,
+) -> tuple[int, bool]:
+    """count_or_estimate() of the ids BRANCHES find that match WHERE."""
+    by_id: ColumnElement[Any] = literal_column("id")
+    ids = _union(model, branches, where).order_by(by_id.desc())
+    if cap is not None:
+        ids = ids.limit(cap + 1)
+    n = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+    if cap is None or n <= cap:
+        return n, True
+    lo, hi = session.execute(
+        select(
+            select(func.min(model.id)).scalar_subquery(),
+            select(func.max(model.id)).scalar_subquery(),
+        )
+    ).one()
+    span = hi - lo + 1
+    if span <= 2 * SAMPLE_ROWS:
+        ids = _union(model, branches, where)
+        n = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+        return int(n), True
+    # The sample's runs of ids, each asked of each branch as a range of its key (a full-text
+    # index reads a range of rowids without the rest of its matches).
+    width = SAMPLE_ROWS // SAMPLE_WINDOWS
+    step = span // SAMPLE_WINDOWS
+    parts = []
+    for k in range(SAMPLE_WINDOWS):
+        a, b = lo + k * step, lo + k * step + width - 1
+        parts.append(_union(model, branches, where, lambda key, a=a, b=b: key.between(a, b)))
+    sample = union(*[p for part in parts for p in _members(part)])
+    hits = session.execute(select(func.count()).select_from(sample.subquery())).scalar_one()
+    about = round(hits * span / (width * SAMPLE_WINDOWS))
+    return max(cap + 1, about), False
+
+
+def _members(stmt: Any) -> list[Any]:
+    """The SELECTs of a UNION (or the one SELECT)."""
+    return list(getattr(stmt, "selects", [stmt]))
+
+
 def _among(key: Any, ids: Select[Any]) -> ColumnElement[bool]:
     """KEY among the page's keys IDS, found first by themselves: a filter's index then hands
     over keys without reading rows (the cases opened in a week: 40,000 rows read and sorted
@@ -248,9 +396,28 @@ def seek(
     offset: int = 0,
     limit: int,
     count_cap: int | None = None,
+    branches: Sequence[Branch] | None = None,
 ) -> Seek[Any]:
     """The rows of MODEL matching WHERE in the order of KEYS (the last one unique): after the
-    cursor AFTER, or from row OFFSET on (located by its key first)."""
+    cursor AFTER, or from row OFFSET on (located by its key first). BRANCHES: the rows are
+    also among the ids one of them finds (read through their indexes when the list is by id
+    alone)."""
+    if branches and len(keys) == 1 and keys[0][0] is model.id:
+        cursor = decode_cursor(after, keys)[0] if after else None
+        rows, total, exact, last = _driven(
+            session,
+            model,
+            branches,
+            where,
+            descending=keys[0][1],
+            after=cursor,
+            offset=offset,
+            limit=limit,
+            count_cap=count_cap,
+        )
+        return Seek(rows, total or 0, exact, encode_cursor([last]) if last is not None else None)
+    if branches:
+        where = [*where, model.id.in_(_union(model, branches, []))]
     order = [e.desc() if d else e for e, d in keys]
     exprs = [e for e, _ in keys]
     total, exact = count_or_estimate(session, model.id, where, count_cap)
@@ -286,10 +453,28 @@ def page(
     limit: int,
     count: bool = True,
     count_cap: int | None = None,
+    branches: Sequence[Branch] | None = None,
 ) -> Page[Any]:
     """The rows of MODEL matching WHERE, ordered by KEY (unique), from after the cursor AFTER
     (the KEY of the last row already read) or from row OFFSET on (located by its key first).
-    The count is exact up to COUNT_CAP (without one: always), beyond it an estimate."""
+    The count is exact up to COUNT_CAP (without one: always), beyond it an estimate.
+    BRANCHES: the rows are also among the ids one of them finds (Branch)."""
+    if branches and key is model.id:
+        rows, counted, exact, last = _driven(
+            session,
+            model,
+            branches,
+            where,
+            descending=descending,
+            after=after,
+            offset=offset,
+            limit=limit,
+            count_cap=count_cap,
+            count=count,
+        )
+        return Page(rows, counted, last, exact)
+    if branches:
+        where = [*where, model.id.in_(_union(model, branches, []))]
     total: int | None = None
     exact = True
     if count:

@@ -834,13 +834,25 @@ def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
         if route.state(case.state).tasks is not None
         else False
     )
-    for trigger in machine.get_triggers(case.state):
+    for trigger in _triggers_from(machine, digest, case.state):
         spec = route.transition(case.state, trigger)
         if spec is not None and may_fire(spec, actor, case) is None:
             if waiting and spec.dest != case.state:
                 continue
             out.append(trigger)
     return out
+
+
+# The machine's triggers from a state (get_triggers() walks every event each time), by the
+# route version's digest and the state: machines are never changed once built.
+_triggers: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _triggers_from(machine: Any, digest: str, state: str) -> tuple[str, ...]:
+    found = _triggers.get((digest, state))
+    if found is None:
+        found = _triggers[(digest, state)] = tuple(machine.get_triggers(state))
+    return found
 
 
 def route_of(session: Session, case: Case) -> Any:

@@ -143,10 +143,10 @@ class RouteSpec:
     transitions: tuple[TransitionSpec, ...]
 
     def state(self, name: str) -> StateSpec:
-        for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        found = _index(self).states.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -157,17 +157,47 @@ class RouteSpec:
         return frozenset(t.trigger for t in self.transitions)
 
     def transition(self, source: str, trigger: str) -> TransitionSpec | None:
-        for t in self.transitions:
-            if t.source == source and t.trigger == trigger:
-                return t
-        return None
+        return _index(self).transitions.get((source, trigger))
 
     @property
     def has_tasks(self) -> bool:
-        return any(s.tasks is not None for s in self.states)
+        return _index(self).has_tasks
 
     def tiers_used(self) -> frozenset[str]:
         return frozenset(s.tier for s in self.states if s.tier and s.tier != "applicant")
+
+
+@dataclass(frozen=True)
+class _RouteIndex:
+    route: RouteSpec  # kept, so that its id is not reused while the entry lives
+    states: dict[str, StateSpec]
+    transitions: dict[tuple[str, str], TransitionSpec]
+    has_tasks: bool
+
+
+# A route's states and transitions by name, built on first use and found by the spec object's
+# identity (a spec never changes; hashing one would cost more than the scans it saves): a
+# firing and its answer look them up a dozen times. Not kept on the spec itself, so that
+# vars(spec) stays its fields.
+_indexes: dict[int, _RouteIndex] = {}
+
+
+def _index(route: RouteSpec) -> _RouteIndex:
+    hit = _indexes.get(id(route))
+    if hit is not None and hit.route is route:
+        return hit
+    states: dict[str, StateSpec] = {}
+    for st in route.states:
+        states.setdefault(st.name, st)
+    transitions: dict[tuple[str, str], TransitionSpec] = {}
+    for t in route.transitions:
+        transitions.setdefault((t.source, t.trigger), t)
+    if len(_indexes) >= 256:  # specs come from the registry's cache: a handful per process
+        _indexes.clear()
+    found = _indexes[id(route)] = _RouteIndex(
+        route, states, transitions, any(st.tasks is not None for st in route.states)
+    )
+    return found
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ class Case(Base):
         Index("ix_cases_workstation_id", "workstation", "id"),
         Index("ix_cases_holder_id", "holder", "id"),
         Index("ix_cases_urgency_id", "urgency", "id"),
-        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_created_id", "created_at", "id"),
         Index("ix_cases_state_id", "state", "id"),
         Index("ix_cases_street_state", "street", "state"),
     )

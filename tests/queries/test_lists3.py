@@ -1,0 +1,238 @@
+"""Lists read through an index in their own order give the same cases in the same order as their
+condition: a text search read through the full-text index (SQLite: a UNION of the ways a word
+matches, merged newest first) and the cases opened in a period read within the range of ids
+opened in it, for every caller of a demo month, page after page (by cursor and by number)
+without a case twice or left out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.seed import seed_cases
+from tests.conftest import T0
+from tests.queries.conftest import actor
+from workflow import demo
+from workflow.actors import Actor
+from workflow.queries import cases, paging, search, trail
+from workflow.store.models import Case, CaseUnit, TrailEvent
+
+NOW = T0
+TZ = ZoneInfo("Asia/Shanghai")
+CALLERS = [
+    actor("X-SN", "admin"),
+    actor("S-ZHL", "staff"),
+    actor("W-ZHL-01", "clerk"),
+    actor("D-ZF", "staff"),
+    actor("S-ZHL", "auditor"),
+    actor("X-SN", "auditor"),
+]
+
+
+@pytest.fixture
+def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """A month of demo cases: every item and route, sent back, whistled, dispatched, merged."""
+    demo.generate_cases(sessions, now=NOW, days=30, per_workstation=3)
+    yield sessions
+
+
+def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
+    """The cases the list's conditions select (q as one condition), newest first."""
+    where = search.where(s, who, f)
+    return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
+
+
+def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
+    """GET /cases page after page (the API), then the console's find the same way."""
+    seen: list[int] = []
+    after = None
+    while True:
+        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
+        seen += [c.id for c in page.items]
+        if page.next is None:
+            break
+        after = page.next
+    found: list[int] = []
+    cursor = None
+    while True:
+        sought = search.find(s, actor=who, filters=f, after=cursor, limit=per_page)
+        found += [c.id for c in sought.items]
+        if sought.next is None:
+            break
+        cursor = sought.next
+    assert found == seen
+    return seen
+
+
+def by_number(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
+    seen: list[int] = []
+    for number in range(1000):
+        page = cases.list_cases(s, actor=who, filters=f, offset=number * per_page, limit=per_page)
+        found = search.find(s, actor=who, filters=f, offset=number * per_page, limit=per_page)
+        assert [c.id for c in found.items] == [c.id for c in page.items]
+        seen += [c.id for c in page.items]
+        if len(page.items) < per_page:
+            return seen
+    raise AssertionError("no last page")
+
+
+def words(s: Session) -> list[str]:
+    """What a user types: parts of addresses and descriptions, a name, a phone's tail, a case
+    number, an item's name (which is also in places), a word found nowhere."""
+    rows = s.execute(
+        select(Case.id, Case.address, Case.description, Case.applicant_name, Case.applicant_phone)
+        .order_by(Case.id)
+        .limit(400)
+    ).all()
+    found: list[str] = ["路灯", "占道经营", "出租房屋", "海口路", "没有这样的地方"]
+    for case_id, address, description, name, phone in rows[::57]:
+        place = address or description or ""
+        found += [place[:3], place[:4], place[2:6], name, name[:1], phone[-4:], str(case_id)]
+        found.append(f"#{case_id}")
+    return sorted({w for w in found if w.strip()})
+
+
+def test_a_text_search_lists_what_its_condition_selects_page_by_page(
+    month: sessionmaker[Session],
+) -> None:
+    with month() as s:
+        qs = words(s)
+        checked = 0
+        for who in CALLERS:
+            for q in qs:
+                for f in (search.Filters(q=q), search.Filters(q=q, state="closed")):
+                    expected = condition(s, who, f)
+                    assert by_cursor(s, who, f, 7) == expected, (who, q)
+                    assert by_number(s, who, f, 7) == expected, (who, q)
+                    page = cases.list_cases(s, actor=who, filters=f, limit=5)
+                    assert (page.total, page.exact) == (len(expected), True)
+                    checked += bool(expected)
+        assert checked > 50  # most words find something for most callers
+
+
+def in_period(s: Session, start: dt.date, until: dt.date) -> list[int]:
+    """The cases opened from START to UNTIL (inclusive, local dates), by each case's instant."""
+    rows = s.execute(select(Case.id, Case.created_at)).all()
+    return sorted((i for i, at in rows if start <= at.astimezone(TZ).date() <= until), reverse=True)
+
+
+def test_the_cases_opened_in_a_period_are_the_same_whatever_order_their_ids_are_in(
+    month: sessionmaker[Session],
+) -> None:
+    with month.begin() as s:
+        lo, hi = s.execute(select(func.min(Case.id), func.max(Case.id))).one()
+        # An import: the oldest case dated in the last week, the newest in the first.
+        last_week = NOW - dt.timedelta(days=3)
+        first_week = NOW - dt.timedelta(days=27)
+        s.execute(update(Case).where(Case.id == lo).values(created_at=last_week))
+        s.execute(update(Case).where(Case.id == hi).values(created_at=first_week))
+    district = actor("X-SN", "admin")
+    today = NOW.astimezone(TZ).date()
+    periods = [
+        (today - dt.timedelta(days=6), today),
+        (today - dt.timedelta(days=29), today - dt.timedelta(days=22)),
+        (today - dt.timedelta(days=15), today - dt.timedelta(days=15)),
+        (today + dt.timedelta(days=1), today + dt.timedelta(days=9)),  # nothing opened yet
+    ]
+    with month() as s:
+        for start, until in periods:
+            expected = in_period(s, start, until)
+            for who in CALLERS:
+                f = search.Filters(opened_from=start, opened_until=until)
+                mine = [i for i in condition(s, who, f) if i in set(expected)]
+                assert by_cursor(s, who, f, 9) == mine == condition(s, who, f)
+                assert by_number(s, who, f, 9) == mine
+            if start <= last_week.astimezone(TZ).date() <= until:
+                assert lo in expected
+            if start <= first_week.astimezone(TZ).date() <= until:
+                assert hi in expected
+        only_from = search.Filters(opened_from=today - dt.timedelta(days=2))
+        assert by_cursor(s, district, only_from, 50) == in_period(s, only_from.opened_from, today)  # type: ignore[arg-type]
+
+
+CITY = 12_000  # more than the count's cap, and than paging.SAMPLE_ROWS twice
+
+
+def test_a_text_search_beyond_the_cap_estimates_what_its_condition_estimates(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        seed_cases(s, CITY, start=T0)
+    district = actor("X-SN", "admin")
+    with sessions() as s:
+        for q in ("路", "海口路", "占道经营", "王"):
+            f = search.Filters(q=q)
+            page = cases.list_cases(s, actor=district, filters=f, limit=25)
+            where = search.where(s, district, f)
+            assert (page.total, page.exact) == paging.count_or_estimate(
+                s, Case.id, where, search.COUNT_CAP
+            )
+            assert [c.id for c in page.items] == condition(s, district, f)[:25]
+
+
+def test_a_units_part_of_the_trail_counts_what_its_condition_counts(
+    month: sessionmaker[Session],
+) -> None:
+    """A street's, a workstation's and a department's auditor: the count of their part of the
+    trail (found from their cases) is the count of the events their part's condition selects,
+    exact up to the cap, the same estimate beyond it; with the list's filters too."""
+    with month() as s:
+        checked = []
+        for who in (
+            actor("S-ZHL", "auditor"),
+            actor("W-ZHL-01", "auditor"),
+            actor("D-ZF", "auditor"),
+        ):
+            for kw in (
+                {},
+                {"action": "case.opened"},
+                {"unit": "D-ZF"},
+                {"since": NOW - dt.timedelta(days=3)},
+            ):
+                page = trail.list_events(s, actor=who, limit=10, **kw)  # type: ignore[arg-type]
+                where = [trail.readable_part(s, who)]
+                if "action" in kw:
+                    where.append(TrailEvent.action == kw["action"])
+                if "unit" in kw:
+                    where.append(
+                        or_(
+                            TrailEvent.unit == kw["unit"],
+                            TrailEvent.from_holder == kw["unit"],
+                            TrailEvent.to_holder == kw["unit"],
+                        )
+                    )
+                if "since" in kw:
+                    where.append(TrailEvent.at >= kw["since"])
+                expected = paging.count_or_estimate(s, TrailEvent.seq, where, search.COUNT_CAP)
+                assert (page.total, page.exact) == expected, (who, kw)
+                checked.append(expected)
+        assert any(exact for _, exact in checked) and any(n > 0 for n, _ in checked), checked
+
+
+def test_a_units_lists_of_what_it_holds_or_held_are_what_their_condition_selects(
+    month: sessionmaker[Session],
+) -> None:
+    """A department's and a committee's lists (their scope read as the ids case_units hands
+    over and those of the cases they hold, merged newest first), with each view and filter."""
+    with month() as s:
+        held = [u for (u,) in s.execute(select(CaseUnit.unit).distinct()).all()]
+        staff = [actor(u, "staff") for u in sorted(held) if u.startswith(("D-", "C-", "A-"))]
+        assert len(staff) >= 3
+        for who in staff:
+            for f in (
+                search.Filters(),
+                search.Filters(state="closed"),
+                search.Filters(view="handled"),
+                search.Filters(view="inbox"),
+                search.Filters(light="red"),
+            ):
+                expected = condition(s, who, f)
+                assert by_cursor(s, who, f, 4) == expected, (who, f)
+                assert by_number(s, who, f, 4) == expected, (who, f)
+                page = cases.list_cases(s, actor=who, filters=f, limit=3)
+                assert (page.total, page.exact) == (len(expected), True)
