@@ -137,3 +137,67 @@ def test_the_listing_in_batches_lists_each_supervision_once(
     assert sla.sweep(sessions, now=far + DAY).listed == 0
     with sessions() as s:
         assert chain_intact(s)
+
+
+@pytest.mark.parametrize("budget_s", [None, 0.0])
+def test_a_catch_up_lists_in_the_same_write_what_is_past_its_listing_instant(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, budget_s: float | None
+) -> None:
+    """A sweep long after the limits (a backlog caught up): each late stage's supervision is
+    raised and listed (挂牌督办) by the same sweep, two trail events in that order at the sweep's
+    instant, each once, whether the batches are cut short or not."""
+    monkeypatch.setattr(sla, "APPLY_CHUNK", 2)
+    # The end-of-sweep listing must find nothing left to list.
+    monkeypatch.setattr(sla, "LIST_BATCH", 1)
+    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(5)])
+    far = T0 + 60 * DAY
+    r = sla.sweep(sessions, now=far, budget_s=budget_s)
+    assert (r.supervisions, r.listed, r.problems) == (5, 5, [])
+    assert actions(sessions, "supervision.raised") == Counter(ids)
+    assert actions(sessions, "supervision.listed") == Counter(ids)
+    with sessions() as s:
+        for case_id in ids:
+            sup = s.execute(select(Supervision).where(Supervision.case_id == case_id)).scalar_one()
+            assert sup.list_at is not None and sup.list_at <= far
+            assert (sup.raised_at, sup.listed_at, sup.listed_unit) == (far, far, "X-SN")
+            ladder = [
+                (e.action, e.at, e.data["supervision"])
+                for e in s.execute(
+                    select(TrailEvent)
+                    .where(TrailEvent.case_id == case_id, TrailEvent.action.like("supervision.%"))
+                    .order_by(TrailEvent.seq)
+                ).scalars()
+            ]
+            assert ladder == [
+                ("supervision.raised", far, sup.id),
+                ("supervision.listed", far, sup.id),
+            ]
+        assert chain_intact(s)
+    # Nothing listed twice, nothing left behind.
+    again = sla.sweep(sessions, now=far + DAY)
+    assert (again.supervisions, again.listed) == (0, 0)
+    assert behind(sessions, far + DAY) == []
+
+
+def test_a_supervision_not_yet_past_its_listing_instant_is_listed_later(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Raised at red, before its listing instant: not listed by that sweep, listed by the first
+    one past the instant (its own event, at that sweep's instant)."""
+    [case_id] = open_cases(sessions, [T0])
+    with sessions() as s:
+        due = s.get_one(Case, case_id).stage_due_at
+    assert due is not None
+    r = sla.sweep(sessions, now=due + dt.timedelta(minutes=1))
+    assert (r.supervisions, r.listed) == (1, 0)
+    with sessions() as s:
+        list_at = s.execute(select(Supervision.list_at)).scalar_one()
+    assert list_at is not None
+    later = list_at + dt.timedelta(minutes=1)
+    assert sla.sweep(sessions, now=later).listed == 1
+    with sessions() as s:
+        listed = s.execute(
+            select(TrailEvent.at).where(TrailEvent.action == "supervision.listed")
+        ).scalar_one()
+        assert listed == later
+        assert chain_intact(s)
