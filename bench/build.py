@@ -60,6 +60,8 @@ REFS = {"task_id": "tasks", "feedback_id": "feedback"}
 SEQ_COLUMNS = {("cases", "stage_seq"), ("tasks", "round"), ("tasks", "stage_seq")} | {
     (t.name, "stage_seq") for t in CASE_TABLES if "stage_seq" in t.c
 }
+# Keys of an event's data that hold a trail seq (SEQ_COLUMNS' values, as events record them).
+DATA_SEQS = {"round", "stage_seq"}
 # Unique codes of a case's rows (a resident's feedback link)
 UNIQUE_CODES = {("feedback", "code")}
 # Keys of an event's data that name a row of a case's tables.
@@ -195,19 +197,24 @@ class _Writer:
         self.conn.commit()
 
 
-def _shifted(value: Any, shift: dt.timedelta, ids: dict[tuple[str, int], int]) -> Any:
-    """An event's data with its instants moved by SHIFT and its rows' ids as copied."""
+def _shifted(
+    value: Any, shift: dt.timedelta, ids: dict[tuple[str, int], int], seqs: dict[int, int]
+) -> Any:
+    """An event's data with its instants moved by SHIFT, its rows' ids as copied and the seqs it
+    names (a task's round, a stage's first event) as re-chained: replay reads them there."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             table = DATA_REFS.get(k)
             if table is not None and isinstance(v, int) and (table, v) in ids:
                 out[k] = ids[(table, v)]
+            elif k in DATA_SEQS and isinstance(v, int) and v in seqs:
+                out[k] = seqs[v]
             else:
-                out[k] = _shifted(v, shift, ids)
+                out[k] = _shifted(v, shift, ids, seqs)
         return out
     if isinstance(value, list):
-        return [_shifted(v, shift, ids) for v in value]
+        return [_shifted(v, shift, ids, seqs) for v in value]
     if isinstance(value, str) and _INSTANT.match(value):
         return chain.format_at(dt.datetime.fromisoformat(value) + shift)
     return value
@@ -347,7 +354,7 @@ def _copy(
                         ids[table] += 1
                         cc.ids[(table, r["id"])] = ids[table]
             cc.seqs[e["seq"]] = seq + 1
-            append(e, at, cc.case_id, _shifted(e["data"] or {}, cc.shift, cc.ids))
+            append(e, at, cc.case_id, _shifted(e["data"] or {}, cc.shift, cc.ids, cc.seqs))
             cc.left -= 1
             if cc.left == 0:
                 _case_rows(out, tpl, e["case_id"], cc, done)

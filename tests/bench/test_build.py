@@ -1,5 +1,6 @@
-"""bench/build.py builds an instance a user would recognise: `streetflow audit verify` passes on
-it, the cases spread over months, items, workstations and states, a part of them still open."""
+"""bench/build.py builds an instance a user would recognise: `streetflow audit verify` and
+`streetflow audit replay` pass on it, the cases spread over months, items, workstations and
+states, a part of them still open."""
 
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ def test_a_built_instance_verifies_and_spreads_like_a_city(empty_db: str, tmp_pa
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "trail intact" in verify.stdout
+    # The rows say what the trail says: the seqs an event's data names (a task's round) are
+    # the copies' own, not the template's.
+    replay = subprocess.run(
+        [sys.executable, "-m", "api", "audit", "replay"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
+    )
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "matches its trail" in replay.stdout
     db = make_engine(empty_db)
     with db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Case)).scalar_one() == 400
