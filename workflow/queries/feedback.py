@@ -49,13 +49,18 @@ def _reach(session: Session, actor: Actor) -> tuple[str, str | None]:
     return "none", None
 
 
-def _where(session: Session, actor: Actor, model: Any) -> ColumnElement[bool]:
+def _where(
+    session: Session, actor: Actor, model: Any, case: int | None = None
+) -> ColumnElement[bool]:
+    """Who sees what (the module's docstring); CASE: only that case's rows are asked for, so
+    that a scope by cases is checked for that case alone (SQLite otherwise lists every case of
+    the scope first: 2 ms for a workstation at a million cases)."""
     reach, code = _reach(session, actor)
     if reach == "all":
         return true()
     if reach == "none":
         return model.id.is_(None)
-    case_ids = select(Case.id)
+    case_ids = select(Case.id) if case is None else select(Case.id).where(Case.id == case)
     if reach == "street":
         return model.case_id.in_(case_ids.where(Case.street == code))
     if reach == "workstation":
@@ -98,7 +103,7 @@ def feedback(
 ) -> Page[Feedback]:
     """The callback queue (status=pending) and the answers given (status=given)."""
     _status(status, FEEDBACK_STATUSES)
-    where = [_where(session, actor, Feedback)]
+    where = [_where(session, actor, Feedback, case)]
     if status:
         where.append(Feedback.status == status)
     if case is not None:
