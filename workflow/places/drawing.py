@@ -46,7 +46,27 @@ def _rings(geometry: Any) -> Iterable[Any]:
         yield from p.interiors
 
 
+# A community's outline as drawn in a frame, by the geometry's identity and the frame: a case's
+# small map draws every community of the district framed on its street (a few milliseconds a
+# case page), and the street's frame is the same for each of its cases. The published places
+# never change (a new version is a new object); the geometry is kept with its path so that its
+# id is not reused while the entry lives.
+_paths: dict[tuple[int, float, float, float, float], tuple[Any, str]] = {}
+
+
 def _path(geometry: Any, frame: _Frame) -> str:
+    key = (id(geometry), frame.x0, frame.y1, frame.kx, frame.scale)
+    hit = _paths.get(key)
+    if hit is not None and hit[0] is geometry:
+        return hit[1]
+    path = _draw_path(geometry, frame)
+    if len(_paths) >= 20_000:  # a few thousand communities times the frames in use
+        _paths.clear()
+    _paths[key] = (geometry, path)
+    return path
+
+
+def _draw_path(geometry: Any, frame: _Frame) -> str:
     parts = []
     for ring in _rings(geometry):
         pts = [frame.xy(x, y) for x, y in ring.coords[:-1]]

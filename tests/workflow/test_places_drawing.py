@@ -1,0 +1,50 @@
+"""A case's small map: each community's outline is drawn in the frame of the map asked for, the
+same however many other maps (other streets, other frames) were drawn before it."""
+
+from __future__ import annotations
+
+import re
+
+from workflow.config import DEFAULT_DEFINITIONS
+from workflow.places import drawing
+from workflow.places.model import Places
+from workflow.spec.loader import read_definitions
+
+
+def demo_places() -> tuple[Places, dict[str, str]]:
+    defs, problems = read_definitions(DEFAULT_DEFINITIONS)
+    assert problems == [] and defs is not None and defs.places is not None
+    street = {u.code: u.parent or "" for u in defs.units if u.kind == "workstation"}
+    return Places.from_data(1, defs.places), street
+
+
+def street_map(places: Places, street: dict[str, str], code: str, marked: str) -> str:
+    return drawing.draw(
+        places,
+        names={},
+        focus=[w for w in places.boundaries if street.get(w) == code],
+        marked=marked,
+        point=None,
+        label=code,
+        width=360,
+    )
+
+
+def outline(svg: str, workstation: str) -> str:
+    found = re.search(rf'<path d="([^"]+)"[^>]*data-workstation="{workstation}"', svg)
+    assert found is not None, workstation
+    return found.group(1)
+
+
+def test_each_map_draws_the_outlines_in_its_own_frame() -> None:
+    places, street = demo_places()
+    first = street_map(places, street, "S-ZHL", "W-ZHL-01")
+    other = street_map(places, street, "S-XGZ", "W-XGZ-01")
+    again = street_map(places, street, "S-ZHL", "W-ZHL-01")
+    assert again == first
+    # The same community, framed on another street, lies elsewhere on that map.
+    assert outline(other, "W-ZHL-01") != outline(first, "W-ZHL-01")
+    # As drawn from a fresh copy of the places (nothing drawn before it).
+    fresh, _ = demo_places()
+    assert street_map(fresh, street, "S-XGZ", "W-XGZ-01") == other
+    assert street_map(fresh, street, "S-ZHL", "W-ZHL-01") == first
