@@ -6,7 +6,10 @@ a profile of the slowest functions.
 
 The database is written to (the demo users, a personal-data read per case page): a copy of a
 built instance (bench/build.py), never the original. Per page: median wall time, statements,
-their time, and the rest (templates, Python) as wall minus SQL."""
+their time, and the rest (templates, Python) as wall minus SQL; then p95, the slowest request and
+the three slowest requests' wall time with their SQL time, the garbage collector's time during
+them and the oldest generation it collected (-1: none). With --sql, each statement of one more
+request with its time, and the costliest statement of each of the three slowest requests."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ if _ROOT not in sys.path:
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
+import gc  # noqa: E402
 import importlib.util  # noqa: E402
 import pstats  # noqa: E402
 import statistics  # noqa: E402
@@ -43,6 +47,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default="", help="only the pages whose label holds this text")
     ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
+    ap.add_argument(
+        "--sql", action="store_true", help="print each statement of one more request, with its time"
+    )
     args = ap.parse_args()
     known = lists.prepare(args.db)
     todo = [t for t in lists.targets(known) if t[1] == "console" and args.only in t[0]]
@@ -56,14 +63,32 @@ def main() -> None:
     from api import create_app, db
 
     app = create_app()
-    stats: dict[str, float] = {"n": 0, "ms": 0.0}
+    stats: dict[str, float] = {"n": 0, "ms": 0.0, "top": 0.0}
+    top = [""]  # the request's costliest statement
+    log: list[tuple[float, str]] | None = None
+    # The collector's passes during a request: their time, and the oldest generation collected.
+    pauses: dict[str, float] = {"ms": 0.0, "gen": -1, "t": 0.0}
+
+    def collector(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            pauses["t"] = time.perf_counter()
+        else:
+            pauses["ms"] += (time.perf_counter() - pauses["t"]) * 1000
+            pauses["gen"] = max(pauses["gen"], info["generation"])
+
+    gc.callbacks.append(collector)
 
     def before(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
         conn.info["t"] = time.perf_counter()
 
     def after(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        ms = (time.perf_counter() - conn.info.pop("t")) * 1000
         stats["n"] += 1
-        stats["ms"] += (time.perf_counter() - conn.info.pop("t")) * 1000
+        stats["ms"] += ms
+        if ms > stats["top"]:
+            stats["top"], top[0] = ms, statement
+        if log is not None:
+            log.append((ms, " ".join(statement.split())))
 
     with app.app_context():
         engine = db.session().get_bind()
@@ -87,12 +112,17 @@ def main() -> None:
             assert r.status_code == 302, (user, r.status_code)
             clients[user] = c
     print(f"{known['cases']} cases; load average {lists.loadavg()}", flush=True)
-    print(f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}")
+    print(
+        f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}"
+        f" {'p95':>6} {'max':>6}  slowest: wall ms (SQL ms, GC ms, oldest generation)"
+    )
     for label, _kind, user, path in todo:
         walls, sqls, counts = [], [], []
+        slow: list[tuple[float, float, float, int, float, str]] = []
         size = 0
         for rep in range(args.reps + 1):
-            stats.update(n=0, ms=0.0)
+            stats.update(n=0, ms=0.0, top=0.0)
+            pauses.update(ms=0.0, gen=-1)
             t = time.perf_counter()
             r = clients[user].get(path)
             ms = (time.perf_counter() - t) * 1000
@@ -102,12 +132,30 @@ def main() -> None:
                 walls.append(ms)
                 sqls.append(stats["ms"])
                 counts.append(stats["n"])
+                slow.append(
+                    (ms, stats["ms"], pauses["ms"], int(pauses["gen"]), stats["top"], top[0])
+                )
         w, q = statistics.median(walls), statistics.median(sqls)
+        ordered = sorted(walls)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        worst = ", ".join(
+            f"{a:.1f} ({b:.1f}, {c:.1f}, {g})" for a, b, c, g, *_ in sorted(slow, reverse=True)[:3]
+        )
         print(
             f"{label:<40} {w:7.1f} {statistics.median(counts):6.0f} {q:7.1f} {w - q:8.1f}"
-            f" {size / 1024:5.0f}",
+            f" {size / 1024:5.0f} {p95:6.1f} {ordered[-1]:6.1f}  {worst}",
             flush=True,
         )
+        if args.sql:
+            for a, _b, _c, _g, t_ms, text in sorted(slow, reverse=True)[:3]:
+                print(
+                    f"  a {a:.1f} ms request: its costliest statement {t_ms:.1f} ms: {text[:300]}"
+                )
+            log = []
+            clients[user].get(path)
+            for ms, text in log:
+                print(f"  {ms:6.2f} ms  {text if ms > 0.3 else text[:160]}")
+            log = None
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()

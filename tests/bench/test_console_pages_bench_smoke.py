@@ -30,7 +30,7 @@ def test_console_pages_bench_prints_every_page(tmp_path: Path) -> None:
     )
     assert build.returncode == 0, build.stderr
     run = subprocess.run(
-        [sys.executable, "bench/console_pages.py", "--db", url, "--reps=1", "--profile=3"],
+        [sys.executable, "bench/console_pages.py", "--db", url, "--reps=1", "--profile=3", "--sql"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,3 +41,5 @@ def test_console_pages_bench_prints_every_page(tmp_path: Path) -> None:
     for row in ("console: case page (clerk)", "console: inbox (D-ZF)", "console: whistles (S-ZHL)"):
         assert row in run.stdout
     assert "function calls" in run.stdout  # the profile
+    # --sql: the statements of a request, and the costliest of the slowest requests.
+    assert "SELECT" in run.stdout and "its costliest statement" in run.stdout
