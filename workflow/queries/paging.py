@@ -123,9 +123,40 @@ def count_upto(
     if cap is None:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return n, True
+    if _a_part_exceeds(session, id_column, where, cap):
+        return cap, False
     upto = select(id_column).where(*where).limit(cap + 1).subquery()
     n = session.execute(select(func.count()).select_from(upto)).scalar_one()
     return (n, True) if n <= cap else (cap, False)
+
+
+def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> ColumnElement[bool]:
+    """OR of PARTS, marked with those (their indexes in PARTS) that an index of their own
+    counts cheaply (an item, a case number, a name's start): when one of them alone, with the
+    rest of a list's WHERE, matches more than the count's cap, so does the OR, and the count
+    stops there (_a_part_exceeds)."""
+    either = or_(*parts)
+    if len(parts) < 2 or not quick:
+        return either
+    return either._annotate({"quick_parts": tuple(parts[i] for i in quick)})
+
+
+def _a_part_exceeds(
+    session: Session, id_column: Any, where: Sequence[ColumnElement[bool]], cap: int
+) -> bool:
+    """Whether a quick part of an OR in WHERE (any_of) matches more than CAP rows with the rest
+    of WHERE: then WHERE does too. On PostgreSQL: counting the OR to CAP + 1 read the trigram
+    index's every match of a common word (its posting lists, then the rows' recheck) where an
+    item's index hands over CAP + 1 ids of that item."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    for k, clause in enumerate(where):
+        rest = [w for j, w in enumerate(where) if j != k]
+        for part in clause._annotations.get("quick_parts", ()):
+            upto = select(id_column).where(*rest, part).limit(cap + 1).subquery()
+            if session.execute(select(func.count()).select_from(upto)).scalar_one() > cap:
+                return True
+    return False
 
 
 # An estimate looks at this many ids of the table, in SAMPLE_WINDOWS runs spread over its ids.

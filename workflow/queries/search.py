@@ -45,13 +45,14 @@ from sqlalchemy import (
     column as sql_column,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators, visitors
 
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.instants import utcnow
-from workflow.queries.paging import Branch, Key, Seek, narrowing, seek
+from workflow.queries.paging import Branch, Key, Seek, any_of, narrowing, seek
 from workflow.queries.scope import MAX_ID, case_filter, held_scope, unit_kind
 from workflow.spec.model import URGENCIES
 from workflow.store import search_index
@@ -198,7 +199,17 @@ def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | No
         return false()
     if len(found) > 1 and len(q) >= 3 and session.get_bind().dialect.name == "sqlite":
         return _one_set(found)
-    return or_(*found)
+    # An item, a case number, a name's start: each counted by its own index (paging.any_of).
+    quick = [i for i, cond in enumerate(found) if not _by_trigrams(cond)]
+    return any_of(found, quick)
+
+
+def _by_trigrams(cond: ColumnElement[bool]) -> bool:
+    """Whether COND is a text match (LIKE) that only the trigram index serves."""
+    return any(
+        getattr(el, "operator", None) in (operators.ilike_op, operators.like_op)
+        for el in visitors.iterate(cond)
+    )
 
 
 # More items than this that a word names are one branch (their ids sorted), not one each.
