@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.store.board_index import UNIT_BOARD_INDEX
+
 FTS = "cases_fts"
 NAME_PREFIX_INDEX = "search_cases_name_prefix"
 PG_INDEXES = ("search_cases_name_trgm", "search_cases_phone_trgm", "search_cases_place_trgm")
@@ -88,8 +90,9 @@ PG_DOWN = (
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """For Alembic's comparison: the search index's tables and indexes are not the models'."""
+    """For Alembic's comparison: the search index's tables and indexes are not the models', nor
+    the task board's on PostgreSQL (workflow.store.board_index)."""
     if name is None:
         return True
-    ours = (FTS, NAME_PREFIX_INDEX, WORKSTATION_NAME_INDEX, *PG_INDEXES)
+    ours = (FTS, NAME_PREFIX_INDEX, WORKSTATION_NAME_INDEX, *PG_INDEXES, UNIT_BOARD_INDEX)
     return not (name in ours or name.startswith(FTS + "_"))
