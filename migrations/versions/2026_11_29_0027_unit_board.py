@@ -1,4 +1,5 @@
-"""unit board: a unit's open tasks in the board's order (PostgreSQL)
+"""unit board: a unit's open tasks, and the tasks awaiting report, in the board's order
+(PostgreSQL)
 
 Revision ID: 0027_unit_board
 Revises: 0026_task_board
@@ -9,7 +10,12 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from workflow.store.board_index import PG_UNIT_BOARD, UNIT_BOARD_INDEX
+from workflow.store.board_index import (
+    AWAITING_BOARD_INDEX,
+    PG_AWAITING_BOARD,
+    PG_UNIT_BOARD,
+    UNIT_BOARD_INDEX,
+)
 
 revision: str = "0027_unit_board"
 down_revision: str | None = "0026_task_board"
@@ -24,8 +30,12 @@ def upgrade() -> None:
     # cases). SQLite keeps its plan (its own index on (unit, status)): not created there.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_UNIT_BOARD)
+        # A street's whistle board: the tasks awaiting report in the same order
+        # (workflow.queries.tasks.awaiting_report).
+        op.execute(PG_AWAITING_BOARD)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP INDEX IF EXISTS {AWAITING_BOARD_INDEX}")
         op.execute(f"DROP INDEX IF EXISTS {UNIT_BOARD_INDEX}")

@@ -1,6 +1,7 @@
-"""A unit's task board read through its own index on PostgreSQL (migration 0027_unit_board): the
-same tasks in the board's order (the nearest stage limit first, none last, ties by id), page
-after page, as when the tasks are collected and sorted; and the index is what a page reads."""
+"""A unit's task board and a street's whistle board read through their own indexes on PostgreSQL
+(migration 0027_unit_board): the same tasks in the board's order (the nearest stage limit first,
+none last, ties by id), page after page, as when the tasks are collected and sorted; and the
+index is what a page reads."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.tasks.helpers import STREET
 from tests.tasks.test_task_board_paging import DEPT, board_order, read_all, whistle
+from workflow.actors import Actor
 from workflow.queries import tasks as task_queries
-from workflow.store.board_index import UNIT_BOARD_INDEX
-from workflow.store.models import Task
+from workflow.store.board_index import AWAITING_BOARD_INDEX, UNIT_BOARD_INDEX
+from workflow.store.models import Case, Task
 
 
 @pytest.fixture
@@ -65,3 +68,35 @@ def test_the_board_read_through_its_index_is_the_boards_order(
             "'9999-12-31 00:00:00+00'::timestamptz), id LIMIT 5"
         )
         assert UNIT_BOARD_INDEX in "\n".join(r[0] for r in used)
+
+
+def test_a_streets_whistle_board_read_through_its_index_is_the_boards_order(
+    board: sessionmaker[Session],
+) -> None:
+    with board() as s:
+        awaiting = list(
+            s.execute(
+                select(Task)
+                .join(Case, Case.id == Task.case_id)
+                .where(Case.street == STREET.unit, Task.status == "awaiting_report")
+            ).scalars()
+        )
+        expected = board_order(awaiting)
+        assert len(expected) == 13
+        before = [t.id for t in read_all(s, task_queries.awaiting_report, STREET, 4)]
+        s.connection().exec_driver_sql("SET LOCAL enable_sort = off")
+        s.connection().exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        for n in (1, 4, 25):
+            assert [t.id for t in read_all(s, task_queries.awaiting_report, STREET, n)] == expected
+        assert before == expected
+        first = task_queries.awaiting_report(s, actor=STREET, limit=4)
+        assert (first.total, first.exact) == (13, True)
+        by_number = task_queries.awaiting_report(s, actor=STREET, offset=4, limit=4)
+        assert [t.id for t in by_number.items] == expected[4:8]
+        other = task_queries.awaiting_report(s, actor=Actor("x", "S-XGZ", "staff"), limit=25)
+        assert (other.items, other.total) == ([], 0)
+        used = s.connection().exec_driver_sql(
+            "EXPLAIN SELECT id FROM tasks WHERE status = 'awaiting_report' ORDER BY "
+            "coalesce(stage_due_at, '9999-12-31 00:00:00+00'::timestamptz), id LIMIT 5"
+        )
+        assert AWAITING_BOARD_INDEX in "\n".join(r[0] for r in used)

@@ -19,7 +19,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotFound
-from workflow.queries.paging import Key, Page, Seek, page, seek
+from workflow.queries.paging import Key, Page, Seek, page, read_in_order, seek
 from workflow.runtime.tasks import STATUSES
 from workflow.store.models import Case, Task, TrailEvent, UTCDateTime
 
@@ -209,7 +209,12 @@ def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement
             )
             return [exists(mine), Task.status == "awaiting_report"]
         street = select(Case.street).where(Case.id == Task.case_id).scalar_subquery()
-        return [street == actor.unit, Task.status == "awaiting_report"]
+        # A page reads the street's tasks awaiting report in the board's order from their own
+        # index (migration 0027_unit_board), each asked its case's street by the (street, id)
+        # index, and stops at the page: as EXISTS, which the count would make a merge join
+        # over the street's every case.
+        ordered = exists().where(Case.id == Task.case_id, Case.street == actor.unit)
+        return [read_in_order(street == actor.unit, ordered), Task.status == "awaiting_report"]
     where = [scope(session, actor), Task.status == "awaiting_report"]
     if kind != "street_office":
         where.append(Task.unit == (actor.unit or ""))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.store.board_index import UNIT_BOARD_INDEX
+from workflow.store.board_index import AWAITING_BOARD_INDEX, UNIT_BOARD_INDEX
 
 FTS = "cases_fts"
 NAME_PREFIX_INDEX = "search_cases_name_prefix"
@@ -94,5 +94,12 @@ def include_object(
     the task board's on PostgreSQL (workflow.store.board_index)."""
     if name is None:
         return True
-    ours = (FTS, NAME_PREFIX_INDEX, WORKSTATION_NAME_INDEX, *PG_INDEXES, UNIT_BOARD_INDEX)
+    ours = (
+        FTS,
+        NAME_PREFIX_INDEX,
+        WORKSTATION_NAME_INDEX,
+        *PG_INDEXES,
+        UNIT_BOARD_INDEX,
+        AWAITING_BOARD_INDEX,
+    )
     return not (name in ours or name.startswith(FTS + "_"))
