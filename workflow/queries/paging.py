@@ -132,7 +132,7 @@ def count_upto(
 
 def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> ColumnElement[bool]:
     """OR of PARTS, marked with those (their indexes in PARTS) that an index of their own
-    counts cheaply (an item, a case number, a name's start): when one of them alone, with the
+    counts cheaply (the items a word names, a name's start): when one of them alone, with the
     rest of a list's WHERE, matches more than the count's cap, so does the OR, and the count
     stops there (_a_part_exceeds)."""
     either = or_(*parts)

@@ -199,8 +199,13 @@ def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | No
         return false()
     if len(found) > 1 and len(q) >= 3 and session.get_bind().dialect.name == "sqlite":
         return _one_set(found)
-    # An item, a case number, a name's start: each counted by its own index (paging.any_of).
-    quick = [i for i, cond in enumerate(found) if not _by_trigrams(cond)]
+    # The items the word names, a name's start: each counted by its own index (paging.any_of);
+    # not a case number (one case at most, never more than the cap).
+    quick = [
+        i
+        for i, cond in enumerate(found)
+        if not _by_trigrams(cond) and not (number and cond.compare(Case.id == int(number.group(1))))
+    ]
     return any_of(found, quick)
 
 
