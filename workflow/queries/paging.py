@@ -346,13 +346,16 @@ def _in_order(
     *,
     descending: bool,
     more: Any = None,
+    each: int | None = None,
 ) -> Select[Any]:
     """The ids BRANCHES find matching WHERE (and MORE), each once, ordered by the id (the
     caller adds the limit). SQLite merges a UNION in order. PostgreSQL hashes or sorts a
     UNION's sides whole (a department's 60,000 cases at five million, for each page and
     count): there each branch is read in its key's order (its own ORDER BY), the UNION ALL
     of them merged (Merge Append) and the ids a case has in two branches (held now and handed
-    before) dropped as they pass (Unique)."""
+    before) dropped as they pass (Unique). EACH: how many ids the caller takes; on PostgreSQL
+    each branch stops there (the first EACH of the union are among each branch's first EACH),
+    so that a hash the planner may still prefer holds no more than EACH ids a branch."""
     if session.get_bind().dialect.name != "postgresql" or len(branches) < 2:
         by_id: ColumnElement[Any] = literal_column("id")
         ids: Select[Any] = _union(model, branches, where, more)
@@ -360,7 +363,8 @@ def _in_order(
     parts = []
     for b in branches:
         part = b.ids(model, where, *([more(b.key)] if more is not None else []))
-        parts.append(part.order_by(b.key.desc() if descending else b.key))
+        part = part.order_by(b.key.desc() if descending else b.key)
+        parts.append(part.limit(each) if each is not None else part)
     merged = union_all(*parts).subquery()
     return (
         select(merged.c.id).distinct().order_by(merged.c.id.desc() if descending else merged.c.id)
@@ -387,7 +391,7 @@ def _driven(
     if count:
         total, exact = _count_branches(session, model, branches, where, count_cap)
     if after is None and offset > 0:
-        ids = _in_order(session, model, branches, where, descending=descending)
+        ids = _in_order(session, model, branches, where, descending=descending, each=offset)
         after = session.execute(ids.offset(offset - 1).limit(1)).scalar_one_or_none()
         if after is None:
             return [], total, exact, None
@@ -395,7 +399,9 @@ def _driven(
     if after is not None:
         cursor = after
         more = (lambda k: k < cursor) if descending else (lambda k: k > cursor)
-    ids = _in_order(session, model, branches, where, descending=descending, more=more)
+    ids = _in_order(
+        session, model, branches, where, descending=descending, more=more, each=limit + 1
+    )
     found = list(session.execute(ids.limit(limit + 1)).scalars())
     key = model.id.desc() if descending else model.id
     rows = list(session.execute(select(model).where(model.id.in_(found)).order_by(key)).scalars())
@@ -412,7 +418,8 @@ def _count_branches(
     cap: int | None,
 ) -> tuple[int, bool]:
     """count_or_estimate() of the ids BRANCHES find that match WHERE."""
-    ids = _in_order(session, model, branches, where, descending=True)
+    each = cap + 1 if cap is not None else None
+    ids = _in_order(session, model, branches, where, descending=True, each=each)
     if cap is not None:
         ids = ids.limit(cap + 1)
     n = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
