@@ -7,7 +7,7 @@ import gc
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
@@ -110,7 +110,10 @@ class App(Flask):
     each an inspect of the function's code flags). The app has no async views or hooks;
     one would still be found and wrapped as Flask does."""
 
-    _plain: ClassVar[dict[Any, bool]] = {}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The app's own (its hooks are closures over it): kept no longer than the app.
+        self._plain: dict[Any, bool] = {}
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         key = getattr(func, "__func__", func)  # a view's bound method: its function
@@ -121,6 +124,8 @@ class App(Flask):
             return super().ensure_sync(func)
         synced = super().ensure_sync(func)
         if synced is func:
+            if len(self._plain) >= 4096:  # functions made per request would fill it
+                self._plain.clear()
             self._plain[key] = True
         return synced
 
