@@ -10,7 +10,8 @@ import datetime as dt
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -321,14 +322,21 @@ def raise_task_supervision(
 _cases = cast(Table, Case.__table__)
 
 
+# Built once (a sweep runs them per chunk: building an IN of a hundred ids costs as much as
+# running it).
+_SET_LIGHT = (
+    update(_cases)
+    .where(_cases.c.id.in_(bindparam("ids", expanding=True)))
+    .values(light=bindparam("light"))
+)
+
+
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
     """One UPDATE per light (Core: not a transition, so the cases' versions stay; a case held
     in the session keeps the light it was loaded with)."""
     for light, ids in lights.items():
         if ids:
-            session.connection().execute(
-                update(_cases).where(_cases.c.id.in_(ids)).values(light=light)
-            )
+            session.connection().execute(_SET_LIGHT, {"ids": ids, "light": light})
 
 
 def raise_supervision(
@@ -740,6 +748,12 @@ _TASK_COLS = (
     Task.state,
     Task.commander,
 )
+# A chunk's rows read again under the lock, and its stages' supervisions: built once.
+_CASES_BY_ID = select(*_CASE_COLS).where(Case.id.in_(bindparam("ids", expanding=True)))
+_TASKS_BY_ID = select(*_TASK_COLS).where(Task.id.in_(bindparam("ids", expanding=True)))
+_SUPERVISED = select(Supervision.case_id, Supervision.stage_seq).where(
+    Supervision.case_id.in_(bindparam("ids", expanding=True))
+)
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
@@ -905,11 +919,13 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     fresh: dict[tuple[bool, int], tuple[Any, ...]] = {}
     task_ids = [s.row.id for s in planned if s.task]
     case_ids = [s.row.id for s in planned if not s.task]
+    session.flush()  # what session.execute() would (a timeout fired in an earlier chunk)
+    conn = session.connection()
     if task_ids:
-        for r in session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids))):
+        for r in conn.execute(_TASKS_BY_ID, {"ids": task_ids}):
             fresh[(True, r.id)] = tuple(r)
     if case_ids:
-        for c in session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids))):
+        for c in conn.execute(_CASES_BY_ID, {"ids": case_ids}):
             fresh[(False, c.id)] = tuple(c)
     kept = []
     for s in planned:
@@ -921,10 +937,8 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     if raising:
         supervised = {
             (r[0], r[1])
-            for r in session.execute(
-                select(Supervision.case_id, Supervision.stage_seq).where(
-                    Supervision.case_id.in_({s.late.case_id for s in raising if s.late})
-                )
+            for r in conn.execute(
+                _SUPERVISED, {"ids": list({s.late.case_id for s in raising if s.late})}
             )
         }
         for s in raising:
@@ -1111,7 +1125,7 @@ class Sweeper:
         began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        with self.sessions.begin() as s:
+        with _batch(self.sessions) as s:
             chain.lock_head(s)
             self.carry = _apply(
                 s,
@@ -1145,6 +1159,33 @@ class Sweeper:
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
+
+
+# SQLite, on the sweeping connection for the length of a batch (then as they were: the
+# connection goes back to a pool that serves users' requests too).
+SQLITE_SWEEP_PRAGMAS: dict[str, int] = {}
+
+
+@contextmanager
+def _batch(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A batch's write transaction; on SQLite on a connection with SQLITE_SWEEP_PRAGMAS set
+    until it has committed, then as they were (the connection goes back to the pool)."""
+    engine = sessions.kw.get("bind")
+    if not SQLITE_SWEEP_PRAGMAS or engine is None or engine.dialect.name != "sqlite":
+        with sessions.begin() as s:
+            yield s
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        was = {k: raw.execute(f"PRAGMA {k}").fetchone()[0] for k in SQLITE_SWEEP_PRAGMAS}
+        try:
+            for k, v in SQLITE_SWEEP_PRAGMAS.items():
+                raw.execute(f"PRAGMA {k}={int(v)}")
+            with sessions(bind=conn) as s, s.begin():
+                yield s
+        finally:
+            for k, v in was.items():
+                raw.execute(f"PRAGMA {k}={int(v)}")
 
 
 def _checkpoint(sessions: sessionmaker[Session]) -> None:
