@@ -12,7 +12,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -380,6 +380,40 @@ class _Late:
     task_status: str | None = None
     # The ladder's listing instant, when computed already (_plan).
     list_at: dt.datetime | None = None
+    # The canonical JSON of its `supervision.raised` event's data around the supervision's id
+    # (not known before the write): spelled by _plan, without the lock.
+    raised_json: tuple[str, str] | None = None
+
+
+def _raised_data(late: _Late, list_at: dt.datetime, sup_id: int) -> dict[str, Any]:
+    """The data of a `supervision.raised` event written by _raise_many."""
+    of_task = {"task": late.task_id, "task_status": late.task_status} if late.task_id else {}
+    return {
+        "supervision": sup_id,
+        **of_task,
+        "stage_seq": late.stage_seq,
+        "state": late.state,
+        "holder": late.holder,
+        "unit": late.unit,
+        "also_unit": late.also,
+        "stage_due_at": chain.format_at(late.due),
+        "list_at": chain.format_at(list_at),
+    }
+
+
+_NO_ID = -1
+
+
+def _around_id(data: dict[str, Any]) -> tuple[str, str]:
+    """DATA's canonical JSON (its `supervision` _NO_ID) cut around that id: the text with the
+    id is the two parts with the id between (the keys are sorted, the number is spelled as the
+    encoder spells it)."""
+    head, sep, tail = chain.canonical_text(data).partition(f'"supervision":{_NO_ID},')
+    if not sep:  # the last key
+        head, sep, tail = chain.canonical_text(data).partition(f'"supervision":{_NO_ID}}}')
+        assert sep, data
+        return head + '"supervision":', "}" + tail
+    return head + '"supervision":', "," + tail
 
 
 def _raise(
@@ -514,8 +548,15 @@ def _raise_many(
             ).scalars()
         )
     events = []
+    # The listing's data around its id, per holder (a sweep's thousands share a few dozen).
+    listed_json: dict[str, tuple[str, str]] = {}
     for x, row, sup_id in zip(late, rows, ids, strict=True):
-        of_task = {"task": x.task_id, "task_status": x.task_status} if x.task_id else {}
+        data = _raised_data(x, cast(dt.datetime, row["list_at"]), sup_id)
+        around = x.raised_json
+        if around is None or x.list_at != row["list_at"]:
+            data_text = chain.canonical_text(data)
+        else:
+            data_text = f"{around[0]}{sup_id}{around[1]}"
         events.append(
             {
                 "at": now,
@@ -524,21 +565,16 @@ def _raise_many(
                 "case_id": x.case_id,
                 "to_state": x.state,
                 "to_holder": x.holder,
-                "data": {
-                    "supervision": sup_id,
-                    **of_task,
-                    "stage_seq": x.stage_seq,
-                    "state": x.state,
-                    "holder": x.holder,
-                    "unit": x.unit,
-                    "also_unit": x.also,
-                    "stage_due_at": chain.format_at(x.due),
-                    "list_at": chain.format_at(cast(dt.datetime, row["list_at"])),
-                },
+                "data": data,
+                "data_text": data_text,
             }
         )
         if row["listed_at"] is not None:
             # As list_supervisions() writes it.
+            listed = {"supervision": sup_id, "holder": x.holder, "unit": listed_by}
+            around = listed_json.get(x.holder)
+            if around is None:
+                around = listed_json[x.holder] = _around_id({**listed, "supervision": _NO_ID})
             events.append(
                 {
                     "at": now,
@@ -547,7 +583,8 @@ def _raise_many(
                     "case_id": x.case_id,
                     "to_state": x.state,
                     "to_holder": x.holder,
-                    "data": {"supervision": sup_id, "holder": x.holder, "unit": listed_by},
+                    "data": listed,
+                    "data_text": f"{around[0]}{sup_id}{around[1]}",
                 }
             )
     chain.append_many(session, events)
@@ -889,6 +926,7 @@ def _plan(
                 task_status=r.status,
                 list_at=list_at(r.stage_due_at, u),
             )
+            raising = _spelled(raising)
         planned.append(_Stage(True, r, light, raising, r.id in taken))
     for r in case_rows:
         light = stages.light_of(r, now)
@@ -908,8 +946,15 @@ def _plan(
                 urgency=r.urgency,
                 list_at=list_at(r.stage_due_at, r.urgency),
             )
+            raising = _spelled(raising)
         planned.append(_Stage(False, r, light, raising, r.id in case_taken))
     return planned
+
+
+def _spelled(late: _Late) -> _Late:
+    """LATE with its raised event's data spelled (all but the supervision's id)."""
+    assert late.list_at is not None
+    return replace(late, raised_json=_around_id(_raised_data(late, late.list_at, _NO_ID)))
 
 
 def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> list[_Stage]:
