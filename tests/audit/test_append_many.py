@@ -116,7 +116,7 @@ def test_a_sweeps_events_store_their_data_as_canonical_json(
 
 def test_data_spelled_around_an_id_is_its_canonical_json() -> None:
     for data in (
-        {"a": "督办 \"x\"", "supervision": -1, "unit": None},
+        {"a": '督办 "x"', "supervision": -1, "unit": None},
         {"a": 1, "supervision": -1},  # the last key
         {"supervision": -1, "task": 7, "task_status": "open"},
     ):
