@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
@@ -200,32 +200,4 @@ def test_a_supervision_not_yet_past_its_listing_instant_is_listed_later(
             select(TrailEvent.at).where(TrailEvent.action == "supervision.listed")
         ).scalar_one()
         assert listed == later
-        assert chain_intact(s)
-
-
-def test_the_sweeps_sqlite_settings_last_its_batches_only(
-    sessions: sessionmaker[Session], engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On SQLite a batch writes with the sweep's own settings (SQLITE_SWEEP_PRAGMAS), and the
-    connection it used goes back to the pool as it was: a user's firing on it afterwards commits
-    with the instance's durability (synchronous=FULL) and its usual page cache."""
-    monkeypatch.setattr(sla, "SQLITE_SWEEP_PRAGMAS", {"synchronous": 1, "cache_size": -4096})
-    monkeypatch.setattr(sla, "APPLY_CHUNK", 2)
-    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(5)])
-    far = T0 + 60 * DAY
-    r = sla.sweep(sessions, now=far, budget_s=0.0)
-    assert (r.supervisions, r.listed, r.problems) == (5, 5, [])
-    assert actions(sessions, "supervision.raised") == Counter(ids)
-    if engine.dialect.name != "sqlite":
-        return
-    # Every pooled connection, whichever the batches had.
-    conns = [engine.connect() for _ in range(3)]
-    try:
-        for conn in conns:
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
-    finally:
-        for conn in conns:
-            conn.close()
-    with sessions() as s:
         assert chain_intact(s)

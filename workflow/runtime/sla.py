@@ -10,8 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -1170,7 +1169,7 @@ class Sweeper:
         began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        with _batch(self.sessions) as s:
+        with self.sessions.begin() as s:
             chain.lock_head(s)
             self.carry = _apply(
                 s,
@@ -1204,33 +1203,6 @@ class Sweeper:
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
-
-
-# SQLite, on the sweeping connection for the length of a batch (then as they were: the
-# connection goes back to a pool that serves users' requests too).
-SQLITE_SWEEP_PRAGMAS: dict[str, int] = {}
-
-
-@contextmanager
-def _batch(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A batch's write transaction; on SQLite on a connection with SQLITE_SWEEP_PRAGMAS set
-    until it has committed, then as they were (the connection goes back to the pool)."""
-    engine = sessions.kw.get("bind")
-    if not SQLITE_SWEEP_PRAGMAS or engine is None or engine.dialect.name != "sqlite":
-        with sessions.begin() as s:
-            yield s
-        return
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        was = {k: raw.execute(f"PRAGMA {k}").fetchone()[0] for k in SQLITE_SWEEP_PRAGMAS}
-        try:
-            for k, v in SQLITE_SWEEP_PRAGMAS.items():
-                raw.execute(f"PRAGMA {k}={int(v)}")
-            with sessions(bind=conn) as s, s.begin():
-                yield s
-        finally:
-            for k, v in was.items():
-                raw.execute(f"PRAGMA {k}={int(v)}")
 
 
 def _checkpoint(sessions: sessionmaker[Session]) -> None:
