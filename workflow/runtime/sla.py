@@ -570,10 +570,12 @@ def _raise_many(
         )
         if row["listed_at"] is not None:
             # As list_supervisions() writes it.
-            listed = {"supervision": sup_id, "holder": x.holder, "unit": listed_by}
+            listing_data = {"supervision": sup_id, "holder": x.holder, "unit": listed_by}
             around = listed_json.get(x.holder)
             if around is None:
-                around = listed_json[x.holder] = _around_id({**listed, "supervision": _NO_ID})
+                around = listed_json[x.holder] = _around_id(
+                    {**listing_data, "supervision": _NO_ID}
+                )
             events.append(
                 {
                     "at": now,
@@ -582,7 +584,7 @@ def _raise_many(
                     "case_id": x.case_id,
                     "to_state": x.state,
                     "to_holder": x.holder,
-                    "data": listed,
+                    "data": listing_data,
                     "data_text": f"{around[0]}{sup_id}{around[1]}",
                 }
             )
