@@ -573,9 +573,7 @@ def _raise_many(
             listing_data = {"supervision": sup_id, "holder": x.holder, "unit": listed_by}
             around = listed_json.get(x.holder)
             if around is None:
-                around = listed_json[x.holder] = _around_id(
-                    {**listing_data, "supervision": _NO_ID}
-                )
+                around = listed_json[x.holder] = _around_id({**listing_data, "supervision": _NO_ID})
             events.append(
                 {
                     "at": now,
