@@ -106,3 +106,16 @@ def test_an_estimate_read_through_an_index_counts_the_same_sample(
             assert not exact and 0.5 * really <= n <= 1.5 * really
             assert (n, exact) == paging.estimate(s, Case.id, where)
             assert paging.count_or_estimate(s, Case.id, where, 10, sample_by=index) == (n, False)
+        # Nothing asked of a case (a district's whole list): the ids alone are sampled (on
+        # SQLite in an index of them), the same as when a condition every case meets is asked.
+        assert paging.estimate(s, Case.id, [true()]) == paging.estimate(s, Case.id, [Case.id > 0])
+
+
+def test_a_page_chosen_by_number_deep_in_a_whole_list(city: sessionmaker[Session]) -> None:
+    """A page chosen by its number far down a district's whole list (its ids skipped in an index
+    of them on SQLite) holds the cases at that place, newest first."""
+    with city() as s:
+        ids = list(s.execute(select(Case.id).order_by(Case.id.desc())).scalars())
+        found = search.find(s, actor=DISTRICT, filters=search.Filters(), offset=9_975, limit=25)
+        assert [c.id for c in found.items] == ids[9_975:10_000]
+        assert found.next is not None

@@ -38,6 +38,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from workflow.errors import InvalidInput
+from workflow.store.search_index import CASE_IDS_INDEX
 
 T = TypeVar("T")
 
@@ -183,6 +184,10 @@ def estimate(
     # NOT INDEXED leaves it the rowid's ranges (workflow.store.db renders the hint), when the id
     # is the rowid (an INTEGER PRIMARY KEY; a BIGINT one has an index of its own).
     table = id_column.table
+    if sample_by is None and table.name == "cases" and all(isinstance(w, True_) for w in where):
+        # Nothing to ask of a case: the ids alone, in SQLite's index of them (the table's rows
+        # are read otherwise).
+        sample_by = CASE_IDS_INDEX
     if sample_by is not None and not _holds_a_set(where):
         sample_runs = [
             select(id_column.label("id"))
