@@ -129,6 +129,7 @@ def main() -> None:
             ms = (time.perf_counter() - t) * 1000
             assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
             size = len(r.data)
+            r.close()  # as a server does once the answer is sent (api.settle_heap's hook)
             if rep:
                 walls.append(ms)
                 sqls.append(stats["ms"])
