@@ -16,6 +16,7 @@ from workflow.queries.search import (
     COUNT_CAP,
     LIGHTS,
     MOST_URGENT_FIRST,
+    SAMPLE_INDEXES,
     URGENCY_RANK,
     Filters,
     branches,
@@ -60,6 +61,7 @@ def list_cases(
         limit=limit,
         count_cap=COUNT_CAP,
         branches=read,
+        sample_by=SAMPLE_INDEXES.get(f.view),
     )
 
 

@@ -485,11 +485,13 @@ def page(
     count: bool = True,
     count_cap: int | None = None,
     branches: Sequence[Branch] | None = None,
+    sample_by: str | None = None,
 ) -> Page[Any]:
     """The rows of MODEL matching WHERE, ordered by KEY (unique), from after the cursor AFTER
     (the KEY of the last row already read) or from row OFFSET on (located by its key first).
-    The count is exact up to COUNT_CAP (without one: always), beyond it an estimate.
-    BRANCHES: the rows are also among the ids one of them finds (Branch)."""
+    The count is exact up to COUNT_CAP (without one: always), beyond it an estimate (SAMPLE_BY:
+    the index it reads, estimate()). BRANCHES: the rows are also among the ids one of them
+    finds (Branch)."""
     if branches and key is model.id:
         rows, counted, exact, last = _driven(
             session,
@@ -509,7 +511,7 @@ def page(
     total: int | None = None
     exact = True
     if count:
-        total, exact = count_or_estimate(session, key, where, count_cap)
+        total, exact = count_or_estimate(session, key, where, count_cap, sample_by=sample_by)
     order = key.desc() if descending else key
     if after is None and offset > 0:
         after = session.execute(
