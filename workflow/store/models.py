@@ -377,7 +377,7 @@ class TrailEvent(Base):
             postgresql_where=text("seq > 0"),
         ),
         # The trigger too, though the condition fixes it: SQLite reads an index alone only when
-        # it holds every column the query names (migration 0027_console5).
+        # it holds every column the query names (migration 0028_console5).
         Index(
             "ix_trail_events_whistles",
             "case_id",

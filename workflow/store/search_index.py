@@ -85,7 +85,7 @@ PG_DOWN = (
     "DROP EXTENSION IF EXISTS pg_trgm",
 )
 
-# On SQLite, the cases' ids alone (migration 0027_console5): a page chosen by its number skips
+# On SQLite, the cases' ids alone (migration 0028_console5): a page chosen by its number skips
 # the ids before it in this index, not in the table's rows (15-19 ms for 50,000 ids, 1-1.5 ms
 # here); an estimate samples runs of ids in it. PostgreSQL's primary key is such an index.
 CASE_IDS_INDEX = "ix_cases_id"

@@ -5,8 +5,8 @@ rows scattered over the trail for a page's count); on SQLite, an index of the ca
 so that skipping to a page by its number, or sampling ids for an estimate, walks ids and not the
 cases' rows (PostgreSQL's primary key is such an index already)
 
-Revision ID: 0027_console5
-Revises: 0026_task_board
+Revision ID: 0028_console5
+Revises: 0027_sweep5
 Create Date: 2026-11-29 20:30:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from workflow.store.search_index import CASE_IDS_INDEX
 
-revision: str = "0027_console5"
-down_revision: str | None = "0026_task_board"
+revision: str = "0028_console5"
+down_revision: str | None = "0027_sweep5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
