@@ -376,9 +376,12 @@ class TrailEvent(Base):
             sqlite_where=text("seq > 0"),
             postgresql_where=text("seq > 0"),
         ),
+        # The trigger too, though the condition fixes it: SQLite reads an index alone only when
+        # it holds every column the query names (migration 0028_console5).
         Index(
             "ix_trail_events_whistles",
             "case_id",
+            "trigger",
             sqlite_where=text("\"trigger\" = 'whistle'"),
             postgresql_where=text("\"trigger\" = 'whistle'"),
         ),
