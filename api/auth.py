@@ -5,6 +5,7 @@ a user's tokens at once in its own process and within seconds everywhere else.""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import secrets
 import time
@@ -57,6 +58,40 @@ LIMITED_PREFIX = "/api/v1/auth/"
 def _no_limit_here() -> bool:
     path = request.path
     return path.startswith(UNLIMITED_PREFIX) and not path.startswith(LIMITED_PREFIX)
+
+
+def skip_limiter_hooks(app: Any) -> None:
+    """After limiter.init_app(APP): Flask-Limiter's three hooks (before the request, after it,
+    at its teardown) return at once on the paths _no_limit_here() exempts. The request filter
+    alone still let each of them build the limiter's per-request context, look up the
+    endpoint's limits and check its conditional deductions, for nothing: no limit applies
+    there and no header is added (a fortieth of a transition's CPU)."""
+
+    def skipping(hook: Any, passes: bool) -> Any:
+        @functools.wraps(hook)
+        def hook_unless_exempt(*args: Any) -> Any:
+            if _no_limit_here():
+                return args[0] if passes else None
+            return hook(*args)
+
+        return hook_unless_exempt
+
+    ours = (
+        limiter._check_request_limit,
+        getattr(limiter, "_Limiter__release_context", None),
+    )
+    for hooks, passes in (
+        (app.before_request_funcs, False),
+        (app.after_request_funcs, True),
+        (app.teardown_request_funcs, False),
+    ):
+        funcs = hooks.get(None, [])
+        for i, hook in enumerate(funcs):
+            of_limiter = hook in ours or (
+                isinstance(hook, functools.partial) and hook.args[:1] == (limiter,)
+            )
+            if of_limiter:
+                funcs[i] = skipping(hook, passes)
 
 
 def login_limit(**kw: Any) -> Any:

@@ -5,7 +5,8 @@ a profile of the slowest functions.
     .venv/bin/python bench/console_pages.py --db sqlite:////tmp/copy.db [--reps 10] [--profile N]
 
 The database is written to (the demo users, a personal-data read per case page): a copy of a
-built instance (bench/build.py), never the original. Per page: median wall time, statements,
+built instance (bench/build.py), never the original. A case page is of another case each
+request (bench/lists.py's rounds). Per page: median wall time, statements,
 their time, and the rest (templates, Python) as wall minus SQL; then p95, the slowest request and
 the three slowest requests' wall time with their SQL time, the garbage collector's time during
 them and the oldest generation it collected (-1: none). With --sql, each statement of one more
@@ -124,10 +125,11 @@ def main() -> None:
             stats.update(n=0, ms=0.0, top=0.0)
             pauses.update(ms=0.0, gen=-1)
             t = time.perf_counter()
-            r = clients[user].get(path)
+            r = clients[user].get(lists.path_of(path, known, rep))
             ms = (time.perf_counter() - t) * 1000
             assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
             size = len(r.data)
+            r.close()  # as a server does once the answer is sent (api.settle_heap's hook)
             if rep:
                 walls.append(ms)
                 sqls.append(stats["ms"])
@@ -152,15 +154,15 @@ def main() -> None:
                     f"  a {a:.1f} ms request: its costliest statement {t_ms:.1f} ms: {text[:300]}"
                 )
             log = []
-            clients[user].get(path)
+            clients[user].get(lists.path_of(path, known, args.reps + 1))
             for ms, text in log:
                 print(f"  {ms:6.2f} ms  {text if ms > 0.3 else text[:160]}")
             log = None
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
-            for _ in range(3):
-                clients[user].get(path)
+            for k in range(3):
+                clients[user].get(lists.path_of(path, known, args.reps + 2 + k))
             prof.disable()
             pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
                 args.profile

@@ -165,7 +165,8 @@ def serve(host: str, port: int, sweep_every: int, notify_every: int) -> None:
     if notify_every:
         config["NOTIFY_EVERY"] = notify_every
     app = create_app(config or None)
-    settle_heap()  # (create_app does it without a config; a second time costs one collection)
+    if config:
+        settle_heap(app)  # (create_app does it without a config)
     # The server's own lines (its address, each request, its development-server warning) as it
     # writes them, not under the command's "LEVEL:" prefix ("INFO: WARNING: ...").
     server_log = logging.getLogger("werkzeug")

@@ -4,6 +4,7 @@ scope. Every file goes through workflow.attachments (checked by content, its has
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -19,7 +20,7 @@ from workflow.attachments import content, records
 from workflow.errors import InvalidInput, WorkflowError
 from workflow.queries import tasks as task_queries
 from workflow.spec.model import ItemSpec
-from workflow.store.models import Case
+from workflow.store.models import Case, Task
 
 
 def purpose_labels() -> dict[str, str]:
@@ -134,21 +135,22 @@ def attachment_thumb(attachment_id: int) -> Any:
     return resp
 
 
-def case_attachments(case: Case, item: ItemSpec | None = None) -> dict[str, Any]:
+def case_attachments(
+    case: Case, item: ItemSpec | None = None, case_tasks: Sequence[Task] | None = None
+) -> dict[str, Any]:
     """What the case page shows of its files: those the user sees, whether they may add, with
-    which purposes, materials and tasks."""
+    which purposes, materials and tasks. CASE_TASKS: the case's tasks the user sees, where the
+    page has read them (task_queries.tasks_of_case)."""
     c = current_caller()
     if c is None:
         return {"rows": [], "may_add": False}
     s = db.session()
-    rows = records.of_case(s, c.actor, case.id)
+    if case_tasks is None:
+        case_tasks = task_queries.tasks_of_case(s, actor=c.actor, case_id=case.id)
+    rows = records.of_case(s, c.actor, case.id, visible_tasks=case_tasks)
     may_add = c.role in records.ADDERS and case.closed_at is None
     labels = purpose_labels()
-    tasks = [
-        t
-        for t in task_queries.tasks_of_case(s, actor=c.actor, case_id=case.id)
-        if c.unit in (t.unit, t.commander) and t.status != "cancelled"
-    ]
+    tasks = [t for t in case_tasks if c.unit in (t.unit, t.commander) and t.status != "cancelled"]
     return {
         "rows": rows,
         "may_add": may_add,

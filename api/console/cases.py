@@ -295,7 +295,11 @@ def case(case_id: int) -> str:
         return redirect(url_for("console.dispatch_case", case_id=case_id))  # type: ignore[return-value]
     route = engine.route_of(s, case)
     item = registry.item(s, case.item, case.list_version)[0]
-    board = task_rows(task_queries.tasks_of_case(s, actor=actor, case_id=case_id))
+    # Read once for the page: the board, and the files' tasks (_attachments.html).
+    case_tasks = task_queries.tasks_of_case(
+        s, actor=actor, case_id=case_id, case=case, units=registry.units(s)
+    )
+    board = task_rows(case_tasks)
     # Units working in the case's present round are not called again: not ticked beforehand.
     called = {
         r["task"].unit
@@ -390,6 +394,7 @@ def case(case_id: int) -> str:
         countdown=countdown(case.stage_due_at, case.urgency),
         lines=grouped(timeline(case_id, actor)),
         board=board,
+        case_tasks=case_tasks,
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
         current_round=case.stage_seq
         if case.state in route.state_names and route.state(case.state).tasks is not None

@@ -9,12 +9,11 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import Request, Response, url_for
 from flask.views import MethodView
-from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from api import db
 from api.auth import current_caller
-from api.blueprint import Blueprint
+from api.blueprint import Blueprint, Parser
 from api.schemas import iso
 from workflow.attachments import records
 from workflow.attachments.records import Upload
@@ -23,12 +22,12 @@ from workflow.inputs import describe, text_errors
 from workflow.store.models import Attachment
 
 
-class _Parser(FlaskParser):
+class _Parser(Parser):
     """webargs' parser with one more location: a multipart body's fields and files together,
     so that one schema documents (and loads) the whole upload."""
 
     __location_map__ = {  # noqa: RUF012 (webargs' own attribute)
-        **FlaskParser.__location_map__,
+        **Parser.__location_map__,
         "form_and_files": "load_form_and_files",
     }
 

@@ -596,12 +596,12 @@ class Transitions(MethodView):
         caller = current_caller()
         actor = caller.actor
         key = headers.get("idempotency_key")
-        digest = request_digest(case_id, body)
         if not 1 <= case_id <= scope.MAX_ID:
             raise NotFound(f"no case {case_id}")
 
         if key is None and len(if_match_versions(headers.get("if_match")) or ()) <= 1:
             return fire_planned(case_id, body, actor, headers.get("if_match"))
+        digest = request_digest(case_id, body)  # what an Idempotency-Key's answer is kept for
 
         def fire(s: Session) -> dict[str, Any]:
             try:

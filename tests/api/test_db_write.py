@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import api
 from api import create_app, db
 from tests.conftest import trail_intact
 from tests.trail import trail_problems
@@ -99,6 +100,16 @@ def test_a_server_app_settles_its_heap_and_a_test_app_does_not(db_url: str, env:
     try:
         served = create_app()  # as gunicorn's `api:create_app()`
         assert gc.get_freeze_count() > 10_000
+        # Once more after its first requests, once the last of them is answered: what they
+        # kept is frozen too.
+        client = served.test_client()
+        for _ in range(api.SETTLE_AGAIN_AFTER - 1):
+            assert client.get("/healthz").status_code == 200
+        settled = gc.get_freeze_count()
+        last = client.get("/healthz")
+        assert gc.get_freeze_count() == settled
+        last.close()  # as the server does once the answer is sent
+        assert gc.get_freeze_count() > settled + 1_000
         served.extensions["streetflow.engine"].dispose()
     finally:
         gc.unfreeze()

@@ -5,8 +5,9 @@ supervisions at once leaves a trail that verifies and replays."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, trail_intact
@@ -71,3 +72,53 @@ def test_a_sweep_raising_many_supervisions_leaves_a_trail_that_verifies(
         assert trail_intact(s)
         report = verify(s, "secret")
         assert report.ok, report
+
+
+def test_a_sweeps_events_store_their_data_as_canonical_json(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The sweep spells its events' data before it takes the lock (all but the supervision's
+    id): what is stored and hashed is the data's canonical JSON with the row's supervision id."""
+    for k in range(3):
+        with sessions.begin() as s:
+            case = open_at(s, CLERK, "SW-02", T0 + dt.timedelta(hours=k))
+            engine.fire(s, case.id, "accept", CLERK, now=T0 + dt.timedelta(hours=k))
+    # Long after the limits: raised and listed in the same write.
+    result = sla.sweep(sessions, now=T0 + dt.timedelta(days=90), batch=2)
+    assert (result.supervisions, result.listed) == (3, 3)
+    with sessions() as s:
+        sups = {r.case_id: r for r in s.execute(select(Supervision)).scalars()}
+        stored = s.execute(
+            select(TrailEvent.action, TrailEvent.case_id, cast(TrailEvent.data, Text))
+            .where(TrailEvent.action.in_(["supervision.raised", "supervision.listed"]))
+            .order_by(TrailEvent.seq)
+        ).all()
+        assert [a for a, _, _ in stored] == ["supervision.raised", "supervision.listed"] * 3
+        for action, case_id, text in stored:
+            data = json.loads(text)
+            assert text == chain.canonical_text(data)
+            sup = sups[case_id]
+            if action == "supervision.raised":
+                assert data == {
+                    "supervision": sup.id,
+                    "stage_seq": sup.stage_seq,
+                    "state": sup.state,
+                    "holder": sup.holder,
+                    "unit": sup.unit,
+                    "also_unit": sup.also_unit,
+                    "stage_due_at": chain.format_at(sup.stage_due_at),
+                    "list_at": chain.format_at(sup.list_at),
+                }
+            else:
+                assert data == {"supervision": sup.id, "holder": sup.holder, "unit": "X-SN"}
+        assert verify(s, "secret").ok
+
+
+def test_data_spelled_around_an_id_is_its_canonical_json() -> None:
+    for data in (
+        {"a": '督办 "x"', "supervision": -1, "unit": None},
+        {"a": 1, "supervision": -1},  # the last key
+        {"supervision": -1, "task": 7, "task_status": "open"},
+    ):
+        head, tail = sla._around_id(data)
+        assert f"{head}4213{tail}" == chain.canonical_text({**data, "supervision": 4213})

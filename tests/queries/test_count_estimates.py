@@ -80,3 +80,42 @@ def test_postgresql_estimates_from_its_statistics_once_analyzed(
         # The list says so too (the API's total_exact, the console's 约).
         big = cases.list_cases(s, actor=DISTRICT, limit=25)
         assert not big.exact and big.total is not None and 0.9 * N <= big.total <= 1.1 * N
+
+
+def test_an_estimate_read_through_an_index_counts_the_same_sample(
+    city: sessionmaker[Session],
+) -> None:
+    """An estimate may read its runs of ids in an index whose leading columns the list fixes
+    (the whistles a street blew: (street, id); a street's whistle queue: (street, state)),
+    without the cases' rows: the same ids sampled, the same estimate."""
+    with city() as s:
+        street = [Case.street == "S-ZHL"]
+        state = s.execute(
+            select(Case.state)
+            .where(*street)
+            .group_by(Case.state)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        for index, where in (
+            ("ix_cases_street_id", street),
+            ("ix_cases_street_state", [*street, Case.state == state]),
+        ):
+            really = s.execute(select(func.count(Case.id)).where(*where)).scalar_one()
+            n, exact = paging.estimate(s, Case.id, where, sample_by=index)
+            assert not exact and 0.5 * really <= n <= 1.5 * really
+            assert (n, exact) == paging.estimate(s, Case.id, where)
+            assert paging.count_or_estimate(s, Case.id, where, 10, sample_by=index) == (n, False)
+        # Nothing asked of a case (a district's whole list): the ids alone are sampled (on
+        # SQLite in an index of them), the same as when a condition every case meets is asked.
+        assert paging.estimate(s, Case.id, [true()]) == paging.estimate(s, Case.id, [Case.id > 0])
+
+
+def test_a_page_chosen_by_number_deep_in_a_whole_list(city: sessionmaker[Session]) -> None:
+    """A page chosen by its number far down a district's whole list (its ids skipped in an index
+    of them on SQLite) holds the cases at that place, newest first."""
+    with city() as s:
+        ids = list(s.execute(select(Case.id).order_by(Case.id.desc())).scalars())
+        found = search.find(s, actor=DISTRICT, filters=search.Filters(), offset=9_975, limit=25)
+        assert [c.id for c in found.items] == ids[9_975:10_000]
+        assert found.next is not None

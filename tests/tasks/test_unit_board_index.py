@@ -1,5 +1,5 @@
 """A unit's task board and a street's whistle board read through their own indexes on PostgreSQL
-(migration 0027_unit_board): the same tasks in the board's order (the nearest stage limit first,
+(migration 0029_unit_board): the same tasks in the board's order (the nearest stage limit first,
 none last, ties by id), page after page, as when the tasks are collected and sorted; and the
 index is what a page reads."""
 

@@ -230,13 +230,20 @@ def _visible_tasks(session: Session, actor: Actor, case_id: int) -> set[int]:
     return {t.id for t in task_queries.tasks_of_case(session, actor=actor, case_id=case_id)}
 
 
-def of_case(session: Session, actor: Actor, case_id: int) -> list[Attachment]:
-    """The files of a case ACTOR may see (NotFound outside the case's scope), oldest first."""
+def of_case(
+    session: Session, actor: Actor, case_id: int, *, visible_tasks: Sequence[Task] | None = None
+) -> list[Attachment]:
+    """The files of a case ACTOR may see (NotFound outside the case's scope), oldest first.
+    VISIBLE_TASKS: the case's tasks ACTOR sees (task_queries.tasks_of_case), where the caller
+    has read them."""
     scope.get_case(session, actor, case_id)
     rows = session.execute(
         select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)
     ).scalars()
-    tasks = _visible_tasks(session, actor, case_id)
+    if visible_tasks is None:
+        tasks = _visible_tasks(session, actor, case_id)
+    else:
+        tasks = {t.id for t in visible_tasks}
     return [r for r in rows if r.task_id is None or r.task_id in tasks]
 
 

@@ -648,15 +648,19 @@ def _link(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     at_text: str | None = None,
+    data_text: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The event's row after HEAD (seq, hash) with SEQ (by default the head's + 1), its hash
     computed, and its data's canonical JSON: the one place an appended event is hashed.
-    AT_TEXT: format_at(AT), where the caller has it."""
+    AT_TEXT: format_at(AT), where the caller has it. DATA_TEXT: canonical_text(DATA), where
+    the caller has it (the sweep spells its events' data before it takes the lock); it is what
+    is hashed and stored."""
     head_seq, head_hash = head
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
     data = data or {}
-    data_text = _CANONICAL.encode(data)
+    if data_text is None:
+        data_text = _CANONICAL.encode(data)
     row = {
         "seq": head_seq + 1 if seq is None else seq,
         "at": at,

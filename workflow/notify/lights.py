@@ -45,6 +45,12 @@ _INSERT_DELIVERY = _insert(
 )
 
 
+# Which of a sweep chunk's stages were told already (built once: a sweep asks it per chunk).
+_TOLD = select(Notification.case_id, Notification.seq, Notification.kind).where(
+    Notification.kind.in_(LIGHTS), Notification.case_id.in_(bindparam("ids", expanding=True))
+)
+
+
 @dataclass(frozen=True)
 class Turned:
     """A stage (a case's, or a task's step) whose light the sweep has just changed."""
@@ -64,14 +70,10 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
     turned = [t for t in turned if t.light in LIGHTS and t.holder]
     if not turned:
         return 0
+    session.flush()  # as session.execute() would
     told = {
         (r.case_id, r.seq, r.kind)
-        for r in session.execute(
-            select(Notification.case_id, Notification.seq, Notification.kind).where(
-                Notification.kind.in_(LIGHTS),
-                Notification.case_id.in_({t.case_id for t in turned}),
-            )
-        )
+        for r in session.connection().execute(_TOLD, {"ids": list({t.case_id for t in turned})})
     }
     from workflow.audit.chain import format_at
     from workflow.notify import templates

@@ -210,7 +210,7 @@ def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement
             return [exists(mine), Task.status == "awaiting_report"]
         street = select(Case.street).where(Case.id == Task.case_id).scalar_subquery()
         # A page reads the street's tasks awaiting report in the board's order from their own
-        # index (migration 0027_unit_board), each asked its case's street by the (street, id)
+        # index (migration 0029_unit_board), each asked its case's street by the (street, id)
         # index, and stops at the page: as EXISTS, which the count would make a merge join
         # over the street's every case.
         ordered = exists().where(Case.id == Task.case_id, Case.street == actor.unit)

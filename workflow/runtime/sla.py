@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -321,14 +321,21 @@ def raise_task_supervision(
 _cases = cast(Table, Case.__table__)
 
 
+# Built once (a sweep runs them per chunk: building an IN of a hundred ids costs as much as
+# running it).
+_SET_LIGHT = (
+    update(_cases)
+    .where(_cases.c.id.in_(bindparam("ids", expanding=True)))
+    .values(light=bindparam("light"))
+)
+
+
 def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
     """One UPDATE per light (Core: not a transition, so the cases' versions stay; a case held
     in the session keeps the light it was loaded with)."""
     for light, ids in lights.items():
         if ids:
-            session.connection().execute(
-                update(_cases).where(_cases.c.id.in_(ids)).values(light=light)
-            )
+            session.connection().execute(_SET_LIGHT, {"ids": ids, "light": light})
 
 
 def raise_supervision(
@@ -372,6 +379,40 @@ class _Late:
     task_status: str | None = None
     # The ladder's listing instant, when computed already (_plan).
     list_at: dt.datetime | None = None
+    # The canonical JSON of its `supervision.raised` event's data around the supervision's id
+    # (not known before the write): spelled by _plan, without the lock.
+    raised_json: tuple[str, str] | None = None
+
+
+def _raised_data(late: _Late, list_at: dt.datetime, sup_id: int) -> dict[str, Any]:
+    """The data of a `supervision.raised` event written by _raise_many."""
+    of_task = {"task": late.task_id, "task_status": late.task_status} if late.task_id else {}
+    return {
+        "supervision": sup_id,
+        **of_task,
+        "stage_seq": late.stage_seq,
+        "state": late.state,
+        "holder": late.holder,
+        "unit": late.unit,
+        "also_unit": late.also,
+        "stage_due_at": chain.format_at(late.due),
+        "list_at": chain.format_at(list_at),
+    }
+
+
+_NO_ID = -1
+
+
+def _around_id(data: dict[str, Any]) -> tuple[str, str]:
+    """DATA's canonical JSON (its `supervision` _NO_ID) cut around that id: the text with the
+    id is the two parts with the id between (the keys are sorted, the number is spelled as the
+    encoder spells it)."""
+    head, sep, tail = chain.canonical_text(data).partition(f'"supervision":{_NO_ID},')
+    if not sep:  # the last key
+        head, sep, tail = chain.canonical_text(data).partition(f'"supervision":{_NO_ID}}}')
+        assert sep, data
+        return head + '"supervision":', "}" + tail
+    return head + '"supervision":', "," + tail
 
 
 def _raise(
@@ -506,8 +547,15 @@ def _raise_many(
             ).scalars()
         )
     events = []
+    # The listing's data around its id, per holder (a sweep's thousands share a few dozen).
+    listed_json: dict[str, tuple[str, str]] = {}
     for x, row, sup_id in zip(late, rows, ids, strict=True):
-        of_task = {"task": x.task_id, "task_status": x.task_status} if x.task_id else {}
+        data = _raised_data(x, cast(dt.datetime, row["list_at"]), sup_id)
+        around = x.raised_json
+        if around is None or x.list_at != row["list_at"]:
+            data_text = chain.canonical_text(data)
+        else:
+            data_text = f"{around[0]}{sup_id}{around[1]}"
         events.append(
             {
                 "at": now,
@@ -516,21 +564,16 @@ def _raise_many(
                 "case_id": x.case_id,
                 "to_state": x.state,
                 "to_holder": x.holder,
-                "data": {
-                    "supervision": sup_id,
-                    **of_task,
-                    "stage_seq": x.stage_seq,
-                    "state": x.state,
-                    "holder": x.holder,
-                    "unit": x.unit,
-                    "also_unit": x.also,
-                    "stage_due_at": chain.format_at(x.due),
-                    "list_at": chain.format_at(cast(dt.datetime, row["list_at"])),
-                },
+                "data": data,
+                "data_text": data_text,
             }
         )
         if row["listed_at"] is not None:
             # As list_supervisions() writes it.
+            listing_data = {"supervision": sup_id, "holder": x.holder, "unit": listed_by}
+            around = listed_json.get(x.holder)
+            if around is None:
+                around = listed_json[x.holder] = _around_id({**listing_data, "supervision": _NO_ID})
             events.append(
                 {
                     "at": now,
@@ -539,7 +582,8 @@ def _raise_many(
                     "case_id": x.case_id,
                     "to_state": x.state,
                     "to_holder": x.holder,
-                    "data": {"supervision": sup_id, "holder": x.holder, "unit": listed_by},
+                    "data": listing_data,
+                    "data_text": f"{around[0]}{sup_id}{around[1]}",
                 }
             )
     chain.append_many(session, events)
@@ -740,6 +784,12 @@ _TASK_COLS = (
     Task.state,
     Task.commander,
 )
+# A chunk's rows read again under the lock, and its stages' supervisions: built once.
+_CASES_BY_ID = select(*_CASE_COLS).where(Case.id.in_(bindparam("ids", expanding=True)))
+_TASKS_BY_ID = select(*_TASK_COLS).where(Task.id.in_(bindparam("ids", expanding=True)))
+_SUPERVISED = select(Supervision.case_id, Supervision.stage_seq).where(
+    Supervision.case_id.in_(bindparam("ids", expanding=True))
+)
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
@@ -875,6 +925,7 @@ def _plan(
                 task_status=r.status,
                 list_at=list_at(r.stage_due_at, u),
             )
+            raising = _spelled(raising)
         planned.append(_Stage(True, r, light, raising, r.id in taken))
     for r in case_rows:
         light = stages.light_of(r, now)
@@ -894,8 +945,15 @@ def _plan(
                 urgency=r.urgency,
                 list_at=list_at(r.stage_due_at, r.urgency),
             )
+            raising = _spelled(raising)
         planned.append(_Stage(False, r, light, raising, r.id in case_taken))
     return planned
+
+
+def _spelled(late: _Late) -> _Late:
+    """LATE with its raised event's data spelled (all but the supervision's id)."""
+    assert late.list_at is not None
+    return replace(late, raised_json=_around_id(_raised_data(late, late.list_at, _NO_ID)))
 
 
 def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> list[_Stage]:
@@ -905,11 +963,13 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     fresh: dict[tuple[bool, int], tuple[Any, ...]] = {}
     task_ids = [s.row.id for s in planned if s.task]
     case_ids = [s.row.id for s in planned if not s.task]
+    session.flush()  # what session.execute() would (a timeout fired in an earlier chunk)
+    conn = session.connection()
     if task_ids:
-        for r in session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids))):
+        for r in conn.execute(_TASKS_BY_ID, {"ids": task_ids}):
             fresh[(True, r.id)] = tuple(r)
     if case_ids:
-        for c in session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids))):
+        for c in conn.execute(_CASES_BY_ID, {"ids": case_ids}):
             fresh[(False, c.id)] = tuple(c)
     kept = []
     for s in planned:
@@ -921,10 +981,8 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     if raising:
         supervised = {
             (r[0], r[1])
-            for r in session.execute(
-                select(Supervision.case_id, Supervision.stage_seq).where(
-                    Supervision.case_id.in_({s.late.case_id for s in raising if s.late})
-                )
+            for r in conn.execute(
+                _SUPERVISED, {"ids": list({s.late.case_id for s in raising if s.late})}
             )
         }
         for s in raising:

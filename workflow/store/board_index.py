@@ -1,4 +1,4 @@
-"""The indexes of the task boards on PostgreSQL (migration 0027_unit_board): a unit's open
+"""The indexes of the task boards on PostgreSQL (migration 0029_unit_board): a unit's open
 tasks (awaiting its report, or its work) in the board's order, the nearest stage limit first
 (workflow.queries.tasks.MOST_URGENT_TASKS: a task without a limit after every real instant),
 then the id. Partial and an expression index, which the models do not declare: Alembic's

@@ -376,9 +376,12 @@ class TrailEvent(Base):
             sqlite_where=text("seq > 0"),
             postgresql_where=text("seq > 0"),
         ),
+        # The trigger too, though the condition fixes it: SQLite reads an index alone only when
+        # it holds every column the query names (migration 0028_console5).
         Index(
             "ix_trail_events_whistles",
             "case_id",
+            "trigger",
             sqlite_where=text("\"trigger\" = 'whistle'"),
             postgresql_where=text("\"trigger\" = 'whistle'"),
         ),
@@ -479,7 +482,8 @@ class Supervision(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Found by case through uq_supervisions_case_stage (case_id first): no index of its own.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     stage_seq: Mapped[int] = mapped_column(BigInteger)  # the trail event that began the stage
     state: Mapped[str] = mapped_column(String(64))
     holder: Mapped[str | None] = mapped_column(String(32))
@@ -497,7 +501,8 @@ class Supervision(Base):
     fix_date: Mapped[dt.date | None] = mapped_column(Date)
     answered_by: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[dt.datetime | None]
-    list_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # Asked by the listing only, through ix_supervisions_to_list (migration 0027_sweep5).
+    list_at: Mapped[dt.datetime | None]
     listed_at: Mapped[dt.datetime | None]
     listed_unit: Mapped[str | None] = mapped_column(String(32))
 

@@ -1,8 +1,8 @@
 """unit board: a unit's open tasks, and the tasks awaiting report, in the board's order
 (PostgreSQL)
 
-Revision ID: 0027_unit_board
-Revises: 0026_task_board
+Revision ID: 0029_unit_board
+Revises: 0028_console5
 Create Date: 2026-11-29 21:00:00
 """
 
@@ -17,8 +17,8 @@ from workflow.store.board_index import (
     UNIT_BOARD_INDEX,
 )
 
-revision: str = "0027_unit_board"
-down_revision: str | None = "0026_task_board"
+revision: str = "0029_unit_board"
+down_revision: str | None = "0028_console5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
