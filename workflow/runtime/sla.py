@@ -314,8 +314,17 @@ def raise_task_supervision(
     if found:
         return None
     unit, _ = supervising_units(task.unit, units or registry.units(session))
-    late = _Late(task.stage_seq, task.state, task.unit, task.stage_due_at, unit, task.commander)
-    return _raise(session, task.case_id, late, now, task=task)
+    late = _Late(
+        task.stage_seq,
+        task.state,
+        task.unit,
+        task.stage_due_at,
+        unit,
+        task.commander,
+        task_id=task.id,
+        task_status=task.status,
+    )
+    return _raise(session, task.case_id, late, now)
 
 
 _cases = cast(Table, Case.__table__)
@@ -384,8 +393,8 @@ class _Late:
     raised_json: tuple[str, str] | None = None
 
 
-def _raised_data(late: _Late, list_at: dt.datetime, sup_id: int) -> dict[str, Any]:
-    """The data of a `supervision.raised` event written by _raise_many."""
+def _raised_data(late: _Late, list_at: dt.datetime | None, sup_id: int) -> dict[str, Any]:
+    """The data of a `supervision.raised` event (_raise and _raise_many write the same)."""
     of_task = {"task": late.task_id, "task_status": late.task_status} if late.task_id else {}
     return {
         "supervision": sup_id,
@@ -396,7 +405,7 @@ def _raised_data(late: _Late, list_at: dt.datetime, sup_id: int) -> dict[str, An
         "unit": late.unit,
         "also_unit": late.also,
         "stage_due_at": chain.format_at(late.due),
-        "list_at": chain.format_at(list_at),
+        "list_at": chain.format_at(list_at) if list_at else None,
     }
 
 
@@ -415,9 +424,7 @@ def _around_id(data: dict[str, Any]) -> tuple[str, str]:
     return head + '"supervision":', "," + tail
 
 
-def _raise(
-    session: Session, case_id: int, late: _Late, now: dt.datetime, task: Task | None = None
-) -> Supervision:
+def _raise(session: Session, case_id: int, late: _Late, now: dt.datetime) -> Supervision:
     """The supervision's row and its trail event (a task's carries the task and its step)."""
     sup = Supervision(
         case_id=case_id,
@@ -428,12 +435,11 @@ def _raise(
         also_unit=late.also,
         stage_due_at=late.due,
         raised_at=now,
-        task_id=task.id if task is not None else None,
+        task_id=late.task_id,
         list_at=_list_at(session, case_id, late.due),
     )
     session.add(sup)
     session.flush()
-    of_task = {"task": task.id, "task_status": task.status} if task is not None else {}
     chain.append(
         session,
         at=now,
@@ -442,17 +448,7 @@ def _raise(
         case_id=case_id,
         to_state=late.state,
         to_holder=late.holder,
-        data={
-            "supervision": sup.id,
-            **of_task,
-            "stage_seq": late.stage_seq,
-            "state": late.state,
-            "holder": late.holder,
-            "unit": late.unit,
-            "also_unit": late.also,
-            "stage_due_at": chain.format_at(late.due),
-            "list_at": chain.format_at(sup.list_at) if sup.list_at else None,
-        },
+        data=_raised_data(late, sup.list_at, sup.id),
     )
     return sup
 
