@@ -241,7 +241,7 @@ def _day_by_day_between(cal: WorkCalendar, a: dt.datetime, b: dt.datetime) -> fl
 )
 @example(start=dt.datetime(2026, 11, 26, 18, 0), seconds=27000.0, days=1)  # a whole Friday
 @example(start=dt.datetime(2026, 9, 29, 23, 0), seconds=27000.0 * 2 + 0.5, days=3)  # holidays
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # no timing assertion: a loaded CI machine is slow
 def test_the_kept_answers_are_those_of_the_day_by_day_count(
     start: dt.datetime, seconds: float, days: int
 ) -> None:
