@@ -108,8 +108,11 @@ def test_a_server_app_settles_its_heap_and_a_test_app_does_not(db_url: str, env:
         settled = gc.get_freeze_count()
         last = client.get("/healthz")
         assert gc.get_freeze_count() == settled
+        # What the requests leave depends on what earlier tests warmed in this process; these
+        # are alive for sure, so settling must freeze them.
+        kept = [[n] for n in range(2_000)]
         last.close()  # as the server does once the answer is sent
-        assert gc.get_freeze_count() > settled + 1_000
+        assert gc.get_freeze_count() >= settled + len(kept)
         served.extensions["streetflow.engine"].dispose()
     finally:
         gc.unfreeze()
