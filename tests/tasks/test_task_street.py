@@ -7,7 +7,8 @@ case's."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0, staff_of
@@ -20,6 +21,7 @@ from workflow.errors import NotFound
 from workflow.queries import tasks as task_queries
 from workflow.runtime import engine, tasks
 from workflow.store.board_index import STREET_BOARD_INDEX
+from workflow.store.migrate import alembic_config, upgrade
 from workflow.store.models import Case, Task
 
 XGZ_CLERK = Actor("clerk2", "W-XGZ-01", "clerk")
@@ -196,3 +198,19 @@ def test_replay_names_a_tasks_street_changed_behind_the_services_back(
     with two_streets() as s:
         found = [(d.kind, d.id, d.field, d.stored, d.trail) for d in differences(s)]
     assert found == [("task", task.id, "street", "S-ZHL", "S-XGZ")]
+
+
+def test_the_migration_fills_each_tasks_street_from_its_case(
+    two_streets: sessionmaker[Session], engine: Engine
+) -> None:
+    with two_streets() as s:
+        before = {street.unit: _ids(_of_cases_in(s, street.unit or "")) for street in (STREET, XGZ)}
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0029_unit_board")  # the column dropped
+    upgrade(engine)
+    with two_streets() as s:
+        for street in (STREET, XGZ):
+            assert _listed(s, street) == before[street.unit]
+        assert list(differences(s)) == []
