@@ -1,4 +1,4 @@
-"""A task carries its case's street (migration 0030_task_street), and who sees which task is what
+"""A task carries its case's street (migration 0031_task_street), and who sees which task is what
 it was when each task's case was asked: the same tasks, in the same order, with the same totals,
 for a street, a department and the district. A case placed in another street at the dispatch
 centre brings that street to its tasks; `audit replay` names a task whose street is not its
@@ -208,7 +208,7 @@ def test_the_migration_fills_each_tasks_street_from_its_case(
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0029_unit_board")  # the column dropped
+        command.downgrade(cfg, "0030_http7")  # the column dropped
     upgrade(engine)
     with two_streets() as s:
         for street in (STREET, XGZ):

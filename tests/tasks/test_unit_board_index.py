@@ -1,5 +1,5 @@
 """A unit's task board and a street's whistle board read through their own indexes on PostgreSQL
-(migrations 0029_unit_board, 0030_task_street): the same tasks in the board's order (the nearest stage limit first,
+(migrations 0029_unit_board, 0031_task_street): the same tasks in the board's order (the nearest stage limit first,
 none last, ties by id), page after page, as when the tasks are collected and sorted; and the
 index is what a page reads."""
 

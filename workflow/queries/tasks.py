@@ -195,7 +195,7 @@ def _unit_inbox_where(session: Session, actor: Actor) -> list[ColumnElement[bool
 
 def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
     # A street's: scope()'s rule (its cases' tasks, by the street each carries), read from the
-    # street's own index of its tasks awaiting report (migration 0030_task_street).
+    # street's own index of its tasks awaiting report (migration 0031_task_street).
     where = [scope(session, actor), Task.status == "awaiting_report"]
     if _kind(session, actor.unit) != "street_office":
         where.append(Task.unit == (actor.unit or ""))

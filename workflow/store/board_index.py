@@ -1,4 +1,4 @@
-"""The indexes of the task boards (migrations 0029_unit_board, 0030_task_street): a unit's open
+"""The indexes of the task boards (migrations 0029_unit_board, 0031_task_street): a unit's open
 tasks (awaiting its report, or its work) and a street's tasks awaiting report, in the board's
 order on PostgreSQL: the nearest stage limit first (workflow.queries.tasks.MOST_URGENT_TASKS: a
 task without a limit after every real instant), then the id. Partial and expression indexes,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 UNIT_BOARD_INDEX = "ix_tasks_unit_board"
 # The tasks awaiting a report in the same order: a street's whistle board walked it, asking each
-# task its case's street, until 0030_task_street gave the street its own (below). Read by no
+# task its case's street, until 0031_task_street gave the street its own (below). Read by no
 # board since; kept so that the code before 0030 can be measured on a migrated instance.
 AWAITING_BOARD_INDEX = "ix_tasks_awaiting_board"
 # The expression is the board's ORDER BY as PostgreSQL sees it once the bound limit is known:
@@ -25,7 +25,7 @@ PG_AWAITING_BOARD = (
     "WHERE status = 'awaiting_report'"
 )
 
-# A street's whistle board from its own tasks (their street, migration 0030_task_street): the
+# A street's whistle board from its own tasks (their street, migration 0031_task_street): the
 # street's tasks awaiting a report, in the board's order on PostgreSQL; on SQLite by the
 # limit (it sorts the street's few hundred by the coalesced limit: an expression with a bound
 # value matches no index there). Its count reads the street's entries alone, where the board

@@ -1,8 +1,8 @@
 """task street: each task carries its case's street, and a street's tasks awaiting report
 have their own index
 
-Revision ID: 0030_task_street
-Revises: 0029_unit_board
+Revision ID: 0031_task_street
+Revises: 0030_http7
 Create Date: 2026-11-30 00:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from workflow.store.board_index import PG_STREET_BOARD, SQLITE_STREET_BOARD, STREET_BOARD_INDEX
 
-revision: str = "0030_task_street"
-down_revision: str | None = "0029_unit_board"
+revision: str = "0031_task_street"
+down_revision: str | None = "0030_http7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
