@@ -237,6 +237,12 @@ def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("search phone tail (clerk)", "api", "clerk", f"/cases?q={phone4}&per_page=25"),
         ("search address (district)", "api", "district", f"/cases?q={address}&per_page=25"),
         ("whistles our street blew", "api", "street", "/cases?view=whistled&per_page=25"),
+        (
+            "street's tasks awaiting report",
+            "api",
+            "street",
+            "/tasks?status=awaiting_report&per_page=25",
+        ),
         ("dispatch queue (H-SN)", "api", "dispatcher", "/dispatch?per_page=25"),
         ("supervisions (D-ZF)", "api", "dept", "/supervisions?per_page=25"),
         ("supervisions open (S-ZHL)", "api", "street", "/supervisions?open=true&per_page=25"),

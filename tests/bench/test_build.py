@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tests.conftest import PG_ADMIN_URL, _pg_exec
 from workflow.config import REPO
 from workflow.store.db import make_engine
-from workflow.store.models import Case, TrailEvent
+from workflow.store.models import Case, Task, TrailEvent
 
 
 @pytest.fixture
@@ -90,4 +90,9 @@ def test_a_built_instance_verifies_and_spreads_like_a_city(empty_db: str, tmp_pa
             select(func.count()).select_from(TrailEvent).where(TrailEvent.action == "case.opened")
         ).scalar_one()
         assert openings == 400
+        # The copied tasks carry their own copy's street (the whistle boards read it).
+        streets = conn.execute(
+            select(Task.street, Case.street).join(Case, Case.id == Task.case_id)
+        ).all()
+        assert streets and all(task == case for task, case in streets)
     db.dispose()

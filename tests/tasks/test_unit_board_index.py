@@ -1,5 +1,5 @@
 """A unit's task board and a street's whistle board read through their own indexes on PostgreSQL
-(migration 0029_unit_board): the same tasks in the board's order (the nearest stage limit first,
+(migrations 0029_unit_board, 0031_task_street): the same tasks in the board's order (the nearest stage limit first,
 none last, ties by id), page after page, as when the tasks are collected and sorted; and the
 index is what a page reads."""
 
@@ -15,7 +15,7 @@ from tests.tasks.helpers import STREET
 from tests.tasks.test_task_board_paging import DEPT, board_order, read_all, whistle
 from workflow.actors import Actor
 from workflow.queries import tasks as task_queries
-from workflow.store.board_index import AWAITING_BOARD_INDEX, UNIT_BOARD_INDEX
+from workflow.store.board_index import STREET_BOARD_INDEX, UNIT_BOARD_INDEX
 from workflow.store.models import Case, Task
 
 
@@ -96,7 +96,7 @@ def test_a_streets_whistle_board_read_through_its_index_is_the_boards_order(
         other = task_queries.awaiting_report(s, actor=Actor("x", "S-XGZ", "staff"), limit=25)
         assert (other.items, other.total) == ([], 0)
         used = s.connection().exec_driver_sql(
-            "EXPLAIN SELECT id FROM tasks WHERE status = 'awaiting_report' ORDER BY "
-            "coalesce(stage_due_at, '9999-12-31 00:00:00+00'::timestamptz), id LIMIT 5"
+            "EXPLAIN SELECT id FROM tasks WHERE street = 'S-ZHL' AND status = 'awaiting_report' "
+            "ORDER BY coalesce(stage_due_at, '9999-12-31 00:00:00+00'::timestamptz), id LIMIT 5"
         )
-        assert AWAITING_BOARD_INDEX in "\n".join(r[0] for r in used)
+        assert STREET_BOARD_INDEX in "\n".join(r[0] for r in used)

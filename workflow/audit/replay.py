@@ -460,6 +460,7 @@ def replay(session: Session, *, batch: int = 5000) -> _Replay:
     for ev in events:
         if ev.case_id is not None or not ev.action.startswith("case."):
             rebuilt.apply(ev)
+    replay_tasks.streets(rebuilt.tasks, rebuilt.cases)
     return rebuilt
 
 

@@ -23,8 +23,10 @@ TASK_FIELDS = (
     "due_at",
     "created_at",
     "updated_at",
+    # not an event's: the case's street, as the case's own events leave it (streets())
+    "street",
 )
-__all__ = ["TASK_ACTIONS", "TASK_FIELDS", "apply", "extended"]
+__all__ = ["TASK_ACTIONS", "TASK_FIELDS", "apply", "extended", "streets"]
 
 
 def apply(tasks: dict[int, Row], ev: Any, d: Row, at: str) -> None:
@@ -65,3 +67,13 @@ def extended(tasks: dict[int, Row], d: Row) -> None:
     if task is not None and "task_due_at" in d:
         key = "report_due_at" if task.get("status") == "awaiting_report" else "due_at"
         task[key] = d["task_due_at"]
+
+
+def streets(tasks: dict[int, Row], cases: dict[int, Row]) -> None:
+    """Each task's street: its case's, as replayed (a task carries it for the street's boards;
+    a case placed in another street moves its tasks along)."""
+    for task in tasks.values():
+        case_id = task.get("case_id")
+        case = cases.get(case_id) if case_id is not None else None
+        if case is not None and "street" in case:
+            task["street"] = case["street"]

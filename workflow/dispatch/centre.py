@@ -32,7 +32,7 @@ from workflow.queries.search import COUNT_CAP
 from workflow.runtime import engine, stages
 from workflow.runtime.holders import resolve_holder
 from workflow.spec.model import DISPATCH_STATE, DISPATCH_TIER, ItemSpec, RouteSpec, StateSpec
-from workflow.store.models import Case
+from workflow.store.models import Case, Task
 
 DISPATCHER = "dispatcher"
 # Who may open a case at the centre: its dispatcher (a call), a clerk or an outside channel
@@ -311,6 +311,13 @@ def place(
         return case
     old = case.workstation if placed(units, case) else None
     _set(session, case, {"workstation": code, "street": street, "updated_at": now})
+    # A case's tasks carry its street (a street's boards read them alone): they move with it.
+    session.execute(
+        update(Task)
+        .where(Task.case_id == case.id, Task.street != street)
+        .values(street=street)
+        .execution_options(synchronize_session="fetch")
+    )
     chain.append(
         session,
         at=now,

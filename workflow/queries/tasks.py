@@ -19,7 +19,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.catalog.registry import UnitIndex
 from workflow.errors import InvalidInput, NotFound
-from workflow.queries.paging import Key, Page, Seek, page, read_in_order, seek
+from workflow.queries.paging import Key, Page, Seek, page, seek
 from workflow.runtime.tasks import STATUSES
 from workflow.store.models import Case, Task, TrailEvent, UTCDateTime
 
@@ -46,7 +46,8 @@ def scope(session: Session, actor: Actor) -> ColumnElement[bool]:
     if kind == "district" and actor.role == "admin":
         return true()
     if kind == "street_office" and actor.role in ("staff", "admin"):
-        return of_cases(Case.street == unit)
+        # The tasks of its cases: a task carries its case's street (kept equal to it).
+        return Task.street == unit
     if kind == "workstation" and actor.role == "clerk":
         return of_cases(Case.workstation == unit)
     if actor.role == "staff" and kind is not None:
@@ -193,30 +194,10 @@ def _unit_inbox_where(session: Session, actor: Actor) -> list[ColumnElement[bool
 
 
 def _awaiting_report_where(session: Session, actor: Actor) -> list[ColumnElement[bool]]:
-    kind = _kind(session, actor.unit)
-    if kind == "street_office" and actor.role in ("staff", "admin"):
-        # scope()'s rule for a street (the tasks of its cases), asked of each task awaiting
-        # report by its case's primary key: PostgreSQL made EXISTS a hash join over the street's
-        # every case (100,000 at a million cases, 30-60 ms) for a few thousand tasks.
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite read each task's case row by its primary key (1,333 rows scattered over
-            # a 4.7 GB file at a million cases): the page's p95 was the operating system's
-            # cache missing them. The narrow (street, id) index answers it without the row.
-            mine = (
-                select(Case.id)
-                .where(Case.street == actor.unit, Case.id == Task.case_id)
-                .with_hint(Case, "INDEXED BY ix_cases_street_id", "sqlite")
-            )
-            return [exists(mine), Task.status == "awaiting_report"]
-        street = select(Case.street).where(Case.id == Task.case_id).scalar_subquery()
-        # A page reads the street's tasks awaiting report in the board's order from their own
-        # index (migration 0029_unit_board), each asked its case's street by the (street, id)
-        # index, and stops at the page: as EXISTS, which the count would make a merge join
-        # over the street's every case.
-        ordered = exists().where(Case.id == Task.case_id, Case.street == actor.unit)
-        return [read_in_order(street == actor.unit, ordered), Task.status == "awaiting_report"]
+    # A street's: scope()'s rule (its cases' tasks, by the street each carries), read from the
+    # street's own index of its tasks awaiting report (migration 0031_task_street).
     where = [scope(session, actor), Task.status == "awaiting_report"]
-    if kind != "street_office":
+    if _kind(session, actor.unit) != "street_office":
         where.append(Task.unit == (actor.unit or ""))
     return where
 

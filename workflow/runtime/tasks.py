@@ -299,6 +299,7 @@ def _new_task(
         round=case.stage_seq,
         state=case.state,
         commander=case.holder,
+        street=case.street,
         unit=unit,
         lead=lead,
         required=lead or state.tasks.join == "all",

@@ -287,6 +287,10 @@ class Task(Base):
     round: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(64))  # the case's state that opened it
     commander: Mapped[str] = mapped_column(String(32))  # the unit in command (the street)
+    # The case's street, kept equal to it (set when the task is opened; a case placed in another
+    # street moves its tasks along): a street's task boards read the tasks alone, without
+    # asking each task's case (migration 0031_task_street).
+    street: Mapped[str] = mapped_column(String(32), server_default="")
     unit: Mapped[str] = mapped_column(String(32))
     lead: Mapped[bool] = mapped_column(Boolean, default=False)
     required: Mapped[bool] = mapped_column(Boolean, default=True)

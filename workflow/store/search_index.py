@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.store.board_index import AWAITING_BOARD_INDEX, UNIT_BOARD_INDEX
+from workflow.store.board_index import (
+    AWAITING_BOARD_INDEX,
+    STREET_BOARD_INDEX,
+    UNIT_BOARD_INDEX,
+)
 
 FTS = "cases_fts"
 NAME_PREFIX_INDEX = "search_cases_name_prefix"
@@ -108,5 +112,6 @@ def include_object(
         *PG_INDEXES,
         UNIT_BOARD_INDEX,
         AWAITING_BOARD_INDEX,
+        STREET_BOARD_INDEX,
     )
     return not (name in ours or name.startswith(FTS + "_"))
