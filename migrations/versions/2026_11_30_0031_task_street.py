@@ -11,7 +11,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from workflow.store.board_index import PG_STREET_BOARD, SQLITE_STREET_BOARD, STREET_BOARD_INDEX
+from workflow.store.board_index import (
+    AWAITING_BOARD_INDEX,
+    PG_AWAITING_BOARD,
+    PG_STREET_BOARD,
+    SQLITE_STREET_BOARD,
+    STREET_BOARD_INDEX,
+)
 
 revision: str = "0031_task_street"
 down_revision: str | None = "0030_http7"
@@ -34,6 +40,9 @@ def upgrade() -> None:
     # a long transaction anywhere in the cluster kept the boards from it).
     op.execute(PG_STREET_BOARD if pg else SQLITE_STREET_BOARD)
     if pg:
+        # 0029's index of every task awaiting report, which the street's board walked asking
+        # each task its case's street: read by nothing now.
+        op.execute(f"DROP INDEX IF EXISTS {AWAITING_BOARD_INDEX}")
         op.execute(
             "UPDATE tasks SET street = cases.street FROM cases WHERE cases.id = tasks.case_id"
         )
@@ -45,4 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP INDEX IF EXISTS {STREET_BOARD_INDEX}")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_AWAITING_BOARD)
     op.execute('ALTER TABLE tasks DROP COLUMN "street"')

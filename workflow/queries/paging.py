@@ -142,17 +142,6 @@ def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> Column
     return either._annotate({"quick_parts": tuple(parts[i] for i in quick)})
 
 
-def read_in_order(
-    counted: ColumnElement[bool], ordered: ColumnElement[bool]
-) -> ColumnElement[bool]:
-    """One condition spelled two ways: COUNTED as the count (and the estimate) asks it, ORDERED
-    as a page in the list's order reads it (seek()). The same rows match either. PostgreSQL
-    plans each spelling its own way: a semi-join lets a page walk an index in the list's order
-    and stop at the page, where the same semi-join made the count merge-join the whole of the
-    other side (a street's every case)."""
-    return counted._annotate({"read_in_order": ordered})
-
-
 def _a_part_exceeds(
     session: Session, id_column: Any, where: Sequence[ColumnElement[bool]], cap: int
 ) -> bool:
@@ -534,8 +523,6 @@ def seek(
     order = [e.desc() if d else e for e, d in keys]
     exprs = [e for e, _ in keys]
     total, exact = count_or_estimate(session, model.id, where, count_cap, sample_by=sample_by)
-    # The page reads each clause as it is best read in the list's order (read_in_order).
-    where = [w._annotations.get("read_in_order", w) for w in where]
     values: Sequence[Any] | None = decode_cursor(after, keys) if after else None
     if values is None and offset > 0:
         before = session.execute(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 UNIT_BOARD_INDEX = "ix_tasks_unit_board"
 # The tasks awaiting a report in the same order: a street's whistle board walked it, asking each
-# task its case's street, until 0031_task_street gave the street its own (below). Read by no
-# board since; kept so that the code before 0030 can be measured on a migrated instance.
+# task its case's street, until 0031_task_street gave the street its own (below) and dropped it
+# (read by no board since; every task's write paid for it).
 AWAITING_BOARD_INDEX = "ix_tasks_awaiting_board"
 # The expression is the board's ORDER BY as PostgreSQL sees it once the bound limit is known:
 # coalesce(stage_due_at, 9999-12-31 UTC).
