@@ -194,11 +194,10 @@ class Case(Base):
         Index("ix_cases_holder_state", "holder", "state"),
         Index("ix_cases_street_created", "street", "created_at"),
         Index("ix_cases_workstation_created", "workstation", "created_at"),
-        Index("ix_cases_stage_yellow_at", "stage_yellow_at"),
-        Index("ix_cases_stage_due_at", "stage_due_at"),
         Index("ix_cases_light", "light"),
         Index("ix_cases_merged_into", "merged_into"),
-        # The sweep's two questions, answered from the stages still to be looked at.
+        # The sweep's two questions, answered from the stages still to be looked at. Nothing
+        # asks by an instant alone: no index of one (each is two pages more a firing writes).
         Index("ix_cases_light_yellow", "light", "stage_yellow_at"),
         Index("ix_cases_light_due", "light", "stage_due_at"),
         Index("ix_cases_street_id", "street", "id"),
@@ -279,7 +278,6 @@ class Task(Base):
         # A street's task board (its cases' tasks awaiting report), by status: without it each
         # page read every task (100,000 at a million cases; migration 0026_task_board).
         Index("ix_tasks_status_due", "status", "stage_due_at"),
-        Index("ix_tasks_stage_due_at", "stage_due_at"),
         Index("ix_tasks_light_yellow", "light", "stage_yellow_at"),
         Index("ix_tasks_light_due", "light", "stage_due_at"),
     )
