@@ -20,20 +20,23 @@ CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 STREET = Actor("street", "S-ZHL", "staff")
 
 
-def at_street(s: Session, item: str = "UD-01", now: dt.datetime = T0) -> int:
-    """A case of ITEM (UD-01: whistle_to D-ZF, D-ZJ) held by the street office."""
+def at_street(
+    s: Session, item: str = "UD-01", now: dt.datetime = T0, *, clerk: Actor = CLERK
+) -> int:
+    """A case of ITEM (UD-01: whistle_to D-ZF, D-ZJ) held by the street office, opened at
+    CLERK's workstation."""
     case = engine.open_case(
         s,
         item=item,
-        workstation="W-ZHL-01",
-        actor=CLERK,
+        workstation=clerk.unit,
+        actor=clerk,
         applicant_name="李娜",
         applicant_phone="13912345678",
         description="小区旁违建占道，多部门职责交叉",
         now=now,
     )
-    engine.fire(s, case.id, "accept", CLERK, now=now)
-    engine.fire(s, case.id, "forward", CLERK, now=now)
+    engine.fire(s, case.id, "accept", clerk, now=now)
+    engine.fire(s, case.id, "forward", clerk, now=now)
     return case.id
 
 

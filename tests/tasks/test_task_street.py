@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import T0, staff_of
+from tests.conftest import staff_of
 from tests.tasks.helpers import CLERK, STREET, at_street
 from tests.tasks.test_task_board_paging import DEPT, board_order, read_all
 from workflow.actors import Actor
@@ -42,19 +42,7 @@ def two_streets(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
         for i in range(5):
             _whistled(s, at_street(s, "PS-06"), STREET, ["D-GA", "D-ZJ"] if i % 2 else ["D-GA"])
         for _ in range(4):
-            case = engine.open_case(
-                s,
-                item="PS-06",
-                workstation="W-XGZ-01",
-                actor=XGZ_CLERK,
-                applicant_name="张伟",
-                applicant_phone="13900000000",
-                description="占道经营",
-                now=T0,
-            )
-            engine.fire(s, case.id, "accept", XGZ_CLERK, now=T0)
-            engine.fire(s, case.id, "forward", XGZ_CLERK, now=T0)
-            _whistled(s, case.id, XGZ, ["D-GA"])
+            _whistled(s, at_street(s, "PS-06", clerk=XGZ_CLERK), XGZ, ["D-GA"])
         # Proposed at Zhuhai Road, placed at Hong Kong Middle Road by the dispatcher.
         moved = centre.open_at_dispatch(
             s,
