@@ -61,7 +61,7 @@ def list_cases(
         limit=limit,
         count_cap=COUNT_CAP,
         branches=read,
-        sample_by=sample_index(f.view, clauses),
+        sample_by=sample_index(f, clauses),
     )
 
 

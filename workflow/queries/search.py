@@ -457,7 +457,7 @@ def find(
         limit=limit,
         count_cap=count_cap,
         branches=read,
-        sample_by=sample_index(filters.view, clauses),
+        sample_by=sample_index(filters, clauses),
     )
 
 
@@ -476,11 +476,16 @@ ID_INDEXES = {
 }
 
 
-def sample_index(view: str, clauses: Sequence[ColumnElement[bool]]) -> str | None:
-    """The index an estimate of the count of the cases CLAUSES select samples: the view's, or
-    that of a column a clause fixes (ID_INDEXES); None: runs of the table's ids."""
-    if view in SAMPLE_INDEXES:
-        return SAMPLE_INDEXES[view]
+# The open cases by id (their whole limit beside): the overdue ones are among them.
+OPEN_INDEX = "ix_cases_open_due"
+
+
+def sample_index(f: Filters, clauses: Sequence[ColumnElement[bool]]) -> str | None:
+    """The index an estimate of the count of the cases CLAUSES (F's) select samples: the view's,
+    that of a column a clause fixes (ID_INDEXES), the open cases' for the overdue ones; None:
+    runs of the table's ids."""
+    if f.view in SAMPLE_INDEXES:
+        return SAMPLE_INDEXES[f.view]
     fixed = {
         c.left.name
         for c in clauses
@@ -490,7 +495,8 @@ def sample_index(view: str, clauses: Sequence[ColumnElement[bool]]) -> str | Non
         and c.left.table is Case.__table__
         and isinstance(c.right, BindParameter)
     }
-    return next((index for column, index in ID_INDEXES.items() if column in fixed), None)
+    fallback = OPEN_INDEX if f.overdue else None
+    return next((index for column, index in ID_INDEXES.items() if column in fixed), fallback)
 
 
 def all_rows(
