@@ -221,7 +221,10 @@ def _goes_on(s: Session, after_reads: bool) -> bool:
     (AFTER_READS): a write made there without the lock would otherwise commit with ours."""
     if s.in_nested_transaction() or s.new or s.dirty or s.deleted:
         return False
-    conn = s.connection()  # the transaction's own (the app has one engine)
+    # The transaction's own connection (the app has one engine): on a SQLite file the
+    # session's bind, the thread's kept one, without asking the session for it.
+    bind = s.bind
+    conn = bind if isinstance(bind, Connection) else s.connection()
     if conn.dialect.name == "sqlite":
         driver = conn.connection.driver_connection
         return driver is not None and not driver.in_transaction
