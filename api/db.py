@@ -70,8 +70,8 @@ class KeptConnection(threading.local):
     Checking a connection out of SQLAlchemy's pool and back in (with its reset ROLLBACK) cost
     about 5 % of a transition's CPU; a thread keeps one instead. SQLite only: a connection to
     a file is cheap and cannot be dropped by a server, where PostgreSQL's pool pings each one it
-    hands out. A thread that ends gives its connection back to the pool (once the thread's data
-    is freed)."""
+    hands out. A thread that ends gives its connection back to the pool once the thread's
+    objects are freed (init_app: that pool has no ceiling)."""
 
     conn: Connection | None = None
     pid = 0
@@ -132,11 +132,18 @@ def _kept_path(url: str) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    kept_path = _kept_path(app.config["DATABASE_URL"])
+    # Kept connections leave the pool's count only when their thread's objects are freed: after
+    # the thread ends, or at the garbage collector's next pass when an error's traceback holds
+    # them. A thread per request (the development server) would then wait on a full pool; a
+    # SQLite file's connections are cheap, so its pool has no ceiling (beyond 5 idle ones it
+    # closes what comes back).
+    overflow: dict[str, Any] = {"max_overflow": -1} if kept_path is not None else {}
+    engine = make_engine(app.config["DATABASE_URL"], **overflow)
     app.extensions[EXT] = make_sessionmaker(engine, app.extensions[SETTINGS])
     app.extensions[KEPT] = threading.local()
     app.extensions[KEPT_CONNECTION] = KeptConnection()
-    app.extensions[KEPT_PATH] = _kept_path(app.config["DATABASE_URL"])
+    app.extensions[KEPT_PATH] = kept_path
     app.extensions["streetflow.engine"] = engine
     app.extensions["streetflow.writer_lock"] = _writer_lock(app.config["DATABASE_URL"])
 
