@@ -16,10 +16,10 @@ from workflow.queries.search import (
     COUNT_CAP,
     LIGHTS,
     MOST_URGENT_FIRST,
-    SAMPLE_INDEXES,
     URGENCY_RANK,
     Filters,
     branches,
+    sample_index,
     where,
 )
 from workflow.store.models import Case
@@ -61,7 +61,7 @@ def list_cases(
         limit=limit,
         count_cap=COUNT_CAP,
         branches=read,
-        sample_by=SAMPLE_INDEXES.get(f.view),
+        sample_by=sample_index(f, clauses),
     )
 
 

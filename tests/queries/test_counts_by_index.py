@@ -1,0 +1,204 @@
+"""Lists counted and estimated through an index of their own give what their condition gives:
+the whistles a street blew counted by merging its ids with the whistled ones (SQLite), the
+overdue cases read from the index of the open ones, and an estimate that samples the index of a
+column the list fixes (a state, a clerk's workstation) instead of the cases' rows. Same cases, in
+the same order, page after page; the same count; the same estimate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text, true, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.seed import seed_cases
+from tests.conftest import T0
+from tests.queries.conftest import actor
+from workflow import demo
+from workflow.actors import Actor
+from workflow.queries import cases, paging, search
+from workflow.store.models import Case
+
+STREET = actor("S-ZHL", "staff")
+CALLERS = [
+    actor("X-SN", "admin"),
+    STREET,
+    actor("W-ZHL-01", "clerk"),
+    actor("D-ZF", "staff"),
+    actor("S-ZHL", "auditor"),
+]
+
+
+@pytest.fixture
+def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """A month of demo cases: every item and route, sent back, whistled, dispatched, merged;
+    some past their whole limit."""
+    demo.generate_cases(sessions, now=T0, days=30, per_workstation=3)
+    yield sessions
+
+
+def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
+    """The cases the list's conditions select, newest first, asked as one plain query."""
+    where = search.where(s, who, f)
+    return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
+
+
+def paged(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
+    """GET /cases page after page by its cursor."""
+    seen: list[int] = []
+    after = None
+    while True:
+        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
+        seen += [c.id for c in page.items]
+        if page.next is None:
+            return seen
+        after = page.next
+
+
+def plan(s: Session, stmt: Any) -> str:
+    """How the database reads STMT (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN)."""
+    sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+    if s.get_bind().dialect.name == "sqlite":
+        rows = s.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
+        return "\n".join(str(r[-1]) for r in rows)
+    return "\n".join(r[0] for r in s.execute(text("EXPLAIN " + sql)).all())
+
+
+def test_the_whistles_a_street_blew_count_and_list_what_their_condition_selects(
+    month: sessionmaker[Session],
+) -> None:
+    with month() as s:
+        checked = 0
+        streets = s.execute(select(Case.street).distinct()).scalars()
+        for street in sorted(x for x in streets if x):
+            who = actor(street, "staff")
+            for f in (
+                search.Filters(view="whistled"),
+                search.Filters(view="whistled", state="closed"),
+                search.Filters(view="whistled", q="路灯"),
+            ):
+                expected = condition(s, who, f)
+                assert paged(s, who, f, 4) == expected, (street, f)
+                page = cases.list_cases(s, actor=who, filters=f, limit=4)
+                assert (page.total, page.exact) == (len(expected), True)
+                # Counted to a cap below, at and above the number of whistles.
+                where = search.where(s, who, f)
+                for cap in {1, max(1, len(expected) - 1), len(expected) + 1}:
+                    n, exact = paging.count_upto(s, Case.id, where, cap)
+                    if len(expected) <= cap:
+                        assert (n, exact) == (len(expected), True)
+                    else:
+                        assert (n, exact) == (cap, False)
+                checked += len(expected)
+        assert checked > 10  # the month has whistles to count (a street's have a page or more)
+
+
+def test_a_streets_whistles_are_counted_by_merging_two_indexes_in_id_order(
+    month: sessionmaker[Session],
+) -> None:
+    """SQLite merges the street's ids (street, id) with the whistled ones (the partial index of
+    whistle events), each read from its index alone, without sorting either."""
+    with month() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL asks each case (a merge semi join once vacuumed)")
+        where = search.where(s, STREET, search.Filters(view="whistled"))
+        merged = paging._merged(s, Case.id, where, 1001)
+        assert merged is not None
+        how = plan(s, select(func.count()).select_from(merged))
+        assert "MERGE (INTERSECT)" in how
+        assert "COVERING INDEX ix_cases_street_id" in how
+        assert "COVERING INDEX ix_trail_events_whistles" in how
+        assert "TEMP B-TREE" not in how
+
+
+def test_the_overdue_cases_list_what_their_condition_selects(
+    month: sessionmaker[Session],
+) -> None:
+    with month.begin() as s:
+        # A third of the open cases past their whole limit, a few closed ones too.
+        past = T0 - dt.timedelta(days=1)
+        s.execute(update(Case).where(Case.id % 3 == 0).values(due_at=past))
+    with month() as s:
+        checked = 0
+        for who in CALLERS:
+            for f in (
+                search.Filters(overdue=True),
+                search.Filters(overdue=True, state="processing"),
+                search.Filters(overdue=True, q="路灯"),
+            ):
+                expected = condition(s, who, f)
+                assert paged(s, who, f, 5) == expected, (who, f)
+                page = cases.list_cases(s, actor=who, filters=f, limit=5)
+                assert (page.total, page.exact) == (len(expected), True)
+                checked += len(expected)
+        assert checked > 20  # the month has overdue cases
+
+
+def test_the_overdue_cases_are_read_from_the_index_of_the_open_ones(
+    month: sessionmaker[Session],
+) -> None:
+    with month() as s:
+        where = search.where(s, actor("X-SN", "admin"), search.Filters(overdue=True))
+        count = select(func.count()).select_from(
+            select(Case.id).where(*where).limit(1001).subquery()
+        )
+        newest = select(Case.id).where(*where).order_by(Case.id.desc()).limit(26)
+        if s.get_bind().dialect.name == "postgresql":
+            # A month of cases is a few pages: without this PostgreSQL reads them all.
+            s.execute(text("SET LOCAL enable_seqscan = off"))
+            s.execute(text("SET LOCAL enable_bitmapscan = off"))
+        for stmt in (count, newest):
+            how = plan(s, stmt)
+            assert "ix_cases_open_due" in how, how
+            if s.get_bind().dialect.name == "sqlite":
+                assert "COVERING INDEX ix_cases_open_due" in how, how
+                assert "TEMP B-TREE" not in how, how
+
+
+N = 12_000  # more than search.COUNT_CAP, and than paging.SAMPLE_ROWS twice
+
+
+@pytest.fixture
+def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with sessions.begin() as s:
+        seed_cases(s, N, start=T0)
+    return sessions
+
+
+def test_an_estimate_samples_the_index_of_what_the_list_fixes(
+    city: sessionmaker[Session],
+) -> None:
+    """The same runs of ids sampled, through the index of a column the list fixes (or of the
+    open cases, for the overdue ones) instead of the cases' rows: the same estimate."""
+    district = actor("X-SN", "admin")
+    with city() as s:
+        state = s.execute(
+            select(Case.state).group_by(Case.state).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
+        for who, f, index in (
+            (district, search.Filters(state=state), "ix_cases_state_id"),
+            (district, search.Filters(street="S-ZHL"), "ix_cases_street_id"),
+            (actor("S-ZHL", "auditor"), search.Filters(), "ix_cases_street_id"),
+            (actor("W-ZHL-01", "clerk"), search.Filters(), "ix_cases_workstation_id"),
+            (district, search.Filters(overdue=True), "ix_cases_open_due"),
+            (district, search.Filters(overdue=True, state=state), "ix_cases_state_id"),
+            (district, search.Filters(view="whistled"), "ix_cases_street_id"),
+        ):
+            where = search.where(s, who, f)
+            assert search.sample_index(f, where) == index, f
+            really = s.execute(select(func.count(Case.id)).where(*where)).scalar_one()
+            n, exact = paging.estimate(s, Case.id, where, sample_by=index)
+            assert (n, exact) == paging.estimate(s, Case.id, where), f
+            if really > search.COUNT_CAP:
+                page = cases.list_cases(s, actor=who, filters=f, limit=5)
+                assert (page.total, page.exact) == (max(search.COUNT_CAP + 1, n), False), f
+                assert 0.5 * really <= n <= 1.5 * really, f
+        # Nothing fixed: the table's ids are sampled, as before.
+        assert (
+            search.sample_index(search.Filters(), search.where(s, district, search.Filters()))
+            is None
+        )
+        assert paging.estimate(s, Case.id, [true()])[1] is False
