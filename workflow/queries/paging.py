@@ -126,9 +126,17 @@ def count_upto(
         return n, True
     if _a_part_exceeds(session, id_column, where, cap):
         return cap, False
-    upto = select(id_column).where(*where).limit(cap + 1).subquery()
-    n = session.execute(select(func.count()).select_from(upto)).scalar_one()
+    n = session.execute(count_upto_statement(id_column, where, cap)).scalar_one()
     return (n, True) if n <= cap else (cap, False)
+
+
+def count_upto_statement(
+    id_column: Any, where: Sequence[ColumnElement[bool]], cap: int
+) -> Select[int]:
+    """count_upto()'s statement: the rows matching WHERE counted to CAP + 1 (a caller that asks
+    the same count often keeps it built)."""
+    upto = select(id_column).where(*where).limit(cap + 1).subquery()
+    return select(func.count()).select_from(upto)
 
 
 def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> ColumnElement[bool]:
