@@ -186,7 +186,10 @@ def countdown(due: dt.datetime | None, urgency: str | None = None) -> dict[str, 
     urgent or critical case."""
     if due is None:
         return None
-    cal = engine.work_calendar(db.session())
+    # The calendar looked up once per request (a list counts down on every row).
+    if "console_calendar" not in g:
+        g.console_calendar = engine.work_calendar(db.session())
+    cal = g.console_calendar
     t = now()
     if urgency not in (None, "normal"):
         seconds = (due - t).total_seconds()
