@@ -14,7 +14,7 @@ from api import db
 from api.console import labels, messages
 from api.console.attachments import intake_files
 from api.console.common import bp, caller, countdown, signed_in, when
-from api.resources.cases import mask_phone, read_full
+from api.resources.cases import mask_phone, read_phone
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
@@ -288,7 +288,7 @@ def case(case_id: int) -> str:
     else:
         with db.write() as w:
             case = scope.get_case(w, actor, case_id)
-            phone = read_full(w, case, actor)["applicant"]["phone"]
+            phone = read_phone(w, case, actor)
     s = db.session()
     case = engine.get_case(s, case_id)
     if not case.route_version:  # at the dispatch centre: no route yet

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.exceptions import Forbidden
 
 from api import db
@@ -54,6 +54,18 @@ def _text_policy() -> None:
         )
 
 
+# current_caller()'s statement, built once (every request asks it).
+_SIGNED_IN = (
+    select(User.id, User.name, User.unit, User.role)
+    .join(ConsoleSession, ConsoleSession.user_id == User.id)
+    .where(
+        ConsoleSession.sid_hash == bindparam("sid_hash"),
+        ConsoleSession.expires_at > bindparam("now"),
+        User.disabled.is_(False),
+    )
+)
+
+
 def current_caller() -> Caller | None:
     """The signed-in user, checked against the database on every request: the session must
     still be on the server (not signed out, not ended by a disable or a new password, not run
@@ -66,15 +78,7 @@ def current_caller() -> Caller | None:
         return None
     row = (
         db.session()
-        .execute(
-            select(User.id, User.name, User.unit, User.role)
-            .join(ConsoleSession, ConsoleSession.user_id == User.id)
-            .where(
-                ConsoleSession.sid_hash == sha256(sid),
-                ConsoleSession.expires_at > dt.datetime.now(dt.UTC),
-                User.disabled.is_(False),
-            )
-        )
+        .execute(_SIGNED_IN, {"sid_hash": sha256(sid), "now": dt.datetime.now(dt.UTC)})
         .one_or_none()
     )
     if row is None:
@@ -186,7 +190,10 @@ def countdown(due: dt.datetime | None, urgency: str | None = None) -> dict[str, 
     urgent or critical case."""
     if due is None:
         return None
-    cal = engine.work_calendar(db.session())
+    # The calendar looked up once per request (a list counts down on every row).
+    if "console_calendar" not in g:
+        g.console_calendar = engine.work_calendar(db.session())
+    cal = g.console_calendar
     t = now()
     if urgency not in (None, "normal"):
         seconds = (due - t).total_seconds()

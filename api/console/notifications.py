@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from api import db
@@ -43,8 +43,12 @@ def statuses() -> dict[str, str]:
 @bp.context_processor
 def _unread() -> dict[str, Any]:
     def unread_notifications() -> int:
-        c = current_caller()
-        return manage.unread_count(db.session(), c.unit) if c is not None else 0
+        # Counted once per request (the notifications page asks twice).
+        if "console_unread" not in g:
+            c = current_caller()
+            g.console_unread = manage.unread_count(db.session(), c.unit) if c is not None else 0
+        n: int = g.console_unread
+        return n
 
     def manages_webhooks() -> bool:
         c = current_caller()

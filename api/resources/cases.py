@@ -432,8 +432,23 @@ def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
     """The full record, with its read recorded on the trail (in the caller's transaction); an
     auditor's read shows no personal data (name and phone masked), so it is not recorded."""
     body = case_json(session, case, actor, full=True)
+    _record_read(session, case, actor, body["applicant"]["phone"])
+    return body
+
+
+def read_phone(session: Session, case: Case, actor: Actor) -> str:
+    """The applicant's phone as read_full() shows it, its read recorded as read_full() records
+    it: for a page that shows the record itself (the console's case page), without building the
+    record's JSON."""
+    shown = privacy.phone_shown_for(session, actor, case) is not None
+    phone = case.applicant_phone if shown else mask_phone(case.applicant_phone)
+    _record_read(session, case, actor, phone)
+    return phone
+
+
+def _record_read(session: Session, case: Case, actor: Actor, phone: str) -> None:
     if not privacy.shows_names(actor):
-        return body
+        return
     chain.append(
         session,
         at=engine.utcnow(),
@@ -441,9 +456,8 @@ def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
         unit=actor.unit,
         action="case.personal_data_read",
         case_id=case.id,
-        data=_read_data(session, case, actor, body),
+        data=_read_data(session, case, actor, phone),
     )
-    return body
 
 
 def search_filters(args: dict[str, Any]) -> search.Filters:
@@ -464,10 +478,10 @@ def search_filters(args: dict[str, Any]) -> search.Filters:
     )
 
 
-def _read_data(session: Session, case: Case, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    """What a personal-data read showed; a follow-up read (the phone of an ended case, for its
-    回访 or rectification) says so."""
-    if "*" in body["applicant"]["phone"]:
+def _read_data(session: Session, case: Case, actor: Actor, phone: str) -> dict[str, Any]:
+    """What a personal-data read showed (PHONE as shown); a follow-up read (the phone of an ended
+    case, for its 回访 or rectification) says so."""
+    if "*" in phone:
         return {"phone": "masked"}
     why = privacy.phone_shown_for(session, actor, case)
     return {"phone": "shown", **({"for": why} if why == "follow_up" else {})}

@@ -134,9 +134,20 @@ def count_upto(
         return cap, False
     upto = _merged(session, id_column, where, cap + 1)
     if upto is None:
-        upto = select(id_column).where(*where).limit(cap + 1).subquery()
-    n = session.execute(select(func.count()).select_from(upto)).scalar_one()
+        statement = count_upto_statement(id_column, where, cap)
+    else:
+        statement = select(func.count()).select_from(upto)
+    n = session.execute(statement).scalar_one()
     return (n, True) if n <= cap else (cap, False)
+
+
+def count_upto_statement(
+    id_column: Any, where: Sequence[ColumnElement[bool]], cap: int
+) -> Select[int]:
+    """count_upto()'s statement where no ids are merged: the rows matching WHERE counted to
+    CAP + 1 (a caller that asks the same count often keeps it built)."""
+    upto = select(id_column).where(*where).limit(cap + 1).subquery()
+    return select(func.count()).select_from(upto)
 
 
 def among_ids(clause: ColumnElement[bool], ids: Select[Any]) -> ColumnElement[bool]:
