@@ -47,13 +47,17 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default="", help="only the pages whose label holds this text")
+    ap.add_argument(
+        "--api", action="store_true", help="the API's lists instead (a bearer token per user)"
+    )
     ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     ap.add_argument(
         "--sql", action="store_true", help="print each statement of one more request, with its time"
     )
     args = ap.parse_args()
     known = lists.prepare(args.db)
-    todo = [t for t in lists.targets(known) if t[1] == "console" and args.only in t[0]]
+    kind = "api" if args.api else "console"
+    todo = [t for t in lists.targets(known) if t[1] == kind and args.only in t[0]]
     tmp = tempfile.mkdtemp()
     os.environ.update(
         STREETFLOW_DATABASE_URL=args.db,
@@ -97,6 +101,15 @@ def main() -> None:
     event.listen(engine, "after_cursor_execute", after)
     clients: dict[str, Any] = {}
     for _label, _kind, user, _path in todo:
+        if user not in clients and args.api:
+            c = app.test_client()
+            r = c.post(
+                f"{lists.API}/auth/token",
+                json={"username": user, "password": lists.PASSWORDS[user]},
+            )
+            assert r.status_code == 201, (user, r.status_code)
+            c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
+            clients[user] = c
         if user not in clients:
             c = app.test_client()
             page = c.get("/console/login").get_data(as_text=True)
@@ -117,6 +130,7 @@ def main() -> None:
         f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}"
         f" {'p95':>6} {'max':>6}  slowest: wall ms (SQL ms, GC ms, oldest generation)"
     )
+    prefix = lists.API if args.api else ""
     for label, _kind, user, path in todo:
         walls, sqls, counts = [], [], []
         slow: list[tuple[float, float, float, int, float, str]] = []
@@ -125,7 +139,7 @@ def main() -> None:
             stats.update(n=0, ms=0.0, top=0.0)
             pauses.update(ms=0.0, gen=-1)
             t = time.perf_counter()
-            r = clients[user].get(lists.path_of(path, known, rep))
+            r = clients[user].get(prefix + lists.path_of(path, known, rep))
             ms = (time.perf_counter() - t) * 1000
             assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
             size = len(r.data)
@@ -154,7 +168,7 @@ def main() -> None:
                     f"  a {a:.1f} ms request: its costliest statement {t_ms:.1f} ms: {text[:300]}"
                 )
             log = []
-            clients[user].get(lists.path_of(path, known, args.reps + 1))
+            clients[user].get(prefix + lists.path_of(path, known, args.reps + 1))
             for ms, text in log:
                 print(f"  {ms:6.2f} ms  {text if ms > 0.3 else text[:160]}")
             log = None
@@ -162,7 +176,7 @@ def main() -> None:
             prof = cProfile.Profile()
             prof.enable()
             for k in range(3):
-                clients[user].get(lists.path_of(path, known, args.reps + 2 + k))
+                clients[user].get(prefix + lists.path_of(path, known, args.reps + 2 + k))
             prof.disable()
             pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
                 args.profile
