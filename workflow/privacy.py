@@ -29,12 +29,17 @@ def _kind(session: Session, unit: str | None) -> str | None:
     return u.kind if u else None
 
 
+# The cases held now, in held_by(): one alias for every list (a select of a new alias cost a
+# millisecond a request to build, ten times the rest of the clause).
+_HOLDING = aliased(Case)
+
+
 def held_by(unit: str) -> ColumnElement[bool]:
     """The cases UNIT holds or has held (per the trail): its cases now and those the trail ever
     handed it (case_units, kept by the trail's trigger), one set whose ids a list newest first
     reads in order, stopping at its page; asking each case's trail in turn read tens of
     thousands of cases to count a department's first thousand."""
-    now = aliased(Case)
+    now = _HOLDING
     return Case.id.in_(
         select(CaseUnit.case_id)
         .where(CaseUnit.unit == unit)
