@@ -4,6 +4,8 @@ a profile of the slowest functions.
 
     .venv/bin/python bench/console_pages.py --db sqlite:////tmp/copy.db [--reps 10] [--profile N]
 
+With --api, the API's lists of bench/lists.py instead (each user signed in with a token).
+
 The database is written to (the demo users, a personal-data read per case page): a copy of a
 built instance (bench/build.py), never the original. A case page is of another case each
 request (bench/lists.py's rounds). Per page: median wall time, statements,
