@@ -9,7 +9,8 @@ With --api, the API's lists of bench/lists.py instead (each user signed in with 
 The database is written to (the demo users, a personal-data read per case page): a copy of a
 built instance (bench/build.py), never the original. A case page is of another case each
 request (bench/lists.py's rounds). Per page: median wall time, statements,
-their time, and the rest (templates, Python) as wall minus SQL; then p95, the slowest request and
+their time, the rest (templates, Python) as wall minus SQL, and the median CPU time of the
+request's thread (SQLite's included; a busy machine moves it less than the wall time); then p95, the slowest request and
 the three slowest requests' wall time with their SQL time, the garbage collector's time during
 them and the oldest generation it collected (-1: none). With --sql, each statement of one more
 request with its time, and the costliest statement of each of the three slowest requests."""
@@ -129,25 +130,28 @@ def main() -> None:
             clients[user] = c
     print(f"{known['cases']} cases; load average {lists.loadavg()}", flush=True)
     print(
-        f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}"
+        f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'CPU ms':>7}"
+        f" {'KB':>5}"
         f" {'p95':>6} {'max':>6}  slowest: wall ms (SQL ms, GC ms, oldest generation)"
     )
     prefix = lists.API if args.api else ""
     for label, _kind, user, path in todo:
-        walls, sqls, counts = [], [], []
+        walls, sqls, counts, cpus = [], [], [], []
         slow: list[tuple[float, float, float, int, float, str]] = []
         size = 0
         for rep in range(args.reps + 1):
             stats.update(n=0, ms=0.0, top=0.0)
             pauses.update(ms=0.0, gen=-1)
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.thread_time()
             r = clients[user].get(prefix + lists.path_of(path, known, rep))
             ms = (time.perf_counter() - t) * 1000
+            cpu_ms = (time.thread_time() - cpu) * 1000
             assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
             size = len(r.data)
             r.close()  # as a server does once the answer is sent (api.settle_heap's hook)
             if rep:
                 walls.append(ms)
+                cpus.append(cpu_ms)
                 sqls.append(stats["ms"])
                 counts.append(stats["n"])
                 slow.append(
@@ -161,6 +165,7 @@ def main() -> None:
         )
         print(
             f"{label:<40} {w:7.1f} {statistics.median(counts):6.0f} {q:7.1f} {w - q:8.1f}"
+            f" {statistics.median(cpus):7.1f}"
             f" {size / 1024:5.0f} {p95:6.1f} {ordered[-1]:6.1f}  {worst}",
             flush=True,
         )

@@ -307,6 +307,8 @@ def cases_json(session: Session, cases: list[Case], actor: Actor) -> list[dict[s
     """The cases of a page as JSON: their tasks read in one query, what each route version
     and the organisation say looked up once for the page, and the triggers of the cases that
     share them worked out once (engine.available_triggers_of)."""
+    if not cases:
+        return []
     routes = {
         (c.route_name, c.route_version): engine.route_of(session, c)
         for c in cases
