@@ -12,7 +12,9 @@ Asked: bench/lists.py's API lists (but the single-case read and a case's trail, 
 to the trail that the audit lists read) and, for each of its users, every list endpoint with
 its views and filters at up to 100 a page: /cases, /tasks, /dispatch, /supervisions,
 /extensions, /notifications, /audit/events. One JSON line per request: label, path, status,
-body. The code is the one this script's folder belongs to."""
+body. The audit lists are asked up to the instance's last event (`to`): the demo users this
+script adds are events of the run's own time. The code is the one this script's folder
+belongs to."""
 
 from __future__ import annotations
 
@@ -26,10 +28,18 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 from typing import Any  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from sqlalchemy import func, select  # noqa: E402
+
+from workflow.audit.chain import format_at  # noqa: E402
+from workflow.store.db import make_engine  # noqa: E402
+from workflow.store.models import TrailEvent  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_lists", os.path.join(_HERE, "lists.py"))
 assert _spec is not None and _spec.loader is not None
@@ -39,8 +49,8 @@ _spec.loader.exec_module(lists)
 USERS = ("clerk", "street", "dept", "auditor", "auditor-s", "district", "dispatcher")
 
 
-def requests_of(known: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, user, path) of every request asked."""
+def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]:
+    """(label, user, path) of every request asked; the trail's up to UNTIL (`to`)."""
     out = [
         (label, user, path)
         for label, kind, user, path in lists.targets(known)
@@ -70,7 +80,22 @@ def requests_of(known: dict[str, Any]) -> list[tuple[str, str, str]]:
         f"/audit/events?after={known['deep_seq']}&per_page=100",
     )
     out += [(f"{user} {path}", user, path) for user in USERS for path in paths]
-    return out
+    # The trail as built: the events of this run's set-up (the demo users added, at this
+    # run's time) are left out.
+    return [
+        (label, user, f"{path}&to={quote(until)}" if path.startswith("/audit/") else path)
+        for label, user, path in out
+    ]
+
+
+def built_until(url: str) -> str:
+    """Just after the instance's last trail event (before prepare() adds to it)."""
+    eng = make_engine(url)
+    with eng.connect() as c:
+        last = c.execute(select(func.max(TrailEvent.at))).scalar_one()
+    eng.dispose()
+    assert last is not None, "an empty trail"
+    return format_at(last + dt.timedelta(microseconds=1))
 
 
 def main() -> None:
@@ -79,6 +104,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="the file the answers are written to")
     ap.add_argument("--against", help="answers of another run: exit 1 unless the same")
     args = ap.parse_args()
+    until = built_until(args.db)
     known = lists.prepare(args.db)
     os.environ.update(
         STREETFLOW_DATABASE_URL=args.db,
@@ -90,7 +116,7 @@ def main() -> None:
 
     app = create_app()
     clients: dict[str, Any] = {}
-    todo = requests_of(known)
+    todo = requests_of(known, until)
     with open(args.out, "w", encoding="utf-8") as f:
         for label, user, path in todo:
             if user not in clients:
