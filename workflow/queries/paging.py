@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
     bindparam,
     exists,
@@ -193,13 +194,17 @@ def estimate(
     where = [w for w in where if not w._annotations.get("narrowing")]
     # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
     # the whole table).
+    # (Kept for a table's own column only: an alias's name may be new each time.)
+    named = isinstance(id_column.table, Table)
     ends_of = (id_column.table.name, id_column.key)
-    ends = _ends.get(ends_of)
+    ends = _ends.get(ends_of) if named else None
     if ends is None:
-        ends = _ends[ends_of] = select(
+        ends = select(
             select(func.min(id_column)).scalar_subquery(),
             select(func.max(id_column)).scalar_subquery(),
         )
+        if named:
+            _ends[ends_of] = ends
     lo, hi = session.execute(ends).one()
     if lo is None:
         return 0, True
@@ -217,7 +222,7 @@ def estimate(
         bounds[f"run{k}_lo"] = lo + k * step
         bounds[f"run{k}_hi"] = lo + k * step + width - 1
     table = id_column.table
-    unfiltered = all(isinstance(w, True_) for w in where)
+    unfiltered = named and all(isinstance(w, True_) for w in where)
     built = (table.name, id_column.key, sample_by)
     stmt = _unfiltered_samples.get(built) if unfiltered else None
     if stmt is None:
