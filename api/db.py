@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager, nullcontext
 from typing import IO, Any
 
 from flask import Flask, current_app, g
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +19,8 @@ from workflow.store.db import make_engine, make_sessionmaker
 
 EXT = "streetflow.sessions"
 KEPT = "streetflow.kept_sessions"
+KEPT_CONNECTION = "streetflow.kept_connection"
+KEPT_PATH = "streetflow.kept_path"
 SETTINGS = "streetflow.settings"
 
 
@@ -60,10 +64,86 @@ def _writer_lock(url: str) -> WriterLock | None:
     return WriterLock(u.database + ".writers")
 
 
+class KeptConnection(threading.local):
+    """This thread's own connection to a SQLite file, kept from one request to the next.
+
+    Checking a connection out of SQLAlchemy's pool and back in (with its reset ROLLBACK) cost
+    about 5 % of a transition's CPU; a thread keeps one instead. SQLite only: a connection to
+    a file is cheap and cannot be dropped by a server, where PostgreSQL's pool pings each one it
+    hands out. A thread that ends gives its connection back to the pool once the thread's
+    objects are freed (init_app: that pool has no ceiling)."""
+
+    conn: Connection | None = None
+    pid = 0
+    file: tuple[int, int] | None = None
+
+    def get(self, engine: Engine, path: str) -> Connection:
+        conn = self.conn
+        if conn is not None and self._usable(conn, path):
+            return conn
+        if conn is not None:
+            self._drop(conn)
+        conn = self.conn = engine.connect()
+        self.pid = os.getpid()
+        self.file = _file_id(path)
+        return conn
+
+    def _usable(self, conn: Connection, path: str) -> bool:
+        """Whether CONN can serve the next request: open, valid, no transaction left open,
+        made in this process, and on the file now at PATH (one replaced underneath, a restore,
+        is opened anew instead of written to where no one reads it)."""
+        if conn.closed or conn.invalidated or conn.in_transaction() or self.pid != os.getpid():
+            return False
+        driver = conn.connection.driver_connection
+        try:
+            if driver is None or driver.in_transaction:
+                return False
+        except Exception:  # sqlite3.ProgrammingError: closed underneath
+            return False
+        return self.file is not None and self.file == _file_id(path)
+
+    def _drop(self, conn: Connection) -> None:
+        self.conn = None
+        if self.pid != os.getpid():
+            return  # the parent process's: never touched from here
+        try:
+            conn.invalidate()  # closes the driver's connection, rolling back what it held
+            conn.close()
+        except Exception:  # already broken: nothing more to free
+            pass
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _kept_path(url: str) -> str | None:
+    """The file whose connections are kept per thread: a SQLite file's, else None."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    if u.database.startswith("file:"):
+        return None  # a URI filename: left to the pool
+    return os.path.abspath(u.database)
+
+
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    kept_path = _kept_path(app.config["DATABASE_URL"])
+    # Kept connections leave the pool's count only when their thread's objects are freed: after
+    # the thread ends, or at the garbage collector's next pass when an error's traceback holds
+    # them. A thread per request (the development server) would then wait on a full pool; a
+    # SQLite file's connections are cheap, so its pool has no ceiling (beyond 5 idle ones it
+    # closes what comes back).
+    overflow: dict[str, Any] = {"max_overflow": -1} if kept_path is not None else {}
+    engine = make_engine(app.config["DATABASE_URL"], **overflow)
     app.extensions[EXT] = make_sessionmaker(engine, app.extensions[SETTINGS])
     app.extensions[KEPT] = threading.local()
+    app.extensions[KEPT_CONNECTION] = KeptConnection()
+    app.extensions[KEPT_PATH] = kept_path
     app.extensions["streetflow.engine"] = engine
     app.extensions["streetflow.writer_lock"] = _writer_lock(app.config["DATABASE_URL"])
 
@@ -71,6 +151,8 @@ def init_app(app: Flask) -> None:
     def _close(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
+            # Ends the transaction (a rollback if it was not committed) and forgets every
+            # object it loaded; a kept connection stays open for the thread's next request.
             session.close()
 
 
@@ -80,13 +162,18 @@ def session() -> Session:
     It is the thread's own, kept from one request to the next: closing it ends its transaction,
     gives its connection back and forgets every object it loaded, so a request sees nothing of
     the one before; building a new one each time cost about a tenth of a firing's CPU (the
-    Session and its bookkeeping, left in reference cycles for the garbage collector)."""
+    Session and its bookkeeping, left in reference cycles for the garbage collector). On a
+    SQLite file it runs on the thread's kept connection (KeptConnection), checked first."""
     if "db_session" not in g:
-        kept = current_app.extensions[KEPT]
+        app = current_app
+        kept = app.extensions[KEPT]
         s: Session | None = getattr(kept, "session", None)
         if s is None:
-            sessions: sessionmaker[Session] = current_app.extensions[EXT]
+            sessions: sessionmaker[Session] = app.extensions[EXT]
             s = kept.session = sessions()
+        path: str | None = app.extensions[KEPT_PATH]
+        if path is not None:
+            s.bind = app.extensions[KEPT_CONNECTION].get(app.extensions["streetflow.engine"], path)
         g.db_session = s
     held: Session = g.db_session
     return held
@@ -141,7 +228,10 @@ def _goes_on(s: Session, after_reads: bool) -> bool:
     (AFTER_READS): a write made there without the lock would otherwise commit with ours."""
     if s.in_nested_transaction() or s.new or s.dirty or s.deleted:
         return False
-    conn = s.connection()  # the transaction's own (the app has one engine)
+    # The transaction's own connection (the app has one engine): on a SQLite file the
+    # session's bind, the thread's kept one, without asking the session for it.
+    bind = s.bind
+    conn = bind if isinstance(bind, Connection) else s.connection()
     if conn.dialect.name == "sqlite":
         driver = conn.connection.driver_connection
         return driver is not None and not driver.in_transaction

@@ -126,3 +126,22 @@ def test_same_content_spelled_otherwise_does_not_verify(
             with sessions() as s:
                 bad = verify(s, SECRET, jobs=jobs).first_bad
             assert bad is not None and (bad.seq, bad.kind) == (seq, "modified")
+
+
+def test_an_instant_is_spelled_as_isoformat_spells_it() -> None:
+    """format_at spells an instant from its fields: the very text isoformat gave (the trail's
+    hashes of every event already written cover it), for any instant and zone."""
+    east = dt.timezone(dt.timedelta(hours=8))
+    instants = [
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(999, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 3, 4, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 0, 0, 0, 7, tzinfo=east),
+        dt.datetime(2027, 3, 14, 15, 9, 26, 535_897, tzinfo=east),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    ]
+    instants += [T0 + dt.timedelta(microseconds=7_919 * i**3) for i in range(500)]
+    for at in instants:
+        iso = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        assert iso.endswith("+00:00")
+        assert chain.format_at(at) == iso[:-6] + "Z"

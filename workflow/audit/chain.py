@@ -57,8 +57,17 @@ def format_at(at: dt.datetime) -> str:
     """UTC, microseconds, 'Z': one spelling for the same instant on every database."""
     if at.tzinfo is not dt.UTC:
         at = at.astimezone(dt.UTC)
-    # isoformat() is strftime's spelling here (+00:00 cut for Z) at a fraction of its cost.
-    return at.isoformat(timespec="microseconds")[:-6] + "Z"
+    # isoformat(timespec="microseconds") with its +00:00 cut for Z, spelled from the fields:
+    # a third cheaper (isoformat asks the zone for its offset), eight times per transition.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 (the fastest spelling)
+        at.year,
+        at.month,
+        at.day,
+        at.hour,
+        at.minute,
+        at.second,
+        at.microsecond,
+    )
 
 
 # Built once: json.dumps() with options builds an encoder on every call.
