@@ -11,6 +11,8 @@ from marshmallow import Schema
 from marshmallow.utils import missing as ma_missing
 from webargs.flaskparser import FlaskParser
 
+from api import dumping
+
 
 def _nothing_to_load(schema: Schema, headers: Any) -> bool:
     """Whether SCHEMA, given a request's HEADERS, would load to {} for certain: none of its fields
@@ -53,3 +55,12 @@ class Blueprint(flask_smorest.Blueprint):
         if isinstance(schema, type) and issubclass(schema, Schema):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        # The answer is dumped by the schema compiled (api.dumping: the same output); the
+        # schema is the one documented.
+        if isinstance(schema, type) and issubclass(schema, Schema):
+            schema = schema()
+        if isinstance(schema, Schema):
+            schema = dumping.install(schema)
+        return super().response(status_code, schema, **kwargs)

@@ -4,10 +4,13 @@ a profile of the slowest functions.
 
     .venv/bin/python bench/console_pages.py --db sqlite:////tmp/copy.db [--reps 10] [--profile N]
 
+With --api, the API's lists of bench/lists.py instead (each user signed in with a token).
+
 The database is written to (the demo users, a personal-data read per case page): a copy of a
 built instance (bench/build.py), never the original. A case page is of another case each
 request (bench/lists.py's rounds). Per page: median wall time, statements,
-their time, and the rest (templates, Python) as wall minus SQL; then p95, the slowest request and
+their time, the rest (templates, Python) as wall minus SQL, and the median CPU time of the
+request's thread (SQLite's included; a busy machine moves it less than the wall time); then p95, the slowest request and
 the three slowest requests' wall time with their SQL time, the garbage collector's time during
 them and the oldest generation it collected (-1: none). With --sql, each statement of one more
 request with its time, and the costliest statement of each of the three slowest requests."""
@@ -47,13 +50,17 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default="", help="only the pages whose label holds this text")
+    ap.add_argument(
+        "--api", action="store_true", help="the API's lists instead (a bearer token per user)"
+    )
     ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     ap.add_argument(
         "--sql", action="store_true", help="print each statement of one more request, with its time"
     )
     args = ap.parse_args()
     known = lists.prepare(args.db)
-    todo = [t for t in lists.targets(known) if t[1] == "console" and args.only in t[0]]
+    kind = "api" if args.api else "console"
+    todo = [t for t in lists.targets(known) if t[1] == kind and args.only in t[0]]
     tmp = tempfile.mkdtemp()
     os.environ.update(
         STREETFLOW_DATABASE_URL=args.db,
@@ -97,6 +104,15 @@ def main() -> None:
     event.listen(engine, "after_cursor_execute", after)
     clients: dict[str, Any] = {}
     for _label, _kind, user, _path in todo:
+        if user not in clients and args.api:
+            c = app.test_client()
+            r = c.post(
+                f"{lists.API}/auth/token",
+                json={"username": user, "password": lists.PASSWORDS[user]},
+            )
+            assert r.status_code == 201, (user, r.status_code)
+            c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
+            clients[user] = c
         if user not in clients:
             c = app.test_client()
             page = c.get("/console/login").get_data(as_text=True)
@@ -114,24 +130,28 @@ def main() -> None:
             clients[user] = c
     print(f"{known['cases']} cases; load average {lists.loadavg()}", flush=True)
     print(
-        f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'KB':>5}"
+        f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'CPU ms':>7}"
+        f" {'KB':>5}"
         f" {'p95':>6} {'max':>6}  slowest: wall ms (SQL ms, GC ms, oldest generation)"
     )
+    prefix = lists.API if args.api else ""
     for label, _kind, user, path in todo:
-        walls, sqls, counts = [], [], []
+        walls, sqls, counts, cpus = [], [], [], []
         slow: list[tuple[float, float, float, int, float, str]] = []
         size = 0
         for rep in range(args.reps + 1):
             stats.update(n=0, ms=0.0, top=0.0)
             pauses.update(ms=0.0, gen=-1)
-            t = time.perf_counter()
-            r = clients[user].get(lists.path_of(path, known, rep))
+            t, cpu = time.perf_counter(), time.thread_time()
+            r = clients[user].get(prefix + lists.path_of(path, known, rep))
             ms = (time.perf_counter() - t) * 1000
+            cpu_ms = (time.thread_time() - cpu) * 1000
             assert r.status_code == 200, (label, r.status_code, r.get_data(as_text=True)[:300])
             size = len(r.data)
             r.close()  # as a server does once the answer is sent (api.settle_heap's hook)
             if rep:
                 walls.append(ms)
+                cpus.append(cpu_ms)
                 sqls.append(stats["ms"])
                 counts.append(stats["n"])
                 slow.append(
@@ -145,6 +165,7 @@ def main() -> None:
         )
         print(
             f"{label:<40} {w:7.1f} {statistics.median(counts):6.0f} {q:7.1f} {w - q:8.1f}"
+            f" {statistics.median(cpus):7.1f}"
             f" {size / 1024:5.0f} {p95:6.1f} {ordered[-1]:6.1f}  {worst}",
             flush=True,
         )
@@ -154,7 +175,7 @@ def main() -> None:
                     f"  a {a:.1f} ms request: its costliest statement {t_ms:.1f} ms: {text[:300]}"
                 )
             log = []
-            clients[user].get(lists.path_of(path, known, args.reps + 1))
+            clients[user].get(prefix + lists.path_of(path, known, args.reps + 1))
             for ms, text in log:
                 print(f"  {ms:6.2f} ms  {text if ms > 0.3 else text[:160]}")
             log = None
@@ -162,7 +183,7 @@ def main() -> None:
             prof = cProfile.Profile()
             prof.enable()
             for k in range(3):
-                clients[user].get(lists.path_of(path, known, args.reps + 2 + k))
+                clients[user].get(prefix + lists.path_of(path, known, args.reps + 2 + k))
             prof.disable()
             pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
                 args.profile

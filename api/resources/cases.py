@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -303,10 +304,39 @@ def mask_phone(phone: str) -> str:
 
 
 def cases_json(session: Session, cases: list[Case], actor: Actor) -> list[dict[str, Any]]:
-    """The cases of a page as JSON: their tasks read in one query."""
-    with_tasks = [c.id for c in cases if c.route_version and engine.route_of(session, c).has_tasks]
+    """The cases of a page as JSON: their tasks read in one query, what each route version
+    and the organisation say looked up once for the page, and the triggers of the cases that
+    share them worked out once (engine.available_triggers_of)."""
+    if not cases:
+        return []
+    routes = {
+        (c.route_name, c.route_version): engine.route_of(session, c)
+        for c in cases
+        if c.route_version
+    }
+    with_tasks = [c.id for c in cases if c.route_version and routes[_route_key(c)].has_tasks]
     tasks_by_case = task_queries.tasks_of_cases(session, actor=actor, case_ids=with_tasks)
-    return [case_json(session, c, actor, tasks_of=tasks_by_case) for c in cases]
+    page = _Page(
+        units=registry.units(session),
+        triggers=engine.available_triggers_of(session, cases, actor),
+        streets={k: registry.route_street(session, *k) for k in routes},
+        has_tasks={k: r.has_tasks for k, r in routes.items()},
+    )
+    return [case_json(session, c, actor, tasks_of=tasks_by_case, page=page) for c in cases]
+
+
+def _route_key(case: Case) -> tuple[str, int]:
+    return (case.route_name, case.route_version)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Page:
+    """What the cases of a page share, read once for it (cases_json)."""
+
+    units: UnitIndex
+    triggers: dict[int, list[str]]
+    streets: dict[tuple[str, int], str | None]
+    has_tasks: dict[tuple[str, int], bool]
 
 
 def case_json(
@@ -317,10 +347,11 @@ def case_json(
     full: bool = False,
     tasks_of: dict[int, list[Task]] | None = None,
     units: UnitIndex | None = None,
+    page: _Page | None = None,
 ) -> dict[str, Any]:
     """The case as JSON; TASKS_OF: the tasks of a page's cases, read already (cases_json);
-    UNITS: the organisation where the caller has it."""
-    units = units or registry.units(session)
+    UNITS: the organisation where the caller has it; PAGE: what a page's cases share."""
+    units = page.units if page is not None else units or registry.units(session)
     holder = None
     if case.holder:
         u = units.units.get(case.holder)
@@ -338,7 +369,11 @@ def case_json(
             "name": case.route_name,
             "version": case.route_version,
             # (Route version 0: at the dispatch centre, no route yet.)
-            "street": registry.route_street(session, case.route_name, case.route_version)
+            "street": (
+                page.streets[_route_key(case)]
+                if page is not None
+                else registry.route_street(session, case.route_name, case.route_version)
+            )
             if case.route_version
             else None,
         },
@@ -353,8 +388,19 @@ def case_json(
         "light": case.light,
         "urgency": case.urgency,
         "merged_into": case.merged_into,
-        "available_triggers": engine.available_triggers(session, case, actor),
-        "tasks": case_tasks(session, case, actor, tasks_of, units),
+        "available_triggers": (
+            page.triggers[case.id]
+            if page is not None
+            else engine.available_triggers(session, case, actor)
+        ),
+        "tasks": case_tasks(
+            session,
+            case,
+            actor,
+            tasks_of,
+            units,
+            has_tasks=page.has_tasks.get(_route_key(case)) if page is not None else None,
+        ),
         "channel": case.channel,
         "result": case.result,
         "applicant": {
@@ -395,9 +441,16 @@ def case_tasks(
     actor: Actor,
     tasks_of: dict[int, list[Task]] | None = None,
     index: UnitIndex | None = None,
+    *,
+    has_tasks: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The case's tasks the caller may see; none asked for on a route without task states."""
-    if not case.route_version or not engine.route_of(session, case).has_tasks:
+    """The case's tasks the caller may see; none asked for on a route without task states
+    (HAS_TASKS: whether the case's route has any, where the caller knows)."""
+    if not case.route_version:
+        return []
+    if has_tasks is None:
+        has_tasks = engine.route_of(session, case).has_tasks
+    if not has_tasks:
         return []
     units = (index or registry.units(session)).units
     now = engine.utcnow()

@@ -20,7 +20,9 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
+    bindparam,
     exists,
     func,
     literal_column,
@@ -246,12 +248,18 @@ def estimate(
     where = [w for w in where if not w._annotations.get("narrowing")]
     # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
     # the whole table).
-    lo, hi = session.execute(
-        select(
+    # (Kept for a table's own column only: an alias's name may be new each time.)
+    named = isinstance(id_column.table, Table)
+    ends_of = (id_column.table.name, id_column.key)
+    ends = _ends.get(ends_of) if named else None
+    if ends is None:
+        ends = select(
             select(func.min(id_column)).scalar_subquery(),
             select(func.max(id_column)).scalar_subquery(),
         )
-    ).one()
+        if named:
+            _ends[ends_of] = ends
+    lo, hi = session.execute(ends).one()
     if lo is None:
         return 0, True
     span = hi - lo + 1
@@ -262,8 +270,38 @@ def estimate(
         return _planned_rows(session, select(id_column).where(*where)), False
     width = SAMPLE_ROWS // SAMPLE_WINDOWS
     step = span // SAMPLE_WINDOWS
+    # The runs' bounds are parameters: the statement of a list without filters is built once.
+    bounds = {}
+    for k in range(SAMPLE_WINDOWS):
+        bounds[f"run{k}_lo"] = lo + k * step
+        bounds[f"run{k}_hi"] = lo + k * step + width - 1
+    table = id_column.table
+    unfiltered = named and all(isinstance(w, True_) for w in where)
+    built = (table.name, id_column.key, sample_by)
+    stmt = _unfiltered_samples.get(built) if unfiltered else None
+    if stmt is None:
+        stmt = _sample_statement(id_column, where, sample_by)
+        if unfiltered:
+            _unfiltered_samples[built] = stmt
+    hits = session.execute(stmt, bounds).scalar_one()
+    return round(hits * span / (width * SAMPLE_WINDOWS)), False
+
+
+# Built once (a statement built anew cost more than its run): estimate()'s lowest and highest
+# id of a table, (table, id column) -> statement; its sample of a list without filters,
+# (table, id column, sample_by) -> statement.
+_ends: dict[tuple[str, str], Any] = {}
+_unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _sample_statement(
+    id_column: Any, where: Sequence[ColumnElement[bool]], sample_by: str | None
+) -> Any:
+    """estimate()'s count of the ids in its runs (parameters run{k}_lo, run{k}_hi) that match
+    WHERE."""
     runs = [
-        id_column.between(lo + k * step, lo + k * step + width - 1) for k in range(SAMPLE_WINDOWS)
+        id_column.between(bindparam(f"run{k}_lo"), bindparam(f"run{k}_hi"))
+        for k in range(SAMPLE_WINDOWS)
     ]
     # SQLite would take a filter's own index (a street's 160,000 cases) over the runs of ids:
     # NOT INDEXED leaves it the rowid's ranges (workflow.store.db renders the hint), when the id
@@ -281,10 +319,7 @@ def estimate(
             .where(run, *where)
             for run in runs
         ]
-        hits = session.execute(
-            select(func.count()).select_from(union_all(*sample_runs).subquery())
-        ).scalar_one()
-        return round(hits * span / (width * SAMPLE_WINDOWS)), False
+        return select(func.count()).select_from(union_all(*sample_runs).subquery())
     ids = select(id_column.label("id")).select_from(table).where(or_(*runs))
     if type(id_column.type) is Integer:
         ids = ids.with_hint(table, "NOT INDEXED", "sqlite")
@@ -299,8 +334,7 @@ def estimate(
         )
     else:
         stmt = ids.where(*where).with_only_columns(func.count())
-    hits = session.execute(stmt).scalar_one()
-    return round(hits * span / (width * SAMPLE_WINDOWS)), False
+    return stmt
 
 
 class _Plan(Executable, ClauseElement):

@@ -821,25 +821,56 @@ def _plain_json(data: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def available_triggers(session: Session, case: Case, actor: Actor) -> list[str]:
-    """What ACTOR may fire on CASE now (reasons and targets are asked for on firing)."""
+def available_triggers(
+    session: Session, case: Case, actor: Actor, *, waiting: bool | None = None
+) -> list[str]:
+    """What ACTOR may fire on CASE now (reasons and targets are asked for on firing). WAITING:
+    whether a required task of the case's round is unsettled, where the caller read it already
+    (available_triggers_of)."""
     if not case.route_version or case.merged_into is not None:
         return []  # at the dispatch centre (no route yet), or merged into another case
     route, _, digest = registry.route(session, case.route_name, case.route_version)
     machine = machine_for(route, digest)
     out: list[str] = []
     # In a task state, the way out is offered once the join holds.
-    waiting = (
-        bool(tasks.waiting_for(session, case.id, case.stage_seq))
-        if route.state(case.state).tasks is not None
-        else False
-    )
+    if route.state(case.state).tasks is None:
+        waiting = False
+    elif waiting is None:
+        waiting = bool(tasks.waiting_for(session, case.id, case.stage_seq))
     for trigger in _triggers_from(machine, digest, case.state):
         spec = route.transition(case.state, trigger)
         if spec is not None and may_fire(spec, actor, case) is None:
             if waiting and spec.dest != case.state:
                 continue
             out.append(trigger)
+    return out
+
+
+def available_triggers_of(
+    session: Session, cases: list[Case], actor: Actor
+) -> dict[int, list[str]]:
+    """available_triggers() of a page's cases (id -> triggers), each answer worked out once for
+    the cases that share it (route version, state, held by the caller's unit or not, waiting on
+    a task or not), and whether a task holds the join asked in one query for the page."""
+    rounds: dict[int, int] = {}
+    for c in cases:
+        if c.route_version and c.merged_into is None and c.stage_seq is not None:
+            route = registry.route(session, c.route_name, c.route_version)[0]
+            if route.state(c.state).tasks is not None:
+                rounds[c.id] = c.stage_seq
+    waiting = tasks.waiting_of(session, rounds)
+    out: dict[int, list[str]] = {}
+    # may_fire() reads of the case only whether the caller's unit holds it.
+    seen: dict[tuple[str, int | None, str, bool, bool], list[str]] = {}
+    for c in cases:
+        if not c.route_version or c.merged_into is not None:
+            out[c.id] = []
+            continue
+        key = (c.route_name, c.route_version, c.state, c.holder == actor.unit, c.id in waiting)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = available_triggers(session, c, actor, waiting=c.id in waiting)
+        out[c.id] = list(found)
     return out
 
 

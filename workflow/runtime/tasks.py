@@ -314,6 +314,21 @@ def _new_task(
     return task
 
 
+def waiting_of(session: Session, rounds: dict[int, int]) -> set[int]:
+    """Of the cases in ROUNDS (case id -> its round, stage_seq), those with a required task of
+    that round not settled (waiting_for() of each, in one query)."""
+    if not rounds:
+        return set()
+    rows = session.execute(
+        select(Task.case_id, Task.round).where(
+            Task.case_id.in_(list(rounds)),
+            Task.required.is_(True),
+            Task.status.not_in(SETTLED),
+        )
+    ).all()
+    return {case_id for case_id, round_seq in rows if rounds.get(case_id) == round_seq}
+
+
 def waiting_for(session: Session, case_id: int, round_seq: int | None) -> list[str]:
     """The units whose required task in the round is not settled: the join holds when none."""
     if round_seq is None:
