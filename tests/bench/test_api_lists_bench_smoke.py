@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from workflow.config import REPO
+from tests.bench.conftest import run_bench as run
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=REPO
-    )
-
-
-def test_the_api_lists_are_timed_and_their_answers_compared(tmp_path: Path) -> None:
-    built = tmp_path / "city.db"
+def test_the_api_lists_are_timed_and_their_answers_compared(city: Path, tmp_path: Path) -> None:
+    built = city
     url = f"sqlite:///{built}"
-    done = run("bench/build.py", "--cases=150", "--template=60", "--months=2", "--db", url)
-    assert done.returncode == 0, done.stderr
     first, second, third = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "c.db"
     for copy in (first, second, third):
         shutil.copy(built, copy)

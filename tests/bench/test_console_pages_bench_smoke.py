@@ -11,24 +11,8 @@ from pathlib import Path
 from workflow.config import REPO
 
 
-def test_console_pages_bench_prints_every_page(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'city.db'}"
-    build = subprocess.run(
-        [
-            sys.executable,
-            "bench/build.py",
-            "--cases=150",
-            "--template=60",
-            "--months=2",
-            "--db",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
-    assert build.returncode == 0, build.stderr
+def test_console_pages_bench_prints_every_page(city: Path) -> None:
+    url = f"sqlite:///{city}"
     run = subprocess.run(
         [sys.executable, "bench/console_pages.py", "--db", url, "--reps=1", "--profile=3", "--sql"],
         capture_output=True,

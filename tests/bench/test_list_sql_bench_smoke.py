@@ -10,24 +10,8 @@ from pathlib import Path
 from workflow.config import REPO
 
 
-def test_list_sql_bench_prints_every_api_list_and_its_statements(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'city.db'}"
-    build = subprocess.run(
-        [
-            sys.executable,
-            "bench/build.py",
-            "--cases=150",
-            "--template=60",
-            "--months=2",
-            "--db",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
-    assert build.returncode == 0, build.stderr
+def test_list_sql_bench_prints_every_api_list_and_its_statements(city: Path) -> None:
+    url = f"sqlite:///{city}"
     run = subprocess.run(
         [sys.executable, "bench/list_sql.py", "--db", url, "--reps=1"],
         capture_output=True,

@@ -1,0 +1,38 @@
+"""What the benches' smoke tests share: one small instance built by bench/build.py once per run
+(150 cases), copied for each test, since the scripts migrate and write to what they are given."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workflow.config import REPO
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    """A bench script run as a user runs it, from the repository."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=REPO
+    )
+
+
+@pytest.fixture(scope="session")
+def _built_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = tmp_path_factory.mktemp("city") / "city.db"
+    done = run_bench(
+        "bench/build.py", "--cases=150", "--template=60", "--months=2", "--db", f"sqlite:///{built}"
+    )
+    assert done.returncode == 0, done.stderr
+    return built
+
+
+@pytest.fixture
+def city(_built_city: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the small built instance (a SQLite file)."""
+    copy = tmp_path / "city.db"
+    shutil.copy(_built_city, copy)
+    return copy
