@@ -74,19 +74,7 @@ def main() -> None:
     for _label, _kind, user, _path in todo:
         if user in clients:
             continue
-        c = app.test_client()
-        token = lists.TOKEN.search(c.get("/console/login").get_data(as_text=True))
-        assert token is not None
-        r = c.post(
-            "/console/login",
-            data={
-                "username": user,
-                "password": lists.PASSWORDS[user],
-                "csrf_token": token.group(1),
-            },
-        )
-        assert r.status_code == 302, (user, r.status_code)
-        clients[user] = c
+        clients[user] = lists.console_test_client(app, user)
     cpu: dict[str, list[float]] = {t[0]: [] for t in todo}
     wall: dict[str, list[float]] = {t[0]: [] for t in todo}
     calls: dict[str, list[int]] = {t[0]: [] for t in todo}

@@ -152,19 +152,7 @@ def dump(url: str, out: Path) -> int:
     for user, _path in pages:
         if user in clients:
             continue
-        c = app.test_client()
-        token = lists.TOKEN.search(c.get("/console/login").get_data(as_text=True))
-        assert token is not None
-        r = c.post(
-            "/console/login",
-            data={
-                "username": user,
-                "password": lists.PASSWORDS[user],
-                "csrf_token": token.group(1),
-            },
-        )
-        assert r.status_code == 302, (user, r.status_code)
-        clients[user] = c
+        clients[user] = lists.console_test_client(app, user)
     out.mkdir(parents=True, exist_ok=True)
     n = 0
     for lang in ("zh", "en"):

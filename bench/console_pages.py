@@ -105,29 +105,9 @@ def main() -> None:
     clients: dict[str, Any] = {}
     for _label, _kind, user, _path in todo:
         if user not in clients and args.api:
-            c = app.test_client()
-            r = c.post(
-                f"{lists.API}/auth/token",
-                json={"username": user, "password": lists.PASSWORDS[user]},
-            )
-            assert r.status_code == 201, (user, r.status_code)
-            c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
-            clients[user] = c
+            clients[user] = lists.api_test_client(app, user)
         if user not in clients:
-            c = app.test_client()
-            page = c.get("/console/login").get_data(as_text=True)
-            token = lists.TOKEN.search(page)
-            assert token is not None
-            r = c.post(
-                "/console/login",
-                data={
-                    "username": user,
-                    "password": lists.PASSWORDS[user],
-                    "csrf_token": token.group(1),
-                },
-            )
-            assert r.status_code == 302, (user, r.status_code)
-            clients[user] = c
+            clients[user] = lists.console_test_client(app, user)
     print(f"{known['cases']} cases; load average {lists.loadavg()}", flush=True)
     print(
         f"{'page':<40} {'ms p50':>7} {'SQL n':>6} {'SQL ms':>7} {'rest ms':>8} {'CPU ms':>7}"

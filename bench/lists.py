@@ -206,6 +206,28 @@ def console_client(base: str, name: str) -> requests.Session:
     return s
 
 
+def api_test_client(app: Any, name: str) -> Any:
+    """An in-process client of APP (Flask's test client) holding NAME's API token."""
+    c = app.test_client()
+    r = c.post(f"{API}/auth/token", json={"username": name, "password": PASSWORDS[name]})
+    assert r.status_code == 201, (name, r.status_code)
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
+    return c
+
+
+def console_test_client(app: Any, name: str) -> Any:
+    """An in-process client of APP (Flask's test client) signed in to the console as NAME."""
+    c = app.test_client()
+    token = TOKEN.search(c.get("/console/login").get_data(as_text=True))
+    assert token is not None
+    r = c.post(
+        "/console/login",
+        data={"username": name, "password": PASSWORDS[name], "csrf_token": token.group(1)},
+    )
+    assert r.status_code == 302, (name, r.status_code)
+    return c
+
+
 def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(label, api|console, user, path): what is timed, the baseline first."""
     c, name2, phone4 = k["case"], quote(k["name2"]), k["phone4"]

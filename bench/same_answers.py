@@ -120,14 +120,7 @@ def main() -> None:
     with open(args.out, "w", encoding="utf-8") as f:
         for label, user, path in todo:
             if user not in clients:
-                c = app.test_client()
-                r = c.post(
-                    f"{lists.API}/auth/token",
-                    json={"username": user, "password": lists.PASSWORDS[user]},
-                )
-                assert r.status_code == 201, (user, r.status_code)
-                c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
-                clients[user] = c
+                clients[user] = lists.api_test_client(app, user)
             r = clients[user].get(lists.API + path)
             line = {"label": label, "path": path, "status": r.status_code}
             f.write(json.dumps({**line, "body": r.get_data(as_text=True)}, ensure_ascii=False))
