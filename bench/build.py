@@ -405,6 +405,13 @@ def _case_rows(out: _Writer, tpl: _Template, tcase: int, cc: _Copy, done: Built)
             out.rows[table].append(_copy_row(table, r, cc, cc.ids[(table, r["id"])]))
 
 
+def _instant(text: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} names no offset: add Z or +08:00")
+    return at.astimezone(dt.UTC)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -414,6 +421,12 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=6, help="the months the cases spread over")
     ap.add_argument("--template", type=int, default=3000, help="cases the real engine makes")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument(
+        "--now",
+        type=_instant,
+        help="the instant the cases spread up to (ISO 8601 with its offset, e.g."
+        " 2026-11-02T09:00:00+08:00); default: now. With --seed, the same cases every time",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     phase = {"at": 0.0, "first": 0}
@@ -435,6 +448,7 @@ def main() -> None:
         months=args.months,
         template=args.template,
         seed=args.seed,
+        now=args.now,
         progress=show,
     )
     print(file=sys.stderr)
