@@ -164,7 +164,17 @@ def _pending() -> dict[str, Any]:
             from api.console.common import current_caller
 
             c = current_caller()
-            g.pending_counts = pending_queries.counts(db.session(), c.actor) if c else {}
+            # The navigation's unread notifications (notifications.unread_notifications) asked
+            # in the same statement, where the navigation shows them and none was asked yet.
+            unread = (
+                c is not None
+                and c.role in ("clerk", "staff", "admin")
+                and "console_unread" not in g
+            )
+            found = pending_queries.counts(db.session(), c.actor, unread=unread) if c else {}
+            if unread:
+                g.console_unread = found.pop("unread")
+            g.pending_counts = found
         counts: dict[str, int] = g.pending_counts
         return counts
 
