@@ -289,8 +289,9 @@ def case(case_id: int) -> str:
         with db.write() as w:
             case = scope.get_case(w, actor, case_id)
             phone = read_phone(w, case, actor)
+    # The case as read in the user's scope just now (the session keeps what it loaded past the
+    # write's commit): not read again.
     s = db.session()
-    case = engine.get_case(s, case_id)
     if not case.route_version:  # at the dispatch centre: no route yet
         return redirect(url_for("console.dispatch_case", case_id=case_id))  # type: ignore[return-value]
     route = engine.route_of(s, case)
@@ -342,6 +343,7 @@ def case(case_id: int) -> str:
         and case.paused_at is None
         and case.stage_due_at > engine.utcnow()
     )
+    from api.console.attachments import case_attachments
     from api.console.dispatch import similar_panel
     from api.console.feedback import case_feedback
 
@@ -395,11 +397,13 @@ def case(case_id: int) -> str:
         lines=grouped(timeline(case_id, actor)),
         board=board,
         case_tasks=case_tasks,
+        attachments=case_attachments(case, item, case_tasks, scope_checked=True),
         commands=c.unit == case.holder and c.role in tasks.COMMAND_ROLES,
         current_round=case.stage_seq
         if case.state in route.state_names and route.state(case.state).tasks is not None
         else None,
-        **similar_panel(case),
+        # An auditor's page has no duplicates panel (case.html): not looked for.
+        **(similar_panel(case) if c.role != "auditor" else {"similar": [], "may_merge": False}),
     )
 
 
