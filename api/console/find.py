@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from api import db
 from api.console import labels
-from api.console.cases import PER_PAGE, case_view
+from api.console.cases import PER_PAGE, table_rows
 from api.console.common import bp, caller, signed_in, unit_name, units
 from api.resources.cases import mask_phone
 from workflow import privacy
@@ -142,7 +142,7 @@ def find() -> str:
         f=f,
         views=[(v, view_title(v)) for v in views],
         title=view_title(f.view),
-        rows=[case_view(r) for r in found.items],
+        rows=table_rows(found.items, holder=True),
         nav=list_nav(found, number),
         items=sorted(items.values(), key=lambda i: i.code),
         streets=[(code, unit_name(code)) for code in streets],

@@ -376,9 +376,9 @@ def _pointer3(
         tx = session.get_transaction()
         memo = session.info.get(_LATEST_MEMO)
         if tx is not None and memo is not None and memo[0] is tx:
-            key = (kind, name, street)
-            if key in memo[1]:
-                hit = memo[1][key]
+            latest = (kind, name, street)
+            if latest in memo[1]:
+                hit = memo[1][latest]
                 if hit is None:  # a singleton this transaction found unpublished
                     raise _unpublished(kind, name, version)
                 return hit

@@ -41,9 +41,7 @@ def counts(session: Session, actor: Actor, *, unread: bool = False) -> dict[str,
     return out
 
 
-def _statement(
-    session: Session, actor: Actor, unread: bool
-) -> tuple[list[str], Any] | None:
+def _statement(session: Session, actor: Actor, unread: bool) -> tuple[list[str], Any] | None:
     """The one statement of counts() for ACTOR (its counts' names in order), kept as built."""
     index = registry.units(session)
     key = (actor.unit or "", actor.role, unread)
