@@ -33,8 +33,8 @@ def counts(session: Session, actor: Actor, *, unread: bool = False) -> dict[str,
         names, merged = statement
         for name, n in zip(names, session.execute(merged).one(), strict=True):
             out[name] = n if name == "unread" or n <= CAP else CAP + 1
-    elif unread:
-        out["unread"] = 0
+    if unread:
+        out.setdefault("unread", 0)  # a user of no unit has no notifications
     if actor.role == "callback":
         page = feedback.feedback(session, actor=actor, status="pending", limit=CAP + 1)
         out["callbacks"] = len(page.items)
