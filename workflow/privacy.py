@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from workflow.actors import Actor
@@ -160,16 +160,19 @@ def phone_shown_for(session: Session, actor: Actor, case: Case) -> str | None:
         return None
     if actor.role not in ("clerk", "staff", "admin"):
         return None
-    pending = session.execute(
-        select(Feedback.id).where(Feedback.case_id == case.id, Feedback.status == "pending")
-    ).first()
-    if pending is None:
-        pending = session.execute(
-            select(Rectification.id).where(
-                Rectification.case_id == case.id, Rectification.status == "open"
-            )
-        ).first()
-    return "follow_up" if pending is not None else None
+    pending = session.execute(_FOLLOW_UP, {"case_id": case.id}).scalar()
+    return "follow_up" if pending else None
+
+
+# Whether a case's 回访 is pending or a rectification of it open: one statement, built once.
+_FOLLOW_UP = select(
+    or_(
+        exists().where(Feedback.case_id == bindparam("case_id"), Feedback.status == "pending"),
+        exists().where(
+            Rectification.case_id == bindparam("case_id"), Rectification.status == "open"
+        ),
+    )
+)
 
 
 def mask_name(name: str) -> str:

@@ -136,18 +136,25 @@ def attachment_thumb(attachment_id: int) -> Any:
 
 
 def case_attachments(
-    case: Case, item: ItemSpec | None = None, case_tasks: Sequence[Task] | None = None
+    case: Case,
+    item: ItemSpec | None = None,
+    case_tasks: Sequence[Task] | None = None,
+    *,
+    scope_checked: bool = False,
 ) -> dict[str, Any]:
     """What the case page shows of its files: those the user sees, whether they may add, with
     which purposes, materials and tasks. CASE_TASKS: the case's tasks the user sees, where the
-    page has read them (task_queries.tasks_of_case)."""
+    page has read them (task_queries.tasks_of_case); SCOPE_CHECKED: the page read the case
+    through scope.get_case for the user (records.of_case)."""
     c = current_caller()
     if c is None:
         return {"rows": [], "may_add": False}
     s = db.session()
     if case_tasks is None:
         case_tasks = task_queries.tasks_of_case(s, actor=c.actor, case_id=case.id)
-    rows = records.of_case(s, c.actor, case.id, visible_tasks=case_tasks)
+    rows = records.of_case(
+        s, c.actor, case.id, visible_tasks=case_tasks, scope_checked=scope_checked
+    )
     may_add = c.role in records.ADDERS and case.closed_at is None
     labels = purpose_labels()
     tasks = [t for t in case_tasks if c.unit in (t.unit, t.commander) and t.status != "cancelled"]

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from api import db
 from api.console import labels
@@ -137,22 +136,21 @@ def dispatch_case(case_id: int) -> Any:
 
 
 def _similar(case: Case) -> list[dict[str, Any]]:
-    """Likely duplicates the caller may see, as list rows."""
+    """Likely duplicates the caller may see, as the rows _similar.html shows (the case's id,
+    state and opening, the item's name): scope.in_scope() of each asked in the same statement
+    (duplicates.similar_rows)."""
     s = db.session()
-    actor = caller().actor
-    found = duplicates.similar(s, case)
+    found = duplicates.similar_rows(s, case, scope.case_filter(s, caller().actor))
     if not found:
         return []
-    # scope.in_scope() of each, asked in one statement (up to ten: a statement each was a tenth
-    # of the case page).
-    seen = set(
-        s.execute(
-            select(Case.id).where(
-                Case.id.in_([other.id for other in found]), scope.case_filter(s, actor)
-            )
-        ).scalars()
-    )
-    return [case_view(other) for other in found if other.id in seen]
+    item_names = registry.items
+    return [
+        {
+            "case": row,
+            "item_name": labels.named(item_names(s, row.list_version)[0].get(row.item), row.item),
+        }
+        for row in found
+    ]
 
 
 @bp.post("/dispatch/<int:case_id>")

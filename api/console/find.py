@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from api import db
 from api.console import labels
-from api.console.cases import PER_PAGE, case_view
+from api.console.cases import PER_PAGE, table_rows
 from api.console.common import bp, caller, signed_in, unit_name, units
 from api.resources.cases import mask_phone
 from workflow import privacy
@@ -142,7 +142,7 @@ def find() -> str:
         f=f,
         views=[(v, view_title(v)) for v in views],
         title=view_title(f.view),
-        rows=[case_view(r) for r in found.items],
+        rows=table_rows(found.items, holder=True),
         nav=list_nav(found, number),
         items=sorted(items.values(), key=lambda i: i.code),
         streets=[(code, unit_name(code)) for code in streets],
@@ -164,7 +164,17 @@ def _pending() -> dict[str, Any]:
             from api.console.common import current_caller
 
             c = current_caller()
-            g.pending_counts = pending_queries.counts(db.session(), c.actor) if c else {}
+            # The navigation's unread notifications (notifications.unread_notifications) asked
+            # in the same statement, where the navigation shows them and none was asked yet.
+            unread = (
+                c is not None
+                and c.role in ("clerk", "staff", "admin")
+                and "console_unread" not in g
+            )
+            found = pending_queries.counts(db.session(), c.actor, unread=unread) if c else {}
+            if unread:
+                g.console_unread = found.pop("unread")
+            g.pending_counts = found
         counts: dict[str, int] = g.pending_counts
         return counts
 

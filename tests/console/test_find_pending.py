@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.console.conftest import Browserless
 from workflow.actors import Actor
+from workflow.notify import manage
 from workflow.queries import pending
 from workflow.runtime import sla
 
@@ -63,6 +64,11 @@ def test_counts_by_role(sessions: sessionmaker[Session]) -> None:
         assert set(pending.counts(s, CLERK)) == {"extensions", "returns"}
         assert set(pending.counts(s, Actor("cb", "X-SN", "callback"))) == {"callbacks"}
         assert pending.counts(s, Actor("au", "X-SN", "auditor")) == {}
+        # With the unit's unread notifications, asked in the same statement, as counted alone.
+        for actor in (CLERK, STREET):
+            counts = pending.counts(s, actor, unread=True)
+            assert set(counts) - set(pending.counts(s, actor)) == {"unread"}
+            assert counts["unread"] == manage.unread_count(s, actor.unit)
 
 
 def test_a_supervision_on_a_closed_case_no_longer_waits(

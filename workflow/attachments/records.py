@@ -231,12 +231,19 @@ def _visible_tasks(session: Session, actor: Actor, case_id: int) -> set[int]:
 
 
 def of_case(
-    session: Session, actor: Actor, case_id: int, *, visible_tasks: Sequence[Task] | None = None
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    *,
+    visible_tasks: Sequence[Task] | None = None,
+    scope_checked: bool = False,
 ) -> list[Attachment]:
     """The files of a case ACTOR may see (NotFound outside the case's scope), oldest first.
     VISIBLE_TASKS: the case's tasks ACTOR sees (task_queries.tasks_of_case), where the caller
-    has read them."""
-    scope.get_case(session, actor, case_id)
+    has read them; SCOPE_CHECKED: the caller has read the case through scope.get_case for
+    ACTOR in this request (the case page), so it is not asked again."""
+    if not scope_checked:
+        scope.get_case(session, actor, case_id)
     rows = session.execute(
         select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)
     ).scalars()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -328,6 +328,23 @@ _PINNED = select(_dv.version, _dv.digest, _dv.street).where(
 
 Pointer = tuple[int, str, str | None]  # version, digest, street (None: the district's)
 
+# The definitions every page reads the latest of (the organisation, the calendar, the list of
+# items, the places, the appraisal's scheme): the first of them a transaction asks, it asks all
+# of them in one statement (each its own index lookup), kept as built; a page asked three.
+SINGLETONS = ("units", "calendar", "items", "places", "appraisal")
+_LATEST_OF_ALL = union_all(
+    *(
+        select(
+            select(literal(kind).label("kind"), _dv.version, _dv.digest, _dv.street)
+            .where(_dv.kind == kind, _dv.name == kind, _dv.street.is_(None))
+            .order_by(_dv.version.desc())
+            .limit(1)
+            .subquery()
+        )
+        for kind in SINGLETONS
+    )
+)
+
 # (kind, name, version) -> Pointer of pinned lookups, per database (a published version never
 # changes). Keyed by the SQLAlchemy Engine: another database is another Engine.
 _pinned: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], Pointer]] = (
@@ -359,9 +376,16 @@ def _pointer3(
         tx = session.get_transaction()
         memo = session.info.get(_LATEST_MEMO)
         if tx is not None and memo is not None and memo[0] is tx:
-            hit = memo[1].get((kind, name, street))
-            if hit is not None:
+            latest = (kind, name, street)
+            if latest in memo[1]:
+                hit = memo[1][latest]
+                if hit is None:  # a singleton this transaction found unpublished
+                    raise _unpublished(kind, name, version)
                 return hit
+    if version is None and street is None and kind == name and kind in SINGLETONS:
+        publishing = session.info.get(_PUBLISHING)
+        if publishing is None or publishing is not session.get_transaction():
+            return _latest_of_all(session, kind)
     if version is None and street is not None:
         row = session.execute(
             _LATEST_FOR_STREET, {"kind": kind, "name": name, "street": street}
@@ -389,22 +413,51 @@ def _pointer3(
             with _cache_lock:
                 _pinned.setdefault(bind, {})[key] = (row[0], row[1], row[2])
     if row is None:
-        what = f"{kind} {name}" + (f" version {version}" if version else "")
-        raise NotFound(
-            f"no published {what}",
-            code="no_published",
-            params={"definition": kind, "name": name, "version": version or ""},
-        )
+        raise _unpublished(kind, name, version)
     if version is None:
         tx = session.get_transaction()
         if tx is not None and session.info.get(_PUBLISHING) is not tx:
-            seen: tuple[Any, dict[tuple[str, str, str | None], Pointer]] | None
+            seen: tuple[Any, dict[tuple[str, str, str | None], Pointer | None]] | None
             seen = session.info.get(_LATEST_MEMO)
             if seen is None or seen[0] is not tx:
                 seen = (tx, {})
                 session.info[_LATEST_MEMO] = seen
             seen[1][(kind, name, street)] = (row[0], row[1], row[2])
     return row[0], row[1], row[2]
+
+
+def _latest_of_all(session: Session, kind: str) -> Pointer:
+    """_pointer3() of the singleton KIND's latest version, every singleton's read at once and
+    kept for the transaction (as _pointer3 keeps what it reads)."""
+    found: dict[tuple[str, str, str | None], Pointer | None] = {
+        (k, k, None): None for k in SINGLETONS
+    }
+    for k, v, digest, street in session.execute(_LATEST_OF_ALL):
+        found[(k, k, None)] = (v, digest, street)
+    tx = session.get_transaction()
+    if tx is not None:
+        seen: tuple[Any, dict[tuple[str, str, str | None], Pointer | None]] | None
+        seen = session.info.get(_LATEST_MEMO)
+        if seen is None or seen[0] is not tx:
+            seen = (tx, {})
+            session.info[_LATEST_MEMO] = seen
+        for key, pointer in found.items():
+            seen[1].setdefault(key, pointer)
+        hit = seen[1][(kind, kind, None)]
+    else:
+        hit = found[(kind, kind, None)]
+    if hit is None:
+        raise _unpublished(kind, kind, None)
+    return hit
+
+
+def _unpublished(kind: str, name: str, version: int | None) -> NotFound:
+    what = f"{kind} {name}" + (f" version {version}" if version else "")
+    return NotFound(
+        f"no published {what}",
+        code="no_published",
+        params={"definition": kind, "name": name, "version": version or ""},
+    )
 
 
 def _content(session: Session, kind: str, name: str, version: int) -> Any:

@@ -11,7 +11,8 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, type_coerce
+from sqlalchemy import case as sa_case
 from sqlalchemy.orm import Session
 
 from workflow import config
@@ -26,13 +27,13 @@ from workflow.store.models import Case, Feedback
 EARTH_M = 6_371_000
 
 
-def _point(case: Case) -> tuple[float, float] | None:
+def _point(case: Any) -> tuple[float, float] | None:
     """The case's point, where cases carry one (lat/long columns, when the place is kept)."""
     lat, long = getattr(case, "lat", None), getattr(case, "long", None)
     return (float(lat), float(long)) if lat is not None and long is not None else None
 
 
-def _address(case: Case) -> str:
+def _address(case: Any) -> str:
     text = getattr(case, "address", None) or (case.form or {}).get("address") or ""
     return "".join(str(text).split()).casefold()
 
@@ -47,7 +48,7 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_M * math.asin(math.sqrt(h))
 
 
-def _near(case: Case, other: Case, metres: int) -> bool:
+def _near(case: Any, other: Any, metres: int) -> bool:
     """Same place: within METRES where both have a point; else the same address where both
     have one; else the same community (the query's condition) is enough."""
     p, q = _point(case), _point(other)
@@ -57,16 +58,20 @@ def _near(case: Case, other: Case, metres: int) -> bool:
     return not (a and b) or a == b
 
 
-def similar(session: Session, case: Case, *, limit: int = 10) -> list[Case]:
-    """Likely duplicates of CASE: open cases (not merged) of the same item at the same community,
-    opened within the settings' window (STREETFLOW_DUPLICATE_WINDOW_DAYS) of it, near it; the
-    newest first. None for a case without an item or a community yet."""
-    if not case.item or (case.state == DISPATCH_STATE and case.workstation == case.holder):
-        return []
+def _asks(case: Case) -> bool:
+    return bool(case.item) and not (
+        case.state == DISPATCH_STATE and case.workstation == case.holder
+    )
+
+
+def _candidates(session: Session, case: Case, *columns: Any) -> tuple[Any, int]:
+    """The statement of COLUMNS of the open cases (not merged) of CASE's item at its community
+    opened within the settings' window of it, the newest first, as many as similar() looks at;
+    and the settings' distance."""
     local = config.of(session)
     window = dt.timedelta(days=local.duplicate_window_days)
-    rows = session.execute(
-        select(Case)
+    return (
+        select(*columns)
         .where(
             Case.id != case.id,
             Case.item == case.item,
@@ -77,9 +82,45 @@ def similar(session: Session, case: Case, *, limit: int = 10) -> list[Case]:
             Case.created_at <= case.created_at + window,
         )
         .order_by(Case.created_at.desc(), Case.id.desc())
-        .limit(limit * 5)
-    ).scalars()
-    return [c for c in rows if _near(case, c, local.duplicate_distance_m)][:limit]
+    ), local.duplicate_distance_m
+
+
+def similar(session: Session, case: Case, *, limit: int = 10) -> list[Case]:
+    """Likely duplicates of CASE: open cases (not merged) of the same item at the same community,
+    opened within the settings' window (STREETFLOW_DUPLICATE_WINDOW_DAYS) of it, near it; the
+    newest first. None for a case without an item or a community yet."""
+    if not _asks(case):
+        return []
+    statement, metres = _candidates(session, case, Case)
+    rows = session.execute(statement.limit(limit * 5)).scalars()
+    return [c for c in rows if _near(case, c, metres)][:limit]
+
+
+# What similar_rows() reads of each candidate: what a list of them shows and where it is (the
+# form, for its address, only where the address column has none).
+_SHOWN = (Case.id, Case.item, Case.list_version, Case.state, Case.created_at)
+_PLACE = (
+    Case.lat,
+    Case.long,
+    Case.address,
+    type_coerce(
+        sa_case((or_(Case.address.is_(None), Case.address == ""), Case.form), else_=None),
+        Case.form.type,
+    ).label("form"),
+)
+
+
+def similar_rows(
+    session: Session, case: Case, seen: ColumnElement[bool], *, limit: int = 10
+) -> list[Any]:
+    """similar()'s cases that SEEN (a condition on cases: the reader's scope) selects, as rows
+    of id, item, list_version, state and created_at, in one statement: the candidates' columns
+    that place them, not the whole cases (a case page read fifty whole cases to keep ten)."""
+    if not _asks(case):
+        return []
+    statement, metres = _candidates(session, case, *_SHOWN, *_PLACE, seen.label("seen"))
+    rows = session.execute(statement.limit(limit * 5)).all()
+    return [r for r in [r for r in rows if _near(case, r, metres)][:limit] if r.seen]
 
 
 def may_merge(session: Session, case: Case, actor: Actor) -> bool:

@@ -64,7 +64,29 @@ def held_scope(session: Session, actor: Actor) -> bool:
     return actor.role == "staff" and unit_kind(session, actor.unit) != "street_office"
 
 
+def _decided(session: Session, actor: Actor, case: Case) -> bool | None:
+    """case_filter()'s answer for CASE where it is a plain comparison of the case's own columns
+    (a clerk's workstation, a street office's street, the district's administrator), worked
+    out on the case as loaded; None where it needs the database (the units a case passed
+    through, an auditor's rule)."""
+    if actor.role == "auditor":
+        return None
+    unit = actor.unit or ""
+    if actor.role == "clerk":
+        return case.workstation == unit
+    if actor.role in ("staff", "admin"):
+        kind = unit_kind(session, unit)
+        if actor.role == "admin" and kind == "district":
+            return True
+        if kind == "street_office":
+            return case.street == unit
+    return None
+
+
 def in_scope(session: Session, actor: Actor, case: Case) -> bool:
+    decided = _decided(session, actor, case)
+    if decided is not None:
+        return decided
     return bool(
         session.execute(
             select(exists().where(Case.id == case.id, case_filter(session, actor)))
