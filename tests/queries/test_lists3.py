@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
+from tests.queries.lists import condition
 from workflow import demo
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
@@ -39,12 +40,6 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
     """A month of demo cases: every item and route, sent back, whistled, dispatched, merged."""
     demo.generate_cases(sessions, now=NOW, days=30, per_workstation=3)
     yield sessions
-
-
-def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
-    """The cases the list's conditions select (q as one condition), newest first."""
-    where = search.where(s, who, f)
-    return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
 
 
 def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
