@@ -1,0 +1,35 @@
+"""the cases opened in a period: SQLite's index of the cases by the day (UTC) they were opened,
+then id (and the instant: the days at a period's ends are checked against its bounds, and its
+estimate samples runs of ids in it, without the cases' rows), so that a list of a week's cases
+newest first reads a page of each day's entries, merged, where it read the week's every entry
+from the index on the opening instant and sorted their ids, and its estimate read 4,096 cases'
+rows (workflow.queries.search.opened_days). An expression index, SQLite's only (PostgreSQL
+reads the period's range of ids, search._ids_opened): the models do not declare it
+(workflow.store.search_index.include_object).
+
+Revision ID: 0033_lists9
+Revises: 0032_sql8
+Create Date: 2026-11-30 06:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0033_lists9"
+down_revision: str | None = "0032_sql8"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# (workflow.store.search_index.SQLITE_OPENED_DAY, as it was written)
+SQLITE_OPENED_DAY = "CREATE INDEX ix_cases_opened_day ON cases (substr(created_at, 1, 10), id)"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(SQLITE_OPENED_DAY)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP INDEX ix_cases_opened_day")
