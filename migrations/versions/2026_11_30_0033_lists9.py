@@ -1,14 +1,15 @@
-"""the cases opened in a period, and a unit's part of the trail counted: SQLite's index of the cases by the day (UTC) they were opened,
-then id (and the instant: the days at a period's ends are checked against its bounds, and its
-estimate samples runs of ids in it, without the cases' rows), so that a list of a week's cases
-newest first reads a page of each day's entries, merged, where it read the week's every entry
-from the index on the opening instant and sorted their ids, and its estimate read 4,096 cases'
-rows (workflow.queries.search.opened_days); and SQLite's index of the trail by seq and case:
-the estimate of a unit's part of the trail (workflow.queries.trail) reads its sample's runs of
-seqs there, each event's case beside (SQLite takes it by itself for the runs), where it read
-4,096 events' rows through the primary key. SQLite's
-only (PostgreSQL reads the period's range of ids, search._ids_opened, and estimates a count from
-its planner): the models do not declare them (workflow.store.search_index.include_object).
+"""the cases opened in a period, and a unit's part of the trail counted (SQLite's only).
+
+SQLite's index of the cases by the day (UTC) they were opened, then id: a list of a week's cases
+newest first reads a page of each day's entries, merged (the days at the period's ends checked
+against its bounds on the cases' rows), where it read the week's every entry from the index on
+the opening instant and sorted their ids; its estimate samples runs of ids in it, where it read
+4,096 cases' rows (workflow.queries.search.opened_days). And the trail by seq and case: the
+estimate of a unit's part of the trail (workflow.queries.trail) reads its sample's runs of seqs
+there, each event's case beside (SQLite takes it by itself for the runs), where it read 4,096
+events' rows. PostgreSQL gets neither (it reads the period's range of ids, search._ids_opened,
+and estimates a count from its planner); the models do not declare them
+(workflow.store.search_index.include_object).
 
 Revision ID: 0033_lists9
 Revises: 0032_sql8
@@ -25,7 +26,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SQLITE_OPENED_DAY = "CREATE INDEX ix_cases_opened_day ON cases (substr(created_at, 1, 10), id)"
-
 
 SQLITE_TRAIL_SEQ_CASE = "CREATE INDEX ix_trail_events_seq_case ON trail_events (seq, case_id)"
 
