@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
+from tests.queries.lists import condition, paged
 from workflow import demo
-from workflow.actors import Actor
 from workflow.queries import cases, paging, search
 from workflow.store.models import Case
 
@@ -38,24 +38,6 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
     some past their whole limit."""
     demo.generate_cases(sessions, now=T0, days=30, per_workstation=3)
     yield sessions
-
-
-def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
-    """The cases the list's conditions select, newest first, asked as one plain query."""
-    where = search.where(s, who, f)
-    return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
-
-
-def paged(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
-    """GET /cases page after page by its cursor."""
-    seen: list[int] = []
-    after = None
-    while True:
-        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
-        seen += [c.id for c in page.items]
-        if page.next is None:
-            return seen
-        after = page.next
 
 
 def plan(s: Session, stmt: Any) -> str:

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
+from tests.queries.lists import condition
 from workflow import demo
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
@@ -39,12 +40,6 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
     """A month of demo cases: every item and route, sent back, whistled, dispatched, merged."""
     demo.generate_cases(sessions, now=NOW, days=30, per_workstation=3)
     yield sessions
-
-
-def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
-    """The cases the list's conditions select (q as one condition), newest first."""
-    where = search.where(s, who, f)
-    return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
 
 
 def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
@@ -236,3 +231,44 @@ def test_a_units_lists_of_what_it_holds_or_held_are_what_their_condition_selects
                 assert by_number(s, who, f, 4) == expected, (who, f)
                 page = cases.list_cases(s, actor=who, filters=f, limit=3)
                 assert (page.total, page.exact) == (len(expected), True)
+
+
+def test_a_city_s_cases_opened_in_a_period_read_day_by_day_are_what_their_condition_selects(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Twelve thousand cases opened over twenty days, their ids in no order of their opening
+    (an import): the cases opened in a period (a day, a week, two weeks; SQLite reads them day
+    by day, search.opened_days) are what the period's condition selects, page after page by
+    cursor and by number; the count is the condition's (exact to the cap, the same estimate
+    beyond it), the days beyond the period's ends (a local day spans two UTC days) left out."""
+    with sessions.begin() as s:
+        seed_cases(s, CITY, start=T0)
+        ids = list(s.execute(select(Case.id).order_by(Case.id)).scalars())
+        span = 20 * 24 * 60
+        table = Case.__table__
+        s.execute(
+            update(table)
+            .where(table.c.id == bindparam("case"))
+            .values(created_at=bindparam("opened")),
+            [{"case": i, "opened": T0 - dt.timedelta(minutes=(i * 7919) % span)} for i in ids],
+        )
+    district = actor("X-SN", "admin")
+    today = T0.astimezone(TZ).date()
+    with sessions() as s:
+        for days_back, days in ((3, 1), (10, 7), (16, 14), (19, 17)):
+            start = today - dt.timedelta(days=days_back)
+            f = search.Filters(opened_from=start, opened_until=start + dt.timedelta(days=days - 1))
+            expected = condition(s, district, f)
+            assert expected == in_period(s, f.opened_from, f.opened_until)  # type: ignore[arg-type]
+            assert by_cursor(s, district, f, 97)[:500] == expected[:500]
+            top = [c.id for c in cases.list_cases(s, actor=district, filters=f, limit=50).items]
+            assert top == expected[:50]
+            deep = cases.list_cases(s, actor=district, filters=f, offset=400, limit=30)
+            assert [c.id for c in deep.items] == expected[400:430]
+            page = cases.list_cases(s, actor=district, filters=f, limit=5)
+            where = search.where(s, district, f)
+            assert (page.total, page.exact) == paging.count_or_estimate(
+                s, Case.id, where, search.COUNT_CAP
+            ), f
+            if len(expected) > search.COUNT_CAP:
+                assert not page.exact

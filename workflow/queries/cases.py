@@ -50,7 +50,7 @@ def list_cases(
         item=item or f.item,
         light=light or f.light,
     )
-    clauses, read = branches(session, actor, f)
+    clauses, read, counted = branches(session, actor, f)
     return page(
         session,
         Case,
@@ -61,7 +61,8 @@ def list_cases(
         limit=limit,
         count_cap=COUNT_CAP,
         branches=read,
-        sample_by=sample_index(f, clauses),
+        counted=counted,
+        sample_by=sample_index(f, counted or clauses),
     )
 
 

@@ -129,6 +129,7 @@ def count_upto(
 ) -> tuple[int, bool]:
     """How many rows match WHERE: (n, True) exactly, or (CAP, False) when there are more than CAP
     (counting a large list costs as much as reading it)."""
+    where = _counted(where)
     if cap is None:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return n, True
@@ -226,6 +227,18 @@ def narrowing(clause: ColumnElement[bool]) -> ColumnElement[bool]:
     range of ids read from an index): it narrows where the list is read, never what it holds,
     and an estimate leaves it out."""
     return clause._annotate({"narrowing": True})
+
+
+def sampling(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """CLAUSE marked as one that every row matching the rest of a list's WHERE meets anyway,
+    kept for an estimate's sample only (it names the leading column of the index the sample
+    reads, SAMPLE_BY): a count leaves it out (SQLite may read another index for it)."""
+    return clause._annotate({"sampling": True})
+
+
+def _counted(where: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """WHERE without its clauses for a sample only (sampling())."""
+    return [w for w in where if not w._annotations.get("sampling")]
 
 
 def estimate(
@@ -489,12 +502,17 @@ def _driven(
     limit: int,
     count_cap: int | None,
     count: bool = True,
+    counted: Sequence[ColumnElement[bool]] | None = None,
+    sample_by: str | None = None,
 ) -> tuple[list[Any], int | None, bool, int | None]:
     """page() of the ids BRANCHES find (their UNION) that match WHERE, ordered by the id: (rows,
-    total, exact, the last row's id when there are more)."""
+    total, exact, the last row's id when there are more). COUNTED: the same rows' clauses,
+    counted by count_or_estimate() (SAMPLE_BY) instead of the branches."""
     total: int | None = None
     exact = True
-    if count:
+    if count and counted is not None:
+        total, exact = count_or_estimate(session, model.id, counted, count_cap, sample_by=sample_by)
+    elif count:
         total, exact = _count_branches(session, model, branches, where, count_cap)
     if after is None and offset > 0:
         ids = _in_order(session, model, branches, where, descending=descending, each=offset)
@@ -586,12 +604,17 @@ def seek(
     limit: int,
     count_cap: int | None = None,
     branches: Sequence[Branch] | None = None,
+    counted: Sequence[ColumnElement[bool]] | None = None,
     sample_by: str | None = None,
 ) -> Seek[Any]:
     """The rows of MODEL matching WHERE in the order of KEYS (the last one unique): after the
     cursor AFTER, or from row OFFSET on (located by its key first). BRANCHES: the rows are
     also among the ids one of them finds (read through their indexes when the list is by id
-    alone). SAMPLE_BY: the index an estimate of the count reads (estimate())."""
+    alone). COUNTED: the clauses that select the same rows as WHERE and BRANCHES, counted
+    instead of the branches (and read instead of them in another order). SAMPLE_BY: the index
+    an estimate of the count reads (estimate())."""
+    if branches and counted is not None and not (len(keys) == 1 and keys[0][0] is model.id):
+        where, branches = counted, None
     if branches and len(keys) == 1 and keys[0][0] is model.id:
         cursor = decode_cursor(after, keys)[0] if after else None
         rows, total, exact, last = _driven(
@@ -604,6 +627,8 @@ def seek(
             offset=offset,
             limit=limit,
             count_cap=count_cap,
+            counted=counted,
+            sample_by=sample_by,
         )
         return Seek(rows, total or 0, exact, encode_cursor([last]) if last is not None else None)
     if branches:
@@ -644,15 +669,19 @@ def page(
     count: bool = True,
     count_cap: int | None = None,
     branches: Sequence[Branch] | None = None,
+    counted: Sequence[ColumnElement[bool]] | None = None,
     sample_by: str | None = None,
 ) -> Page[Any]:
     """The rows of MODEL matching WHERE, ordered by KEY (unique), from after the cursor AFTER
     (the KEY of the last row already read) or from row OFFSET on (located by its key first).
     The count is exact up to COUNT_CAP (without one: always), beyond it an estimate (SAMPLE_BY:
     the index it reads, estimate()). BRANCHES: the rows are also among the ids one of them
-    finds (Branch)."""
+    finds (Branch). COUNTED: the clauses that select the same rows as WHERE and BRANCHES,
+    counted instead of the branches (and read instead of them by another key)."""
+    if branches and counted is not None and key is not model.id:
+        where, branches = counted, None
     if branches and key is model.id:
-        rows, counted, exact, last = _driven(
+        rows, n, exact, last = _driven(
             session,
             model,
             branches,
@@ -663,8 +692,10 @@ def page(
             limit=limit,
             count_cap=count_cap,
             count=count,
+            counted=counted,
+            sample_by=sample_by,
         )
-        return Page(rows, counted, last, exact)
+        return Page(rows, n, last, exact)
     if branches:
         where = [*where, model.id.in_(_union(model, branches, []))]
     total: int | None = None
