@@ -98,10 +98,6 @@ CASE_IDS_INDEX = "ix_cases_id"
 # SQLite's cases by the day (UTC) they were opened, then id (migration 0033_lists9): a period's
 # cases newest first, read day by day (workflow.queries.search.opened_days).
 OPENED_DAY_INDEX = "ix_cases_opened_day"
-# SQLite's trail by seq and case (migration 0033_lists9): an estimate of a unit's part of the
-# trail reads its sample's runs of seqs there, each event's case beside (workflow.queries.trail;
-# SQLite takes it by itself), not the events' rows.
-TRAIL_SEQ_CASE_INDEX = "ix_trail_events_seq_case"
 
 
 def include_object(
@@ -117,7 +113,6 @@ def include_object(
         WORKSTATION_NAME_INDEX,
         CASE_IDS_INDEX,
         OPENED_DAY_INDEX,
-        TRAIL_SEQ_CASE_INDEX,
         *PG_INDEXES,
         UNIT_BOARD_INDEX,
         AWAITING_BOARD_INDEX,
