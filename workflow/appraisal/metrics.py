@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Select,
     String,
     and_,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -135,20 +137,27 @@ def _ids(expr: ColumnElement[Any]) -> ColumnElement[str]:
     return func.aggregate_strings(cast(expr, String), ",")
 
 
-def _rate(base: Any, ok: ColumnElement[bool] | Any) -> Select[Any]:
+def _rate(base: Any, ok: ColumnElement[bool] | Any, *by: Any) -> Select[Any]:
     """Per unit: denominator, numerator and the case ids of each, from a subquery of
-    (unit, case_id, ok) rows."""
+    (unit, case_id, ok) rows; per BY too (a `metric` column: one query, several metrics)."""
     return select(
+        *by,
         base.c.unit,
         func.count().label("den"),
         func.sum(case((ok, 1), else_=0)).label("num"),
         _ids(base.c.case_id).label("den_ids"),
         _ids(case((ok, base.c.case_id))).label("num_ids"),
-    ).group_by(base.c.unit)
+    ).group_by(*by, base.c.unit)
 
 
-def _left_stage(w: Window, limit: str) -> Select[Any]:
-    """Stage exits in the window of stages with a limit of LIMIT kind; ok = not late."""
+# A stage's limit kind and the metric its exits count for.
+STAGE_LIMITS = {"response": "response_rate", "days": "on_time_rate"}
+
+
+def _left_stage(w: Window, limits: dict[str, str]) -> Select[Any]:
+    """Stage exits in the window of stages with a limit of a kind in LIMITS; ok = not late.
+    Rows per (metric, unit): the window's exits are read (and their data parsed) once for both
+    the response and the on-time rate."""
     e = aliased(TrailEvent)
     # The window's exits with their data parsed once, read after.
     left = _fenced(
@@ -157,29 +166,36 @@ def _left_stage(w: Window, limit: str) -> Select[Any]:
         )
     ).subquery()
     data = left.c.data
+    limit = data["left", "limit"].as_string()
     base = (
         select(
+            case(*((limit == k, literal(m)) for k, m in limits.items())).label("metric"),
             data["left", "holder"].as_string().label("unit"),
             left.c.case_id.label("case_id"),
             not_(data["left", "late"].as_boolean()).label("ok"),
         )
         .where(
-            data["left", "limit"].as_string() == limit,
+            limit.in_(list(limits)),
             data["left", "due_at"].as_string().is_not(None),
             # Pausing for the applicant does not end the stage: it goes on with its time left.
             data["paused"].as_boolean().is_(None),
         )
         .subquery()
     )
-    return _rate(base, base.c.ok)
+    return _rate(base, base.c.ok, base.c.metric)
+
+
+def stage_rates(w: Window) -> Select[Any]:
+    """The response rate and the on-time rate (rows per metric and unit)."""
+    return _left_stage(w, STAGE_LIMITS)
 
 
 def response_rate(w: Window) -> Select[Any]:
-    return _left_stage(w, "response")
+    return _left_stage(w, {"response": "response_rate"})
 
 
 def on_time_rate(w: Window) -> Select[Any]:
-    return _left_stage(w, "days")
+    return _left_stage(w, {"days": "on_time_rate"})
 
 
 def resolution_rate(w: Window) -> Select[Any]:
@@ -306,6 +322,19 @@ def answered_satisfaction_rate(w: Window, credit: str) -> Select[Any]:
     """满意率: the resident's answers in the window; ok = 满意 or 非常满意."""
     base = _answers(w, credit)
     return _rate(base, base.c.level >= SATISFIED)
+
+
+def answered_rates(w: Window, credit: str) -> CompoundSelect:
+    """解决率 and 满意率 from one reading of the answers (rows per metric and unit), where both
+    credit the same units."""
+    base = _answers(w, credit).element.cte()
+    resolution = _rate(base, base.c.resolved).add_columns(
+        literal_column("'resolution_rate'").label("metric")
+    )
+    satisfaction = _rate(base, base.c.level >= SATISFIED).add_columns(
+        literal_column("'satisfaction_rate'").label("metric")
+    )
+    return resolution.union_all(satisfaction)
 
 
 def send_back_rate(w: Window) -> Select[Any]:
@@ -552,6 +581,30 @@ QUERIES = {
 }
 
 
+def queries(
+    w: Window, credit: dict[str, str] | None = None
+) -> dict[str, Select[Any] | CompoundSelect]:
+    """The period's queries, by name: a metric's, or (`stage_rates`, `answered_rates`) one for
+    several metrics read in one pass, whose rows name their metric in a `metric` column. With
+    CREDIT (metric -> who is credited), resolution and satisfaction are the resident's answers;
+    without, the older measures of frozen records."""
+    joint = {"stage_rates": stage_rates(w)}
+    out: dict[str, Select[Any] | CompoundSelect] = {}
+    for name, query in QUERIES.items():
+        if name in STAGE_LIMITS.values():
+            out.update(joint)  # in the first's place
+        elif credit is not None and name in ("resolution_rate", "satisfaction_rate"):
+            if credit["resolution_rate"] == credit["satisfaction_rate"]:
+                out["answered_rates"] = answered_rates(w, credit[name])
+            elif name == "resolution_rate":
+                out[name] = answered_resolution_rate(w, credit[name])
+            else:
+                out[name] = answered_satisfaction_rate(w, credit[name])
+        else:
+            out[name] = query(w)
+    return out
+
+
 def _split(ids: str | None) -> list[int]:
     return sorted(int(x) for x in ids.split(",")) if ids else []
 
@@ -579,12 +632,9 @@ def measure(
     answers; without, the older measures of frozen records."""
     wanted = set(units)
     out: dict[str, dict[str, Any]] = {u: {m: empty_metric(m) for m in ALL_METRICS} for u in wanted}
-    queries: dict[str, Any] = {name: query(w) for name, query in QUERIES.items()}
-    if credit is not None:
-        queries["resolution_rate"] = answered_resolution_rate(w, credit["resolution_rate"])
-        queries["satisfaction_rate"] = answered_satisfaction_rate(w, credit["satisfaction_rate"])
-    for name, query in queries.items():
+    for query_name, query in queries(w, credit).items():
         for row in session.execute(query).mappings():
+            name = row.get("metric", query_name)
             unit = row["unit"]
             if unit not in wanted:
                 continue
