@@ -32,6 +32,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 
@@ -536,7 +537,7 @@ def open_overdue(w: Window, dialect: str = "sqlite") -> Select[Any]:
         last = (
             select(e.seq, e.to_holder)
             .where(*clock)
-            .distinct(e.case_id)
+            .ext(distinct_on(e.case_id))
             .order_by(e.case_id.desc(), e.seq.desc())
             .subquery()
         )
@@ -665,7 +666,7 @@ def queries(
 
 
 def _split(ids: str | None) -> list[int]:
-    return sorted(int(x) for x in ids.split(",")) if ids else []
+    return sorted(map(int, ids.split(","))) if ids else []
 
 
 def empty_metric(name: str) -> dict[str, Any]:
