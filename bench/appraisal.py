@@ -22,7 +22,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from workflow.appraisal import metrics, records
 from workflow.appraisal.metrics import Window
@@ -66,19 +66,14 @@ def month(sessions: Any, period: str) -> None:
     with sessions() as s:
         w = Window(period, parse_iso(inputs["from"]), parse_iso(inputs["to"]), inputs["last_seq"])
         scheme = records._definition(s, "appraisal", inputs["definitions"]["appraisal"])
-        queries = {name: q(w) for name, q in metrics.QUERIES.items()}
-        if "credit" in scheme:
-            credit = scheme["credit"]
-            queries["resolution_rate"] = metrics.answered_resolution_rate(
-                w, credit["resolution_rate"]
-            )
-            queries["satisfaction_rate"] = metrics.answered_satisfaction_rate(
-                w, credit["satisfaction_rate"]
-            )
+        dialect = s.get_bind().dialect.name
+        queries = metrics.queries(w, scheme.get("credit"), dialect)
+        if dialect == "postgresql":  # as measure() runs them
+            s.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": metrics.WORK_MEM})
         for name, query in queries.items():
             t = time.perf_counter()
             n = len(s.execute(query).all())
-            print(f"  {name:24}{time.perf_counter() - t:8.2f} s  {n} units")
+            print(f"  {name:24}{time.perf_counter() - t:8.2f} s  {n} rows")
 
 
 def main() -> None:

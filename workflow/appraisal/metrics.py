@@ -14,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    CompoundSelect,
     Select,
     String,
     and_,
@@ -22,11 +24,15 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     literal_column,
     not_,
     or_,
     select,
+    text,
+    true,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 
@@ -135,51 +141,73 @@ def _ids(expr: ColumnElement[Any]) -> ColumnElement[str]:
     return func.aggregate_strings(cast(expr, String), ",")
 
 
-def _rate(base: Any, ok: ColumnElement[bool] | Any) -> Select[Any]:
+def _rate(base: Any, ok: ColumnElement[bool] | Any, *by: Any) -> Select[Any]:
     """Per unit: denominator, numerator and the case ids of each, from a subquery of
-    (unit, case_id, ok) rows."""
+    (unit, case_id, ok) rows; per BY too (a `metric` column: one query, several metrics)."""
     return select(
+        *by,
         base.c.unit,
         func.count().label("den"),
         func.sum(case((ok, 1), else_=0)).label("num"),
         _ids(base.c.case_id).label("den_ids"),
         _ids(case((ok, base.c.case_id))).label("num_ids"),
-    ).group_by(base.c.unit)
+    ).group_by(*by, base.c.unit)
 
 
-def _left_stage(w: Window, limit: str) -> Select[Any]:
-    """Stage exits in the window of stages with a limit of LIMIT kind; ok = not late."""
+# A stage's limit kind and the metric its exits count for.
+STAGE_LIMITS = {"response": "response_rate", "days": "on_time_rate"}
+
+
+def _left_stage(w: Window, limits: dict[str, str], dialect: str = "sqlite") -> Select[Any]:
+    """Stage exits in the window of stages with a limit of a kind in LIMITS; ok = not late.
+    Rows per (metric, unit): the window's exits are read (and their data parsed) once for both
+    the response and the on-time rate."""
     e = aliased(TrailEvent)
-    # The window's exits with their data parsed once, read after.
-    left = _fenced(
-        select(e.case_id, _Parsed(e.data).label("data")).where(
-            e.action.in_(LEAVING), _counted(e, w)
-        )
-    ).subquery()
-    data = left.c.data
-    base = (
-        select(
-            data["left", "holder"].as_string().label("unit"),
-            left.c.case_id.label("case_id"),
-            not_(data["left", "late"].as_boolean()).label("ok"),
-        )
-        .where(
-            data["left", "limit"].as_string() == limit,
-            data["left", "due_at"].as_string().is_not(None),
-            # Pausing for the applicant does not end the stage: it goes on with its time left.
-            data["paused"].as_boolean().is_(None),
-        )
-        .subquery()
+    if dialect == "postgresql":
+        # Each exit's data parsed once, in a subquery beside its row, and tested after: the
+        # exits are aggregated as they are read (by hash), not gathered and sorted first.
+        parsed = _fenced(select(_Parsed(e.data).label("data"))).lateral()
+        data: Any = parsed.c.data
+        case_id: Any = e.case_id
+        scan = [e.action.in_(LEAVING), _counted(e, w)]
+    else:
+        # The window's exits with their data parsed once, read after.
+        left = _fenced(
+            select(e.case_id, _Parsed(e.data).label("data")).where(
+                e.action.in_(LEAVING), _counted(e, w)
+            )
+        ).subquery()
+        data, case_id, scan = left.c.data, left.c.case_id, []
+    limit = data["left", "limit"].as_string()
+    rows = select(
+        case(*((limit == k, literal(m)) for k, m in limits.items())).label("metric"),
+        data["left", "holder"].as_string().label("unit"),
+        case_id.label("case_id"),
+        not_(data["left", "late"].as_boolean()).label("ok"),
     )
-    return _rate(base, base.c.ok)
+    if dialect == "postgresql":
+        rows = rows.select_from(e).join(parsed, true())
+    base = rows.where(
+        *scan,
+        limit.in_(list(limits)),
+        data["left", "due_at"].as_string().is_not(None),
+        # Pausing for the applicant does not end the stage: it goes on with its time left.
+        data["paused"].as_boolean().is_(None),
+    ).subquery()
+    return _rate(base, base.c.ok, base.c.metric)
+
+
+def stage_rates(w: Window, dialect: str = "sqlite") -> Select[Any]:
+    """The response rate and the on-time rate (rows per metric and unit)."""
+    return _left_stage(w, STAGE_LIMITS, dialect)
 
 
 def response_rate(w: Window) -> Select[Any]:
-    return _left_stage(w, "response")
+    return _left_stage(w, {"response": "response_rate"})
 
 
 def on_time_rate(w: Window) -> Select[Any]:
-    return _left_stage(w, "days")
+    return _left_stage(w, {"days": "on_time_rate"})
 
 
 def resolution_rate(w: Window) -> Select[Any]:
@@ -306,6 +334,19 @@ def answered_satisfaction_rate(w: Window, credit: str) -> Select[Any]:
     """满意率: the resident's answers in the window; ok = 满意 or 非常满意."""
     base = _answers(w, credit)
     return _rate(base, base.c.level >= SATISFIED)
+
+
+def answered_rates(w: Window, credit: str) -> CompoundSelect:
+    """解决率 and 满意率 from one reading of the answers (rows per metric and unit), where both
+    credit the same units."""
+    base = _answers(w, credit).element.cte()
+    resolution = _rate(base, base.c.resolved).add_columns(
+        literal_column("'resolution_rate'").label("metric")
+    )
+    satisfaction = _rate(base, base.c.level >= SATISFIED).add_columns(
+        literal_column("'satisfaction_rate'").label("metric")
+    )
+    return resolution.union_all(satisfaction)
 
 
 def send_back_rate(w: Window) -> Select[Any]:
@@ -457,33 +498,74 @@ CLOCK_ACTIONS = (
 HANDED = ("case.opened", "case.transition", "case.dispatched")
 
 
-def open_overdue(w: Window) -> Select[Any]:
+class _InList(ColumnElement[bool]):
+    """COLUMN IN (the rows of QUERY); on PostgreSQL `= ANY(ARRAY(QUERY))`: the list is made
+    first, then looked up in COLUMN's index in its order (a semi-join's plan would be chosen by
+    an estimate PostgreSQL cannot make of an aggregate's rows)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: Any, query: Select[Any]) -> None:
+        self.column = column
+        self.query = query
+
+
+@compiles(_InList)
+def _in_list_default(el: _InList, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(el.column.in_(el.query), **kw))
+
+
+@compiles(_InList, "postgresql")
+def _in_list_postgresql(el: _InList, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(el.column, **kw)
+    return f"{column} = ANY(ARRAY{compiler.process(el.query.scalar_subquery(), **kw)})"
+
+
+def open_overdue(w: Window, dialect: str = "sqlite") -> Select[Any]:
     """Cases whose last state at the period's end is a working stage past its limit (not paused
     for the applicant), counted for the stage's holder."""
     e = aliased(TrailEvent)
-    last = (
-        select(e.case_id, func.max(e.seq).label("seq"))
-        .where(
-            # Every event that sets a stage's limit: an approved extension or a move to another
-            # route version sets it anew without a transition.
-            e.action.in_(CLOCK_ACTIONS),
-            _known_by_end(e, w),
-        )
-        .group_by(e.case_id)
-        .subquery()
-    )
+    # Every event that sets a stage's limit: an approved extension or a move to another route
+    # version sets it anew without a transition.
+    clock = (e.action.in_(CLOCK_ACTIONS), _known_by_end(e, w))
     cur = aliased(TrailEvent)
-    # Each case's last clock event first, its data read after: PostgreSQL would otherwise test
-    # the JSON in a scan of every event (14 s against 5-6 s at a million cases).
-    last_event = _fenced(
-        select(
+    if dialect == "postgresql":
+        # Each case's last clock event with its holder, from the cases' index alone (its
+        # to_holder included, migration 0034_appr9); only the events of cases still held are
+        # read, by their seq (not every event's row: most cases are closed by then).
+        last = (
+            select(e.seq, e.to_holder)
+            .where(*clock)
+            .ext(distinct_on(e.case_id))
+            .order_by(e.case_id.desc(), e.seq.desc())
+            .subquery()
+        )
+        held = select(last.c.seq).where(last.c.to_holder.is_not(None))
+        events = select(
             cur.to_holder.label("unit"),
             cur.case_id.label("case_id"),
             _Parsed(cur.data).label("data"),
+        ).where(_InList(cur.seq, held), cur.to_holder.is_not(None))
+    else:
+        last_q = (
+            select(e.case_id, func.max(e.seq).label("seq"))
+            .where(*clock)
+            .group_by(e.case_id)
+            .subquery()
         )
-        .join(last, last.c.seq == cur.seq)
-        .where(cur.to_holder.is_not(None))
-    ).subquery()
+        events = (
+            select(
+                cur.to_holder.label("unit"),
+                cur.case_id.label("case_id"),
+                _Parsed(cur.data).label("data"),
+            )
+            .join(last_q, last_q.c.seq == cur.seq)
+            .where(cur.to_holder.is_not(None))
+        )
+    # Each case's last clock event first, its data read after: PostgreSQL would otherwise test
+    # the JSON in a scan of every event (14 s against 5-6 s at a million cases).
+    last_event = _fenced(events).subquery()
     due = last_event.c.data["stage_due_at"].as_string()
     base = (
         select(last_event.c.unit, last_event.c.case_id)
@@ -552,8 +634,39 @@ QUERIES = {
 }
 
 
+# PostgreSQL's memory for each sort or hash of the appraisal's queries (its default, 4MB, sends
+# the month's sorts to disk at 200,000 cases).
+WORK_MEM = "64MB"
+
+
+def queries(
+    w: Window, credit: dict[str, str] | None = None, dialect: str = "sqlite"
+) -> dict[str, Select[Any] | CompoundSelect]:
+    """The period's queries, by name: a metric's, or (`stage_rates`, `answered_rates`) one for
+    several metrics read in one pass, whose rows name their metric in a `metric` column. With
+    CREDIT (metric -> who is credited), resolution and satisfaction are the resident's answers;
+    without, the older measures of frozen records."""
+    joint = {"stage_rates": stage_rates(w, dialect)}
+    out: dict[str, Select[Any] | CompoundSelect] = {}
+    for name, query in QUERIES.items():
+        if name in STAGE_LIMITS.values():
+            out.update(joint)  # in the first's place
+        elif credit is not None and name in ("resolution_rate", "satisfaction_rate"):
+            if credit["resolution_rate"] == credit["satisfaction_rate"]:
+                out["answered_rates"] = answered_rates(w, credit[name])
+            elif name == "resolution_rate":
+                out[name] = answered_resolution_rate(w, credit[name])
+            else:
+                out[name] = answered_satisfaction_rate(w, credit[name])
+        elif name == "open_overdue":
+            out[name] = open_overdue(w, dialect)
+        else:
+            out[name] = query(w)
+    return out
+
+
 def _split(ids: str | None) -> list[int]:
-    return sorted(int(x) for x in ids.split(",")) if ids else []
+    return sorted(map(int, ids.split(","))) if ids else []
 
 
 def empty_metric(name: str) -> dict[str, Any]:
@@ -579,12 +692,15 @@ def measure(
     answers; without, the older measures of frozen records."""
     wanted = set(units)
     out: dict[str, dict[str, Any]] = {u: {m: empty_metric(m) for m in ALL_METRICS} for u in wanted}
-    queries: dict[str, Any] = {name: query(w) for name, query in QUERIES.items()}
-    if credit is not None:
-        queries["resolution_rate"] = answered_resolution_rate(w, credit["resolution_rate"])
-        queries["satisfaction_rate"] = answered_satisfaction_rate(w, credit["satisfaction_rate"])
-    for name, query in queries.items():
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # The month's sorts and hashes (a million cases' exits, last events, case ids) in memory
+        # rather than spilled to disk, for these queries only (docs/deployment.md).
+        was = session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
+        _work_mem(session, WORK_MEM)
+    for query_name, query in queries(w, credit, dialect).items():
         for row in session.execute(query).mappings():
+            name = row.get("metric", query_name)
             unit = row["unit"]
             if unit not in wanted:
                 continue
@@ -604,7 +720,14 @@ def measure(
                 "numerator_cases": _split(row["num_ids"]),
                 "denominator_cases": _split(row["den_ids"]),
             }
+    if dialect == "postgresql":
+        # As it was for the rest of the transaction (a failed query's rollback ends it anyway).
+        _work_mem(session, was)
     return out
+
+
+def _work_mem(session: Session, mem: str) -> None:
+    session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": mem})
 
 
 def cases_of(metrics: dict[str, Any]) -> int:

@@ -380,7 +380,17 @@ class TrailEvent(Base):
     __table_args__ = (
         # The action (and instant) after the columns searched by: read from the index, not
         # the rows (migration 0022_appraisal_scale says why).
-        Index("ix_trail_events_case_seq_action_at", "case_id", "seq", "action", "at"),
+        # On PostgreSQL the holder too, beside the key: the appraisal's open overdue finds each
+        # case's last clock event and whether the case is still held from the index alone
+        # (migration 0034_appr9).
+        Index(
+            "ix_trail_events_case_seq_action_at",
+            "case_id",
+            "seq",
+            "action",
+            "at",
+            postgresql_include=["to_holder"],
+        ),
         Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
         Index("ix_trail_events_at_action", "at", "action"),
         # Partial: for the loose scan of the actions only (migration 0021_lists says why).
