@@ -64,21 +64,28 @@ def _sweep(args: argparse.Namespace) -> None:
     upgrade(db)
     sessions = make_sessionmaker(db)
     now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+    if args.chunk:
+        sla.APPLY_CHUNK = args.chunk
     with sessions() as s:
         started = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
         late = sla.backlog(s, None)
-    # The CPU of the writes under the lock (the thread's, in sla._apply: COMMIT not included).
-    applied = [0]
-    apply = sla._apply
+    # The CPU (the thread's) of the writes under the lock (sla._apply: COMMIT not included),
+    # of the plans and their preparation (without the lock), of the checkpoints between batches.
+    spent: dict[str, int] = {}
+    kept = {}
+    for name in ("_apply", "_plan", "_prepare", "_checkpoint"):
+        if not hasattr(sla, name):
+            continue
+        kept[name] = fn = getattr(sla, name)
 
-    def timed(*a: object, **k: object) -> object:
-        t = time.thread_time_ns()
-        try:
-            return apply(*a, **k)  # type: ignore[arg-type]
-        finally:
-            applied[0] += time.thread_time_ns() - t
+        def timed(*a: object, _fn: object = fn, _name: str = name, **k: object) -> object:
+            t = time.thread_time_ns()
+            try:
+                return _fn(*a, **k)  # type: ignore[operator]
+            finally:
+                spent[_name] = spent.get(_name, 0) + time.thread_time_ns() - t
 
-    sla._apply = timed  # type: ignore[assignment]
+        setattr(sla, name, timed)
     result = sla.SweepResult()
     sweeper = sla.Sweeper(sessions, now=now, batch=args.batch, late=late, budget_s=args.budget)
     t, c = time.perf_counter(), time.process_time()
@@ -88,7 +95,8 @@ def _sweep(args: argparse.Namespace) -> None:
         part, state = sweeper.step()
         result.add(part)
     stages_s = time.perf_counter() - t
-    sla._apply = apply  # type: ignore[assignment]
+    for name, fn in kept.items():
+        setattr(sla, name, fn)
     if state == "done":
         sla.finish(sessions, result, started=started, now=now)
     took, cpu = time.perf_counter() - t, time.process_time() - c
@@ -97,8 +105,9 @@ def _sweep(args: argparse.Namespace) -> None:
     ms = sorted(x * 1000 for x in result.lock_s) or [0.0]
     print(
         f"{state}: {result.checked} stages in {stages_s:.1f} s ({result.checked / stages_s:,.0f}"
-        f" a second), with the end {took:.1f} s; CPU {cpu * 1e6 / n:.0f} µs a stage, of which"
-        f" {applied[0] / 1000 / n:.0f} µs writing under the lock; lock"
+        f" a second), with the end {took:.1f} s; CPU {cpu * 1e6 / n:.0f} µs a stage ("
+        + ", ".join(f"{k} {v / 1000 / n:.0f}" for k, v in spent.items())
+        + "); lock"
         f" {lock * 1e6 / n:.0f} µs a stage ({len(ms)} batches, p50"
         f" {statistics.median(ms):.1f} ms, max {ms[-1]:.1f} ms); {result.supervisions}"
         f" supervisions, {result.listed} listed, {result.yellow} yellow, {result.red} red,"
@@ -164,6 +173,7 @@ def main() -> None:
     sw.add_argument("--now", required=True, help="the sweep's NOW, ISO 8601 with its zone")
     sw.add_argument("--batch", type=int, default=1000)
     sw.add_argument("--budget", type=float, default=0.05, help="the batches' budget (seconds)")
+    sw.add_argument("--chunk", type=int, help="sla.APPLY_CHUNK (stages written together)")
     sw.add_argument("--seconds", type=float, default=10**9, help="stop the stages after this")
     cmp = sub.add_parser("compare", help="compare two swept copies (the tables a sweep writes)")
     cmp.add_argument("a")
