@@ -748,9 +748,10 @@ def append_spelled(session: Session, events: list[tuple[Spelled, int | None]]) -
     conn = session.connection()
     slots = _EVENT_SLOTS.get(conn.dialect)
     if slots is None:
-        slots = _EVENT_SLOTS[conn.dialect] = tuple(
-            _INSERT_EVENT.slot(conn.dialect, k) for k in ("seq", "prev_hash", "hash", "data")
-        )
+        slot = _INSERT_EVENT.slot
+        d = conn.dialect
+        slots = (slot(d, "seq"), slot(d, "prev_hash"), slot(d, "hash"), slot(d, "data"))
+        _EVENT_SLOTS[d] = slots
     i_seq, i_prev, i_hash, i_data = slots
     first, prev = session.execute(_HEAD, {"head_id": DEFAULT_PARTITION + 1}).one()
     seq = first

@@ -1025,15 +1025,15 @@ def _prepare(session: Session, planned: list[_Stage], *, now: dt.datetime) -> No
                     "listed_unit": listed_by if listed else None,
                 },
             )
-            ev = {
-                "at": now,
-                "actor": SYSTEM.label,
-                "case_id": x.case_id,
-                "to_state": x.state,
-                "to_holder": x.holder,
-            }
             raised = chain.spell(
-                dialect, action="supervision.raised", data_around=x.raised_json, **ev
+                dialect,
+                at=now,
+                actor=SYSTEM.label,
+                action="supervision.raised",
+                data_around=x.raised_json,
+                case_id=x.case_id,
+                to_state=x.state,
+                to_holder=x.holder,
             )
             listing = None
             if listed:
@@ -1043,7 +1043,14 @@ def _prepare(session: Session, planned: list[_Stage], *, now: dt.datetime) -> No
                         {"supervision": _NO_ID, "holder": x.holder, "unit": listed_by}
                     )
                 listing = chain.spell(
-                    dialect, action="supervision.listed", data_around=around, **ev
+                    dialect,
+                    at=now,
+                    actor=SYSTEM.label,
+                    action="supervision.listed",
+                    data_around=around,
+                    case_id=x.case_id,
+                    to_state=x.state,
+                    to_holder=x.holder,
                 )
             s.spelled = _Spelled(row, raised, listing)
     routes: dict[tuple[str, int], RouteSpec] = {}
@@ -1068,9 +1075,10 @@ def _raise_spelled(
     conn = session.connection()
     slots = _SUPERVISION_SLOTS.get(conn.dialect)
     if slots is None:
-        slots = _SUPERVISION_SLOTS[conn.dialect] = tuple(
-            _INSERT_SUPERVISION.slot(conn.dialect, k) for k in ("id", "listed_at", "listed_unit")
-        )
+        slot = _INSERT_SUPERVISION.slot
+        d = conn.dialect
+        slots = (slot(d, "id"), slot(d, "listed_at"), slot(d, "listed_unit"))
+        _SUPERVISION_SLOTS[d] = slots
     i_id, i_listed_at, i_listed_unit = slots
     session.flush()
     top = session.execute(select(func.max(_supervisions.c.id))).scalar() or 0

@@ -180,7 +180,7 @@ class Statement:
             v[i] = encoded[name] if encoded is not None and name in encoded else process(v[i])
         return v
 
-    def slot(self, dialect: Dialect, name: str) -> int | str:
+    def slot(self, dialect: Dialect, name: str) -> Any:
         """Where parameter NAME sits in an encode()d row (set it there with the value as the
         driver takes it: on SQLite converted, elsewhere as run() takes it)."""
         if dialect.name != "sqlite":
