@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -682,6 +683,48 @@ def spell(
     """An event of the default partition spelled for append_spelled(), as _link() would hash
     and append_many() would write it. DATA_AROUND: its data's canonical JSON cut around the id
     append_spelled() puts in (the second part None: the whole text, no id)."""
+    t = _template(dialect, at, actor, action, unit, trigger, from_state, from_holder, reason)
+    v = _json_value
+    values = t.values.copy()
+    values[t.slots[0]], values[t.slots[1]], values[t.slots[2]] = case_id, to_state, to_holder
+    return Spelled(
+        values,
+        data_around,
+        (
+            f"{t.body[0]}{v(case_id)}{t.body[1]}",
+            t.body[2],
+            f"{t.body[3]}{v(to_holder)}{t.body[4]}{v(to_state)}{t.body[5]}",
+        ),
+        case_id is not None,
+    )
+
+
+# What varies between the events a sweep spells (its case, its stage's state and holder) is
+# put into a template spelled once for the rest (the action, the sweep's NOW, ...).
+_CASE_MARK, _TO_HOLDER_MARK, _TO_STATE_MARK = "\x02", "\x03", "\x04"
+
+
+@dataclass(frozen=True)
+class _Template:
+    values: list[Any]
+    # Where case_id, to_state and to_holder go in VALUES
+    slots: tuple[Any, Any, Any]
+    # The body around (case) data (seq) to_holder, to_state
+    body: tuple[str, str, str, str, str, str]
+
+
+@functools.lru_cache(maxsize=32)
+def _template(
+    dialect: Any,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    unit: str | None,
+    trigger: str | None,
+    from_state: str | None,
+    from_holder: str | None,
+    reason: str | None,
+) -> _Template:
     if at.tzinfo is None:
         raise ValueError("naive datetime: a trail event's time must be timezone-aware")
     utc = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
@@ -689,36 +732,47 @@ def spell(
         "action": action,
         "actor": actor,
         "at": format_at(utc),
-        "case": case_id,
+        "case": _CASE_MARK,
         "from_holder": from_holder,
         "from_state": from_state,
         "reason": reason,
         "seq": _SEQ_MARK,
-        "to_holder": to_holder,
-        "to_state": to_state,
+        "to_holder": _TO_HOLDER_MARK,
+        "to_state": _TO_STATE_MARK,
         "trigger": trigger,
         "unit": unit,
     }
-    head, data_mark, rest = body_json(body, _DATA_MARK).partition(_DATA_MARK)
-    mid, seq_mark, tail = rest.partition(_json_value(_SEQ_MARK))
-    if not data_mark or not seq_mark or _DATA_MARK in tail or _json_value(_SEQ_MARK) in tail:
-        raise ValueError(f"an event that cannot be spelled ahead: {body}")
+    text = body_json(body, _DATA_MARK)
+    parts: list[str] = []
+    for mark in (
+        _json_value(_CASE_MARK),
+        _DATA_MARK,
+        _json_value(_SEQ_MARK),
+        _json_value(_TO_HOLDER_MARK),
+        _json_value(_TO_STATE_MARK),
+    ):
+        if text.count(mark) != 1:
+            raise ValueError(f"an event that cannot be spelled ahead: {body}")
+        part, _, text = text.partition(mark)
+        parts.append(part)
+    parts.append(text)
     row = {
         "at": utc,
-        "case_id": case_id,
         "actor": actor,
         "unit": unit,
         "action": action,
         "trigger": trigger,
         "from_state": from_state,
-        "to_state": to_state,
         "from_holder": from_holder,
-        "to_holder": to_holder,
         "reason": reason,
         "partition": DEFAULT_PARTITION,
     }
     values = _INSERT_EVENT.encode(dialect, row, encoded={"at": _sqlite_at(at), "data": None})
-    return Spelled(values, data_around, (head, mid, tail), case_id is not None)
+    if dialect.name == "sqlite":
+        # Put in as given: no conversion on the way to the driver.
+        assert not {"case_id", "to_state", "to_holder"} & _INSERT_EVENT.processed_names(dialect)
+    slots = tuple(_INSERT_EVENT.slot(dialect, k) for k in ("case_id", "to_state", "to_holder"))
+    return _Template(values, cast(tuple[Any, Any, Any], slots), cast(Any, tuple(parts)))
 
 
 def can_append_spelled(session: Session) -> bool:

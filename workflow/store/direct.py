@@ -180,6 +180,10 @@ class Statement:
             v[i] = encoded[name] if encoded is not None and name in encoded else process(v[i])
         return v
 
+    def processed_names(self, dialect: Dialect) -> frozenset[str]:
+        """The parameters converted on their way to the driver (on SQLite)."""
+        return self._compiled(dialect).processed_names
+
     def slot(self, dialect: Dialect, name: str) -> Any:
         """Where parameter NAME sits in an encode()d row (set it there with the value as the
         driver takes it: on SQLite converted, elsewhere as run() takes it)."""
