@@ -214,13 +214,16 @@ class Statement:
 
 class Expanding:
     """A statement with one IN list of any length (the sweep's chunks of ids): BUILD(binds)
-    gives it for a list of bound parameters; it is compiled once per size (a power of two from
-    8: the list padded with its last value, which changes no answer), and run as a
-    Statement. SQLAlchemy's expanding parameter is compiled again on every execution."""
+    gives it for a list of bound parameters (or one expanding parameter); on SQLite it is
+    compiled once per size (a power of two from 8: the list padded with its last value, which
+    changes no answer) and run as a Statement: SQLAlchemy's expanding parameter is compiled
+    again on every execution. Elsewhere it runs with SQLAlchemy's expanding parameter."""
 
-    def __init__(self, build: Callable[[list[Any]], Executable]) -> None:
+    def __init__(self, build: Callable[[Any], Executable]) -> None:
         self.build = build
         self._by_size: dict[int, Statement] = {}
+        # Elsewhere (PostgreSQL) SQLAlchemy's expanding IN, as before.
+        self._expanding: Executable | None = None
 
     def run(
         self, conn: Connection, values: Sequence[Any], params: Mapping[str, Any] | None = None
@@ -228,6 +231,12 @@ class Expanding:
         """Run with VALUES in the IN list (at least one) and PARAMS for the others."""
         if not values:
             raise ValueError("an IN list without values")
+        if conn.dialect.name != "sqlite":
+            if self._expanding is None:
+                self._expanding = self.build(bindparam("in_", expanding=True))
+            return Result(
+                conn.execute(self._expanding, {**(params or {}), "in_": list(values)}), None
+            )
         n = 8
         while n < len(values):
             n *= 2
