@@ -11,7 +11,9 @@ outbox).
 
 `sweep` runs sla.sweep()'s loop as it is (the Sweeper, its 50 ms budget and pauses, then
 `finish`: the mark, the listing, the returns' reviews) with no user writing, and prints the
-stages a second, the CPU a stage and the write lock held a stage. SQLite only."""
+stages a second, the CPU a stage (each part's) and the write lock held a stage. `--url`
+sweeps another database in place (PostgreSQL: make a copy with `createdb -T` first); `compare`
+is SQLite's only."""
 
 from __future__ import annotations
 
@@ -54,13 +56,16 @@ def _sweep(args: argparse.Namespace) -> None:
     from workflow.store.migrate import upgrade
     from workflow.store.models import TrailHead
 
-    src, copy = Path(args.db), Path(args.copy)
-    shutil.copy(src, copy)
-    for tail in ("-wal", "-shm"):
-        Path(f"{copy}{tail}").unlink(missing_ok=True)
-    if Path(f"{src}-wal").exists():
-        shutil.copy(f"{src}-wal", f"{copy}-wal")
-    db = make_engine(f"sqlite:///{copy}")
+    if args.url:  # another database (PostgreSQL): swept where it is (make a copy first)
+        db = make_engine(args.url)
+    else:
+        src, copy = Path(args.db), Path(args.copy)
+        shutil.copy(src, copy)
+        for tail in ("-wal", "-shm"):
+            Path(f"{copy}{tail}").unlink(missing_ok=True)
+        if Path(f"{src}-wal").exists():
+            shutil.copy(f"{src}-wal", f"{copy}-wal")
+        db = make_engine(f"sqlite:///{copy}")
     upgrade(db)
     sessions = make_sessionmaker(db)
     now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00"))
@@ -168,8 +173,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     sw = sub.add_parser("sweep", help="a catch-up sweep alone, at a fixed NOW, on a copy")
-    sw.add_argument("--db", required=True, help="a built SQLite instance (its file path)")
-    sw.add_argument("--copy", required=True, help="where the copy goes (kept)")
+    sw.add_argument("--db", help="a built SQLite instance (its file path)")
+    sw.add_argument("--copy", help="where the copy goes (kept)")
+    sw.add_argument("--url", help="instead: a database URL, swept in place (PostgreSQL)")
     sw.add_argument("--now", required=True, help="the sweep's NOW, ISO 8601 with its zone")
     sw.add_argument("--batch", type=int, default=1000)
     sw.add_argument("--budget", type=float, default=0.05, help="the batches' budget (seconds)")
