@@ -82,7 +82,9 @@ def month(sessions: Any, period: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--period", required=True)
     parser.add_argument("--url", default=None)
     parser.add_argument("--repeat", type=int, default=5)

@@ -406,7 +406,9 @@ def _case_rows(out: _Writer, tpl: _Template, tcase: int, cc: _Copy, done: Built)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cases", type=int, required=True, help="how many cases (e.g. 1000000)")
     ap.add_argument("--db", required=True, help="SQLAlchemy URL of an empty (or new) database")
     ap.add_argument("--months", type=int, default=6, help="the months the cases spread over")

@@ -64,7 +64,9 @@ def timed(client: Any, path: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--per-workstation", type=int, default=24, help="demo cases per workstation")
     ap.add_argument("--requests", type=int, default=20, help="requests per page")
     args = ap.parse_args()

@@ -42,7 +42,9 @@ def _lists() -> Any:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="a copy of a built instance (it is written to)")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--only", default="", help="only the pages whose label holds this text")

@@ -189,7 +189,9 @@ def compare(a: Path, b: Path) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", help="a fresh copy of a built instance")
     ap.add_argument("--out", type=Path, help="the folder the pages are written to")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))

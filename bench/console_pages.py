@@ -46,7 +46,9 @@ _spec.loader.exec_module(lists)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default="", help="only the pages whose label holds this text")

@@ -49,7 +49,9 @@ def _done(conn: Any, cursor: Any, statement: str, params: Any, context: Any, man
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="SQLAlchemy URL of a copy of a built instance")
     ap.add_argument("--reps", type=int, default=15, help="times each list is asked (after one)")
     ap.add_argument("--only", default="", help="only the lists whose label holds this text")

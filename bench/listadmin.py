@@ -83,10 +83,12 @@ def publish_v2(s: Session) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", type=int, default=2000)
-    ap.add_argument("--items", type=int, default=2000)
-    ap.add_argument("--url")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cases", type=int, default=2000, help="running cases moved and fired")
+    ap.add_argument("--items", type=int, default=2000, help="items in the imported list")
+    ap.add_argument("--url", help="an empty database to fill instead of a scratch SQLite file")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.url or f"sqlite:///{tmp.name}/bench.db"

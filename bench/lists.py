@@ -300,7 +300,9 @@ def path_of(path: str, k: dict[str, Any], rnd: int) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="SQLAlchemy URL of a copy of a built instance")
     ap.add_argument("--reps", type=int, default=30, help="rounds (each asks every list once)")
     ap.add_argument("--only", default="", help="only the lists whose label holds this text")

@@ -151,7 +151,9 @@ def run(url: str, partitions: int, cases: int, writers: int) -> tuple[int, float
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="a PostgreSQL or SQLite URL (see above)")
     ap.add_argument("--partitions", default="1,2,4", help="partition counts, comma-separated")
     ap.add_argument("--writers", type=int, default=4, help="racing writer threads")

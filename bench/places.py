@@ -105,7 +105,9 @@ def opening(cases: int, folder: Path) -> list[tuple[str, float, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--points", type=int, default=20000)
     parser.add_argument("--cases", type=int, default=500)
     args = parser.parse_args()

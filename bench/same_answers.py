@@ -99,7 +99,9 @@ def built_until(url: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="a fresh copy of a built instance")
     ap.add_argument("--out", required=True, help="the file the answers are written to")
     ap.add_argument("--against", help="answers of another run: exit 1 unless the same")

@@ -69,7 +69,9 @@ def baseline(sessions: sessionmaker[Session], now: dt.datetime) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cases", type=int, default=5000)
     ap.add_argument("--db", help="SQLAlchemy URL of an empty database (default: SQLite)")
     args = ap.parse_args()

@@ -93,7 +93,9 @@ def _old_candidates(sessions: Any, now: dt.datetime) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", required=True, help="a built instance (bench/build.py)")
     ap.add_argument("--batch", type=int, default=1000 if hasattr(sla, "Sweeper") else 200)
     ap.add_argument("--baseline-firings", type=int, default=200)

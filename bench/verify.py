@@ -154,7 +154,9 @@ def timed(label: str, n: int, fn) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--naive-events", type=int, default=200_000, help="rows for the ORM baseline")
     args = ap.parse_args()

@@ -95,6 +95,18 @@ def test_a_built_instance_verifies_and_spreads_like_a_city(empty_db: str, tmp_pa
             select(Task.street, Case.street).join(Case, Case.id == Task.case_id)
         ).all()
         assert streets and all(task == case for task, case in streets)
+        # Every unit that held a case is written down for it, as the trail's trigger does on
+        # every write (a department's list reads case_units, not the trail).
+        held = {
+            tuple(r)
+            for r in conn.execute(
+                select(TrailEvent.to_holder, TrailEvent.case_id)
+                .where(TrailEvent.to_holder.is_not(None), TrailEvent.case_id.is_not(None))
+                .distinct()
+            )
+        }
+        kept = {tuple(r) for r in conn.exec_driver_sql("SELECT unit, case_id FROM case_units")}
+        assert held and kept == held
         if db.dialect.name == "postgresql":
             # Left as autovacuum would leave it: every table analysed, so a bench run right
             # after the build plans with statistics.
