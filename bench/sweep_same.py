@@ -170,7 +170,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="what", required=True)
     sw = sub.add_parser("sweep", help="a catch-up sweep alone, at a fixed NOW, on a copy")
     sw.add_argument("--db", help="a built SQLite instance (its file path)")
