@@ -71,3 +71,83 @@ def test_rows_written_together_are_stored_as_each_one_gave_them(
         (4, "state 1", "W-ZHL-01", T0 + dt.timedelta(hours=1), now + dt.timedelta(hours=1)),
         (7, "state 2", "D-ZF", T0 + dt.timedelta(hours=2), now),
     ]
+
+
+def test_rows_spelled_ahead_are_stored_as_run_many_stores_them(
+    sessions: sessionmaker[Session], make_case: Callable[..., int]
+) -> None:
+    """Rows encoded before the transaction (the sweep spells its rows before the write lock),
+    one value set later through its slot, are stored as run_many() stores the same rows."""
+    case_id = make_case("UD-01")
+    now = T0 + dt.timedelta(days=3)
+    rows = [
+        {
+            "case_id": case_id,
+            "stage_seq": n,
+            "state": f"state {n}",
+            "holder": "W-ZHL-01",
+            "stage_due_at": T0 + dt.timedelta(hours=n),
+            "sent_at": now,
+        }
+        for n in range(1, 5)
+    ]
+    with sessions() as s:
+        dialect = s.get_bind().dialect
+    encoded = [_INSERT.encode(dialect, {k: v for k, v in r.items() if k != "state"}) for r in rows]
+    slot = _INSERT.slot(dialect, "state")
+    for row, done in zip(rows, encoded, strict=True):
+        done[slot] = f"{row['state']} (set later)"
+    with sessions.begin() as s:
+        _INSERT.run_encoded(s.connection(), encoded)
+        _INSERT.run_many(
+            s.connection(),
+            [
+                {**r, "stage_seq": r["stage_seq"] + 10, "state": f"{r['state']} (set later)"}
+                for r in rows
+            ],
+        )
+    with sessions() as s:
+        stored = s.execute(
+            select(Reminder.stage_seq, Reminder.state, Reminder.stage_due_at, Reminder.sent_at)
+            .where(Reminder.case_id == case_id)
+            .order_by(Reminder.stage_seq)
+        ).all()
+    spelled, ran = stored[:4], stored[4:]
+    assert [(n, *rest) for n, *rest in spelled] == [(n - 10, *rest) for n, *rest in ran]
+    assert spelled[0] == (1, "state 1 (set later)", T0 + dt.timedelta(hours=1), now)
+
+
+def test_an_in_list_of_any_length_finds_what_an_expanding_one_finds(
+    sessions: sessionmaker[Session], make_case: Callable[..., int]
+) -> None:
+    """direct.Expanding (compiled once per size, the list padded with its last value) answers
+    as SQLAlchemy's expanding IN does, for lists shorter, as long as and longer than a size."""
+    case_id = make_case("UD-01")
+    with sessions.begin() as s:
+        _INSERT.run_many(
+            s.connection(),
+            [
+                {
+                    "case_id": case_id,
+                    "stage_seq": n,
+                    "state": "s",
+                    "holder": "W-ZHL-01",
+                    "stage_due_at": T0,
+                    "sent_at": T0,
+                }
+                for n in range(1, 41)
+            ],
+        )
+    by_seq = direct.Expanding(
+        lambda seqs: select(Reminder.stage_seq, Reminder.sent_at).where(
+            Reminder.case_id == bindparam("case"), Reminder.stage_seq.in_(seqs)
+        )
+    )
+    expanding = select(Reminder.stage_seq, Reminder.sent_at).where(
+        Reminder.case_id == case_id, Reminder.stage_seq.in_(bindparam("seqs", expanding=True))
+    )
+    with sessions() as s:
+        for seqs in ([3], list(range(1, 9)), list(range(2, 11)), list(range(0, 50, 3)), [5, 5, 99]):
+            found = sorted(by_seq.run(s.connection(), seqs, {"case": case_id}).tuples())
+            assert found == sorted(tuple(r) for r in s.execute(expanding, {"seqs": seqs}))
+            assert found and all(at == T0 for _, at in found)

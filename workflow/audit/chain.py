@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -638,6 +639,200 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str
         if moved.rowcount != 1:
             raise ChainNotLocked(f"the chain head moved under a locked append (seq {firsts[part]})")
     return rows
+
+
+# ---------------------------------------------------------------- events spelled ahead
+# The sweep writes events by the hundred thousand: it spells each before it takes the write lock
+# (its row as the driver takes it, its canonical body), leaving open only what the lock decides:
+# its seq, the hash before it (so its own), and an id in its data (a supervision's, known once
+# its row is written). Under the lock each is then a few string joins and one SHA-256.
+
+_DATA_MARK = "\x00"  # never in canonical JSON (a control character is escaped there)
+_SEQ_MARK = "\x01"
+
+
+@dataclass(frozen=True)
+class Spelled:
+    """An event spelled ahead (spell()): its insert's values (Statement.encode()), its data's
+    canonical JSON around an id to come (or whole: AROUND's second part None), its canonical
+    body around its data and its seq."""
+
+    values: list[Any]
+    around: tuple[str, str | None]
+    body: tuple[str, str, str]
+    # Told through the outbox (an event of a case)
+    queued: bool
+
+
+def spell(
+    dialect: Any,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    data_around: tuple[str, str | None],
+    case_id: int | None = None,
+    unit: str | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    from_holder: str | None = None,
+    to_holder: str | None = None,
+    reason: str | None = None,
+) -> Spelled:
+    """An event of the default partition spelled for append_spelled(), as _link() would hash
+    and append_many() would write it. DATA_AROUND: its data's canonical JSON cut around the id
+    append_spelled() puts in (the second part None: the whole text, no id)."""
+    t = _template(dialect, at, actor, action, unit, trigger, from_state, from_holder, reason)
+    v = _json_value
+    values = t.values.copy()
+    values[t.slots[0]], values[t.slots[1]], values[t.slots[2]] = case_id, to_state, to_holder
+    return Spelled(
+        values,
+        data_around,
+        (
+            f"{t.body[0]}{v(case_id)}{t.body[1]}",
+            t.body[2],
+            f"{t.body[3]}{v(to_holder)}{t.body[4]}{v(to_state)}{t.body[5]}",
+        ),
+        case_id is not None,
+    )
+
+
+# What varies between the events a sweep spells (its case, its stage's state and holder) is
+# put into a template spelled once for the rest (the action, the sweep's NOW, ...).
+_CASE_MARK, _TO_HOLDER_MARK, _TO_STATE_MARK = "\x02", "\x03", "\x04"
+
+
+@dataclass(frozen=True)
+class _Template:
+    values: list[Any]
+    # Where case_id, to_state and to_holder go in VALUES
+    slots: tuple[Any, Any, Any]
+    # The body around (case) data (seq) to_holder, to_state
+    body: tuple[str, str, str, str, str, str]
+
+
+@functools.lru_cache(maxsize=32)
+def _template(
+    dialect: Any,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    unit: str | None,
+    trigger: str | None,
+    from_state: str | None,
+    from_holder: str | None,
+    reason: str | None,
+) -> _Template:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: a trail event's time must be timezone-aware")
+    utc = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+    body = {
+        "action": action,
+        "actor": actor,
+        "at": format_at(utc),
+        "case": _CASE_MARK,
+        "from_holder": from_holder,
+        "from_state": from_state,
+        "reason": reason,
+        "seq": _SEQ_MARK,
+        "to_holder": _TO_HOLDER_MARK,
+        "to_state": _TO_STATE_MARK,
+        "trigger": trigger,
+        "unit": unit,
+    }
+    text = body_json(body, _DATA_MARK)
+    parts: list[str] = []
+    for mark in (
+        _json_value(_CASE_MARK),
+        _DATA_MARK,
+        _json_value(_SEQ_MARK),
+        _json_value(_TO_HOLDER_MARK),
+        _json_value(_TO_STATE_MARK),
+    ):
+        if text.count(mark) != 1:
+            raise ValueError(f"an event that cannot be spelled ahead: {body}")
+        part, _, text = text.partition(mark)
+        parts.append(part)
+    parts.append(text)
+    row = {
+        "at": utc,
+        "actor": actor,
+        "unit": unit,
+        "action": action,
+        "trigger": trigger,
+        "from_state": from_state,
+        "from_holder": from_holder,
+        "reason": reason,
+        "partition": DEFAULT_PARTITION,
+    }
+    values = _INSERT_EVENT.encode(dialect, row, encoded={"at": _sqlite_at(at), "data": None})
+    if dialect.name == "sqlite":
+        # Put in as given: no conversion on the way to the driver.
+        assert not {"case_id", "to_state", "to_holder"} & _INSERT_EVENT.processed_names(dialect)
+    slots = tuple(_INSERT_EVENT.slot(dialect, k) for k in ("case_id", "to_state", "to_holder"))
+    return _Template(values, cast(tuple[Any, Any, Any], slots), cast(Any, tuple(parts)))
+
+
+def can_append_spelled(session: Session) -> bool:
+    """Whether SESSION's transaction can take append_spelled() (SQLite, one partition, the
+    trail lock held, no seq drawn ahead)."""
+    held = _held(session)
+    return (
+        held is not None
+        and held.count <= 1
+        and not held.reserved
+        and session.connection().dialect.name == "sqlite"
+    )
+
+
+_EVENT_SLOTS: dict[Any, tuple[Any, Any, Any, Any]] = {}
+
+
+def append_spelled(session: Session, events: list[tuple[Spelled, int | None]]) -> int:
+    """append_many() for events spelled ahead (spell()), each with the id its data takes (None:
+    its data whole), in order, in the caller's transaction: can_append_spelled() must hold. The
+    same rows, hashes and outbox as append_many() writes for them. How many were written."""
+    if not events:
+        return 0
+    if not can_append_spelled(session):
+        raise ChainNotLocked("append_spelled() needs the lock of a single-partition SQLite trail")
+    session.flush()
+    conn = session.connection()
+    slots = _EVENT_SLOTS.get(conn.dialect)
+    if slots is None:
+        slot = _INSERT_EVENT.slot
+        d = conn.dialect
+        slots = (slot(d, "seq"), slot(d, "prev_hash"), slot(d, "hash"), slot(d, "data"))
+        _EVENT_SLOTS[d] = slots
+    i_seq, i_prev, i_hash, i_data = slots
+    first, prev = session.execute(_HEAD, {"head_id": DEFAULT_PARTITION + 1}).one()
+    seq = first
+    rows, queued = [], []
+    sha256 = hashlib.sha256
+    for ev, id_ in events:
+        seq += 1
+        before, after = ev.around
+        data_text = before if after is None else f"{before}{id_}{after}"
+        head, mid, tail = ev.body
+        h = sha256(prev.encode("ascii"))
+        h.update(f"{head}{data_text}{mid}{seq}{tail}".encode())
+        v = ev.values.copy()
+        v[i_seq], v[i_prev], v[i_data] = seq, prev, data_text
+        prev = v[i_hash] = h.hexdigest()
+        rows.append(v)
+        if ev.queued:
+            queued.append({"seq": seq})
+    _INSERT_EVENT.run_encoded(conn, rows)
+    if queued:
+        outbox.queue_many(conn, queued)
+    moved = _MOVE_HEAD.run(
+        conn, {"head_id": DEFAULT_PARTITION + 1, "old_seq": first, "new_seq": seq, "new_hash": prev}
+    )
+    if moved.rowcount != 1:
+        raise ChainNotLocked(f"the chain head moved under a locked append (seq {first})")
+    return len(rows)
 
 
 def _link(

@@ -46,8 +46,12 @@ _INSERT_DELIVERY = _insert(
 
 
 # Which of a sweep chunk's stages were told already (built once: a sweep asks it per chunk).
-_TOLD = select(Notification.case_id, Notification.seq, Notification.kind).where(
-    Notification.kind.in_(LIGHTS), Notification.case_id.in_(bindparam("ids", expanding=True))
+_TOLD = direct.Expanding(
+    lambda ids: select(Notification.case_id, Notification.seq, Notification.kind).where(
+        # (each light its own parameter: a literal list would be an expanding one)
+        Notification.kind.in_([bindparam(f"light_{x}", x) for x in LIGHTS]),
+        Notification.case_id.in_(ids),
+    )
 )
 
 
@@ -64,29 +68,35 @@ class Turned:
     task_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Telling:
+    """A turned light's notification and deliveries, spelled ahead (prepare()) as the driver
+    takes them: written by write() unless that stage and light was told already."""
+
+    key: tuple[int, int, str]
+    note: Any
+    sends: list[Any]
+
+
 def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
     """One notification per stage and light (never a second one, whatever runs twice), with
     the duty SMS or e-mail of the units that have one; the number written."""
+    return write(session, prepare(session, turned, now=now))
+
+
+def prepare(session: Session, turned: list[Turned], *, now: dt.datetime) -> list[Telling]:
+    """What tell() writes for TURNED, spelled without writing (nor the write lock): the sweep
+    prepares its chunks before it takes the lock."""
     turned = [t for t in turned if t.light in LIGHTS and t.holder]
     if not turned:
-        return 0
-    session.flush()  # as session.execute() would
-    told = {
-        (r.case_id, r.seq, r.kind)
-        for r in session.connection().execute(_TOLD, {"ids": list({t.case_id for t in turned})})
-    }
+        return []
     from workflow.audit.chain import format_at
     from workflow.notify import templates
 
     duty = (templates.read(config.of(session).definitions)[0] or templates.NONE).duty
-    n = 0
-    notes: list[dict[str, Any]] = []
-    sends: list[dict[str, Any]] = []
+    dialect = session.get_bind().dialect
+    out: list[Telling] = []
     for t in turned:
-        key = (t.case_id, t.stage_seq, t.light)
-        if key in told:
-            continue
-        told.add(key)
         event = f"{'task' if t.task_id else 'stage'}.{t.light}"
         data: dict[str, Any] = {
             "event": event,
@@ -95,27 +105,23 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
         }
         if t.task_id is not None:
             data["task"] = t.task_id
-        notes.append(
-            {
-                "unit": t.holder,
-                "kind": t.light,
-                "seq": t.stage_seq,
-                "case_id": t.case_id,
-                "data": data,
-                "created_at": now,
-            }
-        )
-        n += 1
+        note = {
+            "unit": t.holder,
+            "kind": t.light,
+            "seq": t.stage_seq,
+            "case_id": t.case_id,
+            "data": data,
+            "created_at": now,
+        }
+        sends: list[Any] = []
         contact = duty.get(t.holder)
-        if contact is None:
-            continue
-        payload = {"staff": t.light, "unit": t.holder, "due_at": data["due_at"]}
-        for channel, address in (("sms", contact.phone), ("email", contact.email)):
-            if not address:
-                continue
-            of = f"task{t.task_id}" if t.task_id else "stage"
-            sends.append(
-                {
+        if contact is not None:
+            payload = {"staff": t.light, "unit": t.holder, "due_at": data["due_at"]}
+            for channel, address in (("sms", contact.phone), ("email", contact.email)):
+                if not address:
+                    continue
+                of = f"task{t.task_id}" if t.task_id else "stage"
+                send = {
                     "delivery_id": f"{t.stage_seq}-{of}-{t.light}-{channel}-{t.holder}",
                     "channel": channel,
                     "case_id": t.case_id,
@@ -127,11 +133,34 @@ def tell(session: Session, turned: list[Turned], *, now: dt.datetime) -> int:
                     "next_at": now,
                     "created_at": now,
                 }
+                sends.append(_INSERT_DELIVERY.encode(dialect, send))
+        out.append(
+            Telling(
+                (t.case_id, t.stage_seq, t.light),
+                _INSERT_NOTIFICATION.encode(dialect, note),
+                sends,
             )
+        )
+    return out
+
+
+def write(session: Session, prepared: list[Telling]) -> int:
+    """Write PREPARED's notifications and deliveries (prepare()), in the caller's transaction,
+    but not a second one for a stage and light: the number written."""
+    if not prepared:
+        return 0
+    session.flush()  # as session.execute() would
+    conn = session.connection()
+    told = set(_TOLD.run(conn, list({p.key[0] for p in prepared})).tuples())
+    notes: list[Any] = []
+    sends: list[Any] = []
+    for p in prepared:
+        if p.key in told:
+            continue
+        told.add(p.key)
+        notes.append(p.note)
+        sends += p.sends
     # In bulk (one executemany each): a sweep's batch tells hundreds of units at once.
-    if notes or sends:
-        session.flush()
-        conn = session.connection()
-        _INSERT_NOTIFICATION.run_many(conn, notes)
-        _INSERT_DELIVERY.run_many(conn, sends)
-    return n
+    _INSERT_NOTIFICATION.run_encoded(conn, notes)
+    _INSERT_DELIVERY.run_encoded(conn, sends)
+    return len(notes)

@@ -332,10 +332,8 @@ _cases = cast(Table, Case.__table__)
 
 # Built once (a sweep runs them per chunk: building an IN of a hundred ids costs as much as
 # running it).
-_SET_LIGHT = (
-    update(_cases)
-    .where(_cases.c.id.in_(bindparam("ids", expanding=True)))
-    .values(light=bindparam("light"))
+_SET_LIGHT = direct.Expanding(
+    lambda ids: update(_cases).where(_cases.c.id.in_(ids)).values(light=bindparam("light"))
 )
 
 
@@ -344,7 +342,7 @@ def _set_lights(session: Session, lights: dict[str, list[int]]) -> None:
     in the session keeps the light it was loaded with)."""
     for light, ids in lights.items():
         if ids:
-            session.connection().execute(_SET_LIGHT, {"ids": ids, "light": light})
+            _SET_LIGHT.run(session.connection(), ids, {"light": light})
 
 
 def raise_supervision(
@@ -781,10 +779,13 @@ _TASK_COLS = (
     Task.commander,
 )
 # A chunk's rows read again under the lock, and its stages' supervisions: built once.
-_CASES_BY_ID = select(*_CASE_COLS).where(Case.id.in_(bindparam("ids", expanding=True)))
-_TASKS_BY_ID = select(*_TASK_COLS).where(Task.id.in_(bindparam("ids", expanding=True)))
-_SUPERVISED = select(Supervision.case_id, Supervision.stage_seq).where(
-    Supervision.case_id.in_(bindparam("ids", expanding=True))
+# (Compiled once per size of the IN list: SQLAlchemy compiles an expanding IN on each run.)
+_CASES_BY_ID = direct.Expanding(lambda ids: select(*_CASE_COLS).where(Case.id.in_(ids)))
+_TASKS_BY_ID = direct.Expanding(lambda ids: select(*_TASK_COLS).where(Task.id.in_(ids)))
+_SUPERVISED = direct.Expanding(
+    lambda ids: select(Supervision.case_id, Supervision.stage_seq).where(
+        Supervision.case_id.in_(ids)
+    )
 )
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
@@ -804,6 +805,13 @@ class _Stage:
     light: str
     late: _Late | None
     from_backlog: bool
+    # Spelled ahead, without the lock (_prepare): the holder's notification of the light (None:
+    # none to tell), and the supervision's row and trail events (SQLite, one partition).
+    prepared: bool = False
+    telling: light_news.Telling | None = None
+    spelled: _Spelled | None = None
+    # The trigger its route fires when the stage is late (a case's; None: none).
+    on_timeout: str | None = None
 
     @property
     def key(self) -> int:
@@ -952,6 +960,147 @@ def _spelled(late: _Late) -> _Late:
     return replace(late, raised_json=_around_id(_raised_data(late, late.list_at, _NO_ID)))
 
 
+@dataclass(frozen=True)
+class _Spelled:
+    """A supervision to raise, spelled ahead: its row as the driver takes it (its id, and its
+    listing if the case times out in the same chunk, left to the write), its raised event, and
+    its listed event when it is past its listing instant at the sweep's NOW."""
+
+    row: list[Any]
+    raised: chain.Spelled
+    listed: chain.Spelled | None
+
+
+def _turned(s: _Stage) -> light_news.Turned | None:
+    """The holder to tell of S's light (as _apply tells it), if its light changes."""
+    r = s.row
+    if s.light == r.light:
+        return None
+    if s.task:
+        if r.stage_seq is None:
+            return None
+        return light_news.Turned(
+            r.case_id, r.stage_seq, r.unit, s.light, r.stage_due_at, None, r.id
+        )
+    if r.stage_seq is not None and r.holder:
+        return light_news.Turned(r.id, r.stage_seq, r.holder, s.light, r.stage_due_at, r.item)
+    return None
+
+
+def _prepare(session: Session, planned: list[_Stage], *, now: dt.datetime) -> None:
+    """Spell, without the write lock, what _apply writes for PLANNED's stages: the holders'
+    notifications and, on SQLite with one trail partition, the supervisions' rows and trail
+    events, so that under the lock only the ids, seqs and hashes are left to fill."""
+    turned = [(s, _turned(s)) for s in planned]
+    telling = [
+        (s, t) for s, t in turned if t is not None and t.light in light_news.LIGHTS and t.holder
+    ]
+    told = light_news.prepare(session, [t for _, t in telling], now=now)
+    for (s, _), one in zip(telling, told, strict=True):
+        s.telling = one
+    dialect = session.get_bind().dialect
+    spell = dialect.name == "sqlite" and chain.partitions_count(session) <= 1
+    if spell and any(s.late is not None for s in planned):
+        listed_by = str(practice(session).ladder.get("listed_by") or "X-SN")
+        listed_json: dict[str, tuple[str, str]] = {}
+        for s in planned:
+            x = s.late
+            if x is None or x.list_at is None or x.raised_json is None:
+                continue
+            listed = x.list_at <= now
+            row = _INSERT_SUPERVISION.encode(
+                dialect,
+                {
+                    "case_id": x.case_id,
+                    "stage_seq": x.stage_seq,
+                    "state": x.state,
+                    "holder": x.holder,
+                    "unit": x.unit,
+                    "also_unit": x.also,
+                    "stage_due_at": x.due,
+                    "raised_at": now,
+                    "task_id": x.task_id,
+                    "list_at": x.list_at,
+                    "listed_at": now if listed else None,
+                    "listed_unit": listed_by if listed else None,
+                },
+            )
+            raised = chain.spell(
+                dialect,
+                at=now,
+                actor=SYSTEM.label,
+                action="supervision.raised",
+                data_around=x.raised_json,
+                case_id=x.case_id,
+                to_state=x.state,
+                to_holder=x.holder,
+            )
+            listing = None
+            if listed:
+                around = listed_json.get(x.holder)
+                if around is None:
+                    around = listed_json[x.holder] = _around_id(
+                        {"supervision": _NO_ID, "holder": x.holder, "unit": listed_by}
+                    )
+                listing = chain.spell(
+                    dialect,
+                    at=now,
+                    actor=SYSTEM.label,
+                    action="supervision.listed",
+                    data_around=around,
+                    case_id=x.case_id,
+                    to_state=x.state,
+                    to_holder=x.holder,
+                )
+            s.spelled = _Spelled(row, raised, listing)
+    routes: dict[tuple[str, int], RouteSpec] = {}
+    for s in planned:
+        if s.late is not None and not s.task:
+            key = (s.row.route_name, s.row.route_version)
+            if key not in routes:
+                routes[key] = registry.route(session, *key)[0]
+            s.on_timeout = routes[key].state(s.row.state).on_timeout
+        s.prepared = True
+
+
+_SUPERVISION_SLOTS: dict[Any, tuple[Any, Any, Any]] = {}
+
+
+def _raise_spelled(
+    session: Session, raising: list[_Spelled], case_ids: list[int], listing: set[int]
+) -> tuple[int, int]:
+    """_raise_many() for supervisions spelled ahead (_prepare; chain.can_append_spelled()):
+    the same rows and events. CASE_IDS: their cases; LISTING: the cases that time out in this
+    chunk (their supervisions not listed). How many raised, and how many listed."""
+    conn = session.connection()
+    slots = _SUPERVISION_SLOTS.get(conn.dialect)
+    if slots is None:
+        slot = _INSERT_SUPERVISION.slot
+        d = conn.dialect
+        slots = (slot(d, "id"), slot(d, "listed_at"), slot(d, "listed_unit"))
+        _SUPERVISION_SLOTS[d] = slots
+    i_id, i_listed_at, i_listed_unit = slots
+    session.flush()
+    top = session.execute(select(func.max(_supervisions.c.id))).scalar() or 0
+    rows: list[Any] = []
+    events: list[tuple[chain.Spelled, int | None]] = []
+    listed = 0
+    for sup_id, (x, case_id) in enumerate(zip(raising, case_ids, strict=True), top + 1):
+        row = x.row.copy()
+        row[i_id] = sup_id
+        rows.append(row)
+        events.append((x.raised, sup_id))
+        if x.listed is not None:
+            if case_id in listing:
+                row[i_listed_at] = row[i_listed_unit] = None
+            else:
+                events.append((x.listed, sup_id))
+                listed += 1
+    _INSERT_SUPERVISION.run_encoded(conn, rows)
+    chain.append_spelled(session, events)
+    return len(rows), listed
+
+
 def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> list[_Stage]:
     """Under the trail lock: the planned stages whose rows are still as planned; the others
     (changed since: a firing, an extension, another sweep) left out, back to LATE if they came
@@ -962,11 +1111,11 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     session.flush()  # what session.execute() would (a timeout fired in an earlier chunk)
     conn = session.connection()
     if task_ids:
-        for r in conn.execute(_TASKS_BY_ID, {"ids": task_ids}):
-            fresh[(True, r.id)] = tuple(r)
+        for r in _TASKS_BY_ID.run(conn, task_ids).tuples():
+            fresh[(True, r[0])] = r
     if case_ids:
-        for c in conn.execute(_CASES_BY_ID, {"ids": case_ids}):
-            fresh[(False, c.id)] = tuple(c)
+        for c in _CASES_BY_ID.run(conn, case_ids).tuples():
+            fresh[(False, c[0])] = c
     kept = []
     for s in planned:
         if fresh.get((s.task, s.row.id)) == tuple(s.row):
@@ -977,9 +1126,9 @@ def _recheck(session: Session, planned: list[_Stage], late: Backlog | None) -> l
     if raising:
         supervised = {
             (r[0], r[1])
-            for r in conn.execute(
-                _SUPERVISED, {"ids": list({s.late.case_id for s in raising if s.late})}
-            )
+            for r in _SUPERVISED.run(
+                conn, list({s.late.case_id for s in raising if s.late})
+            ).tuples()
         }
         for s in raising:
             assert s.late is not None
@@ -1017,6 +1166,7 @@ def _apply(
         case_lights: dict[str, list[int]] = defaultdict(list)
         task_lights: dict[str, list[int]] = defaultdict(list)
         turned: list[light_news.Turned] = []
+        telling: list[light_news.Telling] = []
         turned_yellow: list[Any] = []
         for s in chunk:
             r = s.row
@@ -1027,6 +1177,12 @@ def _apply(
             (task_lights if s.task else case_lights)[s.light].append(r.id)
             result.yellow += s.light == "yellow"
             result.red += s.light == "red"
+            if s.prepared:
+                if s.telling is not None:
+                    telling.append(s.telling)
+                if not s.task and s.light == "yellow":
+                    turned_yellow.append(r)
+                continue
             if s.task:
                 if r.stage_seq is not None:
                     turned.append(
@@ -1046,11 +1202,16 @@ def _apply(
         _set_lights(session, case_lights)
         # The holders told of their lights in this transaction: a rolled-back batch tells nothing.
         result.told += light_news.tell(session, turned, now=now)
+        result.told += light_news.write(session, telling)
         result.reminders += send_reminders(session, turned_yellow, now=now)
         # The routes' timeouts fire after the chunk's supervisions: a firing moves the case on.
         timeouts: list[tuple[int, str]] = []
         for s in chunk:
             if s.task or s.late is None:
+                continue
+            if s.prepared:
+                if s.on_timeout:
+                    timeouts.append((s.row.id, s.on_timeout))
                 continue
             key = (s.row.route_name, s.row.route_version)
             if key not in routes:
@@ -1059,12 +1220,18 @@ def _apply(
             if trigger:
                 timeouts.append((s.row.id, trigger))
         raising = [s.late for s in chunk if s.late is not None]
+        spelled = [s.spelled for s in chunk if s.late is not None]
         # Listed in the same write when past its listing instant, unless its case times out
         # now (moved on, the supervision would ask for nothing: the listing skips it).
-        ids, listed = _raise_many(
-            session, raising, now, listing={case_id for case_id, _ in timeouts}
-        )
-        result.supervisions += len(ids)
+        listing = {case_id for case_id, _ in timeouts}
+        if raising and all(spelled) and chain.can_append_spelled(session):
+            raised, listed = _raise_spelled(
+                session, cast(list[_Spelled], spelled), [x.case_id for x in raising], listing
+            )
+        else:
+            ids, listed = _raise_many(session, raising, now, listing=listing)
+            raised = len(ids)
+        result.supervisions += raised
         result.listed += listed
         for case_id, trigger in timeouts:
             _fire_timeout(session, case_id, trigger, result, now=now)
@@ -1154,6 +1321,7 @@ class Sweeper:
         if not self.carry:
             with self.sessions() as s:
                 self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
+                _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
             return SweepResult(), "done"
         if self.last_commit is not None and self.budget_s is not None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult
+from sqlalchemy import Connection, CursorResult, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
 from sqlalchemy.sql import Executable
@@ -161,6 +161,96 @@ class Statement:
                 c.sql, values, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
             ) from err
 
+    # Rows converted ahead (the sweep spells its rows before it takes the write lock, and runs
+    # them under it): on SQLite a list of the driver's values in the order of the '?'s, with a
+    # slot (its index) for each value only known later; elsewhere the row as given (a dict, the
+    # slot its key).
+
+    def encode(
+        self, dialect: Dialect, row: Mapping[str, Any], *, encoded: Mapping[str, Any] | None = None
+    ) -> Any:
+        """ROW's values as run_encoded() takes them, converted now (as run_many() would); a
+        parameter filled later through slot() may be missing (None until then). ENCODED: as
+        run()'s."""
+        if dialect.name != "sqlite":
+            return dict(row)
+        c = self._compiled(dialect)
+        v = [row.get(name, default) for name, default in c.binds]
+        for i, name, process in c.processed:
+            v[i] = encoded[name] if encoded is not None and name in encoded else process(v[i])
+        return v
+
+    def processed_names(self, dialect: Dialect) -> frozenset[str]:
+        """The parameters converted on their way to the driver (on SQLite)."""
+        return self._compiled(dialect).processed_names
+
+    def slot(self, dialect: Dialect, name: str) -> Any:
+        """Where parameter NAME sits in an encode()d row (set it there with the value as the
+        driver takes it: on SQLite converted, elsewhere as run() takes it)."""
+        if dialect.name != "sqlite":
+            return name
+        names = [n for n, _ in self._compiled(dialect).binds]
+        if names.count(name) != 1:
+            raise KeyError(name)
+        return names.index(name)
+
+    def run_encoded(self, conn: Connection, rows: Sequence[Any]) -> None:
+        """run_many() for rows encode()d ahead (their slots filled)."""
+        if not rows:
+            return
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            conn.execute(self.stmt, [dict(r) for r in rows])
+            return
+        sql = self._compiled(dialect).sql
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, rows)
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise DBAPIError.instance(
+                sql, rows, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from err
+
+
+class Expanding:
+    """A statement with one IN list of any length (the sweep's chunks of ids): BUILD(binds)
+    gives it for a list of bound parameters (or one expanding parameter); on SQLite it is
+    compiled once per size (a power of two from 8: the list padded with its last value, which
+    changes no answer) and run as a Statement: SQLAlchemy's expanding parameter is compiled
+    again on every execution. Elsewhere it runs with SQLAlchemy's expanding parameter."""
+
+    def __init__(self, build: Callable[[Any], Executable]) -> None:
+        self.build = build
+        self._by_size: dict[int, Statement] = {}
+        # Elsewhere (PostgreSQL) SQLAlchemy's expanding IN, as before.
+        self._expanding: Executable | None = None
+
+    def run(
+        self, conn: Connection, values: Sequence[Any], params: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Run with VALUES in the IN list (at least one) and PARAMS for the others."""
+        if not values:
+            raise ValueError("an IN list without values")
+        if conn.dialect.name != "sqlite":
+            if self._expanding is None:
+                self._expanding = self.build(bindparam("in_", expanding=True))
+            return Result(
+                conn.execute(self._expanding, {**(params or {}), "in_": list(values)}), None
+            )
+        n = 8
+        while n < len(values):
+            n *= 2
+        stmt = self._by_size.get(n)
+        if stmt is None:
+            stmt = self._by_size[n] = Statement(
+                self.build([bindparam(f"in_{i}") for i in range(n)])
+            )
+        given = dict(params or {})
+        last = values[-1]
+        for i in range(n):
+            given[f"in_{i}"] = values[i] if i < len(values) else last
+        return stmt.run(conn, given)
+
 
 def _missing(name: str, sql: str, given: Mapping[str, Any]) -> StatementError:
     """What SQLAlchemy raises for a bound parameter without a value (not a NULL bound)."""
@@ -211,6 +301,21 @@ class Result:
         if self._columns is None:
             return int(cast(CursorResult[Any], self._source).rowcount)
         return int(self._source.rowcount)
+
+    def tuples(self) -> list[tuple[Any, ...]]:
+        """Every row, as a tuple of its columns' values (converted as SQLAlchemy would)."""
+        if self._columns is None:
+            return [tuple(r) for r in self._source]
+        processed = self._columns.processed
+        if not processed:
+            return [tuple(r) for r in self._source.fetchall()]
+        out = []
+        for raw in self._source.fetchall():
+            values = list(raw)
+            for i, _, process in processed:
+                values[i] = process(raw[i])
+            out.append(tuple(values))
+        return out
 
     def one_or_none(self) -> dict[str, Any] | None:
         if self._columns is None:

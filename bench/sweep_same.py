@@ -1,0 +1,197 @@
+"""A catch-up sweep at a fixed clock, alone, on a copy of a built instance; and the comparison of
+two such copies swept by two versions of the code (the result must be the same: lights, trail
+events byte for byte with their hashes, supervisions, reminders, notifications, deliveries,
+outbox).
+
+    # each side on its own copy, the same NOW (main's code by `git archive` and PYTHONPATH)
+    .venv/bin/python bench/sweep_same.py sweep --db /tmp/city.db --copy /tmp/a.db --now 2026-11-30T06:00:00Z
+    (cd /tmp/base && PYTHONPATH=/tmp/base /work/main/.venv/bin/python /path/to/bench/sweep_same.py \
+        sweep --db /tmp/city.db --copy /tmp/b.db --now 2026-11-30T06:00:00Z)
+    .venv/bin/python bench/sweep_same.py compare /tmp/a.db /tmp/b.db
+
+`sweep` runs sla.sweep()'s loop as it is (the Sweeper, its 50 ms budget and pauses, then
+`finish`: the mark, the listing, the returns' reviews) with no user writing, and prints the
+stages a second, the CPU a stage (each part's) and the write lock held a stage. `--url`
+sweeps another database in place (PostgreSQL: make a copy with `createdb -T` first); `compare`
+is SQLite's only."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+# Columns written from the wall clock (not the sweep's NOW): not compared.
+WALL_CLOCK = {
+    "trail_events": {"written_at"},
+    "sweep_marks": {"finished_at"},
+}
+# The tables a sweep writes (every column but the wall clock's compared, rows as sets).
+TABLES = (
+    "cases",
+    "tasks",
+    "trail_head",
+    "trail_events",
+    "supervisions",
+    "reminders",
+    "notifications",
+    "deliveries",
+    "outbox_events",
+    "returns",
+    "sweep_marks",
+    "case_units",
+)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from workflow.runtime import sla
+    from workflow.store.db import make_engine, make_sessionmaker
+    from workflow.store.migrate import upgrade
+    from workflow.store.models import TrailHead
+
+    if args.url:  # another database (PostgreSQL): swept where it is (make a copy first)
+        db = make_engine(args.url)
+    else:
+        src, copy = Path(args.db), Path(args.copy)
+        shutil.copy(src, copy)
+        for tail in ("-wal", "-shm"):
+            Path(f"{copy}{tail}").unlink(missing_ok=True)
+        if Path(f"{src}-wal").exists():
+            shutil.copy(f"{src}-wal", f"{copy}-wal")
+        db = make_engine(f"sqlite:///{copy}")
+    upgrade(db)
+    sessions = make_sessionmaker(db)
+    now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+    if args.chunk:
+        sla.APPLY_CHUNK = args.chunk
+    with sessions() as s:
+        started = {p: seq for p, seq in s.execute(select(TrailHead.id - 1, TrailHead.seq))}
+        late = sla.backlog(s, None)
+    # The CPU (the thread's) of the writes under the lock (sla._apply: COMMIT not included),
+    # of the plans and their preparation (without the lock), of the checkpoints between batches.
+    spent: dict[str, int] = {}
+    kept = {}
+    for name in ("_apply", "_plan", "_prepare", "_checkpoint"):
+        if not hasattr(sla, name):
+            continue
+        kept[name] = fn = getattr(sla, name)
+
+        def timed(*a: object, _fn: object = fn, _name: str = name, **k: object) -> object:
+            t = time.thread_time_ns()
+            try:
+                return _fn(*a, **k)  # type: ignore[operator]
+            finally:
+                spent[_name] = spent.get(_name, 0) + time.thread_time_ns() - t
+
+        setattr(sla, name, timed)
+    result = sla.SweepResult()
+    sweeper = sla.Sweeper(sessions, now=now, batch=args.batch, late=late, budget_s=args.budget)
+    t, c = time.perf_counter(), time.process_time()
+    end = t + args.seconds
+    state = "more"
+    while state == "more" and time.perf_counter() < end:
+        part, state = sweeper.step()
+        result.add(part)
+    stages_s = time.perf_counter() - t
+    for name, fn in kept.items():
+        setattr(sla, name, fn)
+    if state == "done":
+        sla.finish(sessions, result, started=started, now=now)
+    took, cpu = time.perf_counter() - t, time.process_time() - c
+    lock = sum(result.lock_s)
+    n = max(result.checked, 1)
+    ms = sorted(x * 1000 for x in result.lock_s) or [0.0]
+    print(
+        f"{state}: {result.checked} stages in {stages_s:.1f} s ({result.checked / stages_s:,.0f}"
+        f" a second), with the end {took:.1f} s; CPU {cpu * 1e6 / n:.0f} µs a stage ("
+        + ", ".join(f"{k} {v / 1000 / n:.0f}" for k, v in spent.items())
+        + "); lock"
+        f" {lock * 1e6 / n:.0f} µs a stage ({len(ms)} batches, p50"
+        f" {statistics.median(ms):.1f} ms, max {ms[-1]:.1f} ms); {result.supervisions}"
+        f" supervisions, {result.listed} listed, {result.yellow} yellow, {result.red} red,"
+        f" {result.told} told, {result.reminders} reminders, {result.timeouts} timeouts"
+    )
+    db.dispose()
+
+
+def _columns(con: sqlite3.Connection, schema: str, table: str) -> list[str]:
+    return [r[1] for r in con.execute(f"PRAGMA {schema}.table_info({table})")]
+
+
+def _compare(args: argparse.Namespace) -> int:
+    con = sqlite3.connect(args.a)
+    con.execute("ATTACH DATABASE ? AS b", (args.b,))
+    differ = 0
+    for table in TABLES:
+        cols = _columns(con, "main", table)
+        if not cols:
+            continue
+        if cols != _columns(con, "b", table):
+            print(f"{table}: the columns differ")
+            differ += 1
+            continue
+        kept = ", ".join(f'"{c}"' for c in cols if c not in WALL_CLOCK.get(table, ()))
+        n_a = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        n_b = con.execute(f"SELECT count(*) FROM b.{table}").fetchone()[0]
+        only_a = con.execute(
+            f"SELECT count(*) FROM (SELECT {kept} FROM main.{table} EXCEPT"
+            f" SELECT {kept} FROM b.{table})"
+        ).fetchone()[0]
+        only_b = con.execute(
+            f"SELECT count(*) FROM (SELECT {kept} FROM b.{table} EXCEPT"
+            f" SELECT {kept} FROM main.{table})"
+        ).fetchone()[0]
+        same = n_a == n_b and not only_a and not only_b
+        differ += not same
+        print(
+            f"{table:<16}{n_a:>10} rows  {n_b:>10} rows  "
+            + ("same" if same else f"DIFFER: {only_a} only in a, {only_b} only in b")
+        )
+        if not same:
+            for row in con.execute(
+                f"SELECT {kept} FROM main.{table} EXCEPT SELECT {kept} FROM b.{table}"
+                f" ORDER BY 1 LIMIT 3"
+            ):
+                print("   a:", row)
+            for row in con.execute(
+                f"SELECT {kept} FROM b.{table} EXCEPT SELECT {kept} FROM main.{table}"
+                f" ORDER BY 1 LIMIT 3"
+            ):
+                print("   b:", row)
+    print("the same" if not differ else f"{differ} tables differ")
+    return 1 if differ else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = ap.add_subparsers(dest="what", required=True)
+    sw = sub.add_parser("sweep", help="a catch-up sweep alone, at a fixed NOW, on a copy")
+    sw.add_argument("--db", help="a built SQLite instance (its file path)")
+    sw.add_argument("--copy", help="where the copy goes (kept)")
+    sw.add_argument("--url", help="instead: a database URL, swept in place (PostgreSQL)")
+    sw.add_argument("--now", required=True, help="the sweep's NOW, ISO 8601 with its zone")
+    sw.add_argument("--batch", type=int, default=1000)
+    sw.add_argument("--budget", type=float, default=0.05, help="the batches' budget (seconds)")
+    sw.add_argument("--chunk", type=int, help="sla.APPLY_CHUNK (stages written together)")
+    sw.add_argument("--seconds", type=float, default=10**9, help="stop the stages after this")
+    cmp = sub.add_parser("compare", help="compare two swept copies (the tables a sweep writes)")
+    cmp.add_argument("a")
+    cmp.add_argument("b")
+    args = ap.parse_args()
+    if args.what == "sweep":
+        _sweep(args)
+    else:
+        sys.exit(_compare(args))
+
+
+if __name__ == "__main__":
+    main()
