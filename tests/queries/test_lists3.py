@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
-from tests.queries.lists import condition
+from tests.queries.lists import condition, paged
 from workflow import demo
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
@@ -44,14 +44,7 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
 
 def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
     """GET /cases page after page (the API), then the console's find the same way."""
-    seen: list[int] = []
-    after = None
-    while True:
-        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
-        seen += [c.id for c in page.items]
-        if page.next is None:
-            break
-        after = page.next
+    seen = paged(s, who, f, per_page)
     found: list[int] = []
     cursor = None
     while True:

@@ -481,6 +481,27 @@ _INSERT_SUPERVISION = direct.Statement(
 )
 
 
+def _supervision_row(
+    x: _Late, list_at: dt.datetime, now: dt.datetime, listed_unit: str | None
+) -> dict[str, Any]:
+    """The supervisions row raised at NOW for X's late stage; LISTED_UNIT: the unit it is
+    listed with now (None: not listed yet)."""
+    return {
+        "case_id": x.case_id,
+        "stage_seq": x.stage_seq,
+        "state": x.state,
+        "holder": x.holder,
+        "unit": x.unit,
+        "also_unit": x.also,
+        "stage_due_at": x.due,
+        "raised_at": now,
+        "task_id": x.task_id,
+        "list_at": list_at,
+        "listed_at": now if listed_unit is not None else None,
+        "listed_unit": listed_unit,
+    }
+
+
 def _raise_many(
     session: Session,
     late: list[_Late],
@@ -508,22 +529,7 @@ def _raise_many(
     for x in late:
         at = x.list_at or cast(_ListAt, list_at)(x.due, x.urgency)
         listed = listing is not None and at <= now and x.case_id not in listing
-        rows.append(
-            {
-                "case_id": x.case_id,
-                "stage_seq": x.stage_seq,
-                "state": x.state,
-                "holder": x.holder,
-                "unit": x.unit,
-                "also_unit": x.also,
-                "stage_due_at": x.due,
-                "raised_at": now,
-                "task_id": x.task_id,
-                "list_at": at,
-                "listed_at": now if listed else None,
-                "listed_unit": listed_by if listed else None,
-            }
-        )
+        rows.append(_supervision_row(x, at, now, listed_by if listed else None))
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         # Under the write lock the ids after the largest are free: the rows go in with theirs,
@@ -1009,21 +1015,7 @@ def _prepare(session: Session, planned: list[_Stage], *, now: dt.datetime) -> No
                 continue
             listed = x.list_at <= now
             row = _INSERT_SUPERVISION.encode(
-                dialect,
-                {
-                    "case_id": x.case_id,
-                    "stage_seq": x.stage_seq,
-                    "state": x.state,
-                    "holder": x.holder,
-                    "unit": x.unit,
-                    "also_unit": x.also,
-                    "stage_due_at": x.due,
-                    "raised_at": now,
-                    "task_id": x.task_id,
-                    "list_at": x.list_at,
-                    "listed_at": now if listed else None,
-                    "listed_unit": listed_by if listed else None,
-                },
+                dialect, _supervision_row(x, x.list_at, now, listed_by if listed else None)
             )
             raised = chain.spell(
                 dialect,
