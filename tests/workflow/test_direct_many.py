@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
+import pytest
 from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
@@ -28,23 +30,28 @@ _INSERT = direct.Statement(
 )
 
 
+def _reminders(case_id: int, now: dt.datetime, n: int) -> list[dict[str, Any]]:
+    """N reminders' rows of CASE_ID, their stages 1 to N, sent at NOW."""
+    return [
+        {
+            "case_id": case_id,
+            "stage_seq": k,
+            "state": f"state {k}",
+            "holder": "W-ZHL-01",
+            "stage_due_at": T0 + dt.timedelta(hours=k),
+            "sent_at": now,
+        }
+        for k in range(1, n + 1)
+    ]
+
+
 def test_rows_written_together_are_stored_as_each_one_gave_them(
     sessions: sessionmaker[Session], make_case: Callable[..., int]
 ) -> None:
     case_id = make_case("UD-01")
     now = T0 + dt.timedelta(days=3)
     beijing = dt.timezone(dt.timedelta(hours=8))
-    rows = [
-        {
-            "case_id": case_id,
-            "stage_seq": n,
-            "state": f"state {n}",
-            "holder": "W-ZHL-01",
-            "stage_due_at": T0 + dt.timedelta(hours=n),
-            "sent_at": now,
-        }
-        for n in range(1, 4)
-    ]
+    rows = _reminders(case_id, now, 3)
     # The same instant in Beijing's time, as another object; and a row without its stage_seq.
     rows.append(
         {**rows[0], "stage_seq": 4, "sent_at": (now + dt.timedelta(hours=1)).astimezone(beijing)}
@@ -80,17 +87,7 @@ def test_rows_spelled_ahead_are_stored_as_run_many_stores_them(
     one value set later through its slot, are stored as run_many() stores the same rows."""
     case_id = make_case("UD-01")
     now = T0 + dt.timedelta(days=3)
-    rows = [
-        {
-            "case_id": case_id,
-            "stage_seq": n,
-            "state": f"state {n}",
-            "holder": "W-ZHL-01",
-            "stage_due_at": T0 + dt.timedelta(hours=n),
-            "sent_at": now,
-        }
-        for n in range(1, 5)
-    ]
+    rows = _reminders(case_id, now, 4)
     with sessions() as s:
         dialect = s.get_bind().dialect
     encoded = [_INSERT.encode(dialect, {k: v for k, v in r.items() if k != "state"}) for r in rows]
@@ -151,3 +148,20 @@ def test_an_in_list_of_any_length_finds_what_an_expanding_one_finds(
             found = sorted(by_seq.run(s.connection(), seqs, {"case": case_id}).tuples())
             assert found == sorted(tuple(r) for r in s.execute(expanding, {"seqs": seqs}))
             assert found and all(at == T0 for _, at in found)
+
+
+def test_a_refused_row_raises_sqlalchemys_error_and_writes_nothing(
+    sessions: sessionmaker[Session], make_case: Callable[..., int]
+) -> None:
+    """A row the database refuses (a case that does not exist) fails the whole write with
+    SQLAlchemy's IntegrityError, as run_many() would, not the driver's own error."""
+    case_id = make_case("UD-01")
+    now = T0 + dt.timedelta(days=3)
+    rows = [*_reminders(case_id, now, 2), {**_reminders(case_id, now, 1)[0], "case_id": 999_999}]
+    with sessions() as s:
+        dialect = s.get_bind().dialect
+    encoded = [_INSERT.encode(dialect, r) for r in rows]
+    with pytest.raises(IntegrityError), sessions.begin() as s:
+        _INSERT.run_encoded(s.connection(), encoded)
+    with sessions() as s:
+        assert s.execute(select(Reminder.id)).all() == []

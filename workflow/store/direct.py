@@ -153,13 +153,7 @@ class Statement:
             for i, name, process in processed:
                 v[i] = done[name] if done is not None and name in done else process(v[i])
             values.append(v)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(c.sql, values)
-        except conn.dialect.loaded_dbapi.Error as err:
-            raise DBAPIError.instance(
-                c.sql, values, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-            ) from err
+        run_sql(conn, c.sql, values, many=True)
 
     # Rows converted ahead (the sweep spells its rows before it takes the write lock, and runs
     # them under it): on SQLite a list of the driver's values in the order of the '?'s, with a
@@ -202,14 +196,7 @@ class Statement:
         if dialect.name != "sqlite":
             conn.execute(self.stmt, [dict(r) for r in rows])
             return
-        sql = self._compiled(dialect).sql
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(sql, rows)
-        except conn.dialect.loaded_dbapi.Error as err:
-            raise DBAPIError.instance(
-                sql, rows, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-            ) from err
+        run_sql(conn, self._compiled(dialect).sql, rows, many=True)
 
 
 class Expanding:
@@ -258,11 +245,15 @@ def _missing(name: str, sql: str, given: Mapping[str, Any]) -> StatementError:
     return StatementError(str(why), sql, dict(given), why)
 
 
-def run_sql(conn: Connection, sql: str, values: Sequence[Any] = ()) -> Any:
-    """SQL on the connection's DBAPI cursor (SQLite); the cursor."""
+def run_sql(conn: Connection, sql: str, values: Sequence[Any] = (), *, many: bool = False) -> Any:
+    """SQL on the connection's DBAPI cursor (SQLite), once with VALUES or, MANY, once for each
+    row of VALUES (executemany); the cursor."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, values)
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
     except conn.dialect.loaded_dbapi.Error as err:
         # As SQLAlchemy raises it (OperationalError for a lock timeout, IntegrityError, ...):
         # callers catch SQLAlchemy's exceptions, not the driver's.
