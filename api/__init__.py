@@ -19,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.sansio.response import Response as BaseResponse
 
 from api import db, problems
+from api.blueprint import CHECKED_JSON
 from api.sweeper import start_notifier, start_sweeper
 from workflow.config import Settings, settings
 from workflow.inputs import INT32, describe, text_errors
@@ -369,7 +370,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             if has_body and not upload and not (req.mimetype == "application/json" or req.is_json):
                 raise UnsupportedMediaType("send the body as application/json")
             if has_body and not upload:
-                errors.update(text_errors(_strict_json(req.get_data(cache=True))))
+                data = req.get_data(cache=True)
+                doc = _strict_json(data)
+                errors.update(text_errors(doc))
+                if data.isascii():
+                    # Parsed as webargs would parse it (ASCII: no encoding to guess, no BOM):
+                    # its arguments' compiled load takes it from here (api.blueprint.Parser).
+                    setattr(req, CHECKED_JSON, doc)
         if errors:
             return problems.problem(422, describe(errors), errors=errors)
         return None

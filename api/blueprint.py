@@ -15,6 +15,10 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import dumping, loading
 
+# The request's JSON body as the app's body check parsed it (api/__init__.py), where webargs
+# would parse it the same: an attribute of the request.
+CHECKED_JSON = "streetflow_checked_json"
+
 
 def _nothing_to_load(schema: Schema, headers: Any) -> bool:
     """Whether SCHEMA, given a request's HEADERS, would load to {} for certain: none of its fields
@@ -65,10 +69,13 @@ class Parser(FlaskParser):
         load = held[1]
         if load is None or not is_json_request(req):
             return None
-        try:
-            body = self._raw_load_json(req)
-        except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
-            return None
+        # The body as the app's body check parsed it (the same document), else parsed here.
+        body = getattr(req, CHECKED_JSON, ma_missing)
+        if body is ma_missing:
+            try:
+                body = self._raw_load_json(req)
+            except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
+                return None
         if body is ma_missing:
             return None
         out: dict[str, Any] | None = load(body)
