@@ -14,15 +14,13 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
-    has_request_context,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import Babel, get_translations
+from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import delete
@@ -48,7 +46,14 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     places,
     returns,
 )
-from api.console.common import bp, current_caller, home_for, safe_next, template_globals
+from api.console.common import (
+    bp,
+    catalogue,
+    current_caller,
+    home_for,
+    safe_next,
+    template_globals,
+)
 from api.console.messages import problem_text
 from api.console.messages import say as refusal
 from api.problems import WORKFLOW_STATUS
@@ -66,16 +71,6 @@ def locale() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
-def _catalogue() -> Any:
-    """The request's translations (Flask-Babel's get_translations(), kept on g); outside a
-    request, asked each time."""
-    if not has_request_context():
-        return get_translations()
-    if "console_catalogue" not in g:
-        g.console_catalogue = get_translations()
-    return g.console_catalogue
-
-
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
@@ -89,11 +84,11 @@ def init_app(app: Flask) -> None:
     # The templates' _() with the request's catalogue looked up once: Flask-Babel's own asks
     # for it through several context lookups at every word (a page says a few hundred).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _catalogue().ugettext(s),
-        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _catalogue().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
