@@ -180,6 +180,23 @@ def case_url(case_id: int) -> str:
     return f"{g.console_case_url}{int(case_id)}"
 
 
+# (script root, endpoint, values) -> the path url_for gives it: the navigation's links, the same
+# on every page (a dozen url_for calls a page, each building its rule again).
+_links: dict[tuple[str, str, tuple[tuple[str, Any], ...]], str] = {}
+
+
+def link(endpoint: str, **values: Any) -> str:
+    """url_for(ENDPOINT, **VALUES) for a link whose values are the template's constants (the
+    navigation's), kept per script root once built."""
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    hit = _links.get(key)
+    if hit is None:
+        hit = url_for(endpoint, **values)
+        if len(_links) < 1_000:  # the templates' constant links: a few dozen
+            _links[key] = hit
+    return hit
+
+
 def task_step_url(task_id: int, step: str) -> str:
     """url_for("console.task_step", task_id=TASK_ID, step=STEP), the rule built once per request
     (a task board has a form or two on every row)."""
@@ -326,6 +343,7 @@ def template_globals() -> dict[str, Any]:
         "unit_name": unit_name,
         "case_url": case_url,
         "task_url": task_step_url,
+        "nav_link": link,
         "community": community,
         "holder_label": holder_label,
         "when": when,
