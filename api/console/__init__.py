@@ -23,6 +23,9 @@ from flask import (
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy import delete
 from werkzeug.exceptions import HTTPException
 
@@ -71,6 +74,16 @@ def locale() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, text: str, **variables: Any) -> str:
+    """A template's _(TEXT, **VARIABLES), as Jinja's newstyle gettext gives it."""
+    rv = catalogue().ugettext(text)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    # Always a format string, as the newstyle gettext has it (escaping the values).
+    return rv % variables
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
@@ -90,6 +103,11 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: catalogue().upgettext(c, s),
         npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
     )
+    # The templates' _() itself: what the newstyle gettext above does (the word as markup where
+    # the template escapes, then formatted with its values escaped), without being handed the
+    # template's context: Jinja copies the whole context for each such call inside a loop, and
+    # _() goes through two context calls (its alias, then gettext) for each word.
+    app.jinja_env.globals["_"] = _template_gettext
     csrf.init_app(app)
     app.register_blueprint(bp)
 
