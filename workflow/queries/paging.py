@@ -37,9 +37,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
-    BooleanClauseList,
     ClauseElement,
-    Grouping,
     True_,
 )
 from sqlalchemy.sql.expression import Executable
@@ -135,12 +133,7 @@ def count_upto(
         return n, True
     if _a_part_exceeds(session, id_column, where, cap):
         return cap, False
-    upto = _merged(session, id_column, where, cap + 1)
-    if upto is None:
-        statement = count_upto_statement(id_column, where, cap)
-    else:
-        statement = select(func.count()).select_from(upto)
-    n = session.execute(statement).scalar_one()
+    n = session.execute(count_upto_statement(id_column, where, cap)).scalar_one()
     return (n, True) if n <= cap else (cap, False)
 
 
@@ -151,41 +144,6 @@ def count_upto_statement(
     CAP + 1 (a caller that asks the same count often keeps it built)."""
     upto = select(id_column).where(*where).limit(cap + 1).subquery()
     return select(func.count()).select_from(upto)
-
-
-def among_ids(clause: ColumnElement[bool], ids: Select[Any]) -> ColumnElement[bool]:
-    """CLAUSE (a condition on a row's id asked of each row: EXISTS) marked with IDS, a SELECT of
-    the same ids in the order of an index of their own (each id once): on SQLite a count merges
-    IDS with the rest of the list's ids, both read in id order, and stops at its cap (_merged)."""
-    return clause._annotate({"among_ids": ids})
-
-
-def _merged(session: Session, id_column: Any, where: Sequence[ColumnElement[bool]], n: int) -> Any:
-    """Up to N ids matching WHERE as the INTERSECT of its among_ids() clause's ids and the rest
-    of WHERE's, newest first, or None (no such clause; PostgreSQL, which hashes or sorts an
-    INTERSECT's sides whole). SQLite merges the two in id order, each read from its index alone:
-    counting a street's first thousand whistles asked each of 20,000 of its cases for one."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    conjuncts = [c for w in where for c in _conjuncts(w)]
-    for k, clause in enumerate(conjuncts):
-        ids = clause._annotations.get("among_ids")
-        if ids is None:
-            continue
-        rest = [w for j, w in enumerate(conjuncts) if j != k]
-        mine = select(id_column.label("id")).where(*rest)
-        by_id: ColumnElement[Any] = literal_column("id")
-        return mine.intersect(ids).order_by(by_id.desc()).limit(n).subquery()
-    return None
-
-
-def _conjuncts(clause: Any) -> list[ColumnElement[bool]]:
-    """The parts of CLAUSE that must all hold (the clauses of an AND, nested ones too)."""
-    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
-        return [c for part in clause.clauses for c in _conjuncts(part)]
-    if isinstance(clause, Grouping):  # an and_()'s parenthesised part (an EXISTS)
-        return _conjuncts(clause.element)
-    return [clause]
 
 
 def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> ColumnElement[bool]:
