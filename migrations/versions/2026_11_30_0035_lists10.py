@@ -66,6 +66,10 @@ def upgrade() -> None:
         sqlite_where=sa.text("whistled = 1"),
         postgresql_where=sa.text("whistled"),
     )
+    if pg:
+        # The planner's estimate of a street's whistles (a count beyond the cap) reads the new
+        # column's statistics: without them it guesses until autovacuum analyzes the table.
+        op.execute("ANALYZE cases")
 
 
 def downgrade() -> None:
