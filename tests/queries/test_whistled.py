@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import ColumnElement, Engine, exists, func, select, text
+from sqlalchemy import ColumnElement, Engine, exists, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
@@ -20,6 +20,7 @@ from tests.queries.test_case_units import _migrate
 from tests.queries.test_counts_by_index import plan
 from tests.tasks.helpers import STREET, at_street
 from workflow import demo
+from workflow.audit import replay
 from workflow.queries import cases, paging, search
 from workflow.runtime import engine as wf
 from workflow.store.migrate import upgrade
@@ -152,3 +153,20 @@ def test_a_streets_whistles_are_read_from_the_index_of_the_whistled_cases_alone(
             if s.get_bind().dialect.name == "sqlite":
                 assert "COVERING INDEX ix_cases_street_whistled" in how, how
                 assert "TEMP B-TREE" not in how, how
+
+
+def test_audit_replay_names_a_case_whose_mark_is_not_what_its_trail_says(
+    month: sessionmaker[Session],
+) -> None:
+    with month() as s:
+        assert list(replay.differences(s)) == []
+        whistled, plain = ids(s, trail_rule())[0], ids(s, ~trail_rule())[0]
+    with month.begin() as s:
+        s.execute(update(Case).where(Case.id == whistled).values(whistled=False))
+        s.execute(update(Case).where(Case.id == plain).values(whistled=True))
+    with month() as s:
+        found = {(d.kind, d.id, d.field): (d.stored, d.trail) for d in replay.differences(s)}
+    assert found == {
+        ("case", whistled, "whistled"): (False, True),
+        ("case", plain, "whistled"): (True, False),
+    }
