@@ -14,17 +14,18 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
-    has_request_context,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import Babel, get_translations
+from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy import delete
 from werkzeug.exceptions import HTTPException
 
@@ -48,7 +49,14 @@ from api.console import (  # noqa: F401  (they add their pages to bp)
     places,
     returns,
 )
-from api.console.common import bp, current_caller, home_for, safe_next, template_globals
+from api.console.common import (
+    bp,
+    catalogue,
+    current_caller,
+    home_for,
+    safe_next,
+    template_globals,
+)
 from api.console.messages import problem_text
 from api.console.messages import say as refusal
 from api.problems import WORKFLOW_STATUS
@@ -66,14 +74,14 @@ def locale() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
-def _catalogue() -> Any:
-    """The request's translations (Flask-Babel's get_translations(), kept on g); outside a
-    request, asked each time."""
-    if not has_request_context():
-        return get_translations()
-    if "console_catalogue" not in g:
-        g.console_catalogue = get_translations()
-    return g.console_catalogue
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, text: str, **variables: Any) -> str:
+    """A template's _(TEXT, **VARIABLES), as Jinja's newstyle gettext gives it."""
+    rv = catalogue().ugettext(text)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    # Always a format string, as the newstyle gettext has it (escaping the values).
+    return rv % variables
 
 
 def init_app(app: Flask) -> None:
@@ -89,12 +97,17 @@ def init_app(app: Flask) -> None:
     # The templates' _() with the request's catalogue looked up once: Flask-Babel's own asks
     # for it through several context lookups at every word (a page says a few hundred).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _catalogue().ugettext(s),
-        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _catalogue().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
     )
+    # The templates' _() itself: what the newstyle gettext above does (the word as markup where
+    # the template escapes, then formatted with its values escaped), without being handed the
+    # template's context: Jinja copies the whole context for each such call inside a loop, and
+    # _() goes through two context calls (its alias, then gettext) for each word.
+    app.jinja_env.globals["_"] = _template_gettext
     csrf.init_app(app)
     app.register_blueprint(bp)
 

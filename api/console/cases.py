@@ -3,27 +3,36 @@ the resident's answers (好差评) and the whistle queue. Every change goes thro
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from api import db
 from api.console import labels, messages
 from api.console.attachments import intake_files
 from api.console.common import (
-    applicant,
     bp,
     caller,
     case_url,
     countdown,
+    countdown_at,
+    current_caller,
     holder_label,
+    said,
     signed_in,
+    unit_name,
     when,
+    when_in,
+    work_calendar,
+    zone,
 )
 from api.resources.cases import mask_phone, read_phone
+from workflow import privacy
 from workflow.actors import Actor
 from workflow.audit import chain
 from workflow.catalog import registry
@@ -66,6 +75,50 @@ def case_view(case: Case) -> dict[str, Any]:
     }
 
 
+class Rows:
+    """What every row of a page's lists looks up once for the page: the language's words, the
+    time zone, the calendar and the instant the countdowns count from, the reader (whether names
+    are shown), the countdowns' words (a call from a row costs the same lookups again)."""
+
+    __slots__ = (
+        "calendar",
+        "left",
+        "lights",
+        "now",
+        "overdue",
+        "shows_names",
+        "states",
+        "tasks",
+        "tz",
+        "urgencies",
+    )
+
+    def __init__(self) -> None:
+        self.lights = labels.words("light")
+        self.states = labels.words("state")
+        self.urgencies = labels.words("urgency")
+        self.tasks = labels.words("task")
+        self.tz = zone()
+        self.calendar = work_calendar()
+        self.now = engine.utcnow()
+        c = current_caller()
+        self.shows_names = c is not None and privacy.shows_names(c.actor)
+        # The time-left cell's words, as the template's _() gave them (markup, values escaped).
+        self.overdue = said("overdue %(h)s h %(m)s min")
+        self.left = said("%(h)s h %(m)s min left")
+
+    def countdown(self, due: dt.datetime | None, urgency: str | None = None) -> Markup:
+        """The time-left cell: working time to DUE (clock time when urgent), or overdue."""
+        cd = countdown_at(due, urgency, self.calendar, self.now)
+        if cd is None:
+            return Markup("—")
+        words = (self.overdue if cd["overdue"] else self.left) % {
+            "h": cd["hours"],
+            "m": cd["minutes"],
+        }
+        return Markup('<span class="overdue">%s</span>') % words if cd["overdue"] else words
+
+
 class TableRow:
     """What a case list's row (_macros.html's case_table) shows of a case, worked out here: the
     template reads attributes instead of calling a label, a time, a link and the applicant's
@@ -89,36 +142,38 @@ class TableRow:
         "url",
     )
 
-    def __init__(self, case: Case, item_name: str, holder: bool) -> None:
+    def __init__(self, case: Case, item_name: str, holder: bool, rows: Rows) -> None:
         self.id = case.id
         self.light = case.light
-        self.light_label = labels.label("light", case.light)
+        self.light_label = rows.lights.get(case.light, case.light)
         self.url = case_url(case.id)
         self.urgency = case.urgency
         self.urgency_label = (
-            labels.label("urgency", case.urgency)
+            rows.urgencies.get(case.urgency, case.urgency)
             if case.urgency and case.urgency != "normal"
             else None
         )
         self.item = case.item
         self.item_name = item_name
-        self.applicant = applicant(case)
-        self.state_label = labels.label("state", case.state)
+        name = case.applicant_name
+        self.applicant = name if rows.shows_names else privacy.mask_name(name)
+        self.state_label = rows.states.get(case.state, case.state)
         self.holder_label = holder_label(case.holder) if holder else None
-        self.stage_due = when(case.stage_due_at)
-        self.countdown = countdown(case.stage_due_at, case.urgency)
-        self.due = when(case.due_at)
+        self.stage_due = when_in(case.stage_due_at, rows.tz)
+        self.countdown = rows.countdown(case.stage_due_at, case.urgency)
+        self.due = when_in(case.due_at, rows.tz)
         # Past the whole case's limit: flagged even while the stage's light is green.
-        self.case_overdue = search.case_overdue(case, engine.utcnow())
+        self.case_overdue = search.case_overdue(case, rows.now)
 
 
 def table_rows(cases: Any, *, holder: bool = False) -> list[TableRow]:
     """The rows of a case list (HOLDER: with the holder's column, as find and whistles show)."""
     s = db.session()
+    rows = Rows()
     out = []
     for case in cases:
         item = registry.items(s, case.list_version)[0].get(case.item)
-        out.append(TableRow(case, labels.named(item, case.item), holder))
+        out.append(TableRow(case, labels.named(item, case.item), holder, rows))
     return out
 
 
@@ -313,17 +368,40 @@ def task_board(query: Any) -> dict[str, Any]:
     }
 
 
-def task_rows(task_list: Any) -> list[dict[str, Any]]:
+class TaskRow:
+    """What the task board (_task_board.html) shows of a task, worked out here as TableRow does
+    for a case list: its case's link, unit, status, light, limits and time left."""
+
+    __slots__ = (
+        "countdown",
+        "due",
+        "light",
+        "light_label",
+        "report_due",
+        "status_label",
+        "task",
+        "unit_name",
+        "url",
+    )
+
+    def __init__(self, task: Any, rows: Rows) -> None:
+        self.task = task
+        self.url = case_url(task.case_id)
+        self.unit_name = unit_name(task.unit)
+        self.status_label = rows.tasks.get(task.status, task.status)
+        self.light = tasks.light_of(task, rows.now)
+        self.light_label = rows.lights.get(self.light, self.light)
+        self.report_due = when_in(task.report_due_at, rows.tz)
+        self.due = when_in(task.due_at, rows.tz)
+        self.countdown = (
+            rows.countdown(task.stage_due_at) if task.status in tasks.OPEN else Markup("—")
+        )
+
+
+def task_rows(task_list: Any) -> list[TaskRow]:
     """What the task board shows of each task: its unit, state, countdown and result."""
-    now = engine.utcnow()
-    return [
-        {
-            "task": t,
-            "light": tasks.light_of(t, now),
-            "countdown": countdown(t.stage_due_at) if t.status in tasks.OPEN else None,
-        }
-        for t in task_list
-    ]
+    rows = Rows()
+    return [TaskRow(t, rows) for t in task_list]
 
 
 def _first_tier(s: Any, route_name: str) -> str:
@@ -368,9 +446,9 @@ def case(case_id: int) -> str:
     board = task_rows(case_tasks)
     # Units working in the case's present round are not called again: not ticked beforehand.
     called = {
-        r["task"].unit
+        r.task.unit
         for r in board
-        if r["task"].round == case.stage_seq and r["task"].status != "cancelled"
+        if r.task.round == case.stage_seq and r.task.status != "cancelled"
     }
     actions = []
     for trigger in engine.available_triggers(s, case, actor):

@@ -7,9 +7,19 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g, redirect, request, session, url_for
-from flask_babel import get_timezone
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_timezone, get_translations
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import Forbidden
 
@@ -114,6 +124,22 @@ def caller() -> Caller:
     return c
 
 
+def catalogue() -> Any:
+    """The request's translations (Flask-Babel's get_translations(), kept on g); outside a
+    request, asked each time."""
+    if not has_request_context():
+        return get_translations()
+    if "console_catalogue" not in g:
+        g.console_catalogue = get_translations()
+    return g.console_catalogue
+
+
+def said(text: str) -> Markup:
+    """TEXT translated as a template's {{ _(TEXT, ...) }} gives it: markup, to be formatted with
+    % (its values escaped), for words a view works out for the template."""
+    return Markup(catalogue().ugettext(text))
+
+
 def now() -> dt.datetime:
     return engine.utcnow()
 
@@ -125,11 +151,23 @@ def when(at: dt.datetime | None) -> str:
     # What format_datetime(at, "yyyy-MM-dd HH:mm") writes, without Babel's pattern machinery
     # (a case page formats a hundred instants: a tenth of its time), in the time zone looked up
     # once per request (to_user_timezone asks Babel's for each instant).
+    return when_in(at, zone())
+
+
+def zone() -> Any:
+    """The instance's time zone, looked up once per request."""
     if "console_tz" not in g:
         g.console_tz = get_timezone()
+    return g.console_tz
+
+
+def when_in(at: dt.datetime | None, tz: Any) -> str:
+    """when(AT) in the time zone TZ (a list's rows: the zone looked up once for all of them)."""
+    if at is None:
+        return "—"
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(g.console_tz).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def case_url(case_id: int) -> str:
@@ -140,6 +178,33 @@ def case_url(case_id: int) -> str:
         assert one.endswith("/1"), one
         g.console_case_url = one[:-1]
     return f"{g.console_case_url}{int(case_id)}"
+
+
+# (script root, endpoint, values) -> the path url_for gives it: the navigation's links, the same
+# on every page (a dozen url_for calls a page, each building its rule again).
+_links: dict[tuple[str, str, tuple[tuple[str, Any], ...]], str] = {}
+
+
+def link(endpoint: str, **values: Any) -> str:
+    """url_for(ENDPOINT, **VALUES) for a link whose values are the template's constants (the
+    navigation's), kept per script root once built."""
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    hit = _links.get(key)
+    if hit is None:
+        hit = url_for(endpoint, **values)
+        if len(_links) < 1_000:  # the templates' constant links: a few dozen
+            _links[key] = hit
+    return hit
+
+
+def task_step_url(task_id: int, step: str) -> str:
+    """url_for("console.task_step", task_id=TASK_ID, step=STEP), the rule built once per request
+    (a task board has a form or two on every row)."""
+    if "console_task_url" not in g:
+        one = url_for("console.task_step", task_id=1, step="report")
+        assert one.endswith("/1/report"), one
+        g.console_task_url = one[: -len("1/report")]
+    return f"{g.console_task_url}{int(task_id)}/{step}"
 
 
 def units() -> registry.UnitIndex:
@@ -185,16 +250,28 @@ def holder_label(code: str | None, tier: str | None = None) -> str:
     return f"{name} ({labels.label('tier', tier)})" if tier else name
 
 
+def work_calendar() -> Any:
+    """The work calendar, looked up once per request (a list counts down on every row)."""
+    if "console_calendar" not in g:
+        g.console_calendar = engine.work_calendar(db.session())
+    return g.console_calendar
+
+
 def countdown(due: dt.datetime | None, urgency: str | None = None) -> dict[str, Any] | None:
     """Working time left until DUE (negative: overdue), as hours and minutes; clock time for an
     urgent or critical case."""
     if due is None:
         return None
-    # The calendar looked up once per request (a list counts down on every row).
-    if "console_calendar" not in g:
-        g.console_calendar = engine.work_calendar(db.session())
-    cal = g.console_calendar
-    t = now()
+    return countdown_at(due, urgency, work_calendar(), now())
+
+
+def countdown_at(
+    due: dt.datetime | None, urgency: str | None, cal: Any, t: dt.datetime
+) -> dict[str, Any] | None:
+    """countdown(DUE, URGENCY) with the calendar CAL at the instant T (a list's rows: both looked
+    up once for all of them)."""
+    if due is None:
+        return None
     if urgency not in (None, "normal"):
         seconds = (due - t).total_seconds()
     elif due >= t:
@@ -265,6 +342,8 @@ def template_globals() -> dict[str, Any]:
         "label": labels.label,
         "unit_name": unit_name,
         "case_url": case_url,
+        "task_url": task_step_url,
+        "nav_link": link,
         "community": community,
         "holder_label": holder_label,
         "when": when,

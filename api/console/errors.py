@@ -74,8 +74,14 @@ def _globals(status: int) -> dict[str, Any]:
         except Exception:  # a plain page is better than none
             log.exception("error page: the layout's names could not be read")
     from api.console import labels
+    from api.console.common import link
 
-    return {"caller": None, "is_zh": labels.is_zh(), "problem_text": problem_text}
+    return {
+        "caller": None,
+        "is_zh": labels.is_zh(),
+        "problem_text": problem_text,
+        "nav_link": link,
+    }
 
 
 def page(status: int, detail: str | None = None, headers: Any = None) -> Response:

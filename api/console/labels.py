@@ -255,3 +255,19 @@ def named(record: object | None, fallback: str | None = "") -> str:
     if record is None:
         return fallback or ""
     return str(getattr(record, "name_zh" if is_zh() else "name_en"))
+
+
+# (table, Chinese?) -> {key: word}: a list's rows name their states and lights with the language
+# asked once for the page, not once a cell.
+_WORDS: dict[tuple[str, bool], dict[str, str]] = {}
+
+
+def words(table: str) -> dict[str, str]:
+    """TABLE's words in the user's language, key by key as label() gives them (a key with no
+    word: label() gives the key itself)."""
+    zh = is_zh()
+    hit = _WORDS.get((table, zh))
+    if hit is None:
+        hit = {key: pair[0] if zh else pair[1] for key, pair in TABLES[table].items()}
+        _WORDS[(table, zh)] = hit
+    return hit

@@ -44,6 +44,15 @@ def _names() -> dict[str, str]:
     return {code: labels.named(u, code) for code, u in units.items() if u.kind == "workstation"}
 
 
+# A street's map as drawn for a case page, without the case's point: (places, organisation,
+# language, the communities framed, the one marked) -> SVG. A case page drew every community of
+# the district each time (a twentieth of the page); the published places and organisation never
+# change (a new version is a new object, and the objects are kept in the key so that their ids
+# are not reused while an entry lives).
+_maps: dict[tuple[int, int, bool, tuple[str, ...], str], tuple[Any, Any, str]] = {}
+MAP_WIDTH = 360
+
+
 def case_map(case: Case) -> Markup | None:
     """The case's street with its community outlined and the point it was reported at; None
     when no places were published."""
@@ -51,21 +60,31 @@ def case_map(case: Case) -> Markup | None:
     places = routing.current(s)
     if places is None:
         return None
-    units = registry.units(s).units
+    index = registry.units(s)
+    units = index.units
     street = {code: u.parent for code, u in units.items() if u.kind == "workstation"}
     focus = [code for code in places.boundaries if street.get(code) == case.street]
     point = (case.lat, case.long) if case.lat is not None and case.long is not None else None
     if point is not None and places.at_point(*point) not in focus:
         focus.append(places.at_point(*point) or case.workstation)
-    svg = drawing.draw(
-        places,
-        names=_names(),
-        focus=focus,
-        marked=case.workstation,
-        point=point,
-        label=_("Map of %(community)s", community=unit_name(case.workstation)),
-        width=360,
-    )
+    key = (id(places), id(index), labels.is_zh(), tuple(focus), case.workstation)
+    hit = _maps.get(key)
+    if hit is not None and hit[0] is places and hit[1] is index:
+        svg = hit[2]
+    else:
+        svg = drawing.draw(
+            places,
+            names=_names(),
+            focus=focus,
+            marked=case.workstation,
+            label=_("Map of %(community)s", community=unit_name(case.workstation)),
+            width=MAP_WIDTH,
+        )
+        if len(_maps) >= 2_000:  # the district's communities, by language: a few hundred
+            _maps.clear()
+        _maps[key] = (places, index, svg)
+    if point is not None:
+        svg = drawing.with_point(svg, places, focus=focus, point=point, width=MAP_WIDTH)
     return Markup(svg)  # drawing.draw escapes every text it writes
 
 

@@ -1,5 +1,5 @@
 """Lists counted and estimated through an index of their own give what their condition gives:
-the whistles a street blew counted by merging its ids with the whistled ones (SQLite), the
+the whistles a street blew (the index of the whistled cases by street: test_whistled), the
 overdue cases read from the index of the open ones, and an estimate that samples the index of a
 column the list fixes (a state, a clerk's workstation) instead of the cases' rows. Same cases, in
 the same order, page after page; the same count; the same estimate."""
@@ -78,24 +78,6 @@ def test_the_whistles_a_street_blew_count_and_list_what_their_condition_selects(
         assert checked > 10  # the month has whistles to count (a street's have a page or more)
 
 
-def test_a_streets_whistles_are_counted_by_merging_two_indexes_in_id_order(
-    month: sessionmaker[Session],
-) -> None:
-    """SQLite merges the street's ids (street, id) with the whistled ones (the partial index of
-    whistle events), each read from its index alone, without sorting either."""
-    with month() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("PostgreSQL asks each case (a merge semi join once vacuumed)")
-        where = search.where(s, STREET, search.Filters(view="whistled"))
-        merged = paging._merged(s, Case.id, where, 1001)
-        assert merged is not None
-        how = plan(s, select(func.count()).select_from(merged))
-        assert "MERGE (INTERSECT)" in how
-        assert "COVERING INDEX ix_cases_street_id" in how
-        assert "COVERING INDEX ix_trail_events_whistles" in how
-        assert "TEMP B-TREE" not in how
-
-
 def test_the_overdue_cases_list_what_their_condition_selects(
     month: sessionmaker[Session],
 ) -> None:
@@ -167,7 +149,7 @@ def test_an_estimate_samples_the_index_of_what_the_list_fixes(
             (actor("W-ZHL-01", "clerk"), search.Filters(), "ix_cases_workstation_id"),
             (district, search.Filters(overdue=True), "ix_cases_open_due"),
             (district, search.Filters(overdue=True, state=state), "ix_cases_state_id"),
-            (district, search.Filters(view="whistled"), "ix_cases_street_id"),
+            (district, search.Filters(view="whistled"), "ix_cases_street_whistled"),
         ):
             where = search.where(s, who, f)
             assert search.sample_index(f, where) == index, f

@@ -15,7 +15,7 @@ from tests.conftest import T0
 from tests.queries.conftest import actor
 from tests.queries.test_lists3 import condition
 from workflow.catalog import registry
-from workflow.queries import cases, search
+from workflow.queries import cases, paging, search
 from workflow.store.models import Case
 
 N = 12_000
@@ -63,3 +63,23 @@ def test_a_searchs_count_is_exact_up_to_the_cap_and_said_to_be_more_beyond(
                         assert not found.exact and found.total > search.COUNT_CAP, (who, q)
                     checked[really > search.COUNT_CAP] += 1
         assert checked[True] >= 4 and checked[False] >= 4
+
+
+def test_a_searchs_estimate_is_the_one_its_condition_gives(city: sessionmaker[Session]) -> None:
+    """Beyond the cap, a search read through its branches (a place's words in the full-text
+    index, the items they name, a phone's last digits: paging._count_branches on SQLite)
+    estimates from the same runs of ids as its plain condition: the same estimate, whoever
+    asks and whatever else the list fixes."""
+    with city() as s:
+        checked = 0
+        for who in CALLERS:
+            for q in ("海口路", "路灯不", "珠海路", "138", "占道", *item_words(s)[:2]):
+                for f in (search.Filters(q=q), search.Filters(q=q, state="closed")):
+                    where = search.where(s, who, f)
+                    counted = paging.count_or_estimate(s, Case.id, where, search.COUNT_CAP)
+                    page = cases.list_cases(s, actor=who, filters=f, limit=25)
+                    assert (page.total, page.exact) == counted, (who, q)
+                    found = search.find(s, actor=who, filters=f, limit=25)
+                    assert (found.total, found.exact) == counted, (who, q)
+                    checked += not counted[1]
+        assert checked >= 4  # estimated, beyond the cap

@@ -48,3 +48,16 @@ def test_each_map_draws_the_outlines_in_its_own_frame() -> None:
     fresh, _ = demo_places()
     assert street_map(fresh, street, "S-XGZ", "W-XGZ-01") == other
     assert street_map(fresh, street, "S-ZHL", "W-ZHL-01") == first
+
+
+def test_a_map_kept_without_its_point_takes_each_point_where_drawing_puts_it() -> None:
+    places, street = demo_places()
+    focus = [w for w in places.boundaries if street.get(w) == "S-ZHL"]
+    kept = drawing.draw(places, names={}, focus=focus, marked="W-ZHL-01", label="m", width=360)
+    x0, y0, x1, y1 = places.boundaries["W-ZHL-01"].bounds
+    for point in [((y0 + y1) / 2, (x0 + x1) / 2), (y0, x0), (y1 + 0.01, x1 + 0.01)]:
+        drawn = drawing.draw(
+            places, names={}, focus=focus, marked="W-ZHL-01", point=point, label="m", width=360
+        )
+        assert 'class="point"' in drawn
+        assert drawing.with_point(kept, places, focus=focus, point=point, width=360) == drawn

@@ -9,7 +9,8 @@ What the trail determines, and from which events:
   merged_into and the end of a merged case (case.merged); state, holder, version, updated_at, the stage's and the
   case's limits (stage_due_at, due_at) after each case.opened, case.transition and
   case.migrated; tier, closed_at, whistle_target and the stage (stage_seq, stage_started_at,
-  paused_at) from the route version each event names; an approved extension's new limits;
+  paused_at) from the route version each event names; whistled (an event with the trigger
+  "whistle"); an approved extension's new limits;
   rating_score (case.rated); urgency (case.opened, case.urgency_changed with its new limits);
   the result (办理结果) of the latest case.transition that carried one.
   A return's move (退单 approved) is a case.transition with the trigger "return".
@@ -74,6 +75,7 @@ CASE_FIELDS = (
     "tier",
     "holder",
     "whistle_target",
+    "whistled",
     "version",
     "created_at",
     "updated_at",
@@ -183,6 +185,8 @@ class _Replay:
             replay_tasks.apply(self.tasks, ev, ev.data or {}, format_at(ev.at))
             return
         getattr(self, "_" + ev.action.replace(".", "_"))(ev, ev.data or {}, format_at(ev.at))
+        if ev.trigger == "whistle" and ev.case_id in self.cases:
+            self.cases[ev.case_id]["whistled"] = True
 
     def _tier(self, case: Row, state: str | None) -> tuple[bool, str | None, bool] | None:
         """(known, tier, final) of STATE on the case's route version; None if unknown."""
@@ -204,6 +208,7 @@ class _Replay:
             "state": ev.to_state,
             "holder": ev.to_holder,
             "whistle_target": None,
+            "whistled": False,
             "version": 1,
             "created_at": at,
             "updated_at": at,

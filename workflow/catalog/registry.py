@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, literal, or_, select, union_all
+from sqlalchemy import bindparam, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain
@@ -332,6 +332,7 @@ Pointer = tuple[int, str, str | None]  # version, digest, street (None: the dist
 # items, the places, the appraisal's scheme): the first of them a transaction asks, it asks all
 # of them in one statement (each its own index lookup), kept as built; a page asked three.
 SINGLETONS = ("units", "calendar", "items", "places", "appraisal")
+# SQLite: a union of the five lookups (0.06 ms).
 _LATEST_OF_ALL = union_all(
     *(
         select(
@@ -343,6 +344,17 @@ _LATEST_OF_ALL = union_all(
         )
         for kind in SINGLETONS
     )
+)
+# PostgreSQL plans a union's five branches on every run: 0.6 ms where the one lookup an API
+# list needs takes 0.33. The same five index lookups as one LATERAL subquery over the kinds
+# plan as one, and cost what the one lookup does. Text: the kinds are this module's constants,
+# and a text statement's cache key costs nothing to build.
+_LATEST_OF_ALL_PG = text(
+    "SELECT k.kind, d.version, d.digest, d.street"
+    " FROM (VALUES " + ", ".join(f"('{kind}')" for kind in SINGLETONS) + ") AS k (kind)"
+    " CROSS JOIN LATERAL (SELECT version, digest, street FROM definition_versions"
+    " WHERE kind = k.kind AND name = k.kind AND street IS NULL"
+    " ORDER BY version DESC LIMIT 1) AS d"
 )
 
 # (kind, name, version) -> Pointer of pinned lookups, per database (a published version never
@@ -432,7 +444,9 @@ def _latest_of_all(session: Session, kind: str) -> Pointer:
     found: dict[tuple[str, str, str | None], Pointer | None] = {
         (k, k, None): None for k in SINGLETONS
     }
-    for k, v, digest, street in session.execute(_LATEST_OF_ALL):
+    bind = session.get_bind()
+    latest = _LATEST_OF_ALL_PG if bind.dialect.name == "postgresql" else _LATEST_OF_ALL
+    for k, v, digest, street in session.execute(latest):
         found[(k, k, None)] = (v, digest, street)
     tx = session.get_transaction()
     if tx is not None:

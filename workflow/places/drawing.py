@@ -125,13 +125,34 @@ def draw(
             f'stroke-width="2.5" class="marked"/>'
         )
     if point is not None:
-        x, y = frame.xy(point[1], point[0])
-        out.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{MARK}" stroke="#fff" '
-            f'stroke-width="2" class="point"/>'
-        )
+        out.append(_circle(frame, point))
     out.append("</svg>")
     return "".join(out)
+
+
+def _circle(frame: _Frame, point: tuple[float, float]) -> str:
+    x, y = frame.xy(point[1], point[0])
+    return (
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{MARK}" stroke="#fff" '
+        f'stroke-width="2" class="point"/>'
+    )
+
+
+def with_point(
+    svg: str,
+    places: Places,
+    *,
+    focus: Iterable[str],
+    point: tuple[float, float],
+    width: int = 480,
+    height: int | None = None,
+) -> str:
+    """SVG, a map draw() made without a point, with POINT (lat, long) as draw() would have put
+    it given the same FOCUS, WIDTH and HEIGHT (a map kept without its point serves every point
+    in its frame)."""
+    frame = _Frame(_bounds(places, list(focus)), width, height or width)
+    assert svg.endswith("</svg>")
+    return svg[: -len("</svg>")] + _circle(frame, point) + "</svg>"
 
 
 def shades(counts: Mapping[str, int]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    column,
     exists,
     func,
     literal_column,
@@ -37,9 +38,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
-    BooleanClauseList,
     ClauseElement,
-    Grouping,
     True_,
 )
 from sqlalchemy.sql.expression import Executable
@@ -135,12 +134,7 @@ def count_upto(
         return n, True
     if _a_part_exceeds(session, id_column, where, cap):
         return cap, False
-    upto = _merged(session, id_column, where, cap + 1)
-    if upto is None:
-        statement = count_upto_statement(id_column, where, cap)
-    else:
-        statement = select(func.count()).select_from(upto)
-    n = session.execute(statement).scalar_one()
+    n = session.execute(count_upto_statement(id_column, where, cap)).scalar_one()
     return (n, True) if n <= cap else (cap, False)
 
 
@@ -151,41 +145,6 @@ def count_upto_statement(
     CAP + 1 (a caller that asks the same count often keeps it built)."""
     upto = select(id_column).where(*where).limit(cap + 1).subquery()
     return select(func.count()).select_from(upto)
-
-
-def among_ids(clause: ColumnElement[bool], ids: Select[Any]) -> ColumnElement[bool]:
-    """CLAUSE (a condition on a row's id asked of each row: EXISTS) marked with IDS, a SELECT of
-    the same ids in the order of an index of their own (each id once): on SQLite a count merges
-    IDS with the rest of the list's ids, both read in id order, and stops at its cap (_merged)."""
-    return clause._annotate({"among_ids": ids})
-
-
-def _merged(session: Session, id_column: Any, where: Sequence[ColumnElement[bool]], n: int) -> Any:
-    """Up to N ids matching WHERE as the INTERSECT of its among_ids() clause's ids and the rest
-    of WHERE's, newest first, or None (no such clause; PostgreSQL, which hashes or sorts an
-    INTERSECT's sides whole). SQLite merges the two in id order, each read from its index alone:
-    counting a street's first thousand whistles asked each of 20,000 of its cases for one."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    conjuncts = [c for w in where for c in _conjuncts(w)]
-    for k, clause in enumerate(conjuncts):
-        ids = clause._annotations.get("among_ids")
-        if ids is None:
-            continue
-        rest = [w for j, w in enumerate(conjuncts) if j != k]
-        mine = select(id_column.label("id")).where(*rest)
-        by_id: ColumnElement[Any] = literal_column("id")
-        return mine.intersect(ids).order_by(by_id.desc()).limit(n).subquery()
-    return None
-
-
-def _conjuncts(clause: Any) -> list[ColumnElement[bool]]:
-    """The parts of CLAUSE that must all hold (the clauses of an AND, nested ones too)."""
-    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
-        return [c for part in clause.clauses for c in _conjuncts(part)]
-    if isinstance(clause, Grouping):  # an and_()'s parenthesised part (an EXISTS)
-        return _conjuncts(clause.element)
-    return [clause]
 
 
 def any_of(parts: Sequence[ColumnElement[bool]], quick: Sequence[int]) -> ColumnElement[bool]:
@@ -312,10 +271,7 @@ def _sample_statement(
 ) -> Any:
     """estimate()'s count of the ids in its runs (parameters run{k}_lo, run{k}_hi) that match
     WHERE."""
-    runs = [
-        id_column.between(bindparam(f"run{k}_lo"), bindparam(f"run{k}_hi"))
-        for k in range(SAMPLE_WINDOWS)
-    ]
+    runs, any_run = _runs(id_column)
     # SQLite would take a filter's own index (a street's 160,000 cases) over the runs of ids:
     # NOT INDEXED leaves it the rowid's ranges (workflow.store.db renders the hint), when the id
     # is the rowid (an INTEGER PRIMARY KEY; a BIGINT one has an index of its own).
@@ -333,7 +289,7 @@ def _sample_statement(
             for run in runs
         ]
         return select(func.count()).select_from(union_all(*sample_runs).subquery())
-    ids = select(id_column.label("id")).select_from(table).where(or_(*runs))
+    ids = select(id_column.label("id")).select_from(table).where(any_run)
     if type(id_column.type) is Integer:
         ids = ids.with_hint(table, "NOT INDEXED", "sqlite")
     if _holds_a_set(where):
@@ -348,6 +304,28 @@ def _sample_statement(
     else:
         stmt = ids.where(*where).with_only_columns(func.count())
     return stmt
+
+
+def _runs(id_column: Any) -> tuple[list[ColumnElement[bool]], ColumnElement[bool]]:
+    """The conditions of _sample_statement()'s runs on ID_COLUMN, and their OR: built once
+    for a table's own column (16 BETWEENs built anew were a millisecond of a street
+    auditor's list; a filtered list's sample is built for each request)."""
+    key = (id_column.table.name, id_column.key)
+    named = isinstance(id_column.table, Table)
+    built = _built_runs.get(key) if named else None
+    if built is None:
+        runs = [
+            id_column.between(bindparam(f"run{k}_lo"), bindparam(f"run{k}_hi"))
+            for k in range(SAMPLE_WINDOWS)
+        ]
+        built = (runs, or_(*runs))
+        if named:
+            _built_runs[key] = built
+    return built
+
+
+# (table, id column) -> _runs()'s conditions
+_built_runs: dict[tuple[str, str], tuple[list[ColumnElement[bool]], ColumnElement[bool]]] = {}
 
 
 class _Plan(Executable, ClauseElement):
@@ -568,22 +546,34 @@ def _count_branches(
         about = _planned_rows(session, select(model.id).where(*plain, model.id.in_(found)))
         return max(cap + 1, about), False
     # The sample's runs of ids, each asked of each branch as a range of its key (a full-text
-    # index reads a range of rowids without the rest of its matches).
+    # index reads a range of rowids without the rest of its matches): one SELECT a branch,
+    # joined to the runs (SQLite loops over the runs and seeks each range), where a SELECT
+    # for each run and branch (32 for a department, 48 for an address) cost more Python to
+    # build than SQLite took to run them.
     width = SAMPLE_ROWS // SAMPLE_WINDOWS
     step = span // SAMPLE_WINDOWS
-    parts = []
+    bounds = {}
     for k in range(SAMPLE_WINDOWS):
-        a, b = lo + k * step, lo + k * step + width - 1
-        parts.append(_union(model, branches, where, lambda key, a=a, b=b: key.between(a, b)))
-    sample = union(*[p for part in parts for p in _members(part)])
-    hits = session.execute(select(func.count()).select_from(sample.subquery())).scalar_one()
+        bounds[f"run{k}_lo"] = lo + k * step
+        bounds[f"run{k}_hi"] = lo + k * step + width - 1
+    runs = _SAMPLE_RUNS.c
+    sample = _union(model, branches, where, lambda key: key.between(runs.lo, runs.hi)).subquery()
+    stmt = select(func.count(sample.c.id.distinct()))
+    hits = session.execute(stmt, bounds).scalar_one()
     about = round(hits * span / (width * SAMPLE_WINDOWS))
     return max(cap + 1, about), False
 
 
-def _members(stmt: Any) -> list[Any]:
-    """The SELECTs of a UNION (or the one SELECT)."""
-    return list(getattr(stmt, "selects", [stmt]))
+# _count_branches()'s runs of ids (parameters run{k}_lo, run{k}_hi), as rows (lo, hi).
+_SAMPLE_RUNS = (
+    text(
+        " UNION ALL ".join(
+            f"SELECT :run{k}_lo AS lo, :run{k}_hi AS hi" for k in range(SAMPLE_WINDOWS)
+        )
+    )
+    .columns(column("lo", Integer), column("hi", Integer))
+    .cte("sample_runs")
+)
 
 
 def _among(key: Any, ids: Select[Any]) -> ColumnElement[bool]:

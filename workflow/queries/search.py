@@ -29,7 +29,6 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    exists,
     false,
     func,
     literal,
@@ -38,6 +37,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     union_all,
 )
 from sqlalchemy import case as sql_case
@@ -58,7 +58,6 @@ from workflow.queries.paging import (
     Branch,
     Key,
     Seek,
-    among_ids,
     any_of,
     narrowing,
     sampling,
@@ -389,6 +388,11 @@ def _one_set(found: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return Case.id.in_(union_all(*parts))
 
 
+# A whistled case (Case.whistled), as the condition of the index of them by street is written
+# (SQLite takes a partial index for a term it recognises as that condition).
+WHISTLED = Case.whistled == true()
+
+
 def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | None:
     unit = actor.unit or ""
     if view == "inbox":
@@ -405,19 +409,11 @@ def _view(session: Session, actor: Actor, view: str) -> ColumnElement[bool] | No
             )
         )
     if view == "whistled":
-        # (the literal: the condition of the partial index ix_trail_events_whistles; the
-        # case's id selected, not *, so that SQLite reads that index alone, not the events)
-        whistle = TrailEvent.trigger == literal_column("'whistle'")
-        return and_(
-            Case.street == unit,
-            # Asked of each of the street's cases (a city's whistles are many: a set of them
-            # all was built for each page); counted by merging the street's ids with the
-            # whistled ones (paging.among_ids).
-            among_ids(
-                exists(select(TrailEvent.case_id).where(whistle, TrailEvent.case_id == Case.id)),
-                select(TrailEvent.case_id.label("id")).where(whistle),
-            ),
-        )
+        # Set on the case by the trail's trigger when its whistle event is appended
+        # (migration 0035_lists10): the street's whistled cases are an index's entries
+        # (ix_cases_street_whistled), where each of the street's cases was asked for a
+        # whistle event and a count merged the street's ids with the city's whistles.
+        return and_(Case.street == unit, WHISTLED)
     return None
 
 
@@ -534,7 +530,7 @@ def find(
 
 # The index an estimate of a view's count samples (paging.estimate): the whistles a street blew
 # are its cases (its street fixed), read by (street, id) without their rows.
-SAMPLE_INDEXES = {"whistled": "ix_cases_street_id"}
+SAMPLE_INDEXES = {"whistled": "ix_cases_street_whistled"}
 # The columns a list may fix (its filters, a clerk's scope) with an index on the column and the
 # id, the most selective first: an estimate samples runs of ids in it, reading the rows of the
 # cases with that value only (the cases in processing: the sample read 4,096 cases' rows).

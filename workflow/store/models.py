@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
     text,
 )
@@ -219,6 +220,18 @@ class Case(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        # The whistles a street blew (its whistled cases), by street and id: a page and its
+        # count read this index alone, where the count merged the street's every id with the
+        # city's whistle events (migration 0035_lists10). Whistled too, though the condition
+        # fixes it: SQLite reads an index alone only when it holds every column the query names.
+        Index(
+            "ix_cases_street_whistled",
+            "street",
+            "id",
+            "whistled",
+            sqlite_where=text("whistled = 1"),
+            postgresql_where=text("whistled"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -234,6 +247,10 @@ class Case(Base):
     tier: Mapped[str | None] = mapped_column(String(32))
     holder: Mapped[str | None] = mapped_column(String(32))
     whistle_target: Mapped[str | None] = mapped_column(String(32))
+    # Whether the case was ever whistled (an event of its trail has the trigger "whistle"):
+    # set by a trigger on the trail in the statement that appends that event, whatever appends
+    # it (migration 0035_lists10); the engine never writes it.
+    whistled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(32), default="window")
     applicant_name: Mapped[str] = mapped_column(String(128))
