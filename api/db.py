@@ -38,19 +38,32 @@ class WriterLock:
         self.threads = threading.Lock()
         self.file: IO[str] | None = None
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> WriterLock:
+        """`with writers.held():` the lock, for the block (the object is its own context
+        manager: no generator made and driven per write)."""
+        return self
+
+    def __enter__(self) -> None:
         import fcntl
 
-        with self.threads:
+        self.threads.acquire()
+        try:
             if self.file is None:
-                self.file = open(self.path, "a+")  # noqa: SIM115 (kept open for the process)
+                self.file = open(self.path, "a+")  # kept open for the process
                 weakref.finalize(self, self.file.close)
             fcntl.flock(self.file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self.file, fcntl.LOCK_UN)
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        try:
+            assert self.file is not None
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
 
 
 def _writer_lock(url: str) -> WriterLock | None:
