@@ -11,6 +11,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -44,7 +45,7 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store import direct
+from workflow.store import direct, turns
 from workflow.store.models import (
     Case,
     Extension,
@@ -795,6 +796,10 @@ _SUPERVISED = direct.Expanding(
 )
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
+# With turns (a SQLite file): how long the sweep's batches may hold the lock, waiting users
+# handed it in between, before a pause as long as the last batch for writers that wait in
+# SQLite's busy handler instead (seconds).
+PAUSE_EVERY_S = 0.5
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
 MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
@@ -1307,6 +1312,33 @@ class Sweeper:
         self.seen: set[int] = set()
         # How often each stage was left out because its row changed since the plan.
         self.dropped: Counter[int] = Counter()
+        # On a SQLite file: writers that take the trail's lock wait for the end of a batch and
+        # say so (turns); the sweep hands them the lock instead of pausing after every batch.
+        self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
+        self.held_since_pause = 0.0
+
+    def turn(self) -> AbstractContextManager[None]:
+        return self.turns.sweeping() if self.turns is not None else nullcontext()
+
+    def _give_way(self) -> None:
+        """Before a batch: a user's write waiting on the lock gets it first. SQLite's busy
+        handler retries at intervals, so without a pause the sweep would win: with turns, the
+        sweep waits while a writer says it waits (up to a batch's budget), else goes on at once,
+        but pauses as long as the last batch once it held the lock PAUSE_EVERY_S since its last
+        pause (writers that do not take the trail's lock: the notifier's rounds); without turns
+        (PostgreSQL), a pause as long as the last batch held the lock, every time."""
+        if self.budget_s is None:
+            return
+        if self.turns is not None:
+            self.turns.give_way(self.budget_s)
+            if self.held_since_pause < PAUSE_EVERY_S:
+                return
+        if self.last_commit is None:
+            return
+        self.held_since_pause = 0.0
+        wait = self.gap - (time.perf_counter() - self.last_commit)
+        if wait > 0:
+            time.sleep(wait)
 
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
@@ -1316,16 +1348,11 @@ class Sweeper:
                 _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
             return SweepResult(), "done"
-        if self.last_commit is not None and self.budget_s is not None:
-            # Give way: a user's write waiting on the lock gets it before the next batch
-            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
-            wait = self.gap - (time.perf_counter() - self.last_commit)
-            if wait > 0:
-                time.sleep(wait)
+        self._give_way()
         began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        with self.sessions.begin() as s:
+        with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
             self.carry = _apply(
                 s,
@@ -1344,6 +1371,7 @@ class Sweeper:
         # firings in less often (at a million cases on a quiet machine: p50 6 to 37 ms, p99 63
         # to 106 ms; bench/README.md, "The catch-up reworked").
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
+        self.held_since_pause += self.last_commit - began
         if self.budget_s is not None:
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:

@@ -1,0 +1,103 @@
+"""On a SQLite file a sweep's batches and users' writes take turns (workflow.store.turns): a user
+whose firing waits on a batch writes before the sweep's next batch, and the sweep's own writes
+within its batch (a route's timeout) do not wait on it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import T0
+from tests.time.conftest import chain_intact
+from tests.time.test_incremental_sweep import CLERK, DAY, open_cases
+from workflow.audit import chain
+from workflow.runtime import engine, sla
+from workflow.store.models import TrailEvent
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(db_kind: str) -> None:
+    if db_kind != "sqlite":
+        pytest.skip("turns are a SQLite file's (PostgreSQL queues its row locks' waiters)")
+
+
+def _sweeper(sessions: sessionmaker[Session], now: object) -> sla.Sweeper:
+    return sla.Sweeper(
+        sessions, now=now, batch=200, late=sla.Backlog(), budget_s=sla.BATCH_BUDGET_S
+    )
+
+
+def _until(what: str, check: object) -> None:
+    deadline = time.monotonic() + 30
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.001)
+
+
+def test_a_firing_that_waits_on_a_batch_writes_before_the_next_batch(
+    sessions: sessionmaker[Session],
+) -> None:
+    ids = open_cases(sessions, [T0, T0 + DAY])
+    late = T0 + 30 * DAY
+    other = _sweeper(sessions, late)  # another sweep, its batch in hand
+    sweeper = _sweeper(sessions, late)
+    assert other.turns is not None and sweeper.turns is not None
+    fired: list[BaseException | None] = []
+
+    def user() -> None:
+        try:
+            with sessions.begin() as s:
+                engine.fire(s, ids[0], "forward", CLERK, now=late)
+        except BaseException as exc:  # reported below
+            fired.append(exc)
+        else:
+            fired.append(None)
+
+    with sessions() as s:  # planned already: the batch follows the other one at once
+        sweeper.carry = sla._plan(s, now=late, limit=200, late=sweeper.late)
+    with other.turn(), sessions.begin() as s:
+        chain.lock_head(s)
+        firing = threading.Thread(target=user)
+        firing.start()
+        _until("the user waits", other.turns.someone_waiting)
+    # The other batch is over: the sweep's next batch comes after the waiting user's firing.
+    part, _ = sweeper.step()
+    firing.join(30)
+    assert fired == [None]
+    assert part.supervisions >= 1
+    with sessions() as s:
+        order = [
+            a
+            for (a,) in s.execute(
+                select(TrailEvent.action)
+                .where(TrailEvent.case_id.in_(ids), TrailEvent.action != "case.opened")
+                .where(TrailEvent.at == late)
+                .order_by(TrailEvent.seq)
+            )
+        ]
+    assert order[0] == "case.transition", order
+    assert "supervision.raised" in order[1:]
+    with sessions() as s:
+        assert chain_intact(s)
+
+
+def test_a_sweep_with_nobody_waiting_does_not_wait(sessions: sessionmaker[Session]) -> None:
+    """Nobody waits: give_way answers at once, and a batch's own firings (timeouts) and a
+    sweep to the end go through while the turn is held."""
+    ids = open_cases(sessions, [T0, T0 + DAY])
+    late = T0 + 30 * DAY
+    sweeper = _sweeper(sessions, late)
+    assert sweeper.turns is not None
+    assert not sweeper.turns.someone_waiting()
+    with sweeper.turn(), sessions.begin() as s:
+        # A write of the sweep's own within its batch takes the trail's lock without waiting.
+        chain.lock_head(s)
+        engine.fire(s, ids[0], "forward", CLERK, now=late)
+    r = sla.sweep(sessions, now=late)
+    assert r.checked >= 1
+    with sessions() as s:
+        assert chain_intact(s)
