@@ -11,6 +11,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -247,29 +248,43 @@ def _due_ids(
     *,
     lock: bool = True,
     taken: set[int] | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> list[int]:
     """Up to LIMIT ids of MODEL (Case, Task) due at NOW, the indexes' first, then LATE's (taken
     off the list, and added to TAKEN); LATE None: the red unsupervised ones looked for here, all
     of them (no mark). LOCK: locked (PostgreSQL: SKIP LOCKED, so that another sweep takes
-    others); a sweep's plan reads without locking and re-checks under the trail lock."""
+    others); a sweep's plan reads without locking and re-checks under the trail lock. SKIP:
+    ids left out (a batch writing them as this is read: Sweeper's plan ahead)."""
     ids: dict[int, None] = {}
 
     def locked(q: Any) -> Any:
         return q.with_for_update(skip_locked=True) if lock else q
 
+    def keep(found: Any) -> None:
+        ids.update(dict.fromkeys(i for i in found if i not in skip))
+
     for where, order in _index_parts(model, clocked, now):
         if len(ids) >= limit:
             break
         found = session.execute(
-            locked(select(model.id).where(where).order_by(order).limit(limit - len(ids)))
+            locked(
+                select(model.id).where(where).order_by(order).limit(limit - len(ids) + len(skip))
+            )
         ).scalars()
-        ids.update(dict.fromkeys(found))
+        keep(found)
     red = and_(model.light == "red", clocked, unsupervised)
     if late is None:
         found = session.execute(
-            locked(select(model.id).where(red).order_by(model.id).limit(max(0, limit - len(ids))))
+            locked(
+                select(model.id)
+                .where(red)
+                .order_by(model.id)
+                .limit(max(0, limit - len(ids)) + len(skip))
+            )
         ).scalars()
-        ids.update(dict.fromkeys(found))
+        keep(found)
+    if len(ids) > limit:
+        ids = dict.fromkeys(list(ids)[:limit])
     while late and len(ids) < limit:
         take = late[-(limit - len(ids)) :]
         del late[-len(take) :]
@@ -855,9 +870,11 @@ def _plan(
     limit: int,
     late: Backlog | None,
     lock: bool = False,
+    skip: frozenset[int] = frozenset(),
 ) -> list[_Stage]:
     """The stages due at NOW (up to LIMIT tasks' steps, then up to LIMIT cases' stages) and what
-    the sweep does about each: nothing written. LOCK: the rows are locked as they are found."""
+    the sweep does about each: nothing written. LOCK: the rows are locked as they are found.
+    SKIP: the stages left out (_Stage.key: a task's under its negative id)."""
     planned: list[_Stage] = []
     taken: set[int] = set()
     task_ids = _due_ids(
@@ -870,6 +887,7 @@ def _plan(
         late.tasks if late is not None else None,
         lock=lock,
         taken=taken,
+        skip=frozenset(-k for k in skip if k < 0),
     )
     task_rows: list[Any] = (
         list(session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids)).order_by(Task.id)))
@@ -887,6 +905,7 @@ def _plan(
         late.cases if late is not None else None,
         lock=lock,
         taken=case_taken,
+        skip=frozenset(k for k in skip if k > 0),
     )
     case_rows: list[Any] = (
         list(session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids)).order_by(Case.id)))
@@ -1316,6 +1335,16 @@ class Sweeper:
         # say so (turns); the sweep hands them the lock instead of pausing after every batch.
         self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
         self.held_since_pause = 0.0
+        # With turns, the next plan is made in a thread while a batch writes (the lock is held
+        # most of the time now): a plan ahead, and what the batches give back to the backlog
+        # meanwhile (merged once no plan reads it).
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="sweep-plan")
+            if self.turns is not None and late is not None
+            else None
+        )
+        self.ahead: Future[list[_Stage]] | None = None
+        self.returned = Backlog()
 
     def turn(self) -> AbstractContextManager[None]:
         return self.turns.sweeping() if self.turns is not None else nullcontext()
@@ -1340,18 +1369,56 @@ class Sweeper:
         if wait > 0:
             time.sleep(wait)
 
+    def _ahead(self, skip: frozenset[int] | None) -> list[_Stage]:
+        """In the thread beside the batches (its own connection; SQLite lets the thread's
+        reads and the checkpoint run while the batch writes): the WAL checkpointed, then with
+        SKIP (the stages the batches in hand may write) the next plan, prepared."""
+        _checkpoint(self.sessions)
+        if skip is None:
+            return []
+        with self.sessions() as s:
+            planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
+            _prepare(s, planned, now=self.now)
+        return planned
+
+    def _collect(self, wait: bool) -> None:
+        """The plan made ahead, added to the carry (WAIT: even if not finished yet), and the
+        stages the batches gave back to the backlog since, once no plan reads it."""
+        if self.ahead is not None and (wait or self.ahead.done()):
+            self.carry += self.ahead.result()
+            self.ahead = None
+        if self.ahead is None and self.returned:
+            self.late.cases.extend(self.returned.cases)  # type: ignore[union-attr]
+            self.late.tasks.extend(self.returned.tasks)  # type: ignore[union-attr]
+            self.returned = Backlog()
+
+    def close(self) -> None:
+        """Ends the thread of the plans made ahead (after the one in hand)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+            self.ahead = None
+
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
+        self._collect(wait=not self.carry)
         if not self.carry:
+            # Planned here, with nothing left out: finding nothing means done.
             with self.sessions() as s:
                 self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
                 _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
+            self.close()
             return SweepResult(), "done"
         self._give_way()
         began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
+        if self.pool is not None and self.ahead is None:
+            # The next plan (and the WAL's checkpoint) while this batch writes, once the carry
+            # is down to a plan's length: it leaves out every stage in the carry.
+            skip = frozenset(planned) if len(self.carry) < self.batch else None
+            self.ahead = self.pool.submit(self._ahead, skip)
         with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
             self.carry = _apply(
@@ -1361,7 +1428,7 @@ class Sweeper:
                 result=part,
                 started=began,
                 budget_s=self.budget_s,
-                late=self.late,
+                late=self.late if self.pool is None else self.returned,
             )
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
@@ -1372,11 +1439,12 @@ class Sweeper:
         # to 106 ms; bench/README.md, "The catch-up reworked").
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
         self.held_since_pause += self.last_commit - began
-        if self.budget_s is not None:
+        if self.budget_s is not None and self.pool is None:
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:
             # A stage still due after being handled would make the sweep loop for ever.
             part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
+            self.close()
             return part, "stuck"
         # Left out (changed since the plan, or handled by another sweep): planned again if
         # still due. One that keeps changing under every plan would keep the sweep going.
@@ -1384,6 +1452,7 @@ class Sweeper:
         changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
         if changing:
             part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
+            self.close()
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
@@ -1424,6 +1493,24 @@ def sweep(
         total = pending_count(s, now=now, late=late) if progress else 0
     result = SweepResult()
     sweeper = Sweeper(sessions, now=now, batch=batch, late=late, budget_s=budget_s)
+    try:
+        return _sweep_steps(
+            sweeper, sessions, result, started, now, progress, total, checkpoint_secret
+        )
+    finally:
+        sweeper.close()
+
+
+def _sweep_steps(
+    sweeper: Sweeper,
+    sessions: sessionmaker[Session],
+    result: SweepResult,
+    started: dict[int, int],
+    now: dt.datetime,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+    checkpoint_secret: str | None,
+) -> SweepResult:
     while True:
         part, state = sweeper.step()
         result.add(part)
