@@ -1163,18 +1163,22 @@ def _apply(
     budget_s: float | None,
     late: Backlog | None = None,
     recheck: bool = True,
+    took: list[float] | None = None,
 ) -> list[_Stage]:
     """Write what PLANNED asks, chunk by chunk, under the trail lock the caller took: each
     chunk re-checked first (RECHECK: planned without the lock; a stage left out goes back to
     LATE if it came from it), then lights, the holders told, reminders, supervisions with their
     trail events, the routes' timeouts. Past BUDGET_S since STARTED, the rest is returned, not
     written nor read again (the next transaction re-checks it: a plan of a thousand stages
-    written a hundred at a time is read again once, not once per transaction)."""
+    written a hundred at a time is read again once, not once per transaction). TOOK: the time
+    of the transaction's last chunk so far (this call goes on after another's: its first chunk
+    is checked against the budget too), set to this call's last."""
     routes: dict[tuple[str, int], RouteSpec] = {}
-    took = 0.0  # the last chunk's time: the next one is not begun if it would end past budget
+    # The last chunk's time: the next one is not begun if it would end past budget.
+    last = took[0] if took else 0.0
     for start in range(0, len(planned), APPLY_CHUNK):
         begun = time.perf_counter()
-        if start and budget_s is not None and begun - started + took > budget_s:
+        if (start or took) and budget_s is not None and begun - started + last > budget_s:
             return planned[start:]
         chunk = planned[start : start + APPLY_CHUNK]
         if recheck:
@@ -1251,7 +1255,9 @@ def _apply(
         result.listed += listed
         for case_id, trigger in timeouts:
             _fire_timeout(session, case_id, trigger, result, now=now)
-        took = time.perf_counter() - begun
+        last = time.perf_counter() - begun
+        if took is not None:
+            took[:] = [last]
     return []
 
 
@@ -1382,10 +1388,12 @@ class Sweeper:
         return planned
 
     def _collect(self, wait: bool) -> None:
-        """The plan made ahead, added to the carry (WAIT: even if not finished yet), and the
-        stages the batches gave back to the backlog since, once no plan reads it."""
-        if self.ahead is not None and (wait or self.ahead.done()):
-            self.carry += self.ahead.result()
+        """Once the carry is written: the plan made ahead becomes the carry (WAIT: even if not
+        finished yet; never joined to a carry's rest, so that its chunks are those it would
+        have on its own), and the stages the batches gave back to the backlog since go back,
+        once no plan reads it."""
+        if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
+            self.carry = self.ahead.result()
             self.ahead = None
         if self.ahead is None and self.returned:
             self.late.cases.extend(self.returned.cases)  # type: ignore[union-attr]
@@ -1414,22 +1422,34 @@ class Sweeper:
         began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        if self.pool is not None and self.ahead is None:
+        if self.pool is not None and self.ahead is None and self.carry:
+            self._collect(wait=False)  # the stages given back, before a plan reads the backlog
             # The next plan (and the WAL's checkpoint) while this batch writes, once the carry
             # is down to a plan's length: it leaves out every stage in the carry.
             skip = frozenset(planned) if len(self.carry) < self.batch else None
             self.ahead = self.pool.submit(self._ahead, skip)
         with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
-            self.carry = _apply(
-                s,
-                self.carry,
-                now=self.now,
-                result=part,
-                started=began,
-                budget_s=self.budget_s,
-                late=self.late if self.pool is None else self.returned,
-            )
+            took: list[float] = []
+            while True:
+                self.carry = _apply(
+                    s,
+                    self.carry,
+                    now=self.now,
+                    result=part,
+                    started=began,
+                    budget_s=self.budget_s,
+                    late=self.late if self.pool is None else self.returned,
+                    took=took,
+                )
+                if self.carry or self.pool is None:
+                    break
+                # The plan written: the next one, if made already, in the same batch (its
+                # chunks as they would be on their own: a chunk raises, then fires timeouts).
+                self._collect(wait=False)
+                if not self.carry:
+                    break
+                planned |= {x.key for x in self.carry}
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
         part.lock_s = [self.last_commit - began]
