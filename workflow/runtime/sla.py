@@ -1350,6 +1350,7 @@ class Sweeper:
             else None
         )
         self.ahead: Future[list[_Stage]] | None = None
+        self.ahead_plans = False  # whether it plans (else it only checkpoints the WAL)
         self.returned = Backlog()
 
     def turn(self) -> AbstractContextManager[None]:
@@ -1392,6 +1393,9 @@ class Sweeper:
         finished yet; never joined to a carry's rest, so that its chunks are those it would
         have on its own), and the stages the batches gave back to the backlog since go back,
         once no plan reads it."""
+        if self.ahead is not None and not self.ahead_plans and (wait or self.ahead.done()):
+            self.ahead.result()  # a checkpoint only
+            self.ahead = None
         if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
             self.carry = self.ahead.result()
             self.ahead = None
@@ -1428,6 +1432,7 @@ class Sweeper:
             # is down to a plan's length: it leaves out every stage in the carry.
             skip = frozenset(planned) if len(self.carry) < self.batch else None
             self.ahead = self.pool.submit(self._ahead, skip)
+            self.ahead_plans = skip is not None
         with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
             took: list[float] = []
