@@ -50,8 +50,8 @@ class Turns:
         f: IO[str] | None = getattr(self.local, which, None)
         if f is None:
             path = self.sweeping_path if which == "sweeping" else self.waiting_path
-            f = open(path, "a+")  # noqa: SIM115 (kept open for the thread)
-            weakref.finalize(f, f.close)
+            # Kept open for the thread; closed when the thread ends or the engine is freed.
+            f = open(path, "a+")  # noqa: SIM115
             setattr(self.local, which, f)
         return f
 
@@ -113,10 +113,10 @@ class Turns:
             fcntl.flock(sweeping, fcntl.LOCK_UN)
 
 
-_TURNS: dict[str, Turns] = {}
-_TURNS_LOCK = threading.Lock()
-# The engines' answers: an engine's URL never changes.
+# Each engine's (an engine's URL never changes), freed with it: its threads' files closed.
+# Two engines on one file each open their own, which lock against each other as two processes'.
 _BY_ENGINE: weakref.WeakKeyDictionary[Any, Turns | None] = weakref.WeakKeyDictionary()
+_BY_ENGINE_LOCK = threading.Lock()
 
 
 def for_engine(engine: Any) -> Turns | None:
@@ -137,10 +137,6 @@ def for_engine(engine: Any) -> Turns | None:
         and not database.startswith("file:")
         and not url.query.get("mode")
     ):
-        path = os.path.abspath(database)
-        with _TURNS_LOCK:
-            turns = _TURNS.get(path)
-            if turns is None:
-                turns = _TURNS[path] = Turns(path)
-    _BY_ENGINE[engine] = turns
-    return turns
+        turns = Turns(os.path.abspath(database))
+    with _BY_ENGINE_LOCK:
+        return _BY_ENGINE.setdefault(engine, turns)
