@@ -45,15 +45,22 @@ class Turns:
         self.sweeping_path = path + ".sweeping"
         self.waiting_path = path + ".waiting"
         self.local = threading.local()
+        self.opened: list[IO[str]] = []  # every thread's, closed with the engine
 
     def _file(self, which: str) -> IO[str]:
         f: IO[str] | None = getattr(self.local, which, None)
         if f is None:
             path = self.sweeping_path if which == "sweeping" else self.waiting_path
-            # Kept open for the thread; closed when the thread ends or the engine is freed.
-            f = open(path, "a+")  # noqa: SIM115
+            f = open(path, "a+")  # noqa: SIM115 (kept open for the thread; closed by close())
+            self.opened.append(f)
             setattr(self.local, which, f)
         return f
+
+    def close(self) -> None:
+        """Close every thread's files (the engine is gone: nobody uses them)."""
+        for f in self.opened:
+            f.close()
+        self.opened.clear()
 
     def holding(self) -> bool:
         """Whether this thread holds the sweep's turn (a batch in hand)."""
@@ -113,7 +120,7 @@ class Turns:
             fcntl.flock(sweeping, fcntl.LOCK_UN)
 
 
-# Each engine's (an engine's URL never changes), freed with it: its threads' files closed.
+# Each engine's (an engine's URL never changes): its threads' files closed when it is freed.
 # Two engines on one file each open their own, which lock against each other as two processes'.
 _BY_ENGINE: weakref.WeakKeyDictionary[Any, Turns | None] = weakref.WeakKeyDictionary()
 _BY_ENGINE_LOCK = threading.Lock()
@@ -139,4 +146,9 @@ def for_engine(engine: Any) -> Turns | None:
     ):
         turns = Turns(os.path.abspath(database))
     with _BY_ENGINE_LOCK:
-        return _BY_ENGINE.setdefault(engine, turns)
+        if engine in _BY_ENGINE:
+            return _BY_ENGINE[engine]
+        _BY_ENGINE[engine] = turns
+    if turns is not None:
+        weakref.finalize(engine, turns.close)
+    return turns
