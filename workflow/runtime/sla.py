@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -815,6 +818,10 @@ APPLY_CHUNK = 100
 # handed it in between, before a pause as long as the last batch for writers that wait in
 # SQLite's busy handler instead (seconds).
 PAUSE_EVERY_S = 0.5
+# How much lower the plan made ahead runs than the batch (a nice value, Linux).
+PLAN_AHEAD_NICE = 10
+# The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
+SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
 MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
@@ -1350,7 +1357,14 @@ class Sweeper:
             else None
         )
         self.ahead: Future[list[_Stage]] | None = None
+        # The batch's thread takes the GIL back after each SQLite call; with the plan's Python
+        # beside it, at the default 5 ms it would wait that long each time, holding the lock.
+        self.switch: float | None = None
+        if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            self.switch = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.ahead_plans = False  # whether it plans (else it only checkpoints the WAL)
+        self.niced = False
         self.returned = Backlog()
 
     def turn(self) -> AbstractContextManager[None]:
@@ -1380,6 +1394,9 @@ class Sweeper:
         """In the thread beside the batches (its own connection; SQLite lets the thread's
         reads and the checkpoint run while the batch writes): the WAL checkpointed, then with
         SKIP (the stages the batches in hand may write) the next plan, prepared."""
+        if not self.niced:
+            self.niced = True
+            _nice_this_thread()
         _checkpoint(self.sessions)
         if skip is None:
             return []
@@ -1410,6 +1427,9 @@ class Sweeper:
             self.pool.shutdown(wait=True)
             self.pool = None
             self.ahead = None
+        if self.switch is not None:
+            sys.setswitchinterval(self.switch)
+            self.switch = None
 
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
@@ -1481,6 +1501,13 @@ class Sweeper:
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
+
+
+def _nice_this_thread() -> None:
+    """Where the system lets one thread yield the CPU to the others (Linux: a thread's own nice
+    value): the plan made ahead gives way to the batch that holds the write lock."""
+    with suppress(AttributeError, OSError):  # not Linux, or not allowed: the same priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PLAN_AHEAD_NICE)
 
 
 def _checkpoint(sessions: sessionmaker[Session]) -> None:
