@@ -215,7 +215,7 @@ def _turn(session: Session, conn: Connection) -> AbstractContextManager[None]:
     driver = conn.connection.driver_connection
     if driver is None or driver.in_transaction:
         return nullcontext()
-    return room.writer()
+    return room.writer(session)
 
 
 def lock_case_head(session: Session, case_id: int) -> tuple[int, str] | None:

@@ -11,8 +11,8 @@ Here two files beside the database let the two know of each other, across thread
 - FILE.sweeping: a sweep's batch holds it (exclusive) from before it takes SQLite's lock until
   after its commit. A writer that comes meanwhile blocks on it (shared) and the kernel wakes it
   at the release: no busy-handler sleep.
-- FILE.waiting: a writer holds it (shared) from before it looks at FILE.sweeping until SQLite's
-  lock is its own. Before its next batch the sweep looks (an exclusive lock tried and let go):
+- FILE.waiting: a writer holds it (shared) from before it looks at FILE.sweeping until its
+  transaction ends. Before its next batch the sweep looks (an exclusive lock tried and let go):
   while someone holds it, the sweep waits (up to a batch's budget), so a waiting user writes
   first; with nobody waiting it goes on at once.
 
@@ -30,6 +30,9 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 try:
     import fcntl
@@ -67,22 +70,35 @@ class Turns:
         return bool(getattr(self.local, "holding", False))
 
     @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Around a writer's first statement (the one that takes SQLite's lock): waits while a
-        sweep's batch is in hand, and tells the sweep that someone waits until the block ends."""
+    def writer(self, session: Session) -> Iterator[None]:
+        """Around the first statement of SESSION's write transaction (the one that takes
+        SQLite's lock): waits while a sweep's batch is in hand, and tells the sweep that someone
+        writes until the transaction ends (so that the sweep's next batch begins after its
+        commit instead of waiting in SQLite's busy handler)."""
         if self.holding():  # the sweep's own writes (a timeout fired in its batch)
             yield
             return
         assert fcntl is not None
+        self.release()  # a transaction whose end was not seen (none should be)
         waiting = self._file("waiting")
         fcntl.flock(waiting, fcntl.LOCK_SH)
+        self.local.writing = True
         try:
             sweeping = self._file("sweeping")
             fcntl.flock(sweeping, fcntl.LOCK_SH)  # a batch in hand: woken at its release
             fcntl.flock(sweeping, fcntl.LOCK_UN)
             yield
-        finally:
-            fcntl.flock(waiting, fcntl.LOCK_UN)
+        except BaseException:
+            self.release()
+            raise
+        session.info[_WRITING] = self
+
+    def release(self) -> None:
+        """This thread's writer is done: the sweep may go on."""
+        if getattr(self.local, "writing", False):
+            assert fcntl is not None
+            self.local.writing = False
+            fcntl.flock(self._file("waiting"), fcntl.LOCK_UN)
 
     def someone_waiting(self) -> bool:
         """Whether a writer waits for SQLite's lock (or for the sweep's turn)."""
@@ -118,6 +134,18 @@ class Turns:
         finally:
             self.local.holding = False
             fcntl.flock(sweeping, fcntl.LOCK_UN)
+
+
+_WRITING = "streetflow.turns_writing"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _written(session: Session, transaction: Any) -> None:
+    """A writer's transaction has ended (committed or rolled back): the sweep may go on."""
+    if transaction.parent is None and session.info:
+        turns = session.info.pop(_WRITING, None)
+        if turns is not None:
+            turns.release()
 
 
 # Each engine's (an engine's URL never changes): its threads' files closed when it is freed.
