@@ -1363,7 +1363,6 @@ class Sweeper:
         if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
             self.switch = sys.getswitchinterval()
             sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.ahead_plans = False  # whether it plans (else it only checkpoints the WAL)
         self.niced = False
         self.returned = Backlog()
 
@@ -1390,16 +1389,13 @@ class Sweeper:
         if wait > 0:
             time.sleep(wait)
 
-    def _ahead(self, skip: frozenset[int] | None) -> list[_Stage]:
+    def _ahead(self, skip: frozenset[int]) -> list[_Stage]:
         """In the thread beside the batches (its own connection; SQLite lets the thread's
-        reads and the checkpoint run while the batch writes): the WAL checkpointed, then with
-        SKIP (the stages the batches in hand may write) the next plan, prepared."""
+        reads run while the batch writes): the next plan, prepared, without SKIP (the stages
+        the batches in hand may write)."""
         if not self.niced:
             self.niced = True
             _nice_this_thread()
-        _checkpoint(self.sessions)
-        if skip is None:
-            return []
         with self.sessions() as s:
             planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
             _prepare(s, planned, now=self.now)
@@ -1410,9 +1406,6 @@ class Sweeper:
         finished yet; never joined to a carry's rest, so that its chunks are those it would
         have on its own), and the stages the batches gave back to the backlog since go back,
         once no plan reads it."""
-        if self.ahead is not None and not self.ahead_plans and (wait or self.ahead.done()):
-            self.ahead.result()  # a checkpoint only
-            self.ahead = None
         if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
             self.carry = self.ahead.result()
             self.ahead = None
@@ -1448,11 +1441,10 @@ class Sweeper:
         planned = {s.key for s in self.carry}
         if self.pool is not None and self.ahead is None and self.carry:
             self._collect(wait=False)  # the stages given back, before a plan reads the backlog
-            # The next plan (and the WAL's checkpoint) while this batch writes, once the carry
-            # is down to a plan's length: it leaves out every stage in the carry.
-            skip = frozenset(planned) if len(self.carry) < self.batch else None
-            self.ahead = self.pool.submit(self._ahead, skip)
-            self.ahead_plans = skip is not None
+            # The next plan while this batch writes, once the carry is down to a plan's
+            # length: it leaves out every stage in the carry.
+            if len(self.carry) < self.batch:
+                self.ahead = self.pool.submit(self._ahead, frozenset(planned))
         with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
             took: list[float] = []
@@ -1484,7 +1476,9 @@ class Sweeper:
         # to 106 ms; bench/README.md, "The catch-up reworked").
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
         self.held_since_pause += self.last_commit - began
-        if self.budget_s is not None and self.pool is None:
+        if self.budget_s is not None:
+            # Not in the plan's thread: beside a batch its writes and fsync would hold up the
+            # batch's COMMIT (tried: the COMMIT's p50 twice as long under load).
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:
             # A stage still due after being handled would make the sweep loop for ever.
