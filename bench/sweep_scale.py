@@ -102,7 +102,16 @@ def main() -> None:
     ap.add_argument(
         "--catch-up-seconds", type=float, default=600, help="stop the catch-up sweep after this"
     )
+    ap.add_argument(
+        "--plan-ahead",
+        choices=("on", "off"),
+        default="on",
+        help="with turns (SQLite): plan the next batch in a thread while one writes (off:"
+        " between batches); ignored by a streetflow without sla.PLAN_AHEAD",
+    )
     args = ap.parse_args()
+    if hasattr(sla, "PLAN_AHEAD"):
+        sla.PLAN_AHEAD = args.plan_ahead == "on"
     url = args.db
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         u = make_url(url)

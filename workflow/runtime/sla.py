@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -818,8 +816,8 @@ APPLY_CHUNK = 100
 # handed it in between, before a pause as long as the last batch for writers that wait in
 # SQLite's busy handler instead (seconds).
 PAUSE_EVERY_S = 0.5
-# How much lower the plan made ahead runs than the batch (a nice value, Linux).
-PLAN_AHEAD_NICE = 10
+# With turns: the next plan made in a thread while a batch writes (False: between batches).
+PLAN_AHEAD = True
 # The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
 SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
@@ -1353,7 +1351,7 @@ class Sweeper:
         # meanwhile (merged once no plan reads it).
         self.pool = (
             ThreadPoolExecutor(1, thread_name_prefix="sweep-plan")
-            if self.turns is not None and late is not None
+            if PLAN_AHEAD and self.turns is not None and late is not None
             else None
         )
         self.ahead: Future[list[_Stage]] | None = None
@@ -1363,7 +1361,6 @@ class Sweeper:
         if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
             self.switch = sys.getswitchinterval()
             sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.niced = False
         self.returned = Backlog()
 
     def turn(self) -> AbstractContextManager[None]:
@@ -1393,9 +1390,6 @@ class Sweeper:
         """In the thread beside the batches (its own connection; SQLite lets the thread's
         reads run while the batch writes): the next plan, prepared, without SKIP (the stages
         the batches in hand may write)."""
-        if not self.niced:
-            self.niced = True
-            _nice_this_thread()
         with self.sessions() as s:
             planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
             _prepare(s, planned, now=self.now)
@@ -1495,13 +1489,6 @@ class Sweeper:
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
-
-
-def _nice_this_thread() -> None:
-    """Where the system lets one thread yield the CPU to the others (Linux: a thread's own nice
-    value): the plan made ahead gives way to the batch that holds the write lock."""
-    with suppress(AttributeError, OSError):  # not Linux, or not allowed: the same priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PLAN_AHEAD_NICE)
 
 
 def _checkpoint(sessions: sessionmaker[Session]) -> None:
