@@ -163,3 +163,28 @@ def test_the_plans_made_ahead_write_what_one_plan_at_a_time_writes(
     with sessions() as s:
         assert chain_intact(s)
         assert s.query(Supervision).count() >= 11
+
+
+def test_without_the_turns_files_writes_and_sweeps_go_on(
+    sessions: sessionmaker[Session], db_url: str, tmp_path: Path
+) -> None:
+    """The files beside the database cannot be opened (here: directories in their place; in
+    life a file system without flock(), or another user's files): writers and the sweep wait
+    on SQLite's lock alone, as without turns."""
+    ids = open_cases(sessions, [T0, T0 + DAY])
+    with sessions() as s:
+        s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = tmp_path / "elsewhere.db"
+    shutil.copyfile(Path(make_url(db_url).database or ""), copy)
+    (tmp_path / "elsewhere.db.sweeping").mkdir()
+    (tmp_path / "elsewhere.db.waiting").mkdir()
+    db = make_engine(f"sqlite:///{copy}")
+    there = make_sessionmaker(db)
+    late = T0 + 30 * DAY
+    with there.begin() as s:
+        engine.fire(s, ids[0], "forward", CLERK, now=late)
+    r = sla.sweep(there, now=late)
+    assert r.supervisions == 1
+    with there() as s:
+        assert chain_intact(s)
+    db.dispose()

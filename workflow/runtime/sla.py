@@ -1375,7 +1375,7 @@ class Sweeper:
         (PostgreSQL), a pause as long as the last batch held the lock, every time."""
         if self.budget_s is None:
             return
-        if self.turns is not None:
+        if self.turns is not None and not self.turns.broken:
             self.turns.give_way(self.budget_s)
             if self.held_since_pause < PAUSE_EVERY_S:
                 return

@@ -23,12 +23,13 @@ flock(); elsewhere (PostgreSQL: row locks queue their waiters) nothing changes."
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO, Any
 
 from sqlalchemy import event
@@ -40,6 +41,9 @@ except ImportError:  # not POSIX: SQLite's own waiting only
     fcntl = None  # type: ignore[assignment]
 
 
+log = logging.getLogger(__name__)
+
+
 class Turns:
     """The two files of one database file PATH (absolute), each opened once per thread: flock()
     locks belong to an open file, so two threads of one process must not share one."""
@@ -49,6 +53,14 @@ class Turns:
         self.waiting_path = path + ".waiting"
         self.local = threading.local()
         self.opened: list[IO[str]] = []  # every thread's, closed with the engine
+        # The files cannot be opened or locked (permissions, a file system without flock()):
+        # SQLite's own waiting, as without turns.
+        self.broken = False
+
+    def _failed(self, exc: OSError) -> None:
+        if not self.broken:
+            self.broken = True
+            log.warning("%s: a sweep and writers cannot take turns (%s)", self.sweeping_path, exc)
 
     def _file(self, which: str) -> IO[str]:
         f: IO[str] | None = getattr(self.local, which, None)
@@ -75,18 +87,22 @@ class Turns:
         SQLite's lock): waits while a sweep's batch is in hand, and tells the sweep that someone
         writes until the transaction ends (so that the sweep's next batch begins after its
         commit instead of waiting in SQLite's busy handler)."""
-        if self.holding():  # the sweep's own writes (a timeout fired in its batch)
+        if self.holding() or self.broken:  # the sweep's own writes (a timeout in its batch)
             yield
             return
         assert fcntl is not None
         self.release()  # a transaction whose end was not seen (none should be)
-        waiting = self._file("waiting")
-        fcntl.flock(waiting, fcntl.LOCK_SH)
-        self.local.writing = True
         try:
+            waiting = self._file("waiting")
+            fcntl.flock(waiting, fcntl.LOCK_SH)
+            self.local.writing = True
             sweeping = self._file("sweeping")
             fcntl.flock(sweeping, fcntl.LOCK_SH)  # a batch in hand: woken at its release
             fcntl.flock(sweeping, fcntl.LOCK_UN)
+        except OSError as exc:
+            self.release()
+            self._failed(exc)
+        try:
             yield
         except BaseException:
             self.release()
@@ -98,16 +114,22 @@ class Turns:
         if getattr(self.local, "writing", False):
             assert fcntl is not None
             self.local.writing = False
-            fcntl.flock(self._file("waiting"), fcntl.LOCK_UN)
+            with suppress(OSError):
+                fcntl.flock(self._file("waiting"), fcntl.LOCK_UN)
 
     def someone_waiting(self) -> bool:
         """Whether a writer waits for SQLite's lock (or for the sweep's turn)."""
         assert fcntl is not None
-        waiting = self._file("waiting")
+        if self.broken:
+            return False
         try:
+            waiting = self._file("waiting")
             fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
+        except OSError as exc:
+            self._failed(exc)
+            return False
         fcntl.flock(waiting, fcntl.LOCK_UN)
         return False
 
@@ -126,8 +148,13 @@ class Turns:
     def sweeping(self) -> Iterator[None]:
         """A sweep's batch: hold the turn around the write transaction (lock to commit)."""
         assert fcntl is not None
-        sweeping = self._file("sweeping")
-        fcntl.flock(sweeping, fcntl.LOCK_EX)
+        try:
+            sweeping = self._file("sweeping")
+            fcntl.flock(sweeping, fcntl.LOCK_EX)
+        except OSError as exc:
+            self._failed(exc)
+            yield
+            return
         self.local.holding = True
         try:
             yield
