@@ -188,3 +188,48 @@ def test_without_the_turns_files_writes_and_sweeps_go_on(
     with there() as s:
         assert chain_intact(s)
     db.dispose()
+
+
+def test_a_batch_ends_after_its_chunk_when_a_writer_waits(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that waits for the lock (it said so, and waits for the batch in hand) ends the
+    sweep's batch after the chunk in hand, however much budget is left: it waits one chunk."""
+    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(5)])
+    late = T0 + 30 * DAY
+    monkeypatch.setattr(sla, "APPLY_CHUNK", 1)
+    sweeper = sla.Sweeper(sessions, now=late, batch=200, late=sla.Backlog(), budget_s=10.0)
+    assert sweeper.turns is not None and sweeper.yielding is not None
+    with sessions() as s:
+        planned = sla._plan(s, now=late, limit=200, late=sweeper.late)
+        sla._prepare(s, planned, now=late)
+    assert len(planned) == 5
+    fired: list[BaseException | None] = []
+
+    def user() -> None:
+        try:
+            with sessions.begin() as s:
+                engine.fire(s, ids[-1], "forward", CLERK, now=late)
+        except BaseException as exc:  # reported below
+            fired.append(exc)
+        else:
+            fired.append(None)
+
+    result = sla.SweepResult()
+    with sweeper.turn(), sessions.begin() as s:
+        chain.lock_head(s)
+        firing = threading.Thread(target=user)
+        firing.start()
+        _until("the user waits", sweeper.turns.someone_waiting)
+        rest = sla._apply(
+            s,
+            planned,
+            now=late,
+            result=result,
+            started=time.perf_counter(),
+            budget_s=10.0,
+            yielding=sweeper.yielding,
+        )
+    firing.join(30)
+    assert fired == [None]
+    assert result.checked == 1 and len(rest) == 4

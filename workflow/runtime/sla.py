@@ -1169,6 +1169,7 @@ def _apply(
     late: Backlog | None = None,
     recheck: bool = True,
     took: list[float] | None = None,
+    yielding: Callable[[], bool] | None = None,
 ) -> list[_Stage]:
     """Write what PLANNED asks, chunk by chunk, under the trail lock the caller took: each
     chunk re-checked first (RECHECK: planned without the lock; a stage left out goes back to
@@ -1177,13 +1178,17 @@ def _apply(
     written nor read again (the next transaction re-checks it: a plan of a thousand stages
     written a hundred at a time is read again once, not once per transaction). TOOK: the time
     of the transaction's last chunk so far (this call goes on after another's: its first chunk
-    is checked against the budget too), set to this call's last."""
+    is checked against the budget too), set to this call's last. YIELDING: asked before every
+    chunk but a batch's first; true (a user waits for the lock), the rest is returned too."""
     routes: dict[tuple[str, int], RouteSpec] = {}
     # The last chunk's time: the next one is not begun if it would end past budget.
     last = took[0] if took else 0.0
     for start in range(0, len(planned), APPLY_CHUNK):
         begun = time.perf_counter()
-        if (start or took) and budget_s is not None and begun - started + last > budget_s:
+        if (start or took) and (
+            (budget_s is not None and begun - started + last > budget_s)
+            or (yielding is not None and yielding())
+        ):
             return planned[start:]
         chunk = planned[start : start + APPLY_CHUNK]
         if recheck:
@@ -1346,6 +1351,7 @@ class Sweeper:
         # say so (turns); the sweep hands them the lock instead of pausing after every batch.
         self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
         self.held_since_pause = 0.0
+        self.overdue = False
         # With turns, the next plan is made in a thread while a batch writes (the lock is held
         # most of the time now): a plan ahead, and what the batches give back to the backlog
         # meanwhile (merged once no plan reads it).
@@ -1363,6 +1369,14 @@ class Sweeper:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.returned = Backlog()
 
+    @property
+    def yielding(self) -> Callable[[], bool] | None:
+        """With turns: whether a writer waits, asked between a batch's chunks (the batch ends
+        there: a user's firing waits for one chunk, not for the rest of the budget)."""
+        if self.turns is None or self.turns.broken or self.overdue:
+            return None
+        return self.turns.someone_waiting
+
     def turn(self) -> AbstractContextManager[None]:
         return self.turns.sweeping() if self.turns is not None else nullcontext()
 
@@ -1376,7 +1390,9 @@ class Sweeper:
         if self.budget_s is None:
             return
         if self.turns is not None and not self.turns.broken:
-            self.turns.give_way(self.budget_s)
+            # Still "waiting" after a whole budget: a writer slower than that, or one whose
+            # transaction's end was never seen; the batch then does not end for it early.
+            self.overdue = self.turns.give_way(self.budget_s) >= self.budget_s
             if self.held_since_pause < PAUSE_EVERY_S:
                 return
         if self.last_commit is None:
@@ -1452,6 +1468,7 @@ class Sweeper:
                     budget_s=self.budget_s,
                     late=self.late if self.pool is None else self.returned,
                     took=took,
+                    yielding=self.yielding,
                 )
                 if self.carry or self.pool is None:
                     break
