@@ -194,7 +194,8 @@ def test_a_batch_ends_after_its_chunk_when_a_writer_waits(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer that waits for the lock (it said so, and waits for the batch in hand) ends the
-    sweep's batch after the chunk in hand, however much budget is left: it waits one chunk."""
+    sweep's batch after the chunk in hand once the batch has held the lock half its budget,
+    however much budget is left."""
     ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(5)])
     late = T0 + 30 * DAY
     monkeypatch.setattr(sla, "APPLY_CHUNK", 1)
@@ -216,6 +217,7 @@ def test_a_batch_ends_after_its_chunk_when_a_writer_waits(
             fired.append(None)
 
     result = sla.SweepResult()
+    sweeper.began = time.perf_counter() - 5.0  # the batch has held the lock half its budget
     with sweeper.turn(), sessions.begin() as s:
         chain.lock_head(s)
         firing = threading.Thread(target=user)

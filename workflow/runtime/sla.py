@@ -1352,6 +1352,7 @@ class Sweeper:
         self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
         self.held_since_pause = 0.0
         self.overdue = False
+        self.began = 0.0  # when the batch in hand began
         # With turns, the next plan is made in a thread while a batch writes (the lock is held
         # most of the time now): a plan ahead, and what the batches give back to the backlog
         # meanwhile (merged once no plan reads it).
@@ -1371,11 +1372,14 @@ class Sweeper:
 
     @property
     def yielding(self) -> Callable[[], bool] | None:
-        """With turns: whether a writer waits, asked between a batch's chunks (the batch ends
-        there: a user's firing waits for one chunk, not for the rest of the budget)."""
-        if self.turns is None or self.turns.broken or self.overdue:
+        """With turns: whether a writer waits, asked between a batch's chunks once the batch
+        has held the lock half its budget (the batch ends there: a user's firing waits for
+        half a budget and a chunk at most, not for the whole budget; and a user firing often
+        does not cut every batch to one chunk, a COMMIT each)."""
+        turns, budget = self.turns, self.budget_s
+        if turns is None or turns.broken or self.overdue or budget is None:
             return None
-        return self.turns.someone_waiting
+        return lambda: time.perf_counter() - self.began >= budget / 2 and turns.someone_waiting()
 
     def turn(self) -> AbstractContextManager[None]:
         return self.turns.sweeping() if self.turns is not None else nullcontext()
@@ -1446,7 +1450,7 @@ class Sweeper:
             self.close()
             return SweepResult(), "done"
         self._give_way()
-        began = time.perf_counter()
+        began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
         if self.pool is not None and self.ahead is None and self.carry:
