@@ -817,7 +817,10 @@ APPLY_CHUNK = 100
 # SQLite's busy handler instead (seconds).
 PAUSE_EVERY_S = 0.5
 # With turns: the next plan made in a thread while a batch writes (False: between batches).
-PLAN_AHEAD = True
+# Off: at a million cases on a quiet machine it took the catch-up from 3,460 to 3,061 stages a
+# second and a user's firing during it from p99 64 to 173 ms (the batch waits for the GIL while
+# holding the lock; bench/README.md, "catch10").
+PLAN_AHEAD = False
 # The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
 SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
