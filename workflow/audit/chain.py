@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, text,
 from sqlalchemy.orm import Session
 
 from workflow.notify import outbox
-from workflow.store import direct
+from workflow.store import direct, turns
 from workflow.store.models import Case, TrailEvent, TrailHead, Unit
 
 GENESIS = "0" * 64
@@ -175,15 +176,16 @@ def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tupl
     wanted = None if partitions is None else sorted(set(partitions))
     if conn.dialect.name != "postgresql":
         first = DEFAULT_PARTITION if not wanted else wanted[0]
-        if conn.dialect.update_returning:
-            # One statement locks and reads the head (SQLite >= 3.35).
-            head = _LOCK_HEAD_RETURNING.run(conn, {"head_id": first + 1}).one_or_none()
-            if head is None:
-                raise ChainNotLocked(f"the trail has no partition {first}")
-            seq, hash_, count = head["seq"], head["hash"], head["parts"]
-        else:
-            session.execute(_LOCK_HEAD, {"head_id": first + 1})
-            seq, hash_, count = session.execute(_HEAD_PARTS, {"head_id": first + 1}).one()
+        with _turn(session, conn):
+            if conn.dialect.update_returning:
+                # One statement locks and reads the head (SQLite >= 3.35).
+                head = _LOCK_HEAD_RETURNING.run(conn, {"head_id": first + 1}).one_or_none()
+                if head is None:
+                    raise ChainNotLocked(f"the trail has no partition {first}")
+                seq, hash_, count = head["seq"], head["hash"], head["parts"]
+            else:
+                session.execute(_LOCK_HEAD, {"head_id": first + 1})
+                seq, hash_, count = session.execute(_HEAD_PARTS, {"head_id": first + 1}).one()
         _hold(session, None, count)  # SQLite's write lock is the whole database's
         return seq, hash_
     if wanted is not None and len(wanted) == 1:
@@ -199,6 +201,21 @@ def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tupl
         raise ChainNotLocked(f"the trail has no partitions {wanted}")
     _hold(session, None if wanted is None else frozenset(wanted), rows[0]["parts"])
     return rows[0]["seq"], rows[0]["hash"]
+
+
+def _turn(session: Session, conn: Connection) -> AbstractContextManager[None]:
+    """On a SQLite file: a writer's turn after a sweep's batch (turns.Turns.writer), unless
+    this transaction began writing already (it holds SQLite's lock: nothing to wait for, and a
+    sweep waiting for that lock must not wait on it in turn)."""
+    if _held(session) is not None:
+        return nullcontext()
+    room = turns.for_engine(conn.engine)
+    if room is None:
+        return nullcontext()
+    driver = conn.connection.driver_connection
+    if driver is None or driver.in_transaction:
+        return nullcontext()
+    return room.writer(session)
 
 
 def lock_case_head(session: Session, case_id: int) -> tuple[int, str] | None:
@@ -232,7 +249,8 @@ def lock_for_read(session: Session, conn: Connection) -> bool:
     driver = conn.connection.driver_connection
     if driver is None or driver.in_transaction:
         return False
-    direct.run_sql(conn, "BEGIN IMMEDIATE")
+    with _turn(session, conn):
+        direct.run_sql(conn, "BEGIN IMMEDIATE")
     _hold(session, None, 0)  # the count comes with the caller's SELECT (read_locked)
     return True
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -44,7 +47,7 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store import direct
+from workflow.store import direct, turns
 from workflow.store.models import (
     Case,
     Extension,
@@ -246,29 +249,43 @@ def _due_ids(
     *,
     lock: bool = True,
     taken: set[int] | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> list[int]:
     """Up to LIMIT ids of MODEL (Case, Task) due at NOW, the indexes' first, then LATE's (taken
     off the list, and added to TAKEN); LATE None: the red unsupervised ones looked for here, all
     of them (no mark). LOCK: locked (PostgreSQL: SKIP LOCKED, so that another sweep takes
-    others); a sweep's plan reads without locking and re-checks under the trail lock."""
+    others); a sweep's plan reads without locking and re-checks under the trail lock. SKIP:
+    ids left out (a batch writing them as this is read: Sweeper's plan ahead)."""
     ids: dict[int, None] = {}
 
     def locked(q: Any) -> Any:
         return q.with_for_update(skip_locked=True) if lock else q
 
+    def keep(found: Any) -> None:
+        ids.update(dict.fromkeys(i for i in found if i not in skip))
+
     for where, order in _index_parts(model, clocked, now):
         if len(ids) >= limit:
             break
         found = session.execute(
-            locked(select(model.id).where(where).order_by(order).limit(limit - len(ids)))
+            locked(
+                select(model.id).where(where).order_by(order).limit(limit - len(ids) + len(skip))
+            )
         ).scalars()
-        ids.update(dict.fromkeys(found))
+        keep(found)
     red = and_(model.light == "red", clocked, unsupervised)
     if late is None:
         found = session.execute(
-            locked(select(model.id).where(red).order_by(model.id).limit(max(0, limit - len(ids))))
+            locked(
+                select(model.id)
+                .where(red)
+                .order_by(model.id)
+                .limit(max(0, limit - len(ids)) + len(skip))
+            )
         ).scalars()
-        ids.update(dict.fromkeys(found))
+        keep(found)
+    if len(ids) > limit:
+        ids = dict.fromkeys(list(ids)[:limit])
     while late and len(ids) < limit:
         take = late[-(limit - len(ids)) :]
         del late[-len(take) :]
@@ -795,6 +812,17 @@ _SUPERVISED = direct.Expanding(
 )
 # How many planned stages are written together, between checks of the batch's budget.
 APPLY_CHUNK = 100
+# With turns (a SQLite file): how long the sweep's batches may hold the lock, waiting users
+# handed it in between, before a pause as long as the last batch for writers that wait in
+# SQLite's busy handler instead (seconds).
+PAUSE_EVERY_S = 0.5
+# With turns: the next plan made in a thread while a batch writes (False: between batches).
+# Off: at a million cases on a quiet machine it took the catch-up from 3,460 to 3,061 stages a
+# second and a user's firing during it from p99 64 to 173 ms (the batch waits for the GIL while
+# holding the lock; bench/README.md, "catch10").
+PLAN_AHEAD = False
+# The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
+SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
 MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
@@ -850,9 +878,11 @@ def _plan(
     limit: int,
     late: Backlog | None,
     lock: bool = False,
+    skip: frozenset[int] = frozenset(),
 ) -> list[_Stage]:
     """The stages due at NOW (up to LIMIT tasks' steps, then up to LIMIT cases' stages) and what
-    the sweep does about each: nothing written. LOCK: the rows are locked as they are found."""
+    the sweep does about each: nothing written. LOCK: the rows are locked as they are found.
+    SKIP: the stages left out (_Stage.key: a task's under its negative id)."""
     planned: list[_Stage] = []
     taken: set[int] = set()
     task_ids = _due_ids(
@@ -865,6 +895,7 @@ def _plan(
         late.tasks if late is not None else None,
         lock=lock,
         taken=taken,
+        skip=frozenset(-k for k in skip if k < 0),
     )
     task_rows: list[Any] = (
         list(session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids)).order_by(Task.id)))
@@ -882,6 +913,7 @@ def _plan(
         late.cases if late is not None else None,
         lock=lock,
         taken=case_taken,
+        skip=frozenset(k for k in skip if k > 0),
     )
     case_rows: list[Any] = (
         list(session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids)).order_by(Case.id)))
@@ -1139,18 +1171,27 @@ def _apply(
     budget_s: float | None,
     late: Backlog | None = None,
     recheck: bool = True,
+    took: list[float] | None = None,
+    yielding: Callable[[], bool] | None = None,
 ) -> list[_Stage]:
     """Write what PLANNED asks, chunk by chunk, under the trail lock the caller took: each
     chunk re-checked first (RECHECK: planned without the lock; a stage left out goes back to
     LATE if it came from it), then lights, the holders told, reminders, supervisions with their
     trail events, the routes' timeouts. Past BUDGET_S since STARTED, the rest is returned, not
     written nor read again (the next transaction re-checks it: a plan of a thousand stages
-    written a hundred at a time is read again once, not once per transaction)."""
+    written a hundred at a time is read again once, not once per transaction). TOOK: the time
+    of the transaction's last chunk so far (this call goes on after another's: its first chunk
+    is checked against the budget too), set to this call's last. YIELDING: asked before every
+    chunk but a batch's first; true (a user waits for the lock), the rest is returned too."""
     routes: dict[tuple[str, int], RouteSpec] = {}
-    took = 0.0  # the last chunk's time: the next one is not begun if it would end past budget
+    # The last chunk's time: the next one is not begun if it would end past budget.
+    last = took[0] if took else 0.0
     for start in range(0, len(planned), APPLY_CHUNK):
         begun = time.perf_counter()
-        if start and budget_s is not None and begun - started + took > budget_s:
+        if (start or took) and (
+            (budget_s is not None and begun - started + last > budget_s)
+            or (yielding is not None and yielding())
+        ):
             return planned[start:]
         chunk = planned[start : start + APPLY_CHUNK]
         if recheck:
@@ -1227,7 +1268,9 @@ def _apply(
         result.listed += listed
         for case_id, trigger in timeouts:
             _fire_timeout(session, case_id, trigger, result, now=now)
-        took = time.perf_counter() - begun
+        last = time.perf_counter() - begun
+        if took is not None:
+            took[:] = [last]
     return []
 
 
@@ -1307,35 +1350,141 @@ class Sweeper:
         self.seen: set[int] = set()
         # How often each stage was left out because its row changed since the plan.
         self.dropped: Counter[int] = Counter()
+        # On a SQLite file: writers that take the trail's lock wait for the end of a batch and
+        # say so (turns); the sweep hands them the lock instead of pausing after every batch.
+        self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
+        self.held_since_pause = 0.0
+        self.overdue = False
+        self.began = 0.0  # when the batch in hand began
+        # With turns, the next plan is made in a thread while a batch writes (the lock is held
+        # most of the time now): a plan ahead, and what the batches give back to the backlog
+        # meanwhile (merged once no plan reads it).
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="sweep-plan")
+            if PLAN_AHEAD and self.turns is not None and late is not None
+            else None
+        )
+        self.ahead: Future[list[_Stage]] | None = None
+        # The batch's thread takes the GIL back after each SQLite call; with the plan's Python
+        # beside it, at the default 5 ms it would wait that long each time, holding the lock.
+        self.switch: float | None = None
+        if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            self.switch = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self.returned = Backlog()
+
+    @property
+    def yielding(self) -> Callable[[], bool] | None:
+        """With turns: whether a writer waits, asked between a batch's chunks once the batch
+        has held the lock half its budget (the batch ends there: a user's firing waits for
+        half a budget and a chunk at most, not for the whole budget; and a user firing often
+        does not cut every batch to one chunk, a COMMIT each)."""
+        turns, budget = self.turns, self.budget_s
+        if turns is None or turns.broken or self.overdue or budget is None:
+            return None
+        return lambda: time.perf_counter() - self.began >= budget / 2 and turns.someone_waiting()
+
+    def turn(self) -> AbstractContextManager[None]:
+        return self.turns.sweeping() if self.turns is not None else nullcontext()
+
+    def _give_way(self) -> None:
+        """Before a batch: a user's write waiting on the lock gets it first. SQLite's busy
+        handler retries at intervals, so without a pause the sweep would win: with turns, the
+        sweep waits while a writer says it waits (up to a batch's budget), else goes on at once,
+        but pauses as long as the last batch once it held the lock PAUSE_EVERY_S since its last
+        pause (writers that do not take the trail's lock: the notifier's rounds); without turns
+        (PostgreSQL), a pause as long as the last batch held the lock, every time."""
+        if self.budget_s is None:
+            return
+        if self.turns is not None and not self.turns.broken:
+            # Still "waiting" after a whole budget: a writer slower than that, or one whose
+            # transaction's end was never seen; the batch then does not end for it early.
+            self.overdue = self.turns.give_way(self.budget_s) >= self.budget_s
+            if self.held_since_pause < PAUSE_EVERY_S:
+                return
+        if self.last_commit is None:
+            return
+        self.held_since_pause = 0.0
+        wait = self.gap - (time.perf_counter() - self.last_commit)
+        if wait > 0:
+            time.sleep(wait)
+
+    def _ahead(self, skip: frozenset[int]) -> list[_Stage]:
+        """In the thread beside the batches (its own connection; SQLite lets the thread's
+        reads run while the batch writes): the next plan, prepared, without SKIP (the stages
+        the batches in hand may write)."""
+        with self.sessions() as s:
+            planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
+            _prepare(s, planned, now=self.now)
+        return planned
+
+    def _collect(self, wait: bool) -> None:
+        """Once the carry is written: the plan made ahead becomes the carry (WAIT: even if not
+        finished yet; never joined to a carry's rest, so that its chunks are those it would
+        have on its own), and the stages the batches gave back to the backlog since go back,
+        once no plan reads it."""
+        if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
+            self.carry = self.ahead.result()
+            self.ahead = None
+        if self.ahead is None and self.returned:
+            self.late.cases.extend(self.returned.cases)  # type: ignore[union-attr]
+            self.late.tasks.extend(self.returned.tasks)  # type: ignore[union-attr]
+            self.returned = Backlog()
+
+    def close(self) -> None:
+        """Ends the thread of the plans made ahead (after the one in hand)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+            self.ahead = None
+        if self.switch is not None:
+            sys.setswitchinterval(self.switch)
+            self.switch = None
 
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
+        self._collect(wait=not self.carry)
         if not self.carry:
+            # Planned here, with nothing left out: finding nothing means done.
             with self.sessions() as s:
                 self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
                 _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
+            self.close()
             return SweepResult(), "done"
-        if self.last_commit is not None and self.budget_s is not None:
-            # Give way: a user's write waiting on the lock gets it before the next batch
-            # (SQLite's busy handler retries at intervals; without a pause the sweep wins).
-            wait = self.gap - (time.perf_counter() - self.last_commit)
-            if wait > 0:
-                time.sleep(wait)
-        began = time.perf_counter()
+        self._give_way()
+        began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        with self.sessions.begin() as s:
+        if self.pool is not None and self.ahead is None and self.carry:
+            self._collect(wait=False)  # the stages given back, before a plan reads the backlog
+            # The next plan while this batch writes, once the carry is down to a plan's
+            # length: it leaves out every stage in the carry.
+            if len(self.carry) < self.batch:
+                self.ahead = self.pool.submit(self._ahead, frozenset(planned))
+        with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
-            self.carry = _apply(
-                s,
-                self.carry,
-                now=self.now,
-                result=part,
-                started=began,
-                budget_s=self.budget_s,
-                late=self.late,
-            )
+            took: list[float] = []
+            while True:
+                self.carry = _apply(
+                    s,
+                    self.carry,
+                    now=self.now,
+                    result=part,
+                    started=began,
+                    budget_s=self.budget_s,
+                    late=self.late if self.pool is None else self.returned,
+                    took=took,
+                    yielding=self.yielding,
+                )
+                if self.carry or self.pool is None:
+                    break
+                # The plan written: the next one, if made already, in the same batch (its
+                # chunks as they would be on their own: a chunk raises, then fires timeouts).
+                self._collect(wait=False)
+                if not self.carry:
+                    break
+                planned |= {x.key for x in self.carry}
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
         part.lock_s = [self.last_commit - began]
@@ -1344,11 +1493,15 @@ class Sweeper:
         # firings in less often (at a million cases on a quiet machine: p50 6 to 37 ms, p99 63
         # to 106 ms; bench/README.md, "The catch-up reworked").
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
+        self.held_since_pause += self.last_commit - began
         if self.budget_s is not None:
+            # Not in the plan's thread: beside a batch its writes and fsync would hold up the
+            # batch's COMMIT (tried: the COMMIT's p50 twice as long under load).
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:
             # A stage still due after being handled would make the sweep loop for ever.
             part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
+            self.close()
             return part, "stuck"
         # Left out (changed since the plan, or handled by another sweep): planned again if
         # still due. One that keeps changing under every plan would keep the sweep going.
@@ -1356,6 +1509,7 @@ class Sweeper:
         changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
         if changing:
             part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
+            self.close()
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
@@ -1396,6 +1550,24 @@ def sweep(
         total = pending_count(s, now=now, late=late) if progress else 0
     result = SweepResult()
     sweeper = Sweeper(sessions, now=now, batch=batch, late=late, budget_s=budget_s)
+    try:
+        return _sweep_steps(
+            sweeper, sessions, result, started, now, progress, total, checkpoint_secret
+        )
+    finally:
+        sweeper.close()
+
+
+def _sweep_steps(
+    sweeper: Sweeper,
+    sessions: sessionmaker[Session],
+    result: SweepResult,
+    started: dict[int, int],
+    now: dt.datetime,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+    checkpoint_secret: str | None,
+) -> SweepResult:
     while True:
         part, state = sweeper.step()
         result.add(part)
