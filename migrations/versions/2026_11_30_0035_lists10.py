@@ -44,6 +44,16 @@ BACKFILL = (
     " (SELECT case_id FROM trail_events WHERE \"trigger\" = 'whistle')"
 )
 INDEX = "ix_cases_street_whistled"
+# Every GIN index of the cases (the searches' trigram indexes): its pending entries (the
+# backfill's updated rows) moved into the index itself. A GIN index keeps new entries in a
+# pending list that every search reads through until a vacuum merges them: after the backfill at
+# a million cases the phone search read 374 pages instead of 19 (31-38 ms against 12-14).
+# VACUUM cannot run in the migration's transaction; this function can.
+GIN_CLEAN = (
+    "SELECT gin_clean_pending_list(x.indexrelid) FROM pg_index x"
+    " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam"
+    " WHERE x.indrelid = 'cases'::regclass AND a.amname = 'gin'"
+)
 
 
 def upgrade() -> None:
@@ -72,6 +82,8 @@ def upgrade() -> None:
         # (Not an empty table: its statistics would say it has none, and a list's estimate
         # trusts the planner once a table has been analyzed: paging._has_statistics.)
         op.execute("ANALYZE cases")
+    if pg:
+        op.execute(GIN_CLEAN)
 
 
 def downgrade() -> None:

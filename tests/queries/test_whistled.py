@@ -65,6 +65,27 @@ def test_the_migration_marks_the_cases_whistled_before_it(
         assert ids(s, Case.whistled.is_(False))  # and not the others
 
 
+def test_the_searches_read_no_pending_entries_after_the_migration(
+    month: sessionmaker[Session],
+) -> None:
+    """PostgreSQL: the backfill's updated rows are in the searches' trigram indexes themselves,
+    not in the GIN pending lists that every phone, address or name search reads through until a
+    vacuum (at a million cases: the phone search three times as slow)."""
+    with month() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("GIN indexes are PostgreSQL's")
+        pending: dict[str, int] = dict(
+            s.execute(
+                text(
+                    "SELECT i.relname, gin_clean_pending_list(x.indexrelid) FROM pg_index x"
+                    " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam"
+                    " WHERE x.indrelid = 'cases'::regclass AND a.amname = 'gin'"
+                )
+            ).all()
+        )
+    assert pending and set(pending.values()) == {0}, pending
+
+
 def test_whistles_blown_after_the_migration_mark_their_cases(
     month: sessionmaker[Session],
 ) -> None:
