@@ -17,7 +17,7 @@ from tests.conftest import T0
 from tests.queries.conftest import actor
 from tests.queries.lists import paged
 from tests.queries.test_case_units import _migrate
-from tests.queries.test_counts_by_index import plan
+from tests.queries.test_counts_by_index import assert_read_from
 from tests.tasks.helpers import STREET, at_street
 from workflow import demo
 from workflow.audit import replay
@@ -161,19 +161,7 @@ def test_a_streets_whistles_are_read_from_the_index_of_the_whistled_cases_alone(
     cases is a few pages)."""
     with month() as s:
         where = search.where(s, STREET, search.Filters(view="whistled"))
-        count = select(func.count()).select_from(
-            select(Case.id).where(*where).limit(1001).subquery()
-        )
-        newest = select(Case.id).where(*where).order_by(Case.id.desc()).limit(26)
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(text("SET LOCAL enable_seqscan = off"))
-            s.execute(text("SET LOCAL enable_bitmapscan = off"))
-        for stmt in (count, newest):
-            how = plan(s, stmt)
-            assert "ix_cases_street_whistled" in how, how
-            if s.get_bind().dialect.name == "sqlite":
-                assert "COVERING INDEX ix_cases_street_whistled" in how, how
-                assert "TEMP B-TREE" not in how, how
+        assert_read_from(s, where, "ix_cases_street_whistled")
 
 
 def test_audit_replay_names_a_case_whose_mark_is_not_what_its_trail_says(
