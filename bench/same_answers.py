@@ -46,6 +46,8 @@ assert _spec is not None and _spec.loader is not None
 lists = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lists)
 
+# The pages read on by the cursor after each list of cases' first
+FOLLOW = 2
 USERS = ("clerk", "street", "dept", "auditor", "auditor-s", "district", "dispatcher")
 
 
@@ -56,7 +58,7 @@ def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]
         for label, kind, user, path in lists.targets(known)
         if kind == "api" and not label.startswith("baseline") and lists.ROUND_CASE not in path
     ]
-    paths = (
+    paths: tuple[str, ...] = (
         "/cases?per_page=100",
         "/cases?per_page=100&page=2",
         "/cases?view=handled&per_page=100",
@@ -78,6 +80,24 @@ def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]
         f"/audit/events?per_page=100&case={known['case']}",
         "/audit/events?per_page=100&unit=S-ZHL",
         f"/audit/events?after={known['deep_seq']}&per_page=100",
+    )
+    name2, first = quote(known["name2"]), quote(known["name2"][:1])
+    week = "opened_from=2026-10-01&opened_until=2026-10-07"
+    # A name's start and the periods of opening, each read by its own index on PostgreSQL
+    # (migration 0036_pg11): by number and deep.
+    paths += (
+        f"/cases?q={name2}&per_page=100",
+        f"/cases?q={name2}&per_page=100&page=4",
+        f"/cases?q={first}&per_page=100",
+        f"/cases?q={quote('王伟')}&per_page=50&page=2",
+        f"/cases?{week}&per_page=100",
+        f"/cases?{week}&per_page=100&page=30",
+        f"/cases?{week}&state=processing&per_page=50",
+        "/cases?opened_from=2026-11-20&opened_until=2026-11-20&per_page=100",
+        "/cases?opened_from=2026-11-20&opened_until=2026-11-20&per_page=100&page=3",
+        "/cases?opened_from=2026-09-01&opened_until=2026-09-16&per_page=100&page=7",
+        "/cases?opened_from=2026-09-01&opened_until=2026-09-17&per_page=100&page=7",
+        "/cases?opened_from=2026-12-01&opened_until=2026-12-03&per_page=10",
     )
     out += [(f"{user} {path}", user, path) for user in USERS for path in paths]
     # The trail as built: the events of this run's set-up (the demo users added, at this
@@ -127,6 +147,15 @@ def main() -> None:
             line = {"label": label, "path": path, "status": r.status_code}
             f.write(json.dumps({**line, "body": r.get_data(as_text=True)}, ensure_ascii=False))
             f.write("\n")
+            # A list of cases read on by its cursor: two pages more.
+            for more in range(FOLLOW if path.startswith("/cases?") and "&page=" not in path else 0):
+                after = r.get_json().get("next") if r.status_code == 200 else None
+                if after is None:
+                    break
+                r = clients[user].get(f"{lists.API}{path}&after={after}")
+                line = {"label": f"{label} +{more + 1}", "path": path, "status": r.status_code}
+                f.write(json.dumps({**line, "body": r.get_data(as_text=True)}, ensure_ascii=False))
+                f.write("\n")
     print(f"{len(todo)} answers written to {args.out}")
     if args.against:
         with open(args.against, encoding="utf-8") as a, open(args.out, encoding="utf-8") as b:

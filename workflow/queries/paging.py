@@ -195,6 +195,21 @@ def sampling(clause: ColumnElement[bool]) -> ColumnElement[bool]:
     return clause._annotate({"sampling": True})
 
 
+def estimated_as(clause: ColumnElement[bool], plain: ColumnElement[bool]) -> ColumnElement[bool]:
+    """CLAUSE marked as selecting the same rows as PLAIN, spelled for an index that reads them
+    in a list's order: an estimate (PostgreSQL's planner) asks for PLAIN, so that it is the one
+    PLAIN always had (the planner judges the two spellings' shares apart)."""
+    return clause._annotate({"estimated_as": plain})
+
+
+def _as_estimated(where: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """WHERE as an estimate asks for it: without its narrowing clauses, each clause marked
+    estimated_as() as its plain spelling."""
+    return [
+        w._annotations.get("estimated_as", w) for w in where if not w._annotations.get("narrowing")
+    ]
+
+
 def _counted(where: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
     """WHERE without its clauses for a sample only (sampling())."""
     return [w for w in where if not w._annotations.get("sampling")]
@@ -217,7 +232,7 @@ def estimate(
     4,096 whole case rows read for a count)."""
     # Left out: a narrowing range of ids would be read whole instead of the sample's runs
     # (SQLite), or taken for one more filter by the planner (PostgreSQL).
-    where = [w for w in where if not w._annotations.get("narrowing")]
+    where = _as_estimated(where)
     # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
     # the whole table).
     # (Kept for a table's own column only: an alias's name may be new each time.)
@@ -542,7 +557,7 @@ def _count_branches(
         # The planner's, as for the same condition without branches (estimate()): the ids of
         # the branches as one set, the way a unit's scope asks for them (privacy.held_by).
         found = union_all(*[b.ids(model, []) for b in branches])
-        plain = [w for w in where if not w._annotations.get("narrowing")]
+        plain = _as_estimated(where)
         about = _planned_rows(session, select(model.id).where(*plain, model.id.in_(found)))
         return max(cap + 1, about), False
     # The sample's runs of ids, each asked of each branch as a range of its key (a full-text

@@ -24,11 +24,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     Text,
     and_,
     bindparam,
+    cast,
     false,
     func,
     literal,
@@ -59,6 +61,7 @@ from workflow.queries.paging import (
     Key,
     Seek,
     any_of,
+    estimated_as,
     narrowing,
     sampling,
     seek,
@@ -142,11 +145,31 @@ def _sqlite_match(columns: Sequence[str], words: str) -> ColumnElement[bool]:
 
 def _name_start(session: Session, q: str) -> ColumnElement[bool]:
     """Names that begin with Q, through the binary-ordered name index (a name of 1-2
-    characters has no trigram)."""
+    characters has no trigram). On PostgreSQL a Q of two characters carries the same condition
+    spelled for the index of the names' first two characters (by_name_start2)."""
     name: Any = Case.applicant_name
-    if session.get_bind().dialect.name == "postgresql":
+    pg = session.get_bind().dialect.name == "postgresql"
+    if pg:
         name = name.collate("C")
-    return and_(name >= q, name < q + "\U0010ffff")
+    starts = and_(name >= q, name < q + "\U0010ffff")
+    if pg and len(q) == 2:
+        starts = starts._annotate({"name_start2": _name_start2(q, starts)})
+    return starts
+
+
+def _name_start2(q: str, starts: ColumnElement[bool]) -> ColumnElement[bool]:
+    """_name_start()'s condition for a Q of two characters (STARTS) as the index by the names'
+    first two characters and id reads it (search_index.NAME_START2_INDEX): the same names (a
+    name begins with Q, and its third character is not the last code point, which the range's
+    upper bound leaves out), and a page of them newest first is a page of the index, where the
+    name index's every match was read and sorted by id (11,000 for two characters at five
+    million cases). An estimate asks the planner of STARTS (paging.estimated_as): the same
+    estimate as before."""
+    name = Case.applicant_name
+    # (the index's expression: its length literal)
+    first2 = func.left(name, literal_column("2"))
+    third = func.substr(name, literal_column("3"), literal_column("1"))
+    return estimated_as(and_(first2 == q, third != "\U0010ffff"), starts)
 
 
 def _text_matches(session: Session, actor: Actor, q: str) -> list[ColumnElement[bool]]:
@@ -313,16 +336,18 @@ def branches(
     held = _held_branches(session, actor, f)
     if held is not None:
         return where(session, actor, f, with_scope=False), held, None
-    clauses = where(session, actor, f)
+    clauses = where(session, actor, f, ids_opened=False)
     by_day = opened_days(session, f, clauses)
     if by_day is not None:
         # Counted as before, by the index on the opening instant (its first thousand entries;
-        # the branches' union would merge the days' entries to count them); the days named too,
-        # which every case opened in the period meets anyway, so that an estimate samples the
-        # index by day (sample_index), not the cases' rows.
+        # the branches' union would merge the days' entries to count them); on SQLite the days
+        # named too, which every case opened in the period meets anyway, so that an estimate
+        # samples the index by day (sample_index), not the cases' rows. (PostgreSQL's estimate
+        # is its planner's of the period's condition, as before.)
         days, named = by_day
-        return [c for c in clauses if not c._annotations.get("opened")], days, [*clauses, named]
-    return clauses, None, None
+        counted = [*clauses, named] if named is not None else list(clauses)
+        return [c for c in clauses if not c._annotations.get("opened")], days, counted
+    return with_ids_opened(session, clauses), None, None
 
 
 # SQLite's index of the cases by the day (UTC) they were opened, then id: the cases of a period
@@ -335,9 +360,17 @@ OPENED_DAY = func.substr(Case.created_at, literal_column("1"), literal_column("1
 MAX_OPENED_DAYS = 16
 
 
+# PostgreSQL's day of opening as its index declares it (migration 0036_pg11): the date in the
+# city's zone (literal, as in the index: the planner matches the expression).
+PG_OPENED_DAY_ZONE = search_index.PG_OPENED_DAY_ZONE
+PG_OPENED_DAY = cast(
+    func.timezone(literal_column(f"'{PG_OPENED_DAY_ZONE}'"), Case.created_at), Date()
+)
+
+
 def opened_days(
     session: Session, f: Filters, clauses: Sequence[ColumnElement[bool]]
-) -> tuple[list[Branch], ColumnElement[bool]] | None:
+) -> tuple[list[Branch], ColumnElement[bool] | None] | None:
     """The cases opened in F's period as a branch per day (UTC) it spans, each read newest
     first from the index by day and id (OPENED_DAY_INDEX), the two days at its ends checked
     against its bounds, and the condition that names those days: a page of a week's cases
@@ -346,11 +379,30 @@ def opened_days(
     practice, but nothing promises it: an import). SQLite only, for a bounded period of at most
     MAX_OPENED_DAYS days with no other condition than the period (CLAUSES, F's: a scope or a
     filter of its own would be asked of each case of the day's, where its own index reads the
-    period's few). None: CLAUSES serve."""
-    if session.get_bind().dialect.name != "sqlite" or not (f.opened_from and f.opened_until):
+    period's few). None: CLAUSES serve.
+
+    PostgreSQL: each day of the period in the city's zone (PG_OPENED_DAY_ZONE, the period's own
+    when F's zone is that one: no day is cut at the period's ends), read newest first from its
+    index by that day and id, merged; no condition named for the estimate (None: it is the
+    planner's, of the period's condition). It read the period's lowest and highest id from the
+    index on the opening instant, every entry of the period (190,000 for a week at five million
+    cases), for each page (with_ids_opened, still used in another zone)."""
+    if not (f.opened_from and f.opened_until):
         return None
     opened = tuple(c for c in clauses if c._annotations.get("opened"))
     if any(not isinstance(c, True_) for c in clauses if not c._annotations.get("opened")):
+        return None
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        n = (f.opened_until - f.opened_from).days + 1
+        if f.tz != PG_OPENED_DAY_ZONE or n > MAX_OPENED_DAYS:
+            return None
+        local_days = [f.opened_from + dt.timedelta(days=k) for k in range(n)]
+        return [
+            Branch(select(Case.id.label("id")).where(PG_OPENED_DAY == day), Case.id)  # noqa: SIM300
+            for day in local_days
+        ], None
+    if dialect != "sqlite":
         return None
     tz = ZoneInfo(f.tz)
     start = dt.datetime.combine(f.opened_from, dt.time(), tz).astimezone(dt.UTC)
@@ -425,9 +477,12 @@ def where(
     now: dt.datetime | None = None,
     with_q: bool = True,
     with_scope: bool = True,
+    ids_opened: bool = True,
 ) -> list[ColumnElement[bool]]:
     """The WHERE clauses of the cases ACTOR finds with F (scope first); without F.q's unless
-    WITH_Q, without the scope unless WITH_SCOPE (the caller reads branches() instead)."""
+    WITH_Q, without the scope unless WITH_SCOPE (the caller reads branches() instead); on
+    PostgreSQL with the range of ids of F's opening period unless not IDS_OPENED (the caller
+    reads the period day by day, or adds it: with_ids_opened)."""
     f.check()
     clauses: list[ColumnElement[bool]] = []
     # A unit's inbox is in the scope of a unit that sees what it holds or held (reading the
@@ -439,6 +494,11 @@ def where(
         clauses.append(view)
     found = q_filter(session, actor, f.q) if with_q else None
     if found is not None:
+        # A name's first two characters on PostgreSQL: read from their own index (newest first)
+        # but in a workstation's scope (a clerk's), which its index of names reads whole.
+        start2 = found._annotations.get("name_start2")
+        if start2 is not None and not _names_workstation(clauses):
+            found = start2
         clauses.append(found)
     for column, value in (
         (Case.state, f.state),
@@ -461,11 +521,34 @@ def where(
     if opened:
         # (marked: opened_days reads them day by day)
         clauses += [c._annotate({"opened": True}) for c in opened]
-        if session.get_bind().dialect.name == "postgresql":
+        if ids_opened and session.get_bind().dialect.name == "postgresql":
             clauses.append(_ids_opened(session, opened))
     if f.overdue:
         clauses.append(and_(Case.closed_at.is_(None), Case.due_at < (now or utcnow())))
     return clauses
+
+
+def _names_workstation(clauses: Sequence[ColumnElement[bool]]) -> bool:
+    """Whether CLAUSES fix the case's workstation (a clerk's scope)."""
+    return any(
+        isinstance(c, BinaryExpression)
+        and c.operator is operators.eq
+        and isinstance(c.left, Column)
+        and c.left.table is Case.__table__
+        and c.left.name == "workstation"
+        for c in clauses
+    )
+
+
+def with_ids_opened(
+    session: Session, clauses: Sequence[ColumnElement[bool]]
+) -> list[ColumnElement[bool]]:
+    """CLAUSES (where()'s without IDS_OPENED) with the range of ids of their opening period on
+    PostgreSQL (_ids_opened), as where() gives them."""
+    opened = [c for c in clauses if c._annotations.get("opened")]
+    if not opened or session.get_bind().dialect.name != "postgresql":
+        return list(clauses)
+    return [*clauses, _ids_opened(session, opened)]
 
 
 def _ids_opened(session: Session, opened: list[ColumnElement[bool]]) -> ColumnElement[bool]:
