@@ -11,6 +11,9 @@ first (PostgreSQL's only)
   then id. A search by a name's first two characters read every match from the name index and
   sorted their ids for a page.
 
+- ``ix_cases_inbox``: the cases a unit holds in its inbox's order (the most urgent, then the
+  nearest stage limit, then id). The console's inbox collected and sorted every case the unit
+  holds for a page of 26.
 - ``st_cases_units``: the planner's statistics of the cases' holder, workstation and street
   together (their most common combinations). It took each for independent of the others: a
   workstation holding its own cases was expected to hold 19 of its 1,057 at 200,000 cases, and
@@ -31,8 +34,10 @@ from collections.abc import Sequence
 from alembic import op
 
 from workflow.store.search_index import (
+    INBOX_INDEX,
     NAME_START2_INDEX,
     OPENED_DAY_INDEX,
+    PG_INBOX,
     PG_NAME_START2,
     PG_OPENED_DAY,
 )
@@ -53,6 +58,7 @@ def upgrade() -> None:
         return
     op.execute(PG_OPENED_DAY)
     op.execute(PG_NAME_START2)
+    op.execute(PG_INBOX)
     op.execute(PG_UNITS_STATISTICS)
     # The planner's statistics of the new expressions (a day's share, two characters' share),
     # without which it guesses until autovacuum analyzes the table. Not on an empty table: its
@@ -66,5 +72,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"DROP STATISTICS IF EXISTS {UNITS_STATISTICS}")
+    op.execute(f"DROP INDEX IF EXISTS {INBOX_INDEX}")
     op.execute(f"DROP INDEX IF EXISTS {NAME_START2_INDEX}")
     op.execute(f"DROP INDEX IF EXISTS {OPENED_DAY_INDEX}")

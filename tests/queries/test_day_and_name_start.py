@@ -236,3 +236,49 @@ def test_postgresql_knows_a_workstation_holds_its_own_cases(
         assert n > 50
         about = paging._planned_rows(s, select(Case.id).where(held))
         assert n / 2 <= about <= 2 * n, (about, n)
+
+
+def test_a_units_inbox_is_what_it_holds_the_most_urgent_first_read_in_that_order(
+    city: sessionmaker[Session],
+) -> None:
+    """A clerk's and a street office's inbox (the console's), page after page by cursor and
+    deep by number: the cases the unit holds, critical then urgent then the others, the nearest
+    stage limit first (none last), then by id; on PostgreSQL read in that order from the index
+    of what a unit holds (0036_pg11), no sort of everything it holds."""
+    rank = {"critical": 0, "urgent": 1}
+    never = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+    with city.begin() as s:
+        rows = s.execute(
+            select(Case.id, Case.holder, Case.urgency, Case.stage_due_at, Case.workstation)
+        ).all()
+        for who in (actor("W-ZHL-01", "clerk"), actor("W-ZHL-02", "clerk")):
+            expected = [
+                i
+                for _, _, i in sorted(
+                    (rank.get(u, 2), due or never, i)
+                    for i, holder, u, due, ws in rows
+                    if holder == who.unit and ws == who.unit
+                )
+            ]
+            assert len(expected) > 50
+            seen: list[int] = []
+            after = None
+            while True:
+                page = cases.inbox(s, actor=who, after=after, limit=13)
+                seen += [c.id for c in page.items]
+                if page.next is None:
+                    break
+                after = page.next
+            assert seen == expected
+            deep = cases.inbox(s, actor=who, offset=30, limit=10)
+            assert [c.id for c in deep.items] == expected[30:40]
+            assert (deep.total, deep.exact) == (len(expected), True)
+        if s.get_bind().dialect.name == "postgresql":
+            clerk = actor("W-ZHL-01", "clerk")
+            where = search.where(s, clerk, search.Filters(view="inbox"))
+            order = [e.desc() if d else e for e, d in search.MOST_URGENT_FIRST]
+            reads(
+                s,
+                select(Case.id).where(*where).order_by(*order).limit(26),
+                search.search_index.INBOX_INDEX,
+            )
