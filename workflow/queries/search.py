@@ -146,7 +146,8 @@ def _sqlite_match(columns: Sequence[str], words: str) -> ColumnElement[bool]:
 def _name_start(session: Session, q: str) -> ColumnElement[bool]:
     """Names that begin with Q, through the binary-ordered name index (a name of 1-2
     characters has no trigram). On PostgreSQL a Q of two characters carries the same condition
-    spelled for the index of the names' first two characters (by_name_start2)."""
+    spelled for the index of the names' first two characters (_name_start2), which where()
+    reads but in a clerk's scope."""
     name: Any = Case.applicant_name
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
