@@ -20,7 +20,7 @@ from tests.time.test_incremental_sweep import CLERK, DAY, open_cases
 from workflow.audit import chain
 from workflow.runtime import engine, sla
 from workflow.store.db import make_engine, make_sessionmaker
-from workflow.store.models import Supervision, TrailEvent
+from workflow.store.models import TrailEvent
 
 
 @pytest.fixture(autouse=True)
@@ -105,65 +105,6 @@ def test_a_sweep_with_nobody_waiting_does_not_wait(sessions: sessionmaker[Sessio
     assert r.checked >= 1
     with sessions() as s:
         assert chain_intact(s)
-
-
-def _written(url: str) -> dict[str, list[tuple[object, ...]]]:
-    from tests.time.test_sweep_spelled import _written as written
-
-    db = make_engine(url)
-    try:
-        with make_sessionmaker(db)() as s:
-            return written(s)
-    finally:
-        db.dispose()
-
-
-def test_the_plans_made_ahead_write_what_one_plan_at_a_time_writes(
-    sessions: sessionmaker[Session], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A sweep with turns plans its next batch in a thread while a batch writes, leaving out
-    the stages in hand; a sweep without (budget None: each plan after the last is written) at
-    the same instant on a copy of the same database writes the same rows, events and hashes."""
-    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(12)])
-    with sessions.begin() as s:  # one case moved on: a stage of its own due later
-        engine.fire(s, ids[0], "forward", CLERK, now=T0 + 2 * DAY)
-    far = T0 + 60 * DAY
-    path = Path(make_url(db_url).database or "")
-    with sessions() as s:
-        s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    copy = tmp_path / "copy.db"
-    shutil.copyfile(path, copy)
-    # A stage a chunk, one chunk a batch: plans of 3 written over 3 batches, the next made
-    # ahead while the second and third write.
-    monkeypatch.setattr(sla, "APPLY_CHUNK", 1)
-    monkeypatch.setattr(sla, "PLAN_AHEAD", True)  # off by default; kept working
-    skipped: list[int] = []
-    plan = sla._plan
-
-    def seen(*a: object, skip: frozenset[int] = frozenset(), **k: object) -> object:
-        skipped.append(len(skip))
-        return plan(*a, skip=skip, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sla, "_plan", seen)
-    ahead = sla.Sweeper(sessions, now=far, batch=3, late=sla.Backlog(), budget_s=1e-9)
-    assert ahead.pool is not None
-    for_copy = make_engine(f"sqlite:///{copy}")
-    one = sla.Sweeper(
-        make_sessionmaker(for_copy), now=far, batch=3, late=sla.Backlog(), budget_s=None
-    )
-    assert one.pool is None
-    for sweeper in (ahead, one):
-        state, batches = "more", 0
-        while state == "more":
-            part, state = sweeper.step()
-            batches += part.batches
-        assert state == "done" and batches > 2
-    for_copy.dispose()
-    assert any(skipped)  # plans were made ahead, leaving stages in hand out
-    assert _written(db_url) == _written(f"sqlite:///{copy}")
-    with sessions() as s:
-        assert chain_intact(s)
-        assert s.query(Supervision).count() >= 11
 
 
 def test_without_the_turns_files_writes_and_sweeps_go_on(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -249,43 +247,29 @@ def _due_ids(
     *,
     lock: bool = True,
     taken: set[int] | None = None,
-    skip: frozenset[int] = frozenset(),
 ) -> list[int]:
     """Up to LIMIT ids of MODEL (Case, Task) due at NOW, the indexes' first, then LATE's (taken
     off the list, and added to TAKEN); LATE None: the red unsupervised ones looked for here, all
     of them (no mark). LOCK: locked (PostgreSQL: SKIP LOCKED, so that another sweep takes
-    others); a sweep's plan reads without locking and re-checks under the trail lock. SKIP:
-    ids left out (a batch writing them as this is read: Sweeper's plan ahead)."""
+    others); a sweep's plan reads without locking and re-checks under the trail lock."""
     ids: dict[int, None] = {}
 
     def locked(q: Any) -> Any:
         return q.with_for_update(skip_locked=True) if lock else q
 
-    def keep(found: Any) -> None:
-        ids.update(dict.fromkeys(i for i in found if i not in skip))
-
     for where, order in _index_parts(model, clocked, now):
         if len(ids) >= limit:
             break
         found = session.execute(
-            locked(
-                select(model.id).where(where).order_by(order).limit(limit - len(ids) + len(skip))
-            )
+            locked(select(model.id).where(where).order_by(order).limit(limit - len(ids)))
         ).scalars()
-        keep(found)
+        ids.update(dict.fromkeys(found))
     red = and_(model.light == "red", clocked, unsupervised)
     if late is None:
         found = session.execute(
-            locked(
-                select(model.id)
-                .where(red)
-                .order_by(model.id)
-                .limit(max(0, limit - len(ids)) + len(skip))
-            )
+            locked(select(model.id).where(red).order_by(model.id).limit(max(0, limit - len(ids))))
         ).scalars()
-        keep(found)
-    if len(ids) > limit:
-        ids = dict.fromkeys(list(ids)[:limit])
+        ids.update(dict.fromkeys(found))
     while late and len(ids) < limit:
         take = late[-(limit - len(ids)) :]
         del late[-len(take) :]
@@ -816,13 +800,6 @@ APPLY_CHUNK = 100
 # handed it in between, before a pause as long as the last batch for writers that wait in
 # SQLite's busy handler instead (seconds).
 PAUSE_EVERY_S = 0.5
-# With turns: the next plan made in a thread while a batch writes (False: between batches).
-# Off: at a million cases on a quiet machine it took the catch-up from 3,460 to 3,061 stages a
-# second and a user's firing during it from p99 64 to 173 ms (the batch waits for the GIL while
-# holding the lock; bench/README.md, "catch10").
-PLAN_AHEAD = False
-# The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
-SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
 MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
@@ -878,11 +855,9 @@ def _plan(
     limit: int,
     late: Backlog | None,
     lock: bool = False,
-    skip: frozenset[int] = frozenset(),
 ) -> list[_Stage]:
     """The stages due at NOW (up to LIMIT tasks' steps, then up to LIMIT cases' stages) and what
-    the sweep does about each: nothing written. LOCK: the rows are locked as they are found.
-    SKIP: the stages left out (_Stage.key: a task's under its negative id)."""
+    the sweep does about each: nothing written. LOCK: the rows are locked as they are found."""
     planned: list[_Stage] = []
     taken: set[int] = set()
     task_ids = _due_ids(
@@ -895,7 +870,6 @@ def _plan(
         late.tasks if late is not None else None,
         lock=lock,
         taken=taken,
-        skip=frozenset(-k for k in skip if k < 0),
     )
     task_rows: list[Any] = (
         list(session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids)).order_by(Task.id)))
@@ -913,7 +887,6 @@ def _plan(
         late.cases if late is not None else None,
         lock=lock,
         taken=case_taken,
-        skip=frozenset(k for k in skip if k > 0),
     )
     case_rows: list[Any] = (
         list(session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids)).order_by(Case.id)))
@@ -1356,22 +1329,6 @@ class Sweeper:
         self.held_since_pause = 0.0
         self.overdue = False
         self.began = 0.0  # when the batch in hand began
-        # With turns, the next plan is made in a thread while a batch writes (the lock is held
-        # most of the time now): a plan ahead, and what the batches give back to the backlog
-        # meanwhile (merged once no plan reads it).
-        self.pool = (
-            ThreadPoolExecutor(1, thread_name_prefix="sweep-plan")
-            if PLAN_AHEAD and self.turns is not None and late is not None
-            else None
-        )
-        self.ahead: Future[list[_Stage]] | None = None
-        # The batch's thread takes the GIL back after each SQLite call; with the plan's Python
-        # beside it, at the default 5 ms it would wait that long each time, holding the lock.
-        self.switch: float | None = None
-        if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
-            self.switch = sys.getswitchinterval()
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.returned = Backlog()
 
     @property
     def yielding(self) -> Callable[[], bool] | None:
@@ -1409,82 +1366,31 @@ class Sweeper:
         if wait > 0:
             time.sleep(wait)
 
-    def _ahead(self, skip: frozenset[int]) -> list[_Stage]:
-        """In the thread beside the batches (its own connection; SQLite lets the thread's
-        reads run while the batch writes): the next plan, prepared, without SKIP (the stages
-        the batches in hand may write)."""
-        with self.sessions() as s:
-            planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
-            _prepare(s, planned, now=self.now)
-        return planned
-
-    def _collect(self, wait: bool) -> None:
-        """Once the carry is written: the plan made ahead becomes the carry (WAIT: even if not
-        finished yet; never joined to a carry's rest, so that its chunks are those it would
-        have on its own), and the stages the batches gave back to the backlog since go back,
-        once no plan reads it."""
-        if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
-            self.carry = self.ahead.result()
-            self.ahead = None
-        if self.ahead is None and self.returned:
-            self.late.cases.extend(self.returned.cases)  # type: ignore[union-attr]
-            self.late.tasks.extend(self.returned.tasks)  # type: ignore[union-attr]
-            self.returned = Backlog()
-
-    def close(self) -> None:
-        """Ends the thread of the plans made ahead (after the one in hand)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
-            self.ahead = None
-        if self.switch is not None:
-            sys.setswitchinterval(self.switch)
-            self.switch = None
-
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
-        self._collect(wait=not self.carry)
         if not self.carry:
-            # Planned here, with nothing left out: finding nothing means done.
             with self.sessions() as s:
                 self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
                 _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
-            self.close()
             return SweepResult(), "done"
         self._give_way()
         began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        if self.pool is not None and self.ahead is None and self.carry:
-            self._collect(wait=False)  # the stages given back, before a plan reads the backlog
-            # The next plan while this batch writes, once the carry is down to a plan's
-            # length: it leaves out every stage in the carry.
-            if len(self.carry) < self.batch:
-                self.ahead = self.pool.submit(self._ahead, frozenset(planned))
         with self.turn(), self.sessions.begin() as s:
             chain.lock_head(s)
-            took: list[float] = []
-            while True:
-                self.carry = _apply(
-                    s,
-                    self.carry,
-                    now=self.now,
-                    result=part,
-                    started=began,
-                    budget_s=self.budget_s,
-                    late=self.late if self.pool is None else self.returned,
-                    took=took,
-                    yielding=self.yielding,
-                )
-                if self.carry or self.pool is None:
-                    break
-                # The plan written: the next one, if made already, in the same batch (its
-                # chunks as they would be on their own: a chunk raises, then fires timeouts).
-                self._collect(wait=False)
-                if not self.carry:
-                    break
-                planned |= {x.key for x in self.carry}
+            self.carry = _apply(
+                s,
+                self.carry,
+                now=self.now,
+                result=part,
+                started=began,
+                budget_s=self.budget_s,
+                late=self.late,
+                took=[],
+                yielding=self.yielding,
+            )
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
         part.lock_s = [self.last_commit - began]
@@ -1495,13 +1401,10 @@ class Sweeper:
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
         self.held_since_pause += self.last_commit - began
         if self.budget_s is not None:
-            # Not in the plan's thread: beside a batch its writes and fsync would hold up the
-            # batch's COMMIT (tried: the COMMIT's p50 twice as long under load).
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:
             # A stage still due after being handled would make the sweep loop for ever.
             part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
-            self.close()
             return part, "stuck"
         # Left out (changed since the plan, or handled by another sweep): planned again if
         # still due. One that keeps changing under every plan would keep the sweep going.
@@ -1509,7 +1412,6 @@ class Sweeper:
         changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
         if changing:
             part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
-            self.close()
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
@@ -1550,24 +1452,6 @@ def sweep(
         total = pending_count(s, now=now, late=late) if progress else 0
     result = SweepResult()
     sweeper = Sweeper(sessions, now=now, batch=batch, late=late, budget_s=budget_s)
-    try:
-        return _sweep_steps(
-            sweeper, sessions, result, started, now, progress, total, checkpoint_secret
-        )
-    finally:
-        sweeper.close()
-
-
-def _sweep_steps(
-    sweeper: Sweeper,
-    sessions: sessionmaker[Session],
-    result: SweepResult,
-    started: dict[int, int],
-    now: dt.datetime,
-    progress: Callable[[int, int], None] | None,
-    total: int,
-    checkpoint_secret: str | None,
-) -> SweepResult:
     while True:
         part, state = sweeper.step()
         result.add(part)
