@@ -1,6 +1,6 @@
-"""On a SQLite file a sweep's batches and users' writes take turns (workflow.store.turns): a user
-whose firing waits on a batch writes before the sweep's next batch, and the sweep's own writes
-within its batch (a route's timeout) do not wait on it."""
+"""On a SQLite file a sweep's batches and users' writes take turns on one writer lock
+(workflow.store.writer_lock): a user whose firing waits on a batch writes before the sweep's next
+batch, and the sweep's own writes within its batch (a route's timeout) do not wait on it."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def test_without_the_turns_files_writes_and_sweeps_go_on(
         s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = tmp_path / "elsewhere.db"
     shutil.copyfile(Path(make_url(db_url).database or ""), copy)
-    (tmp_path / "elsewhere.db.sweeping").mkdir()
+    (tmp_path / "elsewhere.db.writers").mkdir()
     (tmp_path / "elsewhere.db.waiting").mkdir()
     db = make_engine(f"sqlite:///{copy}")
     there = make_sessionmaker(db)
