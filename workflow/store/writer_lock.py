@@ -7,13 +7,16 @@ gunicorn with two workers that polling alone halved the API's throughput; and a 
 paused after every batch as long as the batch held the lock, writing half the time at most, for
 a user's firing to find the lock free at one of its tries.
 
-Two files beside the database (flock(): the kernel wakes the next waiter at the release):
+Three files beside the database (flock(): the kernel wakes the next waiter at the release):
 
 - FILE.writers: held (exclusive) from before SQLite's write lock is taken until the transaction
   ends: by every writer that takes the trail's lock (chain.lock_head: every firing, every API
   write) and by a sweep's batch, which then writes without waiting in between.
-- FILE.waiting: a writer that finds FILE.writers taken holds it (shared) until it has it. Before
-  its next batch the sweep looks (an exclusive lock tried and let go): while someone waits, the
+- FILE.sweeping: a sweep holds it (exclusive) from before it queues for FILE.writers until its
+  batch's commit; a writer passes it (shared, let go at once) before it queues, so a writer
+  that lets the lock go and takes it again at once does not win it over the sweep every time.
+- FILE.waiting: a writer that finds either taken holds it (shared) until it has it. Before its
+  next batch the sweep looks (an exclusive lock tried and let go): while someone waits, the
   sweep waits (up to a batch's budget), so a waiting user writes first; with nobody waiting it
   goes on at once. A batch ends early (after its chunk in hand) when someone waits, too.
 
@@ -52,8 +55,12 @@ class WriterLock:
     share one."""
 
     def __init__(self, path: str) -> None:
-        self.writers_path = path + ".writers"
-        self.waiting_path = path + ".waiting"
+        self.paths = {
+            "writers": path + ".writers",
+            "waiting": path + ".waiting",
+            "sweeping": path + ".sweeping",
+        }
+        self.writers_path = self.paths["writers"]
         self.local = threading.local()
         self.opened: list[IO[str]] = []  # every thread's, closed with the engine
         # The files cannot be opened or locked (permissions, a file system without flock()):
@@ -73,8 +80,7 @@ class WriterLock:
     def _file(self, which: str) -> IO[str]:
         f: IO[str] | None = getattr(self.local, which, None)
         if f is None:
-            path = self.writers_path if which == "writers" else self.waiting_path
-            f = open(path, "a+")  # noqa: SIM115 (kept open for the thread; closed by close())
+            f = open(self.paths[which], "a+")  # noqa: SIM115 (kept open for the thread; closed by close())
             self.opened.append(f)
             setattr(self.local, which, f)
         return f
@@ -119,15 +125,18 @@ class WriterLock:
         assert fcntl is not None
         try:
             writers = self._file("writers")
+            sweeping = self._file("sweeping")
+            # A sweep's batch queued or in hand goes first: without this a writer that lets
+            # the lock go and takes it again at once would win it over the sweep every time.
+            try:
+                fcntl.flock(sweeping, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._wait(sweeping, fcntl.LOCK_SH)
+            fcntl.flock(sweeping, fcntl.LOCK_UN)
             try:
                 fcntl.flock(writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                waiting = self._file("waiting")
-                fcntl.flock(waiting, fcntl.LOCK_SH)
-                try:
-                    fcntl.flock(writers, fcntl.LOCK_EX)  # woken at the holder's release
-                finally:
-                    fcntl.flock(waiting, fcntl.LOCK_UN)
+                self._wait(writers, fcntl.LOCK_EX)
             self.local.holding = True
             self.local.owner = weakref.ref(session.get_transaction())
         except OSError as exc:
@@ -141,12 +150,23 @@ class WriterLock:
             raise
         session.info[_WRITING] = self
 
+    def _wait(self, f: IO[str], how: int) -> None:
+        """Block on F's lock (HOW), saying so on FILE.waiting meanwhile (the sweep lets a
+        waiting writer go first)."""
+        assert fcntl is not None
+        waiting = self._file("waiting")
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+        try:
+            fcntl.flock(f, how)  # woken at the holder's release
+        finally:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
+
     def release(self) -> None:
         """This thread's writer is done: the next one may go."""
         if getattr(self.local, "holding", False):
             assert fcntl is not None
             self.local.holding = False
-            with suppress(OSError):
+            with suppress(OSError, ValueError):  # ValueError: closed with its engine
                 fcntl.flock(self._file("writers"), fcntl.LOCK_UN)
 
     def someone_waiting(self) -> bool:
@@ -185,9 +205,18 @@ class WriterLock:
             yield
             return
         try:
-            writers = self._file("writers")
-            fcntl.flock(writers, fcntl.LOCK_EX)  # a user's write in hand: woken at its end
+            # First the sweep's turn (writers that come now wait for the batch), then the
+            # lock (a writer's transaction in hand: woken at its end).
+            sweeping = self._file("sweeping")
+            fcntl.flock(sweeping, fcntl.LOCK_EX)
         except OSError as exc:
+            self._failed(exc)
+            yield
+            return
+        try:
+            fcntl.flock(self._file("writers"), fcntl.LOCK_EX)
+        except OSError as exc:
+            fcntl.flock(sweeping, fcntl.LOCK_UN)
             self._failed(exc)
             yield
             return
@@ -197,6 +226,7 @@ class WriterLock:
             yield
         finally:
             self.release()
+            fcntl.flock(sweeping, fcntl.LOCK_UN)
 
 
 _WRITING = "streetflow.writer_lock"
