@@ -1453,7 +1453,6 @@ class Sweeper:
             self.close()
             return SweepResult(), "done"
         self._give_way()
-        began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
         if self.pool is not None and self.ahead is None and self.carry:
@@ -1463,6 +1462,10 @@ class Sweeper:
             if len(self.carry) < self.batch:
                 self.ahead = self.pool.submit(self._ahead, frozenset(planned))
         with self.turn(), self.sessions.begin() as s:
+            # The batch's budget from when it has the writer lock: a writer's transaction in
+            # hand when it queued is waited for outside it, as give_way() waits for a writer
+            # that waits.
+            began = self.began = time.perf_counter()
             chain.lock_head(s)
             took: list[float] = []
             while True:

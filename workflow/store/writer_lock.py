@@ -107,8 +107,8 @@ class WriterLock:
     @contextmanager
     def writer(self, session: Session) -> Iterator[None]:
         """Around the first statement of SESSION's write transaction (the one that takes
-        SQLite's lock): the lock, held until the transaction ends (committed or rolled back).
-        A writer that finds it taken says so (FILE.waiting) while it waits."""
+        SQLite's lock): the lock, held until the transaction ends (committed or rolled back),
+        after a sweep's batch queued or in hand. A writer that waits says so (FILE.waiting)."""
         if self.broken:
             yield
             return
