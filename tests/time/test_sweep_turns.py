@@ -1,6 +1,6 @@
-"""On a SQLite file a sweep's batches and users' writes take turns (workflow.store.turns): a user
-whose firing waits on a batch writes before the sweep's next batch, and the sweep's own writes
-within its batch (a route's timeout) do not wait on it."""
+"""On a SQLite file a sweep's batches and users' writes take turns on one writer lock
+(workflow.store.writer_lock): a user whose firing waits on a batch writes before the sweep's next
+batch, and the sweep's own writes within its batch (a route's timeout) do not wait on it."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_without_the_turns_files_writes_and_sweeps_go_on(
         s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = tmp_path / "elsewhere.db"
     shutil.copyfile(Path(make_url(db_url).database or ""), copy)
-    (tmp_path / "elsewhere.db.sweeping").mkdir()
+    (tmp_path / "elsewhere.db.writers").mkdir()
     (tmp_path / "elsewhere.db.waiting").mkdir()
     db = make_engine(f"sqlite:///{copy}")
     there = make_sessionmaker(db)
@@ -177,3 +177,66 @@ def test_a_batch_ends_after_its_chunk_when_a_writer_waits(
     firing.join(30)
     assert fired == [None]
     assert result.checked == 1 and len(rest) == 4
+
+
+def test_a_queued_batch_goes_before_a_writer_that_comes_back_at_once(
+    sessions: sessionmaker[Session], db_url: str
+) -> None:
+    """A sweep's batch queued behind a writer's transaction writes next, even when that writer
+    lets the lock go and asks for it again at once (a user firing case after case): the
+    kernel wakes the sweep, but the writer, still running, would take the lock first."""
+    import fcntl
+
+    ids = open_cases(sessions, [T0, T0 + DAY, T0 + DAY])
+    late = T0 + 30 * DAY
+    sweeper = _sweeper(sessions, late)
+    assert sweeper.turns is not None
+    with sessions() as s:
+        sweeper.carry = sla._plan(s, now=late, limit=200, late=sweeper.late)
+    sweeping = open(Path(make_url(db_url).database or "").resolve().as_posix() + ".sweeping")  # noqa: SIM115
+    done: list[BaseException | None] = []
+
+    def sweep() -> None:
+        try:
+            sweeper.step()
+        except BaseException as exc:  # reported below
+            done.append(exc)
+        else:
+            done.append(None)
+
+    def queued() -> bool:
+        try:
+            fcntl.flock(sweeping, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(sweeping, fcntl.LOCK_UN)
+        return False
+
+    try:
+        batch = threading.Thread(target=sweep)
+        with sessions.begin() as s:
+            engine.fire(s, ids[1], "forward", CLERK, now=late)
+            batch.start()
+            _until("the batch queues", queued)
+        # At once the next write, as a user firing case after case.
+        with sessions.begin() as s:
+            engine.fire(s, ids[2], "forward", CLERK, now=late)
+        batch.join(30)
+    finally:
+        sweeping.close()
+    assert done == [None]
+    with sessions() as s:
+        order = [
+            (a, c)
+            for a, c in s.execute(
+                select(TrailEvent.action, TrailEvent.case_id)
+                .where(TrailEvent.case_id.in_(ids), TrailEvent.action != "case.opened")
+                .where(TrailEvent.at == late)
+                .order_by(TrailEvent.seq)
+            )
+        ]
+    assert order[0] == ("case.transition", ids[1]), order
+    assert order[-1] == ("case.transition", ids[2]), order
+    assert ("supervision.raised", ids[0]) in order[1:-1], order
+    with sessions() as s:
+        assert chain_intact(s)

@@ -46,7 +46,7 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store import direct, turns
+from workflow.store import direct, writer_lock
 from workflow.store.models import (
     Case,
     Extension,
@@ -1330,9 +1330,9 @@ class Sweeper:
         self.seen: set[int] = set()
         # How often each stage was left out because its row changed since the plan.
         self.dropped: Counter[int] = Counter()
-        # On a SQLite file: writers that take the trail's lock wait for the end of a batch and
-        # say so (turns); the sweep hands them the lock instead of pausing after every batch.
-        self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
+        # On a SQLite file: the batches take the writer lock, and writers that wait for it say
+        # so (turns); the sweep hands them the lock instead of pausing after every batch.
+        self.turns = writer_lock.for_engine(sessions.kw["bind"]) if budget_s is not None else None
         self.held_since_pause = 0.0
         self.overdue = False
         self.began = 0.0  # when the batch in hand began
@@ -1382,10 +1382,13 @@ class Sweeper:
         if not self.carry and not self.late:
             return SweepResult(), "done"
         self._give_way()
-        began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
         with self.turn(), self.sessions.begin() as s:
+            # The batch's budget from when it has the writer lock: a writer's transaction in
+            # hand when it queued is waited for outside it, as give_way() waits for a writer
+            # that waits.
+            began = self.began = time.perf_counter()
             chain.lock_head(s)
             self.carry = _apply(
                 s,
