@@ -26,6 +26,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy import table as sql_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
@@ -222,23 +224,26 @@ def estimate(
     # the whole table).
     # (Kept for a table's own column only: an alias's name may be new each time.)
     named = isinstance(id_column.table, Table)
-    ends_of = (id_column.table.name, id_column.key)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    ends_of = (id_column.table.name, id_column.key, postgresql)
     ends = _ends.get(ends_of) if named else None
     if ends is None:
         ends = select(
             select(func.min(id_column)).scalar_subquery(),
             select(func.max(id_column)).scalar_subquery(),
+            # On PostgreSQL, with them: whether the table has statistics (one round trip).
+            *([_statistics(id_column)] if postgresql else []),
         )
         if named:
             _ends[ends_of] = ends
-    lo, hi = session.execute(ends).one()
+    lo, hi, *tuples = session.execute(ends).one()
     if lo is None:
         return 0, True
     span = hi - lo + 1
     if span <= 2 * SAMPLE_ROWS:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return int(n), True
-    if session.get_bind().dialect.name == "postgresql" and _has_statistics(session, id_column):
+    if postgresql and tuples[0] is not None and tuples[0] >= 0:
         return _planned_rows(session, select(id_column).where(*where)), False
     width = SAMPLE_ROWS // SAMPLE_WINDOWS
     step = span // SAMPLE_WINDOWS
@@ -260,9 +265,10 @@ def estimate(
 
 
 # Built once (a statement built anew cost more than its run): estimate()'s lowest and highest
-# id of a table, (table, id column) -> statement; its sample of a list without filters,
+# id of a table (and on PostgreSQL its statistics' rows), (table, id column, PostgreSQL?) ->
+# statement; its sample of a list without filters,
 # (table, id column, sample_by) -> statement.
-_ends: dict[tuple[str, str], Any] = {}
+_ends: dict[tuple[str, str, bool], Any] = {}
 _unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
 
 
@@ -342,13 +348,23 @@ def _compile_plan(element: _Plan, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
+_PG_CLASS = sql_table("pg_class", column("oid"), column("reltuples"))
+
+
+def _statistics(id_column: Any) -> Any:
+    """The rows PostgreSQL's statistics count in ID_COLUMN's table: -1 (or NULL) until it has
+    analyzed the table (autovacuum does, soon after it fills); until then its planner guesses
+    each filter's share, and the sample is the better estimate."""
+    return (
+        select(_PG_CLASS.c.reltuples)
+        .where(_PG_CLASS.c.oid == func.to_regclass(literal(id_column.table.name)))
+        .scalar_subquery()
+    )
+
+
 def _has_statistics(session: Session, id_column: Any) -> bool:
-    """Whether PostgreSQL has analyzed the table (autovacuum does, soon after it fills): until
-    then its planner guesses each filter's share, and the sample is the better estimate."""
-    tuples = session.execute(
-        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
-        {"t": id_column.table.name},
-    ).scalar()
+    """Whether PostgreSQL has analyzed ID_COLUMN's table (_statistics())."""
+    tuples = session.execute(select(_statistics(id_column))).scalar()
     return tuples is not None and tuples >= 0
 
 
