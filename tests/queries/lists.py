@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
-from workflow.queries import cases, search
+from workflow.queries import cases, paging, search
 from workflow.store.models import Case
 
 
@@ -28,3 +28,20 @@ def paged(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]
         if page.next is None:
             return seen
         after = page.next
+
+
+def assert_listed_and_counted(
+    s: Session, who: Actor, f: search.Filters, expected: list[int], per_page: int
+) -> None:
+    """The list gives EXPECTED page after page, its total exactly, and a count to a cap below,
+    at and above the number stops at the cap (and says so) or gives the number."""
+    assert paged(s, who, f, per_page) == expected, (who, f)
+    page = cases.list_cases(s, actor=who, filters=f, limit=per_page)
+    assert (page.total, page.exact) == (len(expected), True)
+    where = search.where(s, who, f)
+    for cap in {1, max(1, len(expected) - 1), len(expected) + 1}:
+        n, exact = paging.count_upto(s, Case.id, where, cap)
+        if len(expected) <= cap:
+            assert (n, exact) == (len(expected), True), (who, f, cap)
+        else:
+            assert (n, exact) == (cap, False), (who, f, cap)

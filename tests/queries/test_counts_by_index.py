@@ -1,6 +1,5 @@
 """Lists counted and estimated through an index of their own give what their condition gives:
-the whistles a street blew (the index of the whistled cases by street: test_whistled), the
-overdue cases read from the index of the open ones, and an estimate that samples the index of a
+the overdue cases read from the index of the open ones (a street's whistles: test_whistled), and an estimate that samples the index of a
 column the list fixes (a state, a clerk's workstation) instead of the cases' rows. Same cases, in
 the same order, page after page; the same count; the same estimate."""
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
-from tests.queries.lists import condition, paged
+from tests.queries.lists import assert_listed_and_counted, condition
 from workflow import demo
 from workflow.queries import cases, paging, search
 from workflow.store.models import Case
@@ -49,35 +48,6 @@ def plan(s: Session, stmt: Any) -> str:
     return "\n".join(r[0] for r in s.execute(text("EXPLAIN " + sql)).all())
 
 
-def test_the_whistles_a_street_blew_count_and_list_what_their_condition_selects(
-    month: sessionmaker[Session],
-) -> None:
-    with month() as s:
-        checked = 0
-        streets = s.execute(select(Case.street).distinct()).scalars()
-        for street in sorted(x for x in streets if x):
-            who = actor(street, "staff")
-            for f in (
-                search.Filters(view="whistled"),
-                search.Filters(view="whistled", state="closed"),
-                search.Filters(view="whistled", q="路灯"),
-            ):
-                expected = condition(s, who, f)
-                assert paged(s, who, f, 4) == expected, (street, f)
-                page = cases.list_cases(s, actor=who, filters=f, limit=4)
-                assert (page.total, page.exact) == (len(expected), True)
-                # Counted to a cap below, at and above the number of whistles.
-                where = search.where(s, who, f)
-                for cap in {1, max(1, len(expected) - 1), len(expected) + 1}:
-                    n, exact = paging.count_upto(s, Case.id, where, cap)
-                    if len(expected) <= cap:
-                        assert (n, exact) == (len(expected), True)
-                    else:
-                        assert (n, exact) == (cap, False)
-                checked += len(expected)
-        assert checked > 10  # the month has whistles to count (a street's have a page or more)
-
-
 def test_the_overdue_cases_list_what_their_condition_selects(
     month: sessionmaker[Session],
 ) -> None:
@@ -94,9 +64,7 @@ def test_the_overdue_cases_list_what_their_condition_selects(
                 search.Filters(overdue=True, q="路灯"),
             ):
                 expected = condition(s, who, f)
-                assert paged(s, who, f, 5) == expected, (who, f)
-                page = cases.list_cases(s, actor=who, filters=f, limit=5)
-                assert (page.total, page.exact) == (len(expected), True)
+                assert_listed_and_counted(s, who, f, expected, per_page=5)
                 checked += len(expected)
         assert checked > 20  # the month has overdue cases
 

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
 from tests.queries.conftest import actor
-from tests.queries.lists import paged
+from tests.queries.lists import assert_listed_and_counted
 from tests.queries.test_case_units import _migrate
 from tests.queries.test_counts_by_index import assert_read_from
 from tests.tasks.helpers import STREET, at_street
 from workflow import demo
 from workflow.audit import replay
-from workflow.queries import cases, paging, search
+from workflow.queries import search
 from workflow.runtime import engine as wf
 from workflow.store.migrate import upgrade
 from workflow.store.models import Case, TrailEvent
@@ -139,16 +139,7 @@ def test_each_street_lists_and_counts_the_whistles_the_trail_says_it_blew(
                 (search.Filters(view="whistled", state="closed"), (Case.state == "closed",)),
             ):
                 expected = ids(s, Case.street == street, trail_rule(), *more)
-                assert paged(s, who, f, 4) == expected, (street, f)
-                page = cases.list_cases(s, actor=who, filters=f, limit=4)
-                assert (page.total, page.exact) == (len(expected), True)
-                where = search.where(s, who, f)
-                for cap in {1, max(1, len(expected) - 1), len(expected) + 1}:
-                    n, exact = paging.count_upto(s, Case.id, where, cap)
-                    if len(expected) <= cap:
-                        assert (n, exact) == (len(expected), True)
-                    else:
-                        assert (n, exact) == (cap, False)
+                assert_listed_and_counted(s, who, f, expected, per_page=4)
                 checked += len(expected)
         assert checked > 10
 
