@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Integer,
     Select,
@@ -40,6 +41,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
+    BindParameter,
     ClauseElement,
     True_,
 )
@@ -256,7 +258,23 @@ def estimate(
     unfiltered = named and all(isinstance(w, True_) for w in where)
     built = (table.name, id_column.key, sample_by)
     stmt = _unfiltered_samples.get(built) if unfiltered else None
-    if stmt is None:
+    equal = _equalities(id_column, where) if stmt is None and named and sample_by else None
+    if equal is not None:
+        # Columns equal to values (an inbox: the holder, a clerk's workstation): the union of
+        # the index's 16 runs built once for those columns, the values its parameters (built
+        # for each request it was 1,400 Python calls, more than its SQL at 200,000 cases).
+        columns, values = equal
+        shape = (*built, columns)
+        stmt = _equal_samples.get(shape)
+        if stmt is None:
+            stmt = _sample_statement(
+                id_column,
+                [table.c[c] == bindparam(f"eq{i}") for i, c in enumerate(columns)],
+                sample_by,
+            )
+            _equal_samples[shape] = stmt
+        bounds.update(values)
+    elif stmt is None:
         stmt = _sample_statement(id_column, where, sample_by)
         if unfiltered:
             _unfiltered_samples[built] = stmt
@@ -270,6 +288,33 @@ def estimate(
 # (table, id column, sample_by) -> statement.
 _ends: dict[tuple[str, str, bool], Any] = {}
 _unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
+# Its sample through an index of a list whose WHERE is columns equal to values,
+# (table, id column, sample_by, the columns) -> statement (values as eq0, eq1, ...).
+_equal_samples: dict[tuple[str, str, str | None, tuple[str, ...]], Any] = {}
+
+
+def _equalities(
+    id_column: Any, where: Sequence[ColumnElement[bool]]
+) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """WHERE as (columns, {eq0: value, ...}) when each clause is a column of ID_COLUMN's table
+    equal to a value (a bound parameter), in that order; None otherwise."""
+    columns: list[str] = []
+    values: dict[str, Any] = {}
+    for i, clause in enumerate(where):
+        if not (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.eq
+            and isinstance(clause.left, Column)
+            and clause.left.table is id_column.table
+            and isinstance(clause.right, BindParameter)
+            and not clause.right.expanding
+            and clause.right.value is not None
+            and not clause._annotations
+        ):
+            return None
+        columns.append(clause.left.name)
+        values[f"eq{i}"] = clause.right.effective_value
+    return (tuple(columns), values) if columns else None
 
 
 def _sample_statement(
