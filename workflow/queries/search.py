@@ -529,8 +529,9 @@ def find(
 
 
 # The index an estimate of a view's count samples (paging.estimate): the whistles a street blew
-# are its cases (its street fixed), read by (street, id) without their rows.
-SAMPLE_INDEXES = {"whistled": "ix_cases_street_whistled"}
+# are its cases (its street fixed), read by (street, id) without their rows; a unit's inbox is
+# what it holds (the holder fixed), fewer cases than a clerk's workstation ever opened.
+SAMPLE_INDEXES = {"whistled": "ix_cases_street_whistled", "inbox": "ix_cases_holder_id"}
 # The columns a list may fix (its filters, a clerk's scope) with an index on the column and the
 # id, the most selective first: an estimate samples runs of ids in it, reading the rows of the
 # cases with that value only (the cases in processing: the sample read 4,096 cases' rows).
