@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 
 class WriterLock:
-    """The two files of one database file PATH (absolute), each opened once per thread: flock()
+    """The three files of one database file PATH (absolute), each opened once per thread: flock()
     locks belong to an open file, so two threads (or a forked worker and its parent) must not
     share one."""
 
