@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from typing import IO, Any
+from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine
@@ -22,59 +21,6 @@ KEPT = "streetflow.kept_sessions"
 KEPT_CONNECTION = "streetflow.kept_connection"
 KEPT_PATH = "streetflow.kept_path"
 SETTINGS = "streetflow.settings"
-
-
-class WriterLock:
-    """Queues this app's writers to one SQLite file, across threads and worker processes.
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms each) while they wait; under gunicorn with several workers that idles the database
-    most of the time. A blocking flock() on a file beside the database wakes the next writer as
-    soon as the lock is free. Writers that do not take it (the CLI) still wait on SQLite's own
-    lock, so this changes speed, not safety."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.threads = threading.Lock()
-        self.file: IO[str] | None = None
-
-    def held(self) -> WriterLock:
-        """`with writers.held():` the lock, for the block (the object is its own context
-        manager: no generator made and driven per write)."""
-        return self
-
-    def __enter__(self) -> None:
-        import fcntl
-
-        self.threads.acquire()
-        try:
-            if self.file is None:
-                self.file = open(self.path, "a+")  # kept open for the process
-                weakref.finalize(self, self.file.close)
-            fcntl.flock(self.file, fcntl.LOCK_EX)
-        except BaseException:
-            self.threads.release()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        import fcntl
-
-        try:
-            assert self.file is not None
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-        finally:
-            self.threads.release()
-
-
-def _writer_lock(url: str) -> WriterLock | None:
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    try:
-        import fcntl  # noqa: F401 (POSIX only; elsewhere SQLite's own waiting is used)
-    except ImportError:
-        return None
-    return WriterLock(u.database + ".writers")
 
 
 class KeptConnection(threading.local):
@@ -158,7 +104,6 @@ def init_app(app: Flask) -> None:
     app.extensions[KEPT_CONNECTION] = KeptConnection()
     app.extensions[KEPT_PATH] = kept_path
     app.extensions["streetflow.engine"] = engine
-    app.extensions["streetflow.writer_lock"] = _writer_lock(app.config["DATABASE_URL"])
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -196,37 +141,36 @@ def session() -> Session:
 def write(*, lock: bool = True, after_reads: bool = False) -> Iterator[Session]:
     """A write transaction that starts with the trail's lock (the house rule), so SQLite takes
     its write lock first instead of failing to upgrade a read snapshot, and PostgreSQL
-    serialises writers. Whatever this request read before is ended first, or the write goes
+    serialises writers. On a SQLite file the lock's first statement waits for the writer lock
+    (workflow.store.writer_lock: writers queued by the kernel across gunicorn's workers, not
+    by SQLite's busy handler's sleeps), held until the transaction ends. Whatever this request read before is ended first, or the write goes
     on in its transaction where that is the same (_goes_on). lock=False only where the first
     statement is an engine call that takes the lock itself (engine.fire). AFTER_READS: the
     caller knows that its session has only read so far."""
     s = session()
-    writers: WriterLock | None = current_app.extensions["streetflow.writer_lock"]
-    queue: Any = writers.held() if writers is not None else nullcontext()
     if s.in_transaction():
         if _goes_on(s, after_reads):
             # The write goes on in the session's transaction and connection instead of
             # ending it, giving the connection back to the pool and checking one out again
             # (on PostgreSQL a COMMIT, a ROLLBACK and a ping: three round trips).
-            with queue:
-                tx = s.get_transaction()
-                assert tx is not None
-                try:
-                    if lock:
-                        chain.lock_head(s)
-                    yield s
-                except BaseException:
+            tx = s.get_transaction()
+            assert tx is not None
+            try:
+                if lock:
+                    chain.lock_head(s)
+                yield s
+            except BaseException:
+                tx.rollback()
+                raise
+            try:
+                tx.commit()
+            except BaseException:
+                if tx.is_active:
                     tx.rollback()
-                    raise
-                try:
-                    tx.commit()
-                except BaseException:
-                    if tx.is_active:
-                        tx.rollback()
-                    raise
+                raise
             return
         s.commit()  # only reads so far: ends the read snapshot
-    with queue, s.begin():
+    with s.begin():
         if lock:
             chain.lock_head(s)
         yield s

@@ -145,6 +145,10 @@ def dump(url: str, out: Path) -> int:
         ("dept", "/console/extensions"),
         ("street", "/console/returns"),
         ("auditor", f"/console/trail?after={known['deep_seq']}"),
+        # The definitions' publications (what each published, in words) and a case's every event.
+        ("auditor", "/console/trail?action=definitions.published"),
+        ("auditor", f"/console/trail?case={known['rounds'][0]}"),
+        ("auditor-s", "/console/trail?page=3"),
         ("clerk", "/console/feedback"),
         ("dept", "/console/inbox?task_page=2"),
     ]

@@ -84,7 +84,7 @@ def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]
     name2, first = quote(known["name2"]), quote(known["name2"][:1])
     week = "opened_from=2026-10-01&opened_until=2026-10-07"
     # A name's start and the periods of opening, each read by its own index on PostgreSQL
-    # (migration 0036_pg11): by number and deep.
+    # (migration 0037_pg11): by number and deep.
     paths += (
         f"/cases?q={name2}&per_page=100",
         f"/cases?q={name2}&per_page=100&page=4",

@@ -13,11 +13,16 @@ outbox).
 `finish`: the mark, the listing, the returns' reviews) with no user writing, and prints the
 stages a second, the CPU a stage (each part's) and the write lock held a stage. `--url`
 sweeps another database in place (PostgreSQL: make a copy with `createdb -T` first); `compare`
-is SQLite's only."""
+is SQLite's only.
+
+`--pages` (SQLite) also counts the pages each batch's commit wrote to the WAL (read from the WAL
+before the checkpoint between batches) and, at the end, which table or index each page belongs
+to; `--profile FILE` keeps a cProfile of the stages' loop (read it with `python -m pstats`)."""
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import shutil
 import sqlite3
@@ -91,14 +96,28 @@ def _sweep(args: argparse.Namespace) -> None:
                 spent[_name] = spent.get(_name, 0) + time.thread_time_ns() - t
 
         setattr(sla, name, timed)
+    wal_pages: list[int] = []
+    pages: dict[int, int] = {}
+    if args.pages and not args.url:
+        kept["_checkpoint"] = sla._checkpoint
+        sla._checkpoint = lambda sessions: _wal_pages(Path(args.copy), sessions, wal_pages, pages)
+    by_sql: dict[str, list[float]] = {}
+    if args.statements:
+        _time_statements(db, by_sql)
+    profile = cProfile.Profile() if args.profile else None
     result = sla.SweepResult()
     sweeper = sla.Sweeper(sessions, now=now, batch=args.batch, late=late, budget_s=args.budget)
     t, c = time.perf_counter(), time.process_time()
     end = t + args.seconds
     state = "more"
+    if profile is not None:
+        profile.enable()
     while state == "more" and time.perf_counter() < end:
         part, state = sweeper.step()
         result.add(part)
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(args.profile)
     stages_s = time.perf_counter() - t
     for name, fn in kept.items():
         setattr(sla, name, fn)
@@ -119,6 +138,86 @@ def _sweep(args: argparse.Namespace) -> None:
         f" {result.told} told, {result.reminders} reminders, {result.timeouts} timeouts"
     )
     db.dispose()
+    if by_sql:
+        n = max(result.checked, 1)
+        print("statements (wall µs a stage, calls, rows a stage):")
+        for sql, (t_s, calls, rows) in sorted(by_sql.items(), key=lambda kv: -kv[1][0]):
+            print(f"  {t_s * 1e6 / n:7.1f} {int(calls):6d} {rows / n:6.2f}  {sql}")
+    if wal_pages:
+        _print_pages(Path(args.copy), wal_pages, pages, result.checked)
+
+
+def _time_statements(db: object, by_sql: dict[str, list[float]]) -> None:
+    """Time each statement the sweep runs (SQLAlchemy's and workflow.store.direct's own), by
+    its first words."""
+    from sqlalchemy import event
+
+    from workflow.store import direct
+
+    def add(sql: str, took: float, rows: int) -> None:
+        key = " ".join(sql.split())[:90]
+        t = by_sql.setdefault(key, [0.0, 0, 0])
+        t[0] += took
+        t[1] += 1
+        t[2] += rows
+
+    run_sql = direct.run_sql
+
+    def timed(conn: object, sql: str, values: object = (), *, many: bool = False) -> object:
+        t = time.perf_counter()
+        try:
+            return run_sql(conn, sql, values, many=many)  # type: ignore[arg-type]
+        finally:
+            add(sql, time.perf_counter() - t, len(values) if many else 1)  # type: ignore[arg-type]
+
+    direct.run_sql = timed  # type: ignore[assignment]
+
+    @event.listens_for(db, "before_cursor_execute")
+    def before(conn: object, cursor: object, sql: str, *a: object) -> None:
+        conn.info["t"] = time.perf_counter()  # type: ignore[attr-defined]
+
+    @event.listens_for(db, "after_cursor_execute")
+    def after(
+        conn: object, cursor: object, sql: str, params: object, ctx: object, many: bool
+    ) -> None:
+        took = time.perf_counter() - conn.info.pop("t")  # type: ignore[attr-defined]
+        add(sql, took, len(params) if many else 1)  # type: ignore[arg-type]
+
+
+def _wal_pages(copy: Path, sessions: object, counts: list[int], pages: dict[int, int]) -> None:
+    """sla._checkpoint() that first reads the page numbers of the frames in the WAL: after the
+    last batch's checkpoint the next commit writes the WAL from its start, so the frames now in
+    it are the last batch's."""
+    with sessions() as s:  # type: ignore[operator]
+        conn = s.connection()
+        frames = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()[1]
+    page_size = 4096
+    with open(f"{copy}-wal", "rb") as f:
+        head = f.read(32)
+        page_size = int.from_bytes(head[8:12], "big")
+        seen = set()
+        for i in range(frames):
+            f.seek(32 + i * (24 + page_size))
+            seen.add(int.from_bytes(f.read(4), "big"))
+    counts.append(len(seen))
+    for p in seen:
+        pages[p] = pages.get(p, 0) + 1
+
+
+def _print_pages(copy: Path, counts: list[int], pages: dict[int, int], stages: int) -> None:
+    con = sqlite3.connect(copy)
+    owner = dict(con.execute("SELECT pageno, name FROM dbstat"))
+    by: dict[str, int] = {}
+    for p, n in pages.items():
+        name = owner.get(p, "(free or new)")
+        by[name] = by.get(name, 0) + n
+    total = sum(counts)
+    print(
+        f"WAL: {total} pages in {len(counts)} commits, {total / max(stages, 1):.2f} a stage,"
+        f" p50 {statistics.median(counts)} a commit; by table or index (pages a stage):"
+    )
+    for name, n in sorted(by.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<40}{n:>9}  {n / max(stages, 1):.3f}")
 
 
 def _columns(con: sqlite3.Connection, schema: str, table: str) -> list[str]:
@@ -183,6 +282,9 @@ def main() -> None:
     sw.add_argument("--budget", type=float, default=0.05, help="the batches' budget (seconds)")
     sw.add_argument("--chunk", type=int, help="sla.APPLY_CHUNK (stages written together)")
     sw.add_argument("--seconds", type=float, default=10**9, help="stop the stages after this")
+    sw.add_argument("--pages", action="store_true", help="the WAL's pages a batch, by b-tree")
+    sw.add_argument("--statements", action="store_true", help="the time of each statement")
+    sw.add_argument("--profile", help="a cProfile of the stages' loop, to this file")
     cmp = sub.add_parser("compare", help="compare two swept copies (the tables a sweep writes)")
     cmp.add_argument("a")
     cmp.add_argument("b")

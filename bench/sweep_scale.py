@@ -102,15 +102,7 @@ def main() -> None:
     ap.add_argument(
         "--catch-up-seconds", type=float, default=600, help="stop the catch-up sweep after this"
     )
-    ap.add_argument(
-        "--plan-ahead",
-        choices=("on", "off"),
-        help="with turns (SQLite): plan the next batch in a thread while one writes (off:"
-        " between batches; default: sla.PLAN_AHEAD, off); ignored by a streetflow without it",
-    )
     args = ap.parse_args()
-    if hasattr(sla, "PLAN_AHEAD") and args.plan_ahead is not None:
-        sla.PLAN_AHEAD = args.plan_ahead == "on"
     url = args.db
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         u = make_url(url)

@@ -429,9 +429,13 @@ def case(case_id: int) -> str:
         case = scope.get_case(db.session(), actor, case_id)
         phone = mask_phone(case.applicant_phone)
     else:
-        with db.write() as w:
+        # The lock of the case's trail partition only (as a firing's): the read's event is
+        # appended there, and writers of other partitions go on (PostgreSQL; one statement
+        # fewer: the head as locked is the one appended to).
+        with db.write(lock=False) as w:
+            head = chain.lock_case_head(w, case_id)
             case = scope.get_case(w, actor, case_id)
-            phone = read_phone(w, case, actor)
+            phone = read_phone(w, case, actor, head)
     # The case as read in the user's scope just now (the session keeps what it loaded past the
     # write's commit): not read again.
     s = db.session()

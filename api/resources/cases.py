@@ -489,17 +489,21 @@ def read_full(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
     return body
 
 
-def read_phone(session: Session, case: Case, actor: Actor) -> str:
+def read_phone(
+    session: Session, case: Case, actor: Actor, head: tuple[int, str] | None = None
+) -> str:
     """The applicant's phone as read_full() shows it, its read recorded as read_full() records
     it: for a page that shows the record itself (the console's case page), without building the
-    record's JSON."""
+    record's JSON. HEAD: the case's trail partition's head as chain.lock_case_head() gave it."""
     shown = privacy.phone_shown_for(session, actor, case) is not None
     phone = case.applicant_phone if shown else mask_phone(case.applicant_phone)
-    _record_read(session, case, actor, phone)
+    _record_read(session, case, actor, phone, head)
     return phone
 
 
-def _record_read(session: Session, case: Case, actor: Actor, phone: str) -> None:
+def _record_read(
+    session: Session, case: Case, actor: Actor, phone: str, head: tuple[int, str] | None = None
+) -> None:
     if not privacy.shows_names(actor):
         return
     chain.append(
@@ -510,6 +514,7 @@ def _record_read(session: Session, case: Case, actor: Actor, phone: str) -> None
         action="case.personal_data_read",
         case_id=case.id,
         data=_read_data(session, case, actor, phone),
+        head=head,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text, true, update
+from sqlalchemy import Engine, event, func, select, text, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
@@ -138,3 +138,49 @@ def test_an_estimate_samples_the_index_of_what_the_list_fixes(
             is None
         )
         assert paging.estimate(s, Case.id, [true()])[1] is False
+
+
+def test_an_inbox_estimates_its_count_from_the_holders_index(
+    city: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit's inbox over the cap: its estimate samples the same runs of ids through the index
+    of what the unit holds (not the cases' rows, nor a clerk's every case ever opened), and is
+    the estimate the runs of the cases' rows give."""
+    # A cap under what each of these units holds, so that each inbox is estimated.
+    monkeypatch.setattr(cases, "COUNT_CAP", 50)
+    with city() as s:
+        units = s.execute(
+            select(Case.holder, func.count())
+            .where(Case.holder.is_not(None))
+            .group_by(Case.holder)
+            .having(func.count() > 50)
+        ).all()
+        assert units
+        for unit, held in units:
+            who = actor(unit, "clerk" if unit.startswith("W-") else "staff")
+            f = search.Filters(view="inbox")
+            where = search.where(s, who, f)
+            assert search.sample_index(f, where) == "ix_cases_holder_id"
+            sampled = paging.estimate(s, Case.id, where, sample_by="ix_cases_holder_id")
+            assert sampled == paging.estimate(s, Case.id, where), unit
+            statements: list[str] = []
+            listen = (s.get_bind(), "before_cursor_execute")
+            seen = statements_into(statements)
+            event.listen(*listen, seen)
+            try:
+                page = cases.inbox(s, actor=who, limit=5)
+            finally:
+                event.remove(*listen, seen)
+            assert (page.total, page.exact) == (max(51, sampled[0]), False), unit
+            assert 0.5 * held <= page.total <= 1.5 * held, unit
+            if s.get_bind().dialect.name == "sqlite":  # (PostgreSQL asks its planner)
+                assert any("INDEXED BY ix_cases_holder_id" in q for q in statements), statements
+
+
+def statements_into(statements: list[str]) -> Any:
+    """A before_cursor_execute listener that keeps each statement's SQL in STATEMENTS."""
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    return seen

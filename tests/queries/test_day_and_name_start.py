@@ -1,5 +1,5 @@
 """A city's cases opened in a period and a search by a name's first two characters, read on
-PostgreSQL from their own indexes (migration 0036_pg11: by the day of opening in the city's zone,
+PostgreSQL from their own indexes (migration 0037_pg11: by the day of opening in the city's zone,
 by the name's first two characters, each then id): the same cases in the same order as the
 period's or the name's plain condition, page after page by cursor and by number, the same count
 and the same estimate; and the planner's knowledge of which unit holds a workstation's cases.
@@ -224,7 +224,7 @@ def test_postgresql_knows_a_workstation_holds_its_own_cases(
     city: sessionmaker[Session],
 ) -> None:
     """The planner's estimate of the cases a workstation holds among its own (a clerk's inbox) is
-    about their number (statistics of holder and workstation together, 0036_pg11), not the
+    about their number (statistics of holder and workstation together, 0037_pg11), not the
     product of each one's share (a few): it then reads the inbox newest first from the index of
     what a unit holds instead of sorting every case the workstation holds."""
     with city.begin() as s:
@@ -244,7 +244,7 @@ def test_a_units_inbox_is_what_it_holds_the_most_urgent_first_read_in_that_order
     """A clerk's and a street office's inbox (the console's), page after page by cursor and
     deep by number: the cases the unit holds, critical then urgent then the others, the nearest
     stage limit first (none last), then by id; on PostgreSQL read in that order from the index
-    of what a unit holds (0036_pg11), no sort of everything it holds."""
+    of what a unit holds (0037_pg11), no sort of everything it holds."""
     rank = {"critical": 0, "urgent": 1}
     never = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
     with city.begin() as s:

@@ -201,3 +201,26 @@ def test_a_supervision_not_yet_past_its_listing_instant_is_listed_later(
         ).scalar_one()
         assert listed == later
         assert chain_intact(s)
+
+
+def test_a_plan_nothing_changed_under_is_written_whole_in_one_batch(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The plan reads its rows with one statement and the batch reads them again with another:
+    a stage nobody touched in between is written, not left out as changed (a difference in
+    how the two read a value, an instant's zone say, would leave every stage out and the sweep
+    would stop as stuck)."""
+    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(6)])
+    with sessions.begin() as s:  # a case on a later stage, with a step of a task or none
+        engine.fire(s, ids[0], "forward", CLERK, now=T0 + 2 * DAY)
+    late = T0 + 60 * DAY
+    sweeper = planned(sessions, late)
+    count = len(sweeper.carry)
+    part, state = sweeper.step()
+    assert state == "more"
+    assert part.checked == count and not sweeper.carry and not sweeper.dropped
+    assert part.supervisions == len(ids)
+    _, state = sweeper.step()
+    assert state == "done"
+    assert behind(sessions, late) == []
+    assert max(raised(sessions).values()) == 1

@@ -1,6 +1,6 @@
-"""On a SQLite file a sweep's batches and users' writes take turns (workflow.store.turns): a user
-whose firing waits on a batch writes before the sweep's next batch, and the sweep's own writes
-within its batch (a route's timeout) do not wait on it."""
+"""On a SQLite file a sweep's batches and users' writes take turns on one writer lock
+(workflow.store.writer_lock): a user whose firing waits on a batch writes before the sweep's next
+batch, and the sweep's own writes within its batch (a route's timeout) do not wait on it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.time.test_incremental_sweep import CLERK, DAY, open_cases
 from workflow.audit import chain
 from workflow.runtime import engine, sla
 from workflow.store.db import make_engine, make_sessionmaker
-from workflow.store.models import Supervision, TrailEvent
+from workflow.store.models import TrailEvent
 
 
 @pytest.fixture(autouse=True)
@@ -107,65 +107,6 @@ def test_a_sweep_with_nobody_waiting_does_not_wait(sessions: sessionmaker[Sessio
         assert chain_intact(s)
 
 
-def _written(url: str) -> dict[str, list[tuple[object, ...]]]:
-    from tests.time.test_sweep_spelled import _written as written
-
-    db = make_engine(url)
-    try:
-        with make_sessionmaker(db)() as s:
-            return written(s)
-    finally:
-        db.dispose()
-
-
-def test_the_plans_made_ahead_write_what_one_plan_at_a_time_writes(
-    sessions: sessionmaker[Session], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A sweep with turns plans its next batch in a thread while a batch writes, leaving out
-    the stages in hand; a sweep without (budget None: each plan after the last is written) at
-    the same instant on a copy of the same database writes the same rows, events and hashes."""
-    ids = open_cases(sessions, [T0 + k * DAY / 4 for k in range(12)])
-    with sessions.begin() as s:  # one case moved on: a stage of its own due later
-        engine.fire(s, ids[0], "forward", CLERK, now=T0 + 2 * DAY)
-    far = T0 + 60 * DAY
-    path = Path(make_url(db_url).database or "")
-    with sessions() as s:
-        s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    copy = tmp_path / "copy.db"
-    shutil.copyfile(path, copy)
-    # A stage a chunk, one chunk a batch: plans of 3 written over 3 batches, the next made
-    # ahead while the second and third write.
-    monkeypatch.setattr(sla, "APPLY_CHUNK", 1)
-    monkeypatch.setattr(sla, "PLAN_AHEAD", True)  # off by default; kept working
-    skipped: list[int] = []
-    plan = sla._plan
-
-    def seen(*a: object, skip: frozenset[int] = frozenset(), **k: object) -> object:
-        skipped.append(len(skip))
-        return plan(*a, skip=skip, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sla, "_plan", seen)
-    ahead = sla.Sweeper(sessions, now=far, batch=3, late=sla.Backlog(), budget_s=1e-9)
-    assert ahead.pool is not None
-    for_copy = make_engine(f"sqlite:///{copy}")
-    one = sla.Sweeper(
-        make_sessionmaker(for_copy), now=far, batch=3, late=sla.Backlog(), budget_s=None
-    )
-    assert one.pool is None
-    for sweeper in (ahead, one):
-        state, batches = "more", 0
-        while state == "more":
-            part, state = sweeper.step()
-            batches += part.batches
-        assert state == "done" and batches > 2
-    for_copy.dispose()
-    assert any(skipped)  # plans were made ahead, leaving stages in hand out
-    assert _written(db_url) == _written(f"sqlite:///{copy}")
-    with sessions() as s:
-        assert chain_intact(s)
-        assert s.query(Supervision).count() >= 11
-
-
 def test_without_the_turns_files_writes_and_sweeps_go_on(
     sessions: sessionmaker[Session], db_url: str, tmp_path: Path
 ) -> None:
@@ -177,7 +118,7 @@ def test_without_the_turns_files_writes_and_sweeps_go_on(
         s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = tmp_path / "elsewhere.db"
     shutil.copyfile(Path(make_url(db_url).database or ""), copy)
-    (tmp_path / "elsewhere.db.sweeping").mkdir()
+    (tmp_path / "elsewhere.db.writers").mkdir()
     (tmp_path / "elsewhere.db.waiting").mkdir()
     db = make_engine(f"sqlite:///{copy}")
     there = make_sessionmaker(db)
@@ -236,3 +177,66 @@ def test_a_batch_ends_after_its_chunk_when_a_writer_waits(
     firing.join(30)
     assert fired == [None]
     assert result.checked == 1 and len(rest) == 4
+
+
+def test_a_queued_batch_goes_before_a_writer_that_comes_back_at_once(
+    sessions: sessionmaker[Session], db_url: str
+) -> None:
+    """A sweep's batch queued behind a writer's transaction writes next, even when that writer
+    lets the lock go and asks for it again at once (a user firing case after case): the
+    kernel wakes the sweep, but the writer, still running, would take the lock first."""
+    import fcntl
+
+    ids = open_cases(sessions, [T0, T0 + DAY, T0 + DAY])
+    late = T0 + 30 * DAY
+    sweeper = _sweeper(sessions, late)
+    assert sweeper.turns is not None
+    with sessions() as s:
+        sweeper.carry = sla._plan(s, now=late, limit=200, late=sweeper.late)
+    sweeping = open(Path(make_url(db_url).database or "").resolve().as_posix() + ".sweeping")  # noqa: SIM115
+    done: list[BaseException | None] = []
+
+    def sweep() -> None:
+        try:
+            sweeper.step()
+        except BaseException as exc:  # reported below
+            done.append(exc)
+        else:
+            done.append(None)
+
+    def queued() -> bool:
+        try:
+            fcntl.flock(sweeping, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(sweeping, fcntl.LOCK_UN)
+        return False
+
+    try:
+        batch = threading.Thread(target=sweep)
+        with sessions.begin() as s:
+            engine.fire(s, ids[1], "forward", CLERK, now=late)
+            batch.start()
+            _until("the batch queues", queued)
+        # At once the next write, as a user firing case after case.
+        with sessions.begin() as s:
+            engine.fire(s, ids[2], "forward", CLERK, now=late)
+        batch.join(30)
+    finally:
+        sweeping.close()
+    assert done == [None]
+    with sessions() as s:
+        order = [
+            (a, c)
+            for a, c in s.execute(
+                select(TrailEvent.action, TrailEvent.case_id)
+                .where(TrailEvent.case_id.in_(ids), TrailEvent.action != "case.opened")
+                .where(TrailEvent.at == late)
+                .order_by(TrailEvent.seq)
+            )
+        ]
+    assert order[0] == ("case.transition", ids[1]), order
+    assert order[-1] == ("case.transition", ids[2]), order
+    assert ("supervision.raised", ids[0]) in order[1:-1], order
+    with sessions() as s:
+        assert chain_intact(s)

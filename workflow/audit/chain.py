@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, text,
 from sqlalchemy.orm import Session
 
 from workflow.notify import outbox
-from workflow.store import direct, turns
+from workflow.store import direct, writer_lock
 from workflow.store.models import Case, TrailEvent, TrailHead, Unit
 
 GENESIS = "0" * 64
@@ -204,12 +204,13 @@ def lock_head(session: Session, partitions: Iterable[int] | None = None) -> tupl
 
 
 def _turn(session: Session, conn: Connection) -> AbstractContextManager[None]:
-    """On a SQLite file: a writer's turn after a sweep's batch (turns.Turns.writer), unless
-    this transaction began writing already (it holds SQLite's lock: nothing to wait for, and a
-    sweep waiting for that lock must not wait on it in turn)."""
+    """On a SQLite file: the writer lock (writer_lock.WriterLock.writer: writers queued by the
+    kernel, a sweep's batches between them), unless this transaction began writing already (it
+    holds SQLite's lock: nothing to wait for, and a writer waiting for that lock must not wait
+    on it in turn)."""
     if _held(session) is not None:
         return nullcontext()
-    room = turns.for_engine(conn.engine)
+    room = writer_lock.for_engine(conn.engine)
     if room is None:
         return nullcontext()
     driver = conn.connection.driver_connection

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Integer,
     Select,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -33,11 +35,13 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy import table as sql_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
+    BindParameter,
     ClauseElement,
     True_,
 )
@@ -237,23 +241,26 @@ def estimate(
     # the whole table).
     # (Kept for a table's own column only: an alias's name may be new each time.)
     named = isinstance(id_column.table, Table)
-    ends_of = (id_column.table.name, id_column.key)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    ends_of = (id_column.table.name, id_column.key, postgresql)
     ends = _ends.get(ends_of) if named else None
     if ends is None:
         ends = select(
             select(func.min(id_column)).scalar_subquery(),
             select(func.max(id_column)).scalar_subquery(),
+            # On PostgreSQL, with them: whether the table has statistics (one round trip).
+            *([_statistics(id_column)] if postgresql else []),
         )
         if named:
             _ends[ends_of] = ends
-    lo, hi = session.execute(ends).one()
+    lo, hi, *tuples = session.execute(ends).one()
     if lo is None:
         return 0, True
     span = hi - lo + 1
     if span <= 2 * SAMPLE_ROWS:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return int(n), True
-    if session.get_bind().dialect.name == "postgresql" and _has_statistics(session, id_column):
+    if postgresql and tuples[0] is not None and tuples[0] >= 0:
         return _planned_rows(session, select(id_column).where(*where)), False
     width = SAMPLE_ROWS // SAMPLE_WINDOWS
     step = span // SAMPLE_WINDOWS
@@ -266,7 +273,23 @@ def estimate(
     unfiltered = named and all(isinstance(w, True_) for w in where)
     built = (table.name, id_column.key, sample_by)
     stmt = _unfiltered_samples.get(built) if unfiltered else None
-    if stmt is None:
+    equal = _equalities(id_column, where) if stmt is None and named and sample_by else None
+    if equal is not None:
+        # Columns equal to values (an inbox: the holder, a clerk's workstation): the union of
+        # the index's 16 runs built once for those columns, the values its parameters (built
+        # for each request it was 1,400 Python calls, more than its SQL at 200,000 cases).
+        columns, values = equal
+        shape = (*built, columns)
+        stmt = _equal_samples.get(shape)
+        if stmt is None:
+            stmt = _sample_statement(
+                id_column,
+                [table.c[c] == bindparam(f"eq{i}") for i, c in enumerate(columns)],
+                sample_by,
+            )
+            _equal_samples[shape] = stmt
+        bounds.update(values)
+    elif stmt is None:
         stmt = _sample_statement(id_column, where, sample_by)
         if unfiltered:
             _unfiltered_samples[built] = stmt
@@ -275,10 +298,38 @@ def estimate(
 
 
 # Built once (a statement built anew cost more than its run): estimate()'s lowest and highest
-# id of a table, (table, id column) -> statement; its sample of a list without filters,
+# id of a table (and on PostgreSQL its statistics' rows), (table, id column, PostgreSQL?) ->
+# statement; its sample of a list without filters,
 # (table, id column, sample_by) -> statement.
-_ends: dict[tuple[str, str], Any] = {}
+_ends: dict[tuple[str, str, bool], Any] = {}
 _unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
+# Its sample through an index of a list whose WHERE is columns equal to values,
+# (table, id column, sample_by, the columns) -> statement (values as eq0, eq1, ...).
+_equal_samples: dict[tuple[str, str, str | None, tuple[str, ...]], Any] = {}
+
+
+def _equalities(
+    id_column: Any, where: Sequence[ColumnElement[bool]]
+) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """WHERE as (columns, {eq0: value, ...}) when each clause is a column of ID_COLUMN's table
+    equal to a value (a bound parameter), in that order; None otherwise."""
+    columns: list[str] = []
+    values: dict[str, Any] = {}
+    for i, clause in enumerate(where):
+        if not (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.eq
+            and isinstance(clause.left, Column)
+            and clause.left.table is id_column.table
+            and isinstance(clause.right, BindParameter)
+            and not clause.right.expanding
+            and clause.right.value is not None
+            and not clause._annotations
+        ):
+            return None
+        columns.append(clause.left.name)
+        values[f"eq{i}"] = clause.right.effective_value
+    return (tuple(columns), values) if columns else None
 
 
 def _sample_statement(
@@ -357,13 +408,23 @@ def _compile_plan(element: _Plan, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
+_PG_CLASS = sql_table("pg_class", column("oid"), column("reltuples"))
+
+
+def _statistics(id_column: Any) -> Any:
+    """The rows PostgreSQL's statistics count in ID_COLUMN's table: -1 (or NULL) until it has
+    analyzed the table (autovacuum does, soon after it fills); until then its planner guesses
+    each filter's share, and the sample is the better estimate."""
+    return (
+        select(_PG_CLASS.c.reltuples)
+        .where(_PG_CLASS.c.oid == func.to_regclass(literal(id_column.table.name)))
+        .scalar_subquery()
+    )
+
+
 def _has_statistics(session: Session, id_column: Any) -> bool:
-    """Whether PostgreSQL has analyzed the table (autovacuum does, soon after it fills): until
-    then its planner guesses each filter's share, and the sample is the better estimate."""
-    tuples = session.execute(
-        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
-        {"t": id_column.table.name},
-    ).scalar()
+    """Whether PostgreSQL has analyzed ID_COLUMN's table (_statistics())."""
+    tuples = session.execute(select(_statistics(id_column))).scalar()
     return tuples is not None and tuples >= 0
 
 

@@ -361,7 +361,7 @@ OPENED_DAY = func.substr(Case.created_at, literal_column("1"), literal_column("1
 MAX_OPENED_DAYS = 16
 
 
-# PostgreSQL's day of opening as its index declares it (migration 0036_pg11): the date in the
+# PostgreSQL's day of opening as its index declares it (migration 0037_pg11): the date in the
 # city's zone (literal, as in the index: the planner matches the expression).
 PG_OPENED_DAY_ZONE = search_index.PG_OPENED_DAY_ZONE
 PG_OPENED_DAY = cast(
@@ -613,8 +613,9 @@ def find(
 
 
 # The index an estimate of a view's count samples (paging.estimate): the whistles a street blew
-# are its cases (its street fixed), read by (street, id) without their rows.
-SAMPLE_INDEXES = {"whistled": "ix_cases_street_whistled"}
+# are its cases (its street fixed), read by (street, id) without their rows; a unit's inbox is
+# what it holds (the holder fixed), fewer cases than a clerk's workstation ever opened.
+SAMPLE_INDEXES = {"whistled": "ix_cases_street_whistled", "inbox": "ix_cases_holder_id"}
 # The columns a list may fix (its filters, a clerk's scope) with an index on the column and the
 # id, the most selective first: an estimate samples runs of ids in it, reading the rows of the
 # cases with that value only (the cases in processing: the sample read 4,096 cases' rows).

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -47,7 +46,7 @@ from workflow.runtime.clock import RoundTheClock
 from workflow.runtime.holders import supervising_units
 from workflow.spec.model import TIER_ROLES, RouteSpec
 from workflow.spec.practice import practice
-from workflow.store import direct, turns
+from workflow.store import direct, writer_lock
 from workflow.store.models import (
     Case,
     Extension,
@@ -238,6 +237,10 @@ def backlog(session: Session, since_seq: int | dict[int, int] | None) -> Backlog
     )
 
 
+# Which of the backlog's ids are still red and unsupervised, by model and lock: built once.
+_STILL_RED: dict[tuple[Any, bool], direct.Expanding] = {}
+
+
 def _due_ids(
     session: Session,
     model: Any,
@@ -249,49 +252,38 @@ def _due_ids(
     *,
     lock: bool = True,
     taken: set[int] | None = None,
-    skip: frozenset[int] = frozenset(),
 ) -> list[int]:
     """Up to LIMIT ids of MODEL (Case, Task) due at NOW, the indexes' first, then LATE's (taken
     off the list, and added to TAKEN); LATE None: the red unsupervised ones looked for here, all
     of them (no mark). LOCK: locked (PostgreSQL: SKIP LOCKED, so that another sweep takes
-    others); a sweep's plan reads without locking and re-checks under the trail lock. SKIP:
-    ids left out (a batch writing them as this is read: Sweeper's plan ahead)."""
+    others); a sweep's plan reads without locking and re-checks under the trail lock."""
     ids: dict[int, None] = {}
 
     def locked(q: Any) -> Any:
         return q.with_for_update(skip_locked=True) if lock else q
 
-    def keep(found: Any) -> None:
-        ids.update(dict.fromkeys(i for i in found if i not in skip))
-
     for where, order in _index_parts(model, clocked, now):
         if len(ids) >= limit:
             break
         found = session.execute(
-            locked(
-                select(model.id).where(where).order_by(order).limit(limit - len(ids) + len(skip))
-            )
+            locked(select(model.id).where(where).order_by(order).limit(limit - len(ids)))
         ).scalars()
-        keep(found)
+        ids.update(dict.fromkeys(found))
     red = and_(model.light == "red", clocked, unsupervised)
     if late is None:
         found = session.execute(
-            locked(
-                select(model.id)
-                .where(red)
-                .order_by(model.id)
-                .limit(max(0, limit - len(ids)) + len(skip))
-            )
+            locked(select(model.id).where(red).order_by(model.id).limit(max(0, limit - len(ids))))
         ).scalars()
-        keep(found)
-    if len(ids) > limit:
-        ids = dict.fromkeys(list(ids)[:limit])
+        ids.update(dict.fromkeys(found))
+    still = _STILL_RED.get((model, lock))
+    if still is None:  # (CLOCKED and UNSUPERVISED are MODEL's, the same on every call)
+        still = _STILL_RED[(model, lock)] = direct.Expanding(
+            lambda in_: locked(select(model.id).where(model.id.in_(in_), red))
+        )
     while late and len(ids) < limit:
         take = late[-(limit - len(ids)) :]
         del late[-len(take) :]
-        back = list(
-            session.execute(locked(select(model.id).where(model.id.in_(take), red))).scalars()
-        )
+        back = [r[0] for r in still.run(session.connection(), take).tuples()]
         if taken is not None:
             taken.update(back)
         ids.update(dict.fromkeys(back))
@@ -801,8 +793,13 @@ _TASK_COLS = (
     Task.state,
     Task.commander,
 )
-# A chunk's rows read again under the lock, and its stages' supervisions: built once.
-# (Compiled once per size of the IN list: SQLAlchemy compiles an expanding IN on each run.)
+# A plan's rows, as SQLAlchemy's rows name them (the plan read them with SQLAlchemy's IN list).
+_CaseRow = namedtuple("_CaseRow", [c.key for c in _CASE_COLS])  # type: ignore[misc]
+_TaskRow = namedtuple("_TaskRow", [c.key for c in _TASK_COLS])  # type: ignore[misc]
+_first = itemgetter(0)
+# A plan's rows and their supervisions, read again for a chunk under the lock: built once.
+# (Compiled once per size of the IN list: SQLAlchemy compiles an expanding IN on each run,
+# about 30 µs a stage in a plan of a thousand.)
 _CASES_BY_ID = direct.Expanding(lambda ids: select(*_CASE_COLS).where(Case.id.in_(ids)))
 _TASKS_BY_ID = direct.Expanding(lambda ids: select(*_TASK_COLS).where(Task.id.in_(ids)))
 _SUPERVISED = direct.Expanding(
@@ -816,13 +813,6 @@ APPLY_CHUNK = 100
 # handed it in between, before a pause as long as the last batch for writers that wait in
 # SQLite's busy handler instead (seconds).
 PAUSE_EVERY_S = 0.5
-# With turns: the next plan made in a thread while a batch writes (False: between batches).
-# Off: at a million cases on a quiet machine it took the catch-up from 3,460 to 3,061 stages a
-# second and a user's firing during it from p99 64 to 173 ms (the batch waits for the GIL while
-# holding the lock; bench/README.md, "catch10").
-PLAN_AHEAD = False
-# The interpreter's switch interval while a sweep plans ahead in a thread (seconds; sys's).
-SWITCH_INTERVAL_S = 0.0002
 # How often a stage may be left out of a batch (its row changed since the plan) in one sweep.
 MAX_DROPPED = 20
 # How many supervisions a transaction lists (挂牌督办) at the end of a sweep.
@@ -878,11 +868,9 @@ def _plan(
     limit: int,
     late: Backlog | None,
     lock: bool = False,
-    skip: frozenset[int] = frozenset(),
 ) -> list[_Stage]:
     """The stages due at NOW (up to LIMIT tasks' steps, then up to LIMIT cases' stages) and what
-    the sweep does about each: nothing written. LOCK: the rows are locked as they are found.
-    SKIP: the stages left out (_Stage.key: a task's under its negative id)."""
+    the sweep does about each: nothing written. LOCK: the rows are locked as they are found."""
     planned: list[_Stage] = []
     taken: set[int] = set()
     task_ids = _due_ids(
@@ -895,10 +883,10 @@ def _plan(
         late.tasks if late is not None else None,
         lock=lock,
         taken=taken,
-        skip=frozenset(-k for k in skip if k < 0),
     )
+    conn = session.connection()
     task_rows: list[Any] = (
-        list(session.execute(select(*_TASK_COLS).where(Task.id.in_(task_ids)).order_by(Task.id)))
+        sorted(map(_TaskRow._make, _TASKS_BY_ID.run(conn, task_ids).tuples()), key=_first)
         if task_ids
         else []
     )
@@ -913,10 +901,9 @@ def _plan(
         late.cases if late is not None else None,
         lock=lock,
         taken=case_taken,
-        skip=frozenset(k for k in skip if k > 0),
     )
     case_rows: list[Any] = (
-        list(session.execute(select(*_CASE_COLS).where(Case.id.in_(case_ids)).order_by(Case.id)))
+        sorted(map(_CaseRow._make, _CASES_BY_ID.run(conn, case_ids).tuples()), key=_first)
         if case_ids
         else []
     )
@@ -924,14 +911,7 @@ def _plan(
         return planned
     # Which late stages have their supervision already: one query for the batch.
     case_of = {r.case_id for r in task_rows} | {r.id for r in case_rows}
-    supervised = {
-        (r[0], r[1])
-        for r in session.execute(
-            select(Supervision.case_id, Supervision.stage_seq).where(
-                Supervision.case_id.in_(case_of)
-            )
-        )
-    }
+    supervised = {(r[0], r[1]) for r in _SUPERVISED.run(conn, list(case_of)).tuples()}
     units = registry.units(session)
     list_at: _ListAt | None = None
     urgency: dict[int, str | None] = {}
@@ -1350,28 +1330,12 @@ class Sweeper:
         self.seen: set[int] = set()
         # How often each stage was left out because its row changed since the plan.
         self.dropped: Counter[int] = Counter()
-        # On a SQLite file: writers that take the trail's lock wait for the end of a batch and
-        # say so (turns); the sweep hands them the lock instead of pausing after every batch.
-        self.turns = turns.for_engine(sessions.kw["bind"]) if budget_s is not None else None
+        # On a SQLite file: the batches take the writer lock, and writers that wait for it say
+        # so (turns); the sweep hands them the lock instead of pausing after every batch.
+        self.turns = writer_lock.for_engine(sessions.kw["bind"]) if budget_s is not None else None
         self.held_since_pause = 0.0
         self.overdue = False
         self.began = 0.0  # when the batch in hand began
-        # With turns, the next plan is made in a thread while a batch writes (the lock is held
-        # most of the time now): a plan ahead, and what the batches give back to the backlog
-        # meanwhile (merged once no plan reads it).
-        self.pool = (
-            ThreadPoolExecutor(1, thread_name_prefix="sweep-plan")
-            if PLAN_AHEAD and self.turns is not None and late is not None
-            else None
-        )
-        self.ahead: Future[list[_Stage]] | None = None
-        # The batch's thread takes the GIL back after each SQLite call; with the plan's Python
-        # beside it, at the default 5 ms it would wait that long each time, holding the lock.
-        self.switch: float | None = None
-        if self.pool is not None and sys.getswitchinterval() > SWITCH_INTERVAL_S:
-            self.switch = sys.getswitchinterval()
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.returned = Backlog()
 
     @property
     def yielding(self) -> Callable[[], bool] | None:
@@ -1409,82 +1373,34 @@ class Sweeper:
         if wait > 0:
             time.sleep(wait)
 
-    def _ahead(self, skip: frozenset[int]) -> list[_Stage]:
-        """In the thread beside the batches (its own connection; SQLite lets the thread's
-        reads run while the batch writes): the next plan, prepared, without SKIP (the stages
-        the batches in hand may write)."""
-        with self.sessions() as s:
-            planned = _plan(s, now=self.now, limit=self.batch, late=self.late, skip=skip)
-            _prepare(s, planned, now=self.now)
-        return planned
-
-    def _collect(self, wait: bool) -> None:
-        """Once the carry is written: the plan made ahead becomes the carry (WAIT: even if not
-        finished yet; never joined to a carry's rest, so that its chunks are those it would
-        have on its own), and the stages the batches gave back to the backlog since go back,
-        once no plan reads it."""
-        if self.ahead is not None and not self.carry and (wait or self.ahead.done()):
-            self.carry = self.ahead.result()
-            self.ahead = None
-        if self.ahead is None and self.returned:
-            self.late.cases.extend(self.returned.cases)  # type: ignore[union-attr]
-            self.late.tasks.extend(self.returned.tasks)  # type: ignore[union-attr]
-            self.returned = Backlog()
-
-    def close(self) -> None:
-        """Ends the thread of the plans made ahead (after the one in hand)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
-            self.ahead = None
-        if self.switch is not None:
-            sys.setswitchinterval(self.switch)
-            self.switch = None
-
     def step(self) -> tuple[SweepResult, str]:
         """One batch: what it did, and "more", "done" (nothing left to do) or "stuck"."""
-        self._collect(wait=not self.carry)
         if not self.carry:
-            # Planned here, with nothing left out: finding nothing means done.
             with self.sessions() as s:
                 self.carry = _plan(s, now=self.now, limit=self.batch, late=self.late)
                 _prepare(s, self.carry, now=self.now)
         if not self.carry and not self.late:
-            self.close()
             return SweepResult(), "done"
         self._give_way()
-        began = self.began = time.perf_counter()
         part = SweepResult(batches=1)
         planned = {s.key for s in self.carry}
-        if self.pool is not None and self.ahead is None and self.carry:
-            self._collect(wait=False)  # the stages given back, before a plan reads the backlog
-            # The next plan while this batch writes, once the carry is down to a plan's
-            # length: it leaves out every stage in the carry.
-            if len(self.carry) < self.batch:
-                self.ahead = self.pool.submit(self._ahead, frozenset(planned))
         with self.turn(), self.sessions.begin() as s:
+            # The batch's budget from when it has the writer lock: a writer's transaction in
+            # hand when it queued is waited for outside it, as give_way() waits for a writer
+            # that waits.
+            began = self.began = time.perf_counter()
             chain.lock_head(s)
-            took: list[float] = []
-            while True:
-                self.carry = _apply(
-                    s,
-                    self.carry,
-                    now=self.now,
-                    result=part,
-                    started=began,
-                    budget_s=self.budget_s,
-                    late=self.late if self.pool is None else self.returned,
-                    took=took,
-                    yielding=self.yielding,
-                )
-                if self.carry or self.pool is None:
-                    break
-                # The plan written: the next one, if made already, in the same batch (its
-                # chunks as they would be on their own: a chunk raises, then fires timeouts).
-                self._collect(wait=False)
-                if not self.carry:
-                    break
-                planned |= {x.key for x in self.carry}
+            self.carry = _apply(
+                s,
+                self.carry,
+                now=self.now,
+                result=part,
+                started=began,
+                budget_s=self.budget_s,
+                late=self.late,
+                took=[],
+                yielding=self.yielding,
+            )
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
         part.lock_s = [self.last_commit - began]
@@ -1495,13 +1411,10 @@ class Sweeper:
         self.gap = min(self.last_commit - began, self.budget_s or 0.0)
         self.held_since_pause += self.last_commit - began
         if self.budget_s is not None:
-            # Not in the plan's thread: beside a batch its writes and fsync would hold up the
-            # batch's COMMIT (tried: the COMMIT's p50 twice as long under load).
             _checkpoint(self.sessions)
         if part.case_ids and part.case_ids <= self.seen:
             # A stage still due after being handled would make the sweep loop for ever.
             part.problems.append(f"cases {sorted(part.case_ids)} stay due; sweep stopped")
-            self.close()
             return part, "stuck"
         # Left out (changed since the plan, or handled by another sweep): planned again if
         # still due. One that keeps changing under every plan would keep the sweep going.
@@ -1509,7 +1422,6 @@ class Sweeper:
         changing = [key for key, n in self.dropped.items() if n > MAX_DROPPED]
         if changing:
             part.problems.append(f"cases {sorted(changing)} keep changing under the sweep; stopped")
-            self.close()
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
@@ -1550,24 +1462,6 @@ def sweep(
         total = pending_count(s, now=now, late=late) if progress else 0
     result = SweepResult()
     sweeper = Sweeper(sessions, now=now, batch=batch, late=late, budget_s=budget_s)
-    try:
-        return _sweep_steps(
-            sweeper, sessions, result, started, now, progress, total, checkpoint_secret
-        )
-    finally:
-        sweeper.close()
-
-
-def _sweep_steps(
-    sweeper: Sweeper,
-    sessions: sessionmaker[Session],
-    result: SweepResult,
-    started: dict[int, int],
-    now: dt.datetime,
-    progress: Callable[[int, int], None] | None,
-    total: int,
-    checkpoint_secret: str | None,
-) -> SweepResult:
     while True:
         part, state = sweeper.step()
         result.add(part)

@@ -408,7 +408,8 @@ class TrailEvent(Base):
             "at",
             postgresql_include=["to_holder"],
         ),
-        Index("ix_trail_events_to_holder_case", "to_holder", "case_id"),
+        # No index on (to_holder, case_id): a unit's cases are read from case_units (migration
+        # 0036_catch11 says why).
         Index("ix_trail_events_at_action", "at", "action"),
         # Partial: for the loose scan of the actions only (migration 0021_lists says why).
         Index(

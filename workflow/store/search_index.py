@@ -98,7 +98,7 @@ CASE_IDS_INDEX = "ix_cases_id"
 # SQLite's cases by the day (UTC) they were opened, then id (migration 0033_lists9): a period's
 # cases newest first, read day by day (workflow.queries.search.opened_days).
 OPENED_DAY_INDEX = "ix_cases_opened_day"
-# PostgreSQL's (migration 0036_pg11): the day in the city's time zone (STREETFLOW_TIMEZONE's
+# PostgreSQL's (migration 0037_pg11): the day in the city's time zone (STREETFLOW_TIMEZONE's
 # default), so that a period of whole days there is read day by day with no day cut at its ends
 # (in UTC a period's first and last days are partly out of it, and PostgreSQL's planner,
 # misjudging how much, sorted the last day's every case). A list asked in another zone reads the
@@ -109,14 +109,14 @@ PG_OPENED_DAY = (
     f"((CAST(timezone('{PG_OPENED_DAY_ZONE}', created_at) AS date)), id)"
 )
 # PostgreSQL's cases by the first two characters of the applicant's name, then id (migration
-# 0036_pg11): a search by a name's first two characters (王五) reads its page newest first
+# 0037_pg11): a search by a name's first two characters (王五) reads its page newest first
 # from here, where it read the name index's every match and sorted their ids (11,000 of them
 # for each two characters at five million cases). The name beside, so that the page and the
 # count read the index alone (workflow.queries.search._name_start2 asks its third character).
 # PostgreSQL's cases a unit holds in its inbox's order (workflow.queries.search.MOST_URGENT_FIRST
 # as PostgreSQL sees it once its bound values are known: critical, urgent, then the others; the
 # nearest stage limit first, none after every real instant; then id), of the cases held (migration
-# 0036_pg11): the console's inbox reads its page of 26 in order, where it collected and sorted
+# 0037_pg11): the console's inbox reads its page of 26 in order, where it collected and sorted
 # every case the unit holds (1,057 of a workstation's at 200,000 cases, 26,000 at five million).
 INBOX_INDEX = "ix_cases_inbox"
 PG_INBOX = (

@@ -24,8 +24,8 @@ first (PostgreSQL's only)
 SQLite has none of them (its plans are its own). The models do not declare them
 (workflow.store.search_index.include_object).
 
-Revision ID: 0036_pg11
-Revises: 0035_lists10
+Revision ID: 0037_pg11
+Revises: 0036_catch11
 Create Date: 2026-11-30 12:50:00
 """
 
@@ -42,8 +42,8 @@ from workflow.store.search_index import (
     PG_OPENED_DAY,
 )
 
-revision: str = "0036_pg11"
-down_revision: str | None = "0035_lists10"
+revision: str = "0037_pg11"
+down_revision: str | None = "0036_catch11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
