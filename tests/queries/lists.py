@@ -45,3 +45,18 @@ def assert_listed_and_counted(
             assert (n, exact) == (len(expected), True), (who, f, cap)
         else:
             assert (n, exact) == (cap, False), (who, f, cap)
+
+
+def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
+    """GET /cases page after page (the API), then the console's find the same way."""
+    seen = paged(s, who, f, per_page)
+    found: list[int] = []
+    cursor = None
+    while True:
+        sought = search.find(s, actor=who, filters=f, after=cursor, limit=per_page)
+        found += [c.id for c in sought.items]
+        if sought.next is None:
+            break
+        cursor = sought.next
+    assert found == seen
+    return seen

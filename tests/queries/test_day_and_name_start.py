@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
+from tests.queries.lists import by_cursor
 from tests.queries.test_counts_by_index import plan
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search
@@ -55,28 +56,6 @@ def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
             [{"case": i, "name": n} for i, n in names.items()],
         )
     return sessions
-
-
-def pages(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
-    """GET /cases page after page by its cursor, and the console's find the same way."""
-    seen: list[int] = []
-    found: list[int] = []
-    after: int | None = None
-    cursor: str | None = None
-    while True:
-        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
-        seen += [c.id for c in page.items]
-        if page.next is None:
-            break
-        after = page.next
-    while True:
-        sought = search.find(s, actor=who, filters=f, after=cursor, limit=per_page)
-        found += [c.id for c in sought.items]
-        if sought.next is None:
-            break
-        cursor = sought.next
-    assert found == seen
-    return seen
 
 
 def same_count(s: Session, who: Actor, f: search.Filters, plain: list[Any], n: int) -> None:
@@ -135,7 +114,7 @@ def test_a_period_s_cases_are_those_it_selects_read_day_by_day(
                 reverse=True,
             )
             assert len(expected) > 100, f
-            assert pages(s, who, f, 97) == expected, f
+            assert by_cursor(s, who, f, 97) == expected, f
             deep = cases.list_cases(s, actor=who, filters=f, offset=400, limit=30)
             assert [c.id for c in deep.items] == expected[400:430]
             plain = [
@@ -197,7 +176,7 @@ def test_a_name_s_first_two_characters_find_the_names_that_begin_with_them(
             )
             f = search.Filters(q="王伟")
             assert len(expected) > 30
-            assert pages(s, who, f, 97) == expected
+            assert by_cursor(s, who, f, 97) == expected
             deep = cases.list_cases(s, actor=who, filters=f, offset=20, limit=10)
             assert [c.id for c in deep.items] == expected[20:30]
             same_count(s, who, f, [case_filter(s, who), starts], len(expected))

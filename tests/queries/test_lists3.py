@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
-from tests.queries.lists import condition, paged
+from tests.queries.lists import by_cursor, condition
 from workflow import demo
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
@@ -40,21 +40,6 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
     """A month of demo cases: every item and route, sent back, whistled, dispatched, merged."""
     demo.generate_cases(sessions, now=NOW, days=30, per_workstation=3)
     yield sessions
-
-
-def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
-    """GET /cases page after page (the API), then the console's find the same way."""
-    seen = paged(s, who, f, per_page)
-    found: list[int] = []
-    cursor = None
-    while True:
-        sought = search.find(s, actor=who, filters=f, after=cursor, limit=per_page)
-        found += [c.id for c in sought.items]
-        if sought.next is None:
-            break
-        cursor = sought.next
-    assert found == seen
-    return seen
 
 
 def by_number(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
