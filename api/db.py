@@ -143,10 +143,10 @@ def write(*, lock: bool = True, after_reads: bool = False) -> Iterator[Session]:
     its write lock first instead of failing to upgrade a read snapshot, and PostgreSQL
     serialises writers. On a SQLite file the lock's first statement waits for the writer lock
     (workflow.store.writer_lock: writers queued by the kernel across gunicorn's workers, not
-    by SQLite's busy handler's sleeps), held until the transaction ends. Whatever this request read before is ended first, or the write goes
-    on in its transaction where that is the same (_goes_on). lock=False only where the first
-    statement is an engine call that takes the lock itself (engine.fire). AFTER_READS: the
-    caller knows that its session has only read so far."""
+    by SQLite's busy handler's sleeps), held until the transaction ends. Whatever this request
+    read before is ended first, or the write goes on in its transaction where that is the same
+    (_goes_on). lock=False only where the first statement is an engine call that takes the lock
+    itself (engine.fire). AFTER_READS: the caller knows that its session has only read so far."""
     s = session()
     if s.in_transaction():
         if _goes_on(s, after_reads):

@@ -554,9 +554,9 @@ def with_ids_opened(
 
 def _ids_opened(session: Session, opened: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     """The range of ids of the cases opened in the time OPENED selects (their lowest and highest
-    id, read from the index on the opening time and id alone): a list newest first starts at the period's
-    newest case. Ids follow the opening order in practice, but nothing promises it (an import);
-    the range holds each such case whatever the order, so the list is the same. (PostgreSQL
+    id, read from the index on the opening time and id alone): a list newest first starts at the
+    period's newest case. Ids follow the opening order in practice, but nothing promises it (an
+    import); the range holds each such case whatever the order, so the list is the same. (PostgreSQL
     walked the primary key down from the newest case, past every case opened since: 1.3
     million at five million cases for a week in October. SQLite reads the period's ids from
     the index on the opening time and keeps the page's: reading the range first cost as much.)"""

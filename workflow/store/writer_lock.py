@@ -80,7 +80,8 @@ class WriterLock:
     def _file(self, which: str) -> IO[str]:
         f: IO[str] | None = getattr(self.local, which, None)
         if f is None:
-            f = open(self.paths[which], "a+")  # noqa: SIM115 (kept open for the thread; closed by close())
+            # Kept open for the thread; closed by close().
+            f = open(self.paths[which], "a+")  # noqa: SIM115
             self.opened.append(f)
             setattr(self.local, which, f)
         return f
