@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy import and_, bindparam, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
@@ -223,7 +223,8 @@ def test_a_units_inbox_is_what_it_holds_the_most_urgent_first_read_in_that_order
     """A clerk's and a street office's inbox (the console's), page after page by cursor and
     deep by number: the cases the unit holds, critical then urgent then the others, the nearest
     stage limit first (none last), then by id; on PostgreSQL read in that order from the index
-    of what a unit holds (0037_pg11), no sort of everything it holds."""
+    of what a unit holds (0037_pg11), no sort of everything it holds; on SQLite too, from its
+    own (0038_lists12), the count of a clerk's from that index's entries alone."""
     rank = {"critical": 0, "urgent": 1}
     never = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
     with city.begin() as s:
@@ -261,3 +262,34 @@ def test_a_units_inbox_is_what_it_holds_the_most_urgent_first_read_in_that_order
                 select(Case.id).where(*where).order_by(*order).limit(26),
                 search.search_index.INBOX_INDEX,
             )
+        else:
+            sqlite_reads_the_inbox_in_order(s, actor("W-ZHL-01", "clerk"))
+
+
+def sqlite_reads_the_inbox_in_order(s: Session, who: Actor) -> None:
+    """SQLite's plans of WHO's inbox as its statements are run (bound values and all): the count
+    reads the inbox index alone, the page's ids are read from it in order (the temporary B-tree
+    left sorts the page's 26 rows, outside the subquery)."""
+    ran: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        ran.append((statement, parameters))
+
+    engine = s.get_bind()
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        cases.inbox(s, actor=who, limit=25)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    index = search.search_index.INBOX_INDEX
+    plans = []
+    for statement, parameters in ran:
+        if "FROM cases" in statement:
+            rows = s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append({r[0]: (r[1], r[3]) for r in rows})
+    count, rows = plans
+    assert f"USING COVERING INDEX {index}" in str(count), count
+    (subquery,) = [i for i, (_, d) in rows.items() if "SUBQUERY" in d]
+    inside = [d for parent, d in rows.values() if parent == subquery]
+    assert any(f"USING INDEX {index}" in d for d in inside), rows
+    assert not any("TEMP B-TREE" in d for d in inside), rows

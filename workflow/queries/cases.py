@@ -16,6 +16,7 @@ from workflow.queries.search import (
     COUNT_CAP,
     LIGHTS,
     MOST_URGENT_FIRST,
+    SQLITE_MOST_URGENT_FIRST,
     URGENCY_RANK,
     Filters,
     branches,
@@ -78,11 +79,13 @@ def inbox(
     """The cases ACTOR's unit holds now, the most urgent first."""
     f = Filters(view="inbox", light=light if light in LIGHTS else None)
     clauses = where(session, actor, f)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     return seek(
         session,
         Case,
         clauses,
-        MOST_URGENT_FIRST,
+        # On SQLite, the order as its index of held cases declares it (read in order).
+        SQLITE_MOST_URGENT_FIRST if sqlite else MOST_URGENT_FIRST,
         after=after,
         offset=offset,
         limit=limit,

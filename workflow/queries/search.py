@@ -603,6 +603,25 @@ MOST_URGENT_FIRST: list[Key] = [
     (func.coalesce(Case.stage_due_at, literal(NEVER, UTCDateTime())), False),
     (Case.id, False),
 ]
+# The same order as SQLite's index of the cases a unit holds declares it (migration 0038_lists12,
+# workflow.store.search_index.SQLITE_INBOX): its constants written in the statement, not bound
+# (SQLite matches an index's expression to a query's only as written), so that a unit's inbox
+# reads its page from that index, in order, where it sorted every case the unit holds.
+SQLITE_URGENCY_RANK = sql_case(
+    (Case.urgency == literal_column("'critical'"), literal_column("0", Integer())),
+    (Case.urgency == literal_column("'urgent'"), literal_column("1", Integer())),
+    else_=literal_column("2", Integer()),
+)
+SQLITE_MOST_URGENT_FIRST: list[Key] = [
+    (SQLITE_URGENCY_RANK, False),
+    (
+        func.coalesce(
+            Case.stage_due_at, literal_column(f"'{search_index.SQLITE_NEVER}'", UTCDateTime())
+        ),
+        False,
+    ),
+    (Case.id, False),
+]
 
 
 def find(

@@ -126,6 +126,17 @@ PG_INBOX = (
     "(coalesce(stage_due_at, '9999-12-31 00:00:00+00'::timestamptz)), id) "
     "WHERE holder IS NOT NULL"
 )
+# SQLite's (migration 0038_lists12), the same order and name: the constants as
+# workflow.queries.search.SQLITE_MOST_URGENT_FIRST writes them (SQLite matches an index's
+# expression only to the same expression; NEVER as SQLite stores an instant), of the cases held;
+# the workstation last, so that a clerk's inbox (its workstation's cases it holds) is counted
+# and paged from the index's entries alone, not from each held case's row.
+SQLITE_NEVER = "9999-12-31 00:00:00.000000"
+SQLITE_INBOX = (
+    f"CREATE INDEX {INBOX_INDEX} ON cases (holder, "
+    "(CASE WHEN urgency = 'critical' THEN 0 WHEN urgency = 'urgent' THEN 1 ELSE 2 END), "
+    f"coalesce(stage_due_at, '{SQLITE_NEVER}'), id, workstation) WHERE holder IS NOT NULL"
+)
 NAME_START2_INDEX = "search_cases_name_start2"
 PG_NAME_START2 = (
     f"CREATE INDEX {NAME_START2_INDEX} ON cases ((left(applicant_name, 2)), id)"
