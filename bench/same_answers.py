@@ -100,7 +100,7 @@ def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]
         "/cases?opened_from=2026-12-01&opened_until=2026-12-03&per_page=10",
     )
     # A phone's last digits, a unit's inbox, a street's tasks awaiting report, a case's likely
-    # duplicates: each read by its own index on PostgreSQL (migration 0038_pg12).
+    # duplicates: each read by its own index on PostgreSQL (migration 0039_pg12).
     phone = known["phone4"]
     paths += (
         f"/cases?q={phone}&per_page=100",

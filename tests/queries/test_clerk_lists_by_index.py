@@ -1,6 +1,6 @@
 """A clerk's search by a phone's last digits, a clerk's inbox, a case's likely duplicates and a
 street's tasks awaiting report: the same answers as their plain conditions select, page after
-page, with their counts; on PostgreSQL each read from its own index (migration 0038_pg12), in
+page, with their counts; on PostgreSQL each read from its own index (migration 0039_pg12), in
 the list's order. Both databases (SQLite reads its own indexes: the answers are the same)."""
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def test_on_postgresql_a_name_s_first_two_characters_are_read_from_their_index(
         newest = select(Case.id).where(*where).order_by(Case.id.desc()).limit(26)
         reads(s, newest, search.search_index.NAME_START2_INDEX)
         # A clerk's: from the index by workstation, then the name's first two characters and id
-        # (0038_pg12), not the city's.
+        # (0039_pg12), not the city's.
         clerk = search.where(s, actor("W-ZHL-01", "clerk"), search.Filters(q="王伟"))
         newest = select(Case.id).where(*clerk).order_by(Case.id.desc()).limit(26)
         reads(s, newest, search.search_index.WORKSTATION_NAME_START2_INDEX)

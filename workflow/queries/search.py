@@ -517,7 +517,7 @@ def where(
     if found is not None:
         # A name's first two characters on PostgreSQL: read from their own index (newest first);
         # in a workstation's scope (a clerk's) from the index by workstation, the name's first
-        # two characters and id (migration 0038_pg12).
+        # two characters and id (migration 0039_pg12).
         start2 = found._annotations.get("name_start2")
         if start2 is not None:
             found = start2

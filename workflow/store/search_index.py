@@ -144,7 +144,7 @@ PG_NAME_START2 = (
 )
 
 # PostgreSQL's cases by workstation and the applicant's phone read backwards (migration
-# 0038_pg12): a clerk's search by a phone's last digits (1497) reads the workstation's cases
+# 0039_pg12): a clerk's search by a phone's last digits (1497) reads the workstation's cases
 # whose phone ends so, as a range of this index (its reversed phone begins with 7941), where it
 # read the workstation's every entry of another index (4,000 at 200,000 cases, 100,000 at five
 # million) and the trigram index's matches, and kept those in both (a BitmapAnd).
@@ -154,7 +154,7 @@ PG_WORKSTATION_PHONE = (
     f"CREATE INDEX {WORKSTATION_PHONE_INDEX} ON cases "
     "(workstation, (reverse(applicant_phone)) text_pattern_ops)"
 )
-# PostgreSQL's held cases by holder, workstation and id (migration 0038_pg12): a clerk's inbox
+# PostgreSQL's held cases by holder, workstation and id (migration 0039_pg12): a clerk's inbox
 # (the cases its workstation holds, of its workstation) is counted to the cap from this index
 # alone and paged newest first from it, where the count read a bitmap of the workstation's
 # every case and the holder's and then the rows of the first 1,001 (366 buffers at 200,000).
@@ -164,7 +164,7 @@ PG_HELD_WORKSTATION = (
     "WHERE holder IS NOT NULL"
 )
 # PostgreSQL's open cases (not merged) by workstation, item and opening instant (migration
-# 0038_pg12): the likely duplicates of a case (workflow.dispatch.duplicates: the open cases of
+# 0039_pg12): the likely duplicates of a case (workflow.dispatch.duplicates: the open cases of
 # its item at its workstation opened within days of it, the newest first), which a case page
 # shows, are read in order from here, where the item's every case was read into a bitmap
 # (7,300 entries at 200,000 cases for PS-03; 180,000 at five million) and ANDed with the
@@ -176,7 +176,7 @@ PG_SIMILAR = (
 )
 
 # PostgreSQL's cases by workstation, the applicant's name's first two characters and id, the
-# name beside (migration 0038_pg12): a clerk's search by a name's first two characters reads its
+# name beside (migration 0039_pg12): a clerk's search by a name's first two characters reads its
 # page newest first and its count from here. It read the workstation's index of names (every
 # match of the workstation, its rows, a sort) or, when the planner expected a match or two in
 # the city, the city's every match from the index of names, keeping the workstation's (the

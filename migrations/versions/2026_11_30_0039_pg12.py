@@ -20,8 +20,8 @@ SQLite has none of them (its plans are its own). The models do not declare them
 (workflow.store.search_index.include_object). The migration analyzes the cases (the new
 expression's statistics) unless the table is empty.
 
-Revision ID: 0038_pg12
-Revises: 0037_pg11
+Revision ID: 0039_pg12
+Revises: 0038_lists12
 Create Date: 2026-11-30 15:30:00
 """
 
@@ -41,8 +41,8 @@ from workflow.store.search_index import (
     WORKSTATION_PHONE_INDEX,
 )
 
-revision: str = "0038_pg12"
-down_revision: str | None = "0037_pg11"
+revision: str = "0039_pg12"
+down_revision: str | None = "0038_lists12"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
