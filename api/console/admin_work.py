@@ -10,7 +10,6 @@ administrator."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -19,7 +18,7 @@ from sqlalchemy import select
 
 from api import db
 from api.console.appraisal import READERS
-from api.console.common import bp, caller, signed_in, units
+from api.console.common import bp, caller, last_month, signed_in, units
 from workflow.appraisal import records as appraisal
 from workflow.catalog import authority, registry, street_routing
 from workflow.errors import InvalidInput
@@ -201,11 +200,6 @@ def routing_set(street: str) -> Any:
 # ---------------------------------------------------------------- assessments and finalization
 
 
-def _last_month() -> str:
-    last = dt.date.today().replace(day=1) - dt.timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
-
-
 @bp.get("/admin/assessments")
 @signed_in("admin")
 def assessments_page() -> str:
@@ -214,7 +208,7 @@ def assessments_page() -> str:
     street = authority.street_of_admin(s, caller().actor)
     if street is None:
         abort(403, _("A street's administrator assesses the street's stationed agencies."))
-    period = request.args.get("period", "").strip()[:7] or _last_month()
+    period = request.args.get("period", "").strip()[:7] or last_month()
     agencies = sorted(
         c
         for c, u in units().units.items()

@@ -3,7 +3,6 @@ unit, the trend over months, the cases behind a record, and the export (CSV, XLS
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pygal.style import Style
 
 from api import db
 from api.console import labels
-from api.console.common import bp, caller, signed_in
+from api.console.common import bp, caller, last_month, signed_in
 from workflow.appraisal import export
 from workflow.appraisal import records as appraisal
 from workflow.catalog import authority, registry
@@ -181,18 +180,13 @@ def _periods_with_data() -> list[str]:
     return [p for p in _periods() if scored and p >= scored[0]]
 
 
-def _last_month() -> str:
-    today = dt.date.today().replace(day=1) - dt.timedelta(days=1)
-    return f"{today.year:04d}-{today.month:02d}"
-
-
 @bp.get("/appraisal")
 @signed_in(*READERS)
 def appraisal_dashboard() -> Any:
     periods = _periods()
     scored = _scored_periods()
     # The latest period with a unit scored, not merely the latest computed.
-    period = _period_arg() or (scored[-1] if scored else periods[-1] if periods else _last_month())
+    period = _period_arg() or (scored[-1] if scored else periods[-1] if periods else last_month())
     kind = request.args.get("kind", "workstation")
     if kind not in KINDS:
         kind = "workstation"

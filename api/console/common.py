@@ -26,7 +26,7 @@ from werkzeug.exceptions import Forbidden
 from api import db
 from api.auth import Caller
 from api.console import labels
-from workflow import privacy
+from workflow import instants, privacy
 from workflow.catalog import registry
 from workflow.errors import InvalidInput
 from workflow.inputs import text_errors
@@ -159,6 +159,14 @@ def zone() -> Any:
     if "console_tz" not in g:
         g.console_tz = get_timezone()
     return g.console_tz
+
+
+def last_month() -> str:
+    """The month before this one (YYYY-MM) in the instance's time zone, not the machine's: at
+    00:30 on the first in Beijing the machine's UTC clock still reads the month before."""
+    first = instants.utcnow().astimezone(zone()).date().replace(day=1)
+    last = first - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
 
 
 def when_in(at: dt.datetime | None, tz: Any) -> str:

@@ -3,9 +3,12 @@ appraisal showing who carries each; urgency on a case over HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from tests.api.conftest import Client
+from workflow.config import DEFAULT_TIMEZONE
 
 
 def dispatched(make_case: Callable[..., int], street: Client) -> int:
@@ -166,7 +169,10 @@ def test_a_return_approved_one_refused_and_arbitrated_with_the_appraisal(
 
 
 def a_period(at: str) -> str:
-    return at[:7]
+    """The appraisal's period of the instant AT (ISO, UTC): its month in the city, not in UTC
+    (from 16:00 UTC on a month's last day the city is in the next month)."""
+    when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return when.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m")
 
 
 def test_urgency_over_http(login: Callable[..., Client]) -> None:

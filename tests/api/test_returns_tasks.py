@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.conftest import Client
+from tests.api.test_returns import a_period
 from workflow.audit.replay import differences
 
 
@@ -101,7 +102,7 @@ def test_a_task_returned_refused_arbitrated_and_one_reassigned(
 
     trail = [e["action"] for e in zj.get(f"/cases/{a}/trail").json()]
     assert "task.return_requested" in trail and "task.released" in trail
-    r = auditor.post("/appraisals", json={"period": first["requested_at"][:7]})
+    r = auditor.post("/appraisals", json={"period": a_period(first["requested_at"])})
     assert r.status_code == 201, r.text
     records = {x["unit"]: x for x in r.json()}
     # D-ZJ: one refused of its three decided returns; the street: one mis-sent.

@@ -8,12 +8,14 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.console.voice import rated_cases
+from workflow.config import DEFAULT_TIMEZONE
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +54,8 @@ def test_the_console_works_under_its_policy(
     expect(page.get_by_role("button", name="登录")).to_be_visible()
 
     # Inline SVG charts, styled by their own <style>, drawn for an auditor.
-    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    # The city's month (the appraisal's), not UTC's: they differ from 16:00 UTC on a last day.
+    month = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m")
     sign_in(page, "X-SN", "auditor")
     page.get_by_role("link", name="考核").click()
     page.get_by_label("考核期").fill(month)

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
@@ -260,3 +261,29 @@ def test_verify_in_the_console_shows_the_time_warnings(
     assert "留痕完整" in page  # still intact: a warning does not break the chain
     assert "时间警告：1" in page
     assert f"#{seq} time_backwards" in page
+
+
+def test_last_month_is_the_citys_not_the_machines(
+    sign_in_client: Callable[..., Browserless], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 00:30 on 1 December in Beijing (16:30 UTC on 30 November) a street's administrator
+    assesses its agencies for November: the month before this one in the city, not in the
+    machine's UTC."""
+    import datetime as dt
+
+    from workflow import instants
+
+    admin = sign_in_client("S-ZHL", "admin")
+
+    def at(iso: str) -> None:
+        when = dt.datetime.fromisoformat(iso)
+        monkeypatch.setattr(instants, "utcnow", lambda: when)
+
+    at("2026-11-30T16:30:00+00:00")
+    assert 'name="period" type="month" value="2026-11"' in admin.get(
+        "/console/admin/assessments"
+    ).get_data(as_text=True)
+    at("2026-11-30T15:30:00+00:00")  # 23:30 on 30 November in Beijing: October
+    assert 'name="period" type="month" value="2026-10"' in admin.get(
+        "/console/admin/assessments"
+    ).get_data(as_text=True)

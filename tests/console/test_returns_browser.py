@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.actors import Actor
+from workflow.config import DEFAULT_TIMEZONE
 from workflow.runtime import engine
 from workflow.store.models import AppraisalRecord, Case, ReturnRequest
 
@@ -104,7 +106,8 @@ def test_returns_approved_refused_and_arbitrated_in_the_browser(
         ]
 
     # The appraisal, computed in the console, shows who carries each.
-    period = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    # The city's month (the appraisal's), not UTC's: they differ from 16:00 UTC on a last day.
+    period = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m")
     district.goto(f"/console/appraisal?period={period}")
     district.get_by_role("button", name=re.compile("计算")).click()
     expect(district.get_by_text(re.compile(r"\d+ "))).not_to_have_count(0)
