@@ -13,7 +13,8 @@ In each worker (post_worker_init) it wraps, without changing what they do:
   `BEGIN` (SQLite's write lock), the `COMMIT` (the WAL's write and fsync), the rest;
 - `fcntl.flock` (the writer lock's files).
 Each part's wall time (`perf_counter`) and CPU time (`thread_time`: a sync worker has one
-thread), inclusive of the parts inside it; per request. Bench only: nothing of it is loaded
+thread), inclusive of the parts inside it, summed from the request after the bench makes the
+file DIR/measure (its warm-up over) to the worker's exit. Bench only: nothing of it is loaded
 by the app."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _cpu = time.thread_time
 
 # per part: [calls, wall seconds, cpu seconds]; reset by reset()
 _parts: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-_requests = [0]
+_measuring = [False]
 
 
 def _add(part: str, w0: float, c0: float) -> None:
@@ -130,9 +131,10 @@ def post_worker_init(worker: Any) -> None:
             return handle(*args)
         finally:
             _add("handle", w0, c0)
-            _requests[0] += 1
-            if _requests[0] == 20:  # within the bench's warm-up: count from the next one
+            if not _measuring[0] and os.path.exists(os.path.join(_OUT, "measure")):
+                # The bench's warm-up is over (it made the file): count from the next request.
                 _parts.clear()
+                _measuring[0] = True
 
     worker.handle = timed_handle
     if os.environ.get("STREETFLOW_BENCH_PROFILE"):
@@ -142,7 +144,7 @@ def post_worker_init(worker: Any) -> None:
         _profile[:] = [profile]
 
         def profiled(*args: Any) -> Any:
-            if _requests[0] < 20:
+            if not _measuring[0]:
                 return timed_handle(*args)
             profile.enable()
             try:
@@ -185,8 +187,8 @@ _profile: list[Any] = []
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    if not _OUT:
-        return
+    if not _OUT or not _measuring[0]:
+        return  # nothing measured here (a worker that served only the warm-up)
     with open(os.path.join(_OUT, f"{os.getpid()}.json"), "w") as f:
         json.dump({k: v for k, v in _parts.items()}, f)
     if _profile:

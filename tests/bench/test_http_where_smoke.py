@@ -30,7 +30,7 @@ def test_where_prints_each_targets_parts(db_kind: str) -> None:
         cwd=REPO,
     )
     assert run.returncode == 0, run.stderr
-    speed, where = run.stdout.split("per request (after each worker's first 20)")
+    speed, where = run.stdout.split("per measured request")
     rows = {
         line[:16].strip(): line[16:].split()
         for line in speed.splitlines()
