@@ -99,6 +99,16 @@ def requests_of(known: dict[str, Any], until: str) -> list[tuple[str, str, str]]
         "/cases?opened_from=2026-09-01&opened_until=2026-09-17&per_page=100&page=7",
         "/cases?opened_from=2026-12-01&opened_until=2026-12-03&per_page=10",
     )
+    # A phone's last digits, a unit's inbox, a street's tasks awaiting report, a case's likely
+    # duplicates: each read by its own index on PostgreSQL (migration 0038_pg12).
+    phone = known["phone4"]
+    paths += (
+        f"/cases?q={phone}&per_page=100",
+        f"/cases?q={phone[-3:]}&per_page=100",
+        "/cases?view=inbox&per_page=50&page=3",
+        "/tasks?status=awaiting_report&per_page=100",
+        *(f"/cases/{c}/similar" for c in known["rounds"][:5]),
+    )
     out += [(f"{user} {path}", user, path) for user in USERS for path in paths]
     # The trail as built: the events of this run's set-up (the demo users added, at this
     # run's time) are left out.

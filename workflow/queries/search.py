@@ -147,7 +147,7 @@ def _name_start(session: Session, q: str) -> ColumnElement[bool]:
     """Names that begin with Q, through the binary-ordered name index (a name of 1-2
     characters has no trigram). On PostgreSQL a Q of two characters carries the same condition
     spelled for the index of the names' first two characters (_name_start2), which where()
-    reads but in a clerk's scope."""
+    reads."""
     name: Any = Case.applicant_name
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
@@ -160,7 +160,8 @@ def _name_start(session: Session, q: str) -> ColumnElement[bool]:
 
 def _name_start2(q: str, starts: ColumnElement[bool]) -> ColumnElement[bool]:
     """_name_start()'s condition for a Q of two characters (STARTS) as the index by the names'
-    first two characters and id reads it (search_index.NAME_START2_INDEX): the same names (a
+    first two characters and id reads it (search_index.NAME_START2_INDEX; in a clerk's scope
+    the index by workstation, then those, WORKSTATION_NAME_START2_INDEX): the same names (a
     name begins with Q, and its third character is not the last code point, which the range's
     upper bound leaves out), and a page of them newest first is a page of the index, where the
     name index's every match was read and sorted by id (11,000 for two characters at five
@@ -191,11 +192,18 @@ def _text_matches(session: Session, actor: Actor, q: str) -> list[ColumnElement[
     return found
 
 
-def _phone_ends(session: Session, digits: str) -> ColumnElement[bool]:
+def _phone_ends(session: Session, digits: str, *, by_workstation: bool) -> ColumnElement[bool]:
+    """The cases whose applicant's phone ends with DIGITS. On PostgreSQL pg_trgm's index serves
+    the LIKE; in a workstation's scope (BY_WORKSTATION: a clerk's) the same phones spelled as
+    the reversed phone's start, a range of the index by workstation and reversed phone
+    (search_index.WORKSTATION_PHONE_INDEX), where the workstation's every case was read into a
+    bitmap to keep the trigram index's matches in it. (DIGITS are digits: no LIKE wildcards.)"""
     ends = Case.applicant_phone.like("%" + digits)
     if session.get_bind().dialect.name == "sqlite":
         return and_(_sqlite_match(["phone"], digits), ends)
-    return ends  # pg_trgm's index serves the LIKE
+    if by_workstation:
+        return func.reverse(Case.applicant_phone).like(digits[::-1] + "%")
+    return ends
 
 
 def _items_named(session: Session, q: str) -> list[str]:
@@ -209,8 +217,12 @@ def _items_named(session: Session, q: str) -> list[str]:
     return hits
 
 
-def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | None:
-    """The cases Q finds for ACTOR (before scope); None: Q is empty."""
+def q_filter(
+    session: Session, actor: Actor, q: str, *, by_workstation: bool = False
+) -> ColumnElement[bool] | None:
+    """The cases Q finds for ACTOR (before scope); None: Q is empty. BY_WORKSTATION: the scope
+    fixes the workstation (a clerk's), and a phone's last digits are spelled for the index by
+    workstation and reversed phone on PostgreSQL (_phone_ends)."""
     q = " ".join(q.split())
     if not q:
         return None
@@ -223,7 +235,7 @@ def q_filter(session: Session, actor: Actor, q: str) -> ColumnElement[bool] | No
         if q.startswith("#"):  # a case number, nothing else
             return or_(*found) if found else false()
         if len(digits) >= 3 and privacy.searches_phone(actor):
-            found.append(_phone_ends(session, digits))
+            found.append(_phone_ends(session, digits, by_workstation=by_workstation))
     if not number or len(q) >= 3:
         found.extend(_text_matches(session, actor, q))
     codes = _items_named(session, q)
@@ -493,12 +505,21 @@ def where(
     view = _view(session, actor, f.view)
     if view is not None:
         clauses.append(view)
-    found = q_filter(session, actor, f.q) if with_q else None
+    by_workstation = _names_workstation(clauses)
+    found = q_filter(session, actor, f.q, by_workstation=by_workstation) if with_q else None
+    if found is not None and by_workstation and session.get_bind().dialect.name == "postgresql":
+        # A phone's last digits in a workstation's scope: the same cases, spelled for the index
+        # by workstation and reversed phone; an estimate asks the planner of the plain spelling
+        # (the same estimate as before).
+        plain = q_filter(session, actor, f.q)
+        if plain is not None and not plain.compare(found):
+            found = estimated_as(found, plain)
     if found is not None:
-        # A name's first two characters on PostgreSQL: read from their own index (newest first)
-        # but in a workstation's scope (a clerk's), which its index of names reads whole.
+        # A name's first two characters on PostgreSQL: read from their own index (newest first);
+        # in a workstation's scope (a clerk's) from the index by workstation, the name's first
+        # two characters and id (migration 0038_pg12).
         start2 = found._annotations.get("name_start2")
-        if start2 is not None and not _names_workstation(clauses):
+        if start2 is not None:
             found = start2
         clauses.append(found)
     for column, value in (

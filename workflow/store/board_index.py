@@ -40,3 +40,12 @@ SQLITE_STREET_BOARD = (
     f"CREATE INDEX {STREET_BOARD_INDEX} ON tasks (street, stage_due_at) "
     "WHERE status = 'awaiting_report'"
 )
+
+# PostgreSQL's tasks awaiting report by street and id (migration 0038_pg12): the API's list of a
+# street's tasks awaiting report (GET /tasks?status=awaiting_report, oldest first) reads its
+# page from here, where it read the street's every task awaiting report from the board's index
+# (in the board's order) and sorted their ids (1,700 of a street's at five million cases).
+STREET_AWAITING_INDEX = "ix_tasks_street_awaiting"
+PG_STREET_AWAITING = (
+    f"CREATE INDEX {STREET_AWAITING_INDEX} ON tasks (street, id) WHERE status = 'awaiting_report'"
+)

@@ -17,6 +17,7 @@ from typing import Any
 
 from workflow.store.board_index import (
     AWAITING_BOARD_INDEX,
+    STREET_AWAITING_INDEX,
     STREET_BOARD_INDEX,
     UNIT_BOARD_INDEX,
 )
@@ -131,6 +132,50 @@ PG_NAME_START2 = (
     " INCLUDE (applicant_name)"
 )
 
+# PostgreSQL's cases by workstation and the applicant's phone read backwards (migration
+# 0038_pg12): a clerk's search by a phone's last digits (1497) reads the workstation's cases
+# whose phone ends so, as a range of this index (its reversed phone begins with 7941), where it
+# read the workstation's every entry of another index (4,000 at 200,000 cases, 100,000 at five
+# million) and the trigram index's matches, and kept those in both (a BitmapAnd).
+# (text_pattern_ops: a LIKE of a prefix is a range of it whatever the database's collation.)
+WORKSTATION_PHONE_INDEX = "search_cases_workstation_phone_tail"
+PG_WORKSTATION_PHONE = (
+    f"CREATE INDEX {WORKSTATION_PHONE_INDEX} ON cases "
+    "(workstation, (reverse(applicant_phone)) text_pattern_ops)"
+)
+# PostgreSQL's held cases by holder, workstation and id (migration 0038_pg12): a clerk's inbox
+# (the cases its workstation holds, of its workstation) is counted to the cap from this index
+# alone and paged newest first from it, where the count read a bitmap of the workstation's
+# every case and the holder's and then the rows of the first 1,001 (366 buffers at 200,000).
+HELD_WORKSTATION_INDEX = "ix_cases_holder_workstation"
+PG_HELD_WORKSTATION = (
+    f"CREATE INDEX {HELD_WORKSTATION_INDEX} ON cases (holder, workstation, id) "
+    "WHERE holder IS NOT NULL"
+)
+# PostgreSQL's open cases (not merged) by workstation, item and opening instant (migration
+# 0038_pg12): the likely duplicates of a case (workflow.dispatch.duplicates: the open cases of
+# its item at its workstation opened within days of it, the newest first), which a case page
+# shows, are read in order from here, where the item's every case was read into a bitmap
+# (7,300 entries at 200,000 cases for PS-03; 180,000 at five million) and ANDed with the
+# workstation's cases of the window.
+SIMILAR_INDEX = "ix_cases_similar"
+PG_SIMILAR = (
+    f"CREATE INDEX {SIMILAR_INDEX} ON cases (workstation, item, created_at, id) "
+    "WHERE closed_at IS NULL AND merged_into IS NULL"
+)
+
+# PostgreSQL's cases by workstation, the applicant's name's first two characters and id, the
+# name beside (migration 0038_pg12): a clerk's search by a name's first two characters reads its
+# page newest first and its count from here. It read the workstation's index of names (every
+# match of the workstation, its rows, a sort) or, when the planner expected a match or two in
+# the city, the city's every match from the index of names, keeping the workstation's (the
+# planner's choice followed its sample of the names: 600 of the city's read for 67 at 200,000).
+WORKSTATION_NAME_START2_INDEX = "search_cases_workstation_name_start2"
+PG_WORKSTATION_NAME_START2 = (
+    f"CREATE INDEX {WORKSTATION_NAME_START2_INDEX} ON cases "
+    "(workstation, (left(applicant_name, 2)), id) INCLUDE (applicant_name)"
+)
+
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
@@ -147,9 +192,14 @@ def include_object(
         OPENED_DAY_INDEX,
         NAME_START2_INDEX,
         INBOX_INDEX,
+        WORKSTATION_PHONE_INDEX,
+        WORKSTATION_NAME_START2_INDEX,
+        HELD_WORKSTATION_INDEX,
+        SIMILAR_INDEX,
         *PG_INDEXES,
         UNIT_BOARD_INDEX,
         AWAITING_BOARD_INDEX,
         STREET_BOARD_INDEX,
+        STREET_AWAITING_INDEX,
     )
     return not (name in ours or name.startswith(FTS + "_"))
