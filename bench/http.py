@@ -83,7 +83,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(app: str, db: Path, workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    app: str, db: Path, workers: int, tmp: Path, where: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn serving APP on DB; with WHERE, bench/http_where.py's parts timed into it."""
     port = free_port()
     env = {
         **os.environ,
@@ -91,10 +94,16 @@ def start(app: str, db: Path, workers: int, tmp: Path) -> tuple[subprocess.Popen
         "STREETFLOW_INSTANCE": str(tmp / "instance"),
         "STREETFLOW_SECRET_KEY": "bench-secret",
     }
+    config: list[str] = []
+    if where is not None:
+        where.mkdir()
+        env["STREETFLOW_BENCH_WHERE"] = str(where)
+        config = ["-c", os.path.join(_HERE, "http_where.py")]
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [
             str(gunicorn),
+            *config,
             "-w",
             str(workers),
             "-b",
@@ -170,6 +179,39 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
+def print_where(dirs: dict[str, Path]) -> None:
+    """The parts bench/http_where.py timed in each target's workers: ms per request."""
+    import json
+
+    table: dict[str, dict[str, list[float]]] = {}
+    for name, folder in dirs.items():
+        parts: dict[str, list[float]] = {}
+        for f in folder.glob("*.json"):
+            for part, (n, wall, cpu) in json.loads(f.read_text()).items():
+                p = parts.setdefault(part, [0, 0.0, 0.0])
+                p[0] += n
+                p[1] += wall
+                p[2] += cpu
+        table[name] = parts
+    names = list(table)
+    print("\nper measured request: calls, wall ms, CPU ms")
+    print(f"{'part':<22}" + "".join(f"{n:>28}" for n in names))
+    order = sorted({p for parts in table.values() for p in parts}, key=_where_order)
+    for part in order:
+        cells = []
+        for n in names:
+            parts = table[n]
+            reqs = parts.get("handle", [1])[0] or 1
+            c, w, u = parts.get(part, [0, 0.0, 0.0])
+            cells.append(f"{c / reqs:>6.2f} {w * 1e3 / reqs:>9.3f} {u * 1e3 / reqs:>9.3f}  ")
+        print(f"{part:<22}" + "".join(f"{c:>28}" for c in cells))
+
+
+def _where_order(part: str) -> tuple[int, str]:
+    first = ["handle", "close (client's FIN)", "wsgi", "view", "auth", "plan_fire", "commit_fire"]
+    return (first.index(part) if part in first else len(first), part)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,7 +230,22 @@ def main() -> None:
         default="none",
         help="run `python -c 'while 1: pass'` meanwhile (pinned: on CPU 0 with taskset)",
     )
+    ap.add_argument(
+        "--where",
+        action="store_true",
+        help="time each worker's request by parts (bench/http_where.py) and print them",
+    )
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="cProfile each worker's requests into DIR/TARGET-PID.prof (without --where's timers)",
+    )
     args = ap.parse_args()
+    if args.profile:
+        args.where = True
+        args.profile.mkdir(parents=True, exist_ok=True)
+        os.environ["STREETFLOW_BENCH_PROFILE"] = "only"  # the parts' timers left out
     warm = 50
     per_round = args.requests // args.rounds
     tmp = Path(tempfile.mkdtemp(prefix="sf-bench-http-"))
@@ -205,7 +262,8 @@ def main() -> None:
         ):
             db = tmp / f"{name.split()[0]}.db"
             shutil.copyfile(template, db)
-            proc, base = start(app, db, args.workers, tmp)
+            where = tmp / f"where-{name.split()[-1]}" if args.where else None
+            proc, base = start(app, db, args.workers, tmp, where)
             procs.append(proc)
             headers: dict[str, str] = {}
             if app.startswith("api"):
@@ -221,6 +279,8 @@ def main() -> None:
                 path = base + "/bare/cases/{}/transitions"
             load([path.format(i) for i in range(1, warm + 1)], headers, args.clients)
             targets[name] = (path, headers, proc.pid)
+        for name in targets if args.where else ():
+            (tmp / f"where-{name.split()[-1]}" / "measure").touch()  # count from here
         if args.compete != "none":
             spin = [sys.executable, "-c", "while 1: pass"]
             if args.compete == "pinned":
@@ -228,19 +288,27 @@ def main() -> None:
             procs.append(subprocess.Popen(spin))
         # Alternate the targets batch by batch, so a change in the machine's load while the
         # benchmark runs weighs on both alike.
-        totals: dict[str, list[Any]] = {name: [0.0, [], 0, 0.0] for name in targets}
+        totals: dict[str, list[Any]] = {name: [0.0, [], 0, 0.0, 0.0] for name in targets}
         for rnd in range(args.rounds):
             ids = range(warm + 1 + rnd * per_round, warm + 1 + (rnd + 1) * per_round)
             for name, (path, headers, pid) in targets.items():
-                cpu0 = cpu_seconds(pid)
+                cpu0, client0 = cpu_seconds(pid), time.process_time()
                 secs, lat, errors = load([path.format(i) for i in ids], headers, args.clients)
                 totals[name][3] += cpu_seconds(pid) - cpu0
+                totals[name][4] += time.process_time() - client0
                 totals[name][0] += secs
                 totals[name][1] += lat
                 totals[name][2] += errors
         results = {
-            name: (len(lat) / secs, pct(lat, 50), pct(lat, 99), errors, cpu * 1e3 / len(lat))
-            for name, (secs, lat, errors, cpu) in totals.items()
+            name: (
+                len(lat) / secs,
+                pct(lat, 50),
+                pct(lat, 99),
+                errors,
+                cpu * 1e3 / len(lat),
+                client * 1e3 / len(lat),
+            )
+            for name, (secs, lat, errors, cpu, client) in totals.items()
         }
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(
@@ -251,16 +319,27 @@ def main() -> None:
         )
         print(
             f"{'target':<16} {'transitions/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'CPU ms/req':>11}"
+            f"{'CPU ms/req':>11} {'client CPU ms/req':>18}"
         )
-        for name, (tps, p50, p99, errors, cpu) in results.items():
-            print(f"{name:<16} {tps:>14.1f} {p50:>8.1f} {p99:>8.1f} {errors:>7} {cpu:>11.2f}")
+        for name, (tps, p50, p99, errors, cpu, client) in results.items():
+            print(
+                f"{name:<16} {tps:>14.1f} {p50:>8.1f} {p99:>8.1f} {errors:>7} {cpu:>11.2f} "
+                f"{client:>18.2f}"
+            )
         api = results["streetflow API"]
         for bare in ("bare Flask", "bare sqlite3"):
             print(
                 f"API / {bare}: {api[0] / results[bare][0]:.2f} transitions/s, "
                 f"{api[4] / results[bare][4]:.2f}x the CPU per request"
             )
+        if args.where:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(60)
+            print_where({name: tmp / f"where-{name.split()[-1]}" for name in targets})
+            for name in targets if args.profile else ():
+                for f in (tmp / f"where-{name.split()[-1]}").glob("*.prof"):
+                    shutil.copyfile(f, args.profile / f"{name.split()[-1]}-{f.name}")
     finally:
         for proc in procs:
             proc.terminate()
