@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text, update
@@ -18,6 +17,7 @@ from tests.conftest import T0
 from tests.queries.conftest import actor
 from tests.queries.lists import by_cursor
 from tests.queries.test_counts_by_index import plan
+from tests.queries.test_day_and_name_start import reads
 from workflow.dispatch import duplicates
 from workflow.queries import cases, search, tasks
 from workflow.store import board_index, search_index
@@ -90,17 +90,6 @@ def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
             ],
         )
     return sessions
-
-
-def reads(s: Session, stmt: Any, index: str) -> None:
-    """PostgreSQL reads STMT from INDEX, in its order (no sort of what it found), its other
-    ways forced off (a few thousand cases fit in a few pages: it would read them all)."""
-    s.execute(text("SET LOCAL enable_seqscan = off"))
-    s.execute(text("SET LOCAL enable_bitmapscan = off"))
-    s.execute(text("SET LOCAL enable_sort = off"))
-    how = plan(s, stmt)
-    assert index in how, how
-    assert "Sort  " not in how and "Sort (" not in how, how
 
 
 def test_a_phone_s_last_digits_find_the_phones_that_end_with_them(
