@@ -3,6 +3,9 @@ and the list as GET /cases reads it page after page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,16 +21,23 @@ def condition(s: Session, who: Actor, f: search.Filters) -> list[int]:
     return list(s.execute(select(Case.id).where(*where).order_by(Case.id.desc())).scalars())
 
 
-def paged(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
-    """GET /cases page after page by its cursor."""
+def _follow(fetch: Callable[[Any], Any]) -> list[int]:
+    """The ids of every page FETCH(cursor) gives, following each page's next cursor."""
     seen: list[int] = []
     after = None
     while True:
-        page = cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
+        page = fetch(after)
         seen += [c.id for c in page.items]
         if page.next is None:
             return seen
         after = page.next
+
+
+def paged(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
+    """GET /cases page after page by its cursor."""
+    return _follow(
+        lambda after: cases.list_cases(s, actor=who, filters=f, after=after, limit=per_page)
+    )
 
 
 def assert_listed_and_counted(
@@ -50,13 +60,6 @@ def assert_listed_and_counted(
 def by_cursor(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:
     """GET /cases page after page (the API), then the console's find the same way."""
     seen = paged(s, who, f, per_page)
-    found: list[int] = []
-    cursor = None
-    while True:
-        sought = search.find(s, actor=who, filters=f, after=cursor, limit=per_page)
-        found += [c.id for c in sought.items]
-        if sought.next is None:
-            break
-        cursor = sought.next
+    found = _follow(lambda after: search.find(s, actor=who, filters=f, after=after, limit=per_page))
     assert found == seen
     return seen
