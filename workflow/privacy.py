@@ -111,6 +111,12 @@ def trail_part(session: Session, actor: Actor) -> ColumnElement[bool] | None:
 CASE_INDEXES = {"street_office": "ix_cases_street_id", "workstation": "ix_cases_workstation_id"}
 
 
+def part_cases_indexed(session: Session, actor: Actor) -> bool:
+    """Whether the cases of ACTOR's part of the trail are a street's or a workstation's, which
+    an index of their own holds (CASE_INDEXES): counting them reads that index alone."""
+    return _kind(session, actor.unit) in CASE_INDEXES
+
+
 def trail_part_cases(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     """Of trail_part(): the cases whose events ACTOR reads (a condition on the case); None
     for an auditor at the district (the whole trail) and for those who read no part."""

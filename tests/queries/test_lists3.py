@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy import Engine, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
 from tests.conftest import T0
 from tests.queries.conftest import actor
 from tests.queries.lists import by_cursor, condition
-from workflow import demo
+from workflow import demo, privacy
 from workflow.actors import Actor
 from workflow.queries import cases, paging, search, trail
 from workflow.store.models import Case, CaseUnit, TrailEvent
@@ -185,6 +186,42 @@ def test_a_units_part_of_the_trail_counts_what_its_condition_counts(
                 assert (page.total, page.exact) == expected, (who, kw)
                 checked.append(expected)
         assert any(exact for _, exact in checked) and any(n > 0 for n, _ in checked), checked
+
+
+def test_a_streets_trail_with_more_cases_than_the_cap_is_counted_from_its_cases_alone(
+    month: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A street's or a workstation's auditor with more cases than the count's cap, no filter:
+    the list's count is the same estimate as before, found without counting a thousand events
+    and their cases (each case has its opening event: more cases than the cap are more events);
+    with a filter, or with fewer cases than the cap, the events are counted as before."""
+    cap = 2  # a workstation opens three cases in this month
+    monkeypatch.setattr(trail, "COUNT_CAP", cap)
+    ran: list[str] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        ran.append(statement)
+
+    with month() as s:
+        engine = s.get_bind()
+        for who in (actor("S-ZHL", "auditor"), actor("W-ZHL-01", "auditor")):
+            assert s.scalar(select(func.count()).where(privacy.trail_part_cases(s, who))) > cap
+            for kw, counts_events in (({}, False), ({"action": "case.opened"}, True)):
+                ran.clear()
+                event.listen(engine, "before_cursor_execute", keep)
+                try:
+                    page = trail.list_events(s, actor=who, limit=3, **kw)  # type: ignore[arg-type]
+                finally:
+                    event.remove(engine, "before_cursor_execute", keep)
+                where = [trail.readable_part(s, who)]
+                if kw:
+                    where.append(TrailEvent.action == kw["action"])
+                expected = paging.count_or_estimate(s, TrailEvent.seq, where, cap)
+                # (A month's trail is small enough for the estimate to count it all: exact.)
+                assert (page.total, page.exact) == expected, (who, kw)
+                assert page.total > cap
+                joined = [q for q in ran if "FROM trail_events JOIN cases" in q]
+                assert bool(joined) == counts_events, (who, kw, ran)
 
 
 def test_a_units_lists_of_what_it_holds_or_held_are_what_their_condition_selects(

@@ -94,6 +94,14 @@ def _count_part(
     and its events without a case. Asked of each event in turn, counting the first thousand
     of a street's read ten thousand events and their cases."""
     filters = where[1:]  # where[0] is the part itself
+    if not filters and privacy.part_cases_indexed(session, actor):
+        # Every case has an event (its opening, written with it): more cases than the cap are
+        # more events than the cap. A street's cases counted to the cap read their index alone,
+        # where its events counted to the cap read a thousand events and their cases (2 ms of a
+        # street auditor's 12 at five million cases on PostgreSQL).
+        cases = select(Case.id).where(of_cases).limit(cap + 1)
+        if session.execute(select(func.count()).select_from(cases.subquery())).scalar_one() > cap:
+            return _estimated(session, where, cap)
     events = (
         select(TrailEvent.seq)
         .join(Case, Case.id == TrailEvent.case_id)
@@ -107,6 +115,11 @@ def _count_part(
         n += session.execute(select(func.count()).select_from(own.subquery())).scalar_one()
     if n <= cap:
         return n, True
+    return _estimated(session, where, cap)
+
+
+def _estimated(session: Session, where: list[ColumnElement[bool]], cap: int) -> tuple[int, bool]:
+    """More than CAP events match WHERE: about how many (never below CAP + 1)."""
     about, exact = estimate(session, TrailEvent.seq, where)
     return (about, True) if exact else (max(cap + 1, about), False)
 
