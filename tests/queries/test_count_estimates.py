@@ -66,7 +66,7 @@ def test_postgresql_estimates_from_its_statistics_once_analyzed(
         pytest.skip("PostgreSQL's statistics")
     with city() as s:
         s.connection().exec_driver_sql("ANALYZE cases")
-        assert paging._has_statistics(s, Case.id)
+        assert (s.execute(select(paging._statistics(Case.id))).scalar() or -1) >= 0
         mine = [Case.workstation == "W-ZHL-01"]
         really = s.execute(select(func.count(Case.id)).where(*mine)).scalar_one()
         n, exact = paging.count_or_estimate(s, Case.id, [true()], 100)
