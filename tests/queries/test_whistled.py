@@ -151,10 +151,6 @@ def test_a_streets_whistles_are_read_from_the_index_of_the_whistled_cases_alone(
     cases' rows or a sort (SQLite); PostgreSQL takes it too (its scans forced off: a month of
     cases is a few pages)."""
     with month() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            # The month's own statistics: the migrations analyzed the cases while they were
-            # none, and on an empty table's numbers the planner may take the street's index.
-            s.execute(text("ANALYZE cases"))
         where = search.where(s, STREET, search.Filters(view="whistled"))
         assert_read_from(s, where, "ix_cases_street_whistled")
 
