@@ -84,15 +84,6 @@ def assert_read_from(s: Session, where: list[Any], index: str) -> None:
     count = select(func.count()).select_from(select(Case.id).where(*where).limit(1001).subquery())
     newest = select(Case.id).where(*where).order_by(Case.id.desc()).limit(26)
     if s.get_bind().dialect.name == "postgresql":
-        # What autovacuum keeps in a database in service (this machine's PostgreSQL runs
-        # without it): the indexes' sizes and the visibility map, by which an index-only scan
-        # of a partial index is cheaper than the street's index and the rows. Without them the
-        # two came close, and in two CI runs the street's index was taken for the whistled
-        # cases' partial one.
-        with s.get_bind().connect() as c:
-            c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM (ANALYZE) cases"
-            )
         s.execute(text("SET LOCAL enable_seqscan = off"))
         s.execute(text("SET LOCAL enable_bitmapscan = off"))
     for stmt in (count, newest):
