@@ -459,6 +459,19 @@ def count_or_estimate(
     n, exact = count_upto(session, id_column, where, cap)
     if exact or cap is None:
         return n, True
+    return estimate_beyond(session, id_column, where, cap, sample_by=sample_by)
+
+
+def estimate_beyond(
+    session: Session,
+    id_column: Any,
+    where: Sequence[ColumnElement[bool]],
+    cap: int,
+    *,
+    sample_by: str | None = None,
+) -> tuple[int, bool]:
+    """count_or_estimate() once more than CAP rows are known to match WHERE: about how many
+    (estimate(), never below CAP + 1), or exactly when the table is small enough to count."""
     about, exact = estimate(session, id_column, where, sample_by=sample_by)
     return (about, True) if exact else (max(cap + 1, about), False)
 

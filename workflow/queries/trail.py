@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.errors import NotHolder
-from workflow.queries.paging import Page, estimate, page
+from workflow.queries.paging import Page, estimate_beyond, page
 from workflow.queries.search import COUNT_CAP
 from workflow.store.models import Case, TrailEvent
 
@@ -101,7 +101,7 @@ def _count_part(
         # street auditor's 12 at five million cases on PostgreSQL).
         cases = select(Case.id).where(of_cases).limit(cap + 1)
         if session.execute(select(func.count()).select_from(cases.subquery())).scalar_one() > cap:
-            return _estimated(session, where, cap)
+            return estimate_beyond(session, TrailEvent.seq, where, cap)
     events = (
         select(TrailEvent.seq)
         .join(Case, Case.id == TrailEvent.case_id)
@@ -115,13 +115,7 @@ def _count_part(
         n += session.execute(select(func.count()).select_from(own.subquery())).scalar_one()
     if n <= cap:
         return n, True
-    return _estimated(session, where, cap)
-
-
-def _estimated(session: Session, where: list[ColumnElement[bool]], cap: int) -> tuple[int, bool]:
-    """More than CAP events match WHERE: about how many (never below CAP + 1)."""
-    about, exact = estimate(session, TrailEvent.seq, where)
-    return (about, True) if exact else (max(cap + 1, about), False)
+    return estimate_beyond(session, TrailEvent.seq, where, cap)
 
 
 # The distinct actions by a loose index scan: each step one seek in the index on the action
