@@ -169,9 +169,10 @@ def usable_by_new_transactions(engine: Engine, index: str, wait_s: float = 60.0)
     usable only by transactions whose oldest running transaction began after it (pg_index's
     indcheckxmin). Any transaction still running on the server from before, in another test
     run, say, kept the planner from seeing it: twice in CI's rehearsals."""
+    # (By age, as PostgreSQL compares xids: the index's row older than the snapshot's xmin.)
     usable = text(
         "SELECT NOT i.indcheckxmin"
-        " OR i.xmin::text::bigint < txid_snapshot_xmin(txid_current_snapshot()) % 4294967296"
+        " OR age(i.xmin) > age(pg_snapshot_xmin(pg_current_snapshot())::xid)"
         " FROM pg_index i WHERE i.indexrelid = CAST(:index AS regclass)"
     )
     deadline = time.monotonic() + wait_s
