@@ -111,10 +111,10 @@ def trail_part(session: Session, actor: Actor) -> ColumnElement[bool] | None:
 CASE_INDEXES = {"street_office": "ix_cases_street_id", "workstation": "ix_cases_workstation_id"}
 
 
-def part_cases_indexed(session: Session, actor: Actor) -> bool:
-    """Whether the cases of ACTOR's part of the trail are a street's or a workstation's, which
-    an index of their own holds (CASE_INDEXES): counting them reads that index alone."""
-    return _kind(session, actor.unit) in CASE_INDEXES
+def part_cases_index(session: Session, actor: Actor) -> str | None:
+    """The index of their own that holds the cases of ACTOR's part of the trail, when they are
+    a street's or a workstation's (CASE_INDEXES): counting them reads that index alone."""
+    return CASE_INDEXES.get(_kind(session, actor.unit) or "")
 
 
 def trail_part_cases(session: Session, actor: Actor) -> ColumnElement[bool] | None:

@@ -237,38 +237,18 @@ def estimate(
     # Left out: a narrowing range of ids would be read whole instead of the sample's runs
     # (SQLite), or taken for one more filter by the planner (PostgreSQL).
     where = _as_estimated(where)
-    # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
-    # the whole table).
-    # (Kept for a table's own column only: an alias's name may be new each time.)
-    named = isinstance(id_column.table, Table)
     postgresql = session.get_bind().dialect.name == "postgresql"
-    ends_of = (id_column.table.name, id_column.key, postgresql)
-    ends = _ends.get(ends_of) if named else None
-    if ends is None:
-        ends = select(
-            select(func.min(id_column)).scalar_subquery(),
-            select(func.max(id_column)).scalar_subquery(),
-            # On PostgreSQL, with them: whether the table has statistics (one round trip).
-            *([_statistics(id_column)] if postgresql else []),
-        )
-        if named:
-            _ends[ends_of] = ends
-    lo, hi, *tuples = session.execute(ends).one()
+    lo, hi, analyzed = _ends_of(session, id_column)
     if lo is None:
         return 0, True
     span = hi - lo + 1
     if span <= 2 * SAMPLE_ROWS:
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return int(n), True
-    if postgresql and tuples[0] is not None and tuples[0] >= 0:
+    if postgresql and analyzed:
         return _planned_rows(session, select(id_column).where(*where)), False
-    width = SAMPLE_ROWS // SAMPLE_WINDOWS
-    step = span // SAMPLE_WINDOWS
-    # The runs' bounds are parameters: the statement of a list without filters is built once.
-    bounds = {}
-    for k in range(SAMPLE_WINDOWS):
-        bounds[f"run{k}_lo"] = lo + k * step
-        bounds[f"run{k}_hi"] = lo + k * step + width - 1
+    bounds = _bounds(lo, span)
+    named = isinstance(id_column.table, Table)
     table = id_column.table
     unfiltered = named and all(isinstance(w, True_) for w in where)
     built = (table.name, id_column.key, sample_by)
@@ -294,7 +274,98 @@ def estimate(
         if unfiltered:
             _unfiltered_samples[built] = stmt
     hits = session.execute(stmt, bounds).scalar_one()
-    return round(hits * span / (width * SAMPLE_WINDOWS)), False
+    return _scaled(hits, span), False
+
+
+def _ends_of(session: Session, id_column: Any) -> tuple[Any, Any, bool]:
+    """The lowest and highest id of ID_COLUMN's table (None, None when it is empty), and on
+    PostgreSQL whether its statistics count its rows (it has been analyzed)."""
+    # Each alone, so that each is one seek at an end of the primary key (together, SQLite reads
+    # the whole table).
+    # (Kept for a table's own column only: an alias's name may be new each time.)
+    named = isinstance(id_column.table, Table)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    ends_of = (id_column.table.name, id_column.key, postgresql)
+    ends = _ends.get(ends_of) if named else None
+    if ends is None:
+        ends = select(
+            select(func.min(id_column)).scalar_subquery(),
+            select(func.max(id_column)).scalar_subquery(),
+            # On PostgreSQL, with them: whether the table has statistics (one round trip).
+            *([_statistics(id_column)] if postgresql else []),
+        )
+        if named:
+            _ends[ends_of] = ends
+    lo, hi, *tuples = session.execute(ends).one()
+    return lo, hi, bool(tuples and tuples[0] is not None and tuples[0] >= 0)
+
+
+def _bounds(lo: int, span: int) -> dict[str, int]:
+    """The sample's runs over SPAN ids from LO, as the parameters run{k}_lo, run{k}_hi (the
+    statement of a list without filters is built once)."""
+    width, step = SAMPLE_ROWS // SAMPLE_WINDOWS, span // SAMPLE_WINDOWS
+    bounds = {}
+    for k in range(SAMPLE_WINDOWS):
+        bounds[f"run{k}_lo"] = lo + k * step
+        bounds[f"run{k}_hi"] = lo + k * step + width - 1
+    return bounds
+
+
+def _scaled(hits: int, span: int) -> int:
+    """HITS in the sample's runs scaled to the SPAN ids they were taken from."""
+    return round(hits * span / (SAMPLE_ROWS // SAMPLE_WINDOWS * SAMPLE_WINDOWS))
+
+
+def estimate_through(
+    session: Session,
+    id_column: Any,
+    where: Sequence[ColumnElement[bool]],
+    pointing: Any,
+    *,
+    sample_by: str,
+) -> tuple[int, bool]:
+    """About how many rows of POINTING's table point (POINTING = ID_COLUMN) at the rows that
+    match WHERE, columns of ID_COLUMN's table equal to values: on PostgreSQL what its planner
+    expects of the join; elsewhere estimate()'s runs of ids read from the index SAMPLE_BY
+    (those columns, then the id), each match's rows counted whole from an index on POINTING,
+    scaled as estimate() scales. (n, True): ID_COLUMN's table is small enough to count them.
+
+    A street's part of the trail: a sample of its events asked each sampled event's case of the
+    street's index (4,096 events read and looked up for the few hundred that were the
+    street's: 3.6 ms at 50,000 cases); its sampled cases' events are 0.3 ms."""
+    table, far = id_column.table, pointing.table
+    lo, hi, analyzed = _ends_of(session, id_column)
+    if lo is None:
+        return 0, True
+    span = hi - lo + 1
+    if span <= 2 * SAMPLE_ROWS:
+        joined = select(func.count()).select_from(far.join(table, pointing == id_column))
+        return int(session.execute(joined.where(*where)).scalar_one()), True
+    if session.get_bind().dialect.name == "postgresql" and analyzed:
+        return _planned_rows(
+            session, select(pointing).join(table, pointing == id_column).where(*where)
+        ), False
+    equal = _equalities(id_column, where)
+    if equal is None:
+        raise ValueError("estimate_through: WHERE must set columns of the table to values")
+    columns, values = equal
+    shape = (table.name, id_column.key, sample_by, columns, far.name, pointing.key)
+    stmt = _pointing_samples.get(shape)
+    if stmt is None:
+        runs, _ = _runs(id_column)
+        ids = union_all(
+            *(
+                select(id_column.label("id"))
+                .select_from(table)
+                .with_hint(table, f"INDEXED BY {sample_by}", "sqlite")
+                .where(run, *(table.c[c] == bindparam(f"eq{i}") for i, c in enumerate(columns)))
+                for run in runs
+            )
+        ).subquery()
+        stmt = select(func.count()).select_from(ids.join(far, pointing == ids.c.id))
+        _pointing_samples[shape] = stmt
+    hits = session.execute(stmt, {**_bounds(lo, span), **values}).scalar_one()
+    return _scaled(hits, span), False
 
 
 # Built once (a statement built anew cost more than its run): estimate()'s lowest and highest
@@ -306,6 +377,9 @@ _unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
 # Its sample through an index of a list whose WHERE is columns equal to values,
 # (table, id column, sample_by, the columns) -> statement (values as eq0, eq1, ...).
 _equal_samples: dict[tuple[str, str, str | None, tuple[str, ...]], Any] = {}
+# estimate_through()'s sample, (table, id column, sample_by, the columns, the pointing table and
+# column) -> statement.
+_pointing_samples: dict[tuple[str, str, str, tuple[str, ...], str, str], Any] = {}
 
 
 def _equalities(
