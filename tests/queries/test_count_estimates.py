@@ -108,6 +108,14 @@ def test_an_estimate_read_through_an_index_counts_the_same_sample(
             assert not exact and 0.5 * really <= n <= 1.5 * really
             assert (n, exact) == paging.estimate(s, Case.id, where)
             assert paging.count_or_estimate(s, Case.id, where, 10, sample_by=index) == (n, False)
+            # A district's list (its scope is every case) of the same filter: the same estimate.
+            assert paging.estimate(s, Case.id, [true(), *where], sample_by=index) == (n, exact)
+        # A state asked of the whole city, and then another (the sample's statement is built
+        # once for the column, the state its parameter): each one's own estimate.
+        for value in (state, "closed"):
+            really = s.execute(select(func.count(Case.id)).where(Case.state == value)).scalar_one()
+            n, exact = paging.estimate(s, Case.id, [true(), Case.state == value])
+            assert really > 1000 and not exact and 0.5 * really <= n <= 1.5 * really, (value, n, really)
         # Nothing asked of a case (a district's whole list): the ids alone are sampled (on
         # SQLite in an index of them), the same as when a condition every case meets is asked.
         assert paging.estimate(s, Case.id, [true()]) == paging.estimate(s, Case.id, [Case.id > 0])
