@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import func, insert, select, true
+from sqlalchemy import and_, func, insert, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
@@ -110,12 +110,26 @@ def test_an_estimate_read_through_an_index_counts_the_same_sample(
             assert paging.count_or_estimate(s, Case.id, where, 10, sample_by=index) == (n, False)
             # A district's list (its scope is every case) of the same filter: the same estimate.
             assert paging.estimate(s, Case.id, [true(), *where], sample_by=index) == (n, exact)
+        # A street's whistles (its scope, and its whistled cases: an index of them alone), of
+        # one street and then another: each one's own estimate, the same as without the index.
+        s.execute(update(Case).where(Case.id % 3 == 0).values(whistled=True))
+        for unit in ("S-ZHL", "S-BDG"):
+            whistles = [Case.street == unit, and_(Case.street == unit, search.WHISTLED)]
+            really = s.execute(select(func.count(Case.id)).where(*whistles)).scalar_one()
+            n, exact = paging.estimate(s, Case.id, whistles, sample_by="ix_cases_street_whistled")
+            assert really > 100 and not exact and 0.5 * really <= n <= 1.5 * really, (unit, n)
+            assert (n, exact) == paging.estimate(s, Case.id, whistles)
+        s.rollback()
         # A state asked of the whole city, and then another (the sample's statement is built
         # once for the column, the state its parameter): each one's own estimate.
         for value in (state, "closed"):
             really = s.execute(select(func.count(Case.id)).where(Case.state == value)).scalar_one()
             n, exact = paging.estimate(s, Case.id, [true(), Case.state == value])
-            assert really > 1000 and not exact and 0.5 * really <= n <= 1.5 * really, (value, n, really)
+            assert really > 1000 and not exact and 0.5 * really <= n <= 1.5 * really, (
+                value,
+                n,
+                really,
+            )
         # Nothing asked of a case (a district's whole list): the ids alone are sampled (on
         # SQLite in an index of them), the same as when a condition every case meets is asked.
         assert paging.estimate(s, Case.id, [true()]) == paging.estimate(s, Case.id, [Case.id > 0])

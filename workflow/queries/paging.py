@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union,
     union_all,
 )
@@ -42,6 +43,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
     BindParameter,
+    BooleanClauseList,
     ClauseElement,
     True_,
 )
@@ -263,11 +265,7 @@ def estimate(
         shape = (*built, columns)
         stmt = _equal_samples.get(shape)
         if stmt is None:
-            stmt = _sample_statement(
-                id_column,
-                [table.c[c] == bindparam(f"eq{i}") for i, c in enumerate(columns)],
-                sample_by,
-            )
+            stmt = _sample_statement(id_column, _equal_clauses(table, columns), sample_by)
             _equal_samples[shape] = stmt
         bounds.update(values)
     elif stmt is None:
@@ -359,7 +357,7 @@ def estimate_through(
                 select(id_column.label("id"))
                 .select_from(table)
                 .with_hint(table, f"INDEXED BY {sample_by}", "sqlite")
-                .where(run, *(table.c[c] == bindparam(f"eq{i}") for i, c in enumerate(columns)))
+                .where(run, *_equal_clauses(table, columns))
                 for run in runs
             )
         ).subquery()
@@ -387,27 +385,52 @@ def _equalities(
     id_column: Any, where: Sequence[ColumnElement[bool]]
 ) -> tuple[tuple[str, ...], dict[str, Any]] | None:
     """WHERE as (columns, {eq0: value, ...}) when each clause is a column of ID_COLUMN's table
-    equal to a value (a bound parameter), in that order, or true (a district's scope); None
+    equal to a value (a bound parameter), in that order, or equal to true (a column NAME as
+    "NAME=true": a whistled case), or true (a district's scope), or an AND of those; None
     otherwise."""
     columns: list[str] = []
     values: dict[str, Any] = {}
-    for clause in where:
+    todo = list(where)
+    while todo:
+        clause = todo.pop(0)
         if isinstance(clause, True_):
+            continue
+        if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+            todo[:0] = clause.clauses
             continue
         if not (
             isinstance(clause, BinaryExpression)
             and clause.operator is operators.eq
             and isinstance(clause.left, Column)
             and clause.left.table is id_column.table
-            and isinstance(clause.right, BindParameter)
-            and not clause.right.expanding
-            and clause.right.value is not None
             and not clause._annotations
         ):
             return None
-        values[f"eq{len(columns)}"] = clause.right.effective_value
+        if isinstance(clause.right, True_):
+            columns.append(f"{clause.left.name}=true")
+            continue
+        if not (
+            isinstance(clause.right, BindParameter)
+            and not clause.right.expanding
+            and clause.right.value is not None
+        ):
+            return None
+        values[f"eq{len(values)}"] = clause.right.effective_value
         columns.append(clause.left.name)
     return (tuple(columns), values) if columns else None
+
+
+def _equal_clauses(table: Any, columns: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """_equalities()'s COLUMNS of TABLE as clauses, the values as parameters eq0, eq1, ..."""
+    clauses: list[ColumnElement[bool]] = []
+    params = 0
+    for c in columns:
+        if c.endswith("=true"):
+            clauses.append(table.c[c.removesuffix("=true")] == true())
+        else:
+            clauses.append(table.c[c] == bindparam(f"eq{params}"))
+            params += 1
+    return clauses
 
 
 def _sample_statement(
