@@ -12,6 +12,11 @@ department D-ZF, the district's auditor (and one at S-ZHL), the district's admin
 12345 dispatcher. Each round asks every list once, in turn, so that a slow moment of a shared
 machine falls on all of them alike; the first round is a warm-up and not counted.
 
+The trail is asked unfiltered and by an action: a common one (the cases opened) of the street's
+part, a rare one (the residents' appeals, a few hundred at a million cases) of the district's
+and the street's (in the built instances, none of them the street's: every event of an action
+is asked whether the part holds it).
+
 The baseline is `GET /api/v1/cases/{id}` (the clerk reading one of their cases), the issue's
 single-case read; for the console, `/console/cases/{id}` is printed too.
 
@@ -277,6 +282,18 @@ def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"/audit/events?after={seq}&per_page=50",
         ),
         ("audit events, street (S-ZHL)", "api", "auditor-s", "/audit/events?per_page=50"),
+        (
+            "audit events, street, an action",
+            "api",
+            "auditor-s",
+            "/audit/events?action=case.opened&per_page=50",
+        ),
+        (
+            "audit events, district, a rare action",
+            "api",
+            "auditor",
+            "/audit/events?action=feedback.appealed&per_page=50",
+        ),
         ("notifications (S-ZHL)", "api", "street", "/notifications"),
         ("console: case page (clerk)", "console", "clerk", f"/console/cases/{ROUND_CASE}"),
         ("console: inbox (clerk)", "console", "clerk", "/console/inbox"),
@@ -290,6 +307,12 @@ def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("console: supervisions (D-ZF)", "console", "dept", "/console/supervisions"),
         ("console: trail (district auditor)", "console", "auditor", "/console/trail"),
         ("console: trail (street auditor)", "console", "auditor-s", "/console/trail"),
+        (
+            "console: trail, a rare action (street)",
+            "console",
+            "auditor-s",
+            "/console/trail?action=feedback.appealed",
+        ),
         ("console: notifications (S-ZHL)", "console", "street", "/console/notifications"),
     ]
 

@@ -147,9 +147,9 @@ def test_a_units_part_of_a_big_trail_is_estimated_from_a_sample_of_its_cases(
         rows, seq = [], s.scalar(select(func.coalesce(func.max(TrailEvent.seq), 0)))
         many = random.Random(5)  # a case's events, whatever its unit
         for case_id in ids:
-            for _ in range(many.randint(1, 5)):
+            for k in range(many.randint(1, 5)):
                 seq += 1
-                rows.append(_event(seq, case_id, "W-ZHL-01"))
+                rows.append(_event(seq, case_id, "W-ZHL-01", "case.transition" if k else None))
         own = [_event(seq + k, None, "S-ZHL") for k in range(1, 4)]
         assert s.scalar(select(func.count()).where(TrailEvent.unit == "S-ZHL")) == 0
         s.execute(insert(TrailEvent), rows + own)
@@ -184,16 +184,33 @@ def test_a_units_part_of_a_big_trail_is_estimated_from_a_sample_of_its_cases(
             mine = 3 if who.unit == "S-ZHL" else 0
             assert (page.total, page.exact) == (max(cap + 1, n + mine), False)
             assert len(page.items) == 10
+            # Its transitions (an action asked of the events): about as many as its cases have.
+            moved = TrailEvent.action == "case.transition"
+            really = s.scalar(
+                select(func.count())
+                .select_from(TrailEvent)
+                .join(Case, Case.id == TrailEvent.case_id)
+                .where(where, moved)
+            )
+            assert really > cap
+            n, exact = paging.estimate_through(
+                s, Case.id, [where], TrailEvent.case_id, sample_by=index, also=[moved]
+            )
+            assert not exact and (1 - off) * really <= n <= (1 + off) * really, (who, n, really)
+            page = trail.list_events(s, actor=who, limit=10, action="case.transition")
+            assert (page.total, page.exact) == (max(cap + 1, n), False)
 
 
-def _event(seq: int, case_id: int | None, unit: str) -> dict[str, object]:
+def _event(
+    seq: int, case_id: int | None, unit: str, action: str | None = None
+) -> dict[str, object]:
     return {
         "seq": seq,
         "at": T0,
         "case_id": case_id,
         "actor": "clerk",
         "unit": unit,
-        "action": "case.opened" if case_id else "definitions.published",
+        "action": action or ("case.opened" if case_id else "definitions.published"),
         "data": {},
         "prev_hash": "0" * 64,
         "hash": f"{seq:064x}",

@@ -289,3 +289,73 @@ def test_a_city_s_cases_opened_in_a_period_read_day_by_day_are_what_their_condit
             ), f
             if len(expected) > search.COUNT_CAP:
                 assert not page.exact
+
+
+@pytest.mark.parametrize("few", [0, 1_000_000], ids=["from_the_cases", "from_the_actions"])
+def test_an_auditors_trail_of_an_action_is_read_in_order_from_the_actions_index(
+    month: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, db_kind: str, few: int
+) -> None:
+    """An auditor's trail filtered by an action (the district's, a street's, a workstation's,
+    a department's): page after page by cursor, every event of their part with that action in
+    seq order, once each; its count what its condition counts, whether an action's events are
+    counted from the actions' index (few of them) or from the unit's cases. On SQLite the page
+    is read from the index of the actions by seq, never sorted (a street's opened cases at a
+    million were sorted whole, or every event of the trail was read for a rare action)."""
+    monkeypatch.setattr(trail, "FEW_OF_AN_ACTION", few)
+    ran: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        ran.append((statement, parameters))
+
+    with month() as s:
+        engine = s.get_bind()
+        actions = dict(
+            s.execute(select(TrailEvent.action, func.count()).group_by(TrailEvent.action)).all()
+        )
+        rare = min(actions, key=lambda a: (actions[a], a))
+        found: dict[tuple[str | None, str], int] = {}
+        for who in (
+            actor("X-SN", "auditor"),
+            actor("S-ZHL", "auditor"),
+            actor("W-ZHL-01", "auditor"),
+            actor("D-ZF", "auditor"),
+        ):
+            for action in ("case.opened", "case.transition", rare):
+                where = [trail.readable_part(s, who), TrailEvent.action == action]
+                expected = list(
+                    s.execute(select(TrailEvent.seq).where(*where).order_by(TrailEvent.seq))
+                    .scalars()
+                    .all()
+                )
+                seen: list[int] = []
+                after = None
+                ran.clear()
+                event.listen(engine, "before_cursor_execute", keep)
+                try:
+                    for _ in range(1000):
+                        page = trail.list_events(s, actor=who, action=action, after=after, limit=7)
+                        seen += [e.seq for e in page.items]
+                        if len(page.items) < 7:
+                            break
+                        after = page.items[-1].seq
+                finally:
+                    event.remove(engine, "before_cursor_execute", keep)
+                assert seen == expected, (who, action)
+                counted = paging.count_or_estimate(s, TrailEvent.seq, where, search.COUNT_CAP)
+                assert (page.total, page.exact) == counted, (who, action)
+                if db_kind == "sqlite":
+                    pages = [r for r in ran if r[0].lstrip().startswith("SELECT trail_events.seq,")]
+                    assert pages
+                    raw = s.connection().connection.driver_connection
+                    for statement, parameters in pages:
+                        plan = " / ".join(
+                            r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                        )
+                        assert "ix_trail_events_action_seq" in plan, plan
+                        assert "TEMP B-TREE" not in plan, plan
+                found[(who.unit, action)] = len(expected)
+        # The district's and the street's opened cases fill pages, the workstation has some,
+        # and the district has the rare action's events.
+        assert found[("X-SN", "case.opened")] > 7 and found[("S-ZHL", "case.opened")] > 7, found
+        assert found[("W-ZHL-01", "case.opened")] > 0, found
+        assert found[("X-SN", rare)] > 0, found

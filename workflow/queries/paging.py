@@ -322,34 +322,38 @@ def estimate_through(
     pointing: Any,
     *,
     sample_by: str,
+    also: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[int, bool]:
     """About how many rows of POINTING's table point (POINTING = ID_COLUMN) at the rows that
-    match WHERE, columns of ID_COLUMN's table equal to values: on PostgreSQL what its planner
-    expects of the join; elsewhere estimate()'s runs of ids read from the index SAMPLE_BY
-    (those columns, then the id), each match's rows counted whole from an index on POINTING,
-    scaled as estimate() scales. (n, True): ID_COLUMN's table is small enough to count them.
+    match WHERE, columns of ID_COLUMN's table equal to values, and match ALSO (conditions on
+    POINTING's rows: an action, a period): on PostgreSQL what its planner expects of the join;
+    elsewhere estimate()'s runs of ids read from the index SAMPLE_BY (those columns, then the
+    id), each match's rows counted whole from an index on POINTING, scaled as estimate()
+    scales. (n, True): ID_COLUMN's table is small enough to count them.
 
     A street's part of the trail: a sample of its events asked each sampled event's case of the
     street's index (4,096 events read and looked up for the few hundred that were the
     street's: 3.6 ms at 50,000 cases); its sampled cases' events are 0.3 ms."""
     table, far = id_column.table, pointing.table
+    also = _as_estimated(also)
     lo, hi, analyzed = _ends_of(session, id_column)
     if lo is None:
         return 0, True
     span = hi - lo + 1
     if span <= 2 * SAMPLE_ROWS:
         joined = select(func.count()).select_from(far.join(table, pointing == id_column))
-        return int(session.execute(joined.where(*where)).scalar_one()), True
+        return int(session.execute(joined.where(*where, *also)).scalar_one()), True
     if session.get_bind().dialect.name == "postgresql" and analyzed:
         return _planned_rows(
-            session, select(pointing).join(table, pointing == id_column).where(*where)
+            session, select(pointing).join(table, pointing == id_column).where(*where, *also)
         ), False
     equal = _equalities(id_column, where)
     if equal is None:
         raise ValueError("estimate_through: WHERE must set columns of the table to values")
     columns, values = equal
     shape = (table.name, id_column.key, sample_by, columns, far.name, pointing.key)
-    stmt = _pointing_samples.get(shape)
+    # (Built once without ALSO; with it, for each request: the filters are the user's.)
+    stmt = None if also else _pointing_samples.get(shape)
     if stmt is None:
         runs, _ = _runs(id_column)
         ids = union_all(
@@ -362,7 +366,10 @@ def estimate_through(
             )
         ).subquery()
         stmt = select(func.count()).select_from(ids.join(far, pointing == ids.c.id))
-        _pointing_samples[shape] = stmt
+        if also:
+            stmt = stmt.where(*also)
+        else:
+            _pointing_samples[shape] = stmt
     hits = session.execute(stmt, {**_bounds(lo, span), **values}).scalar_one()
     return _scaled(hits, span), False
 

@@ -411,10 +411,12 @@ class TrailEvent(Base):
         # No index on (to_holder, case_id): a unit's cases are read from case_units (migration
         # 0036_catch11 says why).
         Index("ix_trail_events_at_action", "at", "action"),
-        # Partial: for the loose scan of the actions only (migration 0021_lists says why).
+        # Partial: for the loose scan of the actions and a list of an action's events, which
+        # state its condition, only (migrations 0021_lists and 0040_trail_actions say why).
         Index(
-            "ix_trail_events_action_listed",
+            "ix_trail_events_action_seq",
             "action",
+            "seq",
             sqlite_where=text("seq > 0"),
             postgresql_where=text("seq > 0"),
         ),
