@@ -315,10 +315,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On PostgreSQL, the tests that reach none of the suite's databases (no db_kind among their
     fixtures: the documentation, the benches' --help, the CLI on its own SQLite files, the
     wording checks) are left to the SQLite half, which runs them: they would run the same
-    twice, and scripts/test always runs both halves."""
+    twice, and scripts/test always runs both halves. So are the console's tests in a real
+    browser: what they check is the page in the browser (its scripts, forms, words and layout);
+    the same pages' queries are checked on PostgreSQL through Flask's test client. (On this
+    project's slower machines the PostgreSQL half, the longer, passed the 30 minutes CI allows.)"""
     if config.getoption("--db") != "postgresql":
         return
-    keep = [i for i in items if "db_kind" in getattr(i, "fixturenames", ())]
+    keep = [
+        i
+        for i in items
+        if "db_kind" in getattr(i, "fixturenames", ()) and i.get_closest_marker("browser") is None
+    ]
     if len(keep) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
