@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from workflow import privacy
 from workflow.actors import Actor
 from workflow.errors import NotHolder
-from workflow.queries.paging import Page, estimate_beyond, estimate_through, narrowing, page
+from workflow.queries.paging import (
+    Page,
+    count_upto,
+    estimate_beyond,
+    estimate_through,
+    narrowing,
+    page,
+)
 from workflow.queries.search import COUNT_CAP
 from workflow.store.models import Case, TrailEvent
 
@@ -87,8 +94,8 @@ def list_events(
     # unit's cases' every event was asked for it, 0.2 s for a street's appeals at a million
     # cases), else from the unit's cases (a workstation's 1,001 opened cases were counted from
     # the city's 50,000 openings); PostgreSQL's planner knows how many an action has.
-    narrow = bool(action) and (
-        session.get_bind().dialect.name == "postgresql" or _few(session, action or "")
+    narrow = bool(
+        action and (session.get_bind().dialect.name == "postgresql" or _few(session, action))
     )
     total, exact = _count_part(session, actor, of_cases, where, COUNT_CAP, narrow=narrow)
     return replace(found, total=total, exact=exact)
@@ -102,11 +109,8 @@ FEW_OF_AN_ACTION = 5_000
 def _few(session: Session, action: str) -> bool:
     """Whether the trail holds at most FEW_OF_AN_ACTION events of ACTION (read from the
     actions' index, up to one more)."""
-    upto = select(TrailEvent.seq).where(TrailEvent.action == action, LISTED)
-    n = session.execute(
-        select(func.count()).select_from(upto.limit(FEW_OF_AN_ACTION + 1).subquery())
-    ).scalar_one()
-    return bool(n <= FEW_OF_AN_ACTION)
+    where = [TrailEvent.action == action, LISTED]
+    return count_upto(session, TrailEvent.seq, where, FEW_OF_AN_ACTION)[1]
 
 
 def _count_part(
@@ -166,10 +170,9 @@ def _estimate_part(
     about, exact = estimate_through(
         session, Case.id, [of_cases], TrailEvent.case_id, sample_by=index, also=filters
     )
-    own = select(TrailEvent.seq).where(privacy.trail_part_without_cases(actor), *filters)
-    own = own.limit(cap + 1)
-    mine = session.execute(select(func.count()).select_from(own.subquery())).scalar_one()
-    if exact and mine <= cap:
+    own = [privacy.trail_part_without_cases(actor), *filters]
+    mine, all_counted = count_upto(session, TrailEvent.seq, own, cap)
+    if exact and all_counted:
         return about + mine, True
     return max(cap + 1, about + mine), False
 
