@@ -34,7 +34,12 @@ def held_by(unit: str) -> ColumnElement[bool]:
     handed it (case_units, kept by the trail's trigger), one set whose ids a list newest first
     reads in order, stopping at its page; asking each case's trail in turn read tens of
     thousands of cases to count a department's first thousand."""
-    return Case.id.in_(
+    return Case.id.in_(held_ids(unit))
+
+
+def held_ids(unit: str) -> Any:
+    """The ids of held_by(UNIT)'s cases (a case may come twice: handed, and held now)."""
+    return (
         select(CaseUnit.case_id)
         .where(CaseUnit.unit == unit)
         .union_all(select(_HELD_NOW.id).where(_HELD_NOW.holder == unit))
@@ -126,6 +131,26 @@ def trail_part_cases(session: Session, actor: Actor) -> ColumnElement[bool] | No
     if kind == "district":
         return None
     return unit_cases(actor.unit or "", kind)
+
+
+def trail_part_case_ids(session: Session, actor: Actor) -> Any:
+    """Of trail_part(): the ids of the cases whose events ACTOR reads, as a set of their own
+    (a street's or a workstation's from its index of cases, a department's those it holds or
+    held), to read their events by the trail's index on the case; None for an auditor at the
+    district and for those who read no part."""
+    if actor.role != "auditor":
+        return None
+    kind = _kind(session, actor.unit)
+    if kind == "district":
+        return None
+    unit = actor.unit or ""
+    index = CASE_INDEXES.get(kind or "")
+    if index:
+        ids = select(Case.id).where(unit_cases(unit, kind))
+        return ids.with_hint(Case, f"INDEXED BY {index}", "sqlite")
+    if kind is None:
+        return select(Case.id).where(false())
+    return held_ids(unit)
 
 
 def trail_part_without_cases(actor: Actor) -> ColumnElement[bool]:

@@ -197,6 +197,7 @@ def test_a_streets_trail_with_more_cases_than_the_cap_is_counted_from_its_cases_
     with a filter, or with fewer cases than the cap, the events are counted as before."""
     cap = 2  # a workstation opens three cases in this month
     monkeypatch.setattr(trail, "COUNT_CAP", cap)
+    monkeypatch.setattr(trail, "FEW_CASES", 0)  # (fewer are counted whole from their cases)
     ran: list[str] = []
 
     def keep(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -302,6 +303,9 @@ def test_an_auditors_trail_of_an_action_is_read_in_order_from_the_actions_index(
     is read from the index of the actions by seq, never sorted (a street's opened cases at a
     million were sorted whole, or every event of the trail was read for a rare action)."""
     monkeypatch.setattr(trail, "FEW_OF_AN_ACTION", few)
+    # Every unit's part read in seq order (a part of few cases is read from its cases:
+    # test_trail_of_few_cases.py).
+    monkeypatch.setattr(trail, "FEW_CASES", 0)
     ran: list[tuple[str, Any]] = []
 
     def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:

@@ -321,22 +321,26 @@ def estimate_through(
     where: Sequence[ColumnElement[bool]],
     pointing: Any,
     *,
-    sample_by: str,
+    sample_by: str | None,
     also: Sequence[ColumnElement[bool]] = (),
+    ends: Any = None,
 ) -> tuple[int, bool]:
     """About how many rows of POINTING's table point (POINTING = ID_COLUMN) at the rows that
     match WHERE, columns of ID_COLUMN's table equal to values, and match ALSO (conditions on
     POINTING's rows: an action, a period): on PostgreSQL what its planner expects of the join;
     elsewhere estimate()'s runs of ids read from the index SAMPLE_BY (those columns, then the
-    id), each match's rows counted whole from an index on POINTING, scaled as estimate()
-    scales. (n, True): ID_COLUMN's table is small enough to count them.
+    id; None: the table's primary key is), each match's rows counted whole from an index on
+    POINTING, scaled as estimate() scales. (n, True): the ids are few enough to count them.
+    ENDS: the column whose lowest and highest values bound the ids (ID_COLUMN's by default;
+    the cases' for a table that holds case ids behind another column, whose ends SQLite would
+    find by reading it whole).
 
     A street's part of the trail: a sample of its events asked each sampled event's case of the
     street's index (4,096 events read and looked up for the few hundred that were the
     street's: 3.6 ms at 50,000 cases); its sampled cases' events are 0.3 ms."""
     table, far = id_column.table, pointing.table
     also = _as_estimated(also)
-    lo, hi, analyzed = _ends_of(session, id_column)
+    lo, hi, analyzed = _ends_of(session, id_column if ends is None else ends)
     if lo is None:
         return 0, True
     span = hi - lo + 1
@@ -356,14 +360,11 @@ def estimate_through(
     stmt = None if also else _pointing_samples.get(shape)
     if stmt is None:
         runs, _ = _runs(id_column)
+        each = select(id_column.label("id")).select_from(table)
+        if sample_by:
+            each = each.with_hint(table, f"INDEXED BY {sample_by}", "sqlite")
         ids = union_all(
-            *(
-                select(id_column.label("id"))
-                .select_from(table)
-                .with_hint(table, f"INDEXED BY {sample_by}", "sqlite")
-                .where(run, *_equal_clauses(table, columns))
-                for run in runs
-            )
+            *(each.where(run, *_equal_clauses(table, columns)) for run in runs)
         ).subquery()
         stmt = select(func.count()).select_from(ids.join(far, pointing == ids.c.id))
         if also:
@@ -385,7 +386,7 @@ _unfiltered_samples: dict[tuple[str, str, str | None], Any] = {}
 _equal_samples: dict[tuple[str, str, str | None, tuple[str, ...]], Any] = {}
 # estimate_through()'s sample, (table, id column, sample_by, the columns, the pointing table and
 # column) -> statement.
-_pointing_samples: dict[tuple[str, str, str, tuple[str, ...], str, str], Any] = {}
+_pointing_samples: dict[tuple[str, str, str | None, tuple[str, ...], str, str], Any] = {}
 
 
 def _equalities(
