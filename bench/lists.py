@@ -8,9 +8,10 @@ The database is written to (the demo users are added, each single-case read is a
 give it a copy of a built instance (bench/build.py), never the original. The app runs under
 gunicorn (one worker, so that no request waits for another's) and a real HTTP client (requests)
 signs in as the demo users: the clerk of W-ZHL-01, the staff of the street office S-ZHL, of the
-department D-ZF, the district's auditor (and one at S-ZHL), the district's administrator and the
-12345 dispatcher. Each round asks every list once, in turn, so that a slow moment of a shared
-machine falls on all of them alike; the first round is a warm-up and not counted.
+department D-ZF, the district's auditor (and one each at S-ZHL, D-ZF, D-HB and D-ZZB), the
+district's administrator and the 12345 dispatcher. Each round asks every list
+once, in turn, so that a slow moment of a shared machine falls on all of them alike; the first
+round is a warm-up and not counted.
 
 The trail is asked unfiltered and by an action: a common one (the cases opened) of the street's
 part, a rare one (the residents' appeals, a few hundred at a million cases) of the district's
@@ -59,9 +60,17 @@ from workflow.store.models import Case, TrailEvent  # noqa: E402
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORDS = {u.name: u.password for u in demo.DEMO_USERS}
-# An auditor at a street office reads that street's part of the trail.
+# An auditor at a street office reads that street's part of the trail; one at a department its
+# cases' (D-ZF: a seventieth of the city's, read in seq order; D-HB: a 250th, read from its
+# cases), one at the party committee's organisation department its unit's own (no case).
 STREET_AUDITOR = ("auditor-s", "S-ZHL", "auditor", "auditor-street-2026")
-PASSWORDS[STREET_AUDITOR[0]] = STREET_AUDITOR[3]
+AUDITORS = [
+    STREET_AUDITOR,
+    ("auditor-d", "D-ZF", "auditor", "auditor-department-2026"),
+    ("auditor-h", "D-HB", "auditor", "auditor-ecology-2026"),
+    ("auditor-o", "D-ZZB", "auditor", "auditor-organisation-2026"),
+]
+PASSWORDS.update({a[0]: a[3] for a in AUDITORS})
 API = "/api/v1"
 
 
@@ -98,11 +107,17 @@ def prepare(url: str) -> dict[str, Any]:
     sessions = make_sessionmaker(eng)
     with sessions.begin() as s:
         demo.add_demo_users(s, now=utcnow())
-        name, unit, role, password = STREET_AUDITOR
-        if users.find_user(s, name) is None:
-            users.add_user(
-                s, name=name, unit=unit, role=role, password=password, actor="bench", now=utcnow()
-            )
+        for name, unit, role, password in AUDITORS:
+            if users.find_user(s, name) is None:
+                users.add_user(
+                    s,
+                    name=name,
+                    unit=unit,
+                    role=role,
+                    password=password,
+                    actor="bench",
+                    now=utcnow(),
+                )
     with sessions() as s:
         n = s.execute(select(func.count(Case.id))).scalar_one()
         top = s.execute(select(func.max(Case.id))).scalar_one() or 0
@@ -294,6 +309,14 @@ def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "auditor",
             "/audit/events?action=feedback.appealed&per_page=50",
         ),
+        ("audit events, department (D-ZF)", "api", "auditor-d", "/audit/events?per_page=50"),
+        (
+            "audit events, department (D-HB), an action",
+            "api",
+            "auditor-h",
+            "/audit/events?action=case.opened&per_page=50",
+        ),
+        ("audit events, organisation dept.", "api", "auditor-o", "/audit/events?per_page=50"),
         ("notifications (S-ZHL)", "api", "street", "/notifications"),
         ("console: case page (clerk)", "console", "clerk", f"/console/cases/{ROUND_CASE}"),
         ("console: inbox (clerk)", "console", "clerk", "/console/inbox"),
@@ -307,6 +330,7 @@ def targets(k: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("console: supervisions (D-ZF)", "console", "dept", "/console/supervisions"),
         ("console: trail (district auditor)", "console", "auditor", "/console/trail"),
         ("console: trail (street auditor)", "console", "auditor-s", "/console/trail"),
+        ("console: trail (D-HB auditor)", "console", "auditor-h", "/console/trail"),
         (
             "console: trail, a rare action (street)",
             "console",
