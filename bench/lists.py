@@ -9,9 +9,9 @@ give it a copy of a built instance (bench/build.py), never the original. The app
 gunicorn (one worker, so that no request waits for another's) and a real HTTP client (requests)
 signs in as the demo users: the clerk of W-ZHL-01, the staff of the street office S-ZHL, of the
 department D-ZF, the district's auditor (and one each at S-ZHL, D-ZF, D-HB and D-ZZB), the
-district's administrator and the 12345 dispatcher. Each round asks every list
-once, in turn, so that a slow moment of a shared machine falls on all of them alike; the first
-round is a warm-up and not counted.
+district's administrator and the 12345 dispatcher. Each round asks every list once, in turn, so
+that a slow moment of a shared machine falls on all of them alike; the first round is a warm-up
+and not counted.
 
 The trail is asked unfiltered and by an action: a common one (the cases opened) of the street's
 part, a rare one (the residents' appeals, a few hundred at a million cases) of the district's
