@@ -76,26 +76,16 @@ def list_events(
     if until is not None:
         where.append(TrailEvent.at < until)
     of_cases = privacy.trail_part_cases(session, actor)
-    if of_cases is None:
-        return page(
-            session,
-            TrailEvent,
-            where,
-            key=TrailEvent.seq,
-            descending=newest_first,
-            after=after,
-            offset=offset,
-            limit=limit,
-            count_cap=COUNT_CAP,
-        )
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    # An action's events counted from the actions' index where they are few (SQLite: the
-    # unit's cases' every event was asked for it, 0.2 s for a street's appeals at a million
-    # cases), else from the unit's cases (a workstation's 1,001 opened cases were counted from
-    # the city's 50,000 openings); PostgreSQL's planner knows how many an action has.
-    few_of_action = bool(action and not postgresql and _few(session, action))
-    narrow = bool(action and (postgresql or few_of_action))
-    ids = None if case is not None or few_of_action else _few_cases(session, actor)
+    narrow, ids = False, None
+    if of_cases is not None:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        # An action's events counted from the actions' index where they are few (SQLite: the
+        # unit's cases' every event was asked for it, 0.2 s for a street's appeals at a million
+        # cases), else from the unit's cases (a workstation's 1,001 opened cases were counted
+        # from the city's 50,000 openings); PostgreSQL's planner knows how many an action has.
+        few_of_action = bool(action and not postgresql and _few(session, action))
+        narrow = bool(action and (postgresql or few_of_action))
+        ids = None if case is not None or few_of_action else _few_cases(session, actor)
     if ids is not None:
         found = _page_of_cases(
             session,
@@ -117,8 +107,11 @@ def list_events(
             after=after,
             offset=offset,
             limit=limit,
-            count=False,
+            count=of_cases is None,
+            count_cap=COUNT_CAP,
         )
+    if of_cases is None:
+        return found
     total, exact = _count_part(session, actor, of_cases, where, COUNT_CAP, narrow=narrow, ids=ids)
     return replace(found, total=total, exact=exact)
 
