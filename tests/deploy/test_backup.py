@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,56 @@ def test_sqlite_backup_and_vacuum_into_while_open(
             backups.append(dot_backup)
     for path in backups:
         check_restored(f"sqlite:///{path}", head, monkeypatch)
+
+
+def test_sqlite_restore_in_place_removes_the_old_databases_wal_first(
+    db_kind: str,
+    db_url: str,
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backup restored into the live database's place as docs/deployment.md says (the old
+    database's -wal and -shm removed first) holds the backup and verifies; a -wal left there by
+    a killed process, with later writes, would be applied to the restored file."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite restores")
+    head = some_work(sessions)
+    live = Path(db_url.removeprefix("sqlite:///"))
+    backup = tmp_path / "backup.db"
+    with closing(sqlite3.connect(live)) as conn:
+        conn.execute("VACUUM INTO ?", (str(backup),))
+    # Later writes, still in the -wal when the process dies (kept aside, then put back).
+    conn = sqlite3.connect(live)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("UPDATE cases SET applicant_name = '后来写的'")
+    conn.commit()
+    stale = tmp_path / "stale-wal"
+    shutil.copyfile(f"{live}-wal", stale)
+    conn.close()
+    sessions.kw["bind"].dispose()
+
+    def killed() -> None:
+        for end in ("-wal", "-shm"):
+            Path(f"{live}{end}").unlink(missing_ok=True)
+        shutil.copyfile(stale, f"{live}-wal")
+
+    # Copied into place beside the old -wal: its pages are applied over the backup's (the later
+    # writes come back, or the file reads as malformed).
+    killed()
+    shutil.copyfile(backup, live)
+    try:
+        with closing(sqlite3.connect(live)) as conn:
+            names = {n for (n,) in conn.execute("SELECT applicant_name FROM cases")}
+    except sqlite3.DatabaseError as exc:
+        assert "malformed" in str(exc)
+    else:
+        assert names == {"后来写的"}
+    # As the documentation restores: the -wal and -shm removed, then the copy.
+    killed()
+    for end in ("-wal", "-shm"):
+        Path(f"{live}{end}").unlink(missing_ok=True)
+    shutil.copyfile(backup, live)
+    check_restored(f"sqlite:///{live}", head, monkeypatch)
+    with closing(sqlite3.connect(live)) as conn:
+        assert {n for (n,) in conn.execute("SELECT applicant_name FROM cases")} == {"王芳"}
