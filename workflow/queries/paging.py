@@ -333,7 +333,8 @@ def estimate_through(
     POINTING, scaled as estimate() scales. (n, True): the ids are few enough to count them.
     ENDS: the column whose lowest and highest values bound the ids (ID_COLUMN's by default;
     the cases' for a table that holds case ids behind another column, whose ends SQLite would
-    find by reading it whole).
+    find by reading it whole; on PostgreSQL, ENDS' table having statistics then stands for
+    both tables having them, as ANALYZE and autovacuum give them together).
 
     A street's part of the trail: a sample of its events asked each sampled event's case of the
     street's index (4,096 events read and looked up for the few hundred that were the
