@@ -30,6 +30,11 @@ from workflow.spec.loader import load_definitions
 from workflow.store.db import make_engine, make_sessionmaker
 from workflow.store.migrate import upgrade
 from workflow.store.models import Case, TrailEvent
+from workflow.users import CHEAP_HASHES
+
+# Argon2's cheapest parameters for every password the suite hashes, in process and in the
+# commands and benches it starts (workflow/users.py; tests/test_password_hashing.py checks both).
+os.environ[CHEAP_HASHES] = "1"
 
 PG_ADMIN_URL = os.environ.get(
     "STREETFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
 import re
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -20,7 +22,25 @@ from workflow.instants import utcnow
 from workflow.spec.model import ROLES
 from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User, normalise_name
 
-_hasher = PasswordHasher()
+# The test suite's switch (tests/conftest.py sets it; its subprocesses inherit it): Argon2's own
+# cheapest parameters, the same code path without 0.2 s a hash or a sign-in. Never in service:
+# such a hash falls to a guess in no time (a process that sees it says so in its log).
+CHEAP_HASHES = "STREETFLOW_TEST_CHEAP_PASSWORD_HASHES"
+_HASHERS = {False: PasswordHasher(), True: PasswordHasher.from_parameters(profiles.CHEAPEST)}
+_warned: list[bool] = []
+
+
+def _hasher() -> PasswordHasher:
+    cheap = os.environ.get(CHEAP_HASHES) == "1"
+    if cheap and not _warned:
+        _warned.append(True)
+        logging.getLogger("streetflow.auth").warning(
+            "%s=1: passwords are hashed with Argon2's cheapest parameters, for tests only",
+            CHEAP_HASHES,
+        )
+    return _HASHERS[cheap]
+
+
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 # Which unit kinds each role belongs to.
 ROLE_UNIT_KINDS = {
@@ -95,12 +115,12 @@ def _check_password_strength(password: str, name: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

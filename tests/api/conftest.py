@@ -29,16 +29,6 @@ _names = itertools.count(1)
 PASSWORD = "test-password-1"
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 with its smallest cost: the same code path, without 50 ms per login in tests."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        users, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    )
-
-
 @pytest.fixture
 def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
     # Files uploaded by a test (attachments) go to its own folder, never the repository's.

@@ -4,7 +4,6 @@ from tests.api.conftest import (  # noqa: F401
     Client,
     add_user,
     anon,
-    cheap_password_hashing,
     login,
     server,
 )

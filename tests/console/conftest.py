@@ -18,7 +18,6 @@ from tests.api.conftest import (  # noqa: F401
     PASSWORD,
     add_user,
     app,
-    cheap_password_hashing,
     make_case,
     server,
 )
