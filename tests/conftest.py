@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Engine, select
@@ -72,7 +73,7 @@ class _PgCopies:
 
     SPARE = 2  # copies made ahead
     DROPPERS = 8  # drops at once share a checkpoint
-    current: _PgCopies | None = None
+    of: ClassVar[dict[str, _PgCopies]] = {}  # by template: the suite's, and each seeded one's
 
     def __init__(self, template: str):
         self.template = template
@@ -132,7 +133,7 @@ class _PgCopies:
             self.doomed.put(None)
         for t in self.droppers:
             t.join(600)
-        _PgCopies.current = None
+        _PgCopies.of.pop(self.template, None)
 
 
 @pytest.fixture(scope="session")
@@ -159,8 +160,7 @@ def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     if db_kind == "sqlite":
         yield url
         return
-    copies = _PgCopies(name)
-    _PgCopies.current = copies
+    copies = _PgCopies.of[name] = _PgCopies(name)
     try:
         yield name
     finally:
@@ -176,13 +176,87 @@ def db_url(db_kind: str, template_db: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template_db.removeprefix("sqlite:///"), path)
         yield f"sqlite:///{path}"
         return
-    copies = _PgCopies.current
-    assert copies is not None and copies.template == template_db
+    copies = _PgCopies.of[template_db]
     name = copies.take()
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         copies.discard(name)
+
+
+@contextlib.contextmanager
+def seeded_template(
+    db_kind: str,
+    template_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: Callable[[Engine, sessionmaker[Session]], None],
+) -> Iterator[str]:
+    """A copy of the suite's template that SEED fills once (a module-scoped fixture's: a city
+    of cases its tests read), copied for each test as the template is (copy_of_seeded): the
+    seed runs once a module, not once a test. SEED is given the copy's engine and sessions."""
+    if db_kind == "sqlite":
+        path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+        shutil.copyfile(template_db.removeprefix("sqlite:///"), path)
+        url = f"sqlite:///{path}"
+    else:
+        name = f"sf_seed_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    try:
+        seed(engine, make_sessionmaker(engine))
+    finally:
+        engine.dispose()  # a template has no connection, or PostgreSQL copies it not
+    if db_kind == "sqlite":
+        yield url
+        return
+    copies = _PgCopies.of[name] = _PgCopies(name)
+    try:
+        yield name
+    finally:
+        copies.close()
+        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> tuple[Any, Any]:
+    """Two fixtures for a test module, to be bound to NAME_db and NAME: NAME gives the sessions
+    of this test's own copy of a database that SEED fills once a module (NAME_db).
+
+        city_db, city = seeded("city", fill_the_city)"""
+
+    @pytest.fixture(scope="module", name=f"{name}_db")
+    def template(
+        db_kind: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[str]:
+        with seeded_template(db_kind, template_db, tmp_path_factory, seed) as made:
+            yield made
+
+    @pytest.fixture(name=name)
+    def each(
+        request: pytest.FixtureRequest, db_kind: str, tmp_path: Path
+    ) -> Iterator[sessionmaker[Session]]:
+        with copy_of_seeded(db_kind, request.getfixturevalue(f"{name}_db"), tmp_path) as made:
+            yield made
+
+    return template, each
+
+
+@contextlib.contextmanager
+def copy_of_seeded(db_kind: str, seeded: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions of this test's own copy of SEEDED (seeded_template's), never shared."""
+    with contextlib.ExitStack() as stack:
+        if db_kind == "sqlite":
+            path = tmp_path / "seeded.db"
+            shutil.copyfile(seeded.removeprefix("sqlite:///"), path)
+            url = f"sqlite:///{path}"
+        else:
+            copies = _PgCopies.of[seeded]
+            name = copies.take()
+            stack.callback(copies.discard, name)
+            url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        yield make_sessionmaker(engine)
 
 
 @pytest.fixture

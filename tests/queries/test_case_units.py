@@ -6,14 +6,12 @@ backfill of cases written before it, and as the engine appends events after it."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from alembic import command
 from sqlalchemy import ColumnElement, Engine, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from workflow import demo, privacy
 from workflow.catalog import registry
@@ -49,8 +47,7 @@ def _migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
-@pytest.fixture
-def varied(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+def fill_varied(engine: Engine, sessions: sessionmaker[Session]) -> None:
     """A month of demo cases (every item and route, sent back, whistled, dispatched, returned,
     merged, swept), then the schema taken back to before case_units (the table dropped) and
     migrated again: the cases were written before the migration. (Written at the head: the
@@ -59,7 +56,9 @@ def varied(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionm
     demo.generate_practice(sessions, now=NOW)
     _migrate(engine, BEFORE, down=True)
     upgrade(engine)
-    yield sessions
+
+
+varied_db, varied = seeded("varied", fill_varied)
 
 
 def units(s: Session) -> list[str]:

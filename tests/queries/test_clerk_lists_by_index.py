@@ -9,11 +9,11 @@ import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.lists import by_cursor
 from tests.queries.test_counts_by_index import plan
@@ -28,8 +28,7 @@ CLERK = actor("W-ZHL-01", "clerk")
 STREET = actor("S-ZHL", "staff")
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+def fill_city(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     """Six thousand cases; two in five applicants' phones end with 4321 (some with 54321), a
     few phones are 4321's neighbours (43210, 4322, 4321 alone); every ninth open case of
     W-ZHL-02 is held by W-ZHL-01 (held there, not its own); and 1,200 tasks of the cases, in every
@@ -89,7 +88,9 @@ def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
                 for k, (case_id, street) in enumerate(rows[::5])
             ],
         )
-    return sessions
+
+
+city_db, city = seeded("city", fill_city)
 
 
 def test_a_phone_s_last_digits_find_the_phones_that_end_with_them(

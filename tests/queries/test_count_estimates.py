@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import and_, delete, func, insert, select, true, update
+from sqlalchemy import Engine, and_, delete, func, insert, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from workflow.queries import cases, paging, search, trail
 from workflow.store.models import Case, CaseUnit, TrailEvent
@@ -20,11 +20,12 @@ CLERK = actor("W-ZHL-01", "clerk")
 DISTRICT = actor("X-SN", "admin")
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+def fill_city(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         seed_cases(s, N, start=T0)
-    return sessions
+
+
+city_db, city = seeded("city", fill_city)
 
 
 def test_an_exact_count_up_to_the_cap_and_an_estimate_beyond(city: sessionmaker[Session]) -> None:

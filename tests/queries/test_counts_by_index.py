@@ -6,7 +6,6 @@ the same order, page after page; the same count; the same estimate."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, event, func, select, text, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.lists import assert_listed_and_counted, condition
 from workflow import demo
@@ -31,12 +30,13 @@ CALLERS = [
 ]
 
 
-@pytest.fixture
-def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+def fill_month(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     """A month of demo cases: every item and route, sent back, whistled, dispatched, merged;
     some past their whole limit."""
     demo.generate_cases(sessions, now=T0, days=30, per_workstation=3)
-    yield sessions
+
+
+month_db, month = seeded("month", fill_month)
 
 
 def plan(s: Session, stmt: Any) -> str:
@@ -97,11 +97,12 @@ def assert_read_from(s: Session, where: list[Any], index: str) -> None:
 N = 12_000  # more than search.COUNT_CAP, and than paging.SAMPLE_ROWS twice
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+def fill_city(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         seed_cases(s, N, start=T0)
-    return sessions
+
+
+city_db, city = seeded("city", fill_city)
 
 
 def test_an_estimate_samples_the_index_of_what_the_list_fixes(

@@ -12,11 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import and_, bindparam, event, select, text, update
+from sqlalchemy import Engine, and_, bindparam, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.lists import by_cursor
 from tests.queries.test_counts_by_index import plan
@@ -29,8 +29,7 @@ CITY = 12_000  # more than the count's cap, and than paging.SAMPLE_ROWS twice
 DISTRICT = actor("X-SN", "admin")
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+def fill_the_city(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     """Twelve thousand cases opened over twenty days, their ids in no order of their opening
     (an import); every fifth applicant's name begins with 王伟, and a few names are 王伟's
     neighbours in the names' order (王, 王伟 and the last code point, 王伟 itself)."""
@@ -55,7 +54,9 @@ def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
             .values(applicant_name=bindparam("name")),
             [{"case": i, "name": n} for i, n in names.items()],
         )
-    return sessions
+
+
+city_db, city = seeded("city", fill_the_city)
 
 
 def same_count(s: Session, who: Actor, f: search.Filters, plain: list[Any], n: int) -> None:

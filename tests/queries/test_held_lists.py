@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.test_lists3 import by_cursor, by_number, condition
 from workflow.queries import cases, paging, search
@@ -23,8 +22,7 @@ DEPT = actor("D-ZF", "staff")
 TZ_DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session], db_kind: str) -> sessionmaker[Session]:
+def fill_city(engine: Engine, sessions: sessionmaker[Session]) -> None:
     """N cases; the department was handed every third (case_units, as the trail's trigger
     writes it), holds every seventh now (some of them handed before, some not)."""
     with sessions.begin() as s:
@@ -36,11 +34,13 @@ def city(sessions: sessionmaker[Session], db_kind: str) -> sessionmaker[Session]
             .where(Case.id.in_([i for i in ids if i % 7 == 0]))
             .values(holder="D-ZF", state="processing")
         )
-    if db_kind == "postgresql":
+    if engine.dialect.name == "postgresql":
         with sessions.begin() as s:
             s.connection().exec_driver_sql("ANALYZE cases")
             s.connection().exec_driver_sql("ANALYZE case_units")
-    return sessions
+
+
+city_db, city = seeded("city", fill_city)
 
 
 def test_a_departments_list_is_its_condition_page_by_page_with_its_estimate(

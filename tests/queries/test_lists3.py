@@ -7,7 +7,6 @@ without a case twice or left out."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from sqlalchemy import Engine, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.lists import by_cursor, condition
 from workflow import demo, privacy
@@ -36,11 +35,12 @@ CALLERS = [
 ]
 
 
-@pytest.fixture
-def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+def fill_month(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     """A month of demo cases: every item and route, sent back, whistled, dispatched, merged."""
     demo.generate_cases(sessions, now=NOW, days=30, per_workstation=3)
-    yield sessions
+
+
+month_db, month = seeded("month", fill_month)
 
 
 def by_number(s: Session, who: Actor, f: search.Filters, per_page: int) -> list[int]:

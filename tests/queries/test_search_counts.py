@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import seed_cases
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.test_lists3 import condition
 from workflow.catalog import registry
@@ -22,11 +21,12 @@ N = 12_000
 CALLERS = [actor("X-SN", "admin"), actor("S-ZHL", "staff"), actor("W-ZHL-01", "clerk")]
 
 
-@pytest.fixture
-def city(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+def fill_city(_engine: Engine, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         seed_cases(s, N, start=T0)
-    return sessions
+
+
+city_db, city = seeded("city", fill_city)
 
 
 def item_words(s: Session) -> list[str]:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import ColumnElement, Engine, exists, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import T0
+from tests.conftest import T0, seeded
 from tests.queries.conftest import actor
 from tests.queries.lists import assert_listed_and_counted
 from tests.queries.test_case_units import _migrate
@@ -46,8 +45,7 @@ def assert_same_as_the_trail(s: Session) -> int:
     return len(whistled)
 
 
-@pytest.fixture
-def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+def fill_month(engine: Engine, sessions: sessionmaker[Session]) -> None:
     """A month of demo cases (every item and route, sent back, whistled, dispatched, returned,
     merged, swept), the schema then taken back to before the column and migrated again: every
     whistle was blown before the migration."""
@@ -55,7 +53,9 @@ def month(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[sessionma
     demo.generate_practice(sessions, now=T0)
     _migrate(engine, BEFORE, down=True)
     upgrade(engine)
-    yield sessions
+
+
+month_db, month = seeded("month", fill_month)
 
 
 def test_the_migration_marks_the_cases_whistled_before_it(
