@@ -1,4 +1,4 @@
-"""The search at scale: 100,000 cases seeded by bulk SQL (the search index kept by the database
+"""The search at scale: 25,000 cases seeded by bulk SQL (the search index kept by the database
 as for any write), then found by each key through the query layer and the console's page, in the
 page's normal flow. No timing is asserted here: bench/search.py measures it."""
 
@@ -19,12 +19,14 @@ from workflow.queries import cases, search
 from workflow.store.models import Case
 
 pytestmark = pytest.mark.slow
-N = 100_000
+# More than the count's cap 25 times, and paging's sample six times: the estimate's ways are
+# those of a city's (bench/search.py measures a million; CI's time is bounded).
+N = 25_000
 CLERK = actor("W-ZHL-01", "clerk")
 DISTRICT = actor("X-SN", "admin")
 
 
-def test_a_search_among_100000_cases(
+def test_a_search_among_25000_cases(
     sessions: sessionmaker[Session], sign_in_client: Callable[..., Browserless]
 ) -> None:
     with sessions.begin() as s:
