@@ -141,22 +141,30 @@ def db_kind(pytestconfig: pytest.Config) -> str:
     return str(pytestconfig.getoption("--db"))
 
 
-@pytest.fixture(scope="session")
-def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database with the shipped definitions published, copied for each test."""
-    defs = load_definitions(DEFAULT_DEFINITIONS)
+@contextlib.contextmanager
+def _template(
+    db_kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    fill: Callable[[Engine], None],
+    *,
+    copy_of: str | None = None,
+) -> Iterator[str]:
+    """A database that FILL fills (empty at first, or a copy of the template COPY_OF), made a
+    template: the tests' copies of it are made as db_url makes them (on PostgreSQL, ahead)."""
     if db_kind == "sqlite":
         path = tmp_path_factory.mktemp("template") / "template.db"
+        if copy_of is not None:
+            shutil.copyfile(copy_of.removeprefix("sqlite:///"), path)
         url = f"sqlite:///{path}"
     else:
         name = f"sf_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        _pg_exec(f'CREATE DATABASE "{name}"')
+        _pg_exec(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{copy_of}"' if copy_of else ""))
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine).begin() as s:
-        registry.publish(s, defs, actor="test", now=T0 - dt.timedelta(days=60))
-    engine.dispose()
+    try:
+        fill(engine)
+    finally:
+        engine.dispose()  # a template has no connection, or PostgreSQL copies it not
     if db_kind == "sqlite":
         yield url
         return
@@ -166,6 +174,21 @@ def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         copies.close()
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrated_and_published(engine: Engine) -> None:
+    upgrade(engine)
+    with make_sessionmaker(engine).begin() as s:
+        registry.publish(
+            s, load_definitions(DEFAULT_DEFINITIONS), actor="test", now=T0 - dt.timedelta(days=60)
+        )
+
+
+@pytest.fixture(scope="session")
+def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database with the shipped definitions published, copied for each test."""
+    with _template(db_kind, tmp_path_factory, _migrated_and_published) as made:
+        yield made
 
 
 @pytest.fixture
@@ -184,40 +207,6 @@ def db_url(db_kind: str, template_db: str, tmp_path: Path) -> Iterator[str]:
         copies.discard(name)
 
 
-@contextlib.contextmanager
-def seeded_template(
-    db_kind: str,
-    template_db: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    seed: Callable[[Engine, sessionmaker[Session]], None],
-) -> Iterator[str]:
-    """A copy of the suite's template that SEED fills once (a module-scoped fixture's: a city
-    of cases its tests read), copied for each test as the template is (copy_of_seeded): the
-    seed runs once a module, not once a test. SEED is given the copy's engine and sessions."""
-    if db_kind == "sqlite":
-        path = tmp_path_factory.mktemp("seeded") / "seeded.db"
-        shutil.copyfile(template_db.removeprefix("sqlite:///"), path)
-        url = f"sqlite:///{path}"
-    else:
-        name = f"sf_seed_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
-        seed(engine, make_sessionmaker(engine))
-    finally:
-        engine.dispose()  # a template has no connection, or PostgreSQL copies it not
-    if db_kind == "sqlite":
-        yield url
-        return
-    copies = _PgCopies.of[name] = _PgCopies(name)
-    try:
-        yield name
-    finally:
-        copies.close()
-        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> tuple[Any, Any]:
     """Two fixtures for a test module, to be bound to NAME_db and NAME: NAME gives the sessions
     of this test's own copy of a database that SEED fills once a module (NAME_db).
@@ -228,7 +217,10 @@ def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> 
     def template(
         db_kind: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[str]:
-        with seeded_template(db_kind, template_db, tmp_path_factory, seed) as made:
+        # SEED fills a copy of the suite's template once a module.
+        with _template(
+            db_kind, tmp_path_factory, lambda e: seed(e, make_sessionmaker(e)), copy_of=template_db
+        ) as made:
             yield made
 
     @pytest.fixture(name=name)
@@ -243,7 +235,7 @@ def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> 
 
 @contextlib.contextmanager
 def copy_of_seeded(db_kind: str, seeded: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """Sessions of this test's own copy of SEEDED (seeded_template's), never shared."""
+    """Sessions of this test's own copy of SEEDED (a template seeded() made), never shared."""
     with contextlib.ExitStack() as stack:
         if db_kind == "sqlite":
             path = tmp_path / "seeded.db"
