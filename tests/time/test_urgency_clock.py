@@ -139,3 +139,26 @@ def test_raising_urgency_puts_the_stage_on_clock_time_with_a_reason_in_the_trail
     with sessions() as s:
         assert list(differences(s)) == []
         assert s.execute(select(Case.urgency).where(Case.id == cid)).scalar_one() == "normal"
+
+
+def test_stages_late_at_one_instant_are_listed_by_each_ones_own_clock(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Cases whose stages fall due at the same instant (a limit in working days ends when a
+    day's work does) are listed 16 hours after it by their own clocks, in one sweep: working
+    hours for a normal case, clock hours for an urgent or a critical one."""
+    due = sh(2026, 11, 26, 17, 30)  # Thursday, the end of the day's work
+    with sessions.begin() as s:
+        ids = {level: accepted(s, level, sh(2026, 11, 26, 9, 0)) for level in (None, "urgent")}
+        ids["critical"] = accepted(s, "critical", sh(2026, 11, 26, 9, 0))
+        ids["normal too"] = accepted(s, None, sh(2026, 11, 26, 9, 0))
+        for case_id in ids.values():
+            s.get(Case, case_id).stage_due_at = due  # type: ignore[union-attr]
+    sweep(sessions, sh(2026, 11, 26, 18, 0))
+    with sessions() as s:
+        list_at = dict(s.execute(select(Supervision.case_id, Supervision.list_at)).all())
+    # Working hours (08:30-12:00, 13:30-17:30): Friday's 7.5, Monday's 7.5, then one on
+    # Tuesday morning.
+    assert list_at[ids[None]] == list_at[ids["normal too"]] == sh(2026, 12, 1, 9, 30)
+    # Clock hours: Friday 09:30.
+    assert list_at[ids["urgent"]] == list_at[ids["critical"]] == sh(2026, 11, 27, 9, 30)
