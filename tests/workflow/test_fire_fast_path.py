@@ -191,3 +191,16 @@ def test_fast_spellings_of_a_time_are_the_slow_ones(at: dt.datetime) -> None:
     assert UTCDateTime.sqlite_result(stored) == back(stored)
     assert back(stored).timestamp() == at.timestamp()  # (== says False in a DST fold)
     assert UTCDateTime.sqlite_result(stored[:19]) == back(stored[:19])  # written without µs
+
+
+def test_the_two_instants_of_a_fold_bind_as_two_texts_in_either_order() -> None:
+    """The SQLite bind keeps the texts of instants bound again: the two instants of one wall
+    time in a fold (Shanghai's summer time ended 1986-09-14 at 02:00) are equal in their zone,
+    and must still be stored as two."""
+    zone = ZoneInfo("Asia/Shanghai")
+    first = dt.datetime(1986, 9, 14, 1, 30, tzinfo=zone, fold=0)
+    second = first.replace(fold=1)
+    assert first == second and first.timestamp() != second.timestamp()
+    for a, b in ((first, second), (second, first)):
+        assert UTCDateTime.sqlite_bind(a) != UTCDateTime.sqlite_bind(b)
+        assert UTCDateTime.sqlite_bind(a) == a.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

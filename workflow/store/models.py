@@ -40,6 +40,14 @@ NAMING = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_text(value: dt.datetime) -> str:
+    """A UTC instant as SQLite stores it. Kept for the instants bound again: a catch-up binds
+    its NOW, a thousand due instants and their listing instants into a quarter of a million
+    rows. (Keyed in UTC: two instants of a zone's fold are equal keys in their zone.)"""
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timestamps stored in UTC and always returned timezone-aware, on SQLite and PostgreSQL."""
 
@@ -55,19 +63,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     @staticmethod
-    @functools.lru_cache(maxsize=4096)
     def sqlite_bind(value: dt.datetime | None) -> str | None:
         """What process_bind_param and SQLite's DATETIME give together (the text SQLite stores),
-        in one step: for store.direct's hot path. Kept for the instants bound again: a catch-up
-        binds its NOW, a thousand due instants and their listing instants into a quarter of a
-        million rows (equal instants in any zone are equal keys, and spell the same text)."""
+        in one step: for store.direct's hot path."""
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: streetflow stores only aware timestamps")
         if value.tzinfo is not dt.UTC:
             value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return _utc_text(value)
 
     @staticmethod
     def sqlite_result(value: str | None) -> dt.datetime | None:
