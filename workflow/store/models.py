@@ -48,6 +48,14 @@ def _utc_text(value: dt.datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_instant(text: str) -> dt.datetime:
+    """The instant SQLite stored as TEXT (UTC). Kept for the texts read again (a sweep's
+    batch reads its cases' due instants, a thousand among a quarter of a million stages): an
+    instant is immutable, one object serves every row."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timestamps stored in UTC and always returned timezone-aware, on SQLite and PostgreSQL."""
 
@@ -79,7 +87,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         """What SQLite's DATETIME and process_result_value give together, in one step."""
         if value is None:
             return None
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+        return _utc_instant(value)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
