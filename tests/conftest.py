@@ -191,20 +191,28 @@ def template_db(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield made
 
 
-@pytest.fixture
-def db_url(db_kind: str, template_db: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of this test's own database."""
+@contextlib.contextmanager
+def _copy_of(db_kind: str, template: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh copy of TEMPLATE (the suite's or a seeded one), never shared: a file
+    copy on SQLite, one of the copies made ahead on PostgreSQL (dropped after)."""
     if db_kind == "sqlite":
         path = tmp_path / "streetflow.db"
-        shutil.copyfile(template_db.removeprefix("sqlite:///"), path)
+        shutil.copyfile(template.removeprefix("sqlite:///"), path)
         yield f"sqlite:///{path}"
         return
-    copies = _PgCopies.of[template_db]
+    copies = _PgCopies.of[template]
     name = copies.take()
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         copies.discard(name)
+
+
+@pytest.fixture
+def db_url(db_kind: str, template_db: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of this test's own database."""
+    with _copy_of(db_kind, template_db, tmp_path) as url:
+        yield url
 
 
 def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> tuple[Any, Any]:
@@ -227,28 +235,12 @@ def seeded(name: str, seed: Callable[[Engine, sessionmaker[Session]], None]) -> 
     def each(
         request: pytest.FixtureRequest, db_kind: str, tmp_path: Path
     ) -> Iterator[sessionmaker[Session]]:
-        with copy_of_seeded(db_kind, request.getfixturevalue(f"{name}_db"), tmp_path) as made:
-            yield made
+        with _copy_of(db_kind, request.getfixturevalue(f"{name}_db"), tmp_path) as url:
+            engine = make_engine(url)
+            yield make_sessionmaker(engine)
+            engine.dispose()
 
     return template, each
-
-
-@contextlib.contextmanager
-def copy_of_seeded(db_kind: str, seeded: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """Sessions of this test's own copy of SEEDED (a template seeded() made), never shared."""
-    with contextlib.ExitStack() as stack:
-        if db_kind == "sqlite":
-            path = tmp_path / "seeded.db"
-            shutil.copyfile(seeded.removeprefix("sqlite:///"), path)
-            url = f"sqlite:///{path}"
-        else:
-            copies = _PgCopies.of[seeded]
-            name = copies.take()
-            stack.callback(copies.discard, name)
-            url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        yield make_sessionmaker(engine)
 
 
 @pytest.fixture
