@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -27,17 +28,20 @@ from workflow.store.models import ApiKey, ApiToken, ConsoleSession, Unit, User, 
 # such a hash falls to a guess in no time (a process that sees it says so in its log).
 CHEAP_HASHES = "STREETFLOW_TEST_CHEAP_PASSWORD_HASHES"
 _HASHERS = {False: PasswordHasher(), True: PasswordHasher.from_parameters(profiles.CHEAPEST)}
-_warned: list[bool] = []
+
+
+@functools.cache
+def _say_cheap() -> None:
+    """Once a process: its passwords are hashed cheaply."""
+    logging.getLogger("streetflow.auth").warning(
+        "%s=1: passwords are hashed with Argon2's cheapest parameters, for tests only", CHEAP_HASHES
+    )
 
 
 def _hasher() -> PasswordHasher:
     cheap = os.environ.get(CHEAP_HASHES) == "1"
-    if cheap and not _warned:
-        _warned.append(True)
-        logging.getLogger("streetflow.auth").warning(
-            "%s=1: passwords are hashed with Argon2's cheapest parameters, for tests only",
-            CHEAP_HASHES,
-        )
+    if cheap:
+        _say_cheap()
     return _HASHERS[cheap]
 
 
