@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import create_app
 from api.cli import main
 from tests.console import zh_rule
-from tests.console.conftest import SHOTS, TABLET, Browserless
+from tests.console.conftest import LAPTOP, SHOTS, TABLET, Browserless
 from workflow.demo import DEMO_USERS
 from workflow.store.models import AppraisalRecord, Case, DefinitionVersion
 
@@ -158,7 +158,7 @@ def test_every_console_page_is_chinese_to_the_last_word(
 
 # Tablet width is where a page's layout breaks first; the other browser tests, and their
 # screenshots, are at laptop width. Both widths on demand: CI's time is bounded.
-WIDTHS = {"tablet": TABLET, "laptop": {"width": 1366, "height": 768}}
+WIDTHS = {"tablet": TABLET, "laptop": LAPTOP}
 
 
 @pytest.mark.browser
@@ -167,8 +167,8 @@ def test_every_page_opens_in_a_browser_without_a_script_error_and_is_photographe
 ) -> None:
     """Every page, once for each role that sees it (by its first demo user), opened in Chromium:
     no script error. Its screenshot in test-output/screenshots/pages/<user>-<page>-<width>.png
-    at tablet width (768x1024), and at laptop width (1366x768) too with STREETFLOW_SCREENSHOTS=all:
-    the pictures are for people to look at, not compared."""
+    at tablet width (768x1024), and at laptop width (1280x800, the other browser tests') too with
+    STREETFLOW_SCREENSHOTS=all: the pictures are for people to look at, not compared."""
     import threading
 
     from werkzeug.serving import make_server
