@@ -10,11 +10,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import T0
-from tests.time.conftest import chain_intact, open_at
+from tests.time.conftest import chain_intact, open_at, sh
+from tests.time.test_urgency_clock import task_of, whistled
 from workflow.actors import Actor
 from workflow.runtime import engine, sla, stages
 from workflow.store.db import make_engine, make_sessionmaker
-from workflow.store.models import Case, Supervision, SweepMark
+from workflow.store.models import Case, Supervision, SweepMark, Task
 
 CLERK = Actor("clerk", "W-ZHL-01", "clerk")
 DAY = dt.timedelta(days=1)
@@ -136,6 +137,23 @@ def test_a_red_light_written_outside_streetflow_is_found_by_a_full_sweep(
     r = sla.sweep(sessions, now=late, full=True)
     assert r.supervisions == 1
     assert behind(sessions, late) == []
+
+
+def test_a_red_step_written_outside_streetflow_is_found_by_a_full_sweep(
+    sessions: sessionmaker[Session],
+) -> None:
+    # A department's step set red by hand after its report was due: no supervision. The full
+    # sweep's red stages include the tasks' steps (on SQLite, this sweep once failed on them:
+    # an expanding list of the open statuses in a statement compiled once, store.direct).
+    with sessions.begin() as s:
+        case_id = whistled(s, "critical")
+        task_id = task_of(s, case_id).id
+        s.execute(update(Task).where(Task.id == task_id).values(light="red"))
+    r = sla.sweep(sessions, now=sh(2026, 11, 27, 22, 40), full=True)
+    assert r.supervisions == 1
+    with sessions() as s:
+        sup = s.execute(select(Supervision)).scalar_one()
+        assert (sup.case_id, sup.holder, sup.task_id) == (case_id, "D-ZJ", task_id)
 
 
 def test_the_first_sweep_looks_at_every_red_stage(sessions: sessionmaker[Session]) -> None:

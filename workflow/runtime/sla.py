@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -171,8 +172,12 @@ def _index_parts(model: Any, clocked: ColumnElement[bool], now: dt.datetime) -> 
 
 
 def _task_clocked() -> ColumnElement[bool]:
+    # The statuses bound one by one, not as one expanding list: the sweep's statements run on
+    # SQLite's cursor (store.direct), which binds no expanding list.
     return and_(
-        Task.status.in_(tasks.OPEN), Task.stage_seq.is_not(None), Task.stage_due_at.is_not(None)
+        Task.status.in_([literal(x) for x in sorted(tasks.OPEN)]),
+        Task.stage_seq.is_not(None),
+        Task.stage_due_at.is_not(None),
     )
 
 

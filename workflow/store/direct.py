@@ -64,6 +64,10 @@ class Statement:
             binds, processed = [], []
             for i, name in enumerate(compiled.positiontup):
                 bind = compiled.binds[name]
+                if bind.expanding:  # SQLAlchemy renders its list per run; this SQL is fixed
+                    raise ValueError(
+                        f"an expanding parameter ({name}) cannot run here: {compiled.string}"
+                    )
                 value = None if bind.callable is not None or bind.required else bind.value
                 binds.append((name, value))
                 process = _bind_processor(bind.type, dialect)
