@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine, inspect
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow.config import Settings, settings
 from workflow.errors import WorkflowError
 from workflow.inputs import INT32, date_range_text, in_range
+from workflow.instants import utcnow
+from workflow.runtime.clock import calendar_notice, years_unknown
+from workflow.spec.model import Definitions
 from workflow.store.db import make_engine, make_sessionmaker
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,3 +107,22 @@ def refusals(fn: F) -> F:
             fail(f"database error: {exc.orig}")
 
     return wrapper  # type: ignore[return-value]
+
+
+# How far ahead init, definitions validate and publish look for a year the calendar does not
+# know (days): a limit of a few weeks begun now runs that far.
+CALENDAR_AHEAD_DAYS = 90
+
+
+def tell_calendar(
+    ctx: Context,
+    defs: Definitions,
+    ahead_days: int = CALENDAR_AHEAD_DAYS,
+    now: dt.datetime | None = None,
+) -> None:
+    """A notice (stderr; not a problem) of the years from NOW (default: the clock's) to
+    AHEAD_DAYS later whose holidays the calendar does not know."""
+    today = (now or utcnow()).astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    years = years_unknown(defs.calendar, today, ahead_days)
+    if years:
+        click.echo(f"notice: {calendar_notice(years)}", err=True)

@@ -10,7 +10,7 @@ import click
 from workflow.catalog import registry
 from workflow.spec.loader import read_definitions
 
-from .common import VERSION, Context, fail, pass_ctx, refusals
+from .common import CALENDAR_AHEAD_DAYS, VERSION, Context, fail, pass_ctx, refusals, tell_calendar
 
 
 @click.group()
@@ -18,16 +18,30 @@ def definitions() -> None:
     """Check, publish and draw the definitions (units, the list, routes, calendar)."""
 
 
+# How far ahead validate and publish look for a year the calendar does not know (days).
+CALENDAR_AHEAD = click.option(
+    "--calendar-ahead",
+    type=click.IntRange(0, 36500),
+    default=CALENDAR_AHEAD_DAYS,
+    show_default=True,
+    metavar="DAYS",
+    help="Tell of a year within DAYS of today whose holidays the calendar does not know.",
+)
+
+
 @definitions.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
+@CALENDAR_AHEAD
 @pass_ctx
-def validate(ctx: Context, path: Path | None) -> None:
-    """Check a definitions folder; print every problem, one a line, with file and place.
+def validate(ctx: Context, path: Path | None, calendar_ahead: int) -> None:
+    """Check a definitions folder; print every problem, one a line, with file and place. A year
+    within --calendar-ahead days that neither the chinese-calendar package nor calendar.yaml
+    knows is told of on stderr (limits running into it count Monday to Friday): not a problem.
 
     \b
     Example:
       streetflow definitions validate ./definitions
-    Exit codes: 0 valid, 1 problems found."""
+    Exit codes: 0 valid (notices or not), 1 problems found."""
     root = path or ctx.settings.definitions
     defs, problems = read_definitions(root)
     for p in problems:
@@ -36,6 +50,7 @@ def validate(ctx: Context, path: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s) in {root}", err=True)
         sys.exit(1)
     assert defs is not None
+    tell_calendar(ctx, defs, calendar_ahead)
     click.echo(
         f"{root}: valid ({len(defs.units)} units, {len(defs.items)} items, "
         f"{len(defs.routes)} routes"
@@ -47,9 +62,10 @@ def validate(ctx: Context, path: Path | None) -> None:
 @definitions.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--by", "actor", default="cli", show_default=True, help="Name recorded in the trail.")
+@CALENDAR_AHEAD
 @pass_ctx
 @refusals
-def publish(ctx: Context, path: Path | None, actor: str) -> None:
+def publish(ctx: Context, path: Path | None, actor: str, calendar_ahead: int) -> None:
     """Publish what changed as new versions; unchanged definitions keep their version.
 
     Running cases stay on the route version they started on.
@@ -69,6 +85,7 @@ def publish(ctx: Context, path: Path | None, actor: str) -> None:
         changes = registry.publish(session, defs, actor=actor)
     for c in changes:
         click.echo(str(c))
+    tell_calendar(ctx, defs, calendar_ahead)
 
 
 @definitions.command()

@@ -19,7 +19,7 @@ from workflow.spec.model import ROLES
 from workflow.store.migrate import upgrade
 
 from . import progress
-from .common import Context, fail, parse_instant, pass_ctx, refusals
+from .common import Context, fail, parse_instant, pass_ctx, refusals, tell_calendar
 
 
 @click.command()
@@ -44,7 +44,8 @@ def init(
     Safe to run again: the schema is upgraded, unchanged definitions keep their version, a
     definition whose folder content is older than what was published since (a list imported,
     a route published over the API) is kept as it is, demo users that exist are kept and demo
-    cases are only made in an instance without cases.
+    cases are only made in an instance without cases. A year within 90 days whose holidays the
+    calendar does not know is told of on stderr (limits running into it count Monday to Friday).
 
     \b
     Example:
@@ -79,6 +80,7 @@ def init(
     for c in changes:
         if c.superseded or c.changed:
             click.echo(f"  {c}")
+    tell_calendar(ctx, defs, now=now)
     if not with_demo:
         return
     with ctx.sessions.begin() as session:

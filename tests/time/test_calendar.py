@@ -8,13 +8,17 @@ import datetime as dt
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli import main
 from tests.conftest import T0
 from tests.time.conftest import events, open_at, sh, write
 from workflow import config
@@ -22,7 +26,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
-from workflow.runtime.clock import WorkCalendar, parse_working_hours
+from workflow.runtime.clock import WorkCalendar, calendar_notice, parse_working_hours, years_unknown
 from workflow.spec.loader import load_definitions, read_definitions
 from workflow.spec.model import CalendarSpec
 from workflow.store.db import make_sessionmaker
@@ -254,3 +258,53 @@ def test_the_kept_answers_are_those_of_the_day_by_day_count(
         due = cal.add_working_days(at, days)
         assert int(cal.working_seconds_between(at, due)) == int(_day_by_day_between(cal, at, due))
         assert abs(cal.working_seconds_between(at, due) - _day_by_day_between(cal, at, due)) < 1e-6
+
+
+def test_the_years_ahead_that_nobody_gave_are_named_and_a_year_in_the_file_is_known() -> None:
+    # No package knows 2035's holidays (as above).
+    nobody = CalendarSpec()
+    assert years_unknown(nobody, dt.date(2035, 1, 5), 0) == [2035]
+    assert years_unknown(nobody, dt.date(2035, 6, 1), 90) == [2035]
+    assert years_unknown(nobody, dt.date(2035, 12, 1), 90) == [2035, 2036]
+    assert years_unknown(nobody, dt.date(2026, 6, 1), 90) == []  # the package knows 2026
+    listed = CalendarSpec(holidays=(dt.date(2036, 1, 1),))
+    assert years_unknown(listed, dt.date(2035, 12, 1), 90) == [2035]
+    assert "2035, 2037-2039" in calendar_notice([2035, 2037, 2038, 2039])
+    assert calendar_notice([2035]).startswith("the calendar does not know 2035: a limit that")
+
+
+def _validate(folder: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["definitions", "validate", str(folder), *args])
+
+
+def test_validate_tells_of_a_year_ahead_the_calendar_does_not_know_without_failing(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "definitions"
+    shutil.copytree(DEFAULT_DEFINITIONS, folder)
+    # Every year from now to a hundred years ahead: some of them no package knows.
+    result = _validate(folder, "--calendar-ahead", "36500")
+    assert result.exit_code == 0, result.output
+    assert "notice: the calendar does not know" in result.stderr
+    assert "calendar.yaml" in result.stderr and "valid (" in result.stdout
+    # The file's years are known: with this year's and next year's days in it, and a window
+    # within them, nothing to tell whatever today is.
+    this_year = dt.datetime.now(ZoneInfo(config.DEFAULT_TIMEZONE)).year
+    write(
+        folder / "calendar.yaml",
+        f"holidays: ['{this_year}-12-31', '{this_year + 1}-12-31']\nworkdays: []\n",
+    )
+    result = _validate(folder, "--calendar-ahead", "0")
+    assert result.exit_code == 0 and "notice" not in result.stderr, result.output
+
+
+def test_init_tells_of_a_year_ahead_of_its_clock_that_the_calendar_does_not_know(
+    env: Path,
+) -> None:
+    # At the demo's clock of 1 December 2034, limits begun then run into 2035, which no package
+    # knows; at 1 June 2026 the next 90 days are all in 2026, which every package here knows.
+    late = CliRunner().invoke(main, ["init", "--now", "2034-12-01T10:00:00+08:00"])
+    assert late.exit_code == 0, late.output
+    assert "notice: the calendar does not know" in late.stderr and "2035" in late.stderr
+    early = CliRunner().invoke(main, ["init", "--now", "2026-06-01T10:00:00+08:00"])
+    assert early.exit_code == 0 and "notice" not in early.stderr, early.output

@@ -49,6 +49,41 @@ def with_hours(spec: CalendarSpec, hours: str) -> CalendarSpec:
     return dataclasses.replace(spec, working_hours=parse_working_hours(hours))
 
 
+def years_unknown(spec: CalendarSpec, today: dt.date, ahead_days: int) -> list[int]:
+    """The years from TODAY's to AHEAD_DAYS later's whose working days nobody gave: the
+    chinese-calendar package does not know them and SPEC (calendar.yaml) lists no day of them.
+    Limits that run into such a year count Monday to Friday (WorkCalendar)."""
+    listed = {d.year for d in (*spec.holidays, *spec.workdays)}
+    last = (today + dt.timedelta(days=max(0, ahead_days))).year
+    unknown = []
+    for year in range(today.year, last + 1):
+        if year in listed:
+            continue
+        try:
+            chinese_calendar.is_workday(dt.date(year, 1, 1))
+        except NotImplementedError:
+            unknown.append(year)
+    return unknown
+
+
+def calendar_notice(years: list[int]) -> str:
+    """What to tell an administrator of YEARS (years_unknown)."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    spelled = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    one = len(years) == 1
+    return (
+        f"the calendar does not know {spelled}: a limit that runs into {'it' if one else 'them'}"
+        " counts Monday to Friday as working days; add"
+        f" {'the year' if one else 'each year'}'s holidays and adjusted working days to"
+        " calendar.yaml (the State Council publishes them around December), then publish"
+    )
+
+
 class WorkCalendar:
     """Which days and hours are working time, in one timezone.
 
