@@ -123,11 +123,7 @@ class WorkCalendar:
         except NotImplementedError:
             if day.year not in _warned_years and day.year not in self._override_years:
                 _warned_years.add(day.year)
-                log.warning(
-                    "the calendar does not know %s: counting Monday to Friday as working days; "
-                    "add the year's holidays and adjusted working days to calendar.yaml",
-                    day.year,
-                )
+                log.warning("%s", calendar_notice([day.year]))
             return day.weekday() < 5
 
     def local(self, at: dt.datetime) -> dt.datetime:
