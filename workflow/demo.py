@@ -25,6 +25,9 @@ from workflow.runtime.machines import RESULT_TRIGGERS
 from workflow.spec.model import ItemSpec, RouteSpec
 from workflow.store.models import Case, Feedback, Rectification
 
+# Something the demo writes at a later instant, in its turn among the moves (_Moves.later).
+Later = Callable[[dt.datetime], None]
+
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -383,20 +386,31 @@ class _Moves:
     ) -> None:
         self.session, self.rng, self.routes = session, rng, routes
         self.calendar, self.items_map, self.now = calendar, items_map, now
-        self.queue: list[tuple[dt.datetime, int, int]] = []  # (when, tie-breaker, case id)
+        # (when, tie-breaker, case id, what to do then: None, the case's next move)
+        self.queue: list[tuple[dt.datetime, int, int, Later | None]] = []
         self.order = 0
 
     def push(self, when: dt.datetime | None, case_id: int) -> None:
         if when and when < self.now:  # a move after now is left for the users to make
             self.order += 1
-            heapq.heappush(self.queue, (when, self.order, case_id))
+            heapq.heappush(self.queue, (when, self.order, case_id, None))
+
+    def later(self, when: dt.datetime, do: Later) -> None:
+        """DO(WHEN) in its turn among the moves: a resident's answer hours after the case
+        closed is written after the moves made meanwhile, so that the trail runs in time order."""
+        if when < self.now:
+            self.order += 1
+            heapq.heappush(self.queue, (when, self.order, 0, do))
 
     def run(self, *, until: dt.datetime | None) -> None:
         """Fire the moves due by UNTIL (all of them: None)."""
         while self.queue and (until is None or self.queue[0][0] <= until):
-            when, _, cid = heapq.heappop(self.queue)
+            when, _, cid, do = heapq.heappop(self.queue)
+            if do is not None:
+                do(when)
+                continue
             args = (self.rng, self.routes, self.calendar, self.items_map)
-            self.push(_step(self.session, cid, when, *args, self.now), cid)
+            self.push(_step(self.session, cid, when, *args, self.now, later=self.later), cid)
 
 
 def _next_time(
@@ -417,7 +431,10 @@ def _step(
     calendar: engine.WorkCalendar,
     items_map: object,
     now: dt.datetime,
+    later: Callable[[dt.datetime, Later], None] | None = None,
 ) -> dt.datetime | None:
+    """The case's next move at AT (fired), and when the one after is due (None: none). LATER:
+    how to write what follows at a later instant (a resident's answer); None: at once."""
     case = engine.get_case(session, case_id)
     route = routes[case.route_name]
     state = route.state(case.state)
@@ -460,7 +477,7 @@ def _step(
     )
     case = engine.get_case(session, case_id)
     if route.state(case.state).final:
-        _resident_answers(session, case_id, at, rng, now)
+        _resident_answers(session, case_id, at, rng, now, later or _at_once)
         return None
     if route.state(case.state).tasks is not None:
         return _task_next(session, case, at, rng, calendar)
@@ -468,43 +485,67 @@ def _step(
 
 
 def _resident_answers(
-    session: Session, case_id: int, at: dt.datetime, rng: random.Random, now: dt.datetime
+    session: Session,
+    case_id: int,
+    at: dt.datetime,
+    rng: random.Random,
+    now: dt.datetime,
+    later: Callable[[dt.datetime, Later], None],
 ) -> None:
     """Most residents answer: by the one-time link, or on a 回访 call. A 差评 is rectified by the
-    handling unit and the resident is called again."""
+    handling unit and the resident is called again. Each step is written at its own instant,
+    through LATER."""
     latest = now - dt.timedelta(minutes=2)
     when = min(at + dt.timedelta(minutes=rng.randint(5, 600)), latest)
     if rng.random() >= 0.8 or when <= at:
         return
     level = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
     resolved = level >= 3 or rng.random() < 0.3
-    fb = session.execute(
-        select(Feedback).where(Feedback.case_id == case_id, Feedback.status == "pending")
-    ).scalar_one()
-    if rng.random() < 0.6 and fb.code:
-        callbacks.answer_link(session, fb.code, level=level, resolved=resolved, now=when)
-    else:
-        callbacks.record_call(
-            session, case_id, CALLBACK, level=level, resolved=resolved, channel="phone", now=when
-        )
-    rect = session.execute(
-        select(Rectification).where(
-            Rectification.case_id == case_id, Rectification.status == "open"
-        )
-    ).scalar_one_or_none()
-    reported = min(when + dt.timedelta(hours=rng.uniform(4, 60)), latest)
-    if rect is None or reported <= when:
-        return
-    unit = registry.units(session).units[rect.unit]
-    rectification.report(
-        session,
-        rect.id,
-        Actor(f"demo:{rect.unit}", rect.unit, "clerk" if unit.kind == "workstation" else "staff"),
-        text="已再次联系群众，当面说明并补办到位（演示）",
-        now=reported,
-    )
-    again = min(reported + dt.timedelta(hours=rng.uniform(2, 30)), latest)
-    if again > reported:
+    by_link = rng.random() < 0.6
+
+    def answer(when: dt.datetime) -> None:
+        fb = session.execute(
+            select(Feedback).where(Feedback.case_id == case_id, Feedback.status == "pending")
+        ).scalar_one()
+        if by_link and fb.code:
+            callbacks.answer_link(session, fb.code, level=level, resolved=resolved, now=when)
+        else:
+            callbacks.record_call(
+                session,
+                case_id,
+                CALLBACK,
+                level=level,
+                resolved=resolved,
+                channel="phone",
+                now=when,
+            )
+        rect = session.execute(
+            select(Rectification).where(
+                Rectification.case_id == case_id, Rectification.status == "open"
+            )
+        ).scalar_one_or_none()
+        reported = min(when + dt.timedelta(hours=rng.uniform(4, 60)), latest)
+        if rect is None or reported <= when:
+            return
+        unit = registry.units(session).units[rect.unit]
+        clerk = "clerk" if unit.kind == "workstation" else "staff"
+        rect_id, actor = rect.id, Actor(f"demo:{rect.unit}", rect.unit, clerk)
+
+        def report(reported: dt.datetime) -> None:
+            rectification.report(
+                session,
+                rect_id,
+                actor,
+                text="已再次联系群众，当面说明并补办到位（演示）",
+                now=reported,
+            )
+            again = min(reported + dt.timedelta(hours=rng.uniform(2, 30)), latest)
+            if again > reported:
+                later(again, call_again)
+
+        later(reported, report)
+
+    def call_again(again: dt.datetime) -> None:
         callbacks.record_call(
             session,
             case_id,
@@ -514,6 +555,13 @@ def _resident_answers(
             channel="phone",
             now=again,
         )
+
+    later(when, answer)
+
+
+def _at_once(when: dt.datetime, do: Later) -> None:
+    """_step's LATER for a caller without a queue of moves: written now, dated WHEN."""
+    do(when)
 
 
 def _one_appeal_upheld(session: Session, now: dt.datetime) -> None:
