@@ -22,7 +22,7 @@ from workflow.config import Settings, settings
 from workflow.errors import WorkflowError
 from workflow.inputs import INT32, date_range_text, in_range
 from workflow.instants import utcnow
-from workflow.runtime.clock import calendar_notice, years_unknown
+from workflow.runtime.clock import WorkCalendar, calendar_notice
 from workflow.spec.model import Definitions
 from workflow.store.db import make_engine, make_sessionmaker
 
@@ -123,6 +123,6 @@ def tell_calendar(
     """A notice (stderr; not a problem) of the years from NOW (default: the clock's) to
     AHEAD_DAYS later whose holidays the calendar does not know."""
     today = (now or utcnow()).astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    years = years_unknown(defs.calendar, today, ahead_days)
+    years = WorkCalendar(defs.calendar).years_unknown(today, ahead_days)
     if years:
         click.echo(f"notice: {calendar_notice(years)}", err=True)

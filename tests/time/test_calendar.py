@@ -26,7 +26,7 @@ from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.config import DEFAULT_DEFINITIONS
 from workflow.runtime import engine
-from workflow.runtime.clock import WorkCalendar, calendar_notice, parse_working_hours, years_unknown
+from workflow.runtime.clock import WorkCalendar, calendar_notice, parse_working_hours
 from workflow.spec.loader import load_definitions, read_definitions
 from workflow.spec.model import CalendarSpec
 from workflow.store.db import make_sessionmaker
@@ -262,13 +262,13 @@ def test_the_kept_answers_are_those_of_the_day_by_day_count(
 
 def test_the_years_ahead_that_nobody_gave_are_named_and_a_year_in_the_file_is_known() -> None:
     # No package knows 2035's holidays (as above).
-    nobody = CalendarSpec()
-    assert years_unknown(nobody, dt.date(2035, 1, 5), 0) == [2035]
-    assert years_unknown(nobody, dt.date(2035, 6, 1), 90) == [2035]
-    assert years_unknown(nobody, dt.date(2035, 12, 1), 90) == [2035, 2036]
-    assert years_unknown(nobody, dt.date(2026, 6, 1), 90) == []  # the package knows 2026
-    listed = CalendarSpec(holidays=(dt.date(2036, 1, 1),))
-    assert years_unknown(listed, dt.date(2035, 12, 1), 90) == [2035]
+    nobody = WorkCalendar()
+    assert nobody.years_unknown(dt.date(2035, 1, 5), 0) == [2035]
+    assert nobody.years_unknown(dt.date(2035, 6, 1), 90) == [2035]
+    assert nobody.years_unknown(dt.date(2035, 12, 1), 90) == [2035, 2036]
+    assert nobody.years_unknown(dt.date(2026, 6, 1), 90) == []  # the package knows 2026
+    listed = WorkCalendar(CalendarSpec(holidays=(dt.date(2036, 1, 1),)))
+    assert listed.years_unknown(dt.date(2035, 12, 1), 90) == [2035]
     assert "2035, 2037-2039" in calendar_notice([2035, 2037, 2038, 2039])
     assert calendar_notice([2035]).startswith("the calendar does not know 2035: a limit that")
 

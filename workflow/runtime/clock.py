@@ -49,25 +49,17 @@ def with_hours(spec: CalendarSpec, hours: str) -> CalendarSpec:
     return dataclasses.replace(spec, working_hours=parse_working_hours(hours))
 
 
-def years_unknown(spec: CalendarSpec, today: dt.date, ahead_days: int) -> list[int]:
-    """The years from TODAY's to AHEAD_DAYS later's whose working days nobody gave: the
-    chinese-calendar package does not know them and SPEC (calendar.yaml) lists no day of them.
-    Limits that run into such a year count Monday to Friday (WorkCalendar)."""
-    listed = {d.year for d in (*spec.holidays, *spec.workdays)}
-    last = (today + dt.timedelta(days=max(0, ahead_days))).year
-    unknown = []
-    for year in range(today.year, last + 1):
-        if year in listed:
-            continue
-        try:
-            chinese_calendar.is_workday(dt.date(year, 1, 1))
-        except NotImplementedError:
-            unknown.append(year)
-    return unknown
+def _package_knows(year: int) -> bool:
+    """Whether the chinese-calendar package has YEAR's holidays and adjusted working days."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
 
 
 def calendar_notice(years: list[int]) -> str:
-    """What to tell an administrator of YEARS (years_unknown)."""
+    """What to tell an administrator of YEARS (WorkCalendar.years_unknown)."""
     runs: list[list[int]] = []
     for year in years:
         if runs and year == runs[-1][-1] + 1:
@@ -125,6 +117,17 @@ class WorkCalendar:
                 _warned_years.add(day.year)
                 log.warning("%s", calendar_notice([day.year]))
             return day.weekday() < 5
+
+    def years_unknown(self, today: dt.date, ahead_days: int) -> list[int]:
+        """The years from TODAY's to AHEAD_DAYS later's whose working days nobody gave: the
+        package does not know them and the spec (calendar.yaml) lists no day of them. Limits
+        that run into such a year count Monday to Friday (is_workday)."""
+        last = (today + dt.timedelta(days=max(0, ahead_days))).year
+        return [
+            year
+            for year in range(today.year, last + 1)
+            if year not in self._override_years and not _package_knows(year)
+        ]
 
     def local(self, at: dt.datetime) -> dt.datetime:
         return at.astimezone(self.tz)
