@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -1321,9 +1322,8 @@ def sweep_batch(
 
 class Sweeper:
     """sweep()'s loop, one step at a time (the bench drives it): each step plans a batch in a
-    read transaction (or carries over what the last one left), gives way to users' writes as
-    long as the last batch held the lock (at most BUDGET_S), then applies it in one write
-    transaction. On SQLite the WAL is checkpointed between batches, outside the write lock."""
+    read transaction (or carries over what the last one left), gives way to users' writes that
+    wait (_give_way), then applies it in one write transaction. On SQLite the WAL is checkpointed between batches, outside the write lock."""
 
     def __init__(
         self,
@@ -1345,18 +1345,30 @@ class Sweeper:
         # On a SQLite file: the batches take the writer lock, and writers that wait for it say
         # so (turns); the sweep hands them the lock instead of pausing after every batch.
         self.turns = writer_lock.for_engine(sessions.kw["bind"]) if budget_s is not None else None
+        # On PostgreSQL a firing that waits for a head the batch holds is queued on it, and
+        # takes it when the batch commits, before the next batch can: no pause between batches.
+        self.queued = sessions.kw["bind"].dialect.name == "postgresql"
         self.held_since_pause = 0.0
         self.overdue = False
         self.began = 0.0  # when the batch in hand began
 
-    @property
-    def yielding(self) -> Callable[[], bool] | None:
-        """With turns: whether a writer waits, asked between a batch's chunks once the batch
-        has held the lock half its budget (the batch ends there: a user's firing waits for
-        half a budget and a chunk at most, not for the whole budget; and a user firing often
-        does not cut every batch to one chunk, a COMMIT each)."""
+    def yielding(self, session: Session) -> Callable[[], bool] | None:
+        """Whether a writer waits for the batch SESSION writes, asked between its chunks once
+        the batch has held the lock half its budget (the batch ends there: a user's firing
+        waits for half a budget and a chunk at most, not for the whole budget; and a user
+        firing often does not cut every batch to one chunk, a COMMIT each). On a SQLite file
+        the turns say so; on PostgreSQL the server's locks (a firing queued on a head row the
+        batch holds waits for the batch's transaction)."""
         turns, budget = self.turns, self.budget_s
-        if turns is None or turns.broken or self.overdue or budget is None:
+        if budget is None or self.overdue:
+            return None
+        if self.queued:
+            conn = session.connection()
+            return lambda: (
+                time.perf_counter() - self.began >= budget / 2
+                and bool(conn.execute(_WAITED_ON).scalar())
+            )
+        if turns is None or turns.broken:
             return None
         return lambda: time.perf_counter() - self.began >= budget / 2 and turns.someone_waiting()
 
@@ -1368,9 +1380,10 @@ class Sweeper:
         handler retries at intervals, so without a pause the sweep would win: with turns, the
         sweep waits while a writer says it waits (up to a batch's budget), else goes on at once,
         but pauses as long as the last batch once it held the lock PAUSE_EVERY_S since its last
-        pause (writers that do not take the trail's lock: the notifier's rounds); without turns
-        (PostgreSQL), a pause as long as the last batch held the lock, every time."""
-        if self.budget_s is None:
+        pause (writers that do not take the trail's lock: the notifier's rounds); on a SQLite
+        file without turns, a pause as long as the last batch held the lock, every time. On
+        PostgreSQL no pause: its waiters are queued (Sweeper.queued)."""
+        if self.budget_s is None or self.queued:
             return
         if self.turns is not None and not self.turns.broken:
             # Still "waiting" after a whole budget: a writer slower than that, or one whose
@@ -1411,7 +1424,7 @@ class Sweeper:
                 budget_s=self.budget_s,
                 late=self.late,
                 took=[],
-                yielding=self.yielding,
+                yielding=self.yielding(s),
             )
             written = time.perf_counter()
         self.last_commit = time.perf_counter()
@@ -1437,6 +1450,15 @@ class Sweeper:
             return part, "stuck"
         self.seen |= part.case_ids
         return part, "more"
+
+
+# PostgreSQL: whether a transaction waits for this one to end (a firing queued on a head row
+# the batch holds waits on the batch's transaction id).
+_WAITED_ON = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks w JOIN pg_locks h ON w.transactionid = h.transactionid"
+    " WHERE h.pid = pg_backend_pid() AND h.locktype = 'transactionid' AND h.granted"
+    " AND w.locktype = 'transactionid' AND NOT w.granted)"
+)
 
 
 def _checkpoint(sessions: sessionmaker[Session]) -> None:
