@@ -449,7 +449,11 @@ class TrailEvent(Base):
         Index("ix_trail_events_partition_seq", "partition", "seq"),
     )
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # SQLite: INTEGER, so the key is the table's rowid (one b-tree, not a table and an index;
+    # migration 0041_trail_rowid). Both hold 64 bits.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[dt.datetime]
     case_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(64))
