@@ -21,6 +21,7 @@ from workflow.errors import (
     NotFound,
     NotHolder,
     StaleVersion,
+    Unavailable,
     WorkflowError,
 )
 
@@ -36,6 +37,7 @@ WORKFLOW_STATUS: dict[type[WorkflowError], int] = {
     Conflict: 409,
     StaleVersion: 412,
     InvalidInput: 422,
+    Unavailable: 503,
 }
 
 

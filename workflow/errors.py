@@ -61,6 +61,13 @@ class StaleVersion(WorkflowError):
     title = "Stale version"
 
 
+class Unavailable(WorkflowError):
+    """Something the server needs to answer is not there (a program not installed): the
+    request was fine, the server cannot do it now."""
+
+    title = "Not available"
+
+
 class Conflict(WorkflowError):
     """The thing exists already or clashes with what is there (a second rating, a duplicate)."""
 

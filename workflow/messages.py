@@ -308,6 +308,10 @@ MESSAGES: dict[str, str] = {
         "move to it"
     ),
     "map_unknown_state": N_("route %(route)s version %(version)s has no state %(states)s"),
+    # What the server lacks (503).
+    "no_graphviz": N_(
+        "route diagrams need Graphviz's dot program, which is not installed on this server"
+    ),
 }
 
 

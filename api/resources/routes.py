@@ -295,6 +295,7 @@ class Diagram(MethodView):
     @blp.arguments(DiagramArgs, location="query")
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/svg+xml")
     @blp.alt_response(404, description="No such route")
+    @blp.alt_response(503, description="Graphviz is not installed on the server (no_graphviz)")
     def get(self, args: dict[str, Any], name: str) -> Response:
         """The route as a picture (SVG)"""
         current_actor()

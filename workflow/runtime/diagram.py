@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import graphviz
 
+from workflow.errors import Unavailable
 from workflow.spec.model import RouteSpec
 
 TIER_COLOURS = {
@@ -96,5 +97,8 @@ def route_svg(route: RouteSpec, words: Words | None = None) -> bytes:
         legend.attr(label=w.legend, style="dashed", color="#94a3b8", fontsize="11")
         legend.node("__reason", w.reason, shape="plaintext", style="")
         legend.node("__final", w.final, shape="doublecircle", fillcolor="white", fontsize="9")
-    svg: bytes = g.pipe(format="svg")
+    try:
+        svg: bytes = g.pipe(format="svg")
+    except graphviz.ExecutableNotFound:  # the server's setup, not the request: said as such
+        raise Unavailable(code="no_graphviz") from None
     return svg
