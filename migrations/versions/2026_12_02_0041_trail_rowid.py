@@ -40,8 +40,6 @@ def _rebuild(old: str, new: str) -> None:
     table = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'trail_events'"
     ).scalar_one()
-    if new in table:  # already so (a database made by the models of this version)
-        return
     if old not in table:
         raise RuntimeError(f"trail_events: expected {old!r} in {table!r}")
     rest = [
