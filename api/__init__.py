@@ -45,6 +45,36 @@ class Api(SmorestApi):
 
     ERROR_SCHEMA = problems.ProblemSchema
 
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        # Blueprints whose views are not yet in the OpenAPI document (see `spec`).
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        super().__init__(app, **kwargs)
+
+    # The OpenAPI document is written the first time it is read (GET /api/v1/openapi.json, the
+    # docs site's build), not when the app is made: writing it is more than half of making an
+    # app (marshmallow schemas turned into JSON Schema for 200 operations), and a server or a
+    # test that never serves it need not pay. The document is the same either way: blueprints
+    # are documented in the order they were registered.
+    @property
+    def spec(self) -> Any:
+        spec = self.__dict__.get("_spec")
+        if spec is not None and self._undocumented:
+            pending, self._undocumented = self._undocumented, []
+            for blp, name, parameters in pending:
+                blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+                spec.tag({"name": name, "description": blp.description})
+        return spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self.__dict__["_spec"] = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
     def _register_responses(self) -> None:
         from http import HTTPStatus
 
