@@ -225,8 +225,14 @@ def _count_part(
     filters = [w for w in where[1:] if narrow or not w._annotations.get("narrowing")]
     own = _own(actor, filters)
     if ids is not None:
-        both = union_all(_of_cases(ids, filters), own).subquery()
-        return session.execute(select(func.count()).select_from(both)).scalar_one(), True
+        # Two counts added, each from its index: one count of their UNION ALL took each row
+        # through a co-routine (a department's 42,000 events at a million cases on SQLite:
+        # 4.7 ms against 3.1).
+        counts = [
+            q.with_only_columns(func.count(), maintain_column_froms=True).scalar_subquery()
+            for q in (_of_cases(ids, filters), own)
+        ]
+        return session.execute(select(counts[0] + counts[1])).scalar_one(), True
     index = privacy.part_cases_index(session, actor)
     if not filters and index:
         # Every case has an event (its opening, written with it): more cases than the cap are
