@@ -17,13 +17,20 @@ is SQLite's only.
 
 `--pages` (SQLite) also counts the pages each batch's commit wrote to the WAL (read from the WAL
 before the checkpoint between batches) and, at the end, which table or index each page belongs
-to; `--profile FILE` keeps a cProfile of the stages' loop (read it with `python -m pstats`)."""
+to; `--profile FILE` keeps a cProfile of the stages' loop (read it with `python -m pstats`).
+
+On a PostgreSQL server on this machine, the server's CPU a stage is printed too: every process
+of its postmaster (the sweep's backend, the WAL writer, the checkpointer, autovacuum's workers,
+those that ended counted through the postmaster's children's times), read from /proc before
+and after the stages. On a machine of two cores, the sweep's CPU and the server's together say
+how many stages a second the machine can give at most."""
 
 from __future__ import annotations
 
 import argparse
 import cProfile
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import statistics
@@ -104,6 +111,8 @@ def _sweep(args: argparse.Namespace) -> None:
     by_sql: dict[str, list[float]] = {}
     if args.statements:
         _time_statements(db, by_sql)
+    postmaster = _postmaster(db) if args.url else None
+    server = _server_cpu(postmaster) if postmaster else 0.0
     profile = cProfile.Profile() if args.profile else None
     result = sla.SweepResult()
     sweeper = sla.Sweeper(sessions, now=now, batch=args.batch, late=late, budget_s=args.budget)
@@ -119,6 +128,7 @@ def _sweep(args: argparse.Namespace) -> None:
         profile.disable()
         profile.dump_stats(args.profile)
     stages_s = time.perf_counter() - t
+    server = _server_cpu(postmaster) - server if postmaster else 0.0
     for name, fn in kept.items():
         setattr(sla, name, fn)
     if state == "done":
@@ -137,6 +147,14 @@ def _sweep(args: argparse.Namespace) -> None:
         f" supervisions, {result.listed} listed, {result.yellow} yellow, {result.red} red,"
         f" {result.told} told, {result.reminders} reminders, {result.timeouts} timeouts"
     )
+    if postmaster:
+        print(
+            f"the server's CPU (postmaster {postmaster} and its processes) during the stages:"
+            f" {server:.1f} s, {server * 1e6 / n:.0f} µs a stage; with the sweep's,"
+            f" {(server + cpu) * 1e6 / n:.0f} µs a stage: at most"
+            f" {(os.cpu_count() or 1) * n / max(server + cpu, 1e-9):,.0f} stages a second on"
+            f" {os.cpu_count()} cores"
+        )
     db.dispose()
     if by_sql:
         n = max(result.checked, 1)
@@ -145,6 +163,46 @@ def _sweep(args: argparse.Namespace) -> None:
             print(f"  {t_s * 1e6 / n:7.1f} {int(calls):6d} {rows / n:6.2f}  {sql}")
     if wal_pages:
         _print_pages(Path(args.copy), wal_pages, pages, result.checked)
+
+
+def _postmaster(db: object) -> int | None:
+    """The pid of a PostgreSQL server's postmaster on this machine (the parent of a backend
+    of ours), None for another engine or a server elsewhere."""
+    from sqlalchemy import text
+
+    if db.dialect.name != "postgresql":  # type: ignore[attr-defined]
+        return None
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    try:
+        return _stat(backend)[0]
+    except OSError:
+        return None  # not a process of this machine
+
+
+def _stat(pid: int | str) -> tuple[int, int, int]:
+    """A process's parent, its own CPU ticks and its ended children's (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def _server_cpu(postmaster: int) -> float:
+    """The CPU seconds the server has used: the postmaster's own and its ended children's,
+    and each live child's own."""
+    ticks = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            parent, own, ended = _stat(pid)
+        except OSError:
+            continue  # ended meanwhile
+        if int(pid) == postmaster:
+            ticks += own + ended
+        elif parent == postmaster:
+            ticks += own
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _time_statements(db: object, by_sql: dict[str, list[float]]) -> None:
