@@ -136,8 +136,8 @@ def test_an_in_list_of_any_length_finds_what_an_expanding_one_finds(
             ],
         )
     by_seq = direct.Expanding(
-        lambda seqs: select(Reminder.stage_seq, Reminder.sent_at).where(
-            Reminder.case_id == bindparam("case"), Reminder.stage_seq.in_(seqs)
+        lambda member: select(Reminder.stage_seq, Reminder.sent_at).where(
+            Reminder.case_id == bindparam("case"), member(Reminder.stage_seq)
         )
     )
     expanding = select(Reminder.stage_seq, Reminder.sent_at).where(

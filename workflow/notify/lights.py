@@ -47,10 +47,10 @@ _INSERT_DELIVERY = _insert(
 
 # Which of a sweep chunk's stages were told already (built once: a sweep asks it per chunk).
 _TOLD = direct.Expanding(
-    lambda ids: select(Notification.case_id, Notification.seq, Notification.kind).where(
+    lambda member: select(Notification.case_id, Notification.seq, Notification.kind).where(
         # (each light its own parameter: a literal list would be an expanding one)
         Notification.kind.in_([bindparam(f"light_{x}", x) for x in LIGHTS]),
-        Notification.case_id.in_(ids),
+        member(Notification.case_id),
     )
 )
 

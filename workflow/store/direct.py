@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, bindparam
+from sqlalchemy import ARRAY, Connection, CursorResult, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
 from sqlalchemy.sql import Executable
@@ -204,38 +204,45 @@ class Statement:
 
 
 class Expanding:
-    """A statement with one IN list of any length (the sweep's chunks of ids): BUILD(binds)
-    gives it for a list of bound parameters (or one expanding parameter); on SQLite it is
-    compiled once per size (a power of two from 8: the list padded with its last value, which
-    changes no answer) and run as a Statement: SQLAlchemy's expanding parameter is compiled
-    again on every execution. Elsewhere it runs with SQLAlchemy's expanding parameter."""
+    """A statement with one list of values of any length (the sweep's chunks of ids):
+    BUILD(member) gives it, where member(COLUMN) is the condition that COLUMN is one of the
+    values. On SQLite, `COLUMN IN (?, ...)` compiled once per size (a power of two from 8: the
+    list padded with its last value, which changes no answer) and run as a Statement:
+    SQLAlchemy's expanding parameter is compiled again on every execution. On PostgreSQL,
+    `COLUMN = ANY(%(in_)s)` with the list as one array: the same SQL for every list, so psycopg
+    keeps its parsed form and the server its plan (an IN list of a hundred parameters was
+    rendered by SQLAlchemy, parsed by psycopg and planned by the server on every run).
+    Elsewhere SQLAlchemy's expanding parameter."""
 
-    def __init__(self, build: Callable[[Any], Executable]) -> None:
+    def __init__(self, build: Callable[[Callable[[Any], Any]], Executable]) -> None:
         self.build = build
         self._by_size: dict[int, Statement] = {}
-        # Elsewhere (PostgreSQL) SQLAlchemy's expanding IN, as before.
-        self._expanding: Executable | None = None
+        # Elsewhere (PostgreSQL, another database): one statement, built on the first run.
+        self._other: Executable | None = None
 
     def run(
         self, conn: Connection, values: Sequence[Any], params: Mapping[str, Any] | None = None
     ) -> Result:
-        """Run with VALUES in the IN list (at least one) and PARAMS for the others."""
+        """Run with VALUES in the list (at least one) and PARAMS for the others."""
         if not values:
             raise ValueError("an IN list without values")
-        if conn.dialect.name != "sqlite":
-            if self._expanding is None:
-                self._expanding = self.build(bindparam("in_", expanding=True))
-            return Result(
-                conn.execute(self._expanding, {**(params or {}), "in_": list(values)}), None
-            )
+        name = conn.dialect.name
+        if name != "sqlite":
+            if self._other is None:
+                if name == "postgresql":
+                    self._other = self.build(
+                        lambda col: col == any_(bindparam("in_", type_=ARRAY(col.type)))
+                    )
+                else:
+                    self._other = self.build(lambda col: col.in_(bindparam("in_", expanding=True)))
+            return Result(conn.execute(self._other, {**(params or {}), "in_": list(values)}), None)
         n = 8
         while n < len(values):
             n *= 2
         stmt = self._by_size.get(n)
         if stmt is None:
-            stmt = self._by_size[n] = Statement(
-                self.build([bindparam(f"in_{i}") for i in range(n)])
-            )
+            binds: list[Any] = [bindparam(f"in_{i}") for i in range(n)]
+            stmt = self._by_size[n] = Statement(self.build(lambda col: col.in_(binds)))
         given = dict(params or {})
         last = values[-1]
         for i in range(n):
