@@ -26,9 +26,8 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="session")
-def _built_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    built = tmp_path_factory.mktemp("city") / "city.db"
+def build_small(url: str) -> None:
+    """The small instance (150 cases over two months up to BUILT_UP_TO) built into URL."""
     done = run_bench(
         "bench/build.py",
         "--cases=150",
@@ -36,9 +35,15 @@ def _built_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--months=2",
         f"--now={BUILT_UP_TO}",
         "--db",
-        f"sqlite:///{built}",
+        url,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="session")
+def _built_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = tmp_path_factory.mktemp("city") / "city.db"
+    build_small(f"sqlite:///{built}")
     return built
 
 

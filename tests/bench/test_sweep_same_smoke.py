@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.conftest import BUILT_UP_TO, run_bench
+from tests.bench.conftest import build_small, run_bench
 from tests.conftest import PG_ADMIN_URL, _pg_exec
 
 
@@ -49,16 +49,7 @@ def test_a_sweep_on_this_machines_postgresql_counts_the_servers_cpu(db_kind: str
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     _pg_exec(f"CREATE DATABASE {name}")
     try:
-        built = run_bench(
-            "bench/build.py",
-            "--cases=150",
-            "--template=60",
-            "--months=2",
-            f"--now={BUILT_UP_TO}",
-            "--db",
-            url,
-        )
-        assert built.returncode == 0, built.stderr
+        build_small(url)
         done = run_bench(
             "bench/sweep_same.py", "sweep", "--url", url, "--now", "2030-01-07T08:00:00Z"
         )
