@@ -211,14 +211,13 @@ class Expanding:
     SQLAlchemy's expanding parameter is compiled again on every execution. On PostgreSQL,
     `COLUMN = ANY(%(in_)s)` with the list as one array: the same SQL for every list, so psycopg
     keeps its parsed form and the server its plan (an IN list of a hundred parameters was
-    rendered by SQLAlchemy, parsed by psycopg and planned by the server on every run).
-    Elsewhere SQLAlchemy's expanding parameter."""
+    rendered by SQLAlchemy, parsed by psycopg and planned by the server on every run)."""
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Executable]) -> None:
         self.build = build
         self._by_size: dict[int, Statement] = {}
-        # Elsewhere (PostgreSQL, another database): one statement, built on the first run.
-        self._other: Executable | None = None
+        # PostgreSQL's one statement, built on its first run.
+        self._array: Executable | None = None
 
     def run(
         self, conn: Connection, values: Sequence[Any], params: Mapping[str, Any] | None = None
@@ -226,16 +225,12 @@ class Expanding:
         """Run with VALUES in the list (at least one) and PARAMS for the others."""
         if not values:
             raise ValueError("an IN list without values")
-        name = conn.dialect.name
-        if name != "sqlite":
-            if self._other is None:
-                if name == "postgresql":
-                    self._other = self.build(
-                        lambda col: col == any_(bindparam("in_", type_=ARRAY(col.type)))
-                    )
-                else:
-                    self._other = self.build(lambda col: col.in_(bindparam("in_", expanding=True)))
-            return Result(conn.execute(self._other, {**(params or {}), "in_": list(values)}), None)
+        if conn.dialect.name != "sqlite":  # PostgreSQL
+            if self._array is None:
+                self._array = self.build(
+                    lambda col: col == any_(bindparam("in_", type_=ARRAY(col.type)))
+                )
+            return Result(conn.execute(self._array, {**(params or {}), "in_": list(values)}), None)
         n = 8
         while n < len(values):
             n *= 2
