@@ -22,8 +22,9 @@ to; `--profile FILE` keeps a cProfile of the stages' loop (read it with `python 
 On a PostgreSQL server on this machine, the server's CPU a stage is printed too: every process
 of its postmaster (the sweep's backend, the WAL writer, the checkpointer, autovacuum's workers,
 those that ended counted through the postmaster's children's times), read from /proc before
-and after the stages. On a machine of two cores, the sweep's CPU and the server's together say
-how many stages a second the machine can give at most."""
+and after the stages (another client's work on the same server counts too: sweep alone). On a
+machine of two cores, the sweep's CPU and the server's together say how many stages a second
+the machine can give at most."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def _sweep(args: argparse.Namespace) -> None:
     by_sql: dict[str, list[float]] = {}
     if args.statements:
         _time_statements(db, by_sql)
-    postmaster = _postmaster(db) if args.url else None
+    postmaster = _postmaster(db)
     server = _server_cpu(postmaster) if postmaster else 0.0
     profile = cProfile.Profile() if args.profile else None
     result = sla.SweepResult()
