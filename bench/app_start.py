@@ -33,6 +33,8 @@ def main() -> None:
     )
     ap.add_argument("--apps", type=int, default=30, help="how many apps to make")
     args = ap.parse_args()
+    if args.apps < 1:
+        ap.error("--apps must be at least 1")
     from api import create_app
 
     tmp = tempfile.mkdtemp()

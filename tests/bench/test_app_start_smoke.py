@@ -22,3 +22,9 @@ def test_app_start_times_apps_and_reads_the_document_twice() -> None:
     (_, status1, size1, sha1), (_, status2, size2, sha2) = reads
     assert status1 == status2 == "200"
     assert (size1, sha1) == (size2, sha2) and int(size1.replace(",", "")) > 100_000
+
+
+def test_no_apps_is_refused_with_a_message() -> None:
+    done = run_bench("bench/app_start.py", "--apps", "0")
+    assert done.returncode == 2
+    assert "--apps must be at least 1" in done.stderr and not done.stdout
