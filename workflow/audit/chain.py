@@ -447,7 +447,7 @@ HEAD_TOP = select(func.max(_head.c.seq)).scalar_subquery().label("head_top")
 # others (written_at).
 _event = cast(Table, TrailEvent.__table__)
 _WRITTEN = ("seq", *(f.column for f in FIELDS if f.key != "seq"), "prev_hash", "hash", "partition")
-_INSERT_EVENT = direct.Statement(insert(_event).values({c: bindparam(c) for c in _WRITTEN}))
+_INSERT_EVENT = direct.Insert(_event, _WRITTEN)
 _new_event = TrailEvent.__mapper__.class_manager.new_instance
 _MOVE_HEAD = direct.Statement(
     update(_head)

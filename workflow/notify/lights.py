@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow import config
@@ -21,8 +21,8 @@ from workflow.store.models import Delivery, Notification
 LIGHTS = ("yellow", "red")
 
 
-def _insert(table: Any, keys: tuple[str, ...]) -> direct.Statement:
-    return direct.Statement(insert(cast(Table, table)).values({k: bindparam(k) for k in keys}))
+def _insert(table: Any, keys: tuple[str, ...]) -> direct.Insert:
+    return direct.Insert(cast(Table, table), keys)
 
 
 _INSERT_NOTIFICATION = _insert(

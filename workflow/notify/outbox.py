@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select
+from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.orm import Session
 
 from workflow.store import direct
@@ -19,7 +19,7 @@ from workflow.store.models import (
 )
 
 _outbox = cast(Table, OutboxEvent.__table__)
-_QUEUE = direct.Statement(insert(_outbox).values(seq=bindparam("seq")))
+_QUEUE = direct.Insert(_outbox, ("seq",))
 
 # Trail actions nobody outside is told about (they concern staff reading, not the case).
 SILENT = frozenset({"case.personal_data_read"})

@@ -3,16 +3,34 @@
 SQLAlchemy's execute() costs several times what SQLite itself spends on a small statement
 (parameters, result set-up, events). A firing runs five; on SQLite they go to the driver with the
 SQL and the type conversions SQLAlchemy compiled for them (the same strings, the same values).
-Elsewhere (PostgreSQL) they run through Connection.execute() as any Core statement."""
+Elsewhere (PostgreSQL) they run through Connection.execute() as any Core statement, but for
+Insert's many rows, sent to psycopg as one statement of arrays (the sweep's writes)."""
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, Connection, CursorResult, any_, bindparam
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Connection,
+    CursorResult,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import (
+    cast as cast_,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
 from sqlalchemy.sql import Executable
@@ -203,6 +221,118 @@ class Statement:
         run_sql(conn, self._compiled(dialect).sql, rows, many=True)
 
 
+class Insert(Statement):
+    """INSERT INTO TABLE (KEYS) VALUES (a parameter a column, named as the column). On
+    PostgreSQL run_many() and run_encoded() send every row in one statement, each column as one
+    array in psycopg's binary format (`INSERT ... SELECT ... FROM unnest(%(a)b::BIGINT[], ...)`):
+    the same SQL for any number of rows (psycopg keeps it parsed, the server prepared), run
+    once. An executemany ran the statement once a row, each with its round of SQLAlchemy's
+    parameters, psycopg's pipeline and the server's executor (a sweep writes six rows a stage);
+    arrays in the text format cost more than that (every element quoted and escaped, JSON's
+    quotes above all). A JSON column's values go as text (canonical JSON, as the engine's
+    serializer writes it) cast to JSON by the server. SQLite: as Statement (its executemany is
+    the driver's own loop)."""
+
+    def __init__(self, table: Table, keys: Sequence[str]) -> None:
+        super().__init__(insert(table).values({k: bindparam(k) for k in keys}))
+        self.table = table
+        self.keys = tuple(keys)
+        self._key_set = frozenset(self.keys)
+        self._json = frozenset(k for k in self.keys if isinstance(table.c[k].type, JSON))
+        # Per dialect: the SQL with binary placeholders, and each key's bind processor.
+        self._arrays: dict[Dialect, tuple[str, tuple[tuple[str, Processor], ...]]] = {}
+
+    def arrays_statement(self) -> Executable:
+        """The INSERT ... SELECT ... FROM unnest(...) run on PostgreSQL (with %(key)s where the
+        driver is given %(key)b)."""
+        arrays = []
+        for k in self.keys:
+            col = self.table.c[k]
+            type_ = Text() if k in self._json else col.type
+            if isinstance(type_, String) and type_.length is not None:
+                # A cast to VARCHAR(n) would cut a longer string short, where the INSERT into
+                # the column refuses it (as a row's would).
+                type_ = String()
+            arrays.append(bindparam(k, type_=ARRAY(type_)))
+        rows = func.unnest(*arrays).table_valued(*self.keys).render_derived()
+        return insert(self.table).from_select(
+            self.keys,
+            select(
+                *(
+                    cast_(rows.c[k], self.table.c[k].type) if k in self._json else rows.c[k]
+                    for k in self.keys
+                )
+            ),
+        )
+
+    def _arrays_for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...]]:
+        done = self._arrays.get(dialect)
+        if done is None:
+            sql = str(cast(Any, self.arrays_statement()).compile(dialect=dialect))
+            for k in self.keys:
+                sql = sql.replace(f"%({k})s", f"%({k})b")
+            processors = tuple(
+                (k, None if k in self._json else _pg_processor(self.table.c[k].type, dialect))
+                for k in self.keys
+            )
+            done = self._arrays[dialect] = (sql, processors)
+        return done
+
+    def _run_arrays(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        encoded: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        sql, processors = self._arrays_for(conn.dialect)
+        keys = self._key_set
+        for row in rows:
+            if not keys.issubset(row):
+                raise _missing(sorted(keys - row.keys())[0], sql, row)
+        columns: dict[str, list[Any]] = {}
+        # What SQLAlchemy would give the driver for a JSON column: the engine's serializer.
+        dumps = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+        for k, process in processors:
+            values = [row[k] for row in rows]
+            if k in self._json:
+                # The text given encoded is the one hashed (the trail's data): stored as is.
+                texts: Sequence[Mapping[str, Any]] = encoded or [{}] * len(rows)
+                # As SQLAlchemy's JSON: None is JSON's null unless the type says SQL's NULL.
+                null = None if cast(JSON, self.table.c[k].type).none_as_null else dumps(None)
+                values = [
+                    null if v is None else e[k] if k in e else dumps(v)
+                    for v, e in zip(values, texts, strict=True)
+                ]
+            elif process is not None:
+                values = [process(v) for v in values]
+            columns[k] = values
+        run_sql(conn, sql, columns)
+
+    def run_many(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        encoded: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """As Statement's; on PostgreSQL ENCODED is read for JSON columns only (their
+        canonical text, the same on both engines)."""
+        if rows and conn.dialect.name == "postgresql":
+            self._run_arrays(conn, rows, encoded)
+            return
+        super().run_many(conn, rows, encoded=encoded)
+
+    def run_encoded(self, conn: Connection, rows: Sequence[Any]) -> None:
+        if rows and conn.dialect.name == "postgresql":
+            self._run_arrays(conn, rows)
+            return
+        super().run_encoded(conn, rows)
+
+
+def _pg_processor(type_: Any, dialect: Dialect) -> Processor:
+    return cast(Processor, type_.dialect_impl(dialect).bind_processor(dialect))
+
+
 class Expanding:
     """A statement with one list of values of any length (the sweep's chunks of ids):
     BUILD(member) gives it, where member(COLUMN) is the condition that COLUMN is one of the
@@ -251,9 +381,15 @@ def _missing(name: str, sql: str, given: Mapping[str, Any]) -> StatementError:
     return StatementError(str(why), sql, dict(given), why)
 
 
-def run_sql(conn: Connection, sql: str, values: Sequence[Any] = (), *, many: bool = False) -> Any:
-    """SQL on the connection's DBAPI cursor (SQLite), once with VALUES or, MANY, once for each
-    row of VALUES (executemany); the cursor."""
+def run_sql(
+    conn: Connection,
+    sql: str,
+    values: Sequence[Any] | Mapping[str, Any] = (),
+    *,
+    many: bool = False,
+) -> Any:
+    """SQL on the connection's DBAPI cursor (SQLite; PostgreSQL's for Insert's arrays), once
+    with VALUES or, MANY, once for each row of VALUES (executemany); the cursor."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if many:
