@@ -28,9 +28,6 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy import (
-    cast as cast_,
-)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
 from sqlalchemy.sql import Executable
@@ -259,7 +256,7 @@ class Insert(Statement):
             self.keys,
             select(
                 *(
-                    cast_(rows.c[k], self.table.c[k].type) if k in self._json else rows.c[k]
+                    rows.c[k].cast(self.table.c[k].type) if k in self._json else rows.c[k]
                     for k in self.keys
                 )
             ),
