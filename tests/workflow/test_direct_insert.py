@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -145,11 +145,3 @@ def test_a_row_the_database_refuses_fails_the_write_and_writes_nothing(
         _INSERT.run_many(s.connection(), too_long)
     with sessions() as s:
         assert _stored(s) == []
-
-
-def test_no_rows_write_nothing(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as s:
-        _INSERT.run_many(s.connection(), [])
-        _INSERT.run_encoded(s.connection(), [])
-    with sessions() as s:
-        assert s.execute(select(Notification.id)).all() == []

@@ -157,7 +157,7 @@ class Statement:
             return
         dialect = conn.dialect
         if dialect.name != "sqlite":
-            conn.execute(self.stmt, [dict(r) for r in rows])
+            self._many_elsewhere(conn, rows, encoded)
             return
         c = self._compiled(dialect)
         for given in rows:
@@ -213,9 +213,19 @@ class Statement:
             return
         dialect = conn.dialect
         if dialect.name != "sqlite":
-            conn.execute(self.stmt, [dict(r) for r in rows])
+            self._many_elsewhere(conn, rows, None)
             return
         run_sql(conn, self._compiled(dialect).sql, rows, many=True)
+
+    def _many_elsewhere(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        encoded: Sequence[Mapping[str, Any]] | None,
+    ) -> None:
+        """run_many() off SQLite: SQLAlchemy's executemany (ENCODED is SQLite's driver values,
+        not read here)."""
+        conn.execute(self.stmt, [dict(r) for r in rows])
 
 
 class Insert(Statement):
@@ -239,7 +249,7 @@ class Insert(Statement):
         # Per dialect: the SQL with binary placeholders, and each key's bind processor.
         self._arrays: dict[Dialect, tuple[str, tuple[tuple[str, Processor], ...]]] = {}
 
-    def arrays_statement(self) -> Executable:
+    def _arrays_statement(self) -> Executable:
         """The INSERT ... SELECT ... FROM unnest(...) run on PostgreSQL (with %(key)s where the
         driver is given %(key)b)."""
         arrays = []
@@ -265,22 +275,24 @@ class Insert(Statement):
     def _arrays_for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...]]:
         done = self._arrays.get(dialect)
         if done is None:
-            sql = str(cast(Any, self.arrays_statement()).compile(dialect=dialect))
+            sql = str(cast(Any, self._arrays_statement()).compile(dialect=dialect))
             for k in self.keys:
                 sql = sql.replace(f"%({k})s", f"%({k})b")
             processors = tuple(
-                (k, None if k in self._json else _pg_processor(self.table.c[k].type, dialect))
+                (k, None if k in self._json else _bind_processor(self.table.c[k].type, dialect))
                 for k in self.keys
             )
             done = self._arrays[dialect] = (sql, processors)
         return done
 
-    def _run_arrays(
+    def _many_elsewhere(
         self,
         conn: Connection,
         rows: Sequence[Mapping[str, Any]],
-        encoded: Sequence[Mapping[str, Any]] | None = None,
+        encoded: Sequence[Mapping[str, Any]] | None,
     ) -> None:
+        """PostgreSQL: the rows as one statement of arrays. ENCODED is read for JSON columns
+        only (their canonical text, the same on both engines)."""
         sql, processors = self._arrays_for(conn.dialect)
         keys = self._key_set
         for row in rows:
@@ -304,30 +316,6 @@ class Insert(Statement):
                 values = [process(v) for v in values]
             columns[k] = values
         run_sql(conn, sql, columns)
-
-    def run_many(
-        self,
-        conn: Connection,
-        rows: Sequence[Mapping[str, Any]],
-        *,
-        encoded: Sequence[Mapping[str, Any]] | None = None,
-    ) -> None:
-        """As Statement's; on PostgreSQL ENCODED is read for JSON columns only (their
-        canonical text, the same on both engines)."""
-        if rows and conn.dialect.name == "postgresql":
-            self._run_arrays(conn, rows, encoded)
-            return
-        super().run_many(conn, rows, encoded=encoded)
-
-    def run_encoded(self, conn: Connection, rows: Sequence[Any]) -> None:
-        if rows and conn.dialect.name == "postgresql":
-            self._run_arrays(conn, rows)
-            return
-        super().run_encoded(conn, rows)
-
-
-def _pg_processor(type_: Any, dialect: Dialect) -> Processor:
-    return cast(Processor, type_.dialect_impl(dialect).bind_processor(dialect))
 
 
 class Expanding:
@@ -404,8 +392,8 @@ def run_sql(
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
     """The type's bind processor on DIALECT; a type may offer a faster one of its own for SQLite
-    (`sqlite_bind`, giving the same values)."""
-    fast = getattr(type_, "sqlite_bind", None)
+    (`sqlite_bind`, giving the same values), used there only."""
+    fast = getattr(type_, "sqlite_bind", None) if dialect.name == "sqlite" else None
     if fast is not None:
         return cast(Processor, fast)
     return cast(Processor, type_.dialect_impl(dialect).bind_processor(dialect))
@@ -413,7 +401,7 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
 
 def _result_processor(type_: Any, dialect: Dialect) -> Processor:
     """As _bind_processor, for what a column gives back (`sqlite_result`)."""
-    fast = getattr(type_, "sqlite_result", None)
+    fast = getattr(type_, "sqlite_result", None) if dialect.name == "sqlite" else None
     if fast is not None:
         return cast(Processor, fast)
     return cast(Processor, type_.dialect_impl(dialect).result_processor(dialect, None))
