@@ -153,6 +153,14 @@ def trail_part_case_ids(session: Session, actor: Actor) -> Any:
     return held_ids(unit)
 
 
+def trail_part_as_set(actor: Actor) -> ColumnElement[bool]:
+    """trail_part() of a department's auditor with each event's case looked up in the set of
+    the department's cases (held_ids), which PostgreSQL hashes once for the statement, where
+    trail_part() asks the indexes of each event (queries.trail chooses by the set's size)."""
+    unit = actor.unit or ""
+    return or_(TrailEvent.case_id.in_(held_ids(unit)), trail_part_without_cases(actor))
+
+
 def trail_part_without_cases(actor: Actor) -> ColumnElement[bool]:
     """Of trail_part(): the events without a case ACTOR reads (their unit's own)."""
     return and_(TrailEvent.case_id.is_(None), TrailEvent.unit == (actor.unit or ""))

@@ -214,7 +214,7 @@ def test_postgresql_knows_a_workstation_holds_its_own_cases(
         held = and_(Case.workstation == "W-ZHL-01", Case.holder == "W-ZHL-01")
         n = len(s.execute(select(Case.id).where(held)).all())
         assert n > 50
-        about = paging._planned_rows(s, select(Case.id).where(held))
+        about = paging.planned_rows(s, select(Case.id).where(held))
         assert n / 2 <= about <= 2 * n, (about, n)
 
 

@@ -248,7 +248,7 @@ def estimate(
         n = session.execute(select(func.count(id_column)).where(*where)).scalar_one()
         return int(n), True
     if postgresql and analyzed:
-        return _planned_rows(session, select(id_column).where(*where)), False
+        return planned_rows(session, select(id_column).where(*where)), False
     bounds = _bounds(lo, span)
     named = isinstance(id_column.table, Table)
     table = id_column.table
@@ -349,7 +349,7 @@ def estimate_through(
         joined = select(func.count()).select_from(far.join(table, pointing == id_column))
         return int(session.execute(joined.where(*where, *also)).scalar_one()), True
     if session.get_bind().dialect.name == "postgresql" and analyzed:
-        return _planned_rows(
+        return planned_rows(
             session, select(pointing).join(table, pointing == id_column).where(*where, *also)
         ), False
     equal = _equalities(id_column, where)
@@ -532,7 +532,7 @@ def _statistics(id_column: Any) -> Any:
     )
 
 
-def _planned_rows(session: Session, statement: Select[Any]) -> int:
+def planned_rows(session: Session, statement: Any) -> int:
     """The rows PostgreSQL's planner expects STATEMENT to give: it knows each column's values
     (ANALYZE, autovacuum), and planning costs a few milliseconds where the sample asked each
     sampled id of a set in the filter, which PostgreSQL hashed whole (a department's 58,000
@@ -739,7 +739,7 @@ def _count_branches(
         # the branches as one set, the way a unit's scope asks for them (privacy.held_by).
         found = union_all(*[b.ids(model, []) for b in branches])
         plain = _as_estimated(where)
-        about = _planned_rows(session, select(model.id).where(*plain, model.id.in_(found)))
+        about = planned_rows(session, select(model.id).where(*plain, model.id.in_(found)))
         return max(cap + 1, about), False
     # The sample's runs of ids, each asked of each branch as a range of its key (a full-text
     # index reads a range of rowids without the rest of its matches): one SELECT a branch,
