@@ -30,6 +30,9 @@ class EventArgs(ma.Schema):
     case = Int()
     unit = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
     actor = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    # An event's action, as its `action` reads (case.opened, feedback.appealed, ...): the
+    # console's trail filters by it too.
+    action = ma.fields.String(validate=ma.validate.Length(min=1, max=48))
     from_ = Instant(data_key="from")
     to = Instant()
     per_page = Int(load_default=100)
@@ -100,13 +103,14 @@ class Events(MethodView):
     @blp.response(200, EventPageSchema)
     @blp.alt_response(403, description="Not an auditor")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The trail, oldest first, after a seq; filtered by case, unit, actor and time
+        """The trail, oldest first, after a seq; filtered by case, unit, actor, action and time
 
         An auditor at the district reads every event; one at a street office or department
         reads their unit's part (the events of the cases their unit may see, and what their unit
         did without a case). `unit` matches the acting unit and the holder before or after the
-        event; `from` is inclusive, `to` exclusive (ISO-8601 with an offset). Page on with
-        `after=next_after`."""
+        event; `action` is the event's action (`case.opened`, `feedback.appealed`, ...: one the
+        part lacks gives an empty page); `from` is inclusive, `to` exclusive (ISO-8601 with an
+        offset). Page on with `after=next_after`."""
         s = db.session()
         actor = current_actor()
         if privacy.trail_part(s, actor) is None:
@@ -118,6 +122,7 @@ class Events(MethodView):
             case=args.get("case"),
             unit=args.get("unit"),
             by=args.get("actor"),
+            action=args.get("action"),
             since=args.get("from_"),
             until=args.get("to"),
             after=args["after"],

@@ -58,6 +58,17 @@ def test_events_page_through_the_whole_trail_and_filter(
     )
     assert {e["seq"] for e in mine} <= {e["seq"] for e in window}
     assert all_pages(auditor, **{"to": t.isoformat(), "case": case}) == []
+    # action: the events of that action, as the console's trail filters them.
+    moves = all_pages(auditor, action="case.transition")
+    assert [e["seq"] for e in moves] == [
+        e["seq"] for e in events if e["action"] == "case.transition"
+    ]
+    assert {e["seq"] for e in mine[1:]} <= {e["seq"] for e in moves}
+    assert [e["seq"] for e in all_pages(auditor, action="case.opened", case=other)] == [
+        e["seq"] for e in all_pages(auditor, case=other) if e["action"] == "case.opened"
+    ]
+    r = auditor.get("/audit/events", params={"action": "no.such.action"})
+    assert (r.status_code, r.json()["items"], r.json()["total"]) == (200, [], 0)
 
 
 def test_events_refuse_bad_queries_with_422(login: Callable[..., Client]) -> None:
@@ -70,6 +81,8 @@ def test_events_refuse_bad_queries_with_422(login: Callable[..., Client]) -> Non
         {"from": "2026-11-26T10:00:00"},  # no offset: which zone?
         {"per_page": 0},
         {"unit": "x" * 100},
+        {"action": ""},
+        {"action": "x" * 49},
     ):
         r = auditor.get("/audit/events", params=params)
         assert r.status_code == 422, (params, r.status_code)
