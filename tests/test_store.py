@@ -26,3 +26,17 @@ def test_sqlite_is_in_wal_mode_with_full_sync(engine: Engine, db_kind: str) -> N
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_postgresql_connections_plan_without_parallel_workers(engine: Engine, db_kind: str) -> None:
+    """Every connection streetflow opens to PostgreSQL plans its statements without parallel
+    workers (workflow.store.db), a new one from the pool included, and keeps that after a
+    rollback: starting workers cost a list more than its whole statement."""
+    if db_kind != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    for _ in range(2):
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+            conn.rollback()
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+        engine.dispose()  # the next connection is a new one
