@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
 from workflow.queries.paging import Page, page
-from workflow.queries.scope import case_filter, visible_row
+from workflow.queries.scope import case_filter, of_cases_seen, visible_row
 from workflow.queries.supervisions import addressed
 from workflow.store.models import Case, Extension
 
@@ -17,11 +17,10 @@ STATUSES = ("pending", "approved", "refused")
 def visible(session: Session, actor: Actor) -> ColumnElement[bool]:
     """What ACTOR may see: the extensions of the cases they may see, and those their unit
     decides."""
-    seen = select(Case.id).where(case_filter(session, actor))
     if actor.role == "auditor":
-        return Extension.case_id.in_(seen)
+        return Extension.case_id.in_(select(Case.id).where(case_filter(session, actor)))
     units = addressed(session, actor)
-    clauses = [Extension.case_id.in_(seen)]
+    clauses = [of_cases_seen(session, actor, Extension.case_id)]
     if units:
         clauses.append(Extension.unit.in_(units))
     return or_(*clauses)

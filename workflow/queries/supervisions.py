@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from workflow.actors import Actor
 from workflow.catalog import registry
 from workflow.queries.paging import Page, page
-from workflow.queries.scope import case_filter, visible_row
+from workflow.queries.scope import case_filter, of_cases_seen, visible_row
 from workflow.queries.search import COUNT_CAP
 from workflow.runtime import sla
 from workflow.store.models import Case, Supervision
@@ -25,11 +25,10 @@ def addressed(session: Session, actor: Actor) -> set[str]:
 def visible(session: Session, actor: Actor) -> ColumnElement[bool]:
     """What ACTOR may see: the supervisions of the cases they may see, and those addressed to
     their unit (a department sees its agencies' late stages, a district all it is sent)."""
-    seen = select(Case.id).where(case_filter(session, actor))
     if actor.role == "auditor":
-        return Supervision.case_id.in_(seen)
+        return Supervision.case_id.in_(select(Case.id).where(case_filter(session, actor)))
     units = addressed(session, actor)
-    clauses = [Supervision.case_id.in_(seen)]
+    clauses = [of_cases_seen(session, actor, Supervision.case_id)]
     if units:
         clauses += [Supervision.unit.in_(units), Supervision.also_unit.in_(units)]
     return or_(*clauses)
