@@ -16,7 +16,8 @@ and not counted.
 The trail is asked unfiltered and by an action: a common one (the cases opened) of the street's
 part, a rare one (the residents' appeals, a few hundred at a million cases) of the district's
 and the street's (in the built instances, none of them the street's: every event of an action
-is asked whether the part holds it).
+is asked whether the part holds it). (The API's trail filters by `action` since the
+twenty-sixth session; before, its "an action" rows were the unfiltered trail.)
 
 The baseline is `GET /api/v1/cases/{id}` (the clerk reading one of their cases), the issue's
 single-case read; for the console, `/console/cases/{id}` is printed too.
