@@ -141,15 +141,26 @@ CASE_EVENTS = "ix_trail_events_case_seq_action_at"
 # 260,000 cases has its events close together (2-5 ms asked of each event), and its ids took 60
 # to 140 ms to hash.
 HASHED_CASES = 100_000
+# The memory a hashed id takes, about (an upper bound of what the planner reckons), and the
+# memory a hash may take: where the ids would not fit, the planner reads the set again for each
+# event instead of hashing it, far slower than asking the indexes.
+HASHED_ID_BYTES = 64
+_HASH_MEM = text(
+    "SELECT pg_size_bytes(current_setting('work_mem'))"
+    " * current_setting('hash_mem_multiplier')::float8"
+)
 
 
 def _hashed_part(session: Session, actor: Actor) -> bool:
     """Whether ACTOR's part of the trail is a department's (held_by) of at most HASHED_CASES
-    cases, as PostgreSQL's planner expects them."""
+    cases, as PostgreSQL's planner expects them, whose ids fit in the memory of a hash."""
     if privacy.part_cases_index(session, actor) is not None:
         return False  # a street's or a workstation's: its events close together
     held = privacy.trail_part_case_ids(session, actor)
-    return held is not None and planned_rows(session, held) <= HASHED_CASES
+    if held is None:
+        return False
+    n = planned_rows(session, held)
+    return n <= HASHED_CASES and n * HASHED_ID_BYTES <= session.execute(_HASH_MEM).scalar_one()
 
 
 def _few_cases(session: Session, actor: Actor) -> Any:
